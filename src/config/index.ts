@@ -1,0 +1,3 @@
+export { orgConfigSchema, providerIdSchema, modelPriceSchema, upstreamProviderSchema } from "./schema.ts";
+export type { OrgConfig, ProviderId, UpstreamProviderConfig } from "./schema.ts";
+export { ConfigHolder } from "./holder.ts";

@@ -1,0 +1,38 @@
+import { z } from "zod";
+
+/**
+ * The organisation config: what `gatehouse config build <dir>` compiles and the gateway
+ * serves. Never holds a secret: provider keys are referenced by the name of an env var
+ * (or a key of the secrets file) and resolved server-side at start.
+ */
+export const providerIdSchema = z.enum(["anthropic", "openai", "google-ai-studio", "compat"]).describe("Gateway provider route id.");
+export type ProviderId = z.infer<typeof providerIdSchema>;
+
+export const modelPriceSchema = z
+  .object({
+    input: z.number().min(0).describe("USD per million uncached input tokens."),
+    output: z.number().min(0).describe("USD per million output tokens."),
+    cacheRead: z.number().min(0).optional().describe("USD per million cache-read tokens."),
+    cacheWrite: z.number().min(0).optional().describe("USD per million 5-minute cache-write tokens."),
+    cacheWrite1h: z.number().min(0).optional().describe("USD per million 1-hour cache-write tokens."),
+    reasoning: z.number().min(0).optional().describe("USD per million reasoning tokens, when billed apart from output."),
+  })
+  .strict();
+
+export const upstreamProviderSchema = z
+  .object({
+    upstream: z.url().optional().describe("Base URL requests are forwarded to; defaults to the provider's public API."),
+    apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name").optional().describe("Name of the env var (or secrets-file key) holding the provider key."),
+    catalogProvider: z.string().optional().describe("models.dev provider id used for prices and the model list (compat: e.g. cloudflare-workers-ai)."),
+  })
+  .strict();
+
+export const orgConfigSchema = z
+  .object({
+    providers: z.partialRecord(providerIdSchema, upstreamProviderSchema).default({}).describe("Providers served by this gateway."),
+    pricing: z.record(z.string().regex(/^[a-z0-9-]+\/.+$/, "key must be provider/model"), modelPriceSchema).default({}).describe("Per-model price overrides, keyed provider/model; win over the catalog."),
+  })
+  .strict();
+
+export type OrgConfig = z.infer<typeof orgConfigSchema>;
+export type UpstreamProviderConfig = z.infer<typeof upstreamProviderSchema>;

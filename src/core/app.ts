@@ -1,0 +1,55 @@
+import { Hono } from "hono";
+import type { AppDeps } from "./deps.ts";
+import { GatewayError, errorBody, toGatewayError } from "./errors.ts";
+
+/**
+ * A capability plugs into the app by mounting its routes. The order of the list is the
+ * order of registration; each capability keeps its routes under its own prefix.
+ */
+export interface AppModule {
+  name: string;
+  mount(app: Hono<AppEnv>, deps: AppDeps): void;
+}
+
+export interface AppVariables {
+  requestId: string;
+}
+
+export interface AppEnv {
+  Variables: AppVariables;
+  // Adapter-specific bindings (Node: incoming/outgoing; Workers: env bindings).
+  Bindings: Record<string, unknown>;
+}
+
+/** The Hono app shared by every runtime. Runtime differences arrive through `deps`. */
+export function createApp(deps: AppDeps, modules: readonly AppModule[]): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    c.set("requestId", crypto.randomUUID());
+    await next();
+  });
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+
+  for (const module of modules) module.mount(app, deps);
+
+  app.notFound((c) => {
+    const err = new GatewayError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`);
+    return c.json(errorBody(err, c.get("requestId") ?? ""), 404);
+  });
+
+  app.onError((err, c) => {
+    const gatewayError = toGatewayError(err);
+    if (gatewayError.code === "internal") deps.logger.error({ err: describeError(err), requestId: c.get("requestId") }, "unhandled error");
+    return c.json(errorBody(gatewayError, c.get("requestId") ?? ""), gatewayError.status as 500);
+  });
+
+  return app;
+}
+
+/** Error name and message only: stacks and causes may quote secrets from upstream bodies. */
+export function describeError(err: unknown): { name: string; message: string } {
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return { name: "unknown", message: String(err) };
+}

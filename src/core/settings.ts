@@ -1,0 +1,74 @@
+import { z } from "zod";
+
+/**
+ * Process settings: where to listen, where the store lives, how callers authenticate.
+ * Parsed once at start from environment variables (GATEHOUSE_*) and CLI flags; an invalid
+ * value stops the process with a message naming the variable. Organisation config
+ * (providers, agents, policy…) is separate: see config/.
+ */
+export const settingsSchema = z.object({
+  host: z.string().min(1).default("127.0.0.1").describe("Interface to bind (GATEHOUSE_HOST)."),
+  port: z.coerce.number().int().min(0).max(65535).default(8787).describe("TCP port (GATEHOUSE_PORT)."),
+  publicUrl: z.url().optional().describe("Public origin of the gateway, used in served config; defaults to the request's origin (GATEHOUSE_PUBLIC_URL)."),
+  dataDir: z.string().min(1).default("./.gatehouse").describe("Directory for the embedded SQLite database and local state (GATEHOUSE_DATA_DIR)."),
+  databaseUrl: z.string().optional().describe("postgres://… to use PostgreSQL instead of the embedded SQLite (DATABASE_URL)."),
+  configDir: z.string().optional().describe("Organisation config directory (providers, agents, commands, policy) (GATEHOUSE_CONFIG)."),
+  secretsFile: z.string().optional().describe("JSON file of provider keys, {\"ANTHROPIC_API_KEY\": \"…\"}; env vars win (GATEHOUSE_SECRETS_FILE)."),
+  logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info").describe("Log level (GATEHOUSE_LOG_LEVEL)."),
+  authMode: z.enum(["dev", "jwt", "oidc"]).default("dev").describe("How callers authenticate (GATEHOUSE_AUTH_MODE)."),
+  devToken: z.string().min(16, "GATEHOUSE_DEV_TOKEN must be at least 16 characters").optional().describe("Static token accepted in dev mode (GATEHOUSE_DEV_TOKEN)."),
+  maxRequestBodyBytes: z.coerce.number().int().positive().default(32 * 1024 * 1024).describe("Largest request body accepted (GATEHOUSE_MAX_BODY_BYTES); Anthropic's own limit is 32 MB."),
+  upstreamHeaderTimeoutMs: z.coerce.number().int().positive().default(300_000).describe("How long to wait for an upstream's response headers (GATEHOUSE_UPSTREAM_TIMEOUT_MS)."),
+  catalogUrl: z.url().default("https://models.dev/api.json").describe("models.dev catalog URL (GATEHOUSE_CATALOG_URL)."),
+  catalogRefreshMs: z.coerce.number().int().min(0).default(3_600_000).describe("Catalog refresh interval; 0 disables the refresh (GATEHOUSE_CATALOG_REFRESH_MS)."),
+  ledgerFlushMs: z.coerce.number().int().positive().default(250).describe("Ledger batch flush interval (GATEHOUSE_LEDGER_FLUSH_MS)."),
+  ledgerBatchSize: z.coerce.number().int().positive().default(500).describe("Rows per ledger insert (GATEHOUSE_LEDGER_BATCH)."),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+const envNames: Record<keyof Settings, string> = {
+  host: "GATEHOUSE_HOST",
+  port: "GATEHOUSE_PORT",
+  publicUrl: "GATEHOUSE_PUBLIC_URL",
+  dataDir: "GATEHOUSE_DATA_DIR",
+  databaseUrl: "DATABASE_URL",
+  configDir: "GATEHOUSE_CONFIG",
+  secretsFile: "GATEHOUSE_SECRETS_FILE",
+  logLevel: "GATEHOUSE_LOG_LEVEL",
+  authMode: "GATEHOUSE_AUTH_MODE",
+  devToken: "GATEHOUSE_DEV_TOKEN",
+  maxRequestBodyBytes: "GATEHOUSE_MAX_BODY_BYTES",
+  upstreamHeaderTimeoutMs: "GATEHOUSE_UPSTREAM_TIMEOUT_MS",
+  catalogUrl: "GATEHOUSE_CATALOG_URL",
+  catalogRefreshMs: "GATEHOUSE_CATALOG_REFRESH_MS",
+  ledgerFlushMs: "GATEHOUSE_LEDGER_FLUSH_MS",
+  ledgerBatchSize: "GATEHOUSE_LEDGER_BATCH",
+};
+
+export class SettingsError extends Error {
+  override readonly name = "SettingsError";
+}
+
+/**
+ * Parse settings from an environment map plus explicit overrides (CLI flags win over env).
+ * Throws SettingsError listing every invalid variable.
+ */
+export function parseSettings(env: Record<string, string | undefined>, overrides: Partial<Record<keyof Settings, unknown>> = {}): Settings {
+  const raw: Record<string, unknown> = {};
+  for (const [key, envName] of Object.entries(envNames) as [keyof Settings, string][]) {
+    const value = env[envName];
+    if (value !== undefined && value !== "") raw[key] = value;
+  }
+  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) raw[key] = value;
+  const result = settingsSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const key = String(issue.path[0] ?? "");
+    const source = key in overrides && overrides[key as keyof Settings] !== undefined ? `--${key}` : envNames[key as keyof Settings] ?? key;
+    return `  ${source}: ${issue.message}`;
+  });
+  throw new SettingsError(`Invalid settings:\n${lines.join("\n")}`);
+}
+
+export { envNames as settingsEnvNames };

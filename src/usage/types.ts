@@ -1,0 +1,66 @@
+/**
+ * What the usage reader produces and the pricer consumes. Token kinds are disjoint so each
+ * is priced exactly once:
+ *  - inputTokens: prompt tokens that were neither read from nor written to a cache
+ *    (OpenAI/Gemini report cached tokens INSIDE their prompt count; the reader subtracts
+ *    them; Anthropic reports them outside already).
+ *  - outputTokens: all generated tokens, reasoning/thinking included.
+ *  - reasoningTokens: the part of outputTokens that was reasoning (priced at the model's
+ *    reasoning rate when it has one, else at the output rate; never added twice).
+ */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWrite5mTokens: number;
+  cacheWrite1hTokens: number;
+  reasoningTokens: number;
+}
+
+export const zeroUsage = (): TokenUsage => ({
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWrite5mTokens: 0,
+  cacheWrite1hTokens: 0,
+  reasoningTokens: 0,
+});
+
+/** How a response body is shaped, decided from the provider and the request path. */
+export type WireFormat =
+  | "anthropic-messages"
+  | "openai-chat"
+  | "openai-responses"
+  | "openai-embeddings"
+  | "gemini"
+  | "none";
+
+export interface UsageReport {
+  usage: TokenUsage;
+  /** Model id the upstream reported, when it did (may differ from the requested alias). */
+  model: string | undefined;
+  /** True when a terminal usage event/body was seen (stream finished normally). */
+  sawFinalUsage: boolean;
+}
+
+/**
+ * Incremental reader over the response bytes as they pass to the client. `push` must be
+ * cheap and must never throw (a malformed event is skipped); `finish` is called once at
+ * end of stream, abort or failure and returns whatever was seen so far.
+ */
+export interface UsageReader {
+  push(chunk: Uint8Array): void;
+  finish(): UsageReport;
+}
+
+/** Prices in USD per million tokens, as models.dev publishes them. */
+export interface ModelPrice {
+  input: number;
+  output: number;
+  cacheRead?: number | undefined;
+  /** 5-minute cache write rate (models.dev `cache_write`). */
+  cacheWrite?: number | undefined;
+  /** 1-hour cache write rate; Anthropic charges 2x input where the catalog has none. */
+  cacheWrite1h?: number | undefined;
+  reasoning?: number | undefined;
+}
