@@ -1,0 +1,27 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../store/index.ts";
+import type { ConfigHolder } from "../config/index.ts";
+import type { Authenticator } from "./auth.ts";
+import type { Clock } from "./clock.ts";
+import type { Logger } from "./logger.ts";
+import type { Settings } from "./settings.ts";
+
+/**
+ * Everything the shared app needs from its runtime, built by an adapter (adapters/node,
+ * adapters/workers) and handed to createApp. Capabilities take what they need from here;
+ * stateful services are interfaces so tests can hand in a real SQLite file and a fixed clock.
+ */
+export interface AppDeps {
+  settings: Settings;
+  logger: Logger;
+  clock: Clock;
+  db: Kysely<Database>;
+  config: ConfigHolder;
+  authenticator: Authenticator;
+  /** Provider keys by env-var name; resolved server-side, never served or logged. */
+  secrets: SecretSource;
+}
+
+export interface SecretSource {
+  get(name: string): string | undefined;
+}
