@@ -1,0 +1,106 @@
+import { serve, type ServerType } from "@hono/node-server";
+import type { Kysely } from "kysely";
+import { join } from "node:path";
+import { createApp, type AppModule } from "../../core/app.ts";
+import { StaticTokenAuthenticator, type Authenticator } from "../../core/auth.ts";
+import { systemClock } from "../../core/clock.ts";
+import type { AppDeps } from "../../core/deps.ts";
+import type { Logger } from "../../core/logger.ts";
+import type { Settings } from "../../core/settings.ts";
+import { ConfigHolder } from "../../config/index.ts";
+import { Catalog } from "../../catalog/index.ts";
+import { BatchedLedgerWriter } from "../../ledger/index.ts";
+import { allowAllPolicy, createProxyModule, type ProxyPolicy } from "../../proxy/index.ts";
+import { migrateToLatest, type Database } from "../../store/index.ts";
+import { loadOrgConfig } from "./config-loader.ts";
+import { isLoopbackHost, resolveDevToken } from "./dev-auth.ts";
+import { createPinoLogger } from "./logger.ts";
+import { loadSecrets } from "./secrets.ts";
+import { openSqlite } from "./sqlite.ts";
+import { nodeTransport } from "./transport.ts";
+import { startCatalogRefresh } from "./catalog-refresh.ts";
+
+export interface GatewayOptions {
+  settings: Settings;
+  env?: Record<string, string | undefined>;
+  logger?: Logger;
+  /** Replaces the settings' auth mode (tests). */
+  authenticator?: Authenticator;
+  policy?: ProxyPolicy;
+  /** Extra capability modules mounted after the proxy. */
+  modules?: AppModule[];
+  /** Skip the catalog network refresh (tests, offline). */
+  offline?: boolean;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  deps: AppDeps;
+  ledger: BatchedLedgerWriter;
+  catalog: Catalog;
+  devToken: string | undefined;
+  /** Stops accepting, finishes in-flight requests, flushes the ledger, closes the store. */
+  close(): Promise<void>;
+}
+
+/** Opens the configured store: PostgreSQL when DATABASE_URL is set, else the embedded SQLite file. */
+export async function openStore(settings: Settings): Promise<Kysely<Database>> {
+  if (settings.databaseUrl) throw new Error("DATABASE_URL (PostgreSQL) is not supported by this build yet; unset it to use the embedded SQLite store.");
+  const db = openSqlite(join(settings.dataDir, "gatehouse.db"));
+  await migrateToLatest(db);
+  return db;
+}
+
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const { settings } = options;
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? createPinoLogger(settings.logLevel);
+  const config = new ConfigHolder(loadOrgConfig(settings.configDir));
+  const secrets = loadSecrets(env, settings.secretsFile);
+  const db = await openStore(settings);
+
+  let devToken: string | undefined;
+  let authenticator = options.authenticator;
+  if (!authenticator) {
+    if (settings.authMode !== "dev") throw new Error(`GATEHOUSE_AUTH_MODE=${settings.authMode} is not available in this build.`);
+    if (!isLoopbackHost(settings.host) && env["GATEHOUSE_ALLOW_DEV_AUTH"] !== "1") {
+      throw new Error(`Dev auth mode is refused on a non-loopback address (${settings.host}). Bind to 127.0.0.1, or set GATEHOUSE_ALLOW_DEV_AUTH=1 if you really mean it.`);
+    }
+    devToken = resolveDevToken(settings).token;
+    authenticator = new StaticTokenAuthenticator(devToken, { id: "00000000-0000-4000-8000-00000000dev0", email: undefined, groups: ["dev"], team: "dev", tokenId: undefined });
+  }
+
+  const catalog = Catalog.bundled();
+  const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger });
+  const deps: AppDeps = { settings, logger, clock: systemClock, db, config, authenticator, secrets };
+  const proxy = createProxyModule({ transport: nodeTransport, catalog, ledger, policy: options.policy ?? allowAllPolicy, userIdHeader: "x-gatehouse-user-id" });
+  const app = createApp(deps, [proxy, ...(options.modules ?? [])]);
+
+  const stopRefresh = options.offline || settings.catalogRefreshMs === 0 ? () => undefined : startCatalogRefresh(catalog, settings, logger);
+
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port }, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : settings.port;
+  const url = `http://${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${port}`;
+  logger.info({ url, store: "sqlite", authMode: settings.authMode }, "gatehouse listening");
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      stopRefresh();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
+        (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      });
+      await ledger.close();
+      await db.destroy();
+    })();
+    return closing;
+  };
+
+  return { url, port, deps, ledger, catalog, devToken, close };
+}

@@ -1,0 +1,165 @@
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import https from "node:https";
+import type { Context } from "hono";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import { GatewayError } from "../../core/errors.ts";
+import { filterResponseHeaders, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type UpstreamRequest } from "../../proxy/index.ts";
+
+interface NodeBindings {
+  incoming: IncomingMessage;
+  outgoing: ServerResponse;
+}
+
+function bindings(c: Context): NodeBindings {
+  const env = c.env as Partial<NodeBindings> | undefined;
+  if (!env?.incoming || !env.outgoing) throw new Error("Node transport used outside @hono/node-server");
+  return env as NodeBindings;
+}
+
+// Keep-alive pools to upstreams: connection setup would otherwise dominate added latency.
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: "lifo" });
+const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: "lifo" });
+
+/**
+ * Moves bytes with node:http directly (no Web-stream conversion): each upstream chunk is
+ * written to the client socket as it arrives, the tap sees the same Buffer, backpressure
+ * pauses the upstream, and a client that goes away aborts the upstream request.
+ */
+export const nodeTransport: ProxyTransport = {
+  head(c: Context): IncomingHead {
+    const { incoming } = bindings(c);
+    const url = incoming.url ?? "/";
+    const q = url.indexOf("?");
+    return {
+      method: incoming.method ?? "GET",
+      path: q === -1 ? url : url.slice(0, q),
+      search: q === -1 ? "" : url.slice(q),
+      headers: incoming.headers,
+    };
+  },
+
+  readBody(c: Context, limit: number): Promise<Uint8Array> {
+    const { incoming } = bindings(c);
+    const declared = Number(incoming.headers["content-length"] ?? NaN);
+    if (declared > limit) return Promise.reject(tooLarge(limit));
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          incoming.off("data", onData);
+          incoming.off("end", onEnd);
+          // Stop reading; the error response closes the connection.
+          incoming.pause();
+          reject(tooLarge(limit));
+          return;
+        }
+        chunks.push(chunk);
+      };
+      const onEnd = () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+      incoming.on("data", onData);
+      incoming.once("end", onEnd);
+      incoming.once("error", (err) => reject(new GatewayError("bad_request", "The request body could not be read.", { cause: err })));
+    });
+  },
+
+  forward(c: Context, request: UpstreamRequest, tap: ResponseTap, options: ForwardOptions): Promise<Response> {
+    const { outgoing } = bindings(c);
+    const url = new URL(request.url);
+    const client = url.protocol === "https:" ? https : http;
+    const agent = url.protocol === "https:" ? httpsAgent : httpAgent;
+
+    return new Promise<Response>((resolve, reject) => {
+      let ended = false;
+      let responded = false;
+      const end = (outcome: "completed" | "client_aborted" | "upstream_failed", failure?: string) => {
+        if (ended) return;
+        ended = true;
+        tap.onEnd(outcome, failure);
+      };
+
+      const upstream = client.request(url, { method: request.method, headers: request.headers, agent });
+      upstream.setNoDelay(true);
+      const headerTimer = setTimeout(() => upstream.destroy(new UpstreamTimeout()), options.headerTimeoutMs);
+
+      outgoing.once("close", () => {
+        if (outgoing.writableFinished) return;
+        // The client went away: stop the upstream so it stops generating (and billing).
+        upstream.destroy();
+        end("client_aborted");
+      });
+
+      upstream.once("response", (res) => {
+        clearTimeout(headerTimer);
+        responded = true;
+        const status = res.statusCode ?? 502;
+        tap.onResponse(status);
+        const transform = status < 400 ? options.transform : undefined;
+        const headers = filterResponseHeaders(res.headers, transform !== undefined);
+        for (const name in options.responseHeaders) headers[name] = options.responseHeaders[name] as string;
+        outgoing.writeHead(status, headers);
+        // Headers go out now, so a client sees the stream open before the first token.
+        outgoing.flushHeaders();
+        outgoing.socket?.setNoDelay(true);
+        resolve(RESPONSE_ALREADY_SENT);
+
+        res.on("data", (chunk: Buffer) => {
+          tap.onChunk(chunk);
+          const out = transform ? transform.transform(chunk) : chunk;
+          if (out.byteLength > 0 && !outgoing.write(out)) {
+            res.pause();
+            outgoing.once("drain", () => res.resume());
+          }
+        });
+        res.once("end", () => {
+          if (transform) {
+            const rest = transform.flush();
+            if (rest.byteLength > 0) outgoing.write(rest);
+          }
+          outgoing.end();
+          end("completed");
+        });
+        res.once("aborted", () => failMidStream());
+        res.once("error", () => failMidStream());
+      });
+
+      upstream.once("error", (err) => {
+        clearTimeout(headerTimer);
+        if (ended) return;
+        if (responded) return failMidStream();
+        const timedOut = err instanceof UpstreamTimeout;
+        end("upstream_failed", timedOut ? "upstream_timeout" : "upstream_unreachable");
+        // Rejected errors become a provider-shaped 502/504; never the upstream's text.
+        reject(
+          timedOut
+            ? new GatewayError("upstream_timeout", "The upstream provider did not answer in time.")
+            : new GatewayError("upstream_unavailable", "The upstream provider could not be reached.", { cause: err }),
+        );
+      });
+
+      function failMidStream(): void {
+        if (ended) return;
+        if (outgoing.writable && !outgoing.writableEnded) {
+          // A streaming client gets an error event it understands; then the stream ends.
+          if (options.streamErrorEvent) {
+            outgoing.write(`\n\n${options.streamErrorEvent}`);
+            outgoing.end();
+          } else outgoing.destroy();
+        }
+        end("upstream_failed", "upstream_stream_broken");
+      }
+
+      if (request.body && request.body.byteLength > 0) upstream.end(request.body);
+      else upstream.end();
+    });
+  },
+};
+
+class UpstreamTimeout extends Error {
+  override readonly name = "UpstreamTimeout";
+}
+
+function tooLarge(limit: number): GatewayError {
+  return new GatewayError("payload_too_large", `Request body is larger than the gateway's limit of ${limit} bytes.`);
+}

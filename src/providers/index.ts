@@ -1,0 +1,2 @@
+export { providers, providerById } from "./registry.ts";
+export type { ProviderDescriptor, RequestShape, KeyPlacement, JsonObject } from "./types.ts";

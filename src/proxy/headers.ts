@@ -1,0 +1,56 @@
+import { CLIENT_CREDENTIAL_HEADERS } from "../core/auth.ts";
+import type { KeyPlacement } from "../providers/index.ts";
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and ones the gateway recomputes. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate", "content-length", "host", "expect"];
+
+/**
+ * Never forwarded: client credentials (whichever carried the gateway token), cookies, and
+ * accept-encoding (the usage reader must see plain bytes, so upstreams answer uncompressed).
+ */
+const STRIPPED_REQUEST = new Set<string>([...CLIENT_CREDENTIAL_HEADERS, "cookie", "accept-encoding", ...HOP_BY_HOP]);
+
+/** Response headers the client must not get from the upstream. */
+const STRIPPED_RESPONSE = new Set<string>([...HOP_BY_HOP, "set-cookie"]);
+
+export function forwardRequestHeaders(
+  incoming: Readonly<Record<string, string | string[] | undefined>>,
+  key: { placement: KeyPlacement; value: string } | undefined,
+  extra: Record<string, string>,
+  alsoStrip: readonly string[] = [],
+): Record<string, string> {
+  const named = connectionNamed(incoming["connection"]);
+  const out: Record<string, string> = {};
+  for (const name in incoming) {
+    if (STRIPPED_REQUEST.has(name) || named.has(name) || alsoStrip.includes(name) || name.startsWith("x-gatehouse-")) continue;
+    const value = incoming[name];
+    if (value === undefined) continue;
+    out[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  if (key) {
+    if (key.placement === "x-api-key") out["x-api-key"] = key.value;
+    else if (key.placement === "x-goog-api-key") out["x-goog-api-key"] = key.value;
+    else out["authorization"] = `Bearer ${key.value}`;
+  }
+  out["accept-encoding"] = "identity";
+  for (const name in extra) out[name] = extra[name] as string;
+  return out;
+}
+
+export function filterResponseHeaders(upstream: Readonly<Record<string, string | string[] | undefined>>, dropContentLength: boolean): Record<string, string | string[]> {
+  const named = connectionNamed(upstream["connection"]);
+  const out: Record<string, string | string[]> = {};
+  for (const name in upstream) {
+    if (named.has(name)) continue;
+    if (STRIPPED_RESPONSE.has(name) && !(name === "content-length" && !dropContentLength)) continue;
+    const value = upstream[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+function connectionNamed(value: string | string[] | undefined): Set<string> {
+  if (!value) return new Set();
+  const text = Array.isArray(value) ? value.join(",") : value;
+  return new Set(text.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean));
+}

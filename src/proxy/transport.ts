@@ -1,0 +1,57 @@
+import type { Context } from "hono";
+import type { StreamOutcome } from "../store/index.ts";
+
+/** Request line and headers as the runtime received them (header names lower-case). */
+export interface IncomingHead {
+  method: string;
+  path: string;
+  /** Query string including the leading "?", or "". */
+  search: string;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+export interface UpstreamRequest {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: Uint8Array | undefined;
+}
+
+/** Observes the response as it passes; called synchronously from the byte path, so it must be cheap. */
+export interface ResponseTap {
+  onResponse(status: number): void;
+  onChunk(chunk: Uint8Array): void;
+  /** Called exactly once. `failure` names what went wrong for the ledger (never upstream text). */
+  onEnd(outcome: StreamOutcome, failure?: string): void;
+}
+
+export interface ForwardOptions {
+  /** Rewrites response chunks on their way to the client (only the injected-usage filter uses it). */
+  transform?: ChunkTransform | undefined;
+  /** Headers the gateway adds to the client response. */
+  responseHeaders: Record<string, string>;
+  /** Written to a streaming client when the upstream breaks mid-stream, in the provider's format. */
+  streamErrorEvent?: string | undefined;
+  headerTimeoutMs: number;
+}
+
+export interface ChunkTransform {
+  transform(chunk: Uint8Array): Uint8Array;
+  flush(): Uint8Array;
+}
+
+/**
+ * The byte-moving part of the proxy is a runtime port: node:http streams on Node, fetch
+ * and ReadableStream on Workers. Everything else (auth, rewriting, metering) is shared.
+ */
+export interface ProxyTransport {
+  head(c: Context): IncomingHead;
+  /** Reads the whole request body; rejects with GatewayError payload_too_large past `limit`. */
+  readBody(c: Context, limit: number): Promise<Uint8Array>;
+  /**
+   * Sends the request and streams the answer to the client. Resolves with the Response
+   * the framework should return (a marker when the adapter already wrote it); rejects with
+   * a GatewayError when the upstream could not be reached or timed out before answering.
+   */
+  forward(c: Context, request: UpstreamRequest, tap: ResponseTap, options: ForwardOptions): Promise<Response>;
+}
