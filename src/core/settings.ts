@@ -23,6 +23,24 @@ export const settingsSchema = z.object({
   catalogRefreshMs: z.coerce.number().int().min(0).default(3_600_000).describe("Catalog refresh interval; 0 disables the refresh (GATEHOUSE_CATALOG_REFRESH_MS)."),
   ledgerFlushMs: z.coerce.number().int().positive().default(250).describe("Ledger batch flush interval (GATEHOUSE_LEDGER_FLUSH_MS)."),
   ledgerBatchSize: z.coerce.number().int().positive().default(500).describe("Rows per ledger insert (GATEHOUSE_LEDGER_BATCH)."),
+  // Identity (see docs/identity.md).
+  allowDevAuth: z.union([z.boolean(), z.stringbool()]).default(false).describe("Allow dev auth mode on a non-loopback address (GATEHOUSE_ALLOW_DEV_AUTH)."),
+  jwtJwksUrl: z.url().optional().describe("jwt mode: JWKS URL of the identity-aware proxy, e.g. https://<team>.cloudflareaccess.com/cdn-cgi/access/certs (GATEHOUSE_JWT_JWKS_URL)."),
+  jwtIssuer: z.string().min(1).optional().describe("jwt mode: required `iss` claim (GATEHOUSE_JWT_ISSUER)."),
+  jwtAudience: z.string().min(1).optional().describe("jwt mode: required `aud` claim, e.g. the Access application AUD tag (GATEHOUSE_JWT_AUDIENCE)."),
+  jwtAlgorithms: z.string().default("RS256,ES256").describe("jwt mode: comma-separated allowed signing algorithms; never HS*/none (GATEHOUSE_JWT_ALGORITHMS)."),
+  jwtHeader: z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name").optional().describe("jwt mode: extra header the proxy puts its JWT in, checked first (GATEHOUSE_JWT_HEADER)."),
+  jwtEmailClaim: z.string().min(1).default("email").describe("Claim holding the verified email (GATEHOUSE_JWT_EMAIL_CLAIM)."),
+  jwtGroupsClaim: z.string().min(1).default("groups").describe("Claim holding the caller's groups (GATEHOUSE_JWT_GROUPS_CLAIM)."),
+  oidcIssuer: z.url().optional().describe("oidc mode: issuer URL of the identity provider (GATEHOUSE_OIDC_ISSUER)."),
+  oidcClientId: z.string().min(1).optional().describe("oidc mode: client id registered at the identity provider (GATEHOUSE_OIDC_CLIENT_ID)."),
+  oidcClientSecret: z.string().min(1).optional().describe("oidc mode: client secret; omit for a public client using PKCE only (GATEHOUSE_OIDC_CLIENT_SECRET)."),
+  oidcScopes: z.string().default("openid email profile").describe("oidc mode: scopes requested at the identity provider (GATEHOUSE_OIDC_SCOPES)."),
+  tokenTtlSeconds: z.coerce.number().int().min(60).default(7 * 24 * 3600).describe("Lifetime of Gatehouse-issued tokens in seconds (GATEHOUSE_TOKEN_TTL)."),
+  signingKeyFile: z.string().optional().describe("JWK file of the key Gatehouse signs its tokens with; generated on first use; default <data-dir>/signing-key.json (GATEHOUSE_SIGNING_KEY_FILE)."),
+  revocationPollMs: z.coerce.number().int().min(100).default(3000).describe("How often the revocation list is re-read from the store (GATEHOUSE_REVOCATION_POLL_MS)."),
+  loginCommand: z.string().optional().describe("JSON argv served as the OpenCode auth command, {baseURL} filled in; default [\"gatehouse\",\"login\",\"{baseURL}\"] (GATEHOUSE_LOGIN_COMMAND)."),
+  tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name").default("GATEHOUSE_TOKEN").describe("Variable name OpenCode stores the gateway token under (GATEHOUSE_TOKEN_ENV)."),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -44,6 +62,23 @@ const envNames: Record<keyof Settings, string> = {
   catalogRefreshMs: "GATEHOUSE_CATALOG_REFRESH_MS",
   ledgerFlushMs: "GATEHOUSE_LEDGER_FLUSH_MS",
   ledgerBatchSize: "GATEHOUSE_LEDGER_BATCH",
+  allowDevAuth: "GATEHOUSE_ALLOW_DEV_AUTH",
+  jwtJwksUrl: "GATEHOUSE_JWT_JWKS_URL",
+  jwtIssuer: "GATEHOUSE_JWT_ISSUER",
+  jwtAudience: "GATEHOUSE_JWT_AUDIENCE",
+  jwtAlgorithms: "GATEHOUSE_JWT_ALGORITHMS",
+  jwtHeader: "GATEHOUSE_JWT_HEADER",
+  jwtEmailClaim: "GATEHOUSE_JWT_EMAIL_CLAIM",
+  jwtGroupsClaim: "GATEHOUSE_JWT_GROUPS_CLAIM",
+  oidcIssuer: "GATEHOUSE_OIDC_ISSUER",
+  oidcClientId: "GATEHOUSE_OIDC_CLIENT_ID",
+  oidcClientSecret: "GATEHOUSE_OIDC_CLIENT_SECRET",
+  oidcScopes: "GATEHOUSE_OIDC_SCOPES",
+  tokenTtlSeconds: "GATEHOUSE_TOKEN_TTL",
+  signingKeyFile: "GATEHOUSE_SIGNING_KEY_FILE",
+  revocationPollMs: "GATEHOUSE_REVOCATION_POLL_MS",
+  loginCommand: "GATEHOUSE_LOGIN_COMMAND",
+  tokenEnv: "GATEHOUSE_TOKEN_ENV",
 };
 
 export class SettingsError extends Error {

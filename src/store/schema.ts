@@ -5,6 +5,57 @@
  */
 export interface Database {
   ledger: LedgerTable;
+  identities: IdentitiesTable;
+  issued_tokens: IssuedTokensTable;
+  login_requests: LoginRequestsTable;
+  identity_audit: IdentityAuditTable;
+}
+
+/** email -> anonymous id, written once per email (see identity/anonymous-ids). */
+export interface IdentitiesTable {
+  id: string;
+  /** Lower-cased verified email. */
+  email: string;
+  created_at: number;
+}
+
+/** Tokens Gatehouse signed; `revoked_at` set by `gatehouse token revoke`. */
+export interface IssuedTokensTable {
+  jti: string;
+  caller_id: string;
+  /** "login" (OIDC or dev device flow) or "cli" (`gatehouse token issue`). */
+  source: string;
+  issued_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+/** A pending `gatehouse login`; only a hash of the device code is stored. */
+export interface LoginRequestsTable {
+  device_code_hash: string;
+  user_code: string;
+  state: string | null;
+  code_verifier: string | null;
+  nonce: string | null;
+  /** pending | approved | redeemed | denied */
+  status: string;
+  email: string | null;
+  /** JSON array of group names from the identity provider. */
+  groups: string | null;
+  created_at: number;
+  expires_at: number;
+  last_poll_at: number | null;
+}
+
+/** Audit trail of admins resolving an anonymous id to an email. */
+export interface IdentityAuditTable {
+  id: string;
+  ts: number;
+  actor: string;
+  action: string;
+  caller_id: string;
+  reason: string;
 }
 
 export type StreamOutcome = "completed" | "client_aborted" | "upstream_failed" | "not_forwarded";

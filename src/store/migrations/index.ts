@@ -1,5 +1,6 @@
 import type { Kysely, Migration } from "kysely";
 import * as ledger from "./001_ledger.ts";
+import * as identity from "./002_identity.ts";
 
 /**
  * The one migration list, applied in key order on every dialect. Append; never edit a
@@ -7,4 +8,5 @@ import * as ledger from "./001_ledger.ts";
  */
 export const migrations: Record<string, Migration> = {
   "001_ledger": { up: (db: Kysely<unknown>) => ledger.up(db) },
+  "002_identity": { up: (db: Kysely<unknown>) => identity.up(db) },
 };
