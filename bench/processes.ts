@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import net from "node:net";
+import { createInterface } from "node:readline";
+
+export interface Started {
+  name: string;
+  pid: number;
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const root = new URL("..", import.meta.url).pathname;
+
+/** Starts a child and waits for a line on stdout/stderr that `match` turns into a port. */
+function startChild(name: string, command: string, args: string[], env: Record<string, string>, match: (line: string) => number | undefined): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in 60 s`)), 60_000);
+    const stop = () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null) return done();
+        child.once("exit", () => done());
+        child.kill("SIGTERM");
+      });
+    const onLine = (line: string) => {
+      const port = match(line);
+      if (port !== undefined) {
+        clearTimeout(timer);
+        resolve({ name, pid: child.pid as number, port, child, stop });
+      }
+    };
+    if (child.stdout) createInterface({ input: child.stdout }).on("line", onLine);
+    if (child.stderr) createInterface({ input: child.stderr }).on("line", onLine);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code} before it was ready`));
+    });
+  });
+}
+
+const portLine = (line: string) => (/^\d+$/.test(line.trim()) ? Number(line.trim()) : undefined);
+
+export function startUpstream(): Promise<Started> {
+  return startChild("upstream", process.execPath, ["--import", "tsx", "bench/upstream.ts", "0"], {}, portLine);
+}
+
+export function startBareProxy(upstreamPort: number): Promise<Started> {
+  return startChild("bare proxy", process.execPath, ["--import", "tsx", "bench/bare-proxy.ts", "0", `http://127.0.0.1:${upstreamPort}`], {}, portLine);
+}
+
+export const BENCH_TOKEN = "gh_bench_token_0123456789abcdef";
+
+export function startGatehouse(upstreamPort: number, extraEnv: Record<string, string> = {}): Promise<Started> {
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
+  writeFileSync(join(dir, "gatehouse.yaml"), `providers:\n  openai:\n    upstream: http://127.0.0.1:${upstreamPort}/v1\n    apiKeyEnv: OPENAI_API_KEY\n`);
+  return startChild(
+    "gatehouse",
+    process.execPath,
+    ["bin/gatehouse.js", "serve", "--config", dir, "--port", "0", "--data-dir", join(dir, "data")],
+    { OPENAI_API_KEY: "sk-bench-upstream-key", GATEHOUSE_DEV_TOKEN: BENCH_TOKEN, GATEHOUSE_LOG_LEVEL: "warn", GATEHOUSE_CATALOG_REFRESH_MS: "0", ...extraEnv },
+    (line) => {
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+      return m ? Number(m[1]) : undefined;
+    },
+  );
+}
+
+/** A free TCP port on loopback (Portkey cannot be told to pick one). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startPortkey(): Promise<Started> {
+  const port = await freePort();
+  return startChild(
+    "portkey",
+    process.execPath,
+    ["node_modules/@portkey-ai/gateway/build/start-server.js", `--port=${port}`, "--headless"],
+    {},
+    (line) => {
+      const m = /(?:localhost|127\.0\.0\.1|0\.0\.0\.0):(\d+)/.exec(line);
+      return m ? Number(m[1]) : undefined;
+    },
+  );
+}

@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { upstreamUrl } from "./url.ts";
+
+describe("upstreamUrl", () => {
+  it("appends the path after the route prefix to the upstream base", () => {
+    expect(upstreamUrl("https://api.anthropic.com", "/v1/messages", "")).toBe("https://api.anthropic.com/v1/messages");
+  });
+
+  it("does not double a version segment the base already ends in", () => {
+    expect(upstreamUrl("https://api.openai.com/v1", "/v1/chat/completions", "")).toBe("https://api.openai.com/v1/chat/completions");
+    expect(upstreamUrl("https://api.openai.com/v1/", "/responses", "")).toBe("https://api.openai.com/v1/responses");
+    expect(upstreamUrl("http://127.0.0.1:1/v1beta", "/models/gemini-2.5-pro:streamGenerateContent", "?alt=sse")).toBe(
+      "http://127.0.0.1:1/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
+    );
+  });
+
+  it("keeps a version-like prefix that is not the base's version", () => {
+    expect(upstreamUrl("http://h/v1", "/v10/x", "")).toBe("http://h/v1/v10/x");
+  });
+
+  it("drops Gemini's key query parameter, a client credential, and keeps the rest", () => {
+    expect(upstreamUrl("http://h/v1beta", "/models/m:generateContent", "?key=client-token&alt=sse")).toBe("http://h/v1beta/models/m:generateContent?alt=sse");
+    expect(upstreamUrl("http://h/v1beta", "/models/m:generateContent", "?key=client-token")).toBe("http://h/v1beta/models/m:generateContent");
+  });
+});
