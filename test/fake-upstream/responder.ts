@@ -1,0 +1,136 @@
+import type { ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Behaviour, BehaviourError } from "./types.ts";
+
+/** Thrown inside a handler when the stream must stop: the client left or a failure was injected. */
+export class StreamStopped extends Error {
+  constructor(reason: string) {
+    super(`fake-upstream stream stopped: ${reason}`);
+  }
+}
+
+export type Headers = Record<string, string>;
+
+/**
+ * Writes one response chunk by chunk: every event is its own `write`, Nagle is off, a full
+ * socket buffer is awaited (backpressure), and nothing more is written once the client left.
+ */
+export class Responder {
+  /** Set when the fake itself destroyed the socket (failAfterEvents), so it is not counted as a client abort. */
+  destroyedByFake = false;
+  /** Anthropic answers compact JSON; OpenAI and Google pretty-print theirs. */
+  compactJson = false;
+  private clientGone = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly behaviour: Behaviour,
+    private readonly serverDelayMs: number,
+  ) {
+    res.on("close", () => {
+      if (!res.writableFinished) this.clientGone = true;
+    });
+    res.socket?.setNoDelay(true);
+  }
+
+  get closed(): boolean {
+    return this.clientGone || this.res.destroyed;
+  }
+
+  async head(status: number, headers: Headers): Promise<void> {
+    const delay = this.behaviour.headersDelayMs ?? this.serverDelayMs;
+    if (delay > 0) await sleep(delay);
+    if (this.closed) throw new StreamStopped("client went away before headers");
+    this.res.writeHead(status, headers);
+    this.res.flushHeaders();
+  }
+
+  async json(status: number, body: unknown, headers: Headers = {}): Promise<void> {
+    const text = this.compactJson ? JSON.stringify(body) : JSON.stringify(body, null, 2);
+    await this.head(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)), ...headers });
+    if (this.behaviour.failAfterEvents !== undefined) {
+      // A non-streamed body has no events: fail half way through the body instead.
+      await this.write(text.slice(0, Math.floor(text.length / 2)));
+      this.destroy();
+      return;
+    }
+    this.res.end(text);
+  }
+
+  async write(chunk: string): Promise<void> {
+    if (this.closed) throw new StreamStopped("client went away");
+    if (this.res.write(chunk)) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.res.off("drain", done);
+        this.res.off("close", done);
+        resolve();
+      };
+      this.res.on("drain", done);
+      this.res.on("close", done);
+    });
+  }
+
+  end(): void {
+    if (!this.closed) this.res.end();
+  }
+
+  destroy(): void {
+    this.destroyedByFake = true;
+    this.res.destroy();
+  }
+}
+
+/** A provider's streamed answer, as lists of wire events (each string is written on its own). */
+export interface StreamPlan {
+  opening: string[];
+  delta(piece: string, index: number): string[];
+  closing(): string[];
+  /** The provider's in-stream error, then whatever ends the stream after it; `written` events went out before it. */
+  errorEvents(error: BehaviourError, written: number): string[];
+}
+
+export const overloaded: BehaviourError = { type: "overloaded_error", message: "Overloaded" };
+
+/**
+ * Streams a plan. Events are counted as they are written so `failAfterEvents` (destroy the
+ * socket) and `errorEventAfter` (provider error event, then end) strike at an exact point.
+ */
+export async function runStream(responder: Responder, plan: StreamPlan, pieces: Iterable<string>, behaviour: Behaviour, midStreamError: BehaviourError): Promise<void> {
+  let written = 0;
+  const emit = async (event: string): Promise<boolean> => {
+    if (behaviour.errorEventAfter !== undefined && written === behaviour.errorEventAfter) {
+      for (const errorEvent of plan.errorEvents(behaviour.error ?? midStreamError, written)) await responder.write(errorEvent);
+      responder.end();
+      return false;
+    }
+    if (behaviour.failAfterEvents !== undefined && written === behaviour.failAfterEvents) {
+      responder.destroy();
+      return false;
+    }
+    await responder.write(event);
+    written++;
+    return true;
+  };
+
+  for (const event of plan.opening) if (!(await emit(event))) return;
+  const chunkDelay = behaviour.chunkDelayMs ?? (behaviour.endless ? 10 : 0);
+  let index = 0;
+  for (const piece of pieces) {
+    if (chunkDelay > 0) await sleep(chunkDelay);
+    for (const event of plan.delta(piece, index)) if (!(await emit(event))) return;
+    index++;
+  }
+  for (const event of plan.closing()) if (!(await emit(event))) return;
+  // Every event sent, but the connection drops before the response is terminated.
+  if (behaviour.failAfterEvents !== undefined && written === behaviour.failAfterEvents) {
+    responder.destroy();
+    return;
+  }
+  responder.end();
+}
+
+/** `event: name` + `data: json` SSE framing (Anthropic, OpenAI Responses). */
+export const namedEvent = (name: string, data: unknown): string => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+/** `data: json` SSE framing (OpenAI Chat, Gemini alt=sse). */
+export const dataEvent = (data: unknown): string => `data: ${JSON.stringify(data)}\n\n`;

@@ -1,0 +1,50 @@
+import type { Responder } from "./responder.ts";
+import type { Behaviour, BehaviourError, ProviderKeys } from "./types.ts";
+
+export type JsonObject = Record<string, unknown>;
+
+export interface RequestContext {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string>;
+  /** Parsed JSON body of a POST (the provider answered 400 already when it did not parse). */
+  body: JsonObject;
+  /** Capture groups of the route's path pattern. */
+  params: string[];
+  behaviour: Behaviour;
+  responder: Responder;
+  /** Answers with the provider's 400 invalid-request error. */
+  reject(message: string): Promise<void>;
+}
+
+export interface ErrorReply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Route {
+  method: "GET" | "POST";
+  pattern: RegExp;
+  handle(ctx: RequestContext): Promise<void>;
+}
+
+/** One fake provider: its routes, its key check and how it spells an error. */
+export interface ProviderApi {
+  name: keyof ProviderKeys;
+  routes: Route[];
+  /** Whether a request to a path both providers serve (GET /v1/models) is meant for this one. */
+  claims?(headers: Record<string, string>): boolean;
+  /** The provider's own rejection when the key is missing or wrong; undefined when accepted. */
+  authenticate(headers: Record<string, string>, query: URLSearchParams, key: string): ErrorReply | undefined;
+  /** The error body for a behaviour's `status`/`error`, or for a fake-detected bad request. */
+  errorReply(status: number | undefined, error: BehaviourError | undefined): ErrorReply;
+  notFound(method: string, path: string): ErrorReply;
+  invalidRequest(message: string): ErrorReply;
+}
+
+export const stringField = (body: JsonObject, key: string): string | undefined => {
+  const value = body[key];
+  return typeof value === "string" ? value : undefined;
+};

@@ -1,0 +1,156 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { anthropicApi } from "./anthropic.ts";
+import { geminiApi } from "./gemini.ts";
+import { openAiApi } from "./openai.ts";
+import { Responder, StreamStopped } from "./responder.ts";
+import type { ErrorReply, JsonObject, ProviderApi, RequestContext } from "./route.ts";
+import type { Behaviour, FakeUpstream, FakeUpstreamOptions, ProviderKeys, RecordedRequest } from "./types.ts";
+
+export const defaultKeys: ProviderKeys = { anthropic: "fake-anthropic-key", openai: "fake-openai-key", google: "fake-google-key" };
+
+/** Which fake provider a path belongs to; GET /v1/models is shared by Anthropic and OpenAI. */
+function providerFor(path: string, headers: Record<string, string>): ProviderApi {
+  if (path.startsWith("/v1beta/")) return geminiApi;
+  if (path.startsWith("/v1/messages")) return anthropicApi;
+  if (path === "/v1/models" && anthropicApi.claims?.(headers)) return anthropicApi;
+  return openAiApi;
+}
+
+function flattenHeaders(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    headers[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return headers;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseJsonObject(text: string): JsonObject | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as JsonObject) : undefined;
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+/** A behaviour is an up-front error when it names an error status, or an error not meant for mid-stream. */
+const isUpFrontError = (b: Behaviour): boolean => (b.status !== undefined && b.status >= 400) || (b.error !== undefined && b.errorEventAfter === undefined);
+
+export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
+  const keys: ProviderKeys = { ...defaultKeys, ...options.keys };
+  const serverDelayMs = options.delayMs ?? 0;
+  const requests: RecordedRequest[] = [];
+  const queue: Behaviour[] = [];
+  let defaultBehaviour: Behaviour = {};
+  let aborted = 0;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = Date.now();
+    const url = new URL(req.url ?? "/", "http://fake-upstream");
+    const headers = flattenHeaders(req);
+    const bodyText = await readBody(req);
+    const method = req.method ?? "GET";
+    requests.push({ method, path: url.pathname, search: url.search, headers, bodyText, receivedAt });
+    const behaviour = queue.shift() ?? defaultBehaviour;
+    const responder = new Responder(res, behaviour, serverDelayMs);
+    res.on("close", () => {
+      if (!res.writableFinished && !responder.destroyedByFake) aborted++;
+    });
+
+    const sendError = (error: ErrorReply): Promise<void> => responder.json(error.status, error.body, error.headers);
+    const provider = providerFor(url.pathname, headers);
+    responder.compactJson = provider === anthropicApi;
+    const denied = provider.authenticate(headers, url.searchParams, keys[provider.name]);
+    if (denied) return sendError(denied);
+    const route = provider.routes.find((candidate) => candidate.method === method && candidate.pattern.test(url.pathname));
+    if (!route) return sendError(provider.notFound(method, url.pathname));
+
+    let body: JsonObject = {};
+    if (method === "POST") {
+      const parsed = parseJsonObject(bodyText);
+      if (!parsed) return sendError(provider.invalidRequest("The request body is not valid JSON."));
+      body = parsed;
+    }
+    if (isUpFrontError(behaviour)) return sendError(provider.errorReply(behaviour.status, behaviour.error));
+
+    const ctx: RequestContext = {
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      headers,
+      body,
+      params: (route.pattern.exec(url.pathname) ?? []).slice(1).map((param) => decodeURIComponent(param)),
+      behaviour,
+      responder,
+      reject: (message) => sendError(provider.invalidRequest(message)),
+    };
+    await route.handle(ctx);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (error instanceof StreamStopped) return; // the client left; nothing more to write
+      // The connection died under us (client reset while the body was read): nobody to answer.
+      if (req.destroyed || res.destroyed) return;
+      // A bug in the fake itself: make it loud in the test output and fail the request visibly.
+      console.error("fake-upstream: handler failed", error);
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end(`fake-upstream bug: ${error instanceof Error ? error.message : String(error)}`);
+      } else {
+        res.destroy();
+      }
+    });
+  });
+  // Benchmarks reuse connections heavily; keep them open longer than any client's idle timeout.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = options.host ?? "127.0.0.1";
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    port: address.port,
+    requests,
+    get aborted() {
+      return aborted;
+    },
+    keys,
+    enqueue(behaviour) {
+      queue.push(behaviour);
+    },
+    setDefault(behaviour) {
+      defaultBehaviour = behaviour;
+    },
+    reset() {
+      requests.length = 0;
+      queue.length = 0;
+      defaultBehaviour = {};
+      aborted = 0;
+    },
+    close() {
+      return new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+    },
+  };
+}

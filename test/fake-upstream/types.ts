@@ -1,0 +1,96 @@
+/**
+ * Public types of the fake model providers. The fake is test and benchmark
+ * infrastructure: it speaks the wire formats of Anthropic, OpenAI and Gemini exactly
+ * enough that the gateway cannot tell it from the real APIs for what Gatehouse uses.
+ */
+
+/**
+ * Provider-neutral token counts: the truth a test asserts against. Kinds are disjoint,
+ * as in src/usage/types.ts: `input` excludes cache reads and writes; `output` is every
+ * generated token, reasoning included; `reasoning` is the part of `output` that was
+ * reasoning. Each provider renders them in its own convention (see usage.ts).
+ */
+export interface NeutralUsage {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite5m: number;
+  cacheWrite1h: number;
+  reasoning: number;
+}
+
+/** A provider-shaped error: Anthropic `error.type`, OpenAI `error.type`, Gemini `error.status`. */
+export interface BehaviourError {
+  type: string;
+  message: string;
+}
+
+/** What the fake does for one request. Everything is optional; defaults give a successful answer. */
+export interface Behaviour {
+  /** The answer text. Defaults to a short sentence, or `chunks` generated words when `chunks` is set. */
+  text?: string;
+  usage?: Partial<NeutralUsage>;
+  /** Model id the provider reports; defaults to the requested model. */
+  model?: string;
+  /** HTTP status for an error answer; with `error` unset, the provider's usual body for that status. */
+  status?: number;
+  /** Provider-shaped error body (status from the type when `status` is unset). */
+  error?: BehaviourError;
+  /** Wait this long before sending response headers (overrides the server's `delayMs`). */
+  headersDelayMs?: number;
+  /** Wait this long before each text delta. */
+  chunkDelayMs?: number;
+  /** How many text deltas to stream. */
+  chunks?: number;
+  /** Destroy the socket after this many stream events (mid-stream network failure). */
+  failAfterEvents?: number;
+  /** After this many stream events, send the provider's in-stream error event and end the stream. */
+  errorEventAfter?: number;
+  /** Stream deltas every `chunkDelayMs` until the client disconnects (abort tests). */
+  endless?: boolean;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Path without the query string, as received. */
+  path: string;
+  /** Query string including the leading `?`, or "" when there is none. */
+  search: string;
+  /** Lower-cased header names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  bodyText: string;
+  /** Epoch milliseconds when the request head arrived. */
+  receivedAt: number;
+}
+
+export interface ProviderKeys {
+  anthropic: string;
+  openai: string;
+  google: string;
+}
+
+export interface FakeUpstreamOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** Delay before response headers for every request (a behaviour's `headersDelayMs` wins). */
+  delayMs?: number;
+  keys?: Partial<ProviderKeys>;
+}
+
+export interface FakeUpstream {
+  /** "http://127.0.0.1:PORT", no trailing slash. */
+  readonly url: string;
+  readonly port: number;
+  readonly requests: RecordedRequest[];
+  /** Responses whose client went away before the response ended. */
+  readonly aborted: number;
+  readonly keys: ProviderKeys;
+  /** Behaviour for the next request (FIFO). */
+  enqueue(behaviour: Behaviour): void;
+  /** Behaviour for requests with nothing queued. */
+  setDefault(behaviour: Behaviour): void;
+  /** Forget recorded requests, queued behaviours, the default behaviour and the abort count. */
+  reset(): void;
+  close(): Promise<void>;
+}
