@@ -1,0 +1,83 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseSettings } from "../../src/core/settings.ts";
+import { silentLogger } from "../../src/core/logger.ts";
+import { startGateway, type GatewayOptions, type RunningGateway } from "../../src/adapters/node/server.ts";
+import { startFakeUpstream } from "../fake-upstream/index.ts";
+import type { FakeUpstream } from "../fake-upstream/types.ts";
+
+export const CLIENT_TOKEN = "gh_test_client_token_0123456789";
+export const KEYS = { anthropic: "sk-ant-fake-real-key-001", openai: "sk-openai-fake-real-key-002", google: "AIza-fake-real-key-003" };
+
+export interface Harness {
+  gateway: RunningGateway;
+  fake: FakeUpstream;
+  dir: string;
+  close(): Promise<void>;
+}
+
+/** A real gateway (real SQLite file, real node:http) in front of the wire-exact fake providers. */
+export async function startHarness(overrides: Partial<GatewayOptions> = {}, settingsEnv: Record<string, string> = {}): Promise<Harness> {
+  const fake = await startFakeUpstream({ keys: KEYS });
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-test-"));
+  writeFileSync(
+    join(dir, "gatehouse.yaml"),
+    [
+      "providers:",
+      "  anthropic:",
+      `    upstream: ${fake.url}`,
+      "  openai:",
+      `    upstream: ${fake.url}/v1`,
+      "  google-ai-studio:",
+      `    upstream: ${fake.url}/v1beta`,
+      "  compat:",
+      `    upstream: ${fake.url}/v1`,
+      "    apiKeyEnv: COMPAT_KEY",
+      "    catalogProvider: cloudflare-workers-ai",
+      "pricing:",
+      "  compat/local-llama: { input: 0.5, output: 1.5, cacheRead: 0.05 }",
+      "",
+    ].join("\n"),
+  );
+  const env = { ANTHROPIC_API_KEY: KEYS.anthropic, OPENAI_API_KEY: KEYS.openai, GEMINI_API_KEY: KEYS.google, COMPAT_KEY: KEYS.openai, GATEHOUSE_DEV_TOKEN: CLIENT_TOKEN, ...settingsEnv };
+  const settings = parseSettings(env, { configDir: dir, dataDir: join(dir, "data"), port: 0 });
+  const gateway = await startGateway({ settings, env, logger: silentLogger, offline: true, ...overrides });
+  return {
+    gateway,
+    fake,
+    dir,
+    async close() {
+      await gateway.close();
+      await fake.close();
+    },
+  };
+}
+
+/** models.dev prices from the bundled snapshot, read independently of the code under test. */
+export function snapshotCost(provider: string, model: string): { input: number; output: number; cache_read?: number; cache_write?: number; reasoning?: number } {
+  const data = JSON.parse(readFileSync(new URL("../../data/models-dev-api.json", import.meta.url), "utf8")) as Record<string, { models: Record<string, { cost: { input: number; output: number; cache_read?: number; cache_write?: number; reasoning?: number } }> }>;
+  const entry = data[provider]?.models[model];
+  if (!entry) throw new Error(`${provider}/${model} is not in the snapshot`);
+  return entry.cost;
+}
+
+export async function ledgerRows(h: Harness) {
+  await h.gateway.ledger.flush();
+  return h.gateway.deps.db.selectFrom("ledger").selectAll().orderBy("ts").execute();
+}
+
+/** Reads a streamed response, recording when each chunk arrived. */
+export async function readChunks(res: Response): Promise<{ text: string; arrivals: number[] }> {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const arrivals: number[] = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    arrivals.push(performance.now());
+    text += decoder.decode(value, { stream: true });
+  }
+  return { text, arrivals };
+}
