@@ -1,0 +1,35 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { JWK } from "jose";
+import type { Settings } from "../../../core/settings.ts";
+import { generateSigningJwk, importSigningKey, type SigningKey } from "../../../identity/index.ts";
+
+export function signingKeyPath(settings: Pick<Settings, "signingKeyFile" | "dataDir">): string {
+  return settings.signingKeyFile ?? join(settings.dataDir, "signing-key.json");
+}
+
+/**
+ * Loads Gatehouse's token signing key, generating it on first use (mode 0600, exclusive
+ * create so two processes starting at once cannot each write their own key). Every process
+ * that issues or verifies Gatehouse tokens (server, `gatehouse token issue`) reads this file.
+ */
+export async function loadOrCreateSigningKey(settings: Pick<Settings, "signingKeyFile" | "dataDir">): Promise<SigningKey> {
+  const file = signingKeyPath(settings);
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    const jwk = await generateSigningJwk();
+    try {
+      writeFileSync(file, `${JSON.stringify(jwk)}\n`, { mode: 0o600, flag: "wx" });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new Error(`Cannot write the signing key ${file}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+    }
+  }
+  let jwk: JWK;
+  try {
+    jwk = JSON.parse(readFileSync(file, "utf8")) as JWK;
+  } catch (err) {
+    // Never echo the file: it is a private key.
+    throw new Error(`Cannot read the signing key ${file} (${(err as NodeJS.ErrnoException).code ?? "not valid JSON"}).`);
+  }
+  return importSigningKey(jwk);
+}

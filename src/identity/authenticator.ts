@@ -1,0 +1,110 @@
+import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { extractClientToken, timingSafeEqualText, type Authenticator, type HeaderReader } from "../core/auth.ts";
+import type { Caller } from "../core/caller.ts";
+import type { Clock } from "../core/clock.ts";
+import { GatewayError } from "../core/errors.ts";
+import type { AnonymousIds } from "./anonymous-ids.ts";
+import { emailFromClaims, groupsFromClaims } from "./claims.ts";
+import type { RevocationList } from "./revocations.ts";
+import type { VerifiedTokenCache } from "./token-cache.ts";
+import { verificationError } from "./verify-errors.ts";
+
+export interface TokenRules {
+  /** A public key, or a JWKS resolver (remote JWKS: cached, re-fetched on an unknown kid). */
+  key: CryptoKey | JWTVerifyGetKey;
+  issuer: string;
+  audience: string;
+  algorithms: readonly string[];
+  emailClaim: string;
+  groupsClaim: string;
+  /** Gatehouse's own tokens carry the anonymous id as `sub` and are revocable by jti. */
+  gatehouseIssued: boolean;
+}
+
+export interface JwtAuthenticatorOptions {
+  rules: TokenRules;
+  clock: Clock;
+  anonymousIds: AnonymousIds;
+  cache: VerifiedTokenCache;
+  revocations: RevocationList | undefined;
+  /** Header an identity-aware proxy puts its JWT in, checked before the standard ones. */
+  extraHeader?: string;
+  /** Dev mode: static tokens accepted as-is, mapped to an email. */
+  staticTokens?: ReadonlyMap<string, string>;
+}
+
+const CLOCK_TOLERANCE_SECONDS = 5;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Verifies a signed JWT per request. A verified token is cached until it expires, so the hot
+ * path is one map lookup and one set lookup (revocations), with no database await.
+ */
+export class JwtAuthenticator implements Authenticator {
+  constructor(private readonly options: JwtAuthenticatorOptions) {}
+
+  async authenticate(headers: HeaderReader): Promise<Caller> {
+    const { clock, cache, revocations } = this.options;
+    const token = extractClientToken(headers, this.options.extraHeader);
+    if (!token) throw new GatewayError("unauthenticated", "Missing gateway token. Send it as cf-access-token, Authorization: Bearer, x-api-key or x-goog-api-key.");
+    if (revocations) await revocations.ensureFresh();
+    const now = clock.now();
+    const cached = cache.get(token, now);
+    if (cached) {
+      if (revocations?.isRevoked(cached.tokenId)) throw revokedError();
+      return cached;
+    }
+    const { caller, expiresAt } = await this.verify(token, now);
+    if (revocations?.isRevoked(caller.tokenId)) throw revokedError();
+    cache.set(token, caller, expiresAt);
+    return caller;
+  }
+
+  private async verify(token: string, now: number): Promise<{ caller: Caller; expiresAt: number }> {
+    const staticEmail = this.staticEmail(token);
+    if (staticEmail) return { caller: await this.callerFor(staticEmail, [], undefined), expiresAt: Number.POSITIVE_INFINITY };
+
+    const { rules } = this.options;
+    let payload: JWTPayload;
+    try {
+      const verifyOptions = {
+        issuer: rules.issuer,
+        audience: rules.audience,
+        algorithms: [...rules.algorithms],
+        currentDate: new Date(now),
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ["exp"],
+      };
+      const result = typeof rules.key === "function" ? await jwtVerify(token, rules.key, verifyOptions) : await jwtVerify(token, rules.key, verifyOptions);
+      payload = result.payload;
+    } catch (err) {
+      throw verificationError(err);
+    }
+    const expiresAt = (payload.exp as number) * 1000;
+    const email = emailFromClaims(payload, rules.emailClaim);
+    const groups = groupsFromClaims(payload, rules.groupsClaim);
+    if (rules.gatehouseIssued) {
+      if (typeof payload.sub !== "string" || !UUID.test(payload.sub) || typeof payload.jti !== "string") {
+        throw new GatewayError("unauthenticated", "Gateway token is missing its subject or id.");
+      }
+      return { caller: { id: payload.sub, email, groups, team: groups[0], tokenId: payload.jti }, expiresAt };
+    }
+    return { caller: await this.callerFor(email, groups, typeof payload.jti === "string" ? payload.jti : undefined), expiresAt };
+  }
+
+  private async callerFor(email: string, groups: string[], tokenId: string | undefined): Promise<Caller> {
+    const id = await this.options.anonymousIds.idFor(email);
+    return { id, email, groups, team: groups[0], tokenId };
+  }
+
+  private staticEmail(token: string): string | undefined {
+    const tokens = this.options.staticTokens;
+    if (!tokens) return undefined;
+    for (const [candidate, email] of tokens) if (timingSafeEqualText(token, candidate)) return email;
+    return undefined;
+  }
+}
+
+function revokedError(): GatewayError {
+  return new GatewayError("unauthenticated", "Gateway token has been revoked. Sign in again.");
+}
