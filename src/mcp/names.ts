@@ -14,24 +14,20 @@ export function splitNamespaced(name: string): { serverId: string; name: string 
 }
 
 /**
- * Resource URIs keep their scheme readable but carry the server id so a read can be
- * routed: `mcp-portal://{server}/{encoded upstream uri}`.
+ * Resource URIs (and URI templates) carry the server id so a read can be routed:
+ * `gatehouse-mcp://{server}/{upstream uri, unchanged}`. The upstream part is kept verbatim
+ * so templates like `file:///{path}` still expand on the client.
  */
-const RESOURCE_SCHEME = "gatehouse-mcp:";
+const RESOURCE_PREFIX = "gatehouse-mcp://";
 
 export function namespacedUri(serverId: string, uri: string): string {
-  return `${RESOURCE_SCHEME}//${serverId}/${encodeURIComponent(uri)}`;
+  return `${RESOURCE_PREFIX}${serverId}/${uri}`;
 }
 
 export function splitNamespacedUri(uri: string): { serverId: string; uri: string } | undefined {
-  if (!uri.startsWith(`${RESOURCE_SCHEME}//`)) return undefined;
-  const rest = uri.slice(RESOURCE_SCHEME.length + 2);
+  if (!uri.startsWith(RESOURCE_PREFIX)) return undefined;
+  const rest = uri.slice(RESOURCE_PREFIX.length);
   const slash = rest.indexOf("/");
-  if (slash <= 0) return undefined;
-  try {
-    return { serverId: rest.slice(0, slash), uri: decodeURIComponent(rest.slice(slash + 1)) };
-  } catch (err) {
-    if (err instanceof URIError) return undefined;
-    throw err;
-  }
+  if (slash <= 0 || slash === rest.length - 1) return undefined;
+  return { serverId: rest.slice(0, slash), uri: rest.slice(slash + 1) };
 }

@@ -9,6 +9,8 @@ export interface Database {
   issued_tokens: IssuedTokensTable;
   login_requests: LoginRequestsTable;
   identity_audit: IdentityAuditTable;
+  mcp_audit: McpAuditTable;
+  mcp_oauth_tokens: McpOAuthTokensTable;
 }
 
 /** email -> anonymous id, written once per email (see identity/anonymous-ids). */
@@ -87,4 +89,40 @@ export interface LedgerTable {
   ttfb_ms: number | null;
   duration_ms: number;
   error_code: string | null;
+  /** The model the client asked for (an alias, or the first choice before a fallback). */
+  requested_model: string | null;
+  /** Upstream attempts made (more than 1 when a fallback model answered). */
+  attempts: number;
+}
+
+/** One MCP tool call through the portal. Arguments and results only when the server's config asks. */
+export interface McpAuditTable {
+  id: string;
+  /** Milliseconds since the epoch when the call started. */
+  ts: number;
+  /** Anonymous caller id (never the email). */
+  caller_id: string;
+  team: string | null;
+  session_id: string | null;
+  server_id: string;
+  /** Upstream tool name, without the server prefix. */
+  tool: string;
+  /** "direct" (tools/call) or "codemode" (from Code Mode's execute). */
+  via: string;
+  /** ok | tool_error | denied | upstream_error | timeout */
+  outcome: string;
+  duration_ms: number;
+  /** Short error description (class and code), never upstream bodies. */
+  error: string | null;
+  arguments_json: string | null;
+  result_json: string | null;
+}
+
+/** Per-user OAuth tokens for upstream MCP servers; the token material is AES-GCM encrypted. */
+export interface McpOAuthTokensTable {
+  server_id: string;
+  caller_id: string;
+  ciphertext: string;
+  expires_at: number | null;
+  updated_at: number;
 }

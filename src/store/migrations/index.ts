@@ -1,6 +1,7 @@
 import type { Kysely, Migration } from "kysely";
 import * as ledger from "./001_ledger.ts";
 import * as identity from "./002_identity.ts";
+import * as mcp from "./003_mcp.ts";
 
 /**
  * The one migration list, applied in key order on every dialect. Append; never edit a
@@ -9,4 +10,5 @@ import * as identity from "./002_identity.ts";
 export const migrations: Record<string, Migration> = {
   "001_ledger": { up: (db: Kysely<unknown>) => ledger.up(db) },
   "002_identity": { up: (db: Kysely<unknown>) => identity.up(db) },
+  "003_mcp": { up: (db: Kysely<unknown>) => mcp.up(db) },
 };

@@ -1,0 +1,210 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import {
+  ErrorCode,
+  McpError,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type Prompt,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../../core/logger.ts";
+import { describeError } from "../../core/app.ts";
+import type { McpServerConfig } from "../config-schema.ts";
+
+export type TransportKind = "http" | "sse" | "stdio";
+
+export interface UpstreamConnectionOptions {
+  serverId: string;
+  config: McpServerConfig;
+  makeTransport(kind: TransportKind): Transport;
+  /** The upstream answered 401: refresh the credential; true means "retry once". */
+  onUnauthorized?: () => Promise<boolean>;
+  /** The upstream said its tools, prompts or resources changed. */
+  onListChanged?: () => void;
+  logger: Logger;
+}
+
+/**
+ * One MCP client session towards one upstream, shared by every portal session that uses it
+ * (stdio servers are spawned once, not per user). It connects lazily, reconnects (respawns a
+ * stdio process) after the transport closed, re-initialises transparently when an upstream
+ * answers 404 for an expired session, and caches list results until the upstream says
+ * they changed.
+ */
+export class UpstreamConnection {
+  private client: Client | undefined;
+  private connecting: Promise<Client> | undefined;
+  private kind: TransportKind;
+  private cache = new Map<string, Promise<unknown>>();
+  /** Times a fresh MCP session was opened after the first (restarts, re-initialisations). */
+  reconnects = 0;
+  private opened = 0;
+  lastUsed = 0;
+
+  constructor(private readonly options: UpstreamConnectionOptions) {
+    this.kind = options.config.type;
+  }
+
+  get serverId(): string {
+    return this.options.serverId;
+  }
+
+  async listTools(): Promise<Tool[]> {
+    return this.cached("tools", async (client) => {
+      const tools: Tool[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listTools(cursor ? { cursor } : {}, this.requestOptions());
+        tools.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return tools;
+    });
+  }
+
+  async listPrompts(): Promise<Prompt[]> {
+    return this.cached("prompts", async (client) => {
+      if (!client.getServerCapabilities()?.prompts) return [];
+      const prompts: Prompt[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listPrompts(cursor ? { cursor } : {}, this.requestOptions());
+        prompts.push(...page.prompts);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return prompts;
+    });
+  }
+
+  async listResources(): Promise<Resource[]> {
+    return this.cached("resources", async (client) => {
+      if (!client.getServerCapabilities()?.resources) return [];
+      const resources: Resource[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listResources(cursor ? { cursor } : {}, this.requestOptions());
+        resources.push(...page.resources);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return resources;
+    });
+  }
+
+  async listResourceTemplates(): Promise<ResourceTemplate[]> {
+    return this.cached("templates", async (client) => {
+      if (!client.getServerCapabilities()?.resources) return [];
+      const templates: ResourceTemplate[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listResourceTemplates(cursor ? { cursor } : {}, this.requestOptions());
+        templates.push(...page.resourceTemplates);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return templates;
+    });
+  }
+
+  /**
+   * Run one request. `idempotent` requests are retried once on a fresh connection after any
+   * connection loss; others only when the upstream provably did not process them (404 for
+   * an expired session, 401 before a refreshed credential).
+   */
+  async run<T>(operation: (client: Client) => Promise<T>, idempotent: boolean): Promise<T> {
+    this.lastUsed = Date.now();
+    const client = await this.connect();
+    try {
+      return await operation(client);
+    } catch (err) {
+      const retry = await this.shouldRetry(err, idempotent);
+      if (!retry) throw err;
+      this.options.logger.info({ server: this.serverId, reason: retry }, "mcp upstream: reconnecting and retrying");
+      await this.reset();
+      return operation(await this.connect());
+    }
+  }
+
+  requestOptions(): { timeout: number } {
+    return { timeout: this.options.config.timeoutMs };
+  }
+
+  async close(): Promise<void> {
+    await this.reset();
+  }
+
+  private async shouldRetry(err: unknown, idempotent: boolean): Promise<string | undefined> {
+    if (err instanceof StreamableHTTPError && err.code === 404) return "upstream session expired (404)";
+    if (err instanceof StreamableHTTPError && err.code === 401 && this.options.onUnauthorized) {
+      return (await this.options.onUnauthorized()) ? "credential refreshed after 401" : undefined;
+    }
+    if (idempotent && err instanceof McpError && err.code === ErrorCode.ConnectionClosed) return "connection closed";
+    if (idempotent && !this.client) return "transport closed";
+    return undefined;
+  }
+
+  private async cached<T>(key: string, load: (client: Client) => Promise<T>): Promise<T> {
+    const hit = this.cache.get(key) as Promise<T> | undefined;
+    if (hit) return hit;
+    const loading = this.run(load, true);
+    this.cache.set(key, loading);
+    loading.catch(() => this.cache.delete(key));
+    return loading;
+  }
+
+  private async connect(): Promise<Client> {
+    if (this.client) return this.client;
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<Client> {
+    try {
+      return await this.openWith(this.kind);
+    } catch (err) {
+      // Streamable HTTP first, then the legacy HTTP+SSE transport (as the spec's backwards
+      // compatibility section describes), remembered for later reconnects.
+      if (this.kind === "http" && !(err instanceof StreamableHTTPError && err.code === 401)) {
+        this.options.logger.info({ server: this.serverId, err: describeError(err) }, "mcp upstream: Streamable HTTP failed, trying SSE");
+        const client = await this.openWith("sse");
+        this.kind = "sse";
+        return client;
+      }
+      throw err;
+    }
+  }
+
+  private async openWith(kind: TransportKind): Promise<Client> {
+    const client = new Client({ name: "gatehouse-mcp-portal", version: "0.1.0" }, { capabilities: {} });
+    const invalidate = (): void => {
+      this.cache.clear();
+      this.options.onListChanged?.();
+    };
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => invalidate());
+    client.setNotificationHandler(PromptListChangedNotificationSchema, async () => invalidate());
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, async () => invalidate());
+    client.onclose = () => {
+      if (this.client !== client) return;
+      this.client = undefined;
+      this.cache.clear();
+      this.options.logger.warn({ server: this.serverId }, "mcp upstream: connection closed; will reconnect on next use");
+    };
+    client.onerror = (err) => this.options.logger.debug({ server: this.serverId, err: describeError(err) }, "mcp upstream: transport error");
+    await client.connect(this.options.makeTransport(kind), this.requestOptions());
+    if (this.opened++ > 0) this.reconnects += 1;
+    this.client = client;
+    return client;
+  }
+
+  private async reset(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.cache.clear();
+    if (client) await client.close().catch((err: unknown) => this.options.logger.debug({ server: this.serverId, err: describeError(err) }, "mcp upstream: close failed"));
+  }
+}
