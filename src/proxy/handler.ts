@@ -10,7 +10,7 @@ import { createInjectedUsageFilter, createUsageReader, priceUsage } from "../usa
 import { resolvePrice, type Catalog } from "../catalog/index.ts";
 import { forwardRequestHeaders } from "./headers.ts";
 import { upstreamUrl } from "./url.ts";
-import type { ProxyTransport, ResponseTap } from "./transport.ts";
+import { isRetrySignal, type ProxyTransport, type ResponseTap } from "./transport.ts";
 import type { Admission, ProxyPolicy } from "./policy.ts";
 
 export interface ProxyServices {
@@ -69,6 +69,8 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       ttfb_ms: null,
       duration_ms: clock.monotonic() - startedAt,
       error_code: errorCode,
+      requested_model: shape?.model ?? null,
+      attempts: 1,
     });
 
     const config = deps.config.current();
@@ -114,7 +116,6 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         bodyChanged = true;
         hideInjectedUsage = true;
       }
-      if (bodyChanged) bodyBytes = encoder.encode(JSON.stringify(body));
     }
 
     const headers = forwardRequestHeaders(
@@ -122,69 +123,109 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       key ? { placement: provider.keyPlacement, value: key } : undefined,
       { [services.userIdHeader]: caller.id },
     );
-    if (bodyBytes) headers["content-length"] = String(bodyBytes.byteLength);
 
-    const reader = createUsageReader(shape.format, { streaming: shape.streaming });
-    const forwardStartedAt = clock.monotonic();
-    let upstreamStatus = 0;
-    let upstreamLatency: number | null = null;
-    let ttfb: number | null = null;
-    const requestShape = shape;
-    const tap: ResponseTap = {
-      onResponse(status) {
-        upstreamStatus = status;
-        upstreamLatency = clock.monotonic() - forwardStartedAt;
-      },
-      onChunk(chunk) {
-        if (ttfb === null) ttfb = clock.monotonic() - startedAt;
-        reader.push(chunk);
-      },
-      onEnd(outcome, failure) {
-        const report = reader.finish();
-        const final = row(requestShape, upstreamStatus, outcome, failure ?? (upstreamStatus >= 400 ? `upstream_${upstreamStatus}` : null));
-        const model = requestShape.model ?? report.model ?? "unknown";
-        final.model = model;
-        final.input_tokens = report.usage.inputTokens;
-        final.output_tokens = report.usage.outputTokens;
-        final.cache_read_tokens = report.usage.cacheReadTokens;
-        final.cache_write_5m_tokens = report.usage.cacheWrite5mTokens;
-        final.cache_write_1h_tokens = report.usage.cacheWrite1hTokens;
-        final.reasoning_tokens = report.usage.reasoningTokens;
-        // The requested id first (what the org configured prices for), then the id the upstream reports.
-        const currentConfig = deps.config.current();
-        const priced =
-          resolvePrice(services.catalog, currentConfig, provider.id, model) ??
-          (report.model && report.model !== model ? resolvePrice(services.catalog, currentConfig, provider.id, report.model) : undefined);
-        if (priced) final.cost_usd = priceUsage(report.usage, priced.price);
-        else final.unpriced = hasTokens(final) ? 1 : 0;
-        final.upstream_latency_ms = upstreamLatency;
-        final.ttfb_ms = ttfb;
-        services.ledger.record(final);
-        admission.settle(final);
-        if (outcome !== "completed") logger.info({ requestId, provider: provider.id, outcome, failure }, "request ended early");
-      },
-    };
+    // Routing: the admitted model first, then its fallbacks (only before a byte reached the client).
+    const models = admission.route ? [admission.route.model, ...admission.route.fallbacks] : [shape.model];
+    const requestedModel = shape.model;
+    let lastError: GatewayError | undefined;
+    for (let attempt = 0; attempt < models.length; attempt++) {
+      const model = models[attempt];
+      const isLast = attempt === models.length - 1;
+      const attemptShape: RequestShape = { ...shape, model };
+      let attemptPath = subPath;
+      let attemptBody = bodyBytes;
+      if (model !== undefined && model !== requestedModel) {
+        if (body && typeof body["model"] === "string") {
+          body["model"] = model;
+          bodyChanged = true;
+        } else attemptPath = subPath.replace(`/models/${requestedModel ?? ""}:`, `/models/${model}:`);
+      }
+      if (body && bodyChanged) attemptBody = encoder.encode(JSON.stringify(body));
+      if (attemptBody) headers["content-length"] = String(attemptBody.byteLength);
 
-    try {
-      return await transport.forward(
-        c,
-        { url: upstreamUrl(base, subPath, head.search), method: head.method, headers, body: bodyBytes },
-        tap,
-        {
-          transform: hideInjectedUsage ? createInjectedUsageFilter() : undefined,
-          responseHeaders: { "x-gatehouse-request-id": requestId },
-          streamErrorEvent: shape.streaming ? provider.streamErrorEvent("The upstream provider connection failed mid-stream; the answer is incomplete.") : undefined,
-          headerTimeoutMs: settings.upstreamHeaderTimeoutMs,
+      const tap = createLedgerTap(attemptShape, attempt + 1, requestedModel);
+      try {
+        const result = await transport.forward(
+          c,
+          { url: upstreamUrl(base, attemptPath, head.search), method: head.method, headers, body: attemptBody },
+          tap,
+          {
+            transform: hideInjectedUsage ? createInjectedUsageFilter() : undefined,
+            responseHeaders: { "x-gatehouse-request-id": requestId },
+            streamErrorEvent: shape.streaming ? provider.streamErrorEvent("The upstream provider connection failed mid-stream; the answer is incomplete.") : undefined,
+            headerTimeoutMs: settings.upstreamHeaderTimeoutMs,
+            retryOn: isLast ? undefined : isRetryableStatus,
+          },
+        );
+        if (!isRetrySignal(result)) return result;
+        admission.recordAttempt?.(model ?? "unknown", result.status);
+        lastError = new GatewayError("upstream_unavailable", `Upstream answered ${result.status}.`);
+      } catch (err) {
+        lastError = toGatewayError(err);
+        admission.recordAttempt?.(model ?? "unknown", 0);
+        if (isLast) {
+          const failed = row(attemptShape, lastError.status, "upstream_failed", lastError.code);
+          failed.attempts = attempt + 1;
+          failed.requested_model = requestedModel ?? null;
+          services.ledger.record(failed);
+          admission.settle(failed);
+          return fail(lastError);
+        }
+      }
+    }
+    // Unreachable: the last attempt never retries; kept for the type checker.
+    return fail(lastError ?? new GatewayError("internal", "No upstream attempt was made."));
+
+    function createLedgerTap(attemptShape: RequestShape, attempts: number, requested: string | undefined): ResponseTap {
+      const reader = createUsageReader(attemptShape.format, { streaming: attemptShape.streaming });
+      const forwardStartedAt = clock.monotonic();
+      let upstreamStatus = 0;
+      let upstreamLatency: number | null = null;
+      let ttfb: number | null = null;
+      return {
+        onResponse(status) {
+          upstreamStatus = status;
+          upstreamLatency = clock.monotonic() - forwardStartedAt;
         },
-      );
-    } catch (err) {
-      const gatewayError = toGatewayError(err);
-      const failed = row(shape, gatewayError.status, "upstream_failed", gatewayError.code);
-      services.ledger.record(failed);
-      admission.settle(failed);
-      return fail(gatewayError);
+        onChunk(chunk) {
+          if (ttfb === null) ttfb = clock.monotonic() - startedAt;
+          reader.push(chunk);
+        },
+        onEnd(outcome, failure) {
+          const report = reader.finish();
+          const final = row(attemptShape, upstreamStatus, outcome, failure ?? (upstreamStatus >= 400 ? `upstream_${upstreamStatus}` : null));
+          const model = attemptShape.model ?? report.model ?? "unknown";
+          final.model = model;
+          final.requested_model = requested ?? null;
+          final.attempts = attempts;
+          final.input_tokens = report.usage.inputTokens;
+          final.output_tokens = report.usage.outputTokens;
+          final.cache_read_tokens = report.usage.cacheReadTokens;
+          final.cache_write_5m_tokens = report.usage.cacheWrite5mTokens;
+          final.cache_write_1h_tokens = report.usage.cacheWrite1hTokens;
+          final.reasoning_tokens = report.usage.reasoningTokens;
+          // The requested id first (what the org configured prices for), then the id the upstream reports.
+          const currentConfig = deps.config.current();
+          const priced =
+            resolvePrice(services.catalog, currentConfig, provider.id, model) ??
+            (report.model && report.model !== model ? resolvePrice(services.catalog, currentConfig, provider.id, report.model) : undefined);
+          if (priced) final.cost_usd = priceUsage(report.usage, priced.price);
+          else final.unpriced = hasTokens(final) ? 1 : 0;
+          final.upstream_latency_ms = upstreamLatency;
+          final.ttfb_ms = ttfb;
+          services.ledger.record(final);
+          admission.recordAttempt?.(model, upstreamStatus);
+          admission.settle(final);
+          if (outcome !== "completed") logger.info({ requestId, provider: provider.id, outcome, failure }, "request ended early");
+        },
+      };
     }
   };
+}
+
+/** Statuses worth trying the next model for: rate limits, overload and server errors. */
+function isRetryableStatus(status: number): boolean {
+  return status === 429 || status === 529 || (status >= 500 && status <= 599);
 }
 
 function providerErrorResponse(c: Context<AppEnv>, provider: ProviderDescriptor, error: GatewayError, requestId: string): Response {

@@ -14,6 +14,14 @@ export interface AdmissionRequest {
 export interface Admission {
   /** Set when the policy rewrote the body, so the proxy re-serialises it. */
   bodyChanged: boolean;
+  /**
+   * Routing: the model to call first (an alias resolved) and the models to try next, in
+   * order, when an attempt fails with 429/5xx or cannot connect before any byte reached the
+   * client. The proxy rewrites the model in the body (or Gemini's path) per attempt.
+   */
+  route?: { model: string; fallbacks: readonly string[] } | undefined;
+  /** Told about every attempt's result (status, or 0 when unreachable): feeds circuit breakers. */
+  recordAttempt?(model: string, status: number): void;
   /** Called exactly once with the final ledger row (real usage), to settle reservations. */
   settle(row: LedgerRow): void;
 }

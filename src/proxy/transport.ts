@@ -21,7 +21,10 @@ export interface UpstreamRequest {
 export interface ResponseTap {
   onResponse(status: number): void;
   onChunk(chunk: Uint8Array): void;
-  /** Called exactly once. `failure` names what went wrong for the ledger (never upstream text). */
+  /**
+   * Called exactly once when a response was started (never when forward rejects or
+   * returns a RetrySignal). `failure` names what went wrong for the ledger, never upstream text.
+   */
   onEnd(outcome: StreamOutcome, failure?: string): void;
 }
 
@@ -33,6 +36,21 @@ export interface ForwardOptions {
   /** Written to a streaming client when the upstream breaks mid-stream, in the provider's format. */
   streamErrorEvent?: string | undefined;
   headerTimeoutMs: number;
+  /**
+   * When set and true for the upstream's status, nothing is sent to the client: the
+   * upstream answer is discarded and forward resolves with a RetrySignal (fallback routing).
+   */
+  retryOn?: ((status: number) => boolean) | undefined;
+}
+
+/** Returned by forward instead of a Response when `retryOn` matched. */
+export interface RetrySignal {
+  retry: true;
+  status: number;
+}
+
+export function isRetrySignal(value: Response | RetrySignal): value is RetrySignal {
+  return (value as RetrySignal).retry === true;
 }
 
 export interface ChunkTransform {
@@ -53,5 +71,5 @@ export interface ProxyTransport {
    * the framework should return (a marker when the adapter already wrote it); rejects with
    * a GatewayError when the upstream could not be reached or timed out before answering.
    */
-  forward(c: Context, request: UpstreamRequest, tap: ResponseTap, options: ForwardOptions): Promise<Response>;
+  forward(c: Context, request: UpstreamRequest, tap: ResponseTap, options: ForwardOptions): Promise<Response | RetrySignal>;
 }

@@ -89,6 +89,10 @@ export interface LedgerTable {
   ttfb_ms: number | null;
   duration_ms: number;
   error_code: string | null;
+  /** The model the client asked for (an alias, or the first choice before a fallback). */
+  requested_model: string | null;
+  /** Upstream attempts made (more than 1 when a fallback model answered). */
+  attempts: number;
 }
 
 /** One MCP tool call through the portal. Arguments and results only when the server's config asks. */

@@ -3,7 +3,7 @@ import https from "node:https";
 import type { Context } from "hono";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { GatewayError } from "../../core/errors.ts";
-import { filterResponseHeaders, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type UpstreamRequest } from "../../proxy/index.ts";
+import { filterResponseHeaders, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type RetrySignal, type UpstreamRequest } from "../../proxy/index.ts";
 
 interface NodeBindings {
   incoming: IncomingMessage;
@@ -70,7 +70,7 @@ export const nodeTransport: ProxyTransport = {
     const client = url.protocol === "https:" ? https : http;
     const agent = url.protocol === "https:" ? httpsAgent : httpAgent;
 
-    return new Promise<Response>((resolve, reject) => {
+    return new Promise<Response | RetrySignal>((resolve, reject) => {
       let ended = false;
       let responded = false;
       const end = (outcome: "completed" | "client_aborted" | "upstream_failed", failure?: string) => {
@@ -79,6 +79,12 @@ export const nodeTransport: ProxyTransport = {
         tap.onEnd(outcome, failure);
       };
 
+      if (outgoing.destroyed) {
+        // The client left while an earlier attempt was being retried.
+        end("client_aborted");
+        resolve(RESPONSE_ALREADY_SENT);
+        return;
+      }
       const upstream = client.request(url, { method: request.method, headers: request.headers, agent });
       upstream.setNoDelay(true);
       const headerTimer = setTimeout(() => upstream.destroy(new UpstreamTimeout()), options.headerTimeoutMs);
@@ -94,6 +100,13 @@ export const nodeTransport: ProxyTransport = {
         clearTimeout(headerTimer);
         responded = true;
         const status = res.statusCode ?? 502;
+        if (options.retryOn?.(status)) {
+          // Fallback routing: this answer never reaches the client; free the socket.
+          ended = true;
+          res.resume();
+          resolve({ retry: true, status });
+          return;
+        }
         tap.onResponse(status);
         const transform = status < 400 ? options.transform : undefined;
         const headers = filterResponseHeaders(res.headers, transform !== undefined);
@@ -129,7 +142,8 @@ export const nodeTransport: ProxyTransport = {
         if (ended) return;
         if (responded) return failMidStream();
         const timedOut = err instanceof UpstreamTimeout;
-        end("upstream_failed", timedOut ? "upstream_timeout" : "upstream_unreachable");
+        // No response started: the caller records this attempt (it may try a fallback).
+        ended = true;
         // Rejected errors become a provider-shaped 502/504; never the upstream's text.
         reject(
           timedOut

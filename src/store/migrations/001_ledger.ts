@@ -27,6 +27,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("ttfb_ms", "double precision")
     .addColumn("duration_ms", "double precision", (col) => col.notNull())
     .addColumn("error_code", "text")
+    .addColumn("requested_model", "text")
+    .addColumn("attempts", "integer", (col) => col.notNull().defaultTo(1))
     .execute();
   await db.schema.createIndex("ledger_day_idx").on("ledger").columns(["day", "provider", "model"]).execute();
   await db.schema.createIndex("ledger_caller_idx").on("ledger").columns(["caller_id", "ts"]).execute();
