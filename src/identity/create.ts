@@ -32,7 +32,6 @@ export interface Identity {
 }
 
 const FORBIDDEN_ALGORITHMS = /^(none|HS\d+)$/i;
-const JWKS_COOLDOWN_MS = 30_000;
 const JWKS_MAX_AGE_MS = 10 * 60_000;
 
 export function isLoopbackHost(host: string): boolean {
@@ -65,7 +64,7 @@ export function createIdentity(settings: Settings, deps: IdentityDeps): Identity
     const missing = (["jwtJwksUrl", "jwtIssuer", "jwtAudience"] as const).filter((k) => !settings[k]);
     if (missing.length) throw new Error(`GATEHOUSE_AUTH_MODE=jwt needs ${missing.map((k) => settingsEnvNames[k]).join(", ")}.`);
     const rules: TokenRules = {
-      key: createRemoteJWKSet(new URL(settings.jwtJwksUrl as string), { cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: JWKS_MAX_AGE_MS }),
+      key: createRemoteJWKSet(new URL(settings.jwtJwksUrl as string), { cooldownDuration: settings.jwksCooldownMs, cacheMaxAge: JWKS_MAX_AGE_MS }),
       issuer: settings.jwtIssuer as string,
       audience: settings.jwtAudience as string,
       algorithms: parseAlgorithms(settings.jwtAlgorithms),
