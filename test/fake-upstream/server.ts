@@ -5,6 +5,7 @@ import { geminiApi } from "./gemini.ts";
 import { openAiApi } from "./openai.ts";
 import { Responder, StreamStopped } from "./responder.ts";
 import type { ErrorReply, JsonObject, ProviderApi, RequestContext } from "./route.ts";
+import { resolveUsage } from "./usage.ts";
 import type { Behaviour, FakeUpstream, FakeUpstreamOptions, ProviderKeys, RecordedRequest } from "./types.ts";
 
 export const defaultKeys: ProviderKeys = { anthropic: "fake-anthropic-key", openai: "fake-openai-key", google: "fake-google-key" };
@@ -42,6 +43,19 @@ function parseJsonObject(text: string): JsonObject | undefined {
   }
 }
 
+/** Fails at enqueue time, in the test that made the mistake, rather than as a 500 later. */
+function validateBehaviour(behaviour: Behaviour): Behaviour {
+  resolveUsage(behaviour.usage);
+  for (const key of ["headersDelayMs", "chunkDelayMs", "chunks", "failAfterEvents", "errorEventAfter"] as const) {
+    const value = behaviour[key];
+    if (value !== undefined && (!Number.isInteger(value) || value < 0)) throw new Error(`fake-upstream: behaviour.${key} must be a non-negative integer, got ${String(value)}`);
+  }
+  if (behaviour.status !== undefined && (!Number.isInteger(behaviour.status) || behaviour.status < 100 || behaviour.status > 599)) {
+    throw new Error(`fake-upstream: behaviour.status must be an HTTP status, got ${String(behaviour.status)}`);
+  }
+  return behaviour;
+}
+
 /** A behaviour is an up-front error when it names an error status, or an error not meant for mid-stream. */
 const isUpFrontError = (b: Behaviour): boolean => (b.status !== undefined && b.status >= 400) || (b.error !== undefined && b.errorEventAfter === undefined);
 
@@ -59,7 +73,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     const headers = flattenHeaders(req);
     const bodyText = await readBody(req);
     const method = req.method ?? "GET";
-    requests.push({ method, path: url.pathname, search: url.search, headers, bodyText, receivedAt });
+    if (options.record !== false) requests.push({ method, path: url.pathname, search: url.search, headers, bodyText, receivedAt });
     const behaviour = queue.shift() ?? defaultBehaviour;
     const responder = new Responder(res, behaviour, serverDelayMs);
     res.on("close", () => {
@@ -135,10 +149,10 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     },
     keys,
     enqueue(behaviour) {
-      queue.push(behaviour);
+      queue.push(validateBehaviour(behaviour));
     },
     setDefault(behaviour) {
-      defaultBehaviour = behaviour;
+      defaultBehaviour = validateBehaviour(behaviour);
     },
     reset() {
       requests.length = 0;

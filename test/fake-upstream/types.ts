@@ -76,6 +76,8 @@ export interface FakeUpstreamOptions {
   /** Delay before response headers for every request (a behaviour's `headersDelayMs` wins). */
   delayMs?: number;
   keys?: Partial<ProviderKeys>;
+  /** Record requests in `requests` (default true; benchmarks turn it off to keep memory flat). */
+  record?: boolean;
 }
 
 export interface FakeUpstream {

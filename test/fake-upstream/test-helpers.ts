@@ -1,0 +1,57 @@
+/**
+ * Helpers for the fake-upstream tests. SSE is parsed with eventsource-parser (a WHATWG
+ * spec implementation, independent of Gatehouse's own src/usage/sse.ts) so the fake is
+ * checked against the standard, not against our reader.
+ */
+import { createParser } from "eventsource-parser";
+import type { FakeUpstream } from "./types.ts";
+
+export interface SseMessage {
+  event: string | undefined;
+  data: string;
+}
+
+export function parseSse(text: string): SseMessage[] {
+  const messages: SseMessage[] = [];
+  const parser = createParser({ onEvent: (message) => messages.push({ event: message.event, data: message.data }) });
+  parser.feed(text);
+  return messages;
+}
+
+export const json = (text: string): unknown => JSON.parse(text);
+
+export async function post(fake: FakeUpstream, path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${fake.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...(signal ? { signal } : {}),
+  });
+}
+
+export const anthropicHeaders = (fake: FakeUpstream): Record<string, string> => ({ "x-api-key": fake.keys.anthropic, "anthropic-version": "2023-06-01" });
+export const openAiHeaders = (fake: FakeUpstream): Record<string, string> => ({ authorization: `Bearer ${fake.keys.openai}` });
+export const googleHeaders = (fake: FakeUpstream): Record<string, string> => ({ "x-goog-api-key": fake.keys.google });
+
+export interface TimedRead {
+  at: number;
+  text: string;
+}
+
+/** Reads a body as it arrives, noting when each piece came in. */
+export async function timedReads(response: Response): Promise<TimedRead[]> {
+  if (!response.body) throw new Error("response has no body");
+  const reads: TimedRead[] = [];
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body) reads.push({ at: performance.now(), text: decoder.decode(chunk, { stream: true }) });
+  return reads;
+}
+
+/** Resolves once `predicate` holds, polling; fails the test after `timeoutMs`. */
+export async function waitFor(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
