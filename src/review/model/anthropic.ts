@@ -1,0 +1,84 @@
+import { zeroUsage, type TokenUsage } from "../../usage/types.ts";
+import { isRecord, num, str, type JsonRecord } from "./json.ts";
+import type { ChatRequest, ChatResult, StopReason, ToolCall } from "./types.ts";
+
+export const anthropicVersion = "2023-06-01";
+
+type Block = JsonRecord;
+
+/** Anthropic Messages request body. Consecutive user-side turns are merged: the API requires alternation. */
+export function toAnthropicBody(model: string, request: ChatRequest): JsonRecord {
+  const messages: Array<{ role: "user" | "assistant"; content: Block[] }> = [];
+  const push = (role: "user" | "assistant", blocks: Block[]): void => {
+    const last = messages[messages.length - 1];
+    if (last && last.role === role) last.content.push(...blocks);
+    else messages.push({ role, content: blocks });
+  };
+  for (const message of request.messages) {
+    if (message.role === "user") push("user", [{ type: "text", text: message.text }]);
+    else if (message.role === "tool") {
+      push("user", message.results.map((r) => ({ type: "tool_result", tool_use_id: r.id, content: r.content, ...(r.isError ? { is_error: true } : {}) })));
+    } else {
+      const blocks: Block[] = [];
+      if (message.text !== "") blocks.push({ type: "text", text: message.text });
+      for (const call of message.toolCalls) blocks.push({ type: "tool_use", id: call.id, name: call.name, input: call.input });
+      push("assistant", blocks.length > 0 ? blocks : [{ type: "text", text: "(no answer)" }]);
+    }
+  }
+  const body: JsonRecord = { model, max_tokens: request.maxTokens, system: request.system, messages };
+  if (request.tools.length > 0) body["tools"] = request.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema }));
+  return body;
+}
+
+/** Anthropic reports cache reads and writes outside `input_tokens` already. */
+export function anthropicUsage(raw: unknown): TokenUsage {
+  const usage = zeroUsage();
+  if (!isRecord(raw)) return usage;
+  usage.inputTokens = num(raw["input_tokens"]);
+  usage.outputTokens = num(raw["output_tokens"]);
+  usage.cacheReadTokens = num(raw["cache_read_input_tokens"]);
+  const creation = raw["cache_creation"];
+  if (isRecord(creation)) {
+    usage.cacheWrite5mTokens = num(creation["ephemeral_5m_input_tokens"]);
+    usage.cacheWrite1hTokens = num(creation["ephemeral_1h_input_tokens"]);
+  } else {
+    usage.cacheWrite5mTokens = num(raw["cache_creation_input_tokens"]);
+  }
+  return usage;
+}
+
+const stopReasons: Record<string, StopReason> = { end_turn: "end", stop_sequence: "end", tool_use: "tool_use", max_tokens: "max_tokens" };
+
+export function parseAnthropicResponse(body: unknown): ChatResult | string {
+  if (!isRecord(body) || body["type"] !== "message" || !Array.isArray(body["content"])) return "response is not an Anthropic message";
+  const texts: string[] = [];
+  const toolCalls: ToolCall[] = [];
+  for (const block of body["content"]) {
+    if (!isRecord(block)) continue;
+    if (block["type"] === "text") texts.push(str(block["text"]) ?? "");
+    if (block["type"] === "tool_use") {
+      const input = block["input"];
+      toolCalls.push({
+        id: str(block["id"]) ?? `toolu_${toolCalls.length}`,
+        name: str(block["name"]) ?? "",
+        input: isRecord(input) ? input : {},
+        inputError: isRecord(input) ? undefined : "tool input was not a JSON object",
+      });
+    }
+  }
+  return {
+    text: texts.join("\n"),
+    toolCalls,
+    stop: stopReasons[str(body["stop_reason"]) ?? ""] ?? "other",
+    usage: anthropicUsage(body["usage"]),
+    model: str(body["model"]) ?? "",
+  };
+}
+
+export function anthropicErrorMessage(body: unknown): string | undefined {
+  if (isRecord(body) && isRecord(body["error"])) {
+    const error = body["error"];
+    return `${str(error["type"]) ?? "error"}: ${str(error["message"]) ?? ""}`;
+  }
+  return undefined;
+}

@@ -1,0 +1,64 @@
+import { anthropicErrorMessage, anthropicVersion, parseAnthropicResponse, toAnthropicBody } from "./anthropic.ts";
+import { openAIErrorMessage, parseOpenAIResponse, toOpenAIBody } from "./openai.ts";
+import { ModelCallError, type ChatRequest, type ChatResult, type ChatTransport, type ModelFailureKind, type ModelRef } from "./types.ts";
+
+export interface GatewayTransportOptions {
+  /** Gatehouse base URL, e.g. https://gatehouse.example.com */
+  baseUrl: string;
+  /** The caller's gateway token (never the provider key: the gateway injects that). */
+  token: string;
+  fetch?: typeof fetch;
+}
+
+function failureKind(status: number): ModelFailureKind {
+  if (status === 401) return "auth";
+  if (status === 408 || status === 504) return "timeout";
+  if (status === 429 || status >= 500) return "unavailable";
+  return "rejected";
+}
+
+/** Non-streaming chat over Gatehouse's provider routes, in each provider's native wire format. */
+export class GatewayTransport implements ChatTransport {
+  private readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly options: GatewayTransportOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  async send(model: ModelRef, request: ChatRequest, signal: AbortSignal): Promise<ChatResult> {
+    const anthropic = model.provider === "anthropic";
+    const url = anthropic ? `${this.baseUrl}/anthropic/v1/messages` : `${this.baseUrl}/${model.provider}/chat/completions`;
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (anthropic) {
+      headers["x-api-key"] = this.options.token;
+      headers["anthropic-version"] = anthropicVersion;
+    } else {
+      headers["authorization"] = `Bearer ${this.options.token}`;
+    }
+    const body = anthropic ? toAnthropicBody(model.model, request) : toOpenAIBody(model.model, request, model.provider === "openai" ? "openai" : "compat");
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, { method: "POST", headers, body: JSON.stringify(body), signal });
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+      throw new ModelCallError(model.ref, timedOut ? "timeout" : "unavailable", timedOut ? "request timed out" : `network error: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    let parsed: unknown;
+    const text = await response.text();
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+      throw new ModelCallError(model.ref, response.ok ? "bad_response" : failureKind(response.status), `HTTP ${response.status}, body is not JSON`, response.status);
+    }
+    if (!response.ok) {
+      const detail = (anthropic ? anthropicErrorMessage(parsed) : openAIErrorMessage(parsed)) ?? "unrecognised error body";
+      throw new ModelCallError(model.ref, failureKind(response.status), `HTTP ${response.status} ${detail}`, response.status);
+    }
+    const result = anthropic ? parseAnthropicResponse(parsed) : parseOpenAIResponse(parsed);
+    if (typeof result === "string") throw new ModelCallError(model.ref, "bad_response", result, response.status);
+    return result;
+  }
+}
