@@ -43,8 +43,12 @@ export async function timedReads(response: Response): Promise<TimedRead[]> {
   if (!response.body) throw new Error("response has no body");
   const reads: TimedRead[] = [];
   const decoder = new TextDecoder();
-  for await (const chunk of response.body) reads.push({ at: performance.now(), text: decoder.decode(chunk, { stream: true }) });
-  return reads;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return reads;
+    reads.push({ at: performance.now(), text: decoder.decode(value, { stream: true }) });
+  }
 }
 
 /** Resolves once `predicate` holds, polling; fails the test after `timeoutMs`. */
