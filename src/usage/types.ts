@@ -41,6 +41,8 @@ export interface UsageReport {
   model: string | undefined;
   /** True when a terminal usage event/body was seen (stream finished normally). */
   sawFinalUsage: boolean;
+  /** Set when the reader itself failed (a bug, never bad upstream data); counts are what was seen before. */
+  readerError?: string | undefined;
 }
 
 /**
@@ -63,4 +65,15 @@ export interface ModelPrice {
   /** 1-hour cache write rate; Anthropic charges 2x input where the catalog has none. */
   cacheWrite1h?: number | undefined;
   reasoning?: number | undefined;
+  /**
+   * Long-context tiers (models.dev `cost.tiers` / `cost.context_over_200k`): when the prompt
+   * (uncached input + cache reads + cache writes) is larger than `aboveInputTokens`, the
+   * tier's rates replace these for the whole request. The largest tier exceeded wins.
+   */
+  tiers?: readonly PriceTier[] | undefined;
+}
+
+export interface PriceTier {
+  aboveInputTokens: number;
+  price: Omit<ModelPrice, "tiers">;
 }

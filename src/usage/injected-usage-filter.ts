@@ -1,0 +1,137 @@
+import { concatBytes } from "./json-array.ts";
+import { asRecord, parseJson } from "./json-fields.ts";
+import { parseSseBlock } from "./sse.ts";
+
+/**
+ * When a client streams OpenAI chat WITHOUT `stream_options.include_usage`, the proxy asks
+ * for usage anyway (or the stream could not be billed) and must hide the one extra chunk
+ * that answer adds: the usage-only event (`"choices": []` with a `usage` object) before
+ * `data: [DONE]`. This filter forwards every complete event at once and byte-for-byte,
+ * drops exactly that event, and holds back only an unterminated trailing event.
+ *
+ * Decision: the `"usage": null` member OpenAI adds to every other chunk in this mode is
+ * left in place. Rewriting each chunk would cost a parse and re-serialisation per event on
+ * the hot path and break byte-identity; a null field is valid for every OpenAI SDK (the
+ * field is nullable in the published schema) and clients that do not ask for usage ignore it.
+ */
+export interface InjectedUsageFilter {
+  transform(chunk: Uint8Array): Uint8Array;
+  /** End of stream: the held-back tail (an event without its blank line), unless it is the usage-only event. */
+  flush(): Uint8Array;
+}
+
+const LF = 10;
+const CR = 13;
+const EMPTY = new Uint8Array(0);
+/** A usage-only chunk is a few hundred bytes; a partial event larger than this is forwarded unfiltered. */
+const MAX_HELD_BYTES = 64 * 1024;
+const USAGE_BYTES = new TextEncoder().encode('"usage"');
+const decoder = new TextDecoder("utf-8");
+
+export function createInjectedUsageFilter(): InjectedUsageFilter {
+  let held: Uint8Array = EMPTY;
+  /** Bytes in the current line so far (across chunks). */
+  let lineLength = 0;
+  /** The last byte scanned was a CR (a following LF belongs to it). */
+  let afterCr = false;
+  /** The dropped event ended with CR: a LF starting the next chunk belongs to it and goes too. */
+  let dropLeadingLf = false;
+
+  /** Part of the current event was already forwarded (it outgrew MAX_HELD_BYTES), so it cannot be dropped. */
+  let currentEventForwarded = false;
+
+  return {
+    transform(chunk) {
+      let input = chunk;
+      if (dropLeadingLf) {
+        dropLeadingLf = false;
+        if (input[0] === LF) {
+          input = input.subarray(1);
+          afterCr = false;
+        }
+      }
+      const heldLength = held.byteLength;
+      const buf = heldLength === 0 ? input : concatBytes([held, input]);
+      const pieces: Uint8Array[] = [];
+      let segmentStart = 0;
+      let dropped = false;
+      for (let i = heldLength; i < buf.length; i++) {
+        const c = buf[i] as number;
+        if (c === LF && afterCr) {
+          // The LF of a CRLF: its line end was already counted at the CR.
+          afterCr = false;
+          continue;
+        }
+        afterCr = c === CR;
+        if (c !== LF && c !== CR) {
+          lineLength++;
+          continue;
+        }
+        const blankLine = lineLength === 0;
+        lineLength = 0;
+        if (!blankLine) continue;
+        // A blank line ends the event; a CRLF's LF goes with it when it is already here.
+        let end = i + 1;
+        let loneCrAtEnd = false;
+        if (c === CR) {
+          if (i + 1 === buf.length) loneCrAtEnd = true;
+          else if (buf[i + 1] === LF) {
+            end = i + 2;
+            i++;
+            afterCr = false;
+          }
+        }
+        const segment = buf.subarray(segmentStart, end);
+        if (!currentEventForwarded && isUsageOnlyEvent(segment)) {
+          dropped = true;
+          dropLeadingLf = loneCrAtEnd;
+        } else {
+          pieces.push(segment);
+        }
+        currentEventForwarded = false;
+        segmentStart = end;
+      }
+      if (buf.length - segmentStart > MAX_HELD_BYTES) {
+        // Far bigger than any usage-only chunk: pass it on now instead of buffering it.
+        pieces.push(buf.subarray(segmentStart));
+        segmentStart = buf.length;
+        currentEventForwarded = true;
+      }
+      held = segmentStart < buf.length ? buf.slice(segmentStart) : EMPTY;
+      if (!dropped) return segmentStart === 0 ? EMPTY : buf.subarray(0, segmentStart);
+      return pieces.length === 1 ? (pieces[0] as Uint8Array) : concatBytes(pieces);
+    },
+    flush() {
+      const rest = held;
+      const forwarded = currentEventForwarded;
+      held = EMPTY;
+      lineLength = 0;
+      afterCr = false;
+      dropLeadingLf = false;
+      currentEventForwarded = false;
+      if (rest.byteLength === 0 || (!forwarded && isUsageOnlyEvent(rest))) return EMPTY;
+      return rest;
+    },
+  };
+}
+
+/** The usage-only chunk: `choices` is an empty array and `usage` an object. Cheap byte test first. */
+export function isUsageOnlyEvent(segment: Uint8Array): boolean {
+  if (indexOfBytes(segment, USAGE_BYTES) === -1) return false;
+  const event = parseSseBlock(decoder.decode(segment));
+  if (!event) return false;
+  const payload = asRecord(parseJson(event.data));
+  if (!payload) return false;
+  const choices = payload["choices"];
+  return Array.isArray(choices) && choices.length === 0 && asRecord(payload["usage"]) !== undefined;
+}
+
+function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0] as number;
+  const last = haystack.length - needle.length;
+  outer: for (let i = haystack.indexOf(first); i !== -1 && i <= last; i = haystack.indexOf(first, i + 1)) {
+    for (let j = 1; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}

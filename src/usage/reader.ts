@@ -1,0 +1,146 @@
+import { CappedBody } from "./body-buffer.ts";
+import type { FormatHandler } from "./format.ts";
+import { JsonArraySplitter } from "./json-array.ts";
+import { asRecord, lastObjectField, parseJson } from "./json-fields.ts";
+import { anthropicMessagesHandler } from "./readers/anthropic-messages.ts";
+import { geminiHandler } from "./readers/gemini.ts";
+import { noUsageHandler } from "./readers/none.ts";
+import { openAiChatHandler } from "./readers/openai-chat.ts";
+import { openAiEmbeddingsHandler } from "./readers/openai-embeddings.ts";
+import { openAiResponsesHandler } from "./readers/openai-responses.ts";
+import { SseParser, type SseEvent } from "./sse.ts";
+import type { UsageReader, UsageReport, WireFormat } from "./types.ts";
+
+/** A JSON body is kept whole up to this size and parsed once at the end. */
+export const JSON_BODY_CAP_BYTES = 8 * 1024 * 1024;
+/** Past the cap, the last bytes kept to find the trailing usage object in. */
+export const JSON_TAIL_BYTES = 64 * 1024;
+
+export interface UsageReaderOptions {
+  /** The request asked for a stream. A streamed answer that starts with `{` (an error body,
+   * or a server that ignored `stream`) is still read as JSON; `[` as a streamed JSON array. */
+  streaming: boolean;
+  /** Override the JSON body cap (tests). */
+  jsonCapBytes?: number | undefined;
+}
+
+const handlers: Record<WireFormat, () => FormatHandler> = {
+  "openai-chat": openAiChatHandler,
+  "openai-responses": openAiResponsesHandler,
+  "anthropic-messages": anthropicMessagesHandler,
+  gemini: geminiHandler,
+  "openai-embeddings": openAiEmbeddingsHandler,
+  none: noUsageHandler,
+};
+
+type Mode = "sniffing" | "sse" | "json" | "json-array";
+
+/**
+ * Reads token usage from response bytes as they pass to the client. `push` never throws
+ * and never awaits; `finish` returns whatever was seen (partial streams included).
+ */
+export function createUsageReader(format: WireFormat, opts: UsageReaderOptions): UsageReader {
+  if (format === "none") return NO_USAGE_READER;
+  return new BodyUsageReader(handlers[format](), opts);
+}
+
+const NO_USAGE_READER: UsageReader = {
+  push: () => undefined,
+  finish: () => noUsageHandler().report(),
+};
+
+class BodyUsageReader implements UsageReader {
+  private mode: Mode;
+  private sse: SseParser | undefined;
+  private array: JsonArraySplitter | undefined;
+  private body: CappedBody | undefined;
+  private finished: UsageReport | undefined;
+  private readonly cap: number;
+
+  constructor(
+    private readonly handler: FormatHandler,
+    opts: UsageReaderOptions,
+  ) {
+    this.cap = opts.jsonCapBytes ?? JSON_BODY_CAP_BYTES;
+    this.mode = opts.streaming ? "sniffing" : "json";
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.finished || chunk.byteLength === 0) return;
+    try {
+      if (this.mode === "sniffing") this.sniff(chunk);
+      this.route(chunk);
+    } catch (error) {
+      // A reader bug must not break the stream it taps: stop reading, keep what was counted
+      // and say why in the report (the proxy logs it without any body content).
+      this.finished = { ...this.handler.report(), readerError: describe(error) };
+    }
+  }
+
+  finish(): UsageReport {
+    if (this.finished) return this.finished;
+    try {
+      if (this.mode === "sse") this.sse?.end({ dispatchIncomplete: true });
+      else if (this.mode === "json") this.readBody();
+      this.finished = this.handler.report();
+    } catch (error) {
+      this.finished = { ...this.handler.report(), readerError: describe(error) };
+    }
+    return this.finished;
+  }
+
+  private sniff(chunk: Uint8Array): void {
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i] as number;
+      if (c === 32 || c === 10 || c === 13 || c === 9) continue;
+      this.mode = c === 123 /* { */ ? "json" : c === 91 /* [ */ ? "json-array" : "sse";
+      return;
+    }
+  }
+
+  private route(chunk: Uint8Array): void {
+    switch (this.mode) {
+      case "sse":
+        this.sse ??= new SseParser((event) => this.onSseEvent(event), { maxLineLength: this.cap });
+        this.sse.push(chunk);
+        return;
+      case "json":
+        this.body ??= new CappedBody(this.cap, JSON_TAIL_BYTES);
+        this.body.push(chunk);
+        return;
+      case "json-array":
+        this.array ??= new JsonArraySplitter((json) => this.onPayload("message", json), this.cap);
+        this.array.push(chunk);
+        return;
+      case "sniffing":
+        return;
+    }
+  }
+
+  private onSseEvent(event: SseEvent): void {
+    this.onPayload(event.event, event.data);
+  }
+
+  private onPayload(event: string, data: string): void {
+    if (this.handler.ended || !this.handler.wants(event, data)) return;
+    const payload = asRecord(parseJson(data));
+    if (payload) this.handler.onStreamPayload(event, payload);
+  }
+
+  private readBody(): void {
+    if (!this.body) return;
+    const source = this.body.text();
+    if (!this.body.truncated) {
+      const parsed = asRecord(parseJson(source));
+      if (parsed) this.handler.onBody(parsed);
+      return;
+    }
+    const key = this.handler.usageKey;
+    const usage = lastObjectField(source, key);
+    if (usage) this.handler.onBody({ [key.slice(1, -1)]: usage });
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown";
+}
