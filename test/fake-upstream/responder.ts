@@ -51,7 +51,7 @@ export class Responder {
     if (this.behaviour.failAfterEvents !== undefined) {
       // A non-streamed body has no events: fail half way through the body instead.
       await this.write(text.slice(0, Math.floor(text.length / 2)));
-      this.destroy();
+      await this.destroy();
       return;
     }
     this.res.end(text);
@@ -75,8 +75,16 @@ export class Responder {
     if (!this.closed) this.res.end();
   }
 
-  destroy(): void {
+  /**
+   * Cuts the connection without ending the response, after what was written reached the
+   * socket: Node corks chunked writes until the next tick, and destroying earlier would
+   * silently drop the events the test expects the client to have seen.
+   */
+  async destroy(): Promise<void> {
     this.destroyedByFake = true;
+    const socket = this.res.socket;
+    do await new Promise((resolve) => setImmediate(resolve));
+    while (!this.res.destroyed && (this.res.writableLength > 0 || (socket?.writableLength ?? 0) > 0));
     this.res.destroy();
   }
 }
@@ -105,7 +113,7 @@ export async function runStream(responder: Responder, plan: StreamPlan, pieces: 
       return false;
     }
     if (behaviour.failAfterEvents !== undefined && written === behaviour.failAfterEvents) {
-      responder.destroy();
+      await responder.destroy();
       return false;
     }
     await responder.write(event);
@@ -124,7 +132,7 @@ export async function runStream(responder: Responder, plan: StreamPlan, pieces: 
   for (const event of plan.closing()) if (!(await emit(event))) return;
   // Every event sent, but the connection drops before the response is terminated.
   if (behaviour.failAfterEvents !== undefined && written === behaviour.failAfterEvents) {
-    responder.destroy();
+    await responder.destroy();
     return;
   }
   responder.end();
