@@ -64,8 +64,14 @@ export const mcpServerSchema = z
       ctx.addIssue({ code: "custom", path: ["auth"], message: "Per-user OAuth needs an http or sse server; a stdio server is shared by all users." });
   });
 
+/** Prefixes the portal uses for its own tools (`portal_list_servers`, `codemode_search`…). */
+export const RESERVED_SERVER_IDS = ["portal", "codemode"] as const;
+
 export const mcpServersSchema = z
-  .record(mcpServerIdSchema, mcpServerSchema)
+  .record(
+    mcpServerIdSchema.refine((id) => !(RESERVED_SERVER_IDS as readonly string[]).includes(id), { message: `Server ids ${RESERVED_SERVER_IDS.join(", ")} are reserved for the portal's own tools.` }),
+    mcpServerSchema,
+  )
   .default({})
   .describe("Upstream MCP servers behind /mcp, by server id.");
 

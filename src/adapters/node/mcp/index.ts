@@ -1,0 +1,3 @@
+export { spawnStdioServer } from "./stdio.ts";
+export { WorkerPoolExecutor } from "./quickjs-pool.ts";
+export type { WorkerPoolOptions } from "./quickjs-pool.ts";

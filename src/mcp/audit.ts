@@ -1,0 +1,108 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../store/index.ts";
+import type { Logger } from "../core/logger.ts";
+import { describeError } from "../core/app.ts";
+
+export type AuditOutcome = "ok" | "tool_error" | "denied" | "upstream_error" | "timeout";
+
+export interface AuditEntry {
+  id: string;
+  ts: number;
+  callerId: string;
+  team: string | null;
+  sessionId: string | null;
+  serverId: string;
+  tool: string;
+  via: "direct" | "codemode";
+  outcome: AuditOutcome;
+  durationMs: number;
+  error: string | null;
+  argumentsJson: string | null;
+  resultJson: string | null;
+}
+
+/**
+ * Writes audit rows without making the tool call wait for the database; `flush()` awaits
+ * what is in flight (tests, shutdown). A failed write is logged, never thrown at the user.
+ */
+export class AuditLog {
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly logger: Logger,
+  ) {}
+
+  record(entry: AuditEntry): void {
+    const write = this.db
+      .insertInto("mcp_audit")
+      .values({
+        id: entry.id,
+        ts: entry.ts,
+        caller_id: entry.callerId,
+        team: entry.team,
+        session_id: entry.sessionId,
+        server_id: entry.serverId,
+        tool: entry.tool,
+        via: entry.via,
+        outcome: entry.outcome,
+        duration_ms: entry.durationMs,
+        error: entry.error,
+        arguments_json: entry.argumentsJson,
+        result_json: entry.resultJson,
+      })
+      .execute()
+      .then(
+        () => undefined,
+        (err: unknown) => this.logger.error({ err: describeError(err), server: entry.serverId, tool: entry.tool }, "mcp audit write failed"),
+      );
+    this.inFlight.add(write);
+    void write.finally(() => this.inFlight.delete(write));
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
+}
+
+export interface AuditFilter {
+  callerId?: string;
+  serverId?: string;
+  tool?: string;
+  outcome?: AuditOutcome;
+  /** Inclusive lower bound, ms since epoch. */
+  since?: number;
+  /** Exclusive upper bound, ms since epoch. */
+  until?: number;
+  /** Newest first; default 100, at most 1000. */
+  limit?: number;
+  offset?: number;
+}
+
+/** The dashboard's view of the audit log: newest first, filtered. Portable Kysely only. */
+export async function listAuditEntries(db: Kysely<Database>, filter: AuditFilter = {}): Promise<AuditEntry[]> {
+  let query = db.selectFrom("mcp_audit").selectAll();
+  if (filter.callerId !== undefined) query = query.where("caller_id", "=", filter.callerId);
+  if (filter.serverId !== undefined) query = query.where("server_id", "=", filter.serverId);
+  if (filter.tool !== undefined) query = query.where("tool", "=", filter.tool);
+  if (filter.outcome !== undefined) query = query.where("outcome", "=", filter.outcome);
+  if (filter.since !== undefined) query = query.where("ts", ">=", filter.since);
+  if (filter.until !== undefined) query = query.where("ts", "<", filter.until);
+  const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
+  const rows = await query.orderBy("ts", "desc").orderBy("id", "desc").limit(limit).offset(Math.max(filter.offset ?? 0, 0)).execute();
+  return rows.map((row) => ({
+    id: row.id,
+    ts: Number(row.ts),
+    callerId: row.caller_id,
+    team: row.team,
+    sessionId: row.session_id,
+    serverId: row.server_id,
+    tool: row.tool,
+    via: row.via === "codemode" ? "codemode" : "direct",
+    outcome: row.outcome as AuditOutcome,
+    durationMs: Number(row.duration_ms),
+    error: row.error,
+    argumentsJson: row.arguments_json,
+    resultJson: row.result_json,
+  }));
+}

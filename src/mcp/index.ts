@@ -1,0 +1,124 @@
+import type { AppModule } from "../core/app.ts";
+import type { AppDeps } from "../core/deps.ts";
+import type { CodeExecutor, SandboxLimits } from "../sandbox/index.ts";
+import { AuditLog } from "./audit.ts";
+import { PortalCatalog } from "./catalog.ts";
+import type { McpServersConfig } from "./config-schema.ts";
+import { mountPortalRoutes } from "./http.ts";
+import { allowAllPolicy, type McpAccessPolicy } from "./policy.ts";
+import { SessionStore } from "./sessions.ts";
+import { UpstreamPool, type UserTokenProvider } from "./upstream/pool.ts";
+import type { StdioTransportFactory } from "./upstream/transport-factory.ts";
+
+export { mcpServersSchema, mcpServerSchema, RESERVED_SERVER_IDS } from "./config-schema.ts";
+export type { McpServerConfig, McpServersConfig } from "./config-schema.ts";
+export { allowAllPolicy, groupAllowListPolicy } from "./policy.ts";
+export type { McpAccessPolicy } from "./policy.ts";
+export { listAuditEntries } from "./audit.ts";
+export type { AuditEntry, AuditFilter, AuditOutcome } from "./audit.ts";
+export type { UserTokenProvider } from "./upstream/pool.ts";
+export type { StdioTransportFactory } from "./upstream/transport-factory.ts";
+
+export interface McpModuleOptions {
+  /** Upstream servers; default: the org config's `mcp` section (rebuilt when the config reloads). */
+  servers?: McpServersConfig;
+  /** Who sees and calls what; default allow-all (governance supplies the real one). */
+  policy?: McpAccessPolicy;
+  /** Code Mode sandbox; without it `?codemode=search_and_execute` answers with an error on execute. */
+  executor?: CodeExecutor;
+  sandboxLimits?: Partial<SandboxLimits>;
+  /** Spawns stdio servers (adapters/node/mcp); without it stdio servers are unavailable. */
+  stdio?: StdioTransportFactory;
+  /** Per-user upstream OAuth tokens; built by the caller from oauth/ or supplied in tests. */
+  userTokens?: (deps: AppDeps) => UserTokenProvider;
+  /** Authorization servers advertised in the RFC 9728 metadata; default the gateway itself. */
+  authorizationServers?: string[];
+  scopes?: string[];
+  allowedOrigins?: string[];
+  /** Idle portal sessions expire after this; default 30 minutes. */
+  sessionIdleMs?: number;
+  fetch?: typeof fetch;
+}
+
+export interface McpModule extends AppModule {
+  /** Runtime handles once mounted: for shutdown and tests. */
+  runtime(): McpRuntime;
+}
+
+export interface McpRuntime {
+  audit: AuditLog;
+  sessions: SessionStore;
+  pool(): UpstreamPool;
+  close(): Promise<void>;
+}
+
+/**
+ * The MCP server portal: `/mcp` (Streamable HTTP) over every configured upstream, and the
+ * RFC 9728 metadata at `/.well-known/oauth-protected-resource`.
+ */
+export function createMcpModule(options: McpModuleOptions = {}): McpModule {
+  let runtime: McpRuntime | undefined;
+  return {
+    name: "mcp",
+    runtime() {
+      if (!runtime) throw new Error("The MCP module is not mounted yet.");
+      return runtime;
+    },
+    mount(app, deps) {
+      const audit = new AuditLog(deps.db, deps.logger);
+      const sessions = new SessionStore(options.sessionIdleMs ?? 30 * 60_000, deps.clock);
+      const userTokens = options.userTokens?.(deps);
+      const buildPool = (servers: McpServersConfig): UpstreamPool =>
+        new UpstreamPool({
+          servers,
+          secrets: deps.secrets,
+          logger: deps.logger,
+          ...(options.stdio ? { stdio: options.stdio } : {}),
+          ...(userTokens ? { userTokens } : {}),
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+          // Tell every open session to re-list: clients then see the upstream's new tools.
+          onListChanged: () => {
+            for (const session of sessions.all()) void session.server.sendToolListChanged();
+          },
+        });
+      let pool = buildPool(options.servers ?? deps.config.current().mcp);
+      const policy = options.policy ?? allowAllPolicy;
+      let catalog = new PortalCatalog(pool, policy, audit, deps.logger, deps.clock);
+      const unsubscribe = options.servers
+        ? undefined
+        : deps.config.onChange((config) => {
+            const old = pool;
+            pool = buildPool(config.mcp);
+            catalog = new PortalCatalog(pool, policy, audit, deps.logger, deps.clock);
+            void old.close();
+          });
+      mountPortalRoutes(app, {
+        authenticator: deps.authenticator,
+        catalog: {
+          get current() {
+            return catalog;
+          },
+        },
+        sessions,
+        executor: options.executor,
+        sandboxLimits: options.sandboxLimits ?? {},
+        publicUrl: deps.settings.publicUrl,
+        authorizationServers: options.authorizationServers ?? [],
+        scopes: options.scopes,
+        allowedOrigins: options.allowedOrigins ?? [],
+        maxBodyBytes: Math.min(deps.settings.maxRequestBodyBytes, 4 * 1024 * 1024),
+      });
+      runtime = {
+        audit,
+        sessions,
+        pool: () => pool,
+        async close() {
+          unsubscribe?.();
+          await sessions.closeAll();
+          await pool.close();
+          await audit.flush();
+        },
+      };
+    },
+  };
+}
