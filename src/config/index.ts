@@ -1,3 +1,11 @@
 export { orgConfigSchema, providerIdSchema, modelPriceSchema, upstreamProviderSchema } from "./schema.ts";
 export type { OrgConfig, ProviderId, UpstreamProviderConfig } from "./schema.ts";
 export { ConfigHolder } from "./holder.ts";
+export { agentSchema, commandSchema, permissionSchema, servedOpencodeConfigSchema, modelRefSchema } from "./opencode-schema.ts";
+export type { AgentConfig, CommandConfig, PermissionConfig, OpencodeModel, ServedOpencodeConfig } from "./opencode-schema.ts";
+export { opencodeProviderId } from "./provider-ids.ts";
+export { compileConfig, compileConfigOrThrow, MAIN_FILES } from "./compiler/compile.ts";
+export type { SourceFile, CompileResult } from "./compiler/compile.ts";
+export { ConfigCompileError, formatIssue } from "./compiler/issues.ts";
+export type { ConfigIssue } from "./compiler/issues.ts";
+export { orgConfigJsonSchema } from "./json-schema.ts";

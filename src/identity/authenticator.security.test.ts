@@ -193,7 +193,8 @@ describe("Gatehouse tokens (dev/oidc modes)", () => {
   it("accepts an issued token from any client header; sub is the anonymous id", async () => {
     const issued = await issue("bob@example.com");
     const id = await identity.anonymousIds.idFor("bob@example.com");
-    for (const h of [{ "cf-access-token": issued.token }, { authorization: `Bearer ${issued.token}` }, { "x-api-key": issued.token }, { "x-goog-api-key": issued.token }]) {
+    const variants: Record<string, string>[] = [{ "cf-access-token": issued.token }, { authorization: `Bearer ${issued.token}` }, { "x-api-key": issued.token }, { "x-goog-api-key": issued.token }];
+    for (const h of variants) {
       const caller = await identity.authenticator.authenticate(new Headers({ "x-api-key": "", ...h }));
       expect(caller).toMatchObject({ id, email: "bob@example.com", team: "eng", tokenId: issued.jti });
     }

@@ -1,0 +1,67 @@
+import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from "node:fs";
+import { join, relative, sep } from "node:path";
+import { compileConfig, ConfigCompileError, type ConfigHolder, type OrgConfig, type SourceFile } from "../../../config/index.ts";
+import type { Logger } from "../../../core/logger.ts";
+
+const SKIP_DIRS = new Set(["node_modules", ".git"]);
+
+/** Reads the files the config compiler looks at: gatehouse.yaml and every .md under agent(s)/ and command(s)/. */
+export function readConfigDirectory(dir: string): SourceFile[] {
+  let top: string[];
+  try {
+    top = readdirSync(dir);
+  } catch (err) {
+    throw new Error(`Cannot read the config directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+  const files: SourceFile[] = [];
+  for (const name of top) {
+    const full = join(dir, name);
+    if (/^gatehouse\.ya?ml$/.test(name)) files.push({ path: name, text: readFileSync(full, "utf8") });
+    else if (/^(agents?|commands?)$/.test(name) && statSync(full).isDirectory()) collectMarkdown(dir, full, files);
+  }
+  return files;
+}
+
+function collectMarkdown(root: string, dir: string, out: SourceFile[]): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory() && !SKIP_DIRS.has(entry.name)) collectMarkdown(root, full, out);
+    else if (entry.isFile() && entry.name.endsWith(".md")) out.push({ path: relative(root, full).split(sep).join("/"), text: readFileSync(full, "utf8") });
+  }
+}
+
+/** Compiles a config directory; throws ConfigCompileError naming file, line and field. */
+export function loadConfigDirectory(dir: string): OrgConfig {
+  const result = compileConfig(readConfigDirectory(dir));
+  if (!result.config) throw new ConfigCompileError(result.issues);
+  return result.config;
+}
+
+/**
+ * Recompiles the directory when a file changes and swaps the served config without a restart.
+ * A broken edit is logged (with every issue) and the last good config stays served.
+ */
+export function watchConfigDirectory(dir: string, holder: ConfigHolder, logger: Logger, debounceMs = 200): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const reload = () => {
+    timer = undefined;
+    try {
+      holder.replace(loadConfigDirectory(dir));
+      logger.info({ dir }, "config reloaded");
+    } catch (err) {
+      if (err instanceof ConfigCompileError) logger.error({ dir, issues: err.issues }, "config change rejected; still serving the previous config");
+      else logger.error({ dir, err: err instanceof Error ? err.message : String(err) }, "config reload failed; still serving the previous config");
+    }
+  };
+  const watcher: FSWatcher = watch(dir, { recursive: true }, () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(reload, debounceMs);
+    timer.unref();
+  });
+  watcher.on("error", (err) => logger.error({ dir, err: err.message }, "config watcher failed; changes need a restart"));
+  watcher.unref();
+  return () => {
+    if (timer) clearTimeout(timer);
+    watcher.close();
+  };
+}

@@ -1,0 +1,77 @@
+import type { Command } from "commander";
+import { parseSettings, type Settings } from "../../core/settings.ts";
+import { systemClock } from "../../core/clock.ts";
+import { openStore } from "../../adapters/node/server.ts";
+import { loadOrCreateSigningKey } from "../../adapters/node/identity/index.ts";
+import { assertDevModeAllowed, AnonymousIds, IdentityAdmin, normalizeEmail, TokenIssuer } from "../../identity/index.ts";
+import { renderTable } from "../table.ts";
+
+export function registerToken(program: Command): void {
+  const token = program
+    .command("token")
+    .description("Issue, list and revoke Gatehouse-signed tokens (dev and oidc auth modes). Run on the gateway host: it uses the data directory's store and signing key.");
+
+  token
+    .command("issue")
+    .description("Issue a token for an email and print it (stdout: the token only). In dev mode this is how you sign in on a laptop.")
+    .requiredOption("-e, --email <email>", "whose token it is")
+    .option("-g, --group <group...>", "groups to put in the token (the first is the ledger team)")
+    .option("--ttl <seconds>", "lifetime in seconds; env GATEHOUSE_TOKEN_TTL")
+    .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
+    .addHelpText("after", "\nExample:\n  export GATEHOUSE_TOKEN=$(gatehouse token issue --email you@example.com)\n  curl -H \"authorization: Bearer $GATEHOUSE_TOKEN\" http://127.0.0.1:8787/anthropic/v1/messages …")
+    .action(async (opts: { email: string; group?: string[]; ttl?: string; dataDir?: string }) => {
+      const settings = parseSettings(process.env, { dataDir: opts.dataDir, tokenTtlSeconds: opts.ttl });
+      if (settings.authMode === "jwt") throw new Error("GATEHOUSE_AUTH_MODE=jwt: callers use the identity-aware proxy's tokens; Gatehouse tokens would not be accepted.");
+      assertDevModeAllowed(settings);
+      const email = normalizeEmail(opts.email);
+      if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new Error(`--email must be an email address, got "${opts.email}"`);
+      await withStore(settings, async (db) => {
+        const key = await loadOrCreateSigningKey(settings);
+        const callerId = await new AnonymousIds(db, systemClock).idFor(email);
+        const issued = await new TokenIssuer(key, db, systemClock).issue({ email, callerId, groups: opts.group ?? [], source: "cli", ttlSeconds: settings.tokenTtlSeconds });
+        process.stderr.write(`Token ${issued.jti} for ${email} (anonymous id ${callerId}), valid until ${new Date(issued.expiresAt).toISOString()}\n`);
+        process.stdout.write(`${issued.token}\n`);
+      });
+    });
+
+  token
+    .command("list")
+    .description("List live tokens (newest first): id, anonymous caller id, source, issue and expiry time, revocation.")
+    .option("-e, --email <email>", "only this person's tokens")
+    .option("--all", "include expired tokens")
+    .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
+    .action(async (opts: { email?: string; all?: boolean; dataDir?: string }) => {
+      const settings = parseSettings(process.env, { dataDir: opts.dataDir });
+      await withStore(settings, async (db) => {
+        const rows = await new IdentityAdmin(db, systemClock).listTokens({ ...(opts.email ? { email: opts.email } : {}), includeExpired: Boolean(opts.all) });
+        const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+        process.stdout.write(`${renderTable(["token id", "caller id", "source", "issued", "expires", "revoked"], rows.map((r) => [r.jti, r.callerId, r.source, iso(r.issuedAt), iso(r.expiresAt), r.revokedAt ? iso(r.revokedAt) : ""]))}\n`);
+      });
+    });
+
+  token
+    .command("revoke")
+    .description("Revoke one token by id, or every live token of an email. Running gateways refuse it within GATEHOUSE_REVOCATION_POLL_MS (3 s by default).")
+    .argument("[tokenId]", "the token id (jti) from `gatehouse token list`")
+    .option("-e, --email <email>", "revoke all of this person's live tokens")
+    .option("-r, --reason <text>", "why (kept with the revocation)", "revoked by admin")
+    .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
+    .action(async (tokenId: string | undefined, opts: { email?: string; reason: string; dataDir?: string }) => {
+      if (!tokenId === !opts.email) throw new Error("give either a token id or --email, not both");
+      const settings = parseSettings(process.env, { dataDir: opts.dataDir });
+      await withStore(settings, async (db) => {
+        const count = await new IdentityAdmin(db, systemClock).revoke(tokenId ? { jti: tokenId } : { email: opts.email as string }, opts.reason);
+        if (count === 0) throw new Error(tokenId ? `no live token ${tokenId}` : `no live tokens for ${opts.email}`);
+        process.stdout.write(`revoked ${count} token${count === 1 ? "" : "s"}\n`);
+      });
+    });
+}
+
+async function withStore<T>(settings: Settings, run: (db: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
+  const db = await openStore(settings);
+  try {
+    return await run(db);
+  } finally {
+    await db.destroy();
+  }
+}

@@ -1,0 +1,100 @@
+import { opencodeProviderId, servedOpencodeConfigSchema, type OpencodeModel, type OrgConfig, type ProviderId, type ServedOpencodeConfig } from "../config/index.ts";
+import type { Settings } from "../core/settings.ts";
+import type { CatalogModelInfo, ModelLister } from "./catalog-port.ts";
+
+/** What `GET /.well-known/opencode` returns, as OpenCode reads it. */
+export interface WellKnownOpencode {
+  auth: { command: string[]; env: string };
+  config: ServedOpencodeConfig;
+}
+
+/** Path under the gateway each OpenCode provider's SDK uses as baseURL (it appends /messages, /responses…). */
+const BASE_PATHS: Record<ProviderId, string> = {
+  anthropic: "/anthropic/v1",
+  openai: "/openai/v1",
+  "google-ai-studio": "/google-ai-studio/v1beta",
+  compat: "/compat",
+};
+
+/** Default catalog provider when the config names none (compat has no obvious one). */
+const DEFAULT_CATALOG: Partial<Record<ProviderId, string>> = { anthropic: "anthropic", openai: "openai", "google-ai-studio": "google" };
+
+export function loginCommand(settings: Pick<Settings, "loginCommand" | "authMode">, baseUrl: string): string[] {
+  const argv = settings.loginCommand ? parseArgv(settings.loginCommand) : settings.authMode === "jwt" ? ["cloudflared", "access", "login", "--no-verbose", "--auto-close", "{baseURL}"] : ["gatehouse", "login", "{baseURL}"];
+  return argv.map((arg) => arg.replaceAll("{baseURL}", baseUrl));
+}
+
+function parseArgv(text: string): string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error("GATEHOUSE_LOGIN_COMMAND must be a JSON array of strings, e.g. [\"gatehouse\",\"login\",\"{baseURL}\"].", { cause: err });
+  }
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v): v is string => typeof v === "string")) throw new Error("GATEHOUSE_LOGIN_COMMAND must be a non-empty JSON array of strings.");
+  return value;
+}
+
+/**
+ * Builds the discovery document: providers point back at this gateway with an empty apiKey
+ * and the token in `cf-access-token` (OpenCode fills `{env:…}` from the stored token; it does
+ * not attach it by itself); models come from the catalog plus config; agents, commands,
+ * permissions are shared defaults (local config still wins on the client); MCP is one
+ * remote entry for the gateway's portal. Never includes a provider key.
+ */
+export function buildWellKnown(config: OrgConfig, settings: Pick<Settings, "loginCommand" | "authMode" | "tokenEnv">, baseUrl: string, catalog: ModelLister): WellKnownOpencode {
+  const tokenHeaders = { "cf-access-token": `{env:${settings.tokenEnv}}` };
+  const provider: ServedOpencodeConfig["provider"] = {};
+  for (const [id, upstream] of Object.entries(config.providers) as [ProviderId, NonNullable<OrgConfig["providers"][ProviderId]>][]) {
+    const catalogId = upstream.catalogProvider ?? DEFAULT_CATALOG[id];
+    const models = servedModels(catalogId ? catalog.listModels(catalogId) : [], upstream.models ?? {}, upstream.whitelist);
+    if (id === "openai" && upstream.zeroDataRetention) {
+      for (const model of Object.values(models)) model.options = { ...model.options, store: false };
+    }
+    provider[opencodeProviderId(id)] = {
+      ...(id === "compat" ? { npm: "@ai-sdk/openai-compatible", name: upstream.name ?? "Open-weight models (Gatehouse)" } : upstream.name ? { name: upstream.name } : {}),
+      ...(upstream.whitelist ? { whitelist: [...upstream.whitelist] } : {}),
+      ...(Object.keys(models).length ? { models } : {}),
+      options: { baseURL: `${baseUrl}${BASE_PATHS[id]}`, apiKey: "", headers: { ...tokenHeaders } },
+    };
+  }
+  const served: ServedOpencodeConfig = {
+    $schema: "https://opencode.ai/config.json",
+    provider,
+    ...(config.model ? { model: config.model } : {}),
+    ...(config.small_model ? { small_model: config.small_model } : {}),
+    ...(Object.keys(config.agent).length ? { agent: config.agent } : {}),
+    ...(Object.keys(config.command).length ? { command: config.command } : {}),
+    ...(config.permission !== undefined ? { permission: config.permission } : {}),
+    ...(config.instructions ? { instructions: config.instructions } : {}),
+    ...(Object.keys(config.mcp).length ? { mcp: { gatehouse: { type: "remote" as const, url: `${baseUrl}/mcp`, headers: { ...tokenHeaders }, oauth: false as const } } } : {}),
+  };
+  const filled = fillBaseUrl(served, baseUrl);
+  return { auth: { command: loginCommand(settings, baseUrl), env: settings.tokenEnv }, config: servedOpencodeConfigSchema.parse(filled) };
+}
+
+function servedModels(fromCatalog: readonly CatalogModelInfo[], fromConfig: Record<string, OpencodeModel>, whitelist: readonly string[] | undefined): Record<string, OpencodeModel> {
+  const allowed = whitelist ? new Set(whitelist) : undefined;
+  const models: Record<string, OpencodeModel> = {};
+  for (const m of fromCatalog) {
+    if (allowed && !allowed.has(m.id)) continue;
+    const entry: OpencodeModel = {};
+    if (m.name) entry.name = m.name;
+    if (m.limit?.context && m.limit.output) entry.limit = { context: m.limit.context, output: m.limit.output };
+    models[m.id] = entry;
+  }
+  for (const [id, m] of Object.entries(fromConfig)) models[id] = { ...models[id], ...structuredClone(m) };
+  return models;
+}
+
+/** `{baseURL}` anywhere in a served string (instructions URLs, command templates) becomes the gateway origin. */
+function fillBaseUrl<T>(value: T, baseUrl: string): T {
+  if (typeof value === "string") return value.replaceAll("{baseURL}", baseUrl) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => fillBaseUrl(v, baseUrl)) as T;
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = fillBaseUrl(v, baseUrl);
+    return out as T;
+  }
+  return value;
+}
