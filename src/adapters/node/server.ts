@@ -8,7 +8,7 @@ import type { AppDeps } from "../../core/deps.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { Settings } from "../../core/settings.ts";
 import { ConfigHolder } from "../../config/index.ts";
-import { Catalog } from "../../catalog/index.ts";
+import { createBundledCatalog, type Catalog } from "../../catalog/index.ts";
 import { BatchedLedgerWriter } from "../../ledger/index.ts";
 import { allowAllPolicy, createProxyModule, type ProxyPolicy } from "../../proxy/index.ts";
 import { migrateToLatest, type Database } from "../../store/index.ts";
@@ -17,6 +17,7 @@ import { isLoopbackHost, resolveDevToken } from "./dev-auth.ts";
 import { createPinoLogger } from "./logger.ts";
 import { loadSecrets } from "./secrets.ts";
 import { openSqlite } from "./sqlite.ts";
+import { isPostgresUrl, openPostgresStore } from "./postgres.ts";
 import { nodeTransport } from "./transport.ts";
 import { startCatalogRefresh } from "./catalog-refresh.ts";
 
@@ -46,7 +47,10 @@ export interface RunningGateway {
 
 /** Opens the configured store: PostgreSQL when DATABASE_URL is set, else the embedded SQLite file. */
 export async function openStore(settings: Settings): Promise<Kysely<Database>> {
-  if (settings.databaseUrl) throw new Error("DATABASE_URL (PostgreSQL) is not supported by this build yet; unset it to use the embedded SQLite store.");
+  if (settings.databaseUrl) {
+    if (!isPostgresUrl(settings.databaseUrl)) throw new Error("DATABASE_URL must be a postgres:// or postgresql:// URL; unset it to use the embedded SQLite store.");
+    return openPostgresStore(settings.databaseUrl, { applicationName: `gatehouse-${process.pid}` });
+  }
   const db = openSqlite(join(settings.dataDir, "gatehouse.db"));
   await migrateToLatest(db);
   return db;
@@ -71,7 +75,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     authenticator = new StaticTokenAuthenticator(devToken, { id: "00000000-0000-4000-8000-00000000dev0", email: undefined, groups: ["dev"], team: "dev", tokenId: undefined });
   }
 
-  const catalog = Catalog.bundled();
+  const catalog = createBundledCatalog();
   const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger });
   const deps: AppDeps = { settings, logger, clock: systemClock, db, config, authenticator, secrets };
   const proxy = createProxyModule({ transport: nodeTransport, catalog, ledger, policy: options.policy ?? allowAllPolicy, userIdHeader: "x-gatehouse-user-id" });
@@ -85,7 +89,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : settings.port;
   const url = `http://${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${port}`;
-  logger.info({ url, store: "sqlite", authMode: settings.authMode }, "gatehouse listening");
+  logger.info({ url, store: settings.databaseUrl ? "postgres" : "sqlite", authMode: settings.authMode }, "gatehouse listening");
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
