@@ -20,6 +20,8 @@ export interface ReviewResult {
   headSha: string;
   tier: TierDecision;
   reviewedFiles: string[];
+  /** new path → old path for renamed files (GitLab positions need both). */
+  renamedFrom: Record<string, string>;
   skippedFiles: Array<{ path: string; reason: SkipReason }>;
   codexRules: string[];
   reviewers: ReviewerReport[];

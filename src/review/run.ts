@@ -136,6 +136,7 @@ export async function runReview(input: ReviewInput): Promise<ReviewResult> {
     headSha,
     tier,
     reviewedFiles: intake.kept.map((f) => f.path),
+    renamedFrom: Object.fromEntries(intake.kept.filter((f) => f.status === "renamed").map((f) => [f.path, f.oldPath])),
     skippedFiles: intake.skipped,
     codexRules: rules.map((r) => r.id),
     reviewers: outcomes.map((o) => ({ reviewer: o.reviewer, models: o.models, findings: o.findings.length, invalidFindings: o.invalidFindings, toolCalls: o.toolCalls, error: o.error })),

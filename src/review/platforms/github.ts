@@ -1,0 +1,103 @@
+import { isRecord, num, str } from "../model/json.ts";
+import { isGatehouseComment, readFindingMarker, resolvedMarker } from "../markers.ts";
+import { inlineCommentBody } from "../render/markdown.ts";
+import { breakGlassPattern, wontFixPattern, type BreakGlass, type PriorFinding, type PriorState } from "../rereview.ts";
+import type { ReviewResult } from "../result.ts";
+import { ApiClient } from "./http.ts";
+import { PlatformError, type PublishOutcome, type ReviewPlatform } from "./types.ts";
+
+export interface GitHubOptions {
+  apiUrl: string;
+  token: string;
+  /** owner/name */
+  repository: string;
+  pullNumber: number;
+  fetch?: typeof fetch | undefined;
+}
+
+const events = { approved: "APPROVE", approved_with_comments: "COMMENT", requested_changes: "REQUEST_CHANGES" } as const;
+
+function login(comment: Record<string, unknown>): string {
+  return isRecord(comment["user"]) ? str(comment["user"]["login"]) ?? "unknown" : "unknown";
+}
+
+/**
+ * GitHub pull request reviews (REST). Thread resolution is not exposed by REST, so a human
+ * settles a finding by replying ("won't fix", "acknowledged", "resolved"); fixed findings get
+ * a "Fixed in <sha>" reply.
+ */
+export class GitHubPlatform implements ReviewPlatform {
+  readonly name = "github";
+  private readonly api: ApiClient;
+  private readonly repoPath: string;
+
+  constructor(private readonly options: GitHubOptions) {
+    this.api = new ApiClient({
+      platform: "GitHub",
+      baseUrl: options.apiUrl,
+      headers: { authorization: `Bearer ${options.token}`, accept: "application/vnd.github+json", "x-github-api-version": "2022-11-28" },
+      fetch: options.fetch,
+    });
+    this.repoPath = `/repos/${options.repository}`;
+  }
+
+  async loadPriorState(): Promise<PriorState> {
+    const n = this.options.pullNumber;
+    const [reviewComments, issueComments] = await Promise.all([this.api.all(`${this.repoPath}/pulls/${n}/comments`), this.api.all(`${this.repoPath}/issues/${n}/comments`)]);
+    const comments = reviewComments.filter(isRecord);
+    const findings: PriorFinding[] = [];
+    for (const comment of comments) {
+      if (comment["in_reply_to_id"] !== undefined && comment["in_reply_to_id"] !== null) continue;
+      const meta = readFindingMarker(str(comment["body"]) ?? "");
+      if (!meta) continue;
+      const id = num(comment["id"]);
+      const replies = comments.filter((c) => num(c["in_reply_to_id"]) === id && !isGatehouseComment(str(c["body"]) ?? ""));
+      const alreadyResolved = comments.some((c) => num(c["in_reply_to_id"]) === id && (str(c["body"]) ?? "").includes(resolvedMarker));
+      findings.push({
+        fingerprint: meta.fp,
+        path: meta.path,
+        line: meta.line,
+        title: meta.title,
+        severity: meta.severity,
+        rule: meta.rule,
+        evidence: meta.evidence,
+        threadId: String(id),
+        resolved: alreadyResolved || replies.some((r) => /^\s*(resolved|done|fixed)\b/i.test(str(r["body"]) ?? "")),
+        wontFix: replies.some((r) => wontFixPattern.test(str(r["body"]) ?? "")),
+      });
+    }
+    let breakGlass: BreakGlass | undefined;
+    for (const comment of [...issueComments.filter(isRecord), ...comments]) {
+      const body = str(comment["body"]) ?? "";
+      if (isGatehouseComment(body) || !breakGlassPattern.test(body)) continue;
+      breakGlass = { by: login(comment), at: str(comment["created_at"]) ?? "", text: body.slice(0, 200) };
+      break;
+    }
+    return { findings, breakGlass };
+  }
+
+  async publish(result: ReviewResult, summaryMarkdown: string): Promise<PublishOutcome> {
+    const n = this.options.pullNumber;
+    const inline = result.findings.filter((f) => f.inline && (f.status === "new" || f.status === "reopened"));
+    const comments = inline.map((f) => ({ path: f.path, line: f.line, side: "RIGHT", body: inlineCommentBody(f) }));
+    const notes: string[] = [];
+    let event: string = events[result.verdict];
+    const post = (e: string) => this.api.request("POST", `${this.repoPath}/pulls/${n}/reviews`, { commit_id: result.headSha, body: summaryMarkdown, event: e, comments });
+    let response = await post(event);
+    // GITHUB_TOKEN may not approve (repo setting) and nobody may approve their own PR: fall back to a comment review.
+    if (response.status === 422 && event === "APPROVE") {
+      notes.push(`APPROVE refused by GitHub (${isRecord(response.json) ? str(response.json["message"]) ?? "" : ""}); posted as COMMENT`);
+      event = "COMMENT";
+      response = await post(event);
+    }
+    if (response.status >= 300) {
+      const message = isRecord(response.json) ? `${str(response.json["message"]) ?? ""} ${JSON.stringify(response.json["errors"] ?? [])}` : "";
+      throw new PlatformError("GitHub", response.status, `creating the review failed: ${message}`);
+    }
+    const review = isRecord(response.json) ? response.json : {};
+    for (const fixed of result.fixed) {
+      await this.api.ok("POST", `${this.repoPath}/pulls/${n}/comments/${fixed.threadId}/replies`, { body: `✅ Fixed in ${result.headSha.slice(0, 12)}.\n${resolvedMarker}` });
+    }
+    return { reference: str(review["html_url"]) ?? String(num(review["id"])), inlineComments: comments.length, resolvedThreads: result.fixed.length, platformVerdict: str(review["state"]) ?? event, notes };
+  }
+}
