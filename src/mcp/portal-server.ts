@@ -55,7 +55,7 @@ export function createPortalServer(options: PortalServerOptions): Server {
   );
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
-    if (options.mode === "codemode") return { tools: [...codeModeTools(), listServersTool] };
+    if (options.mode === "codemode") return { tools: codeModeTools() };
     const tools = await catalog.tools(caller);
     return { tools: [...tools.map((t) => t.tool), listServersTool] };
   });
