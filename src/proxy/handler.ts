@@ -98,7 +98,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
 
     let admission: Admission;
     try {
-      admission = await services.policy.admit({ caller, provider, shape, body, requestId });
+      admission = await services.policy.admit({ caller, provider, shape, body, requestId, path: subPath, bodyBytes: bodyBytes?.byteLength ?? 0 });
     } catch (err) {
       const gatewayError = toGatewayError(err);
       services.ledger.record(row(shape, gatewayError.status, "not_forwarded", gatewayError.code));

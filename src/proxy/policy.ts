@@ -9,6 +9,10 @@ export interface AdmissionRequest {
   /** Parsed JSON body, mutable: a policy may rewrite it (e.g. `store: false` under zero data retention). */
   body: JsonObject | undefined;
   requestId: string;
+  /** Path after the provider prefix (e.g. `/v1/files`): zero data retention refuses retaining endpoints. */
+  path?: string;
+  /** Size of the request body as received, for the budget estimate (saves re-serialising the body). */
+  bodyBytes?: number;
 }
 
 export interface Admission {

@@ -1,0 +1,121 @@
+import { z } from "zod";
+
+/**
+ * The `policy` key of the organisation config: who may use which models and MCP servers,
+ * what they may spend, how fast, which providers must not retain data, and how model
+ * aliases route. Absent = no governance (every authenticated caller may use everything).
+ */
+const PROVIDER_IDS = ["anthropic", "openai", "google-ai-studio", "compat"] as const;
+
+/** "provider/model-glob": provider is an id or "*"; "*" in the model part matches anything, "/" included. */
+export const modelPatternSchema = z
+  .string()
+  .refine((value) => {
+    const slash = value.indexOf("/");
+    if (slash <= 0 || slash === value.length - 1) return false;
+    const provider = value.slice(0, slash);
+    return provider === "*" || (PROVIDER_IDS as readonly string[]).includes(provider);
+  }, `must be "provider/model" with provider one of ${PROVIDER_IDS.join(", ")} or "*", e.g. "anthropic/claude-*"`)
+  .describe('A model pattern "provider/model"; "*" matches any run of characters, "?" one character.');
+
+/** A concrete "provider/model" (no globs): a routing target. */
+export const modelRefSchema = z
+  .string()
+  .regex(/^(anthropic|openai|google-ai-studio|compat)\/[^*?]+$/, 'must be "provider/model" without wildcards, e.g. "anthropic/claude-sonnet-4-5"')
+  .describe('A concrete model "provider/model".');
+
+const usd = z.number().positive().finite();
+
+export const budgetSchema = z
+  .object({
+    dailyUsd: usd.optional().describe("USD per UTC day."),
+    monthlyUsd: usd.optional().describe("USD per UTC calendar month."),
+  })
+  .strict();
+
+export const rateLimitSchema = z
+  .object({
+    requestsPerMinute: z.number().int().positive().optional().describe("Requests per minute (sliding window)."),
+    tokensPerMinute: z.number().int().positive().optional().describe("Input + output tokens per minute (sliding window; estimated at admission, corrected from real usage)."),
+  })
+  .strict();
+
+export const groupRuleSchema = z
+  .object({
+    models: z.array(modelPatternSchema).default([]).describe("Models members may use; the union over the caller's groups applies."),
+    mcpServers: z.array(z.string().min(1)).default([]).describe('MCP portal servers members may use ("*" = all).'),
+    budget: z
+      .object({
+        perUser: budgetSchema.optional().describe("Cap on each member's own spend; with several groups the largest cap set applies."),
+        group: budgetSchema.optional().describe("Cap on the members' combined spend."),
+      })
+      .strict()
+      .optional(),
+    rateLimit: z
+      .object({
+        perUser: rateLimitSchema.optional().describe("Per member; with several groups the largest limit set applies."),
+        group: rateLimitSchema.optional().describe("For all members together."),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    groups: z.record(z.string().min(1), groupRuleSchema).default({}).describe("Rules per group; groups come from the identity token (e.g. the `groups` claim) or the group mapping."),
+    defaultGroup: z.string().min(1).optional().describe("Group whose rules apply to callers in none of the configured groups. Unset: such callers are refused."),
+    zdr: z
+      .object({
+        models: z.array(modelPatternSchema).default([]).describe("Models that are zero data retention, in addition to every model of a provider with providers.<id>.zeroDataRetention: true."),
+      })
+      .strict()
+      .default({ models: [] })
+      .describe("Zero data retention: Gatehouse sets store:false on OpenAI, refuses routes that retain data, never logs bodies."),
+    routing: z
+      .object({
+        aliases: z
+          .record(z.string().min(1), z.array(modelRefSchema).min(1))
+          .default({})
+          .describe("Requested model name -> ordered chain of provider/model; the first healthy one the caller may use is sent, the rest are fallbacks."),
+      })
+      .strict()
+      .default({ aliases: {} }),
+    circuitBreaker: z
+      .object({
+        failureThreshold: z.number().int().positive().default(5).describe("Consecutive 429/5xx/network failures that open a model's circuit."),
+        openSeconds: z.number().positive().default(30).describe("How long an open circuit skips the model before one trial request."),
+      })
+      .strict()
+      .default({ failureThreshold: 5, openSeconds: 30 }),
+    estimate: z
+      .object({
+        bytesPerToken: z.number().positive().default(1).describe("Request bytes per estimated input token when reserving budget; 1 is an upper bound for text (no tokenizer maps fewer than one byte to a token)."),
+        defaultMaxOutputTokens: z.number().int().positive().default(4096).describe("Output tokens reserved when the request sets no max_tokens / max_output_tokens / maxOutputTokens."),
+      })
+      .strict()
+      .default({ bytesPerToken: 1, defaultMaxOutputTokens: 4096 }),
+    reconcileSeconds: z.number().positive().default(30).describe("How often in-memory spend is reconciled with the ledger."),
+    dashboard: z
+      .object({
+        adminGroups: z.array(z.string().min(1)).min(1).default(["admin"]).describe("Groups allowed to see the dashboard and /metrics."),
+        metricsPublic: z.boolean().default(false).describe("Serve /metrics without authentication (only on a private network)."),
+      })
+      .strict()
+      .default({ adminGroups: ["admin"], metricsPublic: false }),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    if (policy.defaultGroup !== undefined && !(policy.defaultGroup in policy.groups)) {
+      ctx.addIssue({ code: "custom", path: ["defaultGroup"], message: `names group "${policy.defaultGroup}", which is not under policy.groups` });
+    }
+  })
+  .describe("Governance: permissions, budgets, rate limits, zero data retention, model routing.");
+
+export type PolicyConfig = z.infer<typeof policySchema>;
+export type GroupRule = z.infer<typeof groupRuleSchema>;
+export type BudgetLimits = z.infer<typeof budgetSchema>;
+export type RateLimits = z.infer<typeof rateLimitSchema>;
+
+/** Defaults for the parts the dashboard needs even when no policy is configured. */
+export const defaultDashboardPolicy = { adminGroups: ["admin"], metricsPublic: false } as const;

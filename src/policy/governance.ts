@@ -1,0 +1,173 @@
+import type { Caller } from "../core/caller.ts";
+import type { Clock } from "../core/clock.ts";
+import { GatewayError } from "../core/errors.ts";
+import type { ConfigHolder } from "../config/index.ts";
+import type { LedgerRow } from "../ledger/index.ts";
+import type { Admission, AdmissionRequest, ProxyPolicy } from "../proxy/index.ts";
+import type { PolicyConfig } from "./config.ts";
+import { CircuitBreaker, classifyAttempt } from "./breaker.ts";
+import { dayKey, monthKey, periodsOf, type BudgetClaim, type CounterStore, type Reservation } from "./counters.ts";
+import { bodySize, estimateRequest, tokensOf, type Pricer } from "./estimate.ts";
+import { matchesAny } from "./glob.ts";
+import type { RateClaim, RateHold, RateLimiterStore } from "./rate-limit.ts";
+import { resolveRoute } from "./routing.ts";
+import { RulesCache, type EffectiveRules } from "./rules.ts";
+import { applyZdr, isZdr, zdrRefusal } from "./zdr.ts";
+
+export interface GovernanceOptions {
+  config: ConfigHolder;
+  clock: Clock;
+  pricer: Pricer;
+  counters: CounterStore;
+  rates: RateLimiterStore;
+  /** Called with callers whose groups matter for group budgets, so the reconciler can attribute ledger spend. */
+  onMembership?: (callerId: string, groups: readonly string[]) => void;
+}
+
+const noop = (): void => undefined;
+
+/**
+ * The ProxyPolicy: permissions, zero data retention, alias routing, rate limits and budget
+ * reservations, all decided from memory. Reads `config.current()` on every request, so a
+ * reloaded policy applies to the next request without a restart.
+ */
+export class GovernancePolicy implements ProxyPolicy {
+  readonly breaker: CircuitBreaker;
+  private readonly rules = new RulesCache();
+
+  constructor(private readonly options: GovernanceOptions) {
+    this.breaker = new CircuitBreaker(() => options.config.current().policy?.circuitBreaker ?? { failureThreshold: 5, openSeconds: 30 });
+  }
+
+  async admit(request: AdmissionRequest): Promise<Admission> {
+    const { caller, provider, shape, body } = request;
+    const config = this.options.config.current();
+    const policy = config.policy;
+    const now = this.options.clock.now();
+    const providerId = provider.id;
+
+    const rules = policy ? this.rulesFor(policy, caller) : undefined;
+    const allowed = (model: string): boolean => !rules || matchesAny(rules.modelPatterns, `${providerId}/${model}`);
+
+    // Routing first: permissions, ZDR and the estimate apply to the models that will really be called.
+    const route = resolveRoute(policy, providerId, shape.model, allowed, this.breaker, now);
+    if (route === "none_allowed") throw new GatewayError("forbidden", `None of the models behind "${shape.model ?? ""}" on ${provider.displayName} is allowed for your groups.`);
+    const models = route ? [route.model, ...route.fallbacks] : shape.model !== undefined ? [shape.model] : [];
+    if (rules) {
+      if (models.length === 0 && !providerAllowed(rules, providerId)) throw new GatewayError("forbidden", `Your groups may not use ${provider.displayName} on this gateway.`);
+      for (const model of models) if (!allowed(model)) throw new GatewayError("forbidden", `Model ${providerId}/${model} is not allowed for your groups.`);
+    }
+
+    let bodyChanged = false;
+    const zdr = models.length === 0 ? isZdr(config, providerId, undefined) : models.some((m) => isZdr(config, providerId, m));
+    if (zdr) {
+      const refusal = zdrRefusal(request.path ?? "", shape, body);
+      if (refusal) throw new GatewayError("forbidden", refusal);
+      bodyChanged = applyZdr(providerId, shape, body);
+    }
+
+    const admission: Admission = {
+      bodyChanged,
+      route: route ? { model: route.model, fallbacks: route.fallbacks } : undefined,
+      recordAttempt: (model, status) => this.breaker.record(`${providerId}/${model}`, classifyAttempt(status, status === 0 ? "upstream_failed" : "completed"), this.options.clock.now()),
+      settle: noop,
+    };
+    if (!policy || !rules || !hasLimits(rules)) return admission;
+
+    // One estimate, priced on the dearest model the request may end up on.
+    const bytes = request.bodyBytes ?? bodySize(body);
+    let estimateUsd = 0;
+    let estimateTokens = 0;
+    for (const model of models.length > 0 ? models : [undefined]) {
+      const e = estimateRequest(policy.estimate, providerId, model, body, bytes, this.options.pricer);
+      estimateTokens = Math.max(estimateTokens, e.inputTokens + e.outputTokens);
+      estimateUsd = Math.max(estimateUsd, e.costUsd ?? 0);
+    }
+
+    const rateClaims = this.rateClaims(caller, rules, estimateTokens);
+    let holds: RateHold[] = [];
+    if (rateClaims.length > 0) {
+      const taken = this.options.rates.take(rateClaims, now);
+      if (!taken.ok) throw new GatewayError("rate_limited", `Rate limit reached: ${taken.claim.label} (${taken.claim.limit}). Retry in ${taken.retryAfterSeconds}s.`, { retryAfterSeconds: taken.retryAfterSeconds });
+      holds = taken.holds;
+    }
+
+    const budgetClaims = this.budgetClaims(caller, rules, now);
+    let reservation: Reservation | undefined;
+    if (budgetClaims.length > 0) {
+      if (rules.groupBudgets.length > 0) (this.options.onMembership ?? noop)(caller.id, rules.groups);
+      const outcome = await this.options.counters.reserve(budgetClaims, estimateUsd);
+      if (!outcome.ok) {
+        this.options.rates.release(holds);
+        const { claim, usedUsd } = outcome;
+        const retryAfterSeconds = Math.max(1, Math.ceil((claim.resetsAt - now) / 1000));
+        throw new GatewayError(
+          "budget_exceeded",
+          `Budget reached: ${claim.label} of $${claim.limitUsd.toFixed(2)} has $${Math.max(0, claim.limitUsd - usedUsd).toFixed(2)} left, and this request may cost up to $${estimateUsd.toFixed(4)}. It resets at ${new Date(claim.resetsAt).toISOString()}.`,
+          { retryAfterSeconds },
+        );
+      }
+      reservation = outcome.reservation;
+    }
+
+    let settled = false;
+    admission.settle = (row: LedgerRow) => {
+      if (settled) return;
+      settled = true;
+      if (reservation) void this.options.counters.settle(reservation, row.cost_usd ?? 0);
+      const actualTokens = tokensOf(row);
+      for (const hold of holds) if (hold.key.endsWith(":tpm")) this.options.rates.adjust(hold, actualTokens);
+    };
+    return admission;
+  }
+
+  /** The effective rules for a caller; throws forbidden when no configured group applies. */
+  rulesFor(policy: PolicyConfig, caller: Caller): EffectiveRules {
+    const rules = this.rules.get(policy, caller.groups);
+    if (rules.groups.length === 0) {
+      throw new GatewayError("forbidden", `You are in none of the groups this gateway grants access to${caller.groups.length > 0 ? ` (your groups: ${caller.groups.join(", ")})` : ""}. Ask your platform team.`);
+    }
+    return rules;
+  }
+
+  private rateClaims(caller: Caller, rules: EffectiveRules, tokens: number): RateClaim[] {
+    const claims: RateClaim[] = [];
+    const add = (scope: string, label: string, rpm: number | undefined, tpm: number | undefined) => {
+      if (rpm !== undefined) claims.push({ key: `${scope}:rpm`, limit: rpm, amount: 1, label: `${label} requests per minute` });
+      if (tpm !== undefined) claims.push({ key: `${scope}:tpm`, limit: tpm, amount: tokens, label: `${label} tokens per minute` });
+    };
+    add(`user:${caller.id}`, "your", rules.userRate.requestsPerMinute, rules.userRate.tokensPerMinute);
+    for (const g of rules.groupRates) add(`group:${g.group}`, `group ${g.group}'s`, g.requestsPerMinute, g.tokensPerMinute);
+    return claims;
+  }
+
+  private budgetClaims(caller: Caller, rules: EffectiveRules, now: number): BudgetClaim[] {
+    const { day, month, dayEndsAt, monthEndsAt } = periodsOf(now);
+    const claims: BudgetClaim[] = [];
+    const add = (scope: string, label: string, daily: number | undefined, monthly: number | undefined) => {
+      if (daily !== undefined) claims.push({ key: dayKey(scope, day), limitUsd: daily, resetsAt: dayEndsAt, label: `${label} daily budget` });
+      if (monthly !== undefined) claims.push({ key: monthKey(scope, month), limitUsd: monthly, resetsAt: monthEndsAt, label: `${label} monthly budget` });
+    };
+    add(`user:${caller.id}`, "your", rules.userBudget.dailyUsd, rules.userBudget.monthlyUsd);
+    for (const g of rules.groupBudgets) add(`group:${g.group}`, `group ${g.group}'s`, g.dailyUsd, g.monthlyUsd);
+    return claims;
+  }
+}
+
+function hasLimits(rules: EffectiveRules): boolean {
+  const u = rules.userBudget;
+  const r = rules.userRate;
+  return (
+    u.dailyUsd !== undefined ||
+    u.monthlyUsd !== undefined ||
+    r.requestsPerMinute !== undefined ||
+    r.tokensPerMinute !== undefined ||
+    rules.groupBudgets.length > 0 ||
+    rules.groupRates.length > 0
+  );
+}
+
+/** For requests naming no model (model lists, file uploads): any pattern for this provider grants it. */
+function providerAllowed(rules: EffectiveRules, providerId: string): boolean {
+  return rules.modelPatternText.some((p) => p.startsWith(`${providerId}/`) || p.startsWith("*/"));
+}

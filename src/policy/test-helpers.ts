@@ -1,0 +1,68 @@
+import type { Caller } from "../core/caller.ts";
+import type { Clock } from "../core/clock.ts";
+import { ConfigHolder, orgConfigSchema } from "../config/index.ts";
+import type { LedgerRow } from "../ledger/index.ts";
+import { providerById, type JsonObject } from "../providers/index.ts";
+import type { AdmissionRequest } from "../proxy/index.ts";
+import type { ProviderId } from "../config/index.ts";
+import type { TokenUsage } from "../usage/types.ts";
+import type { Pricer } from "./estimate.ts";
+
+/** Test helpers shared by the policy tests (not exported from index.ts). */
+export class FixedClock implements Clock {
+  constructor(public t: number) {}
+  now(): number {
+    return this.t;
+  }
+  monotonic(): number {
+    return this.t;
+  }
+}
+
+export function holder(raw: unknown): ConfigHolder {
+  return new ConfigHolder(orgConfigSchema.parse(raw));
+}
+
+export function caller(id: string, groups: string[]): Caller {
+  return { id, email: undefined, groups, team: groups[0], tokenId: undefined };
+}
+
+/** $1 per million input or output tokens: a cost in USD is tokens / 1e6. */
+export const flatPricer: Pricer = (_provider, model, usage: TokenUsage) => (model.startsWith("unpriced") ? undefined : (usage.inputTokens + usage.outputTokens) / 1_000_000);
+
+export function request(providerId: ProviderId, path: string, body: JsonObject | undefined, who: Caller, bodyBytes?: number): AdmissionRequest {
+  const provider = providerById(providerId);
+  const shape = provider.classify(body ? "POST" : "GET", path, "", body);
+  return { caller: who, provider, shape, body, requestId: crypto.randomUUID(), path, bodyBytes: bodyBytes ?? (body ? new TextEncoder().encode(JSON.stringify(body)).byteLength : 0) };
+}
+
+export function ledgerRow(over: Partial<LedgerRow>): LedgerRow {
+  return {
+    request_id: crypto.randomUUID(),
+    ts: 0,
+    day: "1970-01-01",
+    caller_id: "x",
+    team: null,
+    provider: "openai",
+    model: "m",
+    endpoint: "chat",
+    streamed: 0,
+    status: 200,
+    outcome: "completed",
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_read_tokens: 0,
+    cache_write_5m_tokens: 0,
+    cache_write_1h_tokens: 0,
+    reasoning_tokens: 0,
+    cost_usd: 0,
+    unpriced: 0,
+    upstream_latency_ms: null,
+    ttfb_ms: null,
+    duration_ms: 1,
+    error_code: null,
+    requested_model: null,
+    attempts: 1,
+    ...over,
+  };
+}
