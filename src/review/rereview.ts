@@ -17,6 +17,8 @@ export interface PriorFinding {
   resolved: boolean;
   /** A human answered "won't fix" / "acknowledged" / "by design". */
   wontFix: boolean;
+  /** Gatehouse itself closed it as fixed on an earlier push; seen again, it is a regression. */
+  fixedEarlier: boolean;
 }
 
 export interface BreakGlass {
@@ -55,17 +57,20 @@ export const breakGlassPattern = /\bbreak[- ]glass\b/i;
  */
 export function reconcile(current: readonly JudgedFinding[], prior: PriorState): Reconciled {
   const matched = new Set<PriorFinding>();
+  // Open threads first: a finding that is both open and was fixed once belongs to the open thread.
+  const candidates = [...prior.findings].sort((a, b) => Number(a.fixedEarlier) - Number(b.fixedEarlier));
   const findings: ReviewedFinding[] = current.map((finding) => {
-    const earlier = prior.findings.find((p) => !matched.has(p) && (p.fingerprint === finding.fingerprint || sameIssue(p, finding)));
+    const earlier = candidates.find((p) => !matched.has(p) && (p.fingerprint === finding.fingerprint || sameIssue(p, finding)));
     if (!earlier) return { ...finding, status: "new", prior: undefined };
     matched.add(earlier);
+    if (earlier.fixedEarlier) return { ...finding, status: "new", prior: earlier };
     if (earlier.resolved || earlier.wontFix) {
       const worse = severityRank[finding.severity] > severityRank[earlier.severity];
       return { ...finding, status: worse ? "reopened" : "respected", prior: earlier };
     }
     return { ...finding, status: "still-open", prior: earlier };
   });
-  const fixed = prior.findings.filter((p) => !matched.has(p) && !p.resolved && !p.wontFix);
+  const fixed = prior.findings.filter((p) => !matched.has(p) && !p.resolved && !p.wontFix && !p.fixedEarlier);
   return { findings, fixed };
 }
 

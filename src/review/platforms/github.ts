@@ -62,7 +62,8 @@ export class GitHubPlatform implements ReviewPlatform {
         rule: meta.rule,
         evidence: meta.evidence,
         threadId: String(id),
-        resolved: alreadyResolved || replies.some((r) => /^\s*(resolved|done|fixed)\b/i.test(str(r["body"]) ?? "")),
+        resolved: !alreadyResolved && replies.some((r) => /^\s*(resolved|done|fixed)\b/i.test(str(r["body"]) ?? "")),
+        fixedEarlier: alreadyResolved,
         wontFix: replies.some((r) => wontFixPattern.test(str(r["body"]) ?? "")),
       });
     }
@@ -86,7 +87,8 @@ export class GitHubPlatform implements ReviewPlatform {
     let response = await post(event);
     // GITHUB_TOKEN may not approve (repo setting) and nobody may approve their own PR: fall back to a comment review.
     if (response.status === 422 && event === "APPROVE") {
-      notes.push(`APPROVE refused by GitHub (${isRecord(response.json) ? str(response.json["message"]) ?? "" : ""}); posted as COMMENT`);
+      const reason = isRecord(response.json) ? `${str(response.json["message"]) ?? ""} ${JSON.stringify(response.json["errors"] ?? [])}` : "";
+      notes.push(`APPROVE refused by GitHub (${reason}); posted as COMMENT`);
       event = "COMMENT";
       response = await post(event);
     }

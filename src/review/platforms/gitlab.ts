@@ -1,5 +1,5 @@
 import { isRecord, str } from "../model/json.ts";
-import { isGatehouseComment, readFindingMarker } from "../markers.ts";
+import { isGatehouseComment, readFindingMarker, resolvedMarker } from "../markers.ts";
 import { inlineCommentBody } from "../render/markdown.ts";
 import { breakGlassPattern, wontFixPattern, type BreakGlass, type PriorFinding, type PriorState } from "../rereview.ts";
 import type { ReviewResult } from "../result.ts";
@@ -50,7 +50,8 @@ export class GitLabPlatform implements ReviewPlatform {
           rule: meta.rule,
           evidence: meta.evidence,
           threadId: str(discussion["id"]) ?? "",
-          resolved: first?.["resolved"] === true,
+          resolved: first?.["resolved"] === true && !notes.some((n) => (str(n["body"]) ?? "").includes(resolvedMarker)),
+          fixedEarlier: notes.some((n) => (str(n["body"]) ?? "").includes(resolvedMarker)),
           wontFix: humanReplies.some((n) => wontFixPattern.test(str(n["body"]) ?? "")),
         });
       }
@@ -84,7 +85,7 @@ export class GitLabPlatform implements ReviewPlatform {
       posted += 1;
     }
     for (const fixed of result.fixed) {
-      await this.api.ok("POST", `${this.mrPath}/discussions/${fixed.threadId}/notes`, { body: `✅ Fixed in ${result.headSha.slice(0, 12)}. <!-- gatehouse-resolved -->` });
+      await this.api.ok("POST", `${this.mrPath}/discussions/${fixed.threadId}/notes`, { body: `✅ Fixed in ${result.headSha.slice(0, 12)}.\n${resolvedMarker}` });
       await this.api.ok("PUT", `${this.mrPath}/discussions/${fixed.threadId}?resolved=true`);
     }
     let platformVerdict: string = result.verdict;

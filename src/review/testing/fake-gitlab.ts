@@ -89,6 +89,11 @@ export class FakeGitLab {
     });
   }
 
+  /** A new push moves the merge request's diff refs. */
+  setDiffRefs(refs: FakeGitLabOptions["diffRefs"]): void {
+    this.options.diffRefs = refs;
+  }
+
   /** A human comments on the merge request or replies in a thread. */
   humanNote(body: string, username = "alice", discussionId?: string): void {
     const note = this.note(body, discussionId ? "DiscussionNote" : null, { id: 3, username, name: username }, discussionId !== undefined);
