@@ -34,8 +34,11 @@ export function createInjectedUsageFilter(): InjectedUsageFilter {
   let lineLength = 0;
   /** The last byte scanned was a CR (a following LF belongs to it). */
   let afterCr = false;
-  /** The dropped event ended with CR: a LF starting the next chunk belongs to it and goes too. */
-  let dropLeadingLf = false;
+  /**
+   * The last chunk ended with an event's final CR: a LF starting the next chunk is the
+   * other half of that CRLF and must share the event's fate (dropped or forwarded).
+   */
+  let leadingLf: "drop" | "forward" | undefined;
 
   /** Part of the current event was already forwarded (it outgrew MAX_HELD_BYTES), so it cannot be dropped. */
   let currentEventForwarded = false;
@@ -43,19 +46,23 @@ export function createInjectedUsageFilter(): InjectedUsageFilter {
   return {
     transform(chunk) {
       let input = chunk;
-      if (dropLeadingLf) {
-        dropLeadingLf = false;
-        if (input[0] === LF) {
-          input = input.subarray(1);
-          afterCr = false;
-        }
-      }
-      const heldLength = held.byteLength;
-      const buf = heldLength === 0 ? input : concatBytes([held, input]);
       const pieces: Uint8Array[] = [];
       let segmentStart = 0;
       let dropped = false;
-      for (let i = heldLength; i < buf.length; i++) {
+      if (leadingLf !== undefined && input[0] === LF) {
+        // Nothing is held after an event end, so `input` is the whole buffer here.
+        if (leadingLf === "drop") {
+          input = input.subarray(1);
+        } else {
+          pieces.push(input.subarray(0, 1));
+          segmentStart = 1;
+        }
+        afterCr = false;
+      }
+      leadingLf = undefined;
+      const heldLength = held.byteLength;
+      const buf = heldLength === 0 ? input : concatBytes([held, input]);
+      for (let i = Math.max(heldLength, segmentStart); i < buf.length; i++) {
         const c = buf[i] as number;
         if (c === LF && afterCr) {
           // The LF of a CRLF: its line end was already counted at the CR.
@@ -84,9 +91,10 @@ export function createInjectedUsageFilter(): InjectedUsageFilter {
         const segment = buf.subarray(segmentStart, end);
         if (!currentEventForwarded && isUsageOnlyEvent(segment)) {
           dropped = true;
-          dropLeadingLf = loneCrAtEnd;
+          if (loneCrAtEnd) leadingLf = "drop";
         } else {
           pieces.push(segment);
+          if (loneCrAtEnd) leadingLf = "forward";
         }
         currentEventForwarded = false;
         segmentStart = end;
@@ -107,7 +115,7 @@ export function createInjectedUsageFilter(): InjectedUsageFilter {
       held = EMPTY;
       lineLength = 0;
       afterCr = false;
-      dropLeadingLf = false;
+      leadingLf = undefined;
       currentEventForwarded = false;
       if (rest.byteLength === 0 || (!forwarded && isUsageOnlyEvent(rest))) return EMPTY;
       return rest;
