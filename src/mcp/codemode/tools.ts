@@ -99,14 +99,15 @@ export async function runExecute(
         return JSON.stringify({ ok: false, error: err instanceof McpError ? err.message : `codemode.${name} failed.` });
       }
     },
-    { ...limits, maxResultChars: MAX_RESPONSE_CHARS },
+    // Result and console get separate budgets inside the response cap, so the answer stays valid JSON.
+    { maxLogChars: 6_000, ...limits, maxResultChars: 16_000 },
   );
   const body: Record<string, unknown> = {};
   if (outcome.resultJson !== undefined) body["result"] = parseOrText(outcome.resultJson);
   if (outcome.logs.length > 0) body["logs"] = outcome.logs;
   if (outcome.error) body["error"] = outcome.error.message;
   body["toolCalls"] = outcome.toolCalls;
-  const text = truncateText(JSON.stringify(body, null, 2), MAX_RESPONSE_CHARS);
+  const text = truncateText(JSON.stringify(body), MAX_RESPONSE_CHARS);
   return { content: [{ type: "text", text }], ...(outcome.error ? { isError: true } : {}) };
 }
 
