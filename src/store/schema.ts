@@ -12,6 +12,51 @@ export interface Database {
   mcp_audit: McpAuditTable;
   mcp_oauth_tokens: McpOAuthTokensTable;
   caller_groups: CallerGroupsTable;
+  budget_counters: BudgetCountersTable;
+  budget_reservations: BudgetReservationsTable;
+  rate_windows: RateWindowsTable;
+  cluster_leases: ClusterLeasesTable;
+  cluster_snapshots: ClusterSnapshotsTable;
+}
+
+/** Settled spend per budget key, shared by every instance (see adapters/node/cluster). */
+export interface BudgetCountersTable {
+  key: string;
+  settled_usd: number;
+  updated_at: number;
+}
+
+/** Outstanding reservations: one row per reservation and key; expired rows no longer count. */
+export interface BudgetReservationsTable {
+  id: string;
+  key: string;
+  amount_usd: number;
+  expires_at: number;
+}
+
+/** Rate-limit amount taken per key and fixed minute (window_start = epoch ms of the minute). */
+export interface RateWindowsTable {
+  key: string;
+  window_start: number;
+  amount: number;
+}
+
+/** A periodic job's lease: the holder runs it until expires_at. */
+export interface ClusterLeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
+/** A document one instance publishes and the others poll (org config, catalog). */
+export interface ClusterSnapshotsTable {
+  name: string;
+  revision: number;
+  /** SHA-256 of body, hex: equal digests mean nothing changed. */
+  digest: string;
+  body: string;
+  published_by: string;
+  updated_at: number;
 }
 
 /** Group membership of each anonymous caller as last seen by the policy (group budget reconciliation). */

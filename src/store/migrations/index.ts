@@ -3,6 +3,7 @@ import * as ledger from "./001_ledger.ts";
 import * as identity from "./002_identity.ts";
 import * as mcp from "./003_mcp.ts";
 import * as governance from "./004_governance.ts";
+import * as cluster from "./005_cluster.ts";
 
 /**
  * The one migration list, applied in key order on every dialect. Append; never edit a
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   "002_identity": { up: (db: Kysely<unknown>) => identity.up(db) },
   "003_mcp": { up: (db: Kysely<unknown>) => mcp.up(db) },
   "004_governance": { up: (db: Kysely<unknown>) => governance.up(db) },
+  "005_cluster": { up: (db: Kysely<unknown>) => cluster.up(db) },
 };

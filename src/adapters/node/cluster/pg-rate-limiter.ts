@@ -1,0 +1,107 @@
+import { sql, type Kysely } from "kysely";
+import type { Logger } from "../../../core/logger.ts";
+import { describeError } from "../../../core/app.ts";
+import type { RateClaim, RateHold, RateLimiterStore, RateOutcome } from "../../../policy/rate-limit.ts";
+import type { Database } from "../../../store/index.ts";
+
+/** A rate limiter whose `take` crosses the network (PostgreSQL, a Durable Object). */
+export type SharedRateLimiterStore = Omit<RateLimiterStore, "take"> & {
+  take(claims: readonly RateClaim[], now: number): Promise<RateOutcome>;
+};
+
+const WINDOW_MS = 60_000;
+
+/**
+ * The policy's sliding-window limit (this minute's count plus the previous minute's,
+ * weighted by how much of it lies in the last 60 s) kept in PostgreSQL, so every instance
+ * counts against the same windows. `take` locks the current-minute rows of its keys in key
+ * order, checks every claim and adds to all of them in one transaction.
+ */
+export class PostgresRateLimiter implements SharedRateLimiterStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly logger: Logger,
+  ) {}
+
+  async take(claims: readonly RateClaim[], now: number): Promise<RateOutcome> {
+    if (claims.length === 0) return { ok: true, holds: [] };
+    const index = Math.floor(now / WINDOW_MS);
+    const start = index * WINDOW_MS;
+    const elapsed = (now % WINDOW_MS) / WINDOW_MS;
+    const keys = [...new Set(claims.map((c) => c.key))].sort();
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto("rate_windows")
+        .values(keys.map((key) => ({ key, window_start: start, amount: 0 })))
+        .onConflict((oc) => oc.columns(["key", "window_start"]).doNothing())
+        .execute();
+      const current = await trx.selectFrom("rate_windows").select(["key", "amount"]).where("key", "in", keys).where("window_start", "=", start).orderBy("key").forUpdate().execute();
+      const previous = await trx.selectFrom("rate_windows").select(["key", "amount"]).where("key", "in", keys).where("window_start", "=", start - WINDOW_MS).execute();
+      const cur = new Map(current.map((r) => [r.key, r.amount]));
+      const prev = new Map(previous.map((r) => [r.key, r.amount]));
+      for (const claim of claims) {
+        const c = cur.get(claim.key) ?? 0;
+        const p = prev.get(claim.key) ?? 0;
+        const estimate = p * (1 - elapsed) + c;
+        // As in memory: one request larger than the limit passes alone in an empty window.
+        const fitsAlone = claim.amount > claim.limit && c === 0 && p * (1 - elapsed) < 1;
+        if (estimate + claim.amount > claim.limit && !fitsAlone) return { ok: false as const, claim, retryAfterSeconds: retryAfter(c, p, claim, elapsed) };
+      }
+      const holds: RateHold[] = [];
+      for (const claim of claims) {
+        await trx
+          .updateTable("rate_windows")
+          .set({ amount: sql<number>`amount + ${claim.amount}` })
+          .where("key", "=", claim.key)
+          .where("window_start", "=", start)
+          .execute();
+        holds.push({ key: claim.key, window: index, amount: claim.amount });
+      }
+      return { ok: true as const, holds };
+    });
+  }
+
+  adjust(hold: RateHold, actual: number): void {
+    void this.correct(hold, actual - hold.amount);
+  }
+
+  release(holds: readonly RateHold[]): void {
+    for (const hold of holds) void this.correct(hold, -hold.amount);
+  }
+
+  prune(now: number): void {
+    const oldest = (Math.floor(now / WINDOW_MS) - 1) * WINDOW_MS;
+    this.db
+      .deleteFrom("rate_windows")
+      .where("window_start", "<", oldest)
+      .execute()
+      .catch((err: unknown) => this.logger.warn({ err: describeError(err) }, "pruning rate-limit windows failed; will retry"));
+  }
+
+  private async correct(hold: RateHold, delta: number): Promise<void> {
+    if (delta === 0) return;
+    try {
+      // The hold's own minute row: once it is the previous minute, it still weighs the estimate.
+      await this.db
+        .updateTable("rate_windows")
+        .set({ amount: sql<number>`greatest(0, amount + ${delta})` })
+        .where("key", "=", hold.key)
+        .where("window_start", "=", hold.window * WINDOW_MS)
+        .execute();
+    } catch (err) {
+      this.logger.warn({ err: describeError(err) }, "rate-limit correction failed; the window keeps the estimate");
+    }
+  }
+}
+
+/** Seconds until the weighted count has dropped enough for the claim to fit (same formula as in memory). */
+function retryAfter(current: number, previous: number, claim: RateClaim, elapsed: number): number {
+  const room = claim.limit - claim.amount;
+  if (current <= room && previous > 0) {
+    const needed = 1 - (room - current) / previous;
+    return Math.max(1, Math.ceil((needed - elapsed) * 60));
+  }
+  const toNext = (1 - elapsed) * 60;
+  const needed = current > 0 ? Math.max(0, 1 - Math.max(0, room) / current) : 0;
+  return Math.max(1, Math.ceil(toNext + needed * 60));
+}
