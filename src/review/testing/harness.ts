@@ -11,7 +11,7 @@ export interface ModelHarness {
   fake: FakeModelServer;
   server: RunningServer;
   transport: GatewayTransport;
-  config(overrides?: Partial<ReviewConfig> & { models?: Partial<ReviewConfig["models"]> }): ReviewConfig;
+  config(overrides?: Omit<Partial<ReviewConfig>, "models"> & { models?: Partial<ReviewConfig["models"]> }): ReviewConfig;
   close(): Promise<void>;
 }
 
