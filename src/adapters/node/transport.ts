@@ -64,7 +64,7 @@ export const nodeTransport: ProxyTransport = {
     });
   },
 
-  forward(c: Context, request: UpstreamRequest, tap: ResponseTap, options: ForwardOptions): Promise<Response> {
+  forward(c: Context, request: UpstreamRequest, tap: ResponseTap, options: ForwardOptions): Promise<Response | RetrySignal> {
     const { outgoing } = bindings(c);
     const url = new URL(request.url);
     const client = url.protocol === "https:" ? https : http;
