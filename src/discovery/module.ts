@@ -5,7 +5,8 @@ import { buildWellKnown, type WellKnownOpencode } from "./build.ts";
 import { emptyModelLister, type ModelLister } from "./catalog-port.ts";
 
 export interface DiscoveryOptions {
-  catalog?: ModelLister;
+  /** The catalog, or a getter for one built later (the server creates its catalog after the modules). */
+  catalog?: ModelLister | (() => ModelLister);
   /** How long a built document is reused before the catalog is read again. */
   cacheMs?: number;
 }
@@ -16,7 +17,8 @@ export interface DiscoveryOptions {
  * the catalog's model list is re-read at most every `cacheMs`.
  */
 export function createDiscoveryModule(options: DiscoveryOptions = {}): AppModule {
-  const catalog = options.catalog ?? emptyModelLister;
+  const source = options.catalog ?? emptyModelLister;
+  const catalog: ModelLister = typeof source === "function" ? { listModels: (id) => source().listModels(id) } : source;
   const cacheMs = options.cacheMs ?? 60_000;
   let cached: { config: OrgConfig; base: string; at: number; doc: WellKnownOpencode } | undefined;
   return {

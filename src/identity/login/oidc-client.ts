@@ -77,12 +77,26 @@ export class OidcClient {
       throw new GatewayError("unauthenticated", "The identity provider's ID token failed verification.", { cause: err });
     }
     if (payload["nonce"] !== params.nonce) throw new GatewayError("unauthenticated", "The ID token's nonce does not match this sign-in.");
+    // Many IdPs (and OIDC's default for scope claims) put email and groups only in userinfo.
+    if (payload[params.emailClaim] === undefined && tokens.data.access_token && doc.userinfo_endpoint) {
+      payload = { ...(await this.userinfo(doc.userinfo_endpoint, tokens.data.access_token, payload.sub)), ...payload };
+    }
     const email = payload[params.emailClaim];
     if (typeof email !== "string" || !email.includes("@")) throw new GatewayError("unauthenticated", `The identity provider did not return an email (claim "${params.emailClaim}"); request the email scope.`);
     if (payload["email_verified"] === false) throw new GatewayError("forbidden", "The identity provider says this email is not verified.");
     const rawGroups = payload[params.groupsClaim];
     const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === "string") : [];
     return { email, groups };
+  }
+
+  private async userinfo(endpoint: string, accessToken: string, subject: string | undefined): Promise<JWTPayload> {
+    const response = await this.fetch(endpoint, { headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" } });
+    if (!response.ok) throw new GatewayError("upstream_unavailable", `The identity provider's userinfo endpoint returned HTTP ${response.status}.`);
+    const claims: unknown = await response.json();
+    if (!claims || typeof claims !== "object") throw new GatewayError("upstream_unavailable", "The identity provider's userinfo response is not an object.");
+    // OIDC Core 5.3.2: userinfo must be about the ID token's subject, or it is not to be used.
+    if ((claims as JWTPayload).sub !== subject) throw new GatewayError("unauthenticated", "The identity provider's userinfo is about a different subject.");
+    return claims as JWTPayload;
   }
 
   private discover(): Promise<{ doc: Discovery; jwks: JWTVerifyGetKey }> {
