@@ -24,8 +24,9 @@ beforeAll(async () => {
   database = await startTestDatabase();
   // Three instances starting at once must not trip over each other's migrations.
   const opened = await Promise.all([openPostgresStore(database.url), openPostgresStore(database.url), openPostgresStore(database.url)]);
-  [a, b] = opened as [Kysely<Database>, Kysely<Database>];
-  await (opened[2] as Kysely<Database>).destroy();
+  a = opened[0];
+  b = opened[1];
+  await opened[2].destroy();
 }, 120_000);
 
 afterAll(async () => {

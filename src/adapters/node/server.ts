@@ -20,6 +20,7 @@ import { openSqlite } from "./sqlite.ts";
 import { isPostgresUrl, openPostgresStore } from "./postgres.ts";
 import { nodeTransport } from "./transport.ts";
 import { startCatalogRefresh } from "./catalog-refresh.ts";
+import { startClusterSync } from "./cluster/index.ts";
 
 export interface GatewayOptions {
   settings: Settings;
@@ -81,7 +82,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const proxy = createProxyModule({ transport: nodeTransport, catalog, ledger, policy: options.policy ?? allowAllPolicy, userIdHeader: "x-gatehouse-user-id" });
   const app = createApp(deps, [proxy, ...(options.modules ?? [])]);
 
-  const stopRefresh = options.offline || settings.catalogRefreshMs === 0 ? () => undefined : startCatalogRefresh(catalog, settings, logger);
+  // On PostgreSQL the instances share config and one catalog refresh per interval (adapters/node/cluster).
+  const stopRefresh = settings.databaseUrl
+    ? await startClusterSync({ db, config, catalog, clock: systemClock, logger, settings, offline: options.offline ?? false })
+    : options.offline || settings.catalogRefreshMs === 0
+      ? () => undefined
+      : startCatalogRefresh(catalog, settings, logger);
 
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port }, () => resolve(s));
@@ -94,7 +100,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      stopRefresh();
+      await stopRefresh();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
