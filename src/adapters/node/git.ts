@@ -75,3 +75,39 @@ export class NodeGit implements GitPort {
     return matches;
   }
 }
+
+export interface FixtureRepository {
+  dir: string;
+  git: NodeGit;
+  base: string;
+  head: string;
+  remove(): void;
+}
+
+/**
+ * Builds a throwaway repository from an eval fixture: `baseDir` committed on `main`, then
+ * `headDir` copied over it and committed on `feature`.
+ */
+export async function fixtureRepository(baseDir: string, headDir: string): Promise<FixtureRepository> {
+  const { mkdtempSync, cpSync, rmSync, existsSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-eval-"));
+  const fixedEnv = ["-c", "user.name=Gatehouse Eval", "-c", "user.email=eval@gatehouse.invalid", "-c", "commit.gpgsign=false"];
+  const commit = async (message: string) => {
+    await gitOk(dir, ["add", "-A"]);
+    await gitOk(dir, [...fixedEnv, "commit", "-q", "--allow-empty", "-m", message]);
+  };
+  try {
+    await gitOk(dir, ["init", "-q", "-b", "main"]);
+    if (existsSync(baseDir)) cpSync(baseDir, dir, { recursive: true });
+    await commit("base");
+    await gitOk(dir, ["checkout", "-q", "-b", "feature"]);
+    if (existsSync(headDir)) cpSync(headDir, dir, { recursive: true });
+    await commit("head");
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return { dir, git: new NodeGit(dir), base: "main", head: "feature", remove: () => rmSync(dir, { recursive: true, force: true }) };
+}

@@ -1,5 +1,4 @@
-import { zeroUsage, type TokenUsage } from "../../usage/types.ts";
-import { isRecord, num, str, type JsonRecord } from "./json.ts";
+import { isRecord, str, type JsonRecord } from "./json.ts";
 import type { ChatRequest, ChatResult, StopReason, ToolCall } from "./types.ts";
 
 export const anthropicVersion = "2023-06-01";
@@ -30,26 +29,9 @@ export function toAnthropicBody(model: string, request: ChatRequest): JsonRecord
   return body;
 }
 
-/** Anthropic reports cache reads and writes outside `input_tokens` already. */
-export function anthropicUsage(raw: unknown): TokenUsage {
-  const usage = zeroUsage();
-  if (!isRecord(raw)) return usage;
-  usage.inputTokens = num(raw["input_tokens"]);
-  usage.outputTokens = num(raw["output_tokens"]);
-  usage.cacheReadTokens = num(raw["cache_read_input_tokens"]);
-  const creation = raw["cache_creation"];
-  if (isRecord(creation)) {
-    usage.cacheWrite5mTokens = num(creation["ephemeral_5m_input_tokens"]);
-    usage.cacheWrite1hTokens = num(creation["ephemeral_1h_input_tokens"]);
-  } else {
-    usage.cacheWrite5mTokens = num(raw["cache_creation_input_tokens"]);
-  }
-  return usage;
-}
-
 const stopReasons: Record<string, StopReason> = { end_turn: "end", stop_sequence: "end", tool_use: "tool_use", max_tokens: "max_tokens" };
 
-export function parseAnthropicResponse(body: unknown): ChatResult | string {
+export function parseAnthropicResponse(body: unknown): Omit<ChatResult, "usage"> | string {
   if (!isRecord(body) || body["type"] !== "message" || !Array.isArray(body["content"])) return "response is not an Anthropic message";
   const texts: string[] = [];
   const toolCalls: ToolCall[] = [];
@@ -70,7 +52,6 @@ export function parseAnthropicResponse(body: unknown): ChatResult | string {
     text: texts.join("\n"),
     toolCalls,
     stop: stopReasons[str(body["stop_reason"]) ?? ""] ?? "other",
-    usage: anthropicUsage(body["usage"]),
     model: str(body["model"]) ?? "",
   };
 }

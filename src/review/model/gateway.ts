@@ -1,3 +1,4 @@
+import { createUsageReader } from "../../usage/index.ts";
 import { anthropicErrorMessage, anthropicVersion, parseAnthropicResponse, toAnthropicBody } from "./anthropic.ts";
 import { openAIErrorMessage, parseOpenAIResponse, toOpenAIBody } from "./openai.ts";
 import { ModelCallError, type ChatRequest, type ChatResult, type ChatTransport, type ModelFailureKind, type ModelRef } from "./types.ts";
@@ -59,6 +60,9 @@ export class GatewayTransport implements ChatTransport {
     }
     const result = anthropic ? parseAnthropicResponse(parsed) : parseOpenAIResponse(parsed);
     if (typeof result === "string") throw new ModelCallError(model.ref, "bad_response", result, response.status);
-    return result;
+    // Tokens are read by the gateway's own usage reader, so a review is counted exactly as the ledger counts it.
+    const usageReader = createUsageReader(anthropic ? "anthropic-messages" : "openai-chat", { streaming: false });
+    usageReader.push(new TextEncoder().encode(text));
+    return { ...result, usage: usageReader.finish().usage };
   }
 }

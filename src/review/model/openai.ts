@@ -1,5 +1,4 @@
-import { zeroUsage, type TokenUsage } from "../../usage/types.ts";
-import { isRecord, num, str, type JsonRecord } from "./json.ts";
+import { isRecord, str, type JsonRecord } from "./json.ts";
 import type { ChatRequest, ChatResult, StopReason, ToolCall } from "./types.ts";
 
 /**
@@ -28,22 +27,9 @@ export function toOpenAIBody(model: string, request: ChatRequest, dialect: "open
   return body;
 }
 
-/** OpenAI counts cached tokens inside prompt_tokens; they are split out so each is priced once. */
-export function openAIUsage(raw: unknown): TokenUsage {
-  const usage = zeroUsage();
-  if (!isRecord(raw)) return usage;
-  const promptDetails = isRecord(raw["prompt_tokens_details"]) ? raw["prompt_tokens_details"] : {};
-  const completionDetails = isRecord(raw["completion_tokens_details"]) ? raw["completion_tokens_details"] : {};
-  usage.cacheReadTokens = num(promptDetails["cached_tokens"]);
-  usage.inputTokens = Math.max(0, num(raw["prompt_tokens"]) - usage.cacheReadTokens);
-  usage.outputTokens = num(raw["completion_tokens"]);
-  usage.reasoningTokens = num(completionDetails["reasoning_tokens"]);
-  return usage;
-}
-
 const finishReasons: Record<string, StopReason> = { stop: "end", tool_calls: "tool_use", function_call: "tool_use", length: "max_tokens" };
 
-export function parseOpenAIResponse(body: unknown): ChatResult | string {
+export function parseOpenAIResponse(body: unknown): Omit<ChatResult, "usage"> | string {
   if (!isRecord(body) || !Array.isArray(body["choices"])) return "response is not a chat completion";
   const choice = body["choices"][0];
   if (!isRecord(choice) || !isRecord(choice["message"])) return "chat completion has no choices[0].message";
@@ -67,7 +53,6 @@ export function parseOpenAIResponse(body: unknown): ChatResult | string {
     text: str(message["content"]) ?? "",
     toolCalls,
     stop: finishReasons[str(choice["finish_reason"]) ?? ""] ?? "other",
-    usage: openAIUsage(body["usage"]),
     model: str(body["model"]) ?? "",
   };
 }

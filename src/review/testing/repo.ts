@@ -1,6 +1,6 @@
 // Test support only: builds real git repositories in a temp dir.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, cpSync, readdirSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { NodeGit } from "../../adapters/node/git.ts";
@@ -48,24 +48,4 @@ export function createRepo(base: FileTree, head: FileTree): TestRepo {
   };
   push(head, "head");
   return { dir, git: new NodeGit(dir), push, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** Copies a fixture's `base/` to main and `head/` over it on `feature` (files absent from head/ are kept). */
-export function createRepoFromDirs(baseDir: string, headDir: string): TestRepo {
-  const repo = createRepo({}, {});
-  const copyTree = (from: string): void => {
-    for (const entry of readdirSync(from)) {
-      const src = join(from, entry);
-      cpSync(src, join(repo.dir, entry), { recursive: statSync(src).isDirectory() });
-    }
-  };
-  git(repo.dir, "checkout", "-q", "main");
-  copyTree(baseDir);
-  git(repo.dir, "add", "-A");
-  git(repo.dir, "commit", "-q", "--allow-empty", "-m", "base");
-  git(repo.dir, "checkout", "-q", "-B", "feature");
-  copyTree(headDir);
-  git(repo.dir, "add", "-A");
-  git(repo.dir, "commit", "-q", "--allow-empty", "-m", "head");
-  return repo;
 }
