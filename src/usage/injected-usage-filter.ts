@@ -62,18 +62,31 @@ export function createInjectedUsageFilter(): InjectedUsageFilter {
       leadingLf = undefined;
       const heldLength = held.byteLength;
       const buf = heldLength === 0 ? input : concatBytes([held, input]);
+      // Jump between line ends with native indexOf; cache each search so LF-only streams
+      // do not rescan for a CR that never comes.
+      let nextLf = -2;
+      let nextCr = -2;
       for (let i = Math.max(heldLength, segmentStart); i < buf.length; i++) {
-        const c = buf[i] as number;
+        let c = buf[i] as number;
         if (c === LF && afterCr) {
           // The LF of a CRLF: its line end was already counted at the CR.
           afterCr = false;
           continue;
         }
-        afterCr = c === CR;
         if (c !== LF && c !== CR) {
-          lineLength++;
-          continue;
+          if (nextLf !== -1 && nextLf < i) nextLf = buf.indexOf(LF, i);
+          if (nextCr !== -1 && nextCr < i) nextCr = buf.indexOf(CR, i);
+          const eol = nextLf === -1 ? nextCr : nextCr === -1 ? nextLf : Math.min(nextLf, nextCr);
+          if (eol === -1) {
+            lineLength += buf.length - i;
+            afterCr = false;
+            break;
+          }
+          lineLength += eol - i;
+          i = eol;
+          c = buf[i] as number;
         }
+        afterCr = c === CR;
         const blankLine = lineLength === 0;
         lineLength = 0;
         if (!blankLine) continue;
@@ -105,7 +118,8 @@ export function createInjectedUsageFilter(): InjectedUsageFilter {
         segmentStart = buf.length;
         currentEventForwarded = true;
       }
-      held = segmentStart < buf.length ? buf.slice(segmentStart) : EMPTY;
+      // A view, not a copy: like the forwarded pieces, it relies on chunks not being reused.
+      held = segmentStart < buf.length ? buf.subarray(segmentStart) : EMPTY;
       if (!dropped) return segmentStart === 0 ? EMPTY : buf.subarray(0, segmentStart);
       return pieces.length === 1 ? (pieces[0] as Uint8Array) : concatBytes(pieces);
     },
@@ -125,7 +139,9 @@ export function createInjectedUsageFilter(): InjectedUsageFilter {
 
 /** The usage-only chunk: `choices` is an empty array and `usage` an object. Cheap byte test first. */
 export function isUsageOnlyEvent(segment: Uint8Array): boolean {
-  if (indexOfBytes(segment, USAGE_BYTES) === -1) return false;
+  // Cheap native scans first: the usage-only chunk has an empty array (`"choices":[]`) and an
+  // object after `"usage"` (every other chunk in this mode has `"usage":null`).
+  if (!hasEmptyArray(segment) || !hasUsageObject(segment)) return false;
   const event = parseSseBlock(decoder.decode(segment));
   if (!event) return false;
   const payload = asRecord(parseJson(event.data));
@@ -134,10 +150,35 @@ export function isUsageOnlyEvent(segment: Uint8Array): boolean {
   return Array.isArray(choices) && choices.length === 0 && asRecord(payload["usage"]) !== undefined;
 }
 
-function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
+function hasEmptyArray(segment: Uint8Array): boolean {
+  for (let at = segment.indexOf(93 /* ] */); at !== -1; at = segment.indexOf(93, at + 1)) {
+    let i = at - 1;
+    while (segment[i] === 32 || segment[i] === 9) i--;
+    if (segment[i] === 91 /* [ */) return true;
+  }
+  return false;
+}
+
+function hasUsageObject(segment: Uint8Array): boolean {
+  for (let at = indexOfBytes(segment, USAGE_BYTES, 0); at !== -1; at = indexOfBytes(segment, USAGE_BYTES, at + 1)) {
+    let i = skipSpace(segment, at + USAGE_BYTES.length);
+    if (segment[i] !== 58 /* : */) continue;
+    i = skipSpace(segment, i + 1);
+    if (segment[i] === 123 /* { */) return true;
+  }
+  return false;
+}
+
+function skipSpace(bytes: Uint8Array, from: number): number {
+  let i = from;
+  while (bytes[i] === 32 || bytes[i] === 9) i++;
+  return i;
+}
+
+function indexOfBytes(haystack: Uint8Array, needle: Uint8Array, from: number): number {
   const first = needle[0] as number;
   const last = haystack.length - needle.length;
-  outer: for (let i = haystack.indexOf(first); i !== -1 && i <= last; i = haystack.indexOf(first, i + 1)) {
+  outer: for (let i = haystack.indexOf(first, from); i !== -1 && i <= last; i = haystack.indexOf(first, i + 1)) {
     for (let j = 1; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
     return i;
   }
