@@ -1,4 +1,4 @@
-import { ErrorCode, McpError, type CallToolResult, type GetPromptResult, type Prompt, type ReadResourceResult, type Resource, type ResourceTemplate, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError, type CallToolResult, type CompleteRequest, type CompleteResult, type GetPromptResult, type Prompt, type ReadResourceResult, type Resource, type ResourceTemplate, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { Caller } from "../core/caller.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
@@ -168,6 +168,20 @@ export class PortalCatalog {
     const connection = await this.pool.connection(split.serverId, caller);
     const result = (await connection.run((client) => client.readResource({ uri: split.uri }, connection.requestOptions()), true)) as ReadResourceResult;
     return { ...result, contents: result.contents.map((content) => ({ ...content, uri: namespacedUri(split.serverId, content.uri) })) };
+  }
+
+  /** Argument completion for a namespaced prompt or resource template, answered by its upstream. */
+  async complete(caller: Caller, params: CompleteRequest["params"]): Promise<CompleteResult> {
+    const empty: CompleteResult = { completion: { values: [], hasMore: false } };
+    const ref = params.ref;
+    const split = ref.type === "ref/prompt" ? splitNamespaced(ref.name) : splitNamespacedUri(ref.uri);
+    if (!split || !this.pool.config(split.serverId) || !serverAllowed(this.policy, caller, split.serverId)) return empty;
+    const connection = await this.pool.connection(split.serverId, caller);
+    const upstreamRef = ref.type === "ref/prompt" ? { type: "ref/prompt" as const, name: "name" in split ? split.name : "" } : { type: "ref/resource" as const, uri: "uri" in split ? split.uri : "" };
+    return connection.run(async (client) => {
+      if (!client.getServerCapabilities()?.completions) return empty;
+      return (await client.complete({ ...params, ref: upstreamRef }, connection.requestOptions())) as CompleteResult;
+    }, true);
   }
 
   private async eachServer<T>(caller: Caller, load: (serverId: string) => Promise<T[]>): Promise<T[][]> {

@@ -39,7 +39,7 @@ export function mountPortalRoutes(app: Hono<AppEnv>, options: PortalHttpOptions)
   app.on(["GET", "POST", "DELETE"], "/mcp", async (c) => {
     options.sessions.sweep();
     const origin = c.req.header("origin");
-    if (origin && !originAllowed(origin, baseUrl(c), new URL(c.req.url).origin, options.allowedOrigins)) {
+    if (origin && !originAllowed(origin, options.publicUrl, new URL(c.req.url).origin, options.allowedOrigins)) {
       return rpcError(c, 403, -32000, `Origin ${origin} is not allowed.`);
     }
 
@@ -109,9 +109,18 @@ export function mountPortalRoutes(app: Hono<AppEnv>, options: PortalHttpOptions)
   });
 }
 
-function originAllowed(origin: string, publicBase: string, requestOrigin: string, allowed: readonly string[]): boolean {
-  if (origin === requestOrigin || origin === new URL(publicBase).origin) return true;
-  return allowed.includes(origin);
+/**
+ * DNS-rebinding protection. The request's own origin comes from the Host header, which a
+ * rebinding attacker controls, so "same origin" alone proves nothing: it is accepted only
+ * for loopback hosts (a developer's local gateway). Otherwise the Origin must be the
+ * configured public URL or an explicitly allowed origin.
+ */
+function originAllowed(origin: string, publicUrl: string | undefined, requestOrigin: string, allowed: readonly string[]): boolean {
+  if (allowed.includes(origin)) return true;
+  if (publicUrl && origin === new URL(publicUrl).origin) return true;
+  if (origin !== requestOrigin) return false;
+  const host = new URL(origin).hostname;
+  return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
 }
 
 function rpcError(c: Context<AppEnv>, status: 400 | 403 | 404 | 413, code: number, message: string): Response {

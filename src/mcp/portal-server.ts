@@ -1,6 +1,7 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
   CallToolRequestSchema,
+  CompleteRequestSchema,
   ErrorCode,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
@@ -9,6 +10,7 @@ import {
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
+  SetLevelRequestSchema,
   type CallToolResult,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -46,7 +48,7 @@ export function createPortalServer(options: PortalServerOptions): Server {
   const server = new Server(
     { name: "gatehouse-mcp-portal", version: "0.1.0", title: "Gatehouse MCP portal" },
     {
-      capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
+      capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true }, completions: {}, logging: {} },
       instructions:
         options.mode === "codemode"
           ? "Code Mode: find tools with codemode_search, then call them from JavaScript with codemode_execute."
@@ -94,5 +96,9 @@ export function createPortalServer(options: PortalServerOptions): Server {
   server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: await catalog.resources(caller) }));
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: await catalog.resourceTemplates(caller) }));
   server.setRequestHandler(ReadResourceRequestSchema, async (request) => catalog.readResource(caller, request.params.uri));
+  server.setRequestHandler(CompleteRequestSchema, async (request) => catalog.complete(caller, request.params));
+  // The portal emits no log messages of its own and upstream logs are not relayed (see docs/mcp.md),
+  // so the level is accepted and has nothing to filter.
+  server.setRequestHandler(SetLevelRequestSchema, async () => ({}));
   return server;
 }
