@@ -21,7 +21,8 @@ import type { FakeUpstream } from "../fake-upstream/types.ts";
 export const ROOT = new URL("../..", import.meta.url).pathname;
 export const OPENCODE = join(ROOT, "node_modules/opencode-linux-x64/bin/opencode");
 export const KEYS = { anthropic: "sk-ant-e2e-real-key-001", openai: "sk-openai-e2e-real-key-002", google: "AIza-e2e-real-key-003" };
-export const COMPAT_KEY = "compat-e2e-real-key-004";
+/** The compat route points at the fake's OpenAI-compatible endpoint, which checks the OpenAI key. */
+export const COMPAT_KEY = KEYS.openai;
 
 /** A real OIDC identity provider (oidc-provider, real signing keys, dev login/consent pages). */
 export interface TestIdp {
