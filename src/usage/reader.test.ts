@@ -158,6 +158,10 @@ describe("gemini", () => {
     expectSplitInvariant("gemini", f.geminiArrayStream, expected);
   });
 
+  it("reads the streamed JSON array even when the request was not classified as streaming", () => {
+    expect(readAll("gemini", false, whole(f.geminiArrayStream))).toEqual(expected);
+  });
+
   it("reads a JSON body: thoughts are output and reasoning, tool-use prompt is input", () => {
     expect(readAll("gemini", false, whole(f.geminiJson))).toEqual(expected);
   });

@@ -131,8 +131,17 @@ class BodyUsageReader implements UsageReader {
     if (!this.body) return;
     const source = this.body.text();
     if (!this.body.truncated) {
-      const parsed = asRecord(parseJson(source));
-      if (parsed) this.handler.onBody(parsed);
+      const parsed = parseJson(source);
+      if (Array.isArray(parsed)) {
+        // A streamed JSON array (Gemini without alt=sse) read as a whole: each element is a chunk.
+        for (const element of parsed) {
+          const record = asRecord(element);
+          if (record && !this.handler.ended) this.handler.onStreamPayload("message", record);
+        }
+        return;
+      }
+      const record = asRecord(parsed);
+      if (record) this.handler.onBody(record);
       return;
     }
     const key = this.handler.usageKey;
