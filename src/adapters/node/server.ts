@@ -20,6 +20,7 @@ import { openSqlite } from "./sqlite.ts";
 import { isPostgresUrl, openPostgresStore } from "./postgres.ts";
 import { nodeTransport } from "./transport.ts";
 import { startCatalogRefresh } from "./catalog-refresh.ts";
+import { startGovernance, type RunningGovernance } from "./governance.ts";
 import { startClusterSync } from "./cluster/index.ts";
 
 export interface GatewayOptions {
@@ -41,6 +42,8 @@ export interface RunningGateway {
   deps: AppDeps;
   ledger: BatchedLedgerWriter;
   catalog: Catalog;
+  /** Policy, counters, metrics, dashboard (see docs/governance.md). */
+  governance: RunningGovernance;
   devToken: string | undefined;
   /** Stops accepting, finishes in-flight requests, flushes the ledger, closes the store. */
   close(): Promise<void>;
@@ -79,8 +82,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const catalog = createBundledCatalog();
   const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger });
   const deps: AppDeps = { settings, logger, clock: systemClock, db, config, authenticator, secrets };
-  const proxy = createProxyModule({ transport: nodeTransport, catalog, ledger, policy: options.policy ?? allowAllPolicy, userIdHeader: "x-gatehouse-user-id" });
-  const app = createApp(deps, [proxy, ...(options.modules ?? [])]);
+  const governance = await startGovernance({ config, db, clock: systemClock, logger, catalog, ledger });
+  const proxy = createProxyModule({ transport: nodeTransport, catalog, ledger: governance.ledger, policy: options.policy ?? governance.policy, userIdHeader: "x-gatehouse-user-id" });
+  const app = createApp(deps, [proxy, ...governance.modules, ...(options.modules ?? [])]);
 
   // On PostgreSQL the instances share config and one catalog refresh per interval (adapters/node/cluster).
   const stopRefresh = settings.databaseUrl
@@ -106,11 +110,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
         (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       });
+      await governance.stop();
       await ledger.close();
       await db.destroy();
     })();
     return closing;
   };
 
-  return { url, port, deps, ledger, catalog, devToken, close };
+  return { url, port, deps, ledger, catalog, governance, devToken, close };
 }

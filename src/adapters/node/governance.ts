@@ -1,0 +1,84 @@
+import type { Kysely } from "kysely";
+import type { AppModule } from "../../core/app.ts";
+import type { Clock } from "../../core/clock.ts";
+import type { Logger } from "../../core/logger.ts";
+import type { ConfigHolder } from "../../config/index.ts";
+import { resolvePrice, type Catalog } from "../../catalog/index.ts";
+import { createDashboardModule } from "../../dashboard/index.ts";
+import type { LedgerSink } from "../../ledger/index.ts";
+import { createMetricsModule, meteredLedger, MetricsRegistry } from "../../metrics/index.ts";
+import { createGovernance, type CounterStore, type Governance, type RateLimiterStore } from "../../policy/index.ts";
+import type { ProviderId } from "../../config/index.ts";
+import type { Database } from "../../store/index.ts";
+import { priceUsage } from "../../usage/index.ts";
+import { nodeDashboardAssets } from "./dashboard-assets.ts";
+import { describeError } from "../../core/app.ts";
+
+export interface RunningGovernance extends Governance {
+  /** The proxy's ledger sink: feeds /metrics, then the real ledger. */
+  ledger: LedgerSink;
+  metrics: MetricsRegistry;
+  /** Dashboard and /metrics. */
+  modules: AppModule[];
+  /** Stops the reconcile timer and writes pending group memberships. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds governance for one Node process: the policy priced with the catalog, the first
+ * reconciliation with the ledger (awaited, so a restart starts from real spend), and a
+ * reconcile loop every `policy.reconcileSeconds` (re-read each time: a reload applies).
+ */
+export async function startGovernance(options: {
+  config: ConfigHolder;
+  db: Kysely<Database>;
+  clock: Clock;
+  logger: Logger;
+  catalog: Catalog;
+  ledger: LedgerSink;
+  counters?: CounterStore;
+  rates?: RateLimiterStore;
+}): Promise<RunningGovernance> {
+  const { config, catalog, logger } = options;
+  const governance = createGovernance({
+    config,
+    clock: options.clock,
+    db: options.db,
+    logger,
+    counters: options.counters,
+    rates: options.rates,
+    pricer: (provider, model, usage) => {
+      const resolved = resolvePrice(catalog, config.current(), provider as ProviderId, model);
+      return resolved ? priceUsage(usage, resolved.price) : undefined;
+    },
+  });
+  await governance.reconciler.reconcile();
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const schedule = () => {
+    if (stopped) return;
+    const seconds = config.current().policy?.reconcileSeconds ?? 30;
+    timer = setTimeout(() => {
+      governance.reconciler
+        .reconcile()
+        .catch((err: unknown) => logger.error({ err: describeError(err) }, "budget reconciliation with the ledger failed; counters keep their in-memory values"))
+        .finally(schedule);
+    }, seconds * 1000);
+    timer.unref();
+  };
+  schedule();
+
+  const metrics = new MetricsRegistry();
+  return {
+    ...governance,
+    ledger: meteredLedger(options.ledger, metrics),
+    metrics,
+    modules: [createDashboardModule(nodeDashboardAssets()), createMetricsModule(metrics)],
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await governance.reconciler.reconcile().catch((err: unknown) => logger.error({ err: describeError(err) }, "final budget reconciliation failed"));
+    },
+  };
+}

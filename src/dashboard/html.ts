@@ -1,0 +1,36 @@
+/** Escaping and formatting for the server-rendered pages. Everything from the ledger goes through `esc`. */
+export function esc(value: string | number): string {
+  return String(value).replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] ?? ch);
+}
+
+/** JSON safe inside a <script type="application/json"> element. */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
+}
+
+export const fmtInt = (n: number): string => Math.round(n).toLocaleString("en-US");
+export const fmtUsd = (n: number): string => `$${n.toLocaleString("en-US", { minimumFractionDigits: 4, maximumFractionDigits: 4 })}`;
+export const fmtPct = (part: number, whole: number): string => (whole === 0 ? "–" : `${((100 * part) / whole).toFixed(1)}%`);
+export const fmtMs = (n: number | null): string => (n === null ? "–" : `${n.toFixed(0)} ms`);
+
+export const STYLE = `
+:root{--fg:#1d2433;--muted:#5b6478;--line:#e3e6ee;--bg:#f6f7fb;--card:#fff;--accent:#3559e0;--warn:#b4441b}
+*{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);background:var(--bg)}
+header{display:flex;flex-wrap:wrap;gap:12px;align-items:center;justify-content:space-between;padding:14px 24px;background:var(--card);border-bottom:1px solid var(--line)}
+h1{font-size:18px;margin:0}h2{font-size:15px;margin:0 0 10px}main{padding:18px 24px;display:grid;gap:18px}
+form.inline{display:flex;gap:8px;align-items:center;flex-wrap:wrap}input,button,select{font:inherit;padding:5px 8px;border:1px solid var(--line);border-radius:6px;background:#fff}
+button{background:var(--accent);color:#fff;border-color:var(--accent);cursor:pointer}button.secondary{background:#fff;color:var(--fg);border-color:var(--line)}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px}.card,section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px}
+.card .label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}.card .value{font-size:22px;font-weight:600;margin-top:4px}.card .sub{color:var(--muted);font-size:12px}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:18px}
+table{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums}th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}th:first-child,td:first-child{text-align:left}
+th{color:var(--muted);font-weight:500;font-size:12px}td.id{font-family:ui-monospace,monospace;font-size:12px;overflow:hidden;text-overflow:ellipsis;max-width:280px}
+.chart{position:relative;height:260px}.muted{color:var(--muted)}.error{color:var(--warn)}a{color:var(--accent)}
+`;
+
+export function layout(title: string, body: string, scripts: string[] = []): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(title)}</title><style>${STYLE}</style></head>
+<body>${body}${scripts.map((src) => `<script src="${esc(src)}" defer></script>`).join("")}</body></html>`;
+}

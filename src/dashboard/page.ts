@@ -1,0 +1,106 @@
+import type { Aggregate, Percentiles, Totals } from "./queries.ts";
+import type { DashboardReport } from "./report.ts";
+import { esc, fmtInt, fmtMs, fmtPct, fmtUsd, jsonForScript, layout } from "./html.ts";
+
+const tokensOf = (t: Totals): number => t.inputTokens + t.outputTokens + t.cacheTokens;
+
+function card(test: string, label: string, value: string, raw: number, sub = ""): string {
+  return `<div class="card" data-test="${test}" data-value="${raw}"><div class="label">${esc(label)}</div><div class="value">${esc(value)}</div>${sub ? `<div class="sub">${esc(sub)}</div>` : ""}</div>`;
+}
+
+function aggregateTable(test: string, title: string, keyLabel: string, rows: Aggregate[], total: Totals, idColumn = false): string {
+  const body = rows
+    .map(
+      (r) => `<tr data-key="${esc(r.key)}" data-requests="${r.requests}" data-tokens="${tokensOf(r)}" data-cost="${r.costUsd}">
+<td${idColumn ? ' class="id"' : ""}>${esc(r.key)}</td><td>${fmtInt(r.requests)}</td><td>${fmtInt(r.inputTokens)}</td><td>${fmtInt(r.outputTokens)}</td><td>${fmtInt(r.cacheTokens)}</td><td>${fmtUsd(r.costUsd)}</td><td>${fmtPct(r.costUsd, total.costUsd)}</td></tr>`,
+    )
+    .join("");
+  return `<section data-test="${test}"><h2>${esc(title)}</h2><table><thead><tr><th>${esc(keyLabel)}</th><th>Requests</th><th>Input</th><th>Output</th><th>Cache</th><th>Cost</th><th>Share</th></tr></thead>
+<tbody>${body || `<tr><td colspan="7" class="muted">No requests in this range.</td></tr>`}</tbody></table></section>`;
+}
+
+function percentileRow(label: string, test: string, p: Percentiles): string {
+  return `<tr data-test="${test}" data-p50="${p.p50 ?? ""}" data-p90="${p.p90 ?? ""}" data-p99="${p.p99 ?? ""}"><td>${esc(label)}</td><td>${fmtMs(p.p50)}</td><td>${fmtMs(p.p90)}</td><td>${fmtMs(p.p99)}</td><td>${fmtInt(p.count)}</td></tr>`;
+}
+
+function exportLinks(r: DashboardReport): string {
+  const q = `from=${r.range.from}&to=${r.range.to}`;
+  return ["day", "provider", "model", "team", "caller"].map((by) => `<a href="/dashboard/export.csv?${q}&by=${by}" data-test="export-${by}" download>${by}</a>`).join(" · ");
+}
+
+/** The dashboard: figures are rendered on the server; the one script only draws charts from the embedded data. */
+export function dashboardPage(r: DashboardReport): string {
+  const t = r.totals;
+  const o = r.outcomes;
+  const denials = Object.values(o.denials).reduce((a, b) => a + b, 0);
+  const frontierTokens = tokensOf(r.classes.frontier);
+  const openTokens = tokensOf(r.classes.openWeight);
+  const allTokens = frontierTokens + openTokens;
+  const chartData = {
+    days: r.days,
+    burnDown: r.burnDown.map((b) => ({ group: b.group, limit: b.limitUsd, remaining: b.remaining })),
+  };
+  const classRow = (label: string, test: string, c: Totals) =>
+    `<tr data-test="${test}" data-requests="${c.requests}" data-tokens="${tokensOf(c)}" data-cost="${c.costUsd}"><td>${label}</td><td>${fmtInt(c.requests)} (${fmtPct(c.requests, t.requests)})</td><td>${fmtInt(tokensOf(c))} (${fmtPct(tokensOf(c), allTokens)})</td><td>${fmtUsd(c.costUsd)} (${fmtPct(c.costUsd, t.costUsd)})</td></tr>`;
+  const outcomeRows = [
+    ...Object.entries(o.denials).map(([code, n]) => `<tr data-test="denial-${esc(code)}" data-value="${n}"><td>denied: ${esc(code)}</td><td>${fmtInt(n)}</td><td>${fmtPct(n, o.total)}</td></tr>`),
+    ...Object.entries(o.rejected).map(([code, n]) => `<tr data-test="rejected-${esc(code)}" data-value="${n}"><td>rejected: ${esc(code)}</td><td>${fmtInt(n)}</td><td>${fmtPct(n, o.total)}</td></tr>`),
+  ].join("");
+  const burnRows = r.burnDown
+    .map((b) => `<tr data-test="burn-${esc(b.group)}" data-spent="${b.spentUsd}" data-limit="${b.limitUsd}"><td>${esc(b.group)}</td><td>${fmtUsd(b.limitUsd)}</td><td>${fmtUsd(b.spentUsd)}</td><td>${fmtUsd(b.limitUsd - b.spentUsd)}</td><td>${fmtPct(b.spentUsd, b.limitUsd)}</td></tr>`)
+    .join("");
+  const userRows = r.userBurn
+    .map((u) => `<tr data-test="user-burn" data-key="${esc(u.callerId)}" data-spent="${u.spentUsd}"><td class="id">${esc(u.callerId)}</td><td>${fmtUsd(u.limitUsd)}</td><td>${fmtUsd(u.spentUsd)}</td><td>${fmtPct(u.spentUsd, u.limitUsd)}</td></tr>`)
+    .join("");
+
+  const body = `<header>
+<h1>Gatehouse usage</h1>
+<form class="inline" method="get" action="/dashboard" data-test="range-form">
+<label>From <input type="date" name="from" value="${esc(r.range.from)}" required></label>
+<label>To <input type="date" name="to" value="${esc(r.range.to)}" required></label>
+<button type="submit">Apply</button>
+</form>
+<div class="muted">CSV by ${exportLinks(r)}</div>
+<form method="post" action="/dashboard/logout"><button class="secondary" type="submit">Sign out</button></form>
+</header>
+<main>
+<div class="cards">
+${card("total-requests", "Requests", fmtInt(t.requests), t.requests, `${r.range.from} → ${r.range.to}`)}
+${card("total-tokens", "Tokens", fmtInt(tokensOf(t)), tokensOf(t), `${fmtInt(t.inputTokens)} in · ${fmtInt(t.outputTokens)} out · ${fmtInt(t.cacheTokens)} cache`)}
+${card("total-cost", "Cost", fmtUsd(t.costUsd), t.costUsd)}
+${card("frontier-share", "Frontier / open-weight", `${fmtPct(frontierTokens, allTokens)} / ${fmtPct(openTokens, allTokens)}`, allTokens === 0 ? 0 : frontierTokens / allTokens, "share of tokens")}
+${card("error-rate", "Error rate", fmtPct(o.errors, o.forwarded), o.forwarded === 0 ? 0 : o.errors / o.forwarded, `${fmtInt(o.errors)} of ${fmtInt(o.forwarded)} forwarded`)}
+${card("denial-rate", "Denial rate", fmtPct(denials, o.total), o.total === 0 ? 0 : denials / o.total, `${fmtInt(denials)} refused by policy`)}
+</div>
+<div class="grid2">
+<section><h2>Cost per day</h2><div class="chart"><canvas id="chart-cost" aria-label="Cost per day, frontier and open-weight"></canvas></div></section>
+<section><h2>Requests and tokens per day</h2><div class="chart"><canvas id="chart-volume" aria-label="Requests and tokens per day"></canvas></div></section>
+</div>
+<div class="grid2">
+<section data-test="classes"><h2>Frontier vs open-weight</h2><table><thead><tr><th>Class</th><th>Requests</th><th>Tokens</th><th>Cost</th></tr></thead><tbody>
+${classRow("Frontier", "class-frontier", r.classes.frontier)}${classRow("Open-weight", "class-open-weight", r.classes.openWeight)}</tbody></table>
+<p class="muted">Open-weight = the OpenAI-compatible route (<code>/compat</code>); every other route is a frontier provider.</p></section>
+${aggregateTable("providers", "By provider", "Provider", r.providers, t)}
+</div>
+<div class="grid2">
+${aggregateTable("models", "By model (top 15)", "Model", r.models, t)}
+${aggregateTable("teams", "By team (top 15)", "Team", r.teams, t)}
+</div>
+<div class="grid2">
+${aggregateTable("spenders", "Top spenders (anonymous ids)", "Caller", r.spenders, t, true)}
+<section data-test="latency"><h2>Latency</h2><table><thead><tr><th></th><th>p50</th><th>p90</th><th>p99</th><th>Requests</th></tr></thead><tbody>
+${percentileRow("Whole request", "latency-duration", r.latency.duration)}${percentileRow("Time to first byte", "latency-ttfb", r.latency.ttfb)}</tbody></table>
+<h2 style="margin-top:16px">Errors and denials</h2><table><thead><tr><th>Outcome</th><th>Requests</th><th>Share of all</th></tr></thead><tbody>
+<tr data-test="errors" data-value="${o.errors}"><td>upstream errors</td><td>${fmtInt(o.errors)}</td><td>${fmtPct(o.errors, o.total)}</td></tr>${outcomeRows}</tbody></table></section>
+</div>
+<div class="grid2">
+<section data-test="burn-down"><h2>Budget burn-down, ${esc(r.month)}</h2>
+${r.burnDown.length > 0 ? `<div class="chart"><canvas id="chart-burn" aria-label="Remaining group budgets this month"></canvas></div>` : `<p class="muted">No group has a monthly budget (policy.groups.&lt;g&gt;.budget.group.monthlyUsd).</p>`}
+${burnRows ? `<table><thead><tr><th>Group</th><th>Budget</th><th>Spent</th><th>Left</th><th>Burned</th></tr></thead><tbody>${burnRows}</tbody></table>` : ""}</section>
+<section data-test="user-burn-table"><h2>Users closest to their monthly budget</h2>
+${userRows ? `<table><thead><tr><th>Caller</th><th>Budget</th><th>Spent</th><th>Burned</th></tr></thead><tbody>${userRows}</tbody></table>` : `<p class="muted">No per-user monthly budgets in use.</p>`}</section>
+</div>
+<script type="application/json" id="chart-data">${jsonForScript(chartData)}</script>
+</main>`;
+  return layout("Gatehouse usage", body, ["/dashboard/assets/chart.umd.js", "/dashboard/assets/dashboard.js"]);
+}

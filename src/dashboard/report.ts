@@ -1,0 +1,116 @@
+import type { Kysely } from "kysely";
+import type { OrgConfig } from "../config/index.ts";
+import type { Database } from "../store/index.ts";
+import { compileRules } from "../policy/index.ts";
+import { callerMonthSpend, costByDayAndClass, groupedBy, groupSpendByDay, latency, outcomes, providerClass, totals, type Aggregate, type Outcomes, type Percentiles, type Totals } from "./queries.ts";
+import { daysOf, type DayRange } from "./range.ts";
+
+export interface ClassShare {
+  frontier: Totals;
+  openWeight: Totals;
+}
+
+export interface BurnDown {
+  group: string;
+  limitUsd: number;
+  spentUsd: number;
+  /** Remaining budget at the end of each day of the month so far. */
+  remaining: Array<{ day: string; usd: number }>;
+}
+
+export interface UserBurn {
+  callerId: string;
+  spentUsd: number;
+  limitUsd: number;
+}
+
+export interface DashboardReport {
+  range: DayRange;
+  totals: Totals;
+  days: Array<{ day: string; requests: number; tokens: number; costUsd: number; frontierUsd: number; openWeightUsd: number }>;
+  providers: Aggregate[];
+  classes: ClassShare;
+  models: Aggregate[];
+  teams: Aggregate[];
+  spenders: Aggregate[];
+  outcomes: Outcomes;
+  latency: { duration: Percentiles; ttfb: Percentiles };
+  month: string;
+  burnDown: BurnDown[];
+  userBurn: UserBurn[];
+}
+
+const zero = (): Totals => ({ requests: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, costUsd: 0 });
+
+/** Everything the dashboard page shows for a range, read from the ledger. */
+export async function buildReport(db: Kysely<Database>, config: OrgConfig, range: DayRange, now: number): Promise<DashboardReport> {
+  const [sum, byDay, byClassDay, providers, models, teams, spenders, outcome, lat] = await Promise.all([
+    totals(db, range),
+    groupedBy(db, range, "day"),
+    costByDayAndClass(db, range),
+    groupedBy(db, range, "provider"),
+    groupedBy(db, range, "model", 15),
+    groupedBy(db, range, "team", 15),
+    groupedBy(db, range, "caller_id", 10),
+    outcomes(db, range),
+    latency(db, range),
+  ]);
+
+  const dayIndex = new Map(byDay.map((d) => [d.key, d]));
+  const classIndex = new Map(byClassDay.map((d) => [d.day, d]));
+  const days = daysOf(range).map((day) => {
+    const d = dayIndex.get(day);
+    const c = classIndex.get(day);
+    return {
+      day,
+      requests: d?.requests ?? 0,
+      tokens: d ? d.inputTokens + d.outputTokens + d.cacheTokens : 0,
+      costUsd: d?.costUsd ?? 0,
+      frontierUsd: c?.frontierUsd ?? 0,
+      openWeightUsd: c?.openWeightUsd ?? 0,
+    };
+  });
+
+  const classes: ClassShare = { frontier: zero(), openWeight: zero() };
+  for (const p of providers) {
+    const target = providerClass(p.key) === "open-weight" ? classes.openWeight : classes.frontier;
+    target.requests += p.requests;
+    target.inputTokens += p.inputTokens;
+    target.outputTokens += p.outputTokens;
+    target.cacheTokens += p.cacheTokens;
+    target.costUsd += p.costUsd;
+  }
+
+  const today = new Date(now).toISOString().slice(0, 10);
+  const month = today.slice(0, 7);
+  const { burnDown, userBurn } = await budgets(db, config, month, today);
+  return { range, totals: sum, days, providers, classes, models, teams, spenders, outcomes: outcome, latency: lat, month, burnDown, userBurn };
+}
+
+async function budgets(db: Kysely<Database>, config: OrgConfig, month: string, today: string): Promise<{ burnDown: BurnDown[]; userBurn: UserBurn[] }> {
+  const policy = config.policy;
+  if (!policy) return { burnDown: [], userBurn: [] };
+  const monthStart = `${month}-01`;
+  const budgeted = Object.entries(policy.groups).filter(([, rule]) => rule.budget?.group?.monthlyUsd !== undefined);
+  const spend = await groupSpendByDay(db, monthStart, today, budgeted.map(([g]) => g));
+  const monthDays = daysOf({ from: monthStart, to: today });
+  const burnDown = budgeted.map(([group, rule]) => {
+    const limitUsd = rule.budget?.group?.monthlyUsd ?? 0;
+    const perDay = spend.get(group) ?? new Map<string, number>();
+    let cumulative = 0;
+    const remaining = monthDays.map((day) => {
+      cumulative += perDay.get(day) ?? 0;
+      return { day, usd: limitUsd - cumulative };
+    });
+    return { group, limitUsd, spentUsd: cumulative, remaining };
+  });
+
+  const spenders = await callerMonthSpend(db, monthStart, today, 200);
+  const userBurn: UserBurn[] = [];
+  for (const s of spenders) {
+    const limit = compileRules(policy, s.groups).userBudget.monthlyUsd;
+    if (limit !== undefined) userBurn.push({ callerId: s.callerId, spentUsd: s.costUsd, limitUsd: limit });
+  }
+  userBurn.sort((a, b) => b.spentUsd / b.limitUsd - a.spentUsd / a.limitUsd);
+  return { burnDown, userBurn: userBurn.slice(0, 10) };
+}

@@ -1,0 +1,115 @@
+import type { LedgerRow, LedgerSink } from "../ledger/index.ts";
+
+/** Seconds; covers a fast non-streamed call up to a long agentic stream. */
+export const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300] as const;
+export const TTFB_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+/** Client-chosen model names could otherwise grow the label space without bound. */
+const MAX_SERIES = 2000;
+
+interface Histogram {
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+const TOKEN_KINDS = ["input", "output", "cache_read", "cache_write", "reasoning"] as const;
+
+/**
+ * Prometheus counters and histograms kept in memory and fed from every ledger row as the
+ * proxy records it: requests, tokens, cost, latency, denials. O(1) per request; rendering
+ * is done on scrape. No caller ids in labels (privacy, cardinality).
+ */
+export class MetricsRegistry {
+  private readonly requests = new Map<string, number>();
+  private readonly tokens = new Map<string, number>();
+  private readonly cost = new Map<string, number>();
+  private readonly denials = new Map<string, number>();
+  private readonly durations = new Map<string, Histogram>();
+  private readonly ttfb = new Map<string, Histogram>();
+  private readonly knownModels = new Set<string>();
+
+  observe(row: LedgerRow): void {
+    const provider = row.provider;
+    const model = this.modelLabel(provider, row.model);
+    const statusClass = row.status === 0 ? "none" : `${Math.floor(row.status / 100)}xx`;
+    inc(this.requests, labels({ provider, model, outcome: row.outcome, status: statusClass }), 1);
+    if (row.outcome === "not_forwarded" && row.error_code) inc(this.denials, labels({ provider, reason: row.error_code }), 1);
+    const kinds: Record<(typeof TOKEN_KINDS)[number], number> = {
+      input: row.input_tokens ?? 0,
+      output: row.output_tokens ?? 0,
+      cache_read: row.cache_read_tokens ?? 0,
+      cache_write: (row.cache_write_5m_tokens ?? 0) + (row.cache_write_1h_tokens ?? 0),
+      reasoning: row.reasoning_tokens ?? 0,
+    };
+    for (const kind of TOKEN_KINDS) if (kinds[kind] > 0) inc(this.tokens, labels({ provider, model, kind }), kinds[kind]);
+    if ((row.cost_usd ?? 0) > 0) inc(this.cost, labels({ provider, model }), row.cost_usd ?? 0);
+    if (row.outcome !== "not_forwarded") {
+      observeHistogram(this.durations, labels({ provider }), DURATION_BUCKETS, row.duration_ms / 1000);
+      if (row.ttfb_ms !== null && row.ttfb_ms !== undefined) observeHistogram(this.ttfb, labels({ provider }), TTFB_BUCKETS, row.ttfb_ms / 1000);
+    }
+  }
+
+  /** The Prometheus text exposition format, version 0.0.4. */
+  render(): string {
+    const out: string[] = [];
+    counter(out, "gatehouse_requests_total", "Requests handled, by provider, model, outcome and status class.", this.requests);
+    counter(out, "gatehouse_tokens_total", "Tokens processed, by provider, model and kind.", this.tokens);
+    counter(out, "gatehouse_cost_usd_total", "Cost in USD, by provider and model.", this.cost);
+    counter(out, "gatehouse_denials_total", "Requests refused before forwarding (policy, auth, bad input), by reason.", this.denials);
+    histogram(out, "gatehouse_request_duration_seconds", "Whole request duration, stream included.", DURATION_BUCKETS, this.durations);
+    histogram(out, "gatehouse_ttfb_seconds", "Time to the first response byte.", TTFB_BUCKETS, this.ttfb);
+    return `${out.join("\n")}\n`;
+  }
+
+  private modelLabel(provider: string, model: string): string {
+    const key = `${provider}/${model}`;
+    if (this.knownModels.has(key)) return model;
+    if (this.knownModels.size >= MAX_SERIES) return "other";
+    this.knownModels.add(key);
+    return model;
+  }
+}
+
+/** A ledger sink that feeds the metrics and passes every row on. */
+export function meteredLedger(inner: LedgerSink, metrics: MetricsRegistry): LedgerSink {
+  return {
+    record(row) {
+      metrics.observe(row);
+      inner.record(row);
+    },
+  };
+}
+
+function labels(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
+    .join(",");
+}
+
+function inc(map: Map<string, number>, key: string, by: number): void {
+  map.set(key, (map.get(key) ?? 0) + by);
+}
+
+function observeHistogram(map: Map<string, Histogram>, key: string, bounds: readonly number[], value: number): void {
+  let h = map.get(key);
+  if (!h) {
+    h = { buckets: bounds.map(() => 0), sum: 0, count: 0 };
+    map.set(key, h);
+  }
+  for (let i = 0; i < bounds.length; i++) if (value <= (bounds[i] ?? Infinity)) h.buckets[i] = (h.buckets[i] ?? 0) + 1;
+  h.sum += value;
+  h.count++;
+}
+
+function counter(out: string[], name: string, help: string, series: Map<string, number>): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
+  for (const [key, value] of series) out.push(`${name}{${key}} ${value}`);
+}
+
+function histogram(out: string[], name: string, help: string, bounds: readonly number[], series: Map<string, Histogram>): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+  for (const [key, h] of series) {
+    bounds.forEach((bound, i) => out.push(`${name}_bucket{${key},le="${bound}"} ${h.buckets[i] ?? 0}`));
+    out.push(`${name}_bucket{${key},le="+Inf"} ${h.count}`, `${name}_sum{${key}} ${h.sum}`, `${name}_count{${key}} ${h.count}`);
+  }
+}
