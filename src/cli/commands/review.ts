@@ -182,11 +182,11 @@ async function reviewAction(opts: ReviewOptions): Promise<void> {
 }
 
 interface EvalOptions {
-  config?: string;
-  findings?: string;
+  config: string | undefined;
+  findings: string | undefined;
   judge: boolean;
   format: "markdown" | "json";
-  gatewayUrl?: string;
+  gatewayUrl: string | undefined;
 }
 
 async function evalAction(dataset: string, opts: EvalOptions): Promise<void> {
@@ -252,15 +252,21 @@ export function registerReview(program: Command): void {
     )
     .action(async (opts: ReviewOptions) => reviewAction(opts));
 
+  // --config, --format and --gateway-url are the parent's options (commander parses them there).
   review
     .command("eval")
     .description("Run the reviewer over a dataset of changes with known issues and report precision, recall and F1.")
     .argument("<dataset>", "dataset directory (golden.json + cases/<pr>/{base,head}) or a golden-comments JSON file")
-    .option("-c, --config <file>", "review config (YAML) used to run the reviewer")
     .option("--findings <file>", "score pre-computed findings ({ \"<pr>\": [{ path, line, title }] }) instead of running the reviewer")
     .option("--no-judge", "match on file and line only, even when models.evalJudge is configured")
-    .addOption(new Option("--format <format>", "report format").choices(["markdown", "json"]).default("markdown"))
-    .option("--gateway-url <url>", "override gateway.url of the config")
-    .addHelpText("after", "\nA finding matches a golden comment on the same file within 5 lines and, with a judge model, the same meaning.\nGolden files may use Martian's Code Review Bench spelling ({ url, comments: [{ comment }] }).")
-    .action(async (dataset: string, opts: EvalOptions) => evalAction(dataset, opts));
+    .addHelpText(
+      "after",
+      "\nUses the review options -c/--config, -f/--format (markdown or json) and --gateway-url, given before or after `eval`.\nA finding matches a golden comment on the same file within 5 lines and, with a judge model, the same meaning.\nGolden files may use Martian's Code Review Bench spelling ({ url, comments: [{ comment }] }).\n\nExample:\n  gatehouse review eval examples/review-dataset -c examples/review-dataset/review.yaml",
+    )
+    .action(async (dataset: string, _opts: unknown, command: Command) => {
+      const all = command.optsWithGlobals<{ config: string; format: string; gatewayUrl?: string; findings?: string; judge: boolean }>();
+      if (all.format !== "markdown" && all.format !== "json") throw new Error("review eval reports as markdown or json");
+      const config = existsSync(all.config) ? all.config : command.parent?.getOptionValueSource("config") === "default" ? undefined : all.config;
+      await evalAction(dataset, { config, findings: all.findings, judge: all.judge, format: all.format, gatewayUrl: all.gatewayUrl });
+    });
 }
