@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { orgConfigSchema, type OrgConfig } from "../config/index.ts";
-import { Catalog, bundledSnapshot, createBundledCatalog, PRICE_CACHE_LIMIT, resolvePrice } from "./index.ts";
+import { priceUsage, zeroUsage } from "../usage/index.ts";
+import { Catalog, bundledSnapshot, createBundledCatalog, modelPrice, PRICE_CACHE_LIMIT, resolvePrice } from "./index.ts";
 
 const config = (raw: unknown): OrgConfig => orgConfigSchema.parse(raw);
 
@@ -49,5 +50,23 @@ describe("resolvePrice", () => {
     const started = performance.now();
     for (let i = 0; i < 100_000; i++) resolvePrice(catalog, org, "anthropic", "claude-sonnet-4-5-20250929");
     expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it("turns both models.dev tier shapes into price tiers and skips unknown tier types", () => {
+    const catalogDoc = new Catalog({
+      acme: { id: "acme", name: "Acme", models: {
+        legacy: { id: "legacy", name: "L", limit: { context: 1e6, output: 1e4 }, cost: { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75, context_over_200k: { input: 6, output: 22.5, cache_read: 0.6, cache_write: 7.5 } } },
+        tiered: { id: "tiered", name: "T", limit: { context: 1e6, output: 1e4 }, cost: { input: 2.5, output: 15, cache_read: 0.25, tiers: [{ input: 5, output: 22.5, cache_read: 0.5, tier: { size: 272000, type: "context" } }, { input: 99, output: 99, tier: { size: 1000, type: "requests_per_day" } }] } },
+        together: { id: "together", name: "Q", limit: { context: 1e5, output: 1e4 }, cost: { input: 0.6, output: 3.6, cached_input: 0.35 } },
+      } },
+    });
+    const legacy = modelPrice(catalogDoc.findModel("acme", "legacy")!)!;
+    expect(legacy.tiers).toEqual([{ aboveInputTokens: 200000, price: { input: 6, output: 22.5, cacheRead: 0.6, cacheWrite: 7.5 } }]);
+    // 1h writes in the long-context tier fall back to 2x the tier's input rate.
+    expect(priceUsage({ ...zeroUsage(), inputTokens: 100_000, cacheWrite1hTokens: 150_000 }, legacy)).toBeCloseTo((600_000 + 1_800_000) / 1e6, 12);
+    const tiered = modelPrice(catalogDoc.findModel("acme", "tiered")!)!;
+    expect(tiered.tiers).toHaveLength(1);
+    expect(priceUsage({ ...zeroUsage(), inputTokens: 300_000, outputTokens: 10 }, tiered)).toBeCloseTo((1_500_000 + 225) / 1e6, 12);
+    expect(modelPrice(catalogDoc.findModel("acme", "together")!)?.cacheRead).toBe(0.35);
   });
 });
