@@ -1,0 +1,99 @@
+import {
+  CompiledQuery,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  type Kysely,
+  type QueryCompiler,
+  type QueryResult,
+} from "kysely";
+import type { D1Database } from "./bindings.ts";
+
+/**
+ * Kysely over Cloudflare D1: D1 speaks SQLite, so the SQLite compiler and adapter apply
+ * and only the connection is D1's. D1 has no interactive transactions (each statement is
+ * its own), so `transaction()` is refused loudly instead of pretending; the store's
+ * migrations do not need one (SQLite DDL runs outside transactions in Kysely's migrator).
+ */
+export class D1Dialect implements Dialect {
+  constructor(private readonly database: D1Database) {}
+
+  createAdapter(): DialectAdapter {
+    return new SqliteAdapter();
+  }
+
+  createDriver(): Driver {
+    return new D1Driver(this.database);
+  }
+
+  createQueryCompiler(): QueryCompiler {
+    return new SqliteQueryCompiler();
+  }
+
+  createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new SqliteIntrospector(db);
+  }
+}
+
+class D1Driver implements Driver {
+  constructor(private readonly database: D1Database) {}
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new D1Connection(this.database);
+  }
+
+  async beginTransaction(): Promise<void> {
+    throw new Error("D1 has no interactive transactions; use single statements (or D1 batch) on Workers.");
+  }
+
+  async commitTransaction(): Promise<void> {
+    throw new Error("D1 has no interactive transactions.");
+  }
+
+  async rollbackTransaction(): Promise<void> {
+    throw new Error("D1 has no interactive transactions.");
+  }
+
+  async releaseConnection(): Promise<void> {}
+
+  async destroy(): Promise<void> {}
+}
+
+class D1Connection implements DatabaseConnection {
+  constructor(private readonly database: D1Database) {}
+
+  async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    const result = await this.database
+      .prepare(compiled.sql)
+      .bind(...compiled.parameters.map(toD1Value))
+      .all<R>();
+    if (!result.success) throw new Error("D1 query failed");
+    const changes = result.meta.changes;
+    const lastId = result.meta.last_row_id;
+    return {
+      rows: result.results ?? [],
+      ...(changes !== undefined && changes > 0 ? { numAffectedRows: BigInt(changes) } : {}),
+      ...(lastId !== undefined && lastId > 0 ? { insertId: BigInt(lastId) } : {}),
+    };
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error("D1 does not stream query results.");
+  }
+}
+
+/** D1 binds null, numbers, strings and ArrayBuffers; booleans become 0/1 as SQLite stores them. */
+function toD1Value(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (typeof value === "bigint") return Number(value);
+  return value;
+}

@@ -1,0 +1,156 @@
+import { Kysely } from "kysely";
+import { createApp, type AppModule } from "../../core/app.ts";
+import { StaticTokenAuthenticator, type Authenticator } from "../../core/auth.ts";
+import { systemClock } from "../../core/clock.ts";
+import type { AppDeps, SecretSource } from "../../core/deps.ts";
+import { parseSettings, type Settings } from "../../core/settings.ts";
+import { ConfigHolder, orgConfigSchema, type OrgConfig, type ProviderId } from "../../config/index.ts";
+import { createBundledCatalog, resolvePrice, type Catalog } from "../../catalog/index.ts";
+import { createDiscoveryModule } from "../../discovery/index.ts";
+import { createIdentity } from "../../identity/index.ts";
+import { BatchedLedgerWriter } from "../../ledger/index.ts";
+import { createGovernance } from "../../policy/index.ts";
+import { createProxyModule } from "../../proxy/index.ts";
+import type { Database } from "../../store/index.ts";
+import { priceUsage } from "../../usage/index.ts";
+import type { ExecutionContext, ScheduledController, WorkerEnv } from "./bindings.ts";
+import { KvCatalogFollower, refreshCatalogToKv } from "./catalog-kv.ts";
+import { DurableCounterStore } from "./counters-client.ts";
+import { D1Dialect } from "./d1-dialect.ts";
+import { createConsoleLogger } from "./logger.ts";
+import { migrateD1 } from "./migrate-d1.ts";
+import { createFetchTransport } from "./transport.ts";
+
+export { GatehouseCounters } from "./counters-durable-object.ts";
+
+/** D1 allows 100 bound parameters per statement: 3 ledger rows of 25 columns fit. */
+const D1_LEDGER_BATCH = 3;
+
+interface Runtime {
+  fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response>;
+  settings: Settings;
+  catalog: Catalog;
+  catalogFollower: KvCatalogFollower;
+  ledger: BatchedLedgerWriter;
+}
+
+/** Built once per isolate (the first request), then reused while the isolate lives. */
+let runtime: Promise<Runtime> | undefined;
+
+function stringVars(env: WorkerEnv): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(env)) if (typeof value === "string") out[name] = value;
+  return out;
+}
+
+function parseOrgConfig(text: string | undefined): OrgConfig {
+  if (!text) return orgConfigSchema.parse({});
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`GATEHOUSE_ORG_CONFIG is not valid JSON (build it with \`gatehouse config build\`): ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const result = orgConfigSchema.safeParse(raw);
+  if (!result.success) throw new Error(`GATEHOUSE_ORG_CONFIG is invalid:\n${result.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`).join("\n")}`);
+  return result.data;
+}
+
+async function build(env: WorkerEnv): Promise<Runtime> {
+  const vars = stringVars(env);
+  const settings = parseSettings(vars, { ledgerBatchSize: D1_LEDGER_BATCH });
+  const logger = createConsoleLogger(settings.logLevel);
+  const clock = systemClock;
+  const db = new Kysely<Database>({ dialect: new D1Dialect(env.DB) });
+  await migrateD1(db);
+  const config = new ConfigHolder(parseOrgConfig(vars["GATEHOUSE_ORG_CONFIG"]));
+  // Provider keys are Worker secrets; only names the config asks for are ever read.
+  const secrets: SecretSource = { get: (name) => vars[name] };
+
+  const catalog = createBundledCatalog();
+  const catalogFollower = new KvCatalogFollower(env.CACHE, catalog, logger);
+  await catalogFollower.maybeUpdate(clock.now());
+
+  let authenticator: Authenticator;
+  if (settings.authMode === "dev") {
+    // A Worker is always reachable from the internet: dev mode must be asked for explicitly.
+    if (!settings.allowDevAuth) throw new Error("GATEHOUSE_AUTH_MODE=dev on Workers needs GATEHOUSE_ALLOW_DEV_AUTH=true (local testing only); use jwt behind Cloudflare Access.");
+    if (!settings.devToken) throw new Error("GATEHOUSE_AUTH_MODE=dev needs GATEHOUSE_DEV_TOKEN (a Worker secret).");
+    authenticator = new StaticTokenAuthenticator(settings.devToken, { id: "00000000-0000-4000-8000-00000000dev0", email: undefined, groups: ["dev"], team: "dev", tokenId: undefined });
+  } else {
+    authenticator = createIdentity(settings, { db, clock, logger }).authenticator;
+  }
+
+  const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger });
+  const counters = new DurableCounterStore(env.COUNTERS, () => clock.now(), logger);
+  const governance = createGovernance({
+    config,
+    clock,
+    db,
+    logger,
+    counters,
+    pricer: (provider, model, usage) => {
+      const resolved = resolvePrice(catalog, config.current(), provider as ProviderId, model);
+      return resolved ? priceUsage(usage, resolved.price) : undefined;
+    },
+  });
+
+  const deps: AppDeps = { settings, logger, clock, db, config, authenticator, secrets };
+  const transport = createFetchTransport({
+    afterResponse: async () => {
+      await counters.idle();
+      await ledger.flush();
+    },
+  });
+  const modules: AppModule[] = [
+    createProxyModule({ transport, catalog, ledger, policy: governance.policy, userIdHeader: "x-gatehouse-user-id" }),
+    createDiscoveryModule({ catalog }),
+  ];
+  const app = createApp(deps, modules);
+
+  return {
+    settings,
+    catalog,
+    catalogFollower,
+    ledger,
+    async fetch(request, workerEnv, ctx) {
+      const response = await app.fetch(request, workerEnv, ctx);
+      // Rows of requests that were refused before forwarding are queued by now; streamed
+      // answers flush from the transport when their stream ends.
+      ctx.waitUntil(ledger.flush());
+      return response;
+    },
+  };
+}
+
+function getRuntime(env: WorkerEnv): Promise<Runtime> {
+  runtime ??= build(env).catch((err: unknown) => {
+    // The next request tries again (a transient D1 error must not poison the isolate).
+    runtime = undefined;
+    throw err;
+  });
+  return runtime;
+}
+
+export default {
+  async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
+    let rt: Runtime;
+    try {
+      rt = await getRuntime(env);
+    } catch (err) {
+      const requestId = crypto.randomUUID();
+      console.error(JSON.stringify({ level: "error", msg: "gateway failed to start", err: err instanceof Error ? err.message : String(err), requestId }));
+      return Response.json({ error: { code: "internal", message: "The gateway is misconfigured; see the worker's logs.", requestId } }, { status: 500 });
+    }
+    ctx.waitUntil(rt.catalogFollower.maybeUpdate(Date.now()));
+    return rt.fetch(request, env, ctx);
+  },
+
+  /** Cron trigger (hourly, see wrangler.jsonc): refresh the catalog once for the whole deployment. */
+  async scheduled(_controller: ScheduledController, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
+    const vars = stringVars(env);
+    const settings = parseSettings(vars);
+    const logger = createConsoleLogger(settings.logLevel);
+    ctx.waitUntil(refreshCatalogToKv(env.CACHE, createBundledCatalog(), settings.catalogUrl, logger, Date.now()));
+  },
+};

@@ -1,0 +1,192 @@
+import type { Context } from "hono";
+import { GatewayError } from "../../core/errors.ts";
+import { filterResponseHeaders, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type RetrySignal, type UpstreamRequest } from "../../proxy/index.ts";
+import type { ExecutionContext } from "./bindings.ts";
+
+export interface FetchTransportOptions {
+  /**
+   * Runs after a forwarded response has ended (its ledger row recorded), kept alive with
+   * `ctx.waitUntil`: on Workers nothing may run after the response unless it is waited on.
+   */
+  afterResponse: () => Promise<void>;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The proxy's byte path on Workers: global fetch to the upstream, and a pull-driven
+ * ReadableStream as the tap between the upstream body and the client. Each chunk is handed
+ * on as soon as it arrives (nothing is collected), the usage reader sees the same bytes,
+ * the client's pace pulls the upstream (backpressure), and a client that goes away cancels
+ * the upstream fetch.
+ */
+export function createFetchTransport(options: FetchTransportOptions): ProxyTransport {
+  return {
+    head(c: Context): IncomingHead {
+      const url = new URL(c.req.raw.url);
+      const headers: Record<string, string> = {};
+      c.req.raw.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      return { method: c.req.raw.method, path: url.pathname, search: url.search, headers };
+    },
+
+    async readBody(c: Context, limit: number): Promise<Uint8Array> {
+      const declared = Number(c.req.raw.headers.get("content-length") ?? NaN);
+      if (declared > limit) throw tooLarge(limit);
+      const body = c.req.raw.body;
+      if (!body) return new Uint8Array(0);
+      const reader = body.getReader();
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          size += value.byteLength;
+          if (size > limit) {
+            await reader.cancel();
+            throw tooLarge(limit);
+          }
+          chunks.push(value);
+        }
+      } catch (err) {
+        if (err instanceof GatewayError) throw err;
+        throw new GatewayError("bad_request", "The request body could not be read.", { cause: err });
+      }
+      if (chunks.length === 1) return chunks[0] as Uint8Array;
+      const out = new Uint8Array(size);
+      let offset = 0;
+      for (const chunk of chunks) {
+        out.set(chunk, offset);
+        offset += chunk.byteLength;
+      }
+      return out;
+    },
+
+    async forward(c: Context, request: UpstreamRequest, tap: ResponseTap, forwardOptions: ForwardOptions): Promise<Response | RetrySignal> {
+      const abort = new AbortController();
+      const headerTimer = setTimeout(() => abort.abort(new UpstreamTimeout()), forwardOptions.headerTimeoutMs);
+      let upstream: Response;
+      try {
+        upstream = await fetch(request.url, {
+          method: request.method,
+          headers: request.headers,
+          body: request.body && request.body.byteLength > 0 ? (request.body as Uint8Array<ArrayBuffer>) : null,
+          redirect: "manual",
+          signal: abort.signal,
+        });
+      } catch (err) {
+        const timedOut = abort.signal.aborted && abort.signal.reason instanceof UpstreamTimeout;
+        throw timedOut
+          ? new GatewayError("upstream_timeout", "The upstream provider did not answer in time.")
+          : new GatewayError("upstream_unavailable", "The upstream provider could not be reached.", { cause: err });
+      } finally {
+        clearTimeout(headerTimer);
+      }
+
+      const status = upstream.status;
+      if (forwardOptions.retryOn?.(status)) {
+        await upstream.body?.cancel();
+        return { retry: true, status };
+      }
+      tap.onResponse(status);
+
+      let settle: () => void = () => undefined;
+      const ended = new Promise<void>((resolve) => {
+        settle = resolve;
+      });
+      let done = false;
+      const end = (outcome: "completed" | "client_aborted" | "upstream_failed", failure?: string) => {
+        if (done) return;
+        done = true;
+        tap.onEnd(outcome, failure);
+        settle();
+      };
+      executionContext(c)?.waitUntil(ended.then(options.afterResponse));
+
+      const transform = status < 400 ? forwardOptions.transform : undefined;
+      const raw: Record<string, string> = {};
+      upstream.headers.forEach((value, name) => {
+        raw[name] = value;
+      });
+      const filtered = filterResponseHeaders(raw, transform !== undefined);
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(filtered)) {
+        if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+        else headers.set(name, value);
+      }
+      for (const [name, value] of Object.entries(forwardOptions.responseHeaders)) headers.set(name, value);
+      // The upstream answered uncompressed (the proxy asks for identity); saying so keeps the
+      // edge from compressing, which would hold chunks back to fill compression blocks.
+      if (!headers.has("content-encoding")) headers.set("content-encoding", "identity");
+
+      const source = upstream.body;
+      if (!source) {
+        end("completed");
+        return new Response(null, { status, headers });
+      }
+      const reader = source.getReader();
+      const body = new ReadableStream<Uint8Array>(
+        {
+          async pull(controller) {
+            let result: ReadableStreamReadResult<Uint8Array>;
+            try {
+              result = await reader.read();
+            } catch (err) {
+              if (done) return;
+              // A streaming client gets an error event it understands, then the stream ends.
+              if (forwardOptions.streamErrorEvent) {
+                controller.enqueue(encoder.encode(`\n\n${forwardOptions.streamErrorEvent}`));
+                controller.close();
+              } else controller.error(err);
+              end("upstream_failed", "upstream_stream_broken");
+              return;
+            }
+            if (result.done) {
+              if (transform) {
+                const rest = transform.flush();
+                if (rest.byteLength > 0) controller.enqueue(rest);
+              }
+              controller.close();
+              end("completed");
+              return;
+            }
+            tap.onChunk(result.value);
+            const out = transform ? transform.transform(result.value) : result.value;
+            if (out.byteLength > 0) controller.enqueue(out);
+          },
+          async cancel() {
+            // The client went away: stop the upstream so it stops generating (and billing).
+            end("client_aborted");
+            abort.abort();
+            await reader.cancel().catch((err: unknown) => {
+              // Already aborted above; the reader may reject with that abort, which is expected.
+              if (!(err instanceof Error) || err.name !== "AbortError") throw err;
+            });
+          },
+        },
+        { highWaterMark: 0 },
+      );
+      return new Response(body, { status, headers });
+    },
+  };
+}
+
+function executionContext(c: Context): ExecutionContext | undefined {
+  try {
+    return c.executionCtx as unknown as ExecutionContext;
+  } catch (err) {
+    // Hono throws when the runtime gave no context (only in tests that call app.fetch bare).
+    if (err instanceof Error) return undefined;
+    throw err;
+  }
+}
+
+class UpstreamTimeout extends Error {
+  override readonly name = "UpstreamTimeout";
+}
+
+function tooLarge(limit: number): GatewayError {
+  return new GatewayError("payload_too_large", `Request body is larger than the gateway's limit of ${limit} bytes.`);
+}
