@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppDeps } from "./deps.ts";
 import { GatewayError, errorBody, toGatewayError } from "./errors.ts";
+import { uuidv7 } from "./ids.ts";
 
 /**
  * A capability plugs into the app by mounting its routes. The order of the list is the
@@ -26,7 +27,7 @@ export function createApp(deps: AppDeps, modules: readonly AppModule[]): Hono<Ap
   const app = new Hono<AppEnv>();
 
   app.use("*", async (c, next) => {
-    c.set("requestId", crypto.randomUUID());
+    c.set("requestId", uuidv7());
     await next();
   });
 

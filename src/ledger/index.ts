@@ -1,4 +1,4 @@
-export { BatchedLedgerWriter } from "./writer.ts";
-export type { LedgerRow, LedgerSink, LedgerWriterOptions } from "./writer.ts";
+export { BatchedLedgerWriter, kyselyLedgerInsert } from "./writer.ts";
+export type { LedgerRow, LedgerSink, LedgerWriterOptions, LedgerInsert } from "./writer.ts";
 export { usageSummary } from "./queries.ts";
 export type { UsageGroup, UsageQuery, UsageSummaryRow } from "./queries.ts";

@@ -16,6 +16,23 @@ export interface LedgerWriterOptions {
   logger: Logger;
   /** Rows kept in memory while the database is failing before the oldest are dropped (and counted). */
   maxPending?: number;
+  /**
+   * Writes one batch, idempotently by request_id. Defaults to a portable Kysely insert; an
+   * adapter may hand in a faster one (the embedded SQLite uses one prepared statement).
+   */
+  insert?: LedgerInsert | undefined;
+}
+
+export type LedgerInsert = (rows: readonly LedgerRow[]) => Promise<void>;
+
+/** The portable insert: one multi-row statement per batch, keyed on request_id. */
+export function kyselyLedgerInsert(db: Kysely<Database>, batchSize: number): LedgerInsert {
+  return async (rows) => {
+    for (let i = 0; i < rows.length; i += batchSize) {
+      // A row written twice (a retried flush, a second instance) stays one row.
+      await db.insertInto("ledger").values(rows.slice(i, i + batchSize)).onConflict((oc) => oc.column("request_id").doNothing()).execute();
+    }
+  };
 }
 
 /**
@@ -30,12 +47,14 @@ export class BatchedLedgerWriter implements LedgerSink {
   private closed = false;
   private droppedRows = 0;
   private readonly maxPending: number;
+  private readonly insert: LedgerInsert;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    db: Kysely<Database>,
     private readonly options: LedgerWriterOptions,
   ) {
     this.maxPending = options.maxPending ?? 100_000;
+    this.insert = options.insert ?? kyselyLedgerInsert(db, options.batchSize);
   }
 
   record(row: LedgerRow): void {
@@ -83,11 +102,7 @@ export class BatchedLedgerWriter implements LedgerSink {
 
   private async write(batch: LedgerRow[]): Promise<void> {
     try {
-      for (let i = 0; i < batch.length; i += this.options.batchSize) {
-        const slice = batch.slice(i, i + this.options.batchSize);
-        // Keyed on request_id: a row written twice (a retried flush) stays one row.
-        await this.db.insertInto("ledger").values(slice).onConflict((oc) => oc.column("request_id").doNothing()).execute();
-      }
+      await this.insert(batch);
     } catch (err) {
       this.options.logger.error({ err: describeError(err), rows: batch.length }, "ledger flush failed; will retry");
       this.pending = batch.concat(this.pending);

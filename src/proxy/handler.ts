@@ -154,6 +154,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
             responseHeaders: { "x-gatehouse-request-id": requestId },
             streamErrorEvent: shape.streaming ? provider.streamErrorEvent("The upstream provider connection failed mid-stream; the answer is incomplete.") : undefined,
             headerTimeoutMs: settings.upstreamHeaderTimeoutMs,
+            streaming: shape.streaming || shape.endpoint === "stream_generate",
             retryOn: isLast ? undefined : isRetryableStatus,
           },
         );

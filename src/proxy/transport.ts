@@ -36,6 +36,8 @@ export interface ForwardOptions {
   /** Written to a streaming client when the upstream breaks mid-stream, in the provider's format. */
   streamErrorEvent?: string | undefined;
   headerTimeoutMs: number;
+  /** Streams send their headers at once (the client sees the stream open); JSON answers send them with the body. */
+  streaming: boolean;
   /**
    * When set and true for the upstream's status, nothing is sent to the client: the
    * upstream answer is discarded and forward resolves with a RetrySignal (fallback routing).

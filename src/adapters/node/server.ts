@@ -16,7 +16,7 @@ import { loadOrgConfig } from "./config-loader.ts";
 import { isLoopbackHost, resolveDevToken } from "./dev-auth.ts";
 import { createPinoLogger } from "./logger.ts";
 import { loadSecrets } from "./secrets.ts";
-import { openSqlite } from "./sqlite.ts";
+import { openSqlite, sqliteLedgerInsert } from "./sqlite.ts";
 import { isPostgresUrl, openPostgresStore } from "./postgres.ts";
 import { nodeTransport } from "./transport.ts";
 import { startCatalogRefresh } from "./catalog-refresh.ts";
@@ -80,7 +80,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
 
   const catalog = createBundledCatalog();
-  const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger });
+  const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger, insert: sqliteLedgerInsert(db) });
   const deps: AppDeps = { settings, logger, clock: systemClock, db, config, authenticator, secrets };
   const governance = await startGovernance({ config, db, clock: systemClock, logger, catalog, ledger });
   const proxy = createProxyModule({ transport: nodeTransport, catalog, ledger: governance.ledger, policy: options.policy ?? governance.policy, userIdHeader: "x-gatehouse-user-id" });

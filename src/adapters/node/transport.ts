@@ -66,9 +66,7 @@ export const nodeTransport: ProxyTransport = {
 
   forward(c: Context, request: UpstreamRequest, tap: ResponseTap, options: ForwardOptions): Promise<Response | RetrySignal> {
     const { outgoing } = bindings(c);
-    const url = new URL(request.url);
-    const client = url.protocol === "https:" ? https : http;
-    const agent = url.protocol === "https:" ? httpsAgent : httpAgent;
+    const target = requestTarget(request.url);
 
     return new Promise<Response | RetrySignal>((resolve, reject) => {
       let ended = false;
@@ -85,7 +83,7 @@ export const nodeTransport: ProxyTransport = {
         resolve(RESPONSE_ALREADY_SENT);
         return;
       }
-      const upstream = client.request(url, { method: request.method, headers: request.headers, agent });
+      const upstream = target.client.request({ ...target.options, path: target.path, method: request.method, headers: request.headers });
       upstream.setNoDelay(true);
       const headerTimer = setTimeout(() => upstream.destroy(new UpstreamTimeout()), options.headerTimeoutMs);
 
@@ -112,9 +110,11 @@ export const nodeTransport: ProxyTransport = {
         const headers = filterResponseHeaders(res.headers, transform !== undefined);
         for (const name in options.responseHeaders) headers[name] = options.responseHeaders[name] as string;
         outgoing.writeHead(status, headers);
-        // Headers go out now, so a client sees the stream open before the first token.
-        outgoing.flushHeaders();
-        outgoing.socket?.setNoDelay(true);
+        if (options.streaming) {
+          // Headers go out now, so a client sees the stream open before the first token.
+          outgoing.flushHeaders();
+          outgoing.socket?.setNoDelay(true);
+        }
         resolve(RESPONSE_ALREADY_SENT);
 
         res.on("data", (chunk: Buffer) => {
@@ -169,6 +169,30 @@ export const nodeTransport: ProxyTransport = {
     });
   },
 };
+
+interface Target {
+  client: typeof http | typeof https;
+  options: { protocol: string; hostname: string; port: string | number; agent: http.Agent };
+  path: string;
+}
+
+// Upstream origins are few (one per provider); parse each once instead of per request.
+const origins = new Map<string, Target["options"] & { client: Target["client"] }>();
+
+function requestTarget(url: string): Target {
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  const origin = pathStart === -1 ? url : url.slice(0, pathStart);
+  const path = pathStart === -1 ? "/" : url.slice(pathStart);
+  let known = origins.get(origin);
+  if (!known) {
+    const parsed = new URL(origin);
+    const secure = parsed.protocol === "https:";
+    known = { client: secure ? https : http, protocol: parsed.protocol, hostname: parsed.hostname.replace(/^\[|\]$/g, ""), port: parsed.port || (secure ? 443 : 80), agent: secure ? httpsAgent : httpAgent };
+    if (origins.size < 1000) origins.set(origin, known);
+  }
+  const { client, ...options } = known;
+  return { client, options, path };
+}
 
 class UpstreamTimeout extends Error {
   override readonly name = "UpstreamTimeout";
