@@ -31,7 +31,7 @@ export function compileMarkdown<S extends z.ZodType>(file: string, name: string,
   const meta = source.value ?? {};
   if (typeof meta !== "object" || Array.isArray(meta)) return { name, value: undefined, issues: [{ file, line: 2, column: 1, field: "", message: "frontmatter must be a YAML mapping" }] };
   if (bodyKey in meta) {
-    return { name, value: undefined, issues: [{ file, ...source.locate([bodyKey]), field: bodyKey, message: `write the ${bodyKey} as the markdown body, not in the frontmatter` }] };
+    return { name, value: undefined, issues: [{ file, ...source.locateKey([], bodyKey), field: bodyKey, message: `write the ${bodyKey} as the markdown body, not in the frontmatter` }] };
   }
   const candidate = body ? { ...meta, [bodyKey]: body } : meta;
   const parsed = schema.safeParse(candidate);

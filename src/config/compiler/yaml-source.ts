@@ -1,4 +1,4 @@
-import { LineCounter, isNode, parseDocument, type Document } from "yaml";
+import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
 import type { ConfigIssue } from "./issues.ts";
 
@@ -7,6 +7,8 @@ export interface YamlSource {
   value: unknown;
   issues: ConfigIssue[];
   locate(path: readonly PropertyKey[]): { line: number; column: number };
+  /** Where a key itself is written (for unknown keys), falling back to its parent. */
+  locateKey(parent: readonly PropertyKey[], key: string): { line: number; column: number };
 }
 
 /**
@@ -29,7 +31,16 @@ export function parseYamlSource(file: string, text: string, lineOffset = 0): Yam
     }
     return { line: 1 + lineOffset, column: 1 };
   };
-  return { value: issues.length ? undefined : (doc.toJS() as unknown), issues, locate };
+  const locateKey = (parent: readonly PropertyKey[], key: string) => {
+    const node = parent.length === 0 ? doc.contents : doc.getIn(parent as unknown[], true);
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (isScalar(pair.key) && String(pair.key.value) === key && pair.key.range) return at(pair.key.range[0]);
+      }
+    }
+    return locate(parent);
+  };
+  return { value: issues.length ? undefined : (doc.toJS() as unknown), issues, locate, locateKey };
 }
 
 /** zod issues of one YAML source as located ConfigIssues. */
@@ -38,7 +49,7 @@ export function zodIssues(file: string, source: YamlSource, error: z.ZodError, p
     const path = [...pathPrefix, ...issue.path];
     const unknownKeys = issue.code === "unrecognized_keys" ? issue.keys : [];
     const field = [...issue.path, ...(unknownKeys.length === 1 ? unknownKeys : [])].map(String).join(".");
-    const located = unknownKeys.length === 1 ? source.locate([...path, unknownKeys[0] as string]) : source.locate(path);
+    const located = unknownKeys.length >= 1 ? source.locateKey(path, unknownKeys[0] as string) : source.locate(path);
     return { file, ...located, field, message: issue.message };
   });
 }

@@ -1,0 +1,71 @@
+import type { Kysely } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openSqlite } from "../../adapters/node/sqlite.ts";
+import { createApp } from "../../core/app.ts";
+import { systemClock } from "../../core/clock.ts";
+import type { AppDeps } from "../../core/deps.ts";
+import { silentLogger } from "../../core/logger.ts";
+import { parseSettings } from "../../core/settings.ts";
+import { ConfigHolder, orgConfigSchema } from "../../config/index.ts";
+import { migrateToLatest, type Database } from "../../store/index.ts";
+import { createIdentity, createLoginModule, generateSigningJwk, importSigningKey, type Identity } from "../index.ts";
+
+let db: Kysely<Database>;
+let identity: Identity;
+let app: ReturnType<typeof createApp>;
+const BASE = "http://127.0.0.1:8787";
+
+beforeAll(async () => {
+  db = openSqlite(":memory:");
+  await migrateToLatest(db);
+  const settings = parseSettings({}, { authMode: "dev" });
+  identity = createIdentity(settings, { db, clock: systemClock, logger: silentLogger, signingKey: await importSigningKey(await generateSigningJwk()) });
+  const deps: AppDeps = { settings, logger: silentLogger, clock: systemClock, db, config: new ConfigHolder(orgConfigSchema.parse({})), authenticator: identity.authenticator, secrets: { get: () => undefined } };
+  app = createApp(deps, [createLoginModule({ settings, identity, logger: silentLogger })]);
+});
+afterAll(() => db.destroy());
+
+const form = (fields: Record<string, string>, headers: Record<string, string> = {}) => ({ method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams(fields).toString() });
+const poll = async (deviceCode: string) => {
+  const res = await app.request(`${BASE}/auth/device/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ device_code: deviceCode }) });
+  return { status: res.status, body: (await res.json()) as Record<string, string> };
+};
+
+describe("device login (dev mode)", () => {
+  it("start → pending → approve in the browser → one token, usable once; then expired", async () => {
+    const start = (await (await app.request(`${BASE}/auth/device`, { method: "POST" })).json()) as Record<string, string>;
+    expect(start["user_code"]).toMatch(/^[A-Z0-9]{4}-[A-Z0-9]{4}$/);
+    expect(start["verification_uri_complete"]).toBe(`${BASE}/auth/device/verify?user_code=${start["user_code"]}`);
+    expect(await poll(start["device_code"] as string)).toEqual({ status: 400, body: { error: "authorization_pending" } });
+
+    const page = await (await app.request(start["verification_uri_complete"] as string)).text();
+    expect(page).toContain(start["user_code"]);
+    const done = await app.request(`${BASE}/auth/device/verify`, form({ user_code: (start["user_code"] as string).toLowerCase().replace("-", ""), action: "approve", email: "Dev@Example.com" }, { "sec-fetch-site": "same-origin" }));
+    expect(await done.text()).toContain("Signed in as <strong>dev@example.com</strong>");
+
+    const granted = await poll(start["device_code"] as string);
+    expect(granted.status).toBe(200);
+    const caller = await identity.authenticator.authenticate(new Headers({ authorization: `Bearer ${granted.body["access_token"]}` }));
+    expect(caller.email).toBe("dev@example.com");
+    expect(caller.id).toBe(await identity.anonymousIds.idFor("dev@example.com"));
+    expect((await poll(start["device_code"] as string)).body["error"]).toBe("expired_token");
+  });
+
+  it("refuses a cross-site form post, an unknown code and a wrong device code", async () => {
+    const start = (await (await app.request(`${BASE}/auth/device`, { method: "POST" })).json()) as Record<string, string>;
+    const cross = await app.request(`${BASE}/auth/device/verify`, form({ user_code: start["user_code"] as string, action: "approve", email: "x@example.com" }, { "sec-fetch-site": "cross-site" }));
+    expect(cross.status).toBe(403);
+    expect((await app.request(`${BASE}/auth/device/verify?user_code=ZZZZ-ZZZZ`)).status).toBe(404);
+    expect((await poll("not-a-device-code")).body["error"]).toBe("expired_token");
+    const denied = await app.request(`${BASE}/auth/device/verify`, form({ user_code: start["user_code"] as string, action: "deny" }));
+    expect(denied.status).toBe(200);
+    expect((await poll(start["device_code"] as string)).body["error"]).toBe("access_denied");
+  });
+
+  it("publishes the public signing key (no private part)", async () => {
+    const jwks = (await (await app.request(`${BASE}/auth/jwks.json`)).json()) as { keys: Array<Record<string, string>> };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256" });
+    expect(jwks.keys[0]?.["d"]).toBeUndefined();
+  });
+});
