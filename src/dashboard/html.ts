@@ -24,7 +24,7 @@ button{background:var(--accent);color:#fff;border-color:var(--accent);cursor:poi
 .card .label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}.card .value{font-size:22px;font-weight:600;margin-top:4px}.card .sub{color:var(--muted);font-size:12px}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:18px}
 table{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums}th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}th:first-child,td:first-child{text-align:left}
-th{color:var(--muted);font-weight:500;font-size:12px}td.id{font-family:ui-monospace,monospace;font-size:12px;overflow:hidden;text-overflow:ellipsis;max-width:280px}
+th{color:var(--muted);font-weight:500;font-size:12px}td.id{font-family:ui-monospace,monospace;font-size:11px;overflow:hidden;text-overflow:ellipsis;max-width:170px}section{overflow-x:auto}
 .chart{position:relative;height:260px}.muted{color:var(--muted)}.error{color:var(--warn)}a{color:var(--accent)}
 `;
 
