@@ -1,10 +1,14 @@
 import {
   CompiledQuery,
+  sql,
   SqliteAdapter,
-  SqliteIntrospector,
   SqliteQueryCompiler,
   type DatabaseConnection,
   type DatabaseIntrospector,
+  type DatabaseMetadata,
+  type DatabaseMetadataOptions,
+  type SchemaMetadata,
+  type TableMetadata,
   type Dialect,
   type DialectAdapter,
   type Driver,
@@ -36,7 +40,7 @@ export class D1Dialect implements Dialect {
   }
 
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
-    return new SqliteIntrospector(db);
+    return new D1Introspector(db);
   }
 }
 
@@ -96,4 +100,35 @@ function toD1Value(value: unknown): unknown {
   if (typeof value === "boolean") return value ? 1 : 0;
   if (typeof value === "bigint") return Number(value);
   return value;
+}
+
+/**
+ * Kysely's SQLite introspector reads `pragma_table_info` of every table, and D1 refuses
+ * that for its own `_cf_*` tables, which breaks the migrator. Same answers, minus those.
+ */
+class D1Introspector implements DatabaseIntrospector {
+  constructor(private readonly db: Kysely<unknown>) {}
+
+  async getSchemas(): Promise<SchemaMetadata[]> {
+    return [];
+  }
+
+  async getTables(options: DatabaseMetadataOptions = { withInternalKyselyTables: false }): Promise<TableMetadata[]> {
+    const tables = await sql<{ name: string; type: string }>`select name, type from sqlite_master where type in ('table', 'view') and name not like 'sqlite_%' and substr(name, 1, 4) <> '_cf_' order by name`.execute(this.db);
+    const out: TableMetadata[] = [];
+    for (const table of tables.rows) {
+      if (!options.withInternalKyselyTables && (table.name === "kysely_migration" || table.name === "kysely_migration_lock")) continue;
+      const columns = await sql<{ name: string; type: string; notnull: number; dflt_value: unknown }>`select name, type, "notnull", dflt_value from pragma_table_info(${table.name})`.execute(this.db);
+      out.push({
+        name: table.name,
+        isView: table.type === "view",
+        columns: columns.rows.map((c) => ({ name: c.name, dataType: c.type, isNullable: !c.notnull, isAutoIncrementing: false, hasDefaultValue: c.dflt_value != null })),
+      });
+    }
+    return out;
+  }
+
+  async getMetadata(options?: DatabaseMetadataOptions): Promise<DatabaseMetadata> {
+    return { tables: await this.getTables(options) };
+  }
 }

@@ -123,6 +123,13 @@ async function build(env: WorkerEnv): Promise<Runtime> {
   };
 }
 
+/** Messages of an error and its causes (no stacks: they may quote upstream text). */
+function errorChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e !== undefined && parts.length < 5; e = e instanceof Error ? e.cause : undefined) parts.push(e instanceof Error ? e.message : String(e));
+  return parts.join(" <- ");
+}
+
 function getRuntime(env: WorkerEnv): Promise<Runtime> {
   runtime ??= build(env).catch((err: unknown) => {
     // The next request tries again (a transient D1 error must not poison the isolate).
@@ -139,7 +146,7 @@ export default {
       rt = await getRuntime(env);
     } catch (err) {
       const requestId = crypto.randomUUID();
-      console.error(JSON.stringify({ level: "error", msg: "gateway failed to start", err: err instanceof Error ? err.message : String(err), requestId }));
+      console.error(JSON.stringify({ level: "error", msg: "gateway failed to start", err: errorChain(err), requestId }));
       return Response.json({ error: { code: "internal", message: "The gateway is misconfigured; see the worker's logs.", requestId } }, { status: 500 });
     }
     ctx.waitUntil(rt.catalogFollower.maybeUpdate(Date.now()));

@@ -14,11 +14,11 @@ export interface FetchTransportOptions {
 const encoder = new TextEncoder();
 
 /**
- * The proxy's byte path on Workers: global fetch to the upstream, and a pull-driven
- * ReadableStream as the tap between the upstream body and the client. Each chunk is handed
- * on as soon as it arrives (nothing is collected), the usage reader sees the same bytes,
- * the client's pace pulls the upstream (backpressure), and a client that goes away cancels
- * the upstream fetch.
+ * The proxy's byte path on Workers: global fetch to the upstream, and a pump that reads
+ * each upstream chunk, shows it to the usage tap and writes it into an identity
+ * TransformStream that is the client's body. Each chunk is handed on as soon as it arrives
+ * (nothing is collected), the client's pace holds the pump (backpressure), and a client
+ * that goes away aborts the upstream fetch.
  */
 export function createFetchTransport(options: FetchTransportOptions): ProxyTransport {
   return {
@@ -127,48 +127,54 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
         return new Response(null, { status, headers });
       }
       const reader = source.getReader();
-      const body = new ReadableStream<Uint8Array>(
-        {
-          async pull(controller) {
-            let result: ReadableStreamReadResult<Uint8Array>;
-            try {
-              result = await reader.read();
-            } catch (err) {
-              if (done) return;
-              // A streaming client gets an error event it understands, then the stream ends.
-              if (forwardOptions.streamErrorEvent) {
-                controller.enqueue(encoder.encode(`\n\n${forwardOptions.streamErrorEvent}`));
-                controller.close();
-              } else controller.error(err);
-              end("upstream_failed", "upstream_stream_broken");
-              return;
-            }
-            if (result.done) {
-              if (transform) {
-                const rest = transform.flush();
-                if (rest.byteLength > 0) controller.enqueue(rest);
-              }
-              controller.close();
-              end("completed");
-              return;
-            }
-            tap.onChunk(result.value);
-            const out = transform ? transform.transform(result.value) : result.value;
-            if (out.byteLength > 0) controller.enqueue(out);
-          },
-          async cancel() {
-            // The client went away: stop the upstream so it stops generating (and billing).
-            end("client_aborted");
-            abort.abort();
-            await reader.cancel().catch((err: unknown) => {
-              // Already aborted above; the reader may reject with that abort, which is expected.
-              if (!(err instanceof Error) || err.name !== "AbortError") throw err;
-            });
-          },
-        },
-        { highWaterMark: 0 },
-      );
-      return new Response(body, { status, headers });
+      // An identity TransformStream: the runtime's native byte pipe to the client. Each
+      // write resolves once the client side took the chunk, which is the backpressure.
+      const pipe = new TransformStream<Uint8Array, Uint8Array>();
+      const writer = pipe.writable.getWriter();
+      const clientGone = () => {
+        if (done) return;
+        // The client went away: stop the upstream so it stops generating (and billing).
+        end("client_aborted");
+        abort.abort();
+      };
+      writer.closed.then(undefined, clientGone);
+
+      const pump = async (): Promise<void> => {
+        for (;;) {
+          let result: ReadableStreamReadResult<Uint8Array>;
+          try {
+            result = await reader.read();
+          } catch (err) {
+            if (done) return;
+            end("upstream_failed", "upstream_stream_broken");
+            // A streaming client gets an error event it understands, then the stream ends.
+            if (forwardOptions.streamErrorEvent) {
+              await writer.write(encoder.encode(`\n\n${forwardOptions.streamErrorEvent}`));
+              await writer.close();
+            } else await writer.abort(err);
+            return;
+          }
+          if (result.done) {
+            const rest = transform?.flush();
+            if (rest && rest.byteLength > 0) await writer.write(rest);
+            await writer.close();
+            end("completed");
+            return;
+          }
+          tap.onChunk(result.value);
+          const out = transform ? transform.transform(result.value) : result.value;
+          if (out.byteLength > 0) await writer.write(out);
+        }
+      };
+      const pumping = pump().catch(async (err: unknown) => {
+        // A write failed: the client is gone. Anything else is a bug worth a log line.
+        clientGone();
+        await reader.cancel(err).catch((cancelErr: unknown) => {
+          if (!abort.signal.aborted) throw cancelErr;
+        });
+      });
+      executionContext(c)?.waitUntil(pumping);
+      return new Response(pipe.readable, { status, headers });
     },
   };
 }
