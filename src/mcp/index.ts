@@ -7,6 +7,11 @@ import type { McpServersConfig } from "./config-schema.ts";
 import { mountPortalRoutes } from "./http.ts";
 import { allowAllPolicy, type McpAccessPolicy } from "./policy.ts";
 import { SessionStore } from "./sessions.ts";
+import { TokenCipher } from "./oauth/cipher.ts";
+import { mountOAuthRoutes } from "./oauth/routes.ts";
+import { OAuthTokenStore } from "./oauth/token-store.ts";
+import { UpstreamOAuth } from "./oauth/upstream-oauth.ts";
+import { serverAllowed } from "./policy.ts";
 import { UpstreamPool, type UserTokenProvider } from "./upstream/pool.ts";
 import type { StdioTransportFactory } from "./upstream/transport-factory.ts";
 
@@ -17,6 +22,9 @@ export type { McpAccessPolicy } from "./policy.ts";
 export { listAuditEntries } from "./audit.ts";
 export type { AuditEntry, AuditFilter, AuditOutcome } from "./audit.ts";
 export type { UserTokenProvider } from "./upstream/pool.ts";
+export { UpstreamOAuth } from "./oauth/upstream-oauth.ts";
+export { OAuthTokenStore } from "./oauth/token-store.ts";
+export { TokenCipher } from "./oauth/cipher.ts";
 export type { StdioTransportFactory } from "./upstream/transport-factory.ts";
 
 export interface McpModuleOptions {
@@ -29,8 +37,10 @@ export interface McpModuleOptions {
   sandboxLimits?: Partial<SandboxLimits>;
   /** Spawns stdio servers (adapters/node/mcp); without it stdio servers are unavailable. */
   stdio?: StdioTransportFactory;
-  /** Per-user upstream OAuth tokens; built by the caller from oauth/ or supplied in tests. */
+  /** Per-user upstream OAuth tokens; default: built-in OAuth (oauth/) when the key secret is set. */
   userTokens?: (deps: AppDeps) => UserTokenProvider;
+  /** Secret (≥32 chars) from which the key encrypting per-user upstream tokens is derived. */
+  oauthKeySecret?: string;
   /** Authorization servers advertised in the RFC 9728 metadata; default the gateway itself. */
   authorizationServers?: string[];
   scopes?: string[];
@@ -67,7 +77,15 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
     mount(app, deps) {
       const audit = new AuditLog(deps.db, deps.logger);
       const sessions = new SessionStore(options.sessionIdleMs ?? 30 * 60_000, deps.clock);
-      const userTokens = options.userTokens?.(deps);
+      const policy = options.policy ?? allowAllPolicy;
+      let servers = options.servers ?? deps.config.current().mcp;
+      const keySecret = deps.secrets.get(options.oauthKeySecret ?? "GATEHOUSE_MCP_TOKEN_KEY");
+      const builtInOAuth =
+        !options.userTokens && keySecret
+          ? new UpstreamOAuth({ servers: () => servers, store: new OAuthTokenStore(deps.db, new TokenCipher(keySecret)), secrets: deps.secrets, clock: deps.clock, logger: deps.logger, ...(options.fetch ? { fetch: options.fetch } : {}) })
+          : undefined;
+      const userTokens = options.userTokens?.(deps) ?? builtInOAuth;
+      if (builtInOAuth) mountOAuthRoutes(app, { oauth: builtInOAuth, authenticator: deps.authenticator, publicUrl: deps.settings.publicUrl, allowed: (caller, id) => serverAllowed(policy, caller, id) });
       const buildPool = (servers: McpServersConfig): UpstreamPool =>
         new UpstreamPool({
           servers,
@@ -81,14 +99,14 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
             for (const session of sessions.all()) void session.server.sendToolListChanged();
           },
         });
-      let pool = buildPool(options.servers ?? deps.config.current().mcp);
-      const policy = options.policy ?? allowAllPolicy;
+      let pool = buildPool(servers);
       let catalog = new PortalCatalog(pool, policy, audit, deps.logger, deps.clock);
       const unsubscribe = options.servers
         ? undefined
         : deps.config.onChange((config) => {
             const old = pool;
-            pool = buildPool(config.mcp);
+            servers = config.mcp;
+            pool = buildPool(servers);
             catalog = new PortalCatalog(pool, policy, audit, deps.logger, deps.clock);
             void old.close();
           });

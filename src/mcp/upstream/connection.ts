@@ -116,9 +116,8 @@ export class UpstreamConnection {
    */
   async run<T>(operation: (client: Client) => Promise<T>, idempotent: boolean): Promise<T> {
     this.lastUsed = Date.now();
-    const client = await this.connect();
     try {
-      return await operation(client);
+      return await operation(await this.connect());
     } catch (err) {
       const retry = await this.shouldRetry(err, idempotent);
       if (!retry) throw err;
