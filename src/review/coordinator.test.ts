@@ -53,4 +53,14 @@ describe("coordinator re-grading", () => {
     expect(result.verdict).toBe("approved_with_comments");
     expect(result.coordinator?.error).toContain("not valid JSON");
   });
+
+  it("a range with only noise approves without calling any model", async () => {
+    const before = harness.fake.calls.length;
+    repo.push({ "package-lock.json": '{"lockfileVersion":3}\n' });
+    const result = await runReview({ git: repo.git, base: "feature~1", head: "feature", config: harness.config(), rules: [], transport: harness.transport, clock });
+    expect(result.reviewedFiles).toEqual([]);
+    expect(result.skippedFiles).toEqual([{ path: "package-lock.json", reason: "lock-file" }]);
+    expect(result.verdict).toBe("approved");
+    expect(harness.fake.calls.length).toBe(before);
+  });
 });
