@@ -118,4 +118,4 @@ export type BudgetLimits = z.infer<typeof budgetSchema>;
 export type RateLimits = z.infer<typeof rateLimitSchema>;
 
 /** Defaults for the parts the dashboard needs even when no policy is configured. */
-export const defaultDashboardPolicy = { adminGroups: ["admin"], metricsPublic: false } as const;
+export const defaultDashboardPolicy: { adminGroups: readonly string[]; metricsPublic: boolean } = { adminGroups: ["admin"], metricsPublic: false };
