@@ -11,8 +11,16 @@ interface SharedReservation extends Reservation {
   readonly rowId: string;
 }
 
-async function call<T>(stub: DurableObjectStub, path: string, body: unknown): Promise<T> {
-  const res = await stub.fetch(`https://counters${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+/**
+ * A stub is an I/O object of the request that created it, and workerd refuses to use it from
+ * another request, so each call takes a fresh one (cheap: no network until fetch).
+ */
+function stubOf(namespace: DurableObjectNamespace): DurableObjectStub {
+  return namespace.get(namespace.idFromName(COUNTERS_OBJECT_NAME));
+}
+
+async function call<T>(namespace: DurableObjectNamespace, path: string, body: unknown): Promise<T> {
+  const res = await stubOf(namespace).fetch(`https://counters${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const json = (await res.json()) as T & { error?: string };
   if (!res.ok) throw new Error(`counters object ${path} failed: ${json.error ?? res.status}`);
   return json;
@@ -21,20 +29,17 @@ async function call<T>(stub: DurableObjectStub, path: string, body: unknown): Pr
 /** CounterStore over the counters Durable Object: exact across every isolate and location. */
 export class DurableCounterStore implements CounterStore {
   private readonly seen = new Map<string, number>();
-  private readonly stub: DurableObjectStub;
   private seq = 1;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    namespace: DurableObjectNamespace,
+    private readonly namespace: DurableObjectNamespace,
     private readonly now: () => number,
     private readonly logger: Logger,
-  ) {
-    this.stub = namespace.get(namespace.idFromName(COUNTERS_OBJECT_NAME));
-  }
+  ) {}
 
   async reserve(claims: readonly BudgetClaim[], amountUsd: number): Promise<ReserveOutcome> {
-    const result = await call<ReserveOutcome & { rowId?: string; used?: Record<string, number> }>(this.stub, "/reserve", { claims, amountUsd, now: this.now() });
+    const result = await call<ReserveOutcome & { rowId?: string; used?: Record<string, number> }>(this.namespace, "/reserve", { claims, amountUsd, now: this.now() });
     if (!result.ok) {
       this.seen.set(result.claim.key, result.usedUsd);
       return { ok: false, claim: result.claim, usedUsd: result.usedUsd };
@@ -58,7 +63,7 @@ export class DurableCounterStore implements CounterStore {
   private async settleNow(reservation: Reservation, actualUsd: number): Promise<void> {
     const rowId = (reservation as Partial<SharedReservation>).rowId ?? "";
     try {
-      await call(this.stub, "/settle", { rowId, keys: reservation.keys, actualUsd, now: this.now() });
+      await call(this.namespace, "/settle", { rowId, keys: reservation.keys, actualUsd, now: this.now() });
       for (const key of reservation.keys) this.seen.set(key, Math.max(0, (this.seen.get(key) ?? 0) - reservation.amountUsd + actualUsd));
     } catch (err) {
       this.logger.error({ err: describeError(err) }, "budget settle failed; the reservation expires instead");
@@ -66,7 +71,7 @@ export class DurableCounterStore implements CounterStore {
   }
 
   async reconcile(totals: ReadonlyMap<string, number>): Promise<void> {
-    await call(this.stub, "/reconcile", { totals: [...totals] });
+    await call(this.namespace, "/reconcile", { totals: [...totals] });
   }
 
   used(key: string): number {
@@ -80,17 +85,13 @@ export class DurableCounterStore implements CounterStore {
 
 /** The sliding-window rate limiter over the same object (async `take`; see docs/deploy.md). */
 export class DurableRateLimiter {
-  private readonly stub: DurableObjectStub;
-
   constructor(
-    namespace: DurableObjectNamespace,
+    private readonly namespace: DurableObjectNamespace,
     private readonly logger: Logger,
-  ) {
-    this.stub = namespace.get(namespace.idFromName(COUNTERS_OBJECT_NAME));
-  }
+  ) {}
 
   take(claims: readonly RateClaim[], now: number): Promise<RateOutcome> {
-    return call<RateOutcome>(this.stub, "/rate/take", { claims, now });
+    return call<RateOutcome>(this.namespace, "/rate/take", { claims, now });
   }
 
   adjust(hold: RateHold, actual: number): void {
@@ -102,13 +103,13 @@ export class DurableRateLimiter {
   }
 
   prune(now: number): void {
-    call(this.stub, "/prune", { now }).catch((err: unknown) => this.logger.warn({ err: describeError(err) }, "pruning the counters object failed"));
+    call(this.namespace, "/prune", { now }).catch((err: unknown) => this.logger.warn({ err: describeError(err) }, "pruning the counters object failed"));
   }
 
   private async correct(hold: RateHold, delta: number): Promise<void> {
     if (delta === 0) return;
     try {
-      await call(this.stub, "/rate/correct", { key: hold.key, window: hold.window, delta });
+      await call(this.namespace, "/rate/correct", { key: hold.key, window: hold.window, delta });
     } catch (err) {
       this.logger.warn({ err: describeError(err) }, "rate-limit correction failed; the window keeps the estimate");
     }
