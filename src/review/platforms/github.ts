@@ -21,10 +21,22 @@ function login(comment: Record<string, unknown>): string {
   return isRecord(comment["user"]) ? str(comment["user"]["login"]) ?? "unknown" : "unknown";
 }
 
+const threadsQuery = `query($owner: String!, $name: String!, $number: Int!) {
+  repository(owner: $owner, name: $name) { pullRequest(number: $number) {
+    reviewThreads(first: 100) { nodes { id isResolved comments(first: 1) { nodes { databaseId } } } }
+  } }
+}`;
+const resolveMutation = `mutation($threadId: ID!) { resolveReviewThread(input: { threadId: $threadId }) { thread { id isResolved } } }`;
+
+interface ThreadState {
+  threadId: string;
+  isResolved: boolean;
+}
+
 /**
- * GitHub pull request reviews (REST). Thread resolution is not exposed by REST, so a human
- * settles a finding by replying ("won't fix", "acknowledged", "resolved"); fixed findings get
- * a "Fixed in <sha>" reply.
+ * GitHub pull request reviews over REST. Review-thread resolution exists only in GraphQL, so
+ * threads are read (and fixed ones resolved) there; if GraphQL is unavailable, replies still
+ * settle a finding ("won't fix", "acknowledged", "resolved") and fixed ones get a reply.
  */
 export class GitHubPlatform implements ReviewPlatform {
   readonly name = "github";
@@ -41,9 +53,44 @@ export class GitHubPlatform implements ReviewPlatform {
     this.repoPath = `/repos/${options.repository}`;
   }
 
+  private threadIds = new Map<string, string>();
+  private readonly graphqlNotes: string[] = [];
+
+  private graphqlUrl(): string {
+    // api.github.com/graphql; GitHub Enterprise Server: <host>/api/v3 → <host>/api/graphql.
+    return this.api.baseUrl.endsWith("/api/v3") ? `${this.api.baseUrl.slice(0, -3)}graphql` : `${this.api.baseUrl}/graphql`;
+  }
+
+  private async graphql(query: string, variables: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    const response = await this.api.request("POST", this.graphqlUrl(), { query, variables });
+    if (response.status >= 300 || !isRecord(response.json) || !isRecord(response.json["data"]) || Array.isArray(response.json["errors"])) {
+      this.graphqlNotes.push(`GitHub GraphQL unavailable (${response.status}); thread resolution read from replies only`);
+      return undefined;
+    }
+    return response.json["data"];
+  }
+
+  /** First-comment id → review thread, from GraphQL. */
+  private async loadThreads(): Promise<Map<string, ThreadState>> {
+    const [owner, name] = this.options.repository.split("/");
+    const data = await this.graphql(threadsQuery, { owner, name, number: this.options.pullNumber });
+    const threads = new Map<string, ThreadState>();
+    const repository = isRecord(data?.["repository"]) ? data["repository"] : {};
+    const pull = isRecord(repository["pullRequest"]) ? repository["pullRequest"] : {};
+    const list = isRecord(pull["reviewThreads"]) && Array.isArray(pull["reviewThreads"]["nodes"]) ? pull["reviewThreads"]["nodes"] : [];
+    for (const thread of list.filter(isRecord)) {
+      const comments = isRecord(thread["comments"]) && Array.isArray(thread["comments"]["nodes"]) ? thread["comments"]["nodes"].filter(isRecord) : [];
+      const first = comments[0]?.["databaseId"];
+      if (typeof first === "number") threads.set(String(first), { threadId: str(thread["id"]) ?? "", isResolved: thread["isResolved"] === true });
+    }
+    return threads;
+  }
+
   async loadPriorState(): Promise<PriorState> {
     const n = this.options.pullNumber;
-    const [reviewComments, issueComments] = await Promise.all([this.api.all(`${this.repoPath}/pulls/${n}/comments`), this.api.all(`${this.repoPath}/issues/${n}/comments`)]);
+    this.graphqlNotes.length = 0;
+    const [reviewComments, issueComments, threads] = await Promise.all([this.api.all(`${this.repoPath}/pulls/${n}/comments`), this.api.all(`${this.repoPath}/issues/${n}/comments`), this.loadThreads()]);
+    this.threadIds = new Map([...threads].map(([commentId, t]) => [commentId, t.threadId]));
     const comments = reviewComments.filter(isRecord);
     const findings: PriorFinding[] = [];
     for (const comment of comments) {
@@ -62,7 +109,7 @@ export class GitHubPlatform implements ReviewPlatform {
         rule: meta.rule,
         evidence: meta.evidence,
         threadId: String(id),
-        resolved: !alreadyResolved && replies.some((r) => /^\s*(resolved|done|fixed)\b/i.test(str(r["body"]) ?? "")),
+        resolved: !alreadyResolved && (threads.get(String(id))?.isResolved === true || replies.some((r) => /^\s*(resolved|done|fixed)\b/i.test(str(r["body"]) ?? ""))),
         fixedEarlier: alreadyResolved,
         wontFix: replies.some((r) => wontFixPattern.test(str(r["body"]) ?? "")),
       });
@@ -99,7 +146,10 @@ export class GitHubPlatform implements ReviewPlatform {
     const review = isRecord(response.json) ? response.json : {};
     for (const fixed of result.fixed) {
       await this.api.ok("POST", `${this.repoPath}/pulls/${n}/comments/${fixed.threadId}/replies`, { body: `✅ Fixed in ${result.headSha.slice(0, 12)}.\n${resolvedMarker}` });
+      const thread = this.threadIds.get(fixed.threadId);
+      if (thread) await this.graphql(resolveMutation, { threadId: thread });
     }
+    notes.push(...this.graphqlNotes);
     return { reference: str(review["html_url"]) ?? String(num(review["id"])), inlineComments: comments.length, resolvedThreads: result.fixed.length, platformVerdict: str(review["state"]) ?? event, notes };
   }
 }

@@ -92,6 +92,7 @@ describe("GitHub pull request reviews", () => {
     expect(outcome.notes[0]).toContain("GitHub Actions is not permitted to approve");
     const injectionThread = github.comments.find((c) => c.line === 4 && c.in_reply_to_id === undefined);
     expect(github.comments.some((c) => c.in_reply_to_id === injectionThread?.id && c.body.startsWith("✅ Fixed in"))).toBe(true);
+    expect(github.resolvedThreads.has(injectionThread?.id ?? 0)).toBe(true);
     // No second inline comment for the respected finding.
     expect(github.comments.filter((c) => c.in_reply_to_id === undefined)).toHaveLength(2);
   });
@@ -104,6 +105,15 @@ describe("GitHub pull request reviews", () => {
     expect(result.verdict).toBe("approved");
     expect(result.breakGlass?.by).toBe("bob");
     expect(github.reviews[2]?.body).toContain("**Break glass** by @bob");
+  });
+
+  it("a thread a human resolved in the UI (GraphQL isResolved) is respected", async () => {
+    const reopened = github.comments.filter((c) => c.line === 4 && c.in_reply_to_id === undefined).at(-1);
+    github.resolveThread(reopened?.id ?? 0);
+    repo.push({ "README.md": "notes\n" });
+    const { result } = await review(repo, harness, platform);
+    expect(result.findings.map((f) => [f.line, f.status])).toEqual([[4, "respected"], [10, "respected"]]);
+    expect(result.verdict).toBe("approved");
   });
 });
 

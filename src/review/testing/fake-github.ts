@@ -50,6 +50,8 @@ export class FakeGitHub {
   readonly reviews: GitHubReview[] = [];
   readonly comments: GitHubComment[] = [];
   readonly issueComments: GitHubIssueComment[] = [];
+  /** Top-level review comment ids whose thread is resolved (GraphQL `isResolved`). */
+  readonly resolvedThreads = new Set<number>();
   private nextId = 1000;
 
   constructor(private readonly options: FakeGitHubOptions) {
@@ -62,6 +64,7 @@ export class FakeGitHub {
     this.app.get(`${base}/pulls/:n/comments`, (c) => this.page(c, this.comments));
     this.app.get(`${base}/issues/:n/comments`, (c) => this.page(c, this.issueComments));
     this.app.post(`${base}/pulls/:n/reviews`, (c) => this.createReview(c));
+    this.app.post("/graphql", (c) => this.graphql(c));
     this.app.post(`${base}/pulls/:n/comments/:id/replies`, async (c) => {
       const parent = this.comments.find((x) => x.id === Number(c.req.param("id")));
       if (!parent) return c.json({ message: "Not Found", documentation_url: "https://docs.github.com/rest/pulls/comments#create-a-reply-for-a-review-comment", status: "404" }, 404);
@@ -84,6 +87,31 @@ export class FakeGitHub {
     const parent = this.comments.find((x) => x.id === parentId);
     if (!parent) throw new Error(`no comment ${parentId}`);
     this.comments.push({ ...parent, id: this.nextId++, in_reply_to_id: parentId, body, user: { login, type: "User" }, created_at: "2026-01-02T10:00:00Z" });
+  }
+
+  /** A human clicks "Resolve conversation" on the thread a comment starts. */
+  resolveThread(commentId: number): void {
+    this.resolvedThreads.add(commentId);
+  }
+
+  private async graphql(c: Context): Promise<Response> {
+    const body: unknown = await c.req.json();
+    const query = isRecord(body) ? str(body["query"]) ?? "" : "";
+    const variables = isRecord(body) && isRecord(body["variables"]) ? body["variables"] : {};
+    if (query.includes("reviewThreads")) {
+      if (variables["number"] !== this.options.pullNumber) return c.json({ data: { repository: { pullRequest: null } }, errors: [{ type: "NOT_FOUND", path: ["repository", "pullRequest"], message: `Could not resolve to a PullRequest with the number of ${String(variables["number"])}.` }] });
+      const nodes = this.comments
+        .filter((x) => x.in_reply_to_id === undefined)
+        .map((x) => ({ id: `PRRT_${x.id}`, isResolved: this.resolvedThreads.has(x.id), comments: { nodes: [{ databaseId: x.id }] } }));
+      return c.json({ data: { repository: { pullRequest: { reviewThreads: { nodes } } } } });
+    }
+    if (query.includes("resolveReviewThread")) {
+      const id = Number(String(variables["threadId"]).replace("PRRT_", ""));
+      if (!this.comments.some((x) => x.id === id)) return c.json({ data: { resolveReviewThread: null }, errors: [{ type: "NOT_FOUND", path: ["resolveReviewThread"], message: `Could not resolve to a node with the global id of '${String(variables["threadId"])}'` }] });
+      this.resolvedThreads.add(id);
+      return c.json({ data: { resolveReviewThread: { thread: { id: `PRRT_${id}`, isResolved: true } } } });
+    }
+    return c.json({ errors: [{ message: "Field not supported by the fake" }] });
   }
 
   private page(c: Context, items: readonly unknown[]): Response {
