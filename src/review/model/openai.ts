@@ -12,7 +12,9 @@ export function toOpenAIBody(model: string, request: ChatRequest, dialect: "open
     else if (message.role === "tool") {
       for (const r of message.results) messages.push({ role: "tool", tool_call_id: r.id, content: r.isError ? `ERROR: ${r.content}` : r.content });
     } else {
-      const entry: JsonRecord = { role: "assistant", content: message.text === "" ? null : message.text };
+      // content may be null only beside tool_calls; an empty answer is sent as a placeholder.
+      const content = message.text !== "" ? message.text : message.toolCalls.length > 0 ? null : "(no answer)";
+      const entry: JsonRecord = { role: "assistant", content };
       if (message.toolCalls.length > 0) {
         entry["tool_calls"] = message.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: JSON.stringify(c.input) } }));
       }

@@ -210,6 +210,7 @@ function validateOpenAI(body: Record<string, unknown>): string | undefined {
       continue;
     }
     if (pending.size > 0) return `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${[...pending].join(", ")}`;
+    if (message["role"] === "assistant" && message["content"] === null && !Array.isArray(message["tool_calls"])) return `Invalid value for 'content': expected a string, got null.`;
     if (message["role"] === "assistant" && Array.isArray(message["tool_calls"])) {
       pending = new Set(message["tool_calls"].map((t) => (isRecord(t) ? String(t["id"]) : "")));
     }
