@@ -20,14 +20,14 @@ describe("policy config", () => {
       message = err instanceof Error ? err.message : String(err);
     }
     const file = join(dir, "gatehouse.yaml");
-    expect(message).toContain(`${file}: policy.groups.eng.models.0: must be "provider/model"`);
-    expect(message).toContain(`${file}: policy.groups.eng.budget.perUser.dailyUsd:`);
-    expect(message).toContain(`${file}: policy.defaultGroup: names group "nobody"`);
+    expect(message).toContain(`${file}:4:16: policy.groups.eng.models.0: must be "provider/model"`);
+    expect(message).toContain(`${file}:5:38: policy.groups.eng.budget.perUser.dailyUsd:`);
+    expect(message).toContain(`${file}:6:17: policy.defaultGroup: names group "nobody"`);
   });
 
   it("rejects unknown keys and wildcard routing targets", () => {
     const dir = configDir(["policy:", "  groups: { eng: { modles: ['*/*'] } }", "  routing: { aliases: { default: ['anthropic/claude-*'] } }", ""].join("\n"));
-    expect(() => loadOrgConfig(dir)).toThrow(/policy\.groups\.eng: Unrecognized key: "modles"[\s\S]*policy\.routing\.aliases\.default\.0: must be "provider\/model" without wildcards/);
+    expect(() => loadOrgConfig(dir)).toThrow(/policy\.groups\.eng\.modles: Unrecognized key: "modles"[\s\S]*policy\.routing\.aliases\.default\.0: must be "provider\/model" without wildcards/);
   });
 
   it("fills defaults for a minimal policy", () => {

@@ -20,6 +20,8 @@ export interface ProxyServices {
   policy: ProxyPolicy;
   /** Header that carries the caller's anonymous id upstream (all providers). */
   userIdHeader: string;
+  /** More request headers never to forward (e.g. a configured identity header). */
+  stripHeaders?: readonly string[];
 }
 
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
@@ -122,6 +124,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       head.headers,
       key ? { placement: provider.keyPlacement, value: key } : undefined,
       { [services.userIdHeader]: caller.id },
+      services.stripHeaders,
     );
 
     // Routing: the admitted model first, then its fallbacks (only before a byte reached the client).

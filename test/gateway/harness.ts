@@ -62,6 +62,12 @@ export function snapshotCost(provider: string, model: string): { input: number; 
   return entry.cost;
 }
 
+/** The anonymous id the dev token's email was given (random, stored once). */
+export async function devCallerId(h: Harness): Promise<string> {
+  const row = await h.gateway.deps.db.selectFrom("identities").select("id").where("email", "=", "dev@localhost").executeTakeFirstOrThrow();
+  return row.id;
+}
+
 export async function ledgerRows(h: Harness) {
   await h.gateway.ledger.flush();
   return h.gateway.deps.db.selectFrom("ledger").selectAll().orderBy("ts").execute();

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { CLIENT_TOKEN, KEYS, ledgerRows, readChunks, snapshotCost, startHarness, type Harness } from "./harness.ts";
+import { CLIENT_TOKEN, KEYS, devCallerId, ledgerRows, readChunks, snapshotCost, startHarness, type Harness } from "./harness.ts";
 
 let h: Harness;
 beforeAll(async () => {
@@ -62,11 +62,14 @@ describe("anthropic route", () => {
     expect(seen?.headers["anthropic-beta"]).toBe("prompt-caching-2024-07-31");
     const sentBody = JSON.parse(seen?.bodyText ?? "{}") as { metadata: { user_id: string } };
     // The client's email-shaped user id is replaced by the anonymous id.
-    expect(sentBody.metadata.user_id).toBe("00000000-0000-4000-8000-00000000dev0");
-    expect(seen?.headers["x-gatehouse-user-id"]).toBe("00000000-0000-4000-8000-00000000dev0");
+    const anonymousId = await devCallerId(h);
+    expect(anonymousId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(sentBody.metadata.user_id).toBe(anonymousId);
+    expect(seen?.headers["x-gatehouse-user-id"]).toBe(anonymousId);
+    expect(seen?.bodyText).not.toContain("dev@localhost");
     assertNoClientCredentialForwarded();
     const row = await lastRow();
-    expect(row).toMatchObject({ provider: "anthropic", model: "claude-sonnet-4-5", endpoint: "messages", streamed: 1, status: 200, outcome: "completed" });
+    expect(row).toMatchObject({ caller_id: anonymousId, provider: "anthropic", model: "claude-sonnet-4-5", endpoint: "messages", streamed: 1, status: 200, outcome: "completed" });
     expect([row.input_tokens, row.output_tokens, row.cache_read_tokens, row.cache_write_5m_tokens, row.cache_write_1h_tokens]).toEqual([1200, 345, 20000, 1500, 800]);
     expect(row.cost_usd).toBeCloseTo(expectedCost, 10);
     expect(row.ttfb_ms).toBeGreaterThan(0);
@@ -106,7 +109,7 @@ describe("openai routes", () => {
     expect(text).not.toMatch(/"prompt_tokens":1000/);
     const sent = JSON.parse(h.fake.requests[0]?.bodyText ?? "{}") as { stream_options: { include_usage: boolean }; safety_identifier: string };
     expect(sent.stream_options.include_usage).toBe(true);
-    expect(sent.safety_identifier).toBe("00000000-0000-4000-8000-00000000dev0");
+    expect(sent.safety_identifier).toBe(await devCallerId(h));
     expect(h.fake.requests[0]?.headers["authorization"]).toBe(`Bearer ${KEYS.openai}`);
     const row = await lastRow();
     expect([row.input_tokens, row.cache_read_tokens, row.output_tokens, row.reasoning_tokens]).toEqual([900, 100, 500, 300]);
@@ -177,7 +180,7 @@ describe("compat route", () => {
     const res = await post("/compat/chat/completions", { model: "local-llama", messages: [{ role: "user", content: "hi" }] }, { authorization: `Bearer ${CLIENT_TOKEN}` });
     expect(res.status).toBe(200);
     const sent = JSON.parse(h.fake.requests[0]?.bodyText ?? "{}") as { user: string; safety_identifier?: string };
-    expect(sent.user).toBe("00000000-0000-4000-8000-00000000dev0");
+    expect(sent.user).toBe(await devCallerId(h));
     expect(sent.safety_identifier).toBeUndefined();
     const row = await lastRow();
     expect(row.cost_usd).toBeCloseTo(perM(1000, 0.5) + perM(2000, 1.5), 10);

@@ -2,7 +2,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { Kysely } from "kysely";
 import { join } from "node:path";
 import { createApp, type AppModule } from "../../core/app.ts";
-import { StaticTokenAuthenticator, type Authenticator } from "../../core/auth.ts";
+import type { Authenticator } from "../../core/auth.ts";
 import { systemClock } from "../../core/clock.ts";
 import type { AppDeps } from "../../core/deps.ts";
 import type { Logger } from "../../core/logger.ts";
@@ -12,8 +12,11 @@ import { createBundledCatalog, type Catalog } from "../../catalog/index.ts";
 import { BatchedLedgerWriter } from "../../ledger/index.ts";
 import { allowAllPolicy, createProxyModule, type ProxyPolicy } from "../../proxy/index.ts";
 import { migrateToLatest, type Database } from "../../store/index.ts";
+import { createNodeIdentity } from "./identity/index.ts";
+import { watchConfigDirectory } from "./identity/config-dir.ts";
 import { loadOrgConfig } from "./config-loader.ts";
-import { isLoopbackHost, resolveDevToken } from "./dev-auth.ts";
+import { createDiscoveryModule } from "../../discovery/index.ts";
+import { resolveDevToken } from "./dev-auth.ts";
 import { createPinoLogger } from "./logger.ts";
 import { loadSecrets } from "./secrets.ts";
 import { openSqlite, sqliteLedgerInsert } from "./sqlite.ts";
@@ -21,7 +24,7 @@ import { isPostgresUrl, openPostgresStore } from "./postgres.ts";
 import { nodeTransport } from "./transport.ts";
 import { startCatalogRefresh } from "./catalog-refresh.ts";
 import { startGovernance, type RunningGovernance } from "./governance.ts";
-import { startClusterSync } from "./cluster/index.ts";
+import { PostgresCounterStore, startClusterSync } from "./cluster/index.ts";
 
 export interface GatewayOptions {
   settings: Settings;
@@ -34,7 +37,12 @@ export interface GatewayOptions {
   modules?: AppModule[];
   /** Skip the catalog network refresh (tests, offline). */
   offline?: boolean;
+  /** Reload the config directory when it changes (default true). */
+  watchConfig?: boolean;
 }
+
+/** The email the generated dev token stands for; it maps to an anonymous id like any other. */
+export const DEV_EMAIL = "dev@localhost";
 
 export interface RunningGateway {
   url: string;
@@ -68,23 +76,28 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const secrets = loadSecrets(env, settings.secretsFile);
   const db = await openStore(settings);
 
-  let devToken: string | undefined;
-  let authenticator = options.authenticator;
-  if (!authenticator) {
-    if (settings.authMode !== "dev") throw new Error(`GATEHOUSE_AUTH_MODE=${settings.authMode} is not available in this build.`);
-    if (!isLoopbackHost(settings.host) && env["GATEHOUSE_ALLOW_DEV_AUTH"] !== "1") {
-      throw new Error(`Dev auth mode is refused on a non-loopback address (${settings.host}). Bind to 127.0.0.1, or set GATEHOUSE_ALLOW_DEV_AUTH=1 if you really mean it.`);
-    }
-    devToken = resolveDevToken(settings).token;
-    authenticator = new StaticTokenAuthenticator(devToken, { id: "00000000-0000-4000-8000-00000000dev0", email: undefined, groups: ["dev"], team: "dev", tokenId: undefined });
-  }
+  // Dev mode keeps a generated static token working beside `gatehouse token issue` tokens.
+  const devToken = settings.authMode === "dev" ? resolveDevToken(settings).token : undefined;
+  const identity = await createNodeIdentity(settings, { db, clock: systemClock, logger, ...(devToken ? { staticTokens: new Map([[devToken, DEV_EMAIL]]) } : {}) });
+  const authenticator = options.authenticator ?? identity.authenticator;
+  const stopWatch = settings.configDir && options.watchConfig !== false ? watchConfigDirectory(settings.configDir, config, logger) : () => undefined;
 
   const catalog = createBundledCatalog();
   const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger, insert: sqliteLedgerInsert(db) });
   const deps: AppDeps = { settings, logger, clock: systemClock, db, config, authenticator, secrets };
-  const governance = await startGovernance({ config, db, clock: systemClock, logger, catalog, ledger });
-  const proxy = createProxyModule({ transport: nodeTransport, catalog, ledger: governance.ledger, policy: options.policy ?? governance.policy, userIdHeader: "x-gatehouse-user-id" });
-  const app = createApp(deps, [proxy, ...governance.modules, ...(options.modules ?? [])]);
+  // On PostgreSQL every instance reserves against the same budget rows (adapters/node/cluster).
+  const sharedCounters = settings.databaseUrl ? new PostgresCounterStore(db, { clock: systemClock, logger }) : undefined;
+  const governance = await startGovernance({ config, db, clock: systemClock, logger, catalog, ledger, counters: sharedCounters });
+  const proxy = createProxyModule({
+    transport: nodeTransport,
+    catalog,
+    ledger: governance.ledger,
+    policy: options.policy ?? governance.policy,
+    userIdHeader: "x-gatehouse-user-id",
+    stripHeaders: settings.jwtHeader ? [settings.jwtHeader.toLowerCase()] : [],
+  });
+  const discovery = createDiscoveryModule({ catalog });
+  const app = createApp(deps, [proxy, identity.module, discovery, ...governance.modules, ...(options.modules ?? [])]);
 
   // On PostgreSQL the instances share config and one catalog refresh per interval (adapters/node/cluster).
   const stopRefresh = settings.databaseUrl
@@ -105,6 +118,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await stopRefresh();
+      stopWatch();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Idle keep-alive sockets would hold close() open; in-flight requests still finish.

@@ -33,7 +33,8 @@ function collectMarkdown(root: string, dir: string, out: SourceFile[]): void {
 /** Compiles a config directory; throws ConfigCompileError naming file, line and field. */
 export function loadConfigDirectory(dir: string): OrgConfig {
   const result = compileConfig(readConfigDirectory(dir));
-  if (!result.config) throw new ConfigCompileError(result.issues);
+  // Issues name files relative to the directory; say which directory, so the message is clickable.
+  if (!result.config) throw new ConfigCompileError(result.issues.map((issue) => ({ ...issue, file: join(dir, issue.file) })));
   return result.config;
 }
 
