@@ -125,7 +125,7 @@ export class UpstreamPool {
       const headers = new Headers(init?.headers);
       const auth = config.auth;
       if (auth !== undefined && !usesOAuth(config)) {
-        const ref = typeof auth === "string" ? { secret: auth, header: "authorization", scheme: "Bearer" } : (auth as { secret: string; header: string; scheme: string });
+        const ref = typeof auth === "string" ? { secret: auth, header: "authorization", scheme: "Bearer" } : adminRef(auth);
         const value = this.options.secrets.get(ref.secret);
         if (!value) throw new GatewayError("not_configured", `MCP server "${serverId}" needs the secret ${ref.secret}, which is not set.`);
         headers.set(ref.header, ref.scheme ? `${ref.scheme} ${value}` : value);
@@ -158,4 +158,9 @@ export class UpstreamPool {
       }
     }
   }
+}
+
+function adminRef(auth: Exclude<McpServerConfig["auth"], string | undefined>): { secret: string; header: string; scheme: string } {
+  if ("oauth" in auth) throw new Error("not an admin credential");
+  return auth;
 }
