@@ -100,6 +100,51 @@ describe("two gateway processes on one PostgreSQL", () => {
     expect(rows.every((r) => r.outcome === "completed" && r.output_tokens > 0)).toBe(true);
   });
 
+  it("holds one per-user budget across both instances: 200 parallel requests worth 50 admit exactly 50", async () => {
+    const body = { model: "gpt-budget", max_tokens: 100_000, messages: [{ role: "user", content: "spend" }] };
+    // The policy's estimate: body bytes (1 byte per token, an upper bound) + max_tokens, at $1 per million.
+    const perRequest = (Buffer.byteLength(JSON.stringify(body)) + body.max_tokens) / 1e6;
+    const policyDir = writeConfig(
+      fake.url,
+      ["pricing:", "  openai/gpt-budget: { input: 1, output: 1 }", "policy:", "  defaultGroup: dev", "  groups:", "    dev:", '      models: ["openai/*"]', `      budget: { perUser: { dailyUsd: ${(perRequest * 50.5).toFixed(6)} } }`].join("\n"),
+    );
+    const [c, d] = await Promise.all([startGatewayProcess(policyDir, { DATABASE_URL: database.url }), startGatewayProcess(policyDir, { DATABASE_URL: database.url })]);
+    running.push(c, d);
+    // Answers are held back so every request is decided before any settles its real cost.
+    fake.setDefault({ headersDelayMs: 1500, usage: { input: 5, output: 5 } });
+    try {
+      const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => chat(i % 2 ? c.url : d.url, body)));
+      const bodies = await Promise.all(answers.map((r) => r.text()));
+      const statuses = answers.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(50);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(150);
+      // Both instances admitted some and refused some: the limit is shared, not split.
+      const admittedBy = (url: string) => answers.filter((r, i) => r.status === 200 && (i % 2 ? c.url : d.url) === url).length;
+      expect(admittedBy(c.url)).toBeGreaterThan(0);
+      expect(admittedBy(d.url)).toBeGreaterThan(0);
+      const refusal = bodies[statuses.indexOf(429)] ?? "";
+      expect(refusal).toMatch(/daily budget/);
+    } finally {
+      fake.reset();
+    }
+    expect(await c.stop("SIGTERM")).toBe(0);
+    expect(await d.stop("SIGTERM")).toBe(0);
+    // Real spend (settled) is in the shared counter and in the ledger.
+    const day = new Date().toISOString().slice(0, 10);
+    // Both processes mapped the dev caller to one anonymous id, so there is one user counter.
+    const counters = await db.selectFrom("budget_counters").select(["key", "settled_usd"]).where("key", "like", `user:%:d:${day}`).execute();
+    expect(counters).toHaveLength(1);
+    const counter = counters[0] as { key: string; settled_usd: number };
+    const callerId = counter.key.split(":")[1] ?? "";
+    const ledger = await db.selectFrom("ledger").select((eb) => [eb.fn.sum<number>("cost_usd").as("total"), eb.fn.countAll<number>().as("n")]).where("model", "=", "gpt-budget").where("status", "=", 200).executeTakeFirstOrThrow();
+    // The counter holds the caller's whole day (earlier tests' requests included, through reconciliation).
+    const daySpend = await db.selectFrom("ledger").select((eb) => eb.fn.sum<number>("cost_usd").as("total")).where("caller_id", "=", callerId).where("day", "=", day).executeTakeFirstOrThrow();
+    expect(counter.settled_usd).toBeCloseTo(daySpend.total, 12);
+    // 50 answers of 5 + 5 tokens at $1 per million.
+    expect(ledger.n).toBe(50);
+    expect(ledger.total).toBeCloseTo((50 * 10) / 1e6, 12);
+  });
+
   it("SIGTERM finishes streams in flight and flushes every queued row", async () => {
     // No timed flush: only the shutdown flush can write these rows.
     const c = await start({ GATEHOUSE_LEDGER_FLUSH_MS: "600000" });

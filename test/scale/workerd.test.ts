@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
 import { readFileSync } from "node:fs";
 import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/index.ts";
+import type { DurableObjectNamespace } from "../../src/adapters/workers/bindings.ts";
 import { startLocalWorker, type LocalWorker } from "./workerd.ts";
 
 /**
@@ -124,7 +125,8 @@ describe("Gatehouse in workerd", () => {
     await Promise.all(answers.filter((r) => !r.bodyUsed).map((r) => r.text()));
 
     // The counters live in the Durable Object: it holds the settled spend (real cost, tiny).
-    const ns = await worker.mf.getDurableObjectNamespace("COUNTERS");
+    // Miniflare's proxies are typed with workers-types, which this project does not install.
+    const ns = (await worker.mf.getDurableObjectNamespace("COUNTERS")) as unknown as DurableObjectNamespace;
     const stub = ns.get(ns.idFromName("global"));
     const day = new Date().toISOString().slice(0, 10);
     const key = `user:00000000-0000-4000-8000-00000000dev0:d:${day}`;
@@ -158,7 +160,7 @@ describe("Gatehouse in workerd", () => {
   });
 
   it("refreshes the catalog from the cron trigger into KV", async () => {
-    const kv = await worker.mf.getKVNamespace("CACHE");
+    const kv = (await worker.mf.getKVNamespace("CACHE")) as unknown as { get(key: string): Promise<string | null> };
     expect(await kv.get("catalog:models-dev")).toBeNull();
     const res = await fetch(`${worker.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("0 * * * *")}`);
     expect(res.status).toBe(200);
