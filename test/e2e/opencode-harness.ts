@@ -5,16 +5,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Provider from "oidc-provider";
-import { openSqlite } from "../../src/adapters/node/sqlite.ts";
 import { startGateway, type RunningGateway } from "../../src/adapters/node/server.ts";
-import { createNodeIdentity } from "../../src/adapters/node/identity/index.ts";
-import { loadConfigDirectory } from "../../src/adapters/node/identity/config-dir.ts";
-import { systemClock } from "../../src/core/clock.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { parseSettings } from "../../src/core/settings.ts";
-import { createDiscoveryModule } from "../../src/discovery/index.ts";
-import { migrateToLatest } from "../../src/store/index.ts";
-import type { Catalog } from "../../src/catalog/index.ts";
 import { startFakeUpstream } from "../fake-upstream/index.ts";
 import type { FakeUpstream } from "../fake-upstream/types.ts";
 
@@ -143,22 +136,8 @@ export async function startE2eGateway(): Promise<E2eGateway> {
     GATEHOUSE_LEDGER_FLUSH_MS: "50",
   };
   const settings = parseSettings(env, { configDir, dataDir, port: 0 });
-  // Identity shares the gateway's SQLite file through its own connection (WAL, busy timeout).
-  const identityDb = openSqlite(join(dataDir, "gatehouse.db"));
-  await migrateToLatest(identityDb);
-  const identity = await createNodeIdentity(settings, { db: identityDb, clock: systemClock, logger: silentLogger });
-  let catalog: Catalog | undefined;
-  const gateway = await startGateway({
-    settings,
-    env,
-    logger: silentLogger,
-    offline: true,
-    authenticator: identity.authenticator,
-    modules: [identity.module, createDiscoveryModule({ catalog: () => ({ listModels: (id: string) => catalog?.listModels(id) ?? [] }) })],
-  });
-  catalog = gateway.catalog;
-  // The served config is the compiled directory (agents and commands included).
-  gateway.deps.config.replace(loadConfigDirectory(configDir));
+  // Exactly what `gatehouse serve` builds: oidc identity, login routes, discovery, the compiled config directory.
+  const gateway = await startGateway({ settings, env, logger: silentLogger, offline: true });
   idp.attach(`${gateway.url}/auth/callback`);
   return {
     gateway,
@@ -168,7 +147,6 @@ export async function startE2eGateway(): Promise<E2eGateway> {
     configDir,
     async close() {
       await gateway.close();
-      await identityDb.destroy();
       await fake.close();
       await idp.close();
     },

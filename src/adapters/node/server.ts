@@ -16,6 +16,9 @@ import { createNodeIdentity } from "./identity/index.ts";
 import { watchConfigDirectory } from "./identity/config-dir.ts";
 import { loadOrgConfig } from "./config-loader.ts";
 import { createDiscoveryModule } from "../../discovery/index.ts";
+import { createMcpModule } from "../../mcp/index.ts";
+import { createMcpAccessPolicy } from "../../policy/index.ts";
+import { spawnStdioServer, WorkerPoolExecutor } from "./mcp/index.ts";
 import { resolveDevToken } from "./dev-auth.ts";
 import { createPinoLogger } from "./logger.ts";
 import { loadSecrets } from "./secrets.ts";
@@ -97,7 +100,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     stripHeaders: settings.jwtHeader ? [settings.jwtHeader.toLowerCase()] : [],
   });
   const discovery = createDiscoveryModule({ catalog });
-  const app = createApp(deps, [proxy, identity.module, discovery, ...governance.modules, ...(options.modules ?? [])]);
+  // Code Mode sandboxes start lazily on the first execute; stdio MCP servers on first use.
+  const sandbox = new WorkerPoolExecutor();
+  const mcp = createMcpModule({ executor: sandbox, stdio: spawnStdioServer, policy: createMcpAccessPolicy(config) });
+  const app = createApp(deps, [proxy, identity.module, discovery, mcp, ...governance.modules, ...(options.modules ?? [])]);
 
   // On PostgreSQL the instances share config and one catalog refresh per interval (adapters/node/cluster).
   const stopRefresh = settings.databaseUrl
@@ -124,6 +130,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
         (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       });
+      await mcp.runtime().close();
+      await sandbox.close();
       await governance.stop();
       await ledger.close();
       await db.destroy();

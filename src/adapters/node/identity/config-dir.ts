@@ -30,6 +30,12 @@ function collectMarkdown(root: string, dir: string, out: SourceFile[]): void {
   }
 }
 
+/** Whether a path relative to the config directory is one the compiler reads. */
+export function isConfigSource(relativePath: string): boolean {
+  const path = relativePath.split(sep).join("/");
+  return /^gatehouse\.ya?ml$/.test(path) || /^(agents?|commands?)(\/|$)/.test(path);
+}
+
 /** Compiles a config directory; throws ConfigCompileError naming file, line and field. */
 export function loadConfigDirectory(dir: string): OrgConfig {
   const result = compileConfig(readConfigDirectory(dir));
@@ -54,7 +60,10 @@ export function watchConfigDirectory(dir: string, holder: ConfigHolder, logger: 
       else logger.error({ dir, err: err instanceof Error ? err.message : String(err) }, "config reload failed; still serving the previous config");
     }
   };
-  const watcher: FSWatcher = watch(dir, { recursive: true }, () => {
+  const watcher: FSWatcher = watch(dir, { recursive: true }, (_event, filename) => {
+    // Only the files the compiler reads: a data directory inside the config directory
+    // (SQLite writing its WAL) must not reload, or revert, the config.
+    if (filename && !isConfigSource(filename.toString())) return;
     if (timer) clearTimeout(timer);
     timer = setTimeout(reload, debounceMs);
     timer.unref();

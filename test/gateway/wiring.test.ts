@@ -1,0 +1,71 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLIENT_TOKEN, KEYS, startHarness, type Harness } from "./harness.ts";
+
+// `startGateway` is what `gatehouse serve` runs: these check every capability is mounted there.
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+describe("the served gateway mounts every capability", () => {
+  it("serves /.well-known/opencode without auth, pointing providers back at itself, with no key in it", async () => {
+    const res = await fetch(`${h.gateway.url}/.well-known/opencode`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const doc = JSON.parse(text) as { auth: { command: string[]; env: string }; config: { provider: Record<string, { options: { baseURL: string; apiKey: string } }> } };
+    expect(Array.isArray(doc.auth.command)).toBe(true);
+    expect(doc.config.provider["anthropic"]?.options.baseURL).toBe(`${h.gateway.url}/anthropic/v1`);
+    expect(doc.config.provider["anthropic"]?.options.apiKey).toBe("");
+    for (const key of Object.values(KEYS)) expect(text).not.toContain(key);
+  });
+
+  it("serves the MCP portal behind the same identity", async () => {
+    const anonymous = await fetch(`${h.gateway.url}/mcp`, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" }, body: "{}" });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("www-authenticate")).toMatch(/^Bearer .*resource_metadata="[^"]+\/\.well-known\/oauth-protected-resource/);
+
+    const client = new Client({ name: "wiring-test", version: "1.0.0" });
+    const transport = new StreamableHTTPClientTransport(new URL(`${h.gateway.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${CLIENT_TOKEN}` } } });
+    await client.connect(transport);
+    const tools = await client.listTools();
+    expect(tools.tools.map((t) => t.name)).toContain("portal_list_servers");
+    await client.close();
+  });
+
+  it("serves /metrics and the dashboard login page", async () => {
+    const metrics = await fetch(`${h.gateway.url}/metrics`);
+    expect(metrics.status).toBe(401);
+    const asDev = await fetch(`${h.gateway.url}/metrics`, { headers: { authorization: `Bearer ${CLIENT_TOKEN}` } });
+    // The dev token's caller is in the admin group, so it reads metrics.
+    expect(asDev.status).toBe(200);
+    expect(await asDev.text()).toContain("# TYPE gatehouse_requests_total counter");
+    const dashboard = await fetch(`${h.gateway.url}/dashboard/login`);
+    expect(dashboard.status).toBe(200);
+    expect(await dashboard.text()).toContain("<form");
+  });
+});
+
+describe("config hot reload (what `gatehouse serve` watches)", () => {
+  it("applies an edit to gatehouse.yaml without a restart, and keeps the last good config on a broken edit", async () => {
+    const file = join(h.dir, "gatehouse.yaml");
+    const original = readFileSync(file, "utf8");
+    const price = () => h.gateway.deps.config.current().pricing["compat/local-llama"]?.input;
+    expect(price()).toBe(0.5);
+    writeFileSync(file, original.replace("input: 0.5", "input: 0.75"));
+    await expect.poll(price, { timeout: 5000 }).toBe(0.75);
+
+    writeFileSync(file, `${original}\nproviders: [not, a, map\n`);
+    // Give the watcher time to see and reject it; the served config must not change.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(price()).toBe(0.75);
+    writeFileSync(file, original);
+    await expect.poll(price, { timeout: 5000 }).toBe(0.5);
+  });
+});
