@@ -4,13 +4,16 @@
  * and prints every figure as a ratio to the direct call and the bare proxy of this run.
  *   --quick       shorter phases (for a smoke check, not for the README)
  *   --no-portkey  skip Portkey
+ *   --no-scale    skip the scale-out rows (two instances on PostgreSQL, the worker in workerd)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fixedCount, peakDuringStreams, percentile, rssMiB, sequential, throughput, type Target } from "./measure.ts";
 import { BENCH_TOKEN, startBareProxy, startGatehouse, startPortkey, startUpstream, type Started } from "./processes.ts";
+import { startPostgresPair, startWorkerd } from "./scale.ts";
 
 const quick = process.argv.includes("--quick");
 const withPortkey = !process.argv.includes("--no-portkey");
+const withScale = !process.argv.includes("--no-scale");
 const LATENCY_N = quick ? 200 : 1000;
 const THROUGHPUT_S = quick ? 3 : 8;
 const STREAMS = 1000;
@@ -46,13 +49,18 @@ async function main(): Promise<void> {
   const bare = await startBareProxy(upstream.port);
   const gatehouse = await startGatehouse(upstream.port);
   const portkey = withPortkey ? await startPortkey() : undefined;
-  const started = [upstream, bare, gatehouse, ...(portkey ? [portkey] : [])];
+  // Scale-out rows (issue 5; bench/scale.ts).
+  const pgPair = withScale ? await startPostgresPair(upstream.port) : undefined;
+  const workerd = withScale ? await startWorkerd(upstream.port) : undefined;
+  const started = [upstream, bare, gatehouse, ...(portkey ? [portkey] : []), ...(pgPair ? [pgPair] : []), ...(workerd ? [{ stop: workerd.stop }] : [])];
 
   const candidates: Candidate[] = [
     { name: "direct", target: { url: `${up}/v1/chat/completions`, headers: { authorization: "Bearer sk-direct" } } },
     { name: "bare node proxy", target: { url: `http://127.0.0.1:${bare.port}/openai/v1/chat/completions`, headers: {} }, process: bare },
     { name: "gatehouse", target: { url: `http://127.0.0.1:${gatehouse.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${BENCH_TOKEN}` } }, process: gatehouse },
   ];
+  if (pgPair) candidates.push({ name: pgPair.name, target: { url: `http://127.0.0.1:${pgPair.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${BENCH_TOKEN}` } }, process: pgPair });
+  if (workerd) candidates.push({ name: "worker (workerd)", target: { url: `${workerd.url}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${BENCH_TOKEN}` } } });
   if (portkey) {
     candidates.push({
       name: "portkey 1.15.2",

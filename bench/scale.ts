@@ -1,0 +1,88 @@
+/**
+ * Scale-out candidates for `npm run bench` (issue 5): two Gatehouse processes on one
+ * PostgreSQL behind a TCP round-robin balancer, and the worker in workerd. Both answer on
+ * the same path and token as the single-process row, against the same upstream.
+ */
+import { execFile } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { startLocalWorker } from "../test/scale/workerd.ts";
+import { BENCH_TOKEN, freePort, startGatehouse, type Started } from "./processes.ts";
+
+const run = promisify(execFile);
+const pgScript = new URL("../.ci/postgres.sh", import.meta.url).pathname;
+
+/** A private PostgreSQL cluster for the run (the Debian postgresql package must be installed). */
+async function startPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-pg-"));
+  chmodSync(dir, 0o755);
+  const data = join(dir, "data");
+  const port = await freePort();
+  const { stdout } = await run("bash", [pgScript, "start", data, String(port)], { timeout: 90_000 });
+  return {
+    url: stdout.trim().split("\n").pop() ?? "",
+    async stop() {
+      await run("bash", [pgScript, "stop", data], { timeout: 60_000 });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Layer-4 round robin, as a cloud load balancer would spread connections over instances. */
+function startRoundRobin(ports: readonly number[]): Promise<net.Server> {
+  let next = 0;
+  const server = net.createServer((client) => {
+    const port = ports[next++ % ports.length] as number;
+    const upstream = net.connect(port, "127.0.0.1");
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    client.pipe(upstream).pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.once("error", close);
+    upstream.once("error", close);
+    client.once("close", close);
+    upstream.once("close", close);
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+/** Two `gatehouse serve` processes sharing one PostgreSQL, reached through the balancer. The pid is the first instance's. */
+export async function startPostgresPair(upstreamPort: number): Promise<Started> {
+  const pg = await startPostgres();
+  const env = { DATABASE_URL: pg.url };
+  const a = await startGatehouse(upstreamPort, env);
+  const b = await startGatehouse(upstreamPort, env);
+  const balancer = await startRoundRobin([a.port, b.port]);
+  const address = balancer.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    name: "2 instances, PostgreSQL",
+    pid: a.pid,
+    port,
+    child: a.child,
+    async stop() {
+      await new Promise<void>((resolve) => balancer.close(() => resolve()));
+      await Promise.all([a.stop(), b.stop()]);
+      await pg.stop();
+    },
+  };
+}
+
+/** The worker in workerd (Miniflare's `workerd serve` socket, not wrangler dev's proxy). No pid: memory columns stay empty. */
+export async function startWorkerd(upstreamPort: number): Promise<{ url: string; stop(): Promise<void> }> {
+  const worker = await startLocalWorker({
+    GATEHOUSE_AUTH_MODE: "dev",
+    GATEHOUSE_ALLOW_DEV_AUTH: "true",
+    GATEHOUSE_DEV_TOKEN: BENCH_TOKEN,
+    GATEHOUSE_LOG_LEVEL: "warn",
+    OPENAI_API_KEY: "sk-bench-upstream-key",
+    GATEHOUSE_ORG_CONFIG: JSON.stringify({ providers: { openai: { upstream: `http://127.0.0.1:${upstreamPort}/v1`, apiKeyEnv: "OPENAI_API_KEY" } } }),
+  });
+  return { url: worker.url, stop: () => worker.close() };
+}
