@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,8 @@ export interface Started {
   pid: number;
   port: number;
   child: ChildProcess;
+  /** Set for Gatehouse processes. */
+  dataDir?: string;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,21 @@ export function startBareProxy(upstreamPort: number): Promise<Started> {
 
 export const BENCH_TOKEN = "gh_bench_token_0123456789abcdef";
 
+/**
+ * A real Gatehouse-signed token (ES256 JWT, like `gatehouse login` hands out), so the bench
+ * pays for token verification on every request, not a static-string comparison.
+ */
+export function issueSignedToken(dataDir: string): string {
+  const out = spawnSync(process.execPath, ["bin/gatehouse.js", "token", "issue", "--email", "bench@example.com", "--group", "bench", "--data-dir", dataDir], { cwd: root, encoding: "utf8" });
+  if (out.status !== 0) throw new Error(`token issue failed: ${out.stderr}`);
+  return out.stdout.trim();
+}
+
+export async function startSignedGatehouse(upstreamPort: number): Promise<Started & { token: string }> {
+  const started = await startGatehouse(upstreamPort);
+  return { ...started, token: issueSignedToken(started.dataDir as string) };
+}
+
 export function startGatehouse(upstreamPort: number, extraEnv: Record<string, string> = {}): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
   writeFileSync(join(dir, "gatehouse.yaml"), `providers:\n  openai:\n    upstream: http://127.0.0.1:${upstreamPort}/v1\n    apiKeyEnv: OPENAI_API_KEY\n`);
@@ -66,7 +83,7 @@ export function startGatehouse(upstreamPort: number, extraEnv: Record<string, st
       const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
       return m ? Number(m[1]) : undefined;
     },
-  );
+  ).then((started) => ({ ...started, dataDir: join(dir, "data") }));
 }
 
 /** A free TCP port on loopback (Portkey cannot be told to pick one). */

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fixedCount, peakDuringStreams, percentile, rssMiB, sequential, throughput, type Target } from "./measure.ts";
-import { BENCH_TOKEN, startBareProxy, startGatehouse, startPortkey, startUpstream, type Started } from "./processes.ts";
+import { BENCH_TOKEN, startBareProxy, startPortkey, startSignedGatehouse, startUpstream, type Started } from "./processes.ts";
 import { startPostgresPair, startWorkerd } from "./scale.ts";
 
 const quick = process.argv.includes("--quick");
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const upstream = await startUpstream();
   const up = `http://127.0.0.1:${upstream.port}`;
   const bare = await startBareProxy(upstream.port);
-  const gatehouse = await startGatehouse(upstream.port);
+  const gatehouse = await startSignedGatehouse(upstream.port);
   const portkey = withPortkey ? await startPortkey() : undefined;
   // Scale-out rows (issue 5; bench/scale.ts).
   const pgPair = withScale ? await startPostgresPair(upstream.port) : undefined;
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const candidates: Candidate[] = [
     { name: "direct", target: { url: `${up}/v1/chat/completions`, headers: { authorization: "Bearer sk-direct" } } },
     { name: "bare node proxy", target: { url: `http://127.0.0.1:${bare.port}/openai/v1/chat/completions`, headers: {} }, process: bare },
-    { name: "gatehouse", target: { url: `http://127.0.0.1:${gatehouse.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${BENCH_TOKEN}` } }, process: gatehouse },
+    { name: "gatehouse", target: { url: `http://127.0.0.1:${gatehouse.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${gatehouse.token}` } }, process: gatehouse },
   ];
   if (pgPair) candidates.push({ name: pgPair.name, target: { url: `http://127.0.0.1:${pgPair.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${BENCH_TOKEN}` } }, process: pgPair });
   if (workerd) candidates.push({ name: "worker (workerd)", target: { url: `${workerd.url}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${BENCH_TOKEN}` } } });
