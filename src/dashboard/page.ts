@@ -23,6 +23,21 @@ function percentileRow(label: string, test: string, p: Percentiles): string {
   return `<tr data-test="${test}" data-p50="${p.p50 ?? ""}" data-p90="${p.p90 ?? ""}" data-p99="${p.p99 ?? ""}"><td>${esc(label)}</td><td>${fmtMs(p.p50)}</td><td>${fmtMs(p.p90)}</td><td>${fmtMs(p.p99)}</td><td>${fmtInt(p.count)}</td></tr>`;
 }
 
+function mcpSection(r: DashboardReport): string {
+  const toolRows = r.mcp.tools
+    .map((t) => `<tr data-test="mcp-tool" data-key="${esc(`${t.server}_${t.tool}`)}" data-calls="${t.calls}" data-failed="${t.failed}" data-denied="${t.denied}"><td>${esc(`${t.server}_${t.tool}`)}</td><td>${fmtInt(t.calls)}</td><td>${fmtInt(t.failed)}</td><td>${fmtInt(t.denied)}</td><td>${fmtMs(t.avgMs)}</td></tr>`)
+    .join("");
+  const recentRows = r.mcp.recent
+    .map((e) => `<tr data-test="mcp-call" data-outcome="${esc(e.outcome)}"><td>${esc(new Date(e.ts).toISOString().slice(0, 19).replace("T", " "))}</td><td class="id">${esc(e.callerId)}</td><td>${esc(`${e.serverId}_${e.tool}`)}${e.via === "codemode" ? " <span class=\"muted\">(code mode)</span>" : ""}</td><td>${esc(e.outcome)}</td><td>${fmtMs(e.durationMs)}</td></tr>`)
+    .join("");
+  return `<div class="grid2">
+<section data-test="mcp-tools"><h2>MCP tool calls</h2>
+${toolRows ? `<table><thead><tr><th>Tool</th><th>Calls</th><th>Failed</th><th>Denied</th><th>Avg</th></tr></thead><tbody>${toolRows}</tbody></table>` : `<p class="muted">No MCP tool calls in this range.</p>`}</section>
+<section data-test="mcp-recent"><h2>Latest MCP calls (audit log)</h2>
+${recentRows ? `<table><thead><tr><th>When (UTC)</th><th>Caller</th><th>Tool</th><th>Outcome</th><th>Duration</th></tr></thead><tbody>${recentRows}</tbody></table>` : `<p class="muted">No MCP tool calls in this range.</p>`}</section>
+</div>`;
+}
+
 function exportLinks(r: DashboardReport): string {
   const q = `from=${r.range.from}&to=${r.range.to}`;
   return ["day", "provider", "model", "team", "caller"].map((by) => `<a href="/dashboard/export.csv?${q}&by=${by}" data-test="export-${by}" download>${by}</a>`).join(" · ");
@@ -100,6 +115,7 @@ ${burnRows ? `<table><thead><tr><th>Group</th><th>Budget</th><th>Spent</th><th>L
 <section data-test="user-burn-table"><h2>Users closest to their monthly budget</h2>
 ${userRows ? `<table><thead><tr><th>Caller</th><th>Budget</th><th>Spent</th><th>Burned</th></tr></thead><tbody>${userRows}</tbody></table>` : `<p class="muted">No per-user monthly budgets in use.</p>`}</section>
 </div>
+${mcpSection(r)}
 <script type="application/json" id="chart-data">${jsonForScript(chartData)}</script>
 </main>`;
   return layout("Gatehouse usage", body, ["/dashboard/assets/chart.umd.js", "/dashboard/assets/dashboard.js"]);

@@ -4,6 +4,7 @@ import type { Database } from "../store/index.ts";
 import { compileRules } from "../policy/index.ts";
 import { callerMonthSpend, costByDayAndClass, groupedBy, groupSpendByDay, latency, outcomes, providerClass, totals, type Aggregate, type Outcomes, type Percentiles, type Totals } from "./queries.ts";
 import { daysOf, type DayRange } from "./range.ts";
+import { mcpActivity, type McpActivity } from "./mcp-audit.ts";
 
 export interface ClassShare {
   frontier: Totals;
@@ -38,13 +39,15 @@ export interface DashboardReport {
   month: string;
   burnDown: BurnDown[];
   userBurn: UserBurn[];
+  /** MCP portal tool calls from its audit log. */
+  mcp: McpActivity;
 }
 
 const zero = (): Totals => ({ requests: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, costUsd: 0 });
 
 /** Everything the dashboard page shows for a range, read from the ledger. */
 export async function buildReport(db: Kysely<Database>, config: OrgConfig, range: DayRange, now: number): Promise<DashboardReport> {
-  const [sum, byDay, byClassDay, providers, models, teams, spenders, outcome, lat] = await Promise.all([
+  const [sum, byDay, byClassDay, providers, models, teams, spenders, outcome, lat, mcp] = await Promise.all([
     totals(db, range),
     groupedBy(db, range, "day"),
     costByDayAndClass(db, range),
@@ -54,6 +57,7 @@ export async function buildReport(db: Kysely<Database>, config: OrgConfig, range
     groupedBy(db, range, "caller_id", 10),
     outcomes(db, range),
     latency(db, range),
+    mcpActivity(db, range),
   ]);
 
   const dayIndex = new Map(byDay.map((d) => [d.key, d]));
@@ -84,7 +88,7 @@ export async function buildReport(db: Kysely<Database>, config: OrgConfig, range
   const today = new Date(now).toISOString().slice(0, 10);
   const month = today.slice(0, 7);
   const { burnDown, userBurn } = await budgets(db, config, month, today);
-  return { range, totals: sum, days, providers, classes, models, teams, spenders, outcomes: outcome, latency: lat, month, burnDown, userBurn };
+  return { range, totals: sum, days, providers, classes, models, teams, spenders, outcomes: outcome, latency: lat, month, burnDown, userBurn, mcp };
 }
 
 async function budgets(db: Kysely<Database>, config: OrgConfig, month: string, today: string): Promise<{ burnDown: BurnDown[]; userBurn: UserBurn[] }> {

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { AppDeps } from "../core/deps.ts";
-import type { AppEnv } from "../core/app.ts";
+import { describeError, type AppEnv } from "../core/app.ts";
 import type { Caller } from "../core/caller.ts";
 import { GatewayError, toGatewayError } from "../core/errors.ts";
 import type { ProviderDescriptor, JsonObject, RequestShape } from "../providers/index.ts";
@@ -38,7 +38,12 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
     const requestId = c.get("requestId");
     const head = transport.head(c);
     const subPath = head.path.slice(provider.routePrefix.length) || "/";
-    const fail = (err: unknown): Response => providerErrorResponse(c, provider, toGatewayError(err), requestId);
+    const fail = (err: unknown): Response => {
+      const gatewayError = toGatewayError(err);
+      // The client gets an opaque message; the log keeps what went wrong (name and message only).
+      if (gatewayError.code === "internal") logger.error({ requestId, provider: provider.id, err: describeError(err) }, "proxy request failed");
+      return providerErrorResponse(c, provider, gatewayError, requestId);
+    };
 
     let caller: Caller;
     try {
