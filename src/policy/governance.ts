@@ -87,7 +87,9 @@ export class GovernancePolicy implements ProxyPolicy {
     const rateClaims = this.rateClaims(caller, rules, estimateTokens);
     let holds: RateHold[] = [];
     if (rateClaims.length > 0) {
-      const taken = this.options.rates.take(rateClaims, now);
+      const pending = this.options.rates.take(rateClaims, now);
+      // Only a shared store (another instance's windows) is awaited; in memory stays synchronous.
+      const taken = "then" in pending ? await pending : pending;
       if (!taken.ok) throw new GatewayError("rate_limited", `Rate limit reached: ${taken.claim.label} (${taken.claim.limit}). Retry in ${taken.retryAfterSeconds}s.`, { retryAfterSeconds: taken.retryAfterSeconds });
       holds = taken.holds;
     }

@@ -20,7 +20,12 @@ export interface RateHold {
 export type RateOutcome = { ok: true; holds: RateHold[] } | { ok: false; claim: RateClaim; retryAfterSeconds: number };
 
 export interface RateLimiterStore {
-  take(claims: readonly RateClaim[], now: number): RateOutcome;
+  /**
+   * Checks every claim and adds to all of them, or to none, as one atomic step. The
+   * in-memory store answers synchronously (a single process pays no await per request); a
+   * shared one (PostgreSQL, a Durable Object) returns a promise.
+   */
+  take(claims: readonly RateClaim[], now: number): RateOutcome | Promise<RateOutcome>;
   /** Corrects a token hold with the real count once known (requests holds are never corrected). */
   adjust(hold: RateHold, actual: number): void;
   /** Gives back holds of a request that was refused by a later check. */

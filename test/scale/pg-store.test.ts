@@ -4,7 +4,8 @@ import { openPostgres, openPostgresStore } from "../../src/adapters/node/postgre
 import { PostgresCounterStore } from "../../src/adapters/node/cluster/pg-counters.ts";
 import { PostgresRateLimiter } from "../../src/adapters/node/cluster/pg-rate-limiter.ts";
 import { tryAcquireLease } from "../../src/adapters/node/cluster/lease.ts";
-import { ClusterSync } from "../../src/adapters/node/cluster/sync.ts";
+import { ClusterSync, CONFIG_SNAPSHOT } from "../../src/adapters/node/cluster/sync.ts";
+import { snapshotHead } from "../../src/adapters/node/cluster/snapshots.ts";
 import { ConfigHolder, orgConfigSchema } from "../../src/config/index.ts";
 import { createBundledCatalog, bundledSnapshot } from "../../src/catalog/index.ts";
 import { silentLogger } from "../../src/core/logger.ts";
@@ -180,9 +181,11 @@ describe("PostgreSQL store shared by two instances", () => {
     const syncA = new ClusterSync({ ...common, db: a, config: configA, catalog: catalogA, instanceId: "a" });
     const syncB = new ClusterSync({ ...common, db: b, config: configB, catalog: catalogB, instanceId: "b" });
     await Promise.all([syncA.start(), syncB.start()]);
+    // Overlapping rounds of one instance join each other; a later round finds nothing new.
     await Promise.all([syncA.tick(), syncB.tick(), syncA.tick()]);
+    await Promise.all([syncA.tick(), syncB.tick()]);
     expect(fetches).toBe(1);
-    // The instance that did not fetch loaded the published document.
+    // The instance that did not fetch loaded the published document, once.
     expect(catalogA.version + catalogB.version).toBe(2);
     clock.t += 3_600_000;
     await Promise.all([syncA.tick(), syncB.tick()]);
@@ -190,8 +193,8 @@ describe("PostgreSQL store shared by two instances", () => {
 
     const changed = orgConfigSchema.parse({ providers: { openai: { upstream: "http://127.0.0.1:2/v1" } } });
     configA.replace(changed);
-    // The publish runs from the change listener; the next poll of B picks it up.
-    await new Promise((r) => setTimeout(r, 200));
+    // The publish runs from the change listener (not awaited by replace); wait until it is stored, then B's next poll picks it up.
+    for (let i = 0; i < 200 && (await snapshotHead(a, CONFIG_SNAPSHOT))?.revision !== 2; i++) await new Promise((r) => setTimeout(r, 25));
     await syncB.tick();
     expect(configB.current().providers.openai?.upstream).toBe("http://127.0.0.1:2/v1");
     // B does not publish back what it took: A's revision stays.

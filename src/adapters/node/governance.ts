@@ -13,6 +13,7 @@ import type { Database } from "../../store/index.ts";
 import { priceUsage } from "../../usage/index.ts";
 import { nodeDashboardAssets } from "./dashboard-assets.ts";
 import { describeError } from "../../core/app.ts";
+import { PostgresCounterStore, PostgresRateLimiter } from "./cluster/index.ts";
 
 export interface RunningGovernance extends Governance {
   /** The proxy's ledger sink: feeds /metrics, then the real ledger. */
@@ -28,6 +29,8 @@ export interface RunningGovernance extends Governance {
  * Builds governance for one Node process: the policy priced with the catalog, the first
  * reconciliation with the ledger (awaited, so a restart starts from real spend), and a
  * reconcile loop every `policy.reconcileSeconds` (re-read each time: a reload applies).
+ * Given the PostgreSQL budget store (`serve` with DATABASE_URL), rate limits are kept in
+ * PostgreSQL as well, unless `rates` is passed.
  */
 export async function startGovernance(options: {
   config: ConfigHolder;
@@ -40,13 +43,16 @@ export async function startGovernance(options: {
   rates?: RateLimiterStore;
 }): Promise<RunningGovernance> {
   const { config, catalog, logger } = options;
+  // Budgets in PostgreSQL mean several instances: their rate windows must be shared too, or
+  // N instances would each admit the full limit (N x the limit in total).
+  const rates = options.rates ?? (options.counters instanceof PostgresCounterStore ? new PostgresRateLimiter(options.db, logger) : undefined);
   const governance = createGovernance({
     config,
     clock: options.clock,
     db: options.db,
     logger,
     counters: options.counters,
-    rates: options.rates,
+    rates,
     pricer: (provider, model, usage) => {
       const resolved = resolvePrice(catalog, config.current(), provider as ProviderId, model);
       return resolved ? priceUsage(usage, resolved.price) : undefined;

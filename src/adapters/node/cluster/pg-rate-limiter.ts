@@ -4,8 +4,8 @@ import { describeError } from "../../../core/app.ts";
 import type { RateClaim, RateHold, RateLimiterStore, RateOutcome } from "../../../policy/rate-limit.ts";
 import type { Database } from "../../../store/index.ts";
 
-/** A rate limiter whose `take` crosses the network (PostgreSQL, a Durable Object). */
-export type SharedRateLimiterStore = Omit<RateLimiterStore, "take"> & {
+/** A rate limiter whose `take` crosses the network (PostgreSQL, a Durable Object): always a promise. */
+export type SharedRateLimiterStore = RateLimiterStore & {
   take(claims: readonly RateClaim[], now: number): Promise<RateOutcome>;
 };
 

@@ -55,10 +55,7 @@ export class ClusterSync {
       void this.publishConfig(config);
     });
     this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.tick().finally(() => {
-        this.running = undefined;
-      });
+      void this.tick();
     }, this.options.pollMs);
     this.timer.unref();
   }
@@ -70,8 +67,19 @@ export class ClusterSync {
     await this.running;
   }
 
-  /** One round: follow config, follow catalog, refresh the catalog if this instance wins the lease. */
-  async tick(): Promise<void> {
+  /**
+   * One round: follow config, follow catalog, refresh the catalog if this instance wins the
+   * lease. A call while a round runs joins that round: two overlapping rounds would both see
+   * the same new revision and load it twice.
+   */
+  tick(): Promise<void> {
+    this.running ??= this.round().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async round(): Promise<void> {
     try {
       await this.followConfig();
       await this.followCatalog();
