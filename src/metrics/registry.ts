@@ -32,8 +32,8 @@ export class MetricsRegistry {
     const provider = row.provider;
     const model = this.modelLabel(provider, row.model);
     const statusClass = row.status === 0 ? "none" : `${Math.floor(row.status / 100)}xx`;
-    inc(this.requests, labels({ provider, model, outcome: row.outcome, status: statusClass }), 1);
-    if (row.outcome === "not_forwarded" && row.error_code) inc(this.denials, labels({ provider, reason: row.error_code }), 1);
+    inc(this.requests, labels("provider", provider, "model", model, "outcome", row.outcome, "status", statusClass), 1);
+    if (row.outcome === "not_forwarded" && row.error_code) inc(this.denials, labels("provider", provider, "reason", row.error_code), 1);
     const kinds: Record<(typeof TOKEN_KINDS)[number], number> = {
       input: row.input_tokens ?? 0,
       output: row.output_tokens ?? 0,
@@ -41,11 +41,11 @@ export class MetricsRegistry {
       cache_write: (row.cache_write_5m_tokens ?? 0) + (row.cache_write_1h_tokens ?? 0),
       reasoning: row.reasoning_tokens ?? 0,
     };
-    for (const kind of TOKEN_KINDS) if (kinds[kind] > 0) inc(this.tokens, labels({ provider, model, kind }), kinds[kind]);
-    if ((row.cost_usd ?? 0) > 0) inc(this.cost, labels({ provider, model }), row.cost_usd ?? 0);
+    for (const kind of TOKEN_KINDS) if (kinds[kind] > 0) inc(this.tokens, labels("provider", provider, "model", model, "kind", kind), kinds[kind]);
+    if ((row.cost_usd ?? 0) > 0) inc(this.cost, labels("provider", provider, "model", model), row.cost_usd ?? 0);
     if (row.outcome !== "not_forwarded") {
-      observeHistogram(this.durations, labels({ provider }), DURATION_BUCKETS, row.duration_ms / 1000);
-      if (row.ttfb_ms !== null && row.ttfb_ms !== undefined) observeHistogram(this.ttfb, labels({ provider }), TTFB_BUCKETS, row.ttfb_ms / 1000);
+      observeHistogram(this.durations, labels("provider", provider), DURATION_BUCKETS, row.duration_ms / 1000);
+      if (row.ttfb_ms !== null && row.ttfb_ms !== undefined) observeHistogram(this.ttfb, labels("provider", provider), TTFB_BUCKETS, row.ttfb_ms / 1000);
     }
   }
 
@@ -80,10 +80,21 @@ export function meteredLedger(inner: LedgerSink, metrics: MetricsRegistry): Ledg
   };
 }
 
-function labels(values: Record<string, string>): string {
-  return Object.entries(values)
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
-    .join(",");
+// Rendered label sets by their raw values: escaping per request showed up in profiles.
+const renderedLabels = new Map<string, string>();
+
+/** `labels("provider", "openai", "model", "gpt-5")` -> `provider="openai",model="gpt-5"` (escaped, memoised). */
+function labels(...pairs: string[]): string {
+  const raw = pairs.join("\u0000");
+  let rendered = renderedLabels.get(raw);
+  if (rendered === undefined) {
+    const parts: string[] = [];
+    for (let i = 0; i < pairs.length; i += 2) parts.push(`${pairs[i]}="${(pairs[i + 1] ?? "").replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`);
+    rendered = parts.join(",");
+    // Bounded like the series themselves (model names come from clients).
+    if (renderedLabels.size < MAX_SERIES * 8) renderedLabels.set(raw, rendered);
+  }
+  return rendered;
 }
 
 function inc(map: Map<string, number>, key: string, by: number): void {
