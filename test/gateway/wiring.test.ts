@@ -69,3 +69,23 @@ describe("config hot reload (what `gatehouse serve` watches)", () => {
     await expect.poll(price, { timeout: 5000 }).toBe(0.5);
   });
 });
+
+describe("the anonymous-id header is configurable", () => {
+  it("sends the caller's anonymous id in GATEHOUSE_USER_ID_HEADER and never the email", async () => {
+    const own = await startHarness({}, { GATEHOUSE_USER_ID_HEADER: "x-org-user-id" });
+    try {
+      const res = await fetch(`${own.gateway.url}/openai/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${CLIENT_TOKEN}` },
+        body: JSON.stringify({ model: "gpt-5", messages: [{ role: "user", content: "hi" }] }),
+      });
+      await res.arrayBuffer();
+      const seen = own.fake.requests[0];
+      expect(seen?.headers["x-org-user-id"]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(seen?.headers["x-gatehouse-user-id"]).toBeUndefined();
+      expect(JSON.stringify(seen)).not.toContain("dev@localhost");
+    } finally {
+      await own.close();
+    }
+  });
+});

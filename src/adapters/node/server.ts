@@ -96,7 +96,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     catalog,
     ledger: governance.ledger,
     policy: options.policy ?? governance.policy,
-    userIdHeader: "x-gatehouse-user-id",
+    userIdHeader: settings.userIdHeader,
     stripHeaders: settings.jwtHeader ? [settings.jwtHeader.toLowerCase()] : [],
   });
   const discovery = createDiscoveryModule({ catalog });
