@@ -1,8 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { loadOrCreateSigningKey } from "../../src/adapters/node/identity/index.ts";
 
 export const TOKEN = "gh_scale_client_token_0123456789";
 export const KEYS = { anthropic: "sk-ant-scale-key-001", openai: "sk-openai-scale-key-002", google: "AIza-scale-key-003" };
@@ -74,11 +76,43 @@ export function startGatewayProcess(configDir: string, env: Record<string, strin
   });
 }
 
-export function chat(url: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<Response> {
+export function chat(url: string, body: Record<string, unknown>, signal?: AbortSignal, token = TOKEN): Promise<Response> {
   return fetch(`${url}/openai/v1/chat/completions`, {
     method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: JSON.stringify(body),
     ...(signal ? { signal } : {}),
   });
+}
+
+/**
+ * The one signing key every instance of a deployment shares (GATEHOUSE_SIGNING_KEY_FILE),
+ * created before any instance starts, as an operator would distribute it.
+ */
+export async function createSharedSigningKey(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-scale-key-"));
+  const file = join(dir, "signing-key.json");
+  await loadOrCreateSigningKey({ signingKeyFile: file, dataDir: dir });
+  return file;
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * `gatehouse token issue` as an operator runs it against the deployment's store and key
+ * (`env` carries DATABASE_URL and GATEHOUSE_SIGNING_KEY_FILE). Asynchronous, so a fake
+ * upstream in this process keeps serving meanwhile.
+ */
+export async function issueToken(env: Record<string, string>, email: string, groups: readonly string[]): Promise<string> {
+  const args = ["bin/gatehouse.js", "token", "issue", "--email", email, ...(groups.length > 0 ? ["--group", ...groups] : []), "--data-dir", mkdtempSync(join(tmpdir(), "gatehouse-scale-cli-"))];
+  const { stdout } = await execFileAsync(process.execPath, args, { cwd: root, env: { ...process.env, GATEHOUSE_LOG_LEVEL: "warn", ...env }, timeout: 60_000 });
+  const token = stdout.trim();
+  if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) throw new Error("token issue printed no JWT");
+  return token;
+}
+
+/** The claims of a JWT (no verification: for comparing `sub` with ledger rows in tests). */
+export function jwtClaims(token: string): Record<string, unknown> {
+  const payload = token.split(".")[1] ?? "";
+  return JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Record<string, unknown>;
 }

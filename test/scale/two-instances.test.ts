@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgres } from "../../src/adapters/node/postgres.ts";
 import type { Database } from "../../src/store/index.ts";
 import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/index.ts";
-import { chat, KEYS, startGatewayProcess, writeConfig, type GatewayProcess } from "./gateway-process.ts";
+import { chat, createSharedSigningKey, issueToken, jwtClaims, KEYS, startGatewayProcess, writeConfig, type GatewayProcess } from "./gateway-process.ts";
 import { startTestDatabase, type TestDatabase } from "./postgres.ts";
 
 /**
@@ -18,6 +18,8 @@ let database: TestDatabase;
 let db: Kysely<Database>;
 let fake: FakeUpstream;
 let configDir: string;
+/** What every instance of the deployment (and `gatehouse token issue`) gets: one store, one signing key. */
+let shared: Record<string, string>;
 const running: GatewayProcess[] = [];
 
 beforeAll(async () => {
@@ -25,6 +27,7 @@ beforeAll(async () => {
   db = openPostgres(database.url, { maxConnections: 2 });
   fake = await startFakeUpstream({ keys: KEYS });
   configDir = writeConfig(fake.url);
+  shared = { DATABASE_URL: database.url, GATEHOUSE_SIGNING_KEY_FILE: await createSharedSigningKey() };
 }, 120_000);
 
 afterAll(async () => {
@@ -35,7 +38,7 @@ afterAll(async () => {
 });
 
 async function start(env: Record<string, string>): Promise<GatewayProcess> {
-  const g = await startGatewayProcess(configDir, { DATABASE_URL: database.url, ...env });
+  const g = await startGatewayProcess(configDir, { ...shared, ...env });
   running.push(g);
   return g;
 }
@@ -108,10 +111,14 @@ describe("two gateway processes on one PostgreSQL", () => {
       fake.url,
       ["pricing:", "  openai/gpt-budget: { input: 1, output: 1 }", "policy:", "  defaultGroup: dev", "  groups:", "    dev:", '      models: ["openai/*"]', `      budget: { perUser: { dailyUsd: ${(perRequest * 50.5).toFixed(6)} } }`].join("\n"),
     );
-    const [c, d] = await Promise.all([startGatewayProcess(policyDir, { DATABASE_URL: database.url }), startGatewayProcess(policyDir, { DATABASE_URL: database.url })]);
+    const [c, d] = await Promise.all([startGatewayProcess(policyDir, shared), startGatewayProcess(policyDir, shared)]);
     running.push(c, d);
-    // Answers are held back so every request is decided before any settles its real cost.
-    fake.setDefault({ headersDelayMs: 1500, usage: { input: 5, output: 5 } });
+    // Answers are held back so most requests are decided while the others are outstanding,
+    // and each really costs its estimate: however admissions and settles interleave (a slow
+    // machine may settle the first answers before the last requests are decided), the budget
+    // holds exactly 50, never 51.
+    const usage = { input: Buffer.byteLength(JSON.stringify(body)), output: body.max_tokens };
+    fake.setDefault({ headersDelayMs: 1500, usage });
     try {
       const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => chat(i % 2 ? c.url : d.url, body)));
       const bodies = await Promise.all(answers.map((r) => r.text()));
@@ -140,9 +147,54 @@ describe("two gateway processes on one PostgreSQL", () => {
     // The counter holds the caller's whole day (earlier tests' requests included, through reconciliation).
     const daySpend = await db.selectFrom("ledger").select((eb) => eb.fn.sum<number>("cost_usd").as("total")).where("caller_id", "=", callerId).where("day", "=", day).executeTakeFirstOrThrow();
     expect(counter.settled_usd).toBeCloseTo(daySpend.total, 12);
-    // 50 answers of 5 + 5 tokens at $1 per million.
+    // 50 answers, each costing its estimate.
     expect(ledger.n).toBe(50);
-    expect(ledger.total).toBeCloseTo((50 * 10) / 1e6, 12);
+    expect(ledger.total).toBeCloseTo(50 * perRequest, 12);
+  });
+
+  it("verifies a token issued against the shared store on both instances and holds one per-user rate limit across them", async () => {
+    const N = 6;
+    const rateDir = writeConfig(fake.url, ["policy:", "  groups:", "    rl:", '      models: ["openai/*"]', `      rateLimit: { perUser: { requestsPerMinute: ${N} } }`].join("\n"));
+    const [c, d] = await Promise.all([startGatewayProcess(rateDir, shared), startGatewayProcess(rateDir, shared)]);
+    running.push(c, d);
+    // Issued by the CLI, as an operator would: neither instance issued it, both must accept it.
+    const token = await issueToken(shared, "rate@example.com", ["rl"]);
+    const callerId = jwtClaims(token)["sub"];
+    expect(typeof callerId).toBe("string");
+    // A token signed with another key (an instance with its own key file) is refused by both.
+    const foreign = await issueToken({ ...shared, GATEHOUSE_SIGNING_KEY_FILE: await createSharedSigningKey() }, "rate@example.com", ["rl"]);
+    for (const g of [c, d]) {
+      const refused = await chat(g.url, { model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] }, undefined, foreign);
+      expect(refused.status).toBe(401);
+      await refused.text();
+    }
+
+    const body = { model: "gpt-4o-mini", messages: [{ role: "user", content: "rate" }] };
+    // N requests spread over both instances, all in flight together: all pass.
+    const first = await Promise.all(Array.from({ length: N }, (_, i) => chat(i % 2 ? c.url : d.url, body, undefined, token)));
+    await Promise.all(first.map((r) => r.text()));
+    expect(first.map((r) => r.status)).toEqual(Array.from({ length: N }, () => 200));
+    // The (N+1)th, on either instance, is refused in OpenAI's error shape with retry-after.
+    for (const g of [c, d]) {
+      const over = await chat(g.url, body, undefined, token);
+      expect(over.status).toBe(429);
+      const retryAfter = Number(over.headers.get("retry-after"));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(120);
+      const error = (await over.json()) as { error: { message: string; type: string } };
+      expect(error.error.message).toContain(`your requests per minute (${N})`);
+      expect(typeof error.error.type).toBe("string");
+    }
+    expect(fake.requests.filter((r) => r.bodyText.includes('"content":"rate"')).length).toBe(N);
+
+    expect(await c.stop("SIGTERM")).toBe(0);
+    expect(await d.stop("SIGTERM")).toBe(0);
+    // Both instances recorded the admitted requests under the token's anonymous id.
+    const rows = await db.selectFrom("ledger").select(["caller_id", "status"]).where("caller_id", "=", callerId as string).execute();
+    expect(rows.filter((r) => r.status === 200)).toHaveLength(N);
+    // The window lives in PostgreSQL: one row for this caller's requests-per-minute key holds all N.
+    const windows = await db.selectFrom("rate_windows").select(["key", "amount"]).where("key", "=", `user:${callerId as string}:rpm`).execute();
+    expect(windows.reduce((sum, w) => sum + Number(w.amount), 0)).toBe(N);
   });
 
   it("SIGTERM finishes streams in flight and flushes every queued row", async () => {
