@@ -8,9 +8,21 @@ export function normalizeEmail(email: string): string {
 }
 
 /**
+ * A cache shared by every instance or isolate (Workers: KV), in front of the database. Never
+ * the truth: the database's insert-or-select on the unique email decides the id, and a miss
+ * falls through to it. An email's id never changes, so a cached entry never goes stale.
+ * Implementations handle their own failures (a failed read is a miss).
+ */
+export interface SharedAnonymousIdCache {
+  get(email: string): Promise<string | undefined>;
+  put(email: string, id: string): Promise<void>;
+}
+
+/**
  * Maps each verified email to a random UUID, created once and stored (unique, stable across
  * restarts and instances). Upstreams and the ledger only ever see the UUID. Lookups are
- * cached in memory: a known email costs no database round trip.
+ * cached in memory: a known email costs no database round trip. With a `shared` cache, an
+ * email this process has not seen yet is looked up there before the database.
  */
 export class AnonymousIds {
   private readonly byEmail = new Map<string, string>();
@@ -19,15 +31,22 @@ export class AnonymousIds {
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly maxCached = 100_000,
+    private readonly shared?: SharedAnonymousIdCache,
   ) {}
 
   async idFor(email: string): Promise<string> {
     const key = normalizeEmail(email);
     const cached = this.byEmail.get(key);
     if (cached) return cached;
+    const fromShared = await this.shared?.get(key);
+    if (fromShared) {
+      this.remember(key, fromShared);
+      return fromShared;
+    }
     const existing = await this.lookup(key);
     const id = existing ?? (await this.create(key));
     this.remember(key, id);
+    await this.shared?.put(key, id);
     return id;
   }
 

@@ -4,7 +4,7 @@ import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { settingsEnvNames, type Settings } from "../core/settings.ts";
 import type { Database } from "../store/index.ts";
-import { AnonymousIds } from "./anonymous-ids.ts";
+import { AnonymousIds, type SharedAnonymousIdCache } from "./anonymous-ids.ts";
 import { JwtAuthenticator, type TokenRules } from "./authenticator.ts";
 import { GATEHOUSE_AUDIENCE, GATEHOUSE_ISSUER, TokenIssuer } from "./gatehouse-tokens.ts";
 import { RevocationList } from "./revocations.ts";
@@ -19,6 +19,8 @@ export interface IdentityDeps {
   signingKey?: SigningKey;
   /** Dev mode only: static tokens (e.g. the generated dev token) and the email each stands for. */
   staticTokens?: ReadonlyMap<string, string>;
+  /** A cache of anonymous ids shared across isolates (Workers: KV); Node needs none. */
+  anonymousIdCache?: SharedAnonymousIdCache;
 }
 
 /** Everything identity offers the rest of the app, built once per process. */
@@ -56,7 +58,7 @@ export function parseAlgorithms(list: string): string[] {
 /** Builds identity for the configured mode; throws a message naming the missing setting. */
 export function createIdentity(settings: Settings, deps: IdentityDeps): Identity {
   assertDevModeAllowed(settings);
-  const anonymousIds = new AnonymousIds(deps.db, deps.clock);
+  const anonymousIds = new AnonymousIds(deps.db, deps.clock, undefined, deps.anonymousIdCache);
   const revocations = new RevocationList(deps.db, deps.clock, deps.logger, settings.revocationPollMs);
   const cache = new VerifiedTokenCache();
 

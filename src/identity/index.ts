@@ -3,6 +3,7 @@ export { createAuthenticator, createIdentity, assertDevModeAllowed, isLoopbackHo
 export type { Identity, IdentityDeps } from "./create.ts";
 export { JwtAuthenticator } from "./authenticator.ts";
 export { AnonymousIds, normalizeEmail } from "./anonymous-ids.ts";
+export type { SharedAnonymousIdCache } from "./anonymous-ids.ts";
 export { TokenIssuer, GATEHOUSE_ISSUER, GATEHOUSE_AUDIENCE } from "./gatehouse-tokens.ts";
 export type { IssuedToken } from "./gatehouse-tokens.ts";
 export { RevocationList } from "./revocations.ts";

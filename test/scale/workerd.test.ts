@@ -129,7 +129,12 @@ describe("Gatehouse in workerd", () => {
     const ns = (await worker.mf.getDurableObjectNamespace("COUNTERS")) as unknown as DurableObjectNamespace;
     const stub = ns.get(ns.idFromName("global"));
     const day = new Date().toISOString().slice(0, 10);
-    const key = `user:00000000-0000-4000-8000-00000000dev0:d:${day}`;
+    // As on Node, the dev token stands for dev@localhost, whose anonymous id lives in D1.
+    const db = await worker.mf.getD1Database("DB");
+    const dev = await db.prepare("select id from identities where email = ?").bind("dev@localhost").first<{ id: string }>();
+    const devId = dev?.id ?? "";
+    expect(devId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const key = `user:${devId}:d:${day}`;
     let used = Infinity;
     // Every settle is in by the time the reservations are gone (used drops below one estimate).
     for (let i = 0; i < 50 && used > 0.01; i++) {
@@ -138,8 +143,7 @@ describe("Gatehouse in workerd", () => {
       if (used > 0.01) await new Promise((r) => setTimeout(r, 50));
     }
     // What the object settled is what the ledger in D1 says this caller spent today.
-    const db = await worker.mf.getD1Database("DB");
-    const spent = await db.prepare("select sum(cost_usd) as total, count(*) as n from ledger where caller_id = ? and day = ? and status = 200").bind("00000000-0000-4000-8000-00000000dev0", day).first<{ total: number; n: number }>();
+    const spent = await db.prepare("select sum(cost_usd) as total, count(*) as n from ledger where caller_id = ? and day = ? and status = 200").bind(devId, day).first<{ total: number; n: number }>();
     expect(spent?.n).toBe(4);
     expect(used).toBeGreaterThan((3 * 20) / 1e6);
     expect(used).toBeCloseTo(spent?.total ?? -1, 12);

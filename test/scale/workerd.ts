@@ -38,9 +38,11 @@ export interface LocalWorker {
 
 /**
  * Runs the Gatehouse worker in workerd with local D1, KV and the counters Durable Object
- * (SQLite-backed), all in memory. `vars` are the worker's plain-text vars and secrets.
+ * (SQLite-backed), in memory, or under `persistRoot` when given: a later worker started on
+ * the same root is a cold isolate of the same deployment (same D1, KV and object state).
+ * `vars` are the worker's plain-text vars and secrets.
  */
-export async function startLocalWorker(vars: Record<string, string>): Promise<LocalWorker> {
+export async function startLocalWorker(vars: Record<string, string>, options: { persistRoot?: string } = {}): Promise<LocalWorker> {
   const script = await bundleWorker();
   const mf = new Miniflare({
     modules: true,
@@ -54,6 +56,7 @@ export async function startLocalWorker(vars: Record<string, string>): Promise<Lo
     durableObjects: { COUNTERS: { className: "GatehouseCounters", useSQLite: true } },
     bindings: vars,
     unsafeTriggerHandlers: true,
+    ...(options.persistRoot ? { defaultPersistRoot: options.persistRoot, d1Persist: true, kvPersist: true, durableObjectsPersist: true } : {}),
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   return { url, mf, close: () => mf.dispose() };

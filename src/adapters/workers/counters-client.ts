@@ -1,7 +1,7 @@
 import type { Logger } from "../../core/logger.ts";
 import { describeError } from "../../core/app.ts";
 import type { BudgetClaim, CounterStore, Reservation, ReserveOutcome } from "../../policy/counters.ts";
-import type { RateClaim, RateHold, RateOutcome } from "../../policy/rate-limit.ts";
+import type { RateClaim, RateHold, RateLimiterStore, RateOutcome } from "../../policy/rate-limit.ts";
 import type { DurableObjectNamespace, DurableObjectStub } from "./bindings.ts";
 
 /** The counters object every isolate of the deployment talks to. */
@@ -83,8 +83,14 @@ export class DurableCounterStore implements CounterStore {
   }
 }
 
-/** The sliding-window rate limiter over the same object (async `take`; see docs/deploy.md). */
-export class DurableRateLimiter {
+/**
+ * The sliding-window rate limiter over the same object: every isolate takes from the same
+ * windows. Corrections and releases run after `take` returned; `idle()` lets the worker keep
+ * them alive with waitUntil.
+ */
+export class DurableRateLimiter implements RateLimiterStore {
+  private readonly inFlight = new Set<Promise<void>>();
+
   constructor(
     private readonly namespace: DurableObjectNamespace,
     private readonly logger: Logger,
@@ -95,15 +101,28 @@ export class DurableRateLimiter {
   }
 
   adjust(hold: RateHold, actual: number): void {
-    void this.correct(hold, actual - hold.amount);
+    this.track(this.correct(hold, actual - hold.amount));
   }
 
   release(holds: readonly RateHold[]): void {
-    for (const hold of holds) void this.correct(hold, -hold.amount);
+    for (const hold of holds) this.track(this.correct(hold, -hold.amount));
   }
 
   prune(now: number): void {
-    call(this.namespace, "/prune", { now }).catch((err: unknown) => this.logger.warn({ err: describeError(err) }, "pruning the counters object failed"));
+    this.track(call(this.namespace, "/prune", { now }).then(
+      () => undefined,
+      (err: unknown) => this.logger.warn({ err: describeError(err) }, "pruning the counters object failed"),
+    ));
+  }
+
+  /** Resolves when every correction started so far is done. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
+
+  private track(pending: Promise<void>): void {
+    const tracked = pending.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
   }
 
   private async correct(hold: RateHold, delta: number): Promise<void> {

@@ -1,13 +1,13 @@
 import { Kysely } from "kysely";
 import { createApp, type AppModule } from "../../core/app.ts";
-import { StaticTokenAuthenticator, type Authenticator } from "../../core/auth.ts";
+import type { Authenticator } from "../../core/auth.ts";
 import { systemClock } from "../../core/clock.ts";
 import type { AppDeps, SecretSource } from "../../core/deps.ts";
 import { parseSettings, type Settings } from "../../core/settings.ts";
 import { ConfigHolder, orgConfigSchema, type OrgConfig, type ProviderId } from "../../config/index.ts";
 import { createBundledCatalog, resolvePrice, type Catalog } from "../../catalog/index.ts";
 import { createDiscoveryModule } from "../../discovery/index.ts";
-import { createIdentity } from "../../identity/index.ts";
+import { AnonymousIds, createIdentity } from "../../identity/index.ts";
 import { BatchedLedgerWriter } from "../../ledger/index.ts";
 import { createGovernance } from "../../policy/index.ts";
 import { createProxyModule } from "../../proxy/index.ts";
@@ -15,8 +15,10 @@ import type { Database } from "../../store/index.ts";
 import { priceUsage } from "../../usage/index.ts";
 import type { ExecutionContext, ScheduledController, WorkerEnv } from "./bindings.ts";
 import { KvCatalogFollower, refreshCatalogToKv } from "./catalog-kv.ts";
-import { DurableCounterStore } from "./counters-client.ts";
+import { DurableCounterStore, DurableRateLimiter } from "./counters-client.ts";
 import { D1Dialect } from "./d1-dialect.ts";
+import { WorkerDevAuthenticator } from "./dev-auth.ts";
+import { KvAnonymousIdCache } from "./identity-kv.ts";
 import { createConsoleLogger } from "./logger.ts";
 import { migrateD1 } from "./migrate-d1.ts";
 import { createFetchTransport } from "./transport.ts";
@@ -71,24 +73,29 @@ async function build(env: WorkerEnv): Promise<Runtime> {
   const catalogFollower = new KvCatalogFollower(env.CACHE, catalog, logger);
   await catalogFollower.maybeUpdate(clock.now());
 
+  // Anonymous ids: D1 decides (unique email), KV caches them for every isolate.
+  const anonymousIdCache = new KvAnonymousIdCache(env.CACHE, logger);
   let authenticator: Authenticator;
   if (settings.authMode === "dev") {
     // A Worker is always reachable from the internet: dev mode must be asked for explicitly.
     if (!settings.allowDevAuth) throw new Error("GATEHOUSE_AUTH_MODE=dev on Workers needs GATEHOUSE_ALLOW_DEV_AUTH=true (local testing only); use jwt behind Cloudflare Access.");
     if (!settings.devToken) throw new Error("GATEHOUSE_AUTH_MODE=dev needs GATEHOUSE_DEV_TOKEN (a Worker secret).");
-    authenticator = new StaticTokenAuthenticator(settings.devToken, { id: "00000000-0000-4000-8000-00000000dev0", email: undefined, groups: ["dev"], team: "dev", tokenId: undefined });
+    authenticator = new WorkerDevAuthenticator(settings.devToken, new AnonymousIds(db, clock, undefined, anonymousIdCache));
   } else {
-    authenticator = createIdentity(settings, { db, clock, logger }).authenticator;
+    authenticator = createIdentity(settings, { db, clock, logger, anonymousIdCache }).authenticator;
   }
 
   const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger });
   const counters = new DurableCounterStore(env.COUNTERS, () => clock.now(), logger);
+  // Rate windows in the same object: one limit for every isolate and location.
+  const rates = new DurableRateLimiter(env.COUNTERS, logger);
   const governance = createGovernance({
     config,
     clock,
     db,
     logger,
     counters,
+    rates,
     pricer: (provider, model, usage) => {
       const resolved = resolvePrice(catalog, config.current(), provider as ProviderId, model);
       return resolved ? priceUsage(usage, resolved.price) : undefined;
@@ -98,7 +105,7 @@ async function build(env: WorkerEnv): Promise<Runtime> {
   const deps: AppDeps = { settings, logger, clock, db, config, authenticator, secrets };
   const transport = createFetchTransport({
     afterResponse: async () => {
-      await counters.idle();
+      await Promise.all([counters.idle(), rates.idle()]);
       await ledger.flush();
     },
   });
@@ -116,8 +123,9 @@ async function build(env: WorkerEnv): Promise<Runtime> {
     async fetch(request, workerEnv, ctx) {
       const response = await app.fetch(request, workerEnv, ctx);
       // Rows of requests that were refused before forwarding are queued by now; streamed
-      // answers flush from the transport when their stream ends.
-      ctx.waitUntil(ledger.flush());
+      // answers flush from the transport when their stream ends. A refusal may have given
+      // rate holds back (a call to the counters object) that must finish too.
+      ctx.waitUntil(Promise.all([rates.idle(), ledger.flush()]));
       return response;
     },
   };
@@ -153,11 +161,18 @@ export default {
     return rt.fetch(request, env, ctx);
   },
 
-  /** Cron trigger (hourly, see wrangler.jsonc): refresh the catalog once for the whole deployment. */
+  /**
+   * Cron trigger (hourly, see wrangler.jsonc): refresh the catalog once for the whole
+   * deployment, and drop the counters object's finished rate windows and expired reservations.
+   */
   async scheduled(_controller: ScheduledController, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
     const vars = stringVars(env);
     const settings = parseSettings(vars);
     const logger = createConsoleLogger(settings.logLevel);
-    ctx.waitUntil(refreshCatalogToKv(env.CACHE, createBundledCatalog(), settings.catalogUrl, logger, Date.now()));
+    const now = Date.now();
+    ctx.waitUntil(refreshCatalogToKv(env.CACHE, createBundledCatalog(), settings.catalogUrl, logger, now));
+    const rates = new DurableRateLimiter(env.COUNTERS, logger);
+    rates.prune(now);
+    ctx.waitUntil(rates.idle());
   },
 };
