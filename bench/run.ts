@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     { name: "bare node proxy", target: { url: `http://127.0.0.1:${bare.port}/openai/v1/chat/completions`, headers: {} }, process: bare },
     { name: "gatehouse", target: { url: `http://127.0.0.1:${gatehouse.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${gatehouse.token}` } }, process: gatehouse },
   ];
-  if (pgPair) candidates.push({ name: pgPair.name, target: { url: `http://127.0.0.1:${pgPair.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${BENCH_TOKEN}` } }, process: pgPair });
+  if (pgPair) candidates.push({ name: pgPair.name, target: { url: `http://127.0.0.1:${pgPair.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${pgPair.token}` } }, process: pgPair });
   if (workerd) candidates.push({ name: "worker (workerd)", target: { url: `${workerd.url}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${BENCH_TOKEN}` } } });
   if (portkey) {
     candidates.push({

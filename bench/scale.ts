@@ -3,16 +3,18 @@
  * PostgreSQL behind a TCP round-robin balancer, and the worker in workerd. Both answer on
  * the same path and token as the single-process row, against the same upstream.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { loadOrCreateSigningKey } from "../src/adapters/node/identity/index.ts";
 import { startLocalWorker } from "../test/scale/workerd.ts";
 import { BENCH_TOKEN, freePort, startGatehouse, type Started } from "./processes.ts";
 
 const run = promisify(execFile);
+const root = new URL("..", import.meta.url).pathname;
 const pgScript = new URL("../.ci/postgres.sh", import.meta.url).pathname;
 
 /** A private PostgreSQL cluster for the run (the Debian postgresql package must be installed). */
@@ -52,12 +54,37 @@ function startRoundRobin(ports: readonly number[]): Promise<net.Server> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }
 
-/** Two `gatehouse serve` processes sharing one PostgreSQL, reached through the balancer. The pid is the first instance's. */
-export async function startPostgresPair(upstreamPort: number): Promise<Started> {
+/**
+ * `gatehouse token issue` against the pair's store and shared key, as an operator would run
+ * it: neither instance issued the token, and each must verify it.
+ */
+function issuePairToken(env: Record<string, string>): string {
+  const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-bench-cli-"));
+  const out = spawnSync(process.execPath, ["bin/gatehouse.js", "token", "issue", "--email", "bench@example.com", "--group", "bench", "--data-dir", dataDir], {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+  });
+  if (out.status !== 0) throw new Error(`token issue failed: ${out.stderr}`);
+  return out.stdout.trim();
+}
+
+/**
+ * Two `gatehouse serve` processes sharing one PostgreSQL and one signing key file
+ * (GATEHOUSE_SIGNING_KEY_FILE), reached through the balancer. Requests carry a real
+ * Gatehouse-signed ES256 token, verified by whichever instance the balancer picks.
+ * The pid is the first instance's.
+ */
+export async function startPostgresPair(upstreamPort: number): Promise<Started & { token: string }> {
   const pg = await startPostgres();
-  const env = { DATABASE_URL: pg.url };
+  const keyDir = mkdtempSync(join(tmpdir(), "gatehouse-bench-key-"));
+  const keyFile = join(keyDir, "signing-key.json");
+  // Created once before the instances start, as it would be distributed to every machine.
+  await loadOrCreateSigningKey({ signingKeyFile: keyFile, dataDir: keyDir });
+  const env = { DATABASE_URL: pg.url, GATEHOUSE_SIGNING_KEY_FILE: keyFile };
   const a = await startGatehouse(upstreamPort, env);
   const b = await startGatehouse(upstreamPort, env);
+  const token = issuePairToken(env);
   const balancer = await startRoundRobin([a.port, b.port]);
   const address = balancer.address();
   const port = typeof address === "object" && address ? address.port : 0;
@@ -66,10 +93,12 @@ export async function startPostgresPair(upstreamPort: number): Promise<Started> 
     pid: a.pid,
     port,
     child: a.child,
+    token,
     async stop() {
       await new Promise<void>((resolve) => balancer.close(() => resolve()));
       await Promise.all([a.stop(), b.stop()]);
       await pg.stop();
+      rmSync(keyDir, { recursive: true, force: true });
     },
   };
 }
