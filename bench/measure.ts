@@ -42,7 +42,7 @@ export async function sequential(target: Target, body: string, count: number, pi
   return values.sort((a, b) => a - b);
 }
 
-export async function throughput(target: Target, body: string, seconds: number, connections: number): Promise<{ rps: number; non2xx: number; errors: number }> {
+export async function throughput(target: Target, body: string, seconds: number, connections: number): Promise<{ rps: number; total: number; non2xx: number; errors: number }> {
   const result = await autocannon({
     url: target.url,
     method: "POST",
@@ -51,7 +51,7 @@ export async function throughput(target: Target, body: string, seconds: number, 
     connections,
     duration: seconds,
   });
-  return { rps: result.requests.average, non2xx: result.non2xx, errors: result.errors };
+  return { rps: result.requests.average, total: result.requests.total, non2xx: result.non2xx, errors: result.errors };
 }
 
 export async function fixedCount(target: Target, body: string, amount: number, connections: number): Promise<{ non2xx: number; errors: number }> {

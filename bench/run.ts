@@ -6,8 +6,9 @@
  *   --no-portkey  skip Portkey
  *   --no-scale    skip the scale-out rows (two instances on PostgreSQL, the worker in workerd)
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { fixedCount, peakDuringStreams, percentile, rssMiB, sequential, throughput, type Target } from "./measure.ts";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { fixedCount, peakDuringStreams, percentile, rssMiB, sequential, throughput, timedPost, type Target } from "./measure.ts";
 import { BENCH_TOKEN, startBareProxy, startPortkey, startSignedGatehouse, startUpstream, type Started } from "./processes.ts";
 import { startPostgresPair, startWorkerd } from "./scale.ts";
 
@@ -25,6 +26,8 @@ interface Candidate {
   name: string;
   target: Target;
   process?: Started;
+  /** Its work is spread over several processes: no per-process CPU figure. */
+  sharedCpu?: boolean;
 }
 
 interface Row {
@@ -32,11 +35,13 @@ interface Row {
   p50: number;
   p99: number;
   rps: number;
+  /** CPU the candidate's process spent per request during the throughput phase. */
+  cpuUsPerRequest: number;
   ttfb50: number;
   ttfb99: number;
   peakStreamsMiB: number;
-  soakBeforeMiB: number;
-  soakAfterMiB: number;
+  /** RSS after warm-up, after half the soak, after all of it. */
+  memory: number[];
 }
 
 function progress(message: string): void {
@@ -59,7 +64,7 @@ async function main(): Promise<void> {
     { name: "bare node proxy", target: { url: `http://127.0.0.1:${bare.port}/openai/v1/chat/completions`, headers: {} }, process: bare },
     { name: "gatehouse", target: { url: `http://127.0.0.1:${gatehouse.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${gatehouse.token}` } }, process: gatehouse },
   ];
-  if (pgPair) candidates.push({ name: pgPair.name, target: { url: `http://127.0.0.1:${pgPair.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${pgPair.token}` } }, process: pgPair });
+  if (pgPair) candidates.push({ name: pgPair.name, target: { url: `http://127.0.0.1:${pgPair.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${pgPair.token}` } }, process: pgPair, sharedCpu: true });
   if (workerd) candidates.push({ name: "worker (workerd)", target: { url: `${workerd.url}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${BENCH_TOKEN}` } } });
   if (portkey) {
     candidates.push({
@@ -71,22 +76,25 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   try {
-    for (const candidate of candidates) {
+    // Warm up connections and JIT before measuring.
+    for (const candidate of candidates) await sequential(candidate.target, body("bench-delay-0"), 200, "total");
+    // Latency and time to first byte are sampled round-robin across candidates, so a hiccup of
+    // the shared machine lands on all of them alike instead of on whoever ran at that moment.
+    process.stderr.write(`latency at concurrency 1, upstream 20 ms (${LATENCY_N} rounds over ${candidates.length} candidates)\n`);
+    const lat = await interleaved(candidates, body("bench-delay-20"), LATENCY_N, "total");
+    process.stderr.write(`time to first byte of streams (${LATENCY_N} rounds)\n`);
+    const ttfb = await interleaved(candidates, body("bench-stream", true), LATENCY_N, "ttfb");
+    for (const [index, candidate] of candidates.entries()) {
       process.stderr.write(`${candidate.name}\n`);
       const t = candidate.target;
-      // Warm up connections and JIT before measuring.
-      await sequential(t, body("bench-delay-0"), 200, "total");
-      progress(`latency at concurrency 1, upstream 20 ms (${LATENCY_N} requests)`);
-      const lat = await sequential(t, body("bench-delay-20"), LATENCY_N, "total");
       progress(`throughput at concurrency 64, zero-delay upstream (${THROUGHPUT_S} s)`);
       await throughput(t, body("bench-delay-0"), 1, 64);
+      const cpuBefore = candidate.process && !candidate.sharedCpu ? cpuMs(candidate.process.pid) : NaN;
       const tp = await throughput(t, body("bench-delay-0"), THROUGHPUT_S, 64);
+      const cpuPerRequest = candidate.process && !candidate.sharedCpu ? ((cpuMs(candidate.process.pid) - cpuBefore) * 1000) / Math.max(tp.total, 1) : NaN;
       if (tp.non2xx + tp.errors > 0) throw new Error(`${candidate.name}: ${tp.non2xx} non-2xx and ${tp.errors} errors under load`);
-      progress(`time to first byte of streams (${LATENCY_N} streams)`);
-      const ttfb = await sequential(t, body("bench-stream", true), LATENCY_N, "ttfb");
       let peak = NaN;
-      let before = NaN;
-      let after = NaN;
+      const memory: number[] = [];
       if (candidate.process) {
         progress(`${STREAMS} concurrent slow streams`);
         const streams = await peakDuringStreams(t, body("bench-slow-stream", true), STREAMS, candidate.process.pid);
@@ -95,12 +103,16 @@ async function main(): Promise<void> {
         const soak = candidate.name.startsWith("portkey") ? Math.min(SOAK_N, 10_000) : SOAK_N;
         progress(`memory over ${soak} requests`);
         await fixedCount(t, body("bench-delay-0"), 10_000, 64);
-        before = rssMiB(candidate.process.pid);
-        const soakResult = await fixedCount(t, body("bench-delay-0"), soak, 64);
-        if (soakResult.non2xx + soakResult.errors > 0) throw new Error(`${candidate.name}: errors during the soak`);
-        after = rssMiB(candidate.process.pid);
+        memory.push(rssMiB(candidate.process.pid));
+        for (let half = 0; half < 2; half++) {
+          const soakResult = await fixedCount(t, body("bench-delay-0"), soak / 2, 64);
+          if (soakResult.non2xx + soakResult.errors > 0) throw new Error(`${candidate.name}: errors during the soak`);
+          memory.push(rssMiB(candidate.process.pid));
+        }
       }
-      rows.push({ name: candidate.name, p50: percentile(lat, 50), p99: percentile(lat, 99), rps: tp.rps, ttfb50: percentile(ttfb, 50), ttfb99: percentile(ttfb, 99), peakStreamsMiB: peak, soakBeforeMiB: before, soakAfterMiB: after });
+      const l = lat[index] as number[];
+      const f = ttfb[index] as number[];
+      rows.push({ name: candidate.name, p50: percentile(l, 50), p99: percentile(l, 99), rps: tp.rps, cpuUsPerRequest: cpuPerRequest, ttfb50: percentile(f, 50), ttfb99: percentile(f, 99), peakStreamsMiB: peak, memory });
     }
   } finally {
     await Promise.all(started.map((s) => s.stop()));
@@ -117,27 +129,48 @@ function render(rows: Row[]): string {
   const bare = rows.find((r) => r.name === "bare node proxy");
   if (!direct || !bare) throw new Error("direct and bare rows are required");
   const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "-");
-  const added = (v: number, base: number) => v - base;
+  const addedP99 = (r: Row) => r.p99 - direct.p99;
+  const addedTtfb99 = (r: Row) => r.ttfb99 - direct.ttfb99;
   const lines = [
-    `Benchmark, ${new Date().toISOString()}, Node ${process.version}, ${quick ? "quick" : "full"} run. Latencies in ms; "added" is minus the direct call.`,
+    `Benchmark, ${new Date().toISOString()}, Node ${process.version}, ${quick ? "quick" : "full"} run, ${cpus().length} cores. Latencies in ms; "added" = the candidate's percentile minus the direct call's, sampled round-robin.`,
     "",
-    "| candidate | added p50 | added p99 | p99 added vs bare | req/s (c=64) | req/s vs bare | req/s vs direct | added TTFB p50 | added TTFB p99 | peak RSS, 1000 streams (MiB) | RSS after warm-up → after soak (MiB) |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "| candidate | added p50 | added p99 | added p99 vs bare | req/s (c=64) | req/s vs bare | req/s vs direct | CPU µs/request | added TTFB p50 | added TTFB p99 | peak RSS, 1000 streams (MiB) | RSS after warm-up → half → full soak (MiB) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
-    const addedP99 = added(r.p99, direct.p99);
-    const bareAddedP99 = added(bare.p99, direct.p99);
+    const isDirect = r === direct;
     lines.push(
-      `| ${r.name} | ${f(added(r.p50, direct.p50), 3)} | ${f(addedP99, 3)} | ${r === direct ? "-" : f(addedP99 / Math.max(bareAddedP99, 0.001)) + "x"} | ${f(r.rps, 0)} | ${f(r.rps / bare.rps)} | ${f(r.rps / direct.rps)} | ${f(added(r.ttfb50, direct.ttfb50), 3)} | ${f(added(r.ttfb99, direct.ttfb99), 3)} | ${f(r.peakStreamsMiB, 0)} | ${f(r.soakBeforeMiB, 0)} → ${f(r.soakAfterMiB, 0)} |`,
+      `| ${r.name} | ${isDirect ? "-" : f(r.p50 - direct.p50, 3)} | ${isDirect ? "-" : f(addedP99(r), 3)} | ${isDirect || r === bare ? "-" : `${f(addedP99(r) / Math.max(addedP99(bare), 0.001))}x`} | ${f(r.rps, 0)} | ${f(r.rps / bare.rps)} | ${f(r.rps / direct.rps)} | ${f(r.cpuUsPerRequest, 0)} | ${isDirect ? "-" : f(r.ttfb50 - direct.ttfb50, 3)} | ${isDirect ? "-" : f(addedTtfb99(r), 3)} | ${f(r.peakStreamsMiB, 0)} | ${r.memory.length ? r.memory.map((m) => f(m, 0)).join(" → ") : "-"} |`,
     );
   }
   const gh = rows.find((r) => r.name === "gatehouse");
   const pk = rows.find((r) => r.name.startsWith("portkey"));
   if (gh) {
     lines.push("");
-    lines.push(`Gatehouse throughput is ${f((gh.rps / bare.rps) * 100, 0)}% of the bare proxy${pk ? ` and ${f(gh.rps / pk.rps, 1)}x Portkey` : ""}; added p99 is ${f(added(gh.p99, direct.p99) / Math.max(added(bare.p99, direct.p99), 0.001))}x the bare proxy's; added TTFB p99 ${f(added(gh.ttfb99, direct.ttfb99), 3)} ms.`);
+    lines.push(
+      `Gatehouse: throughput ${f((gh.rps / bare.rps) * 100, 0)}% of the bare proxy${pk ? ` and ${f(gh.rps / pk.rps, 1)}x Portkey` : ""}; added p99 ${f(addedP99(gh), 3)} ms (${f(addedP99(gh) / Math.max(addedP99(bare), 0.001))}x the bare proxy's); added TTFB p99 ${f(addedTtfb99(gh), 3)} ms (the bare proxy's: ${f(addedTtfb99(bare), 3)} ms).`,
+    );
   }
   return lines.join("\n");
+}
+
+/** `rounds` rounds of one request per candidate, in turn; returns each candidate's sorted samples. */
+async function interleaved(candidates: readonly Candidate[], requestBody: string, rounds: number, pick: "ttfb" | "total"): Promise<number[][]> {
+  const samples = candidates.map(() => [] as number[]);
+  for (let round = 0; round < rounds; round++) {
+    for (const [index, candidate] of candidates.entries()) {
+      const result = await timedPost(candidate.target, requestBody);
+      if (result.status !== 200) throw new Error(`${candidate.name} answered ${result.status}`);
+      (samples[index] as number[]).push(pick === "ttfb" ? result.ttfb : result.total);
+    }
+  }
+  return samples.map((s) => s.sort((a, b) => a - b));
+}
+
+/** User + system CPU time of a process in ms, from /proc (100 Hz ticks). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 main().catch((err: unknown) => {
