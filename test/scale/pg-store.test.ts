@@ -133,12 +133,36 @@ describe("PostgreSQL store shared by two instances", () => {
     expect((await dead.reserve(claims, 0.9)).ok).toBe(true);
     expect((await alive.reserve(claims, 0.2)).ok).toBe(false);
     clock.t += 60_001;
-    expect((await alive.reserve(claims, 0.2)).ok).toBe(true);
+    const after = await alive.reserve(claims, 0.2);
+    expect(after.ok).toBe(true);
+    if (after.ok) await alive.settle(after.reservation, 0.2);
 
+    // Nothing in flight (the dead reservation expired): raised to the ledger, never lowered.
     await alive.reconcile(new Map([["user:u2:d:2026-11-24", 0.5]]));
-    expect(await alive.read("user:u2:d:2026-11-24")).toBeCloseTo(0.7, 9);
+    expect(await alive.read("user:u2:d:2026-11-24")).toBeCloseTo(0.5, 9);
     await alive.reconcile(new Map([["user:u2:d:2026-11-24", 0.1]]));
-    expect(await alive.read("user:u2:d:2026-11-24")).toBeCloseTo(0.7, 9);
+    expect(await alive.read("user:u2:d:2026-11-24")).toBeCloseTo(0.5, 9);
+  });
+
+  it("never counts a cost twice when the ledger already holds a row whose settle is still in flight", async () => {
+    const clock = new FakeClock();
+    const sa = new PostgresCounterStore(a, { clock, logger: silentLogger });
+    const sb = new PostgresCounterStore(b, { clock, logger: silentLogger });
+    const key = "user:u4:d:2026-11-24";
+    const claims: BudgetClaim[] = [{ key, limitUsd: 10, resetsAt: 0, label: "daily" }];
+    const first = await sa.reserve(claims, 1);
+    if (!first.ok) throw new Error("first reservation refused");
+    await sa.settle(first.reservation, 0.5);
+    // A second request on A ended: its row ($0.25) is in the ledger, its settle not done yet.
+    const second = await sa.reserve(claims, 1);
+    if (!second.ok) throw new Error("second reservation refused");
+    // B reconciles with the ledger's total, which already holds the second row.
+    await sb.reconcile(new Map([[key, 0.75]]));
+    await sa.settle(second.reservation, 0.25);
+    expect(await sb.read(key)).toBeCloseTo(0.75, 9);
+    // With nothing in flight, reconciliation raises the counter to the ledger (rows settled nowhere).
+    await sb.reconcile(new Map([[key, 0.8]]));
+    expect(await sb.read(key)).toBeCloseTo(0.8, 9);
   });
 
   it("holds a requests-per-minute limit across two instances", async () => {

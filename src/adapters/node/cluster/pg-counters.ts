@@ -104,6 +104,15 @@ export class PostgresCounterStore implements CounterStore {
     }
   }
 
+  /**
+   * Raises counters to the ledger's totals, except for keys with an outstanding reservation.
+   * A request's ledger row can be flushed (by any instance) before its settle has added the
+   * same cost to the counter; raising the counter to a total that already holds that cost and
+   * then settling would count it twice. Settle deletes the reservation and adds the cost in
+   * one transaction, and this statement checks for reservations under the counter row's lock,
+   * so a key without one has every flushed cost settled (or lost, and then its reservation has
+   * expired): raising it is safe. Keys with traffic in flight are caught up at a later run.
+   */
   async reconcile(totals: ReadonlyMap<string, number>): Promise<void> {
     if (totals.size === 0) return;
     const now = this.options.clock.now();
@@ -112,10 +121,22 @@ export class PostgresCounterStore implements CounterStore {
       .insertInto("budget_counters")
       .values(rows)
       .onConflict((oc) =>
-        oc.column("key").doUpdateSet({
-          settled_usd: sql<number>`greatest(budget_counters.settled_usd, excluded.settled_usd)`,
-          updated_at: now,
-        }),
+        oc
+          .column("key")
+          .doUpdateSet({
+            settled_usd: sql<number>`greatest(budget_counters.settled_usd, excluded.settled_usd)`,
+            updated_at: now,
+          })
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom("budget_reservations")
+                  .select("budget_reservations.id")
+                  .whereRef("budget_reservations.key", "=", "budget_counters.key")
+                  .where("budget_reservations.expires_at", ">", now),
+              ),
+            ),
+          ),
       )
       .execute();
   }

@@ -14,8 +14,8 @@ const WINDOW_MS = 60_000;
 /**
  * The policy's sliding-window limit (this minute's count plus the previous minute's,
  * weighted by how much of it lies in the last 60 s) kept in PostgreSQL, so every instance
- * counts against the same windows. `take` locks the current-minute rows of its keys in key
- * order, checks every claim and adds to all of them in one transaction.
+ * counts against the same windows. `take` locks the rows of its keys in key order, checks
+ * every claim and adds to all of them in one transaction (five round trips).
  */
 export class PostgresRateLimiter implements SharedRateLimiterStore {
   constructor(
@@ -35,10 +35,20 @@ export class PostgresRateLimiter implements SharedRateLimiterStore {
         .values(keys.map((key) => ({ key, window_start: start, amount: 0 })))
         .onConflict((oc) => oc.columns(["key", "window_start"]).doNothing())
         .execute();
-      const current = await trx.selectFrom("rate_windows").select(["key", "amount"]).where("key", "in", keys).where("window_start", "=", start).orderBy("key").forUpdate().execute();
-      const previous = await trx.selectFrom("rate_windows").select(["key", "amount"]).where("key", "in", keys).where("window_start", "=", start - WINDOW_MS).execute();
-      const cur = new Map(current.map((r) => [r.key, r.amount]));
-      const prev = new Map(previous.map((r) => [r.key, r.amount]));
+      // Both minutes in one read; the lock (key, then minute order: no deadlocks) covers the
+      // current row that is added to, and the previous one a correction may still change.
+      const rows = await trx
+        .selectFrom("rate_windows")
+        .select(["key", "window_start", "amount"])
+        .where("key", "in", keys)
+        .where("window_start", "in", [start - WINDOW_MS, start])
+        .orderBy("key")
+        .orderBy("window_start")
+        .forUpdate()
+        .execute();
+      const cur = new Map<string, number>();
+      const prev = new Map<string, number>();
+      for (const row of rows) (Number(row.window_start) === start ? cur : prev).set(row.key, row.amount);
       for (const claim of claims) {
         const c = cur.get(claim.key) ?? 0;
         const p = prev.get(claim.key) ?? 0;
@@ -47,16 +57,15 @@ export class PostgresRateLimiter implements SharedRateLimiterStore {
         const fitsAlone = claim.amount > claim.limit && c === 0 && p * (1 - elapsed) < 1;
         if (estimate + claim.amount > claim.limit && !fitsAlone) return { ok: false as const, claim, retryAfterSeconds: retryAfter(c, p, claim, elapsed) };
       }
-      const holds: RateHold[] = [];
-      for (const claim of claims) {
-        await trx
-          .updateTable("rate_windows")
-          .set({ amount: sql<number>`amount + ${claim.amount}` })
-          .where("key", "=", claim.key)
-          .where("window_start", "=", start)
-          .execute();
-        holds.push({ key: claim.key, window: index, amount: claim.amount });
-      }
+      // One statement adds every claim (amounts summed per key: a row may change once per statement).
+      const added = new Map<string, number>();
+      for (const claim of claims) added.set(claim.key, (added.get(claim.key) ?? 0) + claim.amount);
+      await trx
+        .insertInto("rate_windows")
+        .values([...added].map(([key, amount]) => ({ key, window_start: start, amount })))
+        .onConflict((oc) => oc.columns(["key", "window_start"]).doUpdateSet({ amount: sql<number>`rate_windows.amount + excluded.amount` }))
+        .execute();
+      const holds: RateHold[] = claims.map((claim) => ({ key: claim.key, window: index, amount: claim.amount }));
       return { ok: true as const, holds };
     });
   }
