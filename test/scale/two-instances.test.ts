@@ -20,6 +20,8 @@ let fake: FakeUpstream;
 let configDir: string;
 /** What every instance of the deployment (and `gatehouse token issue`) gets: one store, one signing key. */
 let shared: Record<string, string>;
+/** Issued by `gatehouse token issue` against the shared store: every request in this file pays ES256 verification. */
+let signed: string;
 const running: GatewayProcess[] = [];
 
 beforeAll(async () => {
@@ -28,6 +30,7 @@ beforeAll(async () => {
   fake = await startFakeUpstream({ keys: KEYS });
   configDir = writeConfig(fake.url);
   shared = { DATABASE_URL: database.url, GATEHOUSE_SIGNING_KEY_FILE: await createSharedSigningKey() };
+  signed = await issueToken(shared, "scale@example.com", ["dev"]);
 }, 120_000);
 
 afterAll(async () => {
@@ -43,9 +46,14 @@ async function start(env: Record<string, string>): Promise<GatewayProcess> {
   return g;
 }
 
+/** A chat completion with the signed token. */
+function call(url: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<Response> {
+  return chat(url, body, signal, signed);
+}
+
 /** One completed request; returns its request id. */
 async function complete(g: GatewayProcess, stream: boolean): Promise<string> {
-  const res = await chat(g.url, { model: "gpt-4o-mini", stream, messages: [{ role: "user", content: "hi" }] });
+  const res = await call(g.url, { model: "gpt-4o-mini", stream, messages: [{ role: "user", content: "hi" }] });
   expect(res.status).toBe(200);
   await res.text();
   const id = res.headers.get("x-gatehouse-request-id");
@@ -81,7 +89,7 @@ describe("two gateway processes on one PostgreSQL", () => {
 
     // A stream in flight on A when A is killed.
     fake.enqueue({ endless: true, chunkDelayMs: 20 });
-    const inFlight = await chat(a.url, { model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "long" }] });
+    const inFlight = await call(a.url, { model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "long" }] });
     expect(inFlight.status).toBe(200);
     const inFlightId = inFlight.headers.get("x-gatehouse-request-id") as string;
     const reader = (inFlight.body as ReadableStream<Uint8Array>).getReader();
@@ -122,12 +130,12 @@ describe("two gateway processes on one PostgreSQL", () => {
     // Warm both instances up (pool connections, first reservation) with a request whose
     // estimate alone exceeds the budget: refused, nothing reserved, nothing spent.
     for (const g of [c, d]) {
-      const warm = await chat(g.url, { ...body, max_tokens: 1_000_000_000 });
+      const warm = await call(g.url, { ...body, max_tokens: 1_000_000_000 });
       expect(warm.status).toBe(429);
       await warm.text();
     }
     try {
-      const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => chat(i % 2 ? c.url : d.url, body)));
+      const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => call(i % 2 ? c.url : d.url, body)));
       const bodies = await Promise.all(answers.map((r) => r.text()));
       const statuses = answers.map((r) => r.status);
       expect(statuses.filter((s) => s === 200)).toHaveLength(50);
@@ -149,11 +157,12 @@ describe("two gateway processes on one PostgreSQL", () => {
     expect(await d.stop("SIGTERM")).toBe(0);
     // Real spend (settled) is in the shared counter and in the ledger.
     const day = new Date().toISOString().slice(0, 10);
-    // Both processes mapped the dev caller to one anonymous id, so there is one user counter.
+    // Both processes verified the same token (sub = one anonymous id), so there is one user counter.
     const counters = await db.selectFrom("budget_counters").select(["key", "settled_usd"]).where("key", "like", `user:%:d:${day}`).execute();
     expect(counters).toHaveLength(1);
     const counter = counters[0] as { key: string; settled_usd: number };
     const callerId = counter.key.split(":")[1] ?? "";
+    expect(callerId).toBe(jwtClaims(signed)["sub"]);
     const ledger = await db.selectFrom("ledger").select((eb) => [eb.fn.sum<number>("cost_usd").as("total"), eb.fn.countAll<number>().as("n")]).where("model", "=", "gpt-budget").where("status", "=", 200).executeTakeFirstOrThrow();
     // The counter holds the caller's whole day (earlier tests' requests included, through reconciliation).
     const daySpend = await db.selectFrom("ledger").select((eb) => eb.fn.sum<number>("cost_usd").as("total")).where("caller_id", "=", callerId).where("day", "=", day).executeTakeFirstOrThrow();
@@ -217,7 +226,7 @@ describe("two gateway processes on one PostgreSQL", () => {
 
     fake.enqueue({ chunks: 15, chunkDelayMs: 40 });
     fake.enqueue({ chunks: 15, chunkDelayMs: 40 });
-    const streams = await Promise.all([0, 1].map(() => chat(c.url, { model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "go" }] })));
+    const streams = await Promise.all([0, 1].map(() => call(c.url, { model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "go" }] })));
     const streamIds = streams.map((s) => s.headers.get("x-gatehouse-request-id") as string);
     const readers = streams.map((s) => (s.body as ReadableStream<Uint8Array>).getReader());
     for (const r of readers) expect((await r.read()).done).toBe(false);
