@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { JWK } from "jose";
 import type { Settings } from "../../../core/settings.ts";
@@ -9,8 +9,8 @@ export function signingKeyPath(settings: Pick<Settings, "signingKeyFile" | "data
 }
 
 /**
- * Loads Gatehouse's token signing key, generating it on first use (mode 0600, exclusive
- * create so two processes starting at once cannot each write their own key). Every process
+ * Loads Gatehouse's token signing key, generating it on first use (mode 0600; two processes
+ * starting at once end up with the same single key). Every process
  * that issues or verifies Gatehouse tokens (server, `gatehouse token issue`) reads this file.
  */
 export async function loadOrCreateSigningKey(settings: Pick<Settings, "signingKeyFile" | "dataDir">): Promise<SigningKey> {
@@ -18,10 +18,16 @@ export async function loadOrCreateSigningKey(settings: Pick<Settings, "signingKe
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
     const jwk = await generateSigningJwk();
+    // Written whole to a private temp file, then linked into place: link fails if the key
+    // exists, so a process starting at the same time reads either nothing or a whole key.
+    const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
     try {
-      writeFileSync(file, `${JSON.stringify(jwk)}\n`, { mode: 0o600, flag: "wx" });
+      writeFileSync(temp, `${JSON.stringify(jwk)}\n`, { mode: 0o600, flag: "wx" });
+      linkSync(temp, file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw new Error(`Cannot write the signing key ${file}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+    } finally {
+      rmSync(temp, { force: true });
     }
   }
   let jwk: JWK;
