@@ -110,7 +110,7 @@ async function build(env: WorkerEnv): Promise<Runtime> {
     },
   });
   const modules: AppModule[] = [
-    createProxyModule({ transport, catalog, ledger, policy: governance.policy, userIdHeader: "x-gatehouse-user-id" }),
+    createProxyModule({ transport, catalog, ledger, policy: governance.policy, userIdHeader: settings.userIdHeader }),
     createDiscoveryModule({ catalog }),
   ];
   const app = createApp(deps, modules);
