@@ -6,11 +6,12 @@ import { GatewayError, toGatewayError } from "../core/errors.ts";
 import type { ProviderDescriptor, JsonObject, RequestShape } from "../providers/index.ts";
 import type { LedgerSink, LedgerRow } from "../ledger/index.ts";
 import type { StreamOutcome } from "../store/index.ts";
-import { createInjectedUsageFilter, createUsageReader, priceUsage } from "../usage/index.ts";
-import { resolvePrice, type Catalog } from "../catalog/index.ts";
+import { createInjectedUsageFilter } from "../usage/index.ts";
+import type { Catalog } from "../catalog/index.ts";
+import { createMeteringTap, ledgerRow, type MeteringServices, type RequestRecord } from "./metering.ts";
 import { forwardRequestHeaders } from "./headers.ts";
 import { upstreamUrl } from "./url.ts";
-import { isRetrySignal, type ProxyTransport, type ResponseTap } from "./transport.ts";
+import { isRetrySignal, type ProxyTransport } from "./transport.ts";
 import type { Admission, ProxyPolicy } from "./policy.ts";
 
 export interface ProxyServices {
@@ -52,33 +53,9 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       return fail(err);
     }
 
-    const row = (shape: RequestShape | undefined, status: number, outcome: StreamOutcome, errorCode: string | null): LedgerRow => ({
-      request_id: requestId,
-      ts,
-      day: new Date(ts).toISOString().slice(0, 10),
-      caller_id: caller.id,
-      team: caller.team ?? null,
-      provider: provider.id,
-      model: shape?.model ?? "unknown",
-      endpoint: shape?.endpoint ?? "other",
-      streamed: shape?.streaming ? 1 : 0,
-      status,
-      outcome,
-      input_tokens: 0,
-      output_tokens: 0,
-      cache_read_tokens: 0,
-      cache_write_5m_tokens: 0,
-      cache_write_1h_tokens: 0,
-      reasoning_tokens: 0,
-      cost_usd: 0,
-      unpriced: 0,
-      upstream_latency_ms: null,
-      ttfb_ms: null,
-      duration_ms: clock.monotonic() - startedAt,
-      error_code: errorCode,
-      requested_model: shape?.model ?? null,
-      attempts: 1,
-    });
+    const record: RequestRecord = { requestId, ts, startedAt, caller, provider, clock };
+    const row = (shape: RequestShape | undefined, status: number, outcome: StreamOutcome, errorCode: string | null): LedgerRow => ledgerRow(record, shape, status, outcome, errorCode);
+    const metering: MeteringServices = { catalog: services.catalog, config: deps.config, ledger: services.ledger, logger };
 
     const config = deps.config.current();
     const providerConfig = config.providers[provider.id];
@@ -151,7 +128,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       if (body && bodyChanged) attemptBody = encoder.encode(JSON.stringify(body));
       if (attemptBody) headers["content-length"] = String(attemptBody.byteLength);
 
-      const tap = createLedgerTap(attemptShape, attempt + 1, requestedModel);
+      const tap = createMeteringTap(record, attemptShape, attempt + 1, requestedModel, admission, metering);
       try {
         const result = await transport.forward(
           c,
@@ -184,51 +161,6 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
     }
     // Unreachable: the last attempt never retries; kept for the type checker.
     return fail(lastError ?? new GatewayError("internal", "No upstream attempt was made."));
-
-    function createLedgerTap(attemptShape: RequestShape, attempts: number, requested: string | undefined): ResponseTap {
-      const reader = createUsageReader(attemptShape.format, { streaming: attemptShape.streaming });
-      const forwardStartedAt = clock.monotonic();
-      let upstreamStatus = 0;
-      let upstreamLatency: number | null = null;
-      let ttfb: number | null = null;
-      return {
-        onResponse(status) {
-          upstreamStatus = status;
-          upstreamLatency = clock.monotonic() - forwardStartedAt;
-        },
-        onChunk(chunk) {
-          if (ttfb === null) ttfb = clock.monotonic() - startedAt;
-          reader.push(chunk);
-        },
-        onEnd(outcome, failure) {
-          const report = reader.finish();
-          const final = row(attemptShape, upstreamStatus, outcome, failure ?? (upstreamStatus >= 400 ? `upstream_${upstreamStatus}` : null));
-          const model = attemptShape.model ?? report.model ?? "unknown";
-          final.model = model;
-          final.requested_model = requested ?? null;
-          final.attempts = attempts;
-          final.input_tokens = report.usage.inputTokens;
-          final.output_tokens = report.usage.outputTokens;
-          final.cache_read_tokens = report.usage.cacheReadTokens;
-          final.cache_write_5m_tokens = report.usage.cacheWrite5mTokens;
-          final.cache_write_1h_tokens = report.usage.cacheWrite1hTokens;
-          final.reasoning_tokens = report.usage.reasoningTokens;
-          // The requested id first (what the org configured prices for), then the id the upstream reports.
-          const currentConfig = deps.config.current();
-          const priced =
-            resolvePrice(services.catalog, currentConfig, provider.id, model) ??
-            (report.model && report.model !== model ? resolvePrice(services.catalog, currentConfig, provider.id, report.model) : undefined);
-          if (priced) final.cost_usd = priceUsage(report.usage, priced.price);
-          else final.unpriced = hasTokens(final) ? 1 : 0;
-          final.upstream_latency_ms = upstreamLatency;
-          final.ttfb_ms = ttfb;
-          services.ledger.record(final);
-          admission.recordAttempt?.(model, upstreamStatus);
-          admission.settle(final);
-          if (outcome !== "completed") logger.info({ requestId, provider: provider.id, outcome, failure }, "request ended early");
-        },
-      };
-    }
   };
 }
 
@@ -268,9 +200,6 @@ function isObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-function hasTokens(row: LedgerRow): boolean {
-  return (row.input_tokens ?? 0) + (row.output_tokens ?? 0) + (row.cache_read_tokens ?? 0) > 0;
-}
 
 function headerReader(headers: Readonly<Record<string, string | string[] | undefined>>) {
   return {

@@ -1,0 +1,115 @@
+import type { Clock } from "../core/clock.ts";
+import type { Caller } from "../core/caller.ts";
+import type { Logger } from "../core/logger.ts";
+import type { ConfigHolder } from "../config/index.ts";
+import { resolvePrice, type Catalog } from "../catalog/index.ts";
+import type { LedgerRow, LedgerSink } from "../ledger/index.ts";
+import type { ProviderDescriptor, RequestShape } from "../providers/index.ts";
+import type { StreamOutcome } from "../store/index.ts";
+import { createUsageReader, priceUsage } from "../usage/index.ts";
+import type { Admission } from "./policy.ts";
+import type { ResponseTap } from "./transport.ts";
+
+/** What one request's ledger rows share: who, when, through which provider. */
+export interface RequestRecord {
+  requestId: string;
+  /** Epoch ms when the request arrived. */
+  ts: number;
+  /** Monotonic ms when the request arrived, for durations. */
+  startedAt: number;
+  caller: Caller;
+  provider: ProviderDescriptor;
+  clock: Clock;
+}
+
+/** A ledger row with no usage yet; the tap fills tokens, cost and timings in. */
+export function ledgerRow(r: RequestRecord, shape: RequestShape | undefined, status: number, outcome: StreamOutcome, errorCode: string | null): LedgerRow {
+  return {
+    request_id: r.requestId,
+    ts: r.ts,
+    day: new Date(r.ts).toISOString().slice(0, 10),
+    caller_id: r.caller.id,
+    team: r.caller.team ?? null,
+    provider: r.provider.id,
+    model: shape?.model ?? "unknown",
+    endpoint: shape?.endpoint ?? "other",
+    streamed: shape?.streaming ? 1 : 0,
+    status,
+    outcome,
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_read_tokens: 0,
+    cache_write_5m_tokens: 0,
+    cache_write_1h_tokens: 0,
+    reasoning_tokens: 0,
+    cost_usd: 0,
+    unpriced: 0,
+    upstream_latency_ms: null,
+    ttfb_ms: null,
+    duration_ms: r.clock.monotonic() - r.startedAt,
+    error_code: errorCode,
+    requested_model: shape?.model ?? null,
+    attempts: 1,
+  };
+}
+
+export interface MeteringServices {
+  catalog: Catalog;
+  config: ConfigHolder;
+  ledger: LedgerSink;
+  logger: Logger;
+}
+
+/**
+ * The tap of one upstream attempt: feeds the response bytes to the usage reader as they
+ * pass, and at the end writes the one ledger row (tokens, cost, timings) and settles the
+ * policy's reservation, whatever way the stream ended.
+ */
+export function createMeteringTap(r: RequestRecord, shape: RequestShape, attempts: number, requestedModel: string | undefined, admission: Admission, services: MeteringServices): ResponseTap {
+  const reader = createUsageReader(shape.format, { streaming: shape.streaming });
+  const forwardStartedAt = r.clock.monotonic();
+  let upstreamStatus = 0;
+  let upstreamLatency: number | null = null;
+  let ttfb: number | null = null;
+  return {
+    onResponse(status) {
+      upstreamStatus = status;
+      upstreamLatency = r.clock.monotonic() - forwardStartedAt;
+    },
+    onChunk(chunk) {
+      if (ttfb === null) ttfb = r.clock.monotonic() - r.startedAt;
+      reader.push(chunk);
+    },
+    onEnd(outcome, failure) {
+      const report = reader.finish();
+      const row = ledgerRow(r, shape, upstreamStatus, outcome, failure ?? (upstreamStatus >= 400 ? `upstream_${upstreamStatus}` : null));
+      const model = shape.model ?? report.model ?? "unknown";
+      row.model = model;
+      row.requested_model = requestedModel ?? null;
+      row.attempts = attempts;
+      row.input_tokens = report.usage.inputTokens;
+      row.output_tokens = report.usage.outputTokens;
+      row.cache_read_tokens = report.usage.cacheReadTokens;
+      row.cache_write_5m_tokens = report.usage.cacheWrite5mTokens;
+      row.cache_write_1h_tokens = report.usage.cacheWrite1hTokens;
+      row.reasoning_tokens = report.usage.reasoningTokens;
+      // The requested id first (what the org configured prices for), then the id the upstream reports.
+      const config = services.config.current();
+      const priced =
+        resolvePrice(services.catalog, config, r.provider.id, model) ??
+        (report.model && report.model !== model ? resolvePrice(services.catalog, config, r.provider.id, report.model) : undefined);
+      if (priced) row.cost_usd = priceUsage(report.usage, priced.price);
+      else row.unpriced = hasTokens(row) ? 1 : 0;
+      row.upstream_latency_ms = upstreamLatency;
+      row.ttfb_ms = ttfb;
+      services.ledger.record(row);
+      admission.recordAttempt?.(model, upstreamStatus);
+      admission.settle(row);
+      if (outcome !== "completed") services.logger.info({ requestId: r.requestId, provider: r.provider.id, outcome, failure }, "request ended early");
+    },
+  };
+}
+
+function hasTokens(row: LedgerRow): boolean {
+  return (row.input_tokens ?? 0) + (row.output_tokens ?? 0) + (row.cache_read_tokens ?? 0) > 0;
+}
