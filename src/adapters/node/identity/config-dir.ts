@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, watch, type FSWatcher } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { compileConfig, ConfigCompileError, type ConfigHolder, type OrgConfig, type SourceFile } from "../../../config/index.ts";
 import type { Logger } from "../../../core/logger.ts";
@@ -60,18 +60,62 @@ export function watchConfigDirectory(dir: string, holder: ConfigHolder, logger: 
       else logger.error({ dir, err: err instanceof Error ? err.message : String(err) }, "config reload failed; still serving the previous config");
     }
   };
-  const watcher: FSWatcher = watch(dir, { recursive: true }, (_event, filename) => {
-    // Only the files the compiler reads: a data directory inside the config directory
-    // (SQLite writing its WAL) must not reload, or revert, the config.
-    if (filename && !isConfigSource(filename.toString())) return;
+  // Non-recursive watchers on the config directory and on each agents/commands folder:
+  // Node 20's recursive watch on Linux rescans the whole tree on every event, and a data
+  // directory inside the config directory (SQLite's WAL) made that a directory walk per
+  // ledger flush on the hot path.
+  const watchers = new Map<string, FSWatcher>();
+  const schedule = () => {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(reload, debounceMs);
+    timer = setTimeout(() => {
+      syncWatchers();
+      reload();
+    }, debounceMs);
     timer.unref();
-  });
-  watcher.on("error", (err) => logger.error({ dir, err: err.message }, "config watcher failed; changes need a restart"));
-  watcher.unref();
+  };
+  const syncWatchers = () => {
+    const wanted = new Set([dir, ...sourceDirectories(dir)]);
+    for (const [path, watcher] of watchers) {
+      if (!wanted.has(path)) {
+        watcher.close();
+        watchers.delete(path);
+      }
+    }
+    for (const path of wanted) {
+      if (watchers.has(path)) continue;
+      try {
+        const watcher = watch(path, (_event, filename) => {
+          const name = filename?.toString();
+          // At the top, only gatehouse.yaml and the agents/commands folders matter.
+          if (path === dir && name && !isConfigSource(name)) return;
+          schedule();
+        });
+        watcher.on("error", (err) => logger.error({ dir: path, err: err.message }, "config watcher failed; changes need a restart"));
+        watcher.unref();
+        watchers.set(path, watcher);
+      } catch (err) {
+        logger.error({ dir: path, err: err instanceof Error ? err.message : String(err) }, "cannot watch a config folder; changes in it need a restart");
+      }
+    }
+  };
+  syncWatchers();
   return () => {
     if (timer) clearTimeout(timer);
-    watcher.close();
+    for (const watcher of watchers.values()) watcher.close();
+    watchers.clear();
   };
+}
+
+/** agents/, commands/ (and the singular spellings) and every folder below them. */
+function sourceDirectories(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (path: string) => {
+    out.push(path);
+    for (const entry of readdirSync(path, { withFileTypes: true })) if (entry.isDirectory() && !SKIP_DIRS.has(entry.name)) walk(join(path, entry.name));
+  };
+  for (const name of ["agents", "agent", "commands", "command"]) {
+    const path = join(dir, name);
+    if (existsSync(path) && statSync(path).isDirectory()) walk(path);
+  }
+  return out;
 }
