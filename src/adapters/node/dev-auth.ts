@@ -3,12 +3,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Settings } from "../../core/settings.ts";
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
-
-export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK.has(host) || host.startsWith("127.");
-}
-
 /**
  * The dev-mode token: from settings, else generated once into the data dir (mode 0600) so
  * `npm start` works on a fresh clone and the token survives restarts.
