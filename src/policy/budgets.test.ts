@@ -153,6 +153,23 @@ describe("reconciliation with the ledger", () => {
     expect(g.counters.used(`user:alice:d:${DAY}`)).toBeCloseTo(0.3, 12);
   });
 
+  it("a reconcile without sums records memberships and drops ended periods, but reads no ledger spend", async () => {
+    const database = await store();
+    const clock = new FixedClock(T0);
+    const g = governance(database, { groups: { eng: { models: ["openai/*"], budget: { perUser: { dailyUsd: 1 }, group: { monthlyUsd: 5 } } } } }, clock);
+    await g.policy.admit(request("openai", "/v1/chat/completions", chat, caller("alice", ["eng"]), 1000));
+    // What is used now is the open reservation of that request.
+    const reserved = g.counters.used(`user:alice:d:${DAY}`);
+    await database.insertInto("ledger").values(ledgerRow({ caller_id: "alice", ts: T0 - 1000, day: DAY, cost_usd: 0.4 })).execute();
+    await g.reconciler.reconcile({ sums: false });
+    // The row written behind the process's back is not read...
+    expect(g.counters.used(`user:alice:d:${DAY}`)).toBeCloseTo(reserved, 12);
+    // ...but the membership seen by the policy is recorded for the next start.
+    expect(await database.selectFrom("caller_groups").select("group_name").where("caller_id", "=", "alice").execute()).toEqual([{ group_name: "eng" }]);
+    await g.reconciler.reconcile();
+    expect(g.counters.used(`user:alice:d:${DAY}`)).toBeCloseTo(0.4 + reserved, 12);
+  });
+
   it("drops yesterday's counters at the next reconcile after midnight", async () => {
     const clock = new FixedClock(T0);
     const g = governance(await store(), { groups: { eng: { models: ["openai/*"], budget: { perUser: { dailyUsd: 1 } } } } }, clock);

@@ -33,18 +33,29 @@ export class LedgerReconciler {
     this.pendingMembership.set(callerId, groups);
   };
 
-  /** One reconciliation; concurrent calls share the run in progress. */
-  reconcile(): Promise<void> {
-    this.running ??= this.run().finally(() => {
+  /**
+   * One reconciliation; concurrent calls share the run in progress. `sums: false` only
+   * records group memberships and drops ended periods: the month-long ledger sums are a scan
+   * that a synchronous store (the embedded SQLite) runs on the event loop, so a single
+   * process, whose in-memory counters are exact, needs them only at start.
+   */
+  reconcile(options: { sums?: boolean } = {}): Promise<void> {
+    const sums = options.sums ?? true;
+    this.running ??= this.run(sums).finally(() => {
       this.running = undefined;
     });
     return this.running;
   }
 
-  private async run(): Promise<void> {
+  private async run(sums: boolean): Promise<void> {
     const now = this.clock.now();
     const { day, month } = periodsOf(now);
     await this.flushMembership(now);
+    if (!sums) {
+      this.counters.prune((key) => key.endsWith(`:d:${day}`) || key.endsWith(`:m:${month}`));
+      this.rates.prune(now);
+      return;
+    }
     const totals = new Map<string, number>();
     const monthStart = `${month}-01`;
 
