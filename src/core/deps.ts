@@ -16,6 +16,12 @@ export interface AppDeps {
   logger: Logger;
   clock: Clock;
   db: Kysely<Database>;
+  /**
+   * Where heavy read-only queries (dashboard aggregates) run. On the embedded SQLite store
+   * this is a connection in a worker thread, so a month-long scan does not stall the proxy;
+   * elsewhere it is `db` itself.
+   */
+  analyticsDb?: Kysely<Database>;
   config: ConfigHolder;
   authenticator: Authenticator;
   /** Provider keys by env-var name; resolved server-side, never served or logged. */

@@ -68,7 +68,7 @@ export function createDashboardModule(assets: DashboardAssets): AppModule {
         if (denied) return denied;
         const range = parseRangeOr400(c, deps);
         if (range instanceof Response) return range;
-        const report = await buildReport(deps.db, deps.config.current(), range, deps.clock.now());
+        const report = await buildReport(deps.analyticsDb ?? deps.db, deps.config.current(), range, deps.clock.now());
         return c.html(dashboardPage(report));
       });
 
@@ -79,7 +79,7 @@ export function createDashboardModule(assets: DashboardAssets): AppModule {
         if (range instanceof Response) return range;
         const by = (c.req.query("by") ?? "day") as UsageGroup;
         if (!CSV_GROUPS.includes(by)) return c.json(errorBody(new GatewayError("bad_request", `"by" must be one of ${CSV_GROUPS.join(", ")}.`), c.get("requestId")), 400);
-        const rows = await usageSummary(deps.db, { groupBy: [by], since: range.from, until: range.to });
+        const rows = await usageSummary(deps.analyticsDb ?? deps.db, { groupBy: [by], since: range.from, until: range.to });
         return c.body(usageCsv(rows, by), 200, {
           "content-type": "text/csv; charset=utf-8",
           "content-disposition": `attachment; filename="gatehouse-usage-${by}-${range.from}-${range.to}.csv"`,

@@ -23,6 +23,7 @@ import { resolveDevToken } from "./dev-auth.ts";
 import { createPinoLogger } from "./logger.ts";
 import { loadSecrets } from "./secrets.ts";
 import { openSqlite, sqliteLedgerInsert } from "./sqlite.ts";
+import { openSqliteReader } from "./sqlite-reader.ts";
 import { isPostgresUrl, openPostgresStore } from "./postgres.ts";
 import { nodeTransport } from "./transport.ts";
 import { startCatalogRefresh } from "./catalog-refresh.ts";
@@ -60,13 +61,18 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+/** The embedded store's file. */
+export function sqliteFile(settings: Settings): string {
+  return join(settings.dataDir, "gatehouse.db");
+}
+
 /** Opens the configured store: PostgreSQL when DATABASE_URL is set, else the embedded SQLite file. */
 export async function openStore(settings: Settings): Promise<Kysely<Database>> {
   if (settings.databaseUrl) {
     if (!isPostgresUrl(settings.databaseUrl)) throw new Error("DATABASE_URL must be a postgres:// or postgresql:// URL; unset it to use the embedded SQLite store.");
     return openPostgresStore(settings.databaseUrl, { applicationName: `gatehouse-${process.pid}` });
   }
-  const db = openSqlite(join(settings.dataDir, "gatehouse.db"));
+  const db = openSqlite(sqliteFile(settings));
   await migrateToLatest(db);
   return db;
 }
@@ -78,6 +84,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const config = new ConfigHolder(loadOrgConfig(settings.configDir));
   const secrets = loadSecrets(env, settings.secretsFile);
   const db = await openStore(settings);
+  // Dashboard aggregates run off the event loop on the embedded store (synchronous driver).
+  const reader = settings.databaseUrl ? undefined : openSqliteReader(sqliteFile(settings));
 
   // Dev mode keeps a generated static token working beside `gatehouse token issue` tokens.
   const devToken = settings.authMode === "dev" ? resolveDevToken(settings).token : undefined;
@@ -87,7 +95,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const catalog = createBundledCatalog();
   const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger, insert: sqliteLedgerInsert(db) });
-  const deps: AppDeps = { settings, logger, clock: systemClock, db, config, authenticator, secrets };
+  const deps: AppDeps = { settings, logger, clock: systemClock, db, ...(reader ? { analyticsDb: reader.db } : {}), config, authenticator, secrets };
   // On PostgreSQL every instance reserves against the same budget rows (adapters/node/cluster).
   const sharedCounters = settings.databaseUrl ? new PostgresCounterStore(db, { clock: systemClock, logger }) : undefined;
   const governance = await startGovernance({ config, db, clock: systemClock, logger, catalog, ledger, counters: sharedCounters });
@@ -134,6 +142,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await sandbox.close();
       await governance.stop();
       await ledger.close();
+      await reader?.close();
       await db.destroy();
     })();
     return closing;
