@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createApp, type AppModule } from "../../core/app.ts";
 import type { Authenticator } from "../../core/auth.ts";
 import { systemClock } from "../../core/clock.ts";
-import type { AppDeps } from "../../core/deps.ts";
+import type { AppDeps, SecretSource } from "../../core/deps.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { Settings } from "../../core/settings.ts";
 import { ConfigHolder } from "../../config/index.ts";
@@ -22,7 +22,7 @@ import { spawnStdioServer, WorkerPoolExecutor } from "./mcp/index.ts";
 import { resolveDevToken } from "./dev-auth.ts";
 import { createPinoLogger } from "./logger.ts";
 import { loadSecrets } from "./secrets.ts";
-import { openSqlite, sqliteLedgerInsert } from "./sqlite.ts";
+import { openSqlite, openSqliteLedgerWriter } from "./sqlite.ts";
 import { openSqliteReader } from "./sqlite-reader.ts";
 import { isPostgresUrl, openPostgresStore } from "./postgres.ts";
 import { nodeTransport } from "./transport.ts";
@@ -84,8 +84,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const config = new ConfigHolder(loadOrgConfig(settings.configDir));
   const secrets = loadSecrets(env, settings.secretsFile);
   const db = await openStore(settings);
-  // Dashboard aggregates run off the event loop on the embedded store (synchronous driver).
-  const reader = settings.databaseUrl ? undefined : openSqliteReader(sqliteFile(settings));
+  // What was opened so far, closed again if the start fails (worker threads would keep the
+  // process alive after the error is printed).
+  const opened: Array<() => Promise<unknown> | unknown> = [() => db.destroy()];
+  try {
+    return await startOnStore(options, { logger, config, secrets, db, opened });
+  } catch (err) {
+    for (const close of opened.reverse()) await close();
+    throw err;
+  }
+}
+
+async function startOnStore(
+  options: GatewayOptions,
+  base: { logger: Logger; config: ConfigHolder; secrets: SecretSource; db: Kysely<Database>; opened: Array<() => Promise<unknown> | unknown> },
+): Promise<RunningGateway> {
+  const { settings } = options;
+  const { logger, config, secrets, db, opened } = base;
 
   // Dev mode keeps a generated static token working beside `gatehouse token issue` tokens.
   const devToken = settings.authMode === "dev" ? resolveDevToken(settings).token : undefined;
@@ -93,8 +108,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const authenticator = options.authenticator ?? identity.authenticator;
   const stopWatch = settings.configDir && options.watchConfig !== false ? watchConfigDirectory(settings.configDir, config, logger) : () => undefined;
 
+  opened.push(stopWatch);
+
   const catalog = createBundledCatalog();
-  const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger, insert: sqliteLedgerInsert(db) });
+  // On the embedded store the ledger is written, and dashboard aggregates are read, by worker
+  // threads: the driver is synchronous and would stall the proxy.
+  const ledgerWriter = settings.databaseUrl ? undefined : openSqliteLedgerWriter(sqliteFile(settings));
+  const reader = settings.databaseUrl ? undefined : openSqliteReader(sqliteFile(settings));
+  opened.push(() => ledgerWriter?.close(), () => reader?.close());
+  const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger, insert: ledgerWriter?.insert });
   const deps: AppDeps = { settings, logger, clock: systemClock, db, ...(reader ? { analyticsDb: reader.db } : {}), config, authenticator, secrets };
   // On PostgreSQL every instance reserves against the same budget rows (adapters/node/cluster).
   const sharedCounters = settings.databaseUrl ? new PostgresCounterStore(db, { clock: systemClock, logger }) : undefined;
@@ -142,6 +164,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await sandbox.close();
       await governance.stop();
       await ledger.close();
+      await ledgerWriter?.close();
       await reader?.close();
       await db.destroy();
     })();

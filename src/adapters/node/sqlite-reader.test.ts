@@ -4,12 +4,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usageSummary } from "../../ledger/index.ts";
 import { migrateToLatest } from "../../store/index.ts";
-import { openSqlite, sqliteLedgerInsert } from "./sqlite.ts";
+import { openSqlite, openSqliteLedgerWriter } from "./sqlite.ts";
 import { openSqliteReader } from "./sqlite-reader.ts";
 
 const file = join(mkdtempSync(join(tmpdir(), "gatehouse-reader-")), "gatehouse.db");
 const db = openSqlite(file);
 let reader: ReturnType<typeof openSqliteReader>;
+let writer: ReturnType<typeof openSqliteLedgerWriter>;
 
 const row = (i: number) => ({
   request_id: `r-${i}`, ts: 1_795_000_000_000 + i, day: "2026-11-24", caller_id: `c-${i % 3}`, team: "eng", provider: i % 2 ? "openai" : "anthropic", model: "m", endpoint: "chat",
@@ -20,15 +21,24 @@ const row = (i: number) => ({
 beforeAll(async () => {
   await migrateToLatest(db);
   reader = openSqliteReader(file);
+  writer = openSqliteLedgerWriter(file);
 });
 afterAll(async () => {
   await reader.close();
+  await writer.close();
   await db.destroy();
 });
 
-describe("the analytics reader (worker thread)", () => {
-  it("answers the same aggregates as the main connection, and sees rows committed after it opened", async () => {
-    await sqliteLedgerInsert(db)?.(Array.from({ length: 30 }, (_, i) => row(i)));
+describe("the ledger writer and the analytics reader (worker threads)", () => {
+  it("the writer commits a batch before it resolves, and a row written twice stays one row", async () => {
+    await writer.insert(Array.from({ length: 20 }, (_, i) => row(i)));
+    await writer.insert(Array.from({ length: 30 }, (_, i) => row(i)));
+    const rows = await db.selectFrom("ledger").selectAll().orderBy("ts").execute();
+    expect(rows).toHaveLength(30);
+    expect(rows[7]).toMatchObject({ request_id: "r-7", caller_id: "c-1", provider: "openai", input_tokens: 10, cost_usd: 0.25, error_code: null, attempts: 1 });
+  });
+
+  it("the reader answers the same aggregates as the main connection, and sees rows committed after it opened", async () => {
     const query = { groupBy: ["provider"] as const, since: "2026-11-01", until: "2026-11-30" };
     const viaReader = await usageSummary(reader.db, { ...query, groupBy: [...query.groupBy] });
     const viaMain = await usageSummary(db, { ...query, groupBy: [...query.groupBy] });

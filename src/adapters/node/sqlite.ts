@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { Worker } from "node:worker_threads";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 import type { LedgerInsert, LedgerRow } from "../../ledger/index.ts";
@@ -22,30 +23,48 @@ export function openSqlite(file: string): Kysely<Database> {
   return db;
 }
 
-const LEDGER_COLUMNS = [
+export const LEDGER_COLUMNS = [
   "request_id", "ts", "day", "caller_id", "team", "provider", "model", "endpoint", "streamed", "status", "outcome",
   "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "reasoning_tokens",
   "cost_usd", "unpriced", "upstream_latency_ms", "ttfb_ms", "duration_ms", "error_code", "requested_model", "attempts",
 ] as const satisfies readonly (keyof LedgerRow)[];
 
 /**
- * The ledger insert for the embedded store: one prepared statement run per row inside one
- * transaction. A generic multi-row insert made SQLite parse a 13,000-parameter statement
- * per batch, which cost about as much CPU as proxying the requests themselves.
+ * The embedded store's ledger writes, in a worker thread with its own connection: a batch
+ * of 500 rows is several milliseconds of synchronous SQLite work that would otherwise stall
+ * every request in flight. Rows cross as arrays of column values; `insert` resolves when
+ * the batch is committed, so the ledger's shutdown flush still waits for the disk.
  */
-export function sqliteLedgerInsert(db: Kysely<Database>): LedgerInsert | undefined {
-  const sqlite = handles.get(db);
-  if (!sqlite) return undefined;
-  // Positional parameters: binding by name cost a third more per row.
-  const statement = sqlite.prepare(`insert into ledger (${LEDGER_COLUMNS.join(", ")}) values (${LEDGER_COLUMNS.map(() => "?").join(", ")}) on conflict (request_id) do nothing`);
-  const values: unknown[] = new Array(LEDGER_COLUMNS.length);
-  const insertAll = sqlite.transaction((rows: readonly LedgerRow[]) => {
-    for (const row of rows) {
-      for (let i = 0; i < LEDGER_COLUMNS.length; i++) values[i] = row[LEDGER_COLUMNS[i] as (typeof LEDGER_COLUMNS)[number]] ?? null;
-      statement.run(values);
-    }
+export function openSqliteLedgerWriter(file: string): { insert: LedgerInsert; close(): Promise<void> } {
+  const worker = new Worker(new URL("./sqlite-ledger-worker.mjs", import.meta.url), { workerData: { file, columns: LEDGER_COLUMNS } });
+  worker.unref();
+  const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  let nextId = 0;
+  let failure: Error | undefined;
+  worker.on("message", (reply: { id: number; error?: string }) => {
+    const waiter = pending.get(reply.id);
+    if (!waiter) return;
+    pending.delete(reply.id);
+    if (reply.error !== undefined) waiter.reject(new Error(`ledger write failed: ${reply.error}`));
+    else waiter.resolve();
   });
-  return async (rows) => {
-    insertAll(rows);
+  worker.on("error", (err) => {
+    failure = err;
+    for (const waiter of pending.values()) waiter.reject(err);
+    pending.clear();
+  });
+  return {
+    insert(rows) {
+      if (failure) return Promise.reject(failure);
+      const values = rows.map((row) => LEDGER_COLUMNS.map((column) => row[column] ?? null));
+      return new Promise<void>((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ id, rows: values });
+      });
+    },
+    async close() {
+      await worker.terminate();
+    },
   };
 }
