@@ -2,6 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import net from "node:net";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeUpstream } from "../fake-upstream/index.ts";
@@ -84,6 +85,20 @@ describe("gatehouse serve (a real process)", () => {
     expect(badConfig.status).toBe(1);
     expect(badConfig.stderr).toContain("gatehouse.yaml");
     expect(badConfig.stderr).toContain("providers.openai.upstream");
+  });
+
+  it("a port already in use is a clear start error, and the process exits", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", () => resolve()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const dir = configDir();
+      const run = spawnSync(process.execPath, [bin, "serve", "--config", dir, "--port", String(port), "--data-dir", join(dir, "data")], { encoding: "utf8", env: { ...process.env, GATEHOUSE_CATALOG_REFRESH_MS: "0" }, timeout: 20_000 });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(`Cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
+    } finally {
+      blocker.close();
+    }
   });
 
   it("has --help for serve and usage", () => {

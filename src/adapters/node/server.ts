@@ -107,7 +107,6 @@ async function startOnStore(
   const identity = await createNodeIdentity(settings, { db, clock: systemClock, logger, ...(devToken ? { staticTokens: new Map([[devToken, DEV_EMAIL]]) } : {}) });
   const authenticator = options.authenticator ?? identity.authenticator;
   const stopWatch = settings.configDir && options.watchConfig !== false ? watchConfigDirectory(settings.configDir, config, logger) : () => undefined;
-
   opened.push(stopWatch);
 
   const catalog = createBundledCatalog();
@@ -142,8 +141,11 @@ async function startOnStore(
       ? () => undefined
       : startCatalogRefresh(catalog, settings, logger);
 
-  const server: ServerType = await new Promise((resolve) => {
+  opened.push(() => governance.stop(), () => stopRefresh(), () => sandbox.close());
+  const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port }, () => resolve(s));
+    // A taken port or a bad address is a start failure with a clear message, not a crash.
+    s.once("error", (err: NodeJS.ErrnoException) => reject(new Error(`Cannot listen on ${settings.host}:${settings.port}: ${err.code ?? err.message}`)));
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : settings.port;
