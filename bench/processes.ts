@@ -2,8 +2,11 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import net from "node:net";
 import { createInterface } from "node:readline";
+// A free TCP port on loopback (Portkey cannot be told to pick one): the tests' helper.
+import { freePort } from "../test/scale/postgres.ts";
+
+export { freePort };
 
 export interface Started {
   name: string;
@@ -86,18 +89,6 @@ export function startGatehouse(upstreamPort: number, extraEnv: Record<string, st
   ).then((started) => ({ ...started, dataDir: join(dir, "data") }));
 }
 
-/** A free TCP port on loopback (Portkey cannot be told to pick one). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startPortkey(): Promise<Started> {
   const port = await freePort();
