@@ -1,7 +1,7 @@
 import type { Caller } from "../core/caller.ts";
 import type { Clock } from "../core/clock.ts";
 import { ConfigHolder, orgConfigSchema } from "../config/index.ts";
-import type { LedgerRow } from "../ledger/index.ts";
+import { blankLedgerRow, type LedgerRow } from "../ledger/index.ts";
 import { providerById, type JsonObject } from "../providers/index.ts";
 import type { AdmissionRequest } from "../proxy/index.ts";
 import type { ProviderId } from "../config/index.ts";
@@ -37,32 +37,6 @@ export function request(providerId: ProviderId, path: string, body: JsonObject |
 }
 
 export function ledgerRow(over: Partial<LedgerRow>): LedgerRow {
-  return {
-    request_id: crypto.randomUUID(),
-    ts: 0,
-    day: "1970-01-01",
-    caller_id: "x",
-    team: null,
-    provider: "openai",
-    model: "m",
-    endpoint: "chat",
-    streamed: 0,
-    status: 200,
-    outcome: "completed",
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_read_tokens: 0,
-    cache_write_5m_tokens: 0,
-    cache_write_1h_tokens: 0,
-    reasoning_tokens: 0,
-    cost_usd: 0,
-    unpriced: 0,
-    upstream_latency_ms: null,
-    ttfb_ms: null,
-    duration_ms: 1,
-    error_code: null,
-    requested_model: null,
-    attempts: 1,
-    ...over,
-  };
+  const row = blankLedgerRow({ request_id: crypto.randomUUID(), ts: 0, day: "1970-01-01", caller_id: "x", team: null, provider: "openai", model: "m", endpoint: "chat", status: 200, outcome: "completed", duration_ms: 1 });
+  return { ...row, ...over };
 }

@@ -3,7 +3,7 @@ import type { Caller } from "../core/caller.ts";
 import type { Logger } from "../core/logger.ts";
 import type { ConfigHolder } from "../config/index.ts";
 import { resolvePrice, type Catalog } from "../catalog/index.ts";
-import type { LedgerRow, LedgerSink } from "../ledger/index.ts";
+import { blankLedgerRow, type LedgerRow, type LedgerSink } from "../ledger/index.ts";
 import type { ProviderDescriptor, RequestShape } from "../providers/index.ts";
 import type { StreamOutcome } from "../store/index.ts";
 import { createUsageReader, priceUsage } from "../usage/index.ts";
@@ -24,7 +24,7 @@ export interface RequestRecord {
 
 /** A ledger row with no usage yet; the tap fills tokens, cost and timings in. */
 export function ledgerRow(r: RequestRecord, shape: RequestShape | undefined, status: number, outcome: StreamOutcome, errorCode: string | null): LedgerRow {
-  return {
+  const row = blankLedgerRow({
     request_id: r.requestId,
     ts: r.ts,
     day: new Date(r.ts).toISOString().slice(0, 10),
@@ -33,24 +33,14 @@ export function ledgerRow(r: RequestRecord, shape: RequestShape | undefined, sta
     provider: r.provider.id,
     model: shape?.model ?? "unknown",
     endpoint: shape?.endpoint ?? "other",
-    streamed: shape?.streaming ? 1 : 0,
     status,
     outcome,
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_read_tokens: 0,
-    cache_write_5m_tokens: 0,
-    cache_write_1h_tokens: 0,
-    reasoning_tokens: 0,
-    cost_usd: 0,
-    unpriced: 0,
-    upstream_latency_ms: null,
-    ttfb_ms: null,
     duration_ms: r.clock.monotonic() - r.startedAt,
-    error_code: errorCode,
-    requested_model: shape?.model ?? null,
-    attempts: 1,
-  };
+  });
+  row.streamed = shape?.streaming ? 1 : 0;
+  row.error_code = errorCode;
+  row.requested_model = shape?.model ?? null;
+  return row;
 }
 
 export interface MeteringServices {

@@ -6,31 +6,12 @@ import { runReview } from "./run.ts";
 import { clock, startModelHarness, type ModelHarness } from "./testing/harness.ts";
 import { createRepo, type TestRepo } from "./testing/repo.ts";
 import { renderReview } from "./render/index.ts";
+import { usersBefore as baseUsers, usersWithInjection as headUsers } from "./testing/users-fixture.ts";
 import type { ReviewResult } from "./result.ts";
 
 const codexDir = join(import.meta.dirname, "../../examples/config/codex");
 const rules = loadRules(readdirSync(codexDir).map((f) => ({ source: f, text: readFileSync(join(codexDir, f), "utf8") })));
 
-const baseUsers = `import { db } from "./db.ts";
-
-export async function findUser(email: string) {
-  return db.query("SELECT * FROM users WHERE email = $1", [email]);
-}
-`;
-const headUsers = `import { db } from "./db.ts";
-
-export async function findUser(email: string) {
-  return db.query(\`SELECT * FROM users WHERE email = '\${email}'\`);
-}
-
-export async function loadTeams(ids: string[]) {
-  const teams = [];
-  for (const id of ids) {
-    teams.push(await db.query("SELECT * FROM teams WHERE id = $1", [id]));
-  }
-  return teams;
-}
-`;
 const injectionEvidence = "return db.query(`SELECT * FROM users WHERE email = '${email}'`);";
 const loopEvidence = 'teams.push(await db.query("SELECT * FROM teams WHERE id = $1", [id]));';
 

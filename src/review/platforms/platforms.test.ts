@@ -8,28 +8,9 @@ import { FakeGitLab } from "../testing/fake-gitlab.ts";
 import { listen, type RunningServer } from "../testing/serve.ts";
 import { GitHubPlatform } from "./github.ts";
 import { GitLabPlatform } from "./gitlab.ts";
+import { usersBefore as base, usersWithInjection as injected } from "../testing/users-fixture.ts";
 import type { ReviewPlatform } from "./types.ts";
 
-const base = `import { db } from "./db.ts";
-
-export async function findUser(email: string) {
-  return db.query("SELECT * FROM users WHERE email = $1", [email]);
-}
-`;
-const injected = `import { db } from "./db.ts";
-
-export async function findUser(email: string) {
-  return db.query(\`SELECT * FROM users WHERE email = '\${email}'\`);
-}
-
-export async function loadTeams(ids: string[]) {
-  const teams = [];
-  for (const id of ids) {
-    teams.push(await db.query("SELECT * FROM teams WHERE id = $1", [id]));
-  }
-  return teams;
-}
-`;
 const fixedInjection = injected.replace("db.query(`SELECT * FROM users WHERE email = '${email}'`)", 'db.query("SELECT * FROM users WHERE email = $1", [email])');
 const fixedBoth = fixedInjection.replace(/for \(const id of ids\) \{\n.*\n  \}/, 'teams.push(...(await db.query("SELECT * FROM teams WHERE id = ANY($1)", [ids])));');
 
