@@ -54,7 +54,7 @@ export class SlidingWindowRateLimiter implements RateLimiterStore {
       // A single request larger than the limit could never pass; let it through alone
       // (an empty window) rather than lock the caller out for good.
       const fitsAlone = claim.amount > claim.limit && w.current === 0 && w.previous * (1 - elapsed) < 1;
-      if (estimate + claim.amount > claim.limit && !fitsAlone) return { ok: false, claim, retryAfterSeconds: retryAfter(w, claim, elapsed) };
+      if (estimate + claim.amount > claim.limit && !fitsAlone) return { ok: false, claim, retryAfterSeconds: slidingWindowRetryAfter(w.current, w.previous, claim, elapsed) };
     }
     const holds: RateHold[] = [];
     for (const claim of claims) {
@@ -100,16 +100,20 @@ export class SlidingWindowRateLimiter implements RateLimiterStore {
   }
 }
 
-/** Seconds until the weighted count has dropped enough for `amount` to fit. */
-function retryAfter(w: Window, claim: RateClaim, elapsed: number): number {
+/**
+ * Seconds until the sliding window's weighted count (this minute + the previous minute's,
+ * decaying) has dropped enough for the claim to fit. One formula for every store: in
+ * memory, PostgreSQL and the Durable Object.
+ */
+export function slidingWindowRetryAfter(current: number, previous: number, claim: RateClaim, elapsed: number): number {
   const room = claim.limit - claim.amount;
-  if (w.current <= room && w.previous > 0) {
+  if (current <= room && previous > 0) {
     // Fits within this minute once the previous minute's weight has decayed enough.
-    const needed = 1 - (room - w.current) / w.previous;
+    const needed = 1 - (room - current) / previous;
     return Math.max(1, Math.ceil((needed - elapsed) * 60));
   }
   // Next minute: this minute's count becomes the decaying previous one.
   const toNext = (1 - elapsed) * 60;
-  const needed = w.current > 0 ? Math.max(0, 1 - Math.max(0, room) / w.current) : 0;
+  const needed = current > 0 ? Math.max(0, 1 - Math.max(0, room) / current) : 0;
   return Math.max(1, Math.ceil(toNext + needed * 60));
 }

@@ -1,5 +1,5 @@
 import type { BudgetClaim, ReserveOutcome } from "../../policy/counters.ts";
-import type { RateClaim, RateOutcome } from "../../policy/rate-limit.ts";
+import { slidingWindowRetryAfter, type RateClaim, type RateOutcome } from "../../policy/rate-limit.ts";
 import type { DurableObjectState, SqlStorage } from "./bindings.ts";
 
 // Same tolerance as the in-memory store: an exact fit (50 x $0.02 in $1.00) is admitted.
@@ -112,7 +112,7 @@ export class CountersObject {
       const previous = amountAt(claim.key, start - WINDOW_MS);
       const estimate = previous * (1 - elapsed) + current;
       const fitsAlone = claim.amount > claim.limit && current === 0 && previous * (1 - elapsed) < 1;
-      if (estimate + claim.amount > claim.limit && !fitsAlone) return { ok: false, claim, retryAfterSeconds: retryAfter(current, previous, claim, elapsed) };
+      if (estimate + claim.amount > claim.limit && !fitsAlone) return { ok: false, claim, retryAfterSeconds: slidingWindowRetryAfter(current, previous, claim, elapsed) };
     }
     for (const claim of call.claims) {
       this.sql.exec(`insert into rate_windows (key, window_start, amount) values (?, ?, ?) on conflict (key, window_start) do update set amount = amount + excluded.amount`, claim.key, start, claim.amount);
@@ -130,16 +130,4 @@ export class CountersObject {
     this.sql.exec(`delete from rate_windows where window_start < ?`, (Math.floor(call.now / WINDOW_MS) - 1) * WINDOW_MS);
     return { ok: true };
   }
-}
-
-/** Seconds until the weighted count has dropped enough for the claim to fit (as the in-memory limiter). */
-function retryAfter(current: number, previous: number, claim: RateClaim, elapsed: number): number {
-  const room = claim.limit - claim.amount;
-  if (current <= room && previous > 0) {
-    const needed = 1 - (room - current) / previous;
-    return Math.max(1, Math.ceil((needed - elapsed) * 60));
-  }
-  const toNext = (1 - elapsed) * 60;
-  const needed = current > 0 ? Math.max(0, 1 - Math.max(0, room) / current) : 0;
-  return Math.max(1, Math.ceil(toNext + needed * 60));
 }

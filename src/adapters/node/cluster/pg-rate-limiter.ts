@@ -1,7 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { Logger } from "../../../core/logger.ts";
 import { describeError } from "../../../core/app.ts";
-import type { RateClaim, RateHold, RateLimiterStore, RateOutcome } from "../../../policy/rate-limit.ts";
+import { slidingWindowRetryAfter, type RateClaim, type RateHold, type RateLimiterStore, type RateOutcome } from "../../../policy/rate-limit.ts";
 import type { Database } from "../../../store/index.ts";
 
 /** A rate limiter whose `take` crosses the network (PostgreSQL, a Durable Object): always a promise. */
@@ -55,7 +55,7 @@ export class PostgresRateLimiter implements SharedRateLimiterStore {
         const estimate = p * (1 - elapsed) + c;
         // As in memory: one request larger than the limit passes alone in an empty window.
         const fitsAlone = claim.amount > claim.limit && c === 0 && p * (1 - elapsed) < 1;
-        if (estimate + claim.amount > claim.limit && !fitsAlone) return { ok: false as const, claim, retryAfterSeconds: retryAfter(c, p, claim, elapsed) };
+        if (estimate + claim.amount > claim.limit && !fitsAlone) return { ok: false as const, claim, retryAfterSeconds: slidingWindowRetryAfter(c, p, claim, elapsed) };
       }
       // One statement adds every claim (amounts summed per key: a row may change once per statement).
       const added = new Map<string, number>();
@@ -101,16 +101,4 @@ export class PostgresRateLimiter implements SharedRateLimiterStore {
       this.logger.warn({ err: describeError(err) }, "rate-limit correction failed; the window keeps the estimate");
     }
   }
-}
-
-/** Seconds until the weighted count has dropped enough for the claim to fit (same formula as in memory). */
-function retryAfter(current: number, previous: number, claim: RateClaim, elapsed: number): number {
-  const room = claim.limit - claim.amount;
-  if (current <= room && previous > 0) {
-    const needed = 1 - (room - current) / previous;
-    return Math.max(1, Math.ceil((needed - elapsed) * 60));
-  }
-  const toNext = (1 - elapsed) * 60;
-  const needed = current > 0 ? Math.max(0, 1 - Math.max(0, room) / current) : 0;
-  return Math.max(1, Math.ceil(toNext + needed * 60));
 }
