@@ -43,3 +43,8 @@ export function readFindingMarker(body: string): FindingMeta | undefined {
 export function isGatehouseComment(body: string): boolean {
   return body.includes(findingPrefix) || body.includes(summaryMarker) || body.includes(resolvedMarker);
 }
+
+/** The fields of a prior finding that its hidden marker carries (the platform adds thread state). */
+export function findingFromMarker(meta: FindingMeta): { fingerprint: string; path: string; line: number; title: string; severity: FindingMeta["severity"]; rule: string | undefined; evidence: string } {
+  return { fingerprint: meta.fp, path: meta.path, line: meta.line, title: meta.title, severity: meta.severity, rule: meta.rule, evidence: meta.evidence };
+}

@@ -2,18 +2,11 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startFakeUpstream, type FakeUpstream } from "./index.ts";
-import { anthropicHeaders, googleHeaders, json, openAiHeaders, parseSse, post, timedReads, waitFor } from "./test-helpers.ts";
+import { anthropicHeaders, googleHeaders, json, openAiHeaders, parseSse, post, timedReads, waitFor, useFakeUpstream } from "./test-helpers.ts";
+import { startFakeUpstream } from "./index.ts";
 import { anthropicMessage, openAiChatCompletion } from "./wire-schemas.ts";
 
-let fake: FakeUpstream;
-beforeAll(async () => {
-  fake = await startFakeUpstream();
-});
-afterAll(async () => {
-  await fake.close();
-});
-beforeEach(() => fake.reset());
+const fake = useFakeUpstream();
 
 const messagesRequest = { model: "claude-sonnet-4-5", max_tokens: 64, messages: [{ role: "user", content: "hi" }] };
 const chatRequest = { model: "gpt-4.1-mini", messages: [{ role: "user", content: "hi" }] };
@@ -38,38 +31,38 @@ async function readUntilEnd(response: Response): Promise<{ text: string; failed:
 
 describe("behaviour queue", () => {
   it("uses enqueued behaviours first-in first-out, then the default", async () => {
-    fake.setDefault({ text: "default" });
-    fake.enqueue({ text: "first" });
-    fake.enqueue({ text: "second" });
+    fake().setDefault({ text: "default" });
+    fake().enqueue({ text: "first" });
+    fake().enqueue({ text: "second" });
     const texts: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const response = await post(fake, "/v1/chat/completions", chatRequest, openAiHeaders(fake));
+      const response = await post(fake(), "/v1/chat/completions", chatRequest, openAiHeaders(fake()));
       texts.push(openAiChatCompletion.parse(json(await response.text())).choices[0]?.message.content ?? "");
     }
     expect(texts).toEqual(["first", "second", "default"]);
   });
 
   it("reset forgets requests, queue and default", async () => {
-    fake.setDefault({ text: "default" });
-    fake.enqueue({ status: 500 });
-    await post(fake, "/v1/chat/completions", chatRequest, openAiHeaders(fake));
-    fake.enqueue({ status: 500 });
-    fake.reset();
-    expect(fake.requests).toHaveLength(0);
-    const response = await post(fake, "/v1/chat/completions", chatRequest, openAiHeaders(fake));
+    fake().setDefault({ text: "default" });
+    fake().enqueue({ status: 500 });
+    await post(fake(), "/v1/chat/completions", chatRequest, openAiHeaders(fake()));
+    fake().enqueue({ status: 500 });
+    fake().reset();
+    expect(fake().requests).toHaveLength(0);
+    const response = await post(fake(), "/v1/chat/completions", chatRequest, openAiHeaders(fake()));
     expect(response.status).toBe(200);
     expect(openAiChatCompletion.parse(json(await response.text())).choices[0]?.message.content).toBe("Hello from the fake upstream.");
   });
 
   it("refuses an impossible behaviour when it is queued, not later", () => {
-    expect(() => fake.enqueue({ usage: { output: 5, reasoning: 6 } })).toThrow(/reasoning/);
-    expect(() => fake.enqueue({ usage: { input: -1 } })).toThrow(/non-negative/);
-    expect(() => fake.setDefault({ chunks: 1.5 })).toThrow(/chunks/);
+    expect(() => fake().enqueue({ usage: { output: 5, reasoning: 6 } })).toThrow(/reasoning/);
+    expect(() => fake().enqueue({ usage: { input: -1 } })).toThrow(/non-negative/);
+    expect(() => fake().setDefault({ chunks: 1.5 })).toThrow(/chunks/);
   });
 
   it("generates `chunks` words when no text is given", async () => {
-    fake.enqueue({ chunks: 5 });
-    const response = await post(fake, "/v1/messages", { ...messagesRequest, stream: true }, anthropicHeaders(fake));
+    fake().enqueue({ chunks: 5 });
+    const response = await post(fake(), "/v1/messages", { ...messagesRequest, stream: true }, anthropicHeaders(fake()));
     const deltas = parseSse(await response.text()).filter((m) => m.event === "content_block_delta");
     expect(deltas).toHaveLength(5);
   });
@@ -93,9 +86,9 @@ describe("timing", () => {
   });
 
   it("writes each delta as it is produced, not buffered to the end", async () => {
-    fake.enqueue({ text: "abcd", chunks: 4, chunkDelayMs: 30 });
+    fake().enqueue({ text: "abcd", chunks: 4, chunkDelayMs: 30 });
     const started = performance.now();
-    const response = await post(fake, "/v1/chat/completions", { ...chatRequest, stream: true }, openAiHeaders(fake));
+    const response = await post(fake(), "/v1/chat/completions", { ...chatRequest, stream: true }, openAiHeaders(fake()));
     const reads = await timedReads(response);
     // The role chunk arrives at once; each later delta ~30 ms apart.
     expect(reads.length).toBeGreaterThanOrEqual(4);
@@ -108,18 +101,18 @@ describe("timing", () => {
 
 describe("failures", () => {
   it("failAfterEvents destroys the socket after exactly that many events", async () => {
-    fake.enqueue({ failAfterEvents: 3 });
-    const response = await post(fake, "/v1/messages", { ...messagesRequest, stream: true }, anthropicHeaders(fake));
+    fake().enqueue({ failAfterEvents: 3 });
+    const response = await post(fake(), "/v1/messages", { ...messagesRequest, stream: true }, anthropicHeaders(fake()));
     expect(response.status).toBe(200);
     const { text, failed } = await readUntilEnd(response);
     expect(failed).toBe(true);
     expect(parseSse(text).map((m) => m.event)).toEqual(["message_start", "content_block_start", "ping"]);
-    expect(fake.aborted).toBe(0); // the fake hung up, not the client
+    expect(fake().aborted).toBe(0); // the fake hung up, not the client
   });
 
   it("failAfterEvents on a JSON answer cuts the body half way", async () => {
-    fake.enqueue({ failAfterEvents: 0 });
-    const response = await post(fake, `/v1beta/models/gemini-2.5-flash:generateContent`, { contents: [] }, googleHeaders(fake));
+    fake().enqueue({ failAfterEvents: 0 });
+    const response = await post(fake(), `/v1beta/models/gemini-2.5-flash:generateContent`, { contents: [] }, googleHeaders(fake()));
     const { text, failed } = await readUntilEnd(response);
     expect(failed).toBe(true);
     expect(text.length).toBeGreaterThan(0);
@@ -127,9 +120,9 @@ describe("failures", () => {
   });
 
   it("endless streams until the client aborts, then stops and counts the abort", async () => {
-    fake.enqueue({ endless: true, chunkDelayMs: 5 });
+    fake().enqueue({ endless: true, chunkDelayMs: 5 });
     const controller = new AbortController();
-    const response = await post(fake, "/v1/chat/completions", { ...chatRequest, stream: true }, openAiHeaders(fake), controller.signal);
+    const response = await post(fake(), "/v1/chat/completions", { ...chatRequest, stream: true }, openAiHeaders(fake()), controller.signal);
     if (!response.body) throw new Error("no body");
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
@@ -141,12 +134,12 @@ describe("failures", () => {
     }
     expect(text).toContain("tick0 ");
     controller.abort();
-    await waitFor(() => fake.aborted === 1);
+    await waitFor(() => fake().aborted === 1);
     // Still one abort a little later: the fake stopped writing instead of erroring on.
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(fake.aborted).toBe(1);
+    expect(fake().aborted).toBe(1);
     // And it keeps serving.
-    const next = await post(fake, "/v1/chat/completions", chatRequest, openAiHeaders(fake));
+    const next = await post(fake(), "/v1/chat/completions", chatRequest, openAiHeaders(fake()));
     expect(next.status).toBe(200);
   });
 });

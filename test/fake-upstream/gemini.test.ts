@@ -1,16 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startFakeUpstream, type FakeUpstream } from "./index.ts";
-import { googleHeaders, json, parseSse, post, timedReads } from "./test-helpers.ts";
+import { describe, expect, it } from "vitest";
+import { googleHeaders, json, parseSse, post, timedReads, useFakeUpstream } from "./test-helpers.ts";
 import { geminiCountTokens, geminiError, geminiResponse } from "./wire-schemas.ts";
 
-let fake: FakeUpstream;
-beforeAll(async () => {
-  fake = await startFakeUpstream();
-});
-afterAll(async () => {
-  await fake.close();
-});
-beforeEach(() => fake.reset());
+const fake = useFakeUpstream();
 
 const request = { contents: [{ role: "user", parts: [{ text: "hi" }] }] };
 const usage = { input: 100, output: 300, cacheRead: 2048, cacheWrite5m: 0, cacheWrite1h: 0, reasoning: 256 };
@@ -18,8 +10,8 @@ const model = "gemini-2.5-flash";
 
 describe("Gemini generateContent", () => {
   it("answers with promptTokenCount INCLUDING cachedContentTokenCount and thoughts separate from candidates", async () => {
-    fake.enqueue({ text: "Hi!", usage });
-    const response = await post(fake, `/v1beta/models/${model}:generateContent`, request, googleHeaders(fake));
+    fake().enqueue({ text: "Hi!", usage });
+    const response = await post(fake(), `/v1beta/models/${model}:generateContent`, request, googleHeaders(fake()));
     expect(response.status).toBe(200);
     const body = geminiResponse.parse(json(await response.text()));
     expect(body.modelVersion).toBe(model);
@@ -36,13 +28,13 @@ describe("Gemini generateContent", () => {
   });
 
   it("omits zero-valued optional counts, as the API does", async () => {
-    fake.enqueue({ usage: { input: 5, output: 3 } });
-    const body = geminiResponse.parse(json(await (await post(fake, `/v1beta/models/${model}:generateContent`, request, googleHeaders(fake))).text()));
+    fake().enqueue({ usage: { input: 5, output: 3 } });
+    const body = geminiResponse.parse(json(await (await post(fake(), `/v1beta/models/${model}:generateContent`, request, googleHeaders(fake()))).text()));
     expect(body.usageMetadata).toEqual({ promptTokenCount: 5, candidatesTokenCount: 3, totalTokenCount: 8, promptTokensDetails: [{ modality: "TEXT", tokenCount: 5 }] });
   });
 
   it("requires contents", async () => {
-    const response = await post(fake, `/v1beta/models/${model}:generateContent`, {}, googleHeaders(fake));
+    const response = await post(fake(), `/v1beta/models/${model}:generateContent`, {}, googleHeaders(fake()));
     expect(response.status).toBe(400);
     expect(geminiError.parse(json(await response.text())).error).toMatchObject({ code: 400, status: "INVALID_ARGUMENT" });
   });
@@ -50,8 +42,8 @@ describe("Gemini generateContent", () => {
 
 describe("Gemini streamGenerateContent", () => {
   it("with alt=sse streams data: events framed with CRLF; usage grows and the finishReason chunk has the totals", async () => {
-    fake.enqueue({ text: "abcdef", chunks: 3, usage });
-    const response = await post(fake, `/v1beta/models/${model}:streamGenerateContent?alt=sse`, request, googleHeaders(fake));
+    fake().enqueue({ text: "abcdef", chunks: 3, usage });
+    const response = await post(fake(), `/v1beta/models/${model}:streamGenerateContent?alt=sse`, request, googleHeaders(fake()));
     expect(response.headers.get("content-type")).toBe("text/event-stream");
     const raw = await response.text();
     expect(raw.startsWith("data: {")).toBe(true);
@@ -69,8 +61,8 @@ describe("Gemini streamGenerateContent", () => {
   });
 
   it("without alt=sse streams one JSON array, element by element", async () => {
-    fake.enqueue({ text: "abcdef", chunks: 3, usage, chunkDelayMs: 15 });
-    const response = await post(fake, `/v1beta/models/${model}:streamGenerateContent`, request, googleHeaders(fake));
+    fake().enqueue({ text: "abcdef", chunks: 3, usage, chunkDelayMs: 15 });
+    const response = await post(fake(), `/v1beta/models/${model}:streamGenerateContent`, request, googleHeaders(fake()));
     expect(response.headers.get("content-type")).toBe("application/json; charset=UTF-8");
     const reads = await timedReads(response);
     // Each delayed delta arrives in its own read; the first read is an unfinished array.
@@ -89,12 +81,12 @@ describe("Gemini streamGenerateContent", () => {
   });
 
   it("puts a Gemini error object into the stream when asked", async () => {
-    fake.enqueue({ errorEventAfter: 1 });
-    const sse = parseSse(await (await post(fake, `/v1beta/models/${model}:streamGenerateContent?alt=sse`, request, googleHeaders(fake))).text());
+    fake().enqueue({ errorEventAfter: 1 });
+    const sse = parseSse(await (await post(fake(), `/v1beta/models/${model}:streamGenerateContent?alt=sse`, request, googleHeaders(fake()))).text());
     expect(sse).toHaveLength(2);
     expect(geminiError.parse(json(sse[1]?.data ?? "")).error).toMatchObject({ code: 503, status: "UNAVAILABLE" });
-    fake.enqueue({ errorEventAfter: 1 });
-    const array = json(await (await post(fake, `/v1beta/models/${model}:streamGenerateContent`, request, googleHeaders(fake))).text());
+    fake().enqueue({ errorEventAfter: 1 });
+    const array = json(await (await post(fake(), `/v1beta/models/${model}:streamGenerateContent`, request, googleHeaders(fake()))).text());
     if (!Array.isArray(array)) throw new Error("not a JSON array");
     expect(geminiError.parse(array[1]).error.status).toBe("UNAVAILABLE");
   });
@@ -102,37 +94,37 @@ describe("Gemini streamGenerateContent", () => {
 
 describe("Gemini countTokens, models and keys", () => {
   it("counts tokens", async () => {
-    fake.enqueue({ usage: { input: 17 } });
-    const response = await post(fake, `/v1beta/models/${model}:countTokens`, request, googleHeaders(fake));
+    fake().enqueue({ usage: { input: 17 } });
+    const response = await post(fake(), `/v1beta/models/${model}:countTokens`, request, googleHeaders(fake()));
     expect(geminiCountTokens.parse(json(await response.text()))).toEqual({ totalTokens: 17, promptTokensDetails: [{ modality: "TEXT", tokenCount: 17 }] });
   });
 
   it("lists models", async () => {
-    const response = await fetch(`${fake.url}/v1beta/models`, { headers: googleHeaders(fake) });
+    const response = await fetch(`${fake().url}/v1beta/models`, { headers: googleHeaders(fake()) });
     expect(response.status).toBe(200);
     const body = json(await response.text());
     expect(body).toMatchObject({ models: expect.arrayContaining([expect.objectContaining({ name: `models/${model}` })]) });
   });
 
   it("accepts the key as ?key= too", async () => {
-    const response = await post(fake, `/v1beta/models/${model}:generateContent?key=${fake.keys.google}`, request, {});
+    const response = await post(fake(), `/v1beta/models/${model}:generateContent?key=${fake().keys.google}`, request, {});
     expect(response.status).toBe(200);
   });
 
   it("answers a wrong key with 400 API_KEY_INVALID and a missing one with 403", async () => {
-    const wrong = await post(fake, `/v1beta/models/${model}:generateContent`, request, { "x-goog-api-key": "AIzaWrong" });
+    const wrong = await post(fake(), `/v1beta/models/${model}:generateContent`, request, { "x-goog-api-key": "AIzaWrong" });
     expect(wrong.status).toBe(400);
     const body = geminiError.parse(json(await wrong.text()));
     expect(body.error).toMatchObject({ code: 400, message: "API key not valid. Please pass a valid API key.", status: "INVALID_ARGUMENT" });
     expect(JSON.stringify(body.error.details)).toContain("API_KEY_INVALID");
-    const missing = await post(fake, `/v1beta/models/${model}:generateContent`, request, {});
+    const missing = await post(fake(), `/v1beta/models/${model}:generateContent`, request, {});
     expect(missing.status).toBe(403);
     expect(geminiError.parse(json(await missing.text())).error.status).toBe("PERMISSION_DENIED");
   });
 
   it("answers a behaviour error by status name with the matching code", async () => {
-    fake.enqueue({ error: { type: "RESOURCE_EXHAUSTED", message: "Quota exceeded." } });
-    const response = await post(fake, `/v1beta/models/${model}:generateContent`, request, googleHeaders(fake));
+    fake().enqueue({ error: { type: "RESOURCE_EXHAUSTED", message: "Quota exceeded." } });
+    const response = await post(fake(), `/v1beta/models/${model}:generateContent`, request, googleHeaders(fake()));
     expect(response.status).toBe(429);
     expect(geminiError.parse(json(await response.text())).error).toEqual({ code: 429, message: "Quota exceeded.", status: "RESOURCE_EXHAUSTED" });
   });

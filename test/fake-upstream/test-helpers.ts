@@ -4,6 +4,8 @@
  * checked against the standard, not against our reader.
  */
 import { createParser } from "eventsource-parser";
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { startFakeUpstream } from "./index.ts";
 import type { FakeUpstream } from "./types.ts";
 
 export interface SseMessage {
@@ -58,4 +60,20 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 2000): Promi
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** Starts one fake for the test file, resets it before each test, closes it after; returns a getter. */
+export function useFakeUpstream(): () => FakeUpstream {
+  let fake: FakeUpstream | undefined;
+  beforeAll(async () => {
+    fake = await startFakeUpstream();
+  });
+  afterAll(async () => {
+    await fake?.close();
+  });
+  beforeEach(() => fake?.reset());
+  return () => {
+    if (!fake) throw new Error("the fake upstream has not started");
+    return fake;
+  };
 }

@@ -1,5 +1,5 @@
 import { isRecord, num, str } from "../model/json.ts";
-import { isGatehouseComment, readFindingMarker, resolvedMarker } from "../markers.ts";
+import { findingFromMarker, isGatehouseComment, readFindingMarker, resolvedMarker } from "../markers.ts";
 import { inlineCommentBody } from "../render/markdown.ts";
 import { breakGlassPattern, wontFixPattern, type BreakGlass, type PriorFinding, type PriorState } from "../rereview.ts";
 import type { ReviewResult } from "../result.ts";
@@ -101,13 +101,7 @@ export class GitHubPlatform implements ReviewPlatform {
       const replies = comments.filter((c) => num(c["in_reply_to_id"]) === id && !isGatehouseComment(str(c["body"]) ?? ""));
       const alreadyResolved = comments.some((c) => num(c["in_reply_to_id"]) === id && (str(c["body"]) ?? "").includes(resolvedMarker));
       findings.push({
-        fingerprint: meta.fp,
-        path: meta.path,
-        line: meta.line,
-        title: meta.title,
-        severity: meta.severity,
-        rule: meta.rule,
-        evidence: meta.evidence,
+        ...findingFromMarker(meta),
         threadId: String(id),
         resolved: !alreadyResolved && (threads.get(String(id))?.isResolved === true || replies.some((r) => /^\s*(resolved|done|fixed)\b/i.test(str(r["body"]) ?? ""))),
         fixedEarlier: alreadyResolved,

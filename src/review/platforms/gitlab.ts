@@ -1,5 +1,5 @@
 import { isRecord, str } from "../model/json.ts";
-import { isGatehouseComment, readFindingMarker, resolvedMarker } from "../markers.ts";
+import { findingFromMarker, isGatehouseComment, readFindingMarker, resolvedMarker } from "../markers.ts";
 import { inlineCommentBody } from "../render/markdown.ts";
 import { breakGlassPattern, wontFixPattern, type BreakGlass, type PriorFinding, type PriorState } from "../rereview.ts";
 import type { ReviewResult } from "../result.ts";
@@ -42,13 +42,7 @@ export class GitLabPlatform implements ReviewPlatform {
       const humanReplies = notes.filter((n) => n["system"] !== true && !isGatehouseComment(str(n["body"]) ?? ""));
       if (meta) {
         findings.push({
-          fingerprint: meta.fp,
-          path: meta.path,
-          line: meta.line,
-          title: meta.title,
-          severity: meta.severity,
-          rule: meta.rule,
-          evidence: meta.evidence,
+          ...findingFromMarker(meta),
           threadId: str(discussion["id"]) ?? "",
           resolved: first?.["resolved"] === true && !notes.some((n) => (str(n["body"]) ?? "").includes(resolvedMarker)),
           fixedEarlier: notes.some((n) => (str(n["body"]) ?? "").includes(resolvedMarker)),
