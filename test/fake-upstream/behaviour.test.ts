@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { anthropicHeaders, googleHeaders, json, openAiHeaders, parseSse, post, timedReads, waitFor, useFakeUpstream } from "./test-helpers.ts";
 import { startFakeUpstream } from "./index.ts";
 import { anthropicMessage, openAiChatCompletion } from "./wire-schemas.ts";
