@@ -49,24 +49,40 @@ describe("budget reservations", () => {
 
   it("settles real cost: cheaper answers free room, and the bound holds when interleaved with settles", async () => {
     const g = governance(await store(), { groups: { eng: { models: ["openai/*"], budget: { group: { dailyUsd: 50 * PER_REQUEST } } } } });
+    const cost = PER_REQUEST * 0.6;
     let spent = 0;
     let admitted = 0;
-    // 200 requests from 20 members arriving in waves; each settles at 60% of its estimate.
-    await Promise.all(
-      Array.from({ length: 200 }, async (_, i) => {
-        await new Promise((r) => setTimeout(r, i % 7));
-        try {
-          const admission = await g.policy.admit(request("openai", "/v1/chat/completions", chat, caller(`u${i % 20}`, ["eng"]), 1000));
-          admitted++;
-          await new Promise((r) => setTimeout(r, i % 3));
-          const cost = PER_REQUEST * 0.6;
-          spent += cost;
-          admission.settle(ledgerRow({ cost_usd: cost, input_tokens: 600, output_tokens: 600 }));
-        } catch (err) {
-          if (!(err instanceof GatewayError) || err.code !== "budget_exceeded") throw err;
-        }
-      }),
-    );
+    let pending: Array<{ settle: (row: ReturnType<typeof ledgerRow>) => void }> = [];
+    const settle = (admission: (typeof pending)[number]) => {
+      spent += cost;
+      admission.settle(ledgerRow({ cost_usd: cost, input_tokens: 600, output_tokens: 600 }));
+    };
+    // Five waves of 40 parallel requests from 20 members; every answer costs 60% of its estimate.
+    // Half of the previous wave settles before a wave starts and the other half while its
+    // admissions are in flight, so the outcome does not depend on timer order under load:
+    // wave 1 admits 40, and with 20 settled (12 used + 20 reserved) wave 2 still has room for 18.
+    for (let wave = 0; wave < 5; wave++) {
+      const before = pending.slice(0, Math.ceil(pending.length / 2));
+      const during = pending.slice(before.length);
+      for (const admission of before) settle(admission);
+      const next: typeof pending = [];
+      await Promise.all([
+        ...Array.from({ length: 40 }, async (_, i) => {
+          try {
+            next.push(await g.policy.admit(request("openai", "/v1/chat/completions", chat, caller(`u${i % 20}`, ["eng"]), 1000)));
+            admitted++;
+          } catch (err) {
+            if (!(err instanceof GatewayError) || err.code !== "budget_exceeded") throw err;
+          }
+        }),
+        ...during.map(async (admission) => {
+          await Promise.resolve();
+          settle(admission);
+        }),
+      ]);
+      pending = next;
+    }
+    for (const admission of pending) settle(admission);
     expect(admitted).toBeGreaterThan(50);
     expect(spent).toBeLessThanOrEqual(50 * PER_REQUEST + 1e-9);
     expect(g.counters.used(`group:eng:d:${DAY}`)).toBeCloseTo(spent, 9);
