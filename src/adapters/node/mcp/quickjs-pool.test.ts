@@ -1,7 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { WorkerPoolExecutor } from "./quickjs-pool.ts";
 
-const pool = new WorkerPoolExecutor({ size: 2 });
+// The watchdog (deadline + grace, then terminate) is the second line behind QuickJS's own
+// interrupt; a generous grace keeps a loaded machine from reaching it before the interrupt.
+const pool = new WorkerPoolExecutor({ size: 2, watchdogGraceMs: 20_000 });
 const echo = async (name: string, argsJson: string): Promise<string> => JSON.stringify({ ok: true, value: { name, args: JSON.parse(argsJson) as unknown } });
 
 afterAll(async () => {
@@ -40,8 +42,14 @@ describe("QuickJS worker-thread pool", () => {
 
   it("fails in-flight executions cleanly when closed", async () => {
     const local = new WorkerPoolExecutor({ size: 1 });
-    const running = local.execute("await codemode.s_t({}); return 1", () => new Promise<string>(() => undefined), { timeoutMs: 10_000 });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Closed while the execution waits on its tool call (signalled by the bridge itself, not a guessed sleep).
+    let bridged!: () => void;
+    const inBridge = new Promise<void>((resolve) => (bridged = resolve));
+    const running = local.execute("await codemode.s_t({}); return 1", () => {
+      bridged();
+      return new Promise<string>(() => undefined);
+    }, { timeoutMs: 60_000 });
+    await inBridge;
     await local.close();
     expect((await running).error?.kind).toBe("crashed");
     await expect(local.execute("return 1", echo)).rejects.toThrow(/closed/);
