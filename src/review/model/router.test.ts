@@ -14,7 +14,8 @@ describe("model router: timeouts, circuit breaker, fallback chain", () => {
 
   beforeAll(async () => {
     harness = await startModelHarness([
-      { reviewer: "slow", model: "claude-sonnet-4-5", turns: [{ text: "late", delayMs: 1500 }] },
+      // Far past the router's timeout below, so "timed out" never depends on machine speed.
+      { reviewer: "slow", model: "claude-sonnet-4-5", turns: [{ text: "late", delayMs: 20_000 }] },
       { reviewer: "slow", turns: [{ text: "fast" }] },
       { reviewer: "down", model: "claude-sonnet-4-5", turns: [{ error: { status: 500, type: "api_error", message: "Internal server error" } }] },
       { reviewer: "down", model: "gpt-5-mini", turns: [{ error: { status: 429, type: "rate_limit_exceeded", message: "Rate limit reached" } }] },
@@ -24,7 +25,8 @@ describe("model router: timeouts, circuit breaker, fallback chain", () => {
   afterAll(() => harness.close());
 
   it("a timed-out model falls back to the next one", async () => {
-    const router = new ModelRouter(harness.transport, new CircuitBreakers(clock, 2, 60_000), 300);
+    // 2 s: long enough for the fallback's answer on a loaded machine, far short of the slow model's 20 s.
+    const router = new ModelRouter(harness.transport, new CircuitBreakers(clock, 2, 60_000), 2_000);
     const result = await router.chat(["anthropic/claude-sonnet-4-5", "openai/gpt-5-mini"], request("Reviewer: slow"));
     expect([result.ref, result.text]).toEqual(["openai/gpt-5-mini", "fast"]);
     expect(router.attempts[0]?.error).toContain("timed out");
@@ -36,12 +38,14 @@ describe("model router: timeouts, circuit breaker, fallback chain", () => {
     const chain = ["anthropic/claude-sonnet-4-5", "openai/gpt-5-mini", "compat/@cf/moonshotai/kimi-k2.5"];
     for (let i = 0; i < 2; i += 1) expect((await router.chat(chain, request("Reviewer: down"))).text).toBe("from kimi");
     expect(breakers.openRefs()).toEqual(["anthropic/claude-sonnet-4-5", "openai/gpt-5-mini"]);
-    const before = harness.fake.calls.length;
+    // Only this reviewer's calls: the first test's slow answer is still pending on the fake and records itself when it ends.
+    const downCalls = () => harness.fake.calls.filter((c) => c.reviewer === "down");
+    const before = downCalls().length;
     await router.chat(chain, request("Reviewer: down"));
-    expect(harness.fake.calls.slice(before).map((c) => c.route)).toEqual(["compat"]);
+    expect(downCalls().slice(before).map((c) => c.route)).toEqual(["compat"]);
     now += 60_001;
     await router.chat(chain, request("Reviewer: down"));
-    expect(harness.fake.calls.slice(before + 1).map((c) => c.route)).toEqual(["anthropic", "openai", "compat"]);
+    expect(downCalls().slice(before + 1).map((c) => c.route)).toEqual(["anthropic", "openai", "compat"]);
     await expect(router.chat(["anthropic/claude-sonnet-4-5"], request("Reviewer: down"))).rejects.toBeInstanceOf(AllModelsFailedError);
   });
 
