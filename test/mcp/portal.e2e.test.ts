@@ -4,7 +4,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { groupAllowListPolicy, listAuditEntries, mcpServersSchema } from "../../src/mcp/index.ts";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { spawnStdioServer } from "../../src/adapters/node/mcp/index.ts";
+import type { StdioTransportFactory } from "../../src/mcp/index.ts";
 import { hostSse, hostStreamableHttp, type HostedUpstream } from "./fixtures/upstream-host.ts";
 import { ticketsServer } from "./fixtures/tickets-server.ts";
 import { caller, startPortal, TokenTableAuthenticator, type RunningPortal } from "./harness.ts";
@@ -17,6 +19,13 @@ const STDIO_SECRET = "stdio-secret-value";
 let tickets: HostedUpstream;
 let wiki: HostedUpstream;
 let portal: RunningPortal;
+/** The stdio transports the portal opened: a test can see when the portal noticed a process exit. */
+const stdioTransports: StdioClientTransport[] = [];
+const trackedStdio: StdioTransportFactory = (serverId, config, env) => {
+  const transport = spawnStdioServer(serverId, config, env);
+  if (transport instanceof StdioClientTransport) stdioTransports.push(transport);
+  return transport;
+};
 
 function text(result: unknown): string {
   return ((result as CallToolResult).content[0] as { text: string }).text;
@@ -38,7 +47,7 @@ beforeAll(async () => {
   });
   portal = await startPortal({
     servers,
-    stdio: spawnStdioServer,
+    stdio: trackedStdio,
     authenticator: new TokenTableAuthenticator({ [ALICE]: caller("alice", ["eng"]), [BOB]: caller("bob", ["sales"]) }),
     policy: groupAllowListPolicy({ eng: ["*"], sales: ["wiki"] }),
     secrets: { TICKETS_TOKEN: ADMIN_SECRET, STDIO_SECRET },
@@ -143,8 +152,11 @@ describe("MCP portal: aggregation through the SDK client", () => {
     const b = await connect(ALICE);
     const second = JSON.parse(text(await b.callTool({ name: "local_whoami", arguments: {} }))) as { pid: number };
     expect(second.pid).toBe(first.pid);
+    const crashing = stdioTransports.find((t) => t.pid === first.pid);
+    expect(crashing).toBeDefined();
     await a.callTool({ name: "local_crash", arguments: {} });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Wait for the portal to see the exit (the SDK clears the pid as it closes the transport), not a guessed 200 ms.
+    await expect.poll(() => crashing?.pid ?? null, { timeout: 30_000 }).toBeNull();
     const third = JSON.parse(text(await b.callTool({ name: "local_whoami", arguments: {} }))) as { pid: number };
     expect(third.pid).not.toBe(first.pid);
     await a.close();
