@@ -40,6 +40,7 @@ export class Responder {
   async head(status: number, headers: Headers): Promise<void> {
     const delay = this.behaviour.headersDelayMs ?? this.serverDelayMs;
     if (delay > 0) await sleep(delay);
+    if (this.behaviour.holdHeadersUntil) await this.behaviour.holdHeadersUntil;
     if (this.closed) throw new StreamStopped("client went away before headers");
     this.res.writeHead(status, headers);
     this.res.flushHeaders();

@@ -38,6 +38,12 @@ export interface Behaviour {
   error?: BehaviourError;
   /** Wait this long before sending response headers (overrides the server's `delayMs`). */
   headersDelayMs?: number;
+  /**
+   * Send no response headers until this promise settles (after any delay): a test holds
+   * answers back until every request of a wave has been decided, then releases them at once,
+   * instead of hoping a fixed delay outlasts the decisions on a slow machine.
+   */
+  holdHeadersUntil?: Promise<unknown>;
   /** Wait this long before each text delta. */
   chunkDelayMs?: number;
   /** How many text deltas to stream. */
