@@ -31,9 +31,7 @@ export async function startTestDatabase(): Promise<TestDatabase> {
     const dir = mkdtempSync(join(tmpdir(), "gatehouse-pg-"));
     chmodSync(dir, 0o755);
     const data = join(dir, "data");
-    const port = await freePort();
-    const { stdout } = await run("bash", [script, "start", data, String(port)], { timeout: 90_000 });
-    serverUrl = stdout.trim().split("\n").pop() ?? "";
+    serverUrl = await startCluster(data);
     stopCluster = async () => {
       await run("bash", [script, "stop", data], { timeout: 60_000 });
       rmSync(dir, { recursive: true, force: true });
@@ -62,6 +60,24 @@ async function admin(url: string, statement: string): Promise<void> {
     await client.query(statement);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Starts the cluster on a free port. The port is free when picked but bound only seconds later
+ * (after initdb), and parallel test files open sockets all the while: if one took the port
+ * meanwhile, PostgreSQL cannot bind it, and a fresh port is picked (initdb is not repeated).
+ */
+async function startCluster(data: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      const { stdout } = await run("bash", [script, "start", data, String(port)], { timeout: 90_000 });
+      return stdout.trim().split("\n").pop() ?? "";
+    } catch (err) {
+      const stderr = typeof err === "object" && err !== null && "stderr" in err ? String(err.stderr) : "";
+      if (attempt >= 5 || !/could not bind|Address already in use/i.test(stderr)) throw err;
+    }
   }
 }
 
