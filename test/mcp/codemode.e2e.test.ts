@@ -45,11 +45,14 @@ async function execute(client: Client, code: string): Promise<{ body: ExecuteBod
 beforeAll(async () => {
   tickets = await hostStreamableHttp(() => ticketsServer("tickets"));
   ops = await hostStreamableHttp(() => ticketsServer("ops", 20));
-  pool = new WorkerPoolExecutor({ size: 2, watchdogGraceMs: 1_000 });
+  // The watchdog (deadline + grace) only backs up QuickJS's own interrupt; a short grace let a loaded
+  // machine reach it first (a cold worker's start counts against it), turning "timed out" or
+  // "out of memory" into a terminated worker. 4 s deadline: room for three real tool calls under load.
+  pool = new WorkerPoolExecutor({ size: 2, watchdogGraceMs: 20_000 });
   portal = await startPortal({
     servers: mcpServersSchema.parse({ tickets: { type: "http", url: tickets.url }, ops: { type: "http", url: ops.url } }),
     executor: pool,
-    sandboxLimits: { timeoutMs: 1_500, memoryBytes: 32 * 1024 * 1024 },
+    sandboxLimits: { timeoutMs: 4_000, memoryBytes: 32 * 1024 * 1024 },
     authenticator: new TokenTableAuthenticator({ [ALICE]: caller("alice", ["eng"]), [BOB]: caller("bob", ["sales"]) }),
     policy: groupAllowListPolicy({ eng: ["*"], sales: ["tickets"] }),
   });
