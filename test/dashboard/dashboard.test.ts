@@ -83,11 +83,12 @@ async function attr(page: Page, selector: string, name: string): Promise<number>
   return Number(await page.locator(selector).first().getAttribute(name));
 }
 
-describe("usage dashboard in headless Chromium", () => {
+// Headless Chromium: generous per-test time on a loaded 2-core machine.
+describe("usage dashboard in headless Chromium", { timeout: 120_000 }, () => {
   it("signs in an admin, shows the ledger's figures, filters by date, exports CSV", async () => {
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
     const page = await context.newPage();
-    page.setDefaultTimeout(8000);
+    page.setDefaultTimeout(30_000);
     const scriptErrors: string[] = [];
     page.on("pageerror", (e) => scriptErrors.push(e.message));
     page.on("requestfailed", (r) => scriptErrors.push(`request failed: ${r.url()}`));

@@ -26,7 +26,8 @@ function configDir(): string {
   return dir;
 }
 
-describe("gatehouse serve (a real process)", () => {
+// Real `gatehouse serve` processes (node + tsx start, SQLite): generous per-test time on a loaded 2-core machine.
+describe("gatehouse serve (a real process)", { timeout: 120_000 }, () => {
   it("serves, and on SIGTERM flushes every ledger row before exiting; `gatehouse usage` reports them", async () => {
     const dir = configDir();
     const dataDir = join(dir, "data");
@@ -70,18 +71,18 @@ describe("gatehouse serve (a real process)", () => {
 
   it("refuses dev auth on a non-loopback address, naming the fix", () => {
     const dir = configDir();
-    const run = spawnSync(process.execPath, [bin, "serve", "--config", dir, "--host", "0.0.0.0", "--port", "0", "--data-dir", join(dir, "data")], { encoding: "utf8", env: { ...process.env, GATEHOUSE_CATALOG_REFRESH_MS: "0" }, timeout: 20_000 });
+    const run = spawnSync(process.execPath, [bin, "serve", "--config", dir, "--host", "0.0.0.0", "--port", "0", "--data-dir", join(dir, "data")], { encoding: "utf8", env: { ...process.env, GATEHOUSE_CATALOG_REFRESH_MS: "0" }, timeout: 60_000 });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain("Dev auth mode is refused on a non-loopback address");
   });
 
   it("reports invalid settings and config with the variable, file and field named", () => {
-    const bad = spawnSync(process.execPath, [bin, "serve", "--port", "99999"], { encoding: "utf8", timeout: 20_000 });
+    const bad = spawnSync(process.execPath, [bin, "serve", "--port", "99999"], { encoding: "utf8", timeout: 60_000 });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain("--port");
     const dir = mkdtempSync(join(tmpdir(), "gatehouse-cli-"));
     writeFileSync(join(dir, "gatehouse.yaml"), "providers:\n  openai:\n    upstream: not-a-url\n");
-    const badConfig = spawnSync(process.execPath, [bin, "serve", "--config", dir, "--port", "0", "--data-dir", join(dir, "data")], { encoding: "utf8", timeout: 20_000 });
+    const badConfig = spawnSync(process.execPath, [bin, "serve", "--config", dir, "--port", "0", "--data-dir", join(dir, "data")], { encoding: "utf8", timeout: 60_000 });
     expect(badConfig.status).toBe(1);
     expect(badConfig.stderr).toContain("gatehouse.yaml");
     expect(badConfig.stderr).toContain("providers.openai.upstream");
@@ -93,7 +94,7 @@ describe("gatehouse serve (a real process)", () => {
     const port = (blocker.address() as net.AddressInfo).port;
     try {
       const dir = configDir();
-      const run = spawnSync(process.execPath, [bin, "serve", "--config", dir, "--port", String(port), "--data-dir", join(dir, "data")], { encoding: "utf8", env: { ...process.env, GATEHOUSE_CATALOG_REFRESH_MS: "0" }, timeout: 20_000 });
+      const run = spawnSync(process.execPath, [bin, "serve", "--config", dir, "--port", String(port), "--data-dir", join(dir, "data")], { encoding: "utf8", env: { ...process.env, GATEHOUSE_CATALOG_REFRESH_MS: "0" }, timeout: 60_000 });
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(`Cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
     } finally {

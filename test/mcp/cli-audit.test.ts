@@ -13,7 +13,8 @@ import { AuditLog } from "../../src/mcp/audit.ts";
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL("../../bin/gatehouse.js", import.meta.url));
 
-describe("gatehouse mcp audit", () => {
+// Runs the CLI as child processes: generous per-test time on a loaded 2-core machine.
+describe("gatehouse mcp audit", { timeout: 120_000 }, () => {
   it("prints the audit log filtered, as JSON and as a table, and rejects bad options", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-mcp-audit-"));
     const db = await openStore(parseSettings({}, { dataDir }));

@@ -17,7 +17,7 @@ let portal: RunningPortal;
 
 async function inspector(...args: string[]): Promise<unknown> {
   const { stdout } = await run(process.execPath, [INSPECTOR, portal.url, "--transport", "http", "--header", `Authorization: Bearer ${TOKEN}`, ...args], {
-    timeout: 30_000,
+    timeout: 90_000,
     // The CLI finds its package.json relative to the working directory (build/).
     cwd: dirname(INSPECTOR),
   });
@@ -37,7 +37,8 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-describe("MCP Inspector CLI against the portal", () => {
+// Each test runs the Inspector CLI as a child process: generous per-test time on a loaded 2-core machine.
+describe("MCP Inspector CLI against the portal", { timeout: 120_000 }, () => {
   it("lists the namespaced tools", async () => {
     const result = (await inspector("--method", "tools/list")) as { tools: { name: string }[] };
     expect(result.tools.map((t) => t.name)).toEqual(expect.arrayContaining(["tickets_echo", "tickets_create_ticket", "portal_list_servers"]));

@@ -55,7 +55,8 @@ function ledgerRow(requestId: string, cost: number): LedgerRow {
   };
 }
 
-describe("PostgreSQL store shared by two instances", () => {
+// PostgreSQL round trips: generous per-test time on a loaded 2-core machine.
+describe("PostgreSQL store shared by two instances", { timeout: 120_000 }, () => {
   it("applied every migration once and returns bigint columns as numbers", async () => {
     const applied = await a.selectFrom("kysely_migration" as never).selectAll().execute();
     const names = (applied as Array<{ name: string }>).map((r) => r.name);
@@ -218,7 +219,7 @@ describe("PostgreSQL store shared by two instances", () => {
     const changed = orgConfigSchema.parse({ providers: { openai: { upstream: "http://127.0.0.1:2/v1" } } });
     configA.replace(changed);
     // The publish runs from the change listener (not awaited by replace); wait until it is stored, then B's next poll picks it up.
-    for (let i = 0; i < 200 && (await snapshotHead(a, CONFIG_SNAPSHOT))?.revision !== 2; i++) await new Promise((r) => setTimeout(r, 25));
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && (await snapshotHead(a, CONFIG_SNAPSHOT))?.revision !== 2; ) await new Promise((r) => setTimeout(r, 25));
     await syncB.tick();
     expect(configB.current().providers.openai?.upstream).toBe("http://127.0.0.1:2/v1");
     // B does not publish back what it took: A's revision stays.

@@ -34,7 +34,8 @@ describe("golden formats", () => {
   });
 });
 
-describe("gatehouse review eval / review (CLI, real git, fake model)", () => {
+// Runs the CLI and git as child processes: generous per-test time on a loaded 2-core machine.
+describe("gatehouse review eval / review (CLI, real git, fake model)", { timeout: 120_000 }, () => {
   let harness: ModelHarness;
   let work: string;
   let configFile: string;
