@@ -4,7 +4,7 @@
 import { register } from "node:module";
 
 register("./ts-loader.mjs", import.meta.url);
-// Stack traces in logs point at the .ts lines (the loader emits inline source maps).
-process.setSourceMapsEnabled(true);
+// Logs carry error names and messages, never stacks; for .ts lines in a stack while
+// debugging, run `node --enable-source-maps bin/gatehouse.js` (the loader emits inline maps).
 const { main } = await import("../src/cli/main.ts");
 await main(process.argv);
