@@ -26,9 +26,10 @@ export interface AppEnv {
 export function createApp(deps: AppDeps, modules: readonly AppModule[]): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.use("*", async (c, next) => {
+  // Not async: one promise and frame less per request; Hono awaits what next() returns.
+  app.use("*", (c, next) => {
     c.set("requestId", uuidv7());
-    await next();
+    return next();
   });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));

@@ -26,26 +26,25 @@ export class MetricsRegistry {
   private readonly denials = new Map<string, number>();
   private readonly durations = new Map<string, Histogram>();
   private readonly ttfb = new Map<string, Histogram>();
-  private readonly knownModels = new Set<string>();
+  /** Rendered label sets per provider and model, so a request renders and joins nothing. */
+  private readonly labelSets = new Map<string, Map<string, ModelLabels>>();
+  private modelCount = 0;
 
   observe(row: LedgerRow): void {
-    const provider = row.provider;
-    const model = this.modelLabel(provider, row.model);
+    const set = this.labelsFor(row.provider, row.model);
     const statusClass = row.status === 0 ? "none" : `${Math.floor(row.status / 100)}xx`;
-    inc(this.requests, labels("provider", provider, "model", model, "outcome", row.outcome, "status", statusClass), 1);
-    if (row.outcome === "not_forwarded" && row.error_code) inc(this.denials, labels("provider", provider, "reason", row.error_code), 1);
-    const kinds: Record<(typeof TOKEN_KINDS)[number], number> = {
-      input: row.input_tokens ?? 0,
-      output: row.output_tokens ?? 0,
-      cache_read: row.cache_read_tokens ?? 0,
-      cache_write: (row.cache_write_5m_tokens ?? 0) + (row.cache_write_1h_tokens ?? 0),
-      reasoning: row.reasoning_tokens ?? 0,
-    };
-    for (const kind of TOKEN_KINDS) if (kinds[kind] > 0) inc(this.tokens, labels("provider", provider, "model", model, "kind", kind), kinds[kind]);
-    if ((row.cost_usd ?? 0) > 0) inc(this.cost, labels("provider", provider, "model", model), row.cost_usd ?? 0);
+    inc(this.requests, set.request(row.outcome, statusClass), 1);
+    if (row.outcome === "not_forwarded" && row.error_code) inc(this.denials, labels("provider", row.provider, "reason", row.error_code), 1);
+    const cacheWrite = (row.cache_write_5m_tokens ?? 0) + (row.cache_write_1h_tokens ?? 0);
+    if ((row.input_tokens ?? 0) > 0) inc(this.tokens, set.tokens.input, row.input_tokens ?? 0);
+    if ((row.output_tokens ?? 0) > 0) inc(this.tokens, set.tokens.output, row.output_tokens ?? 0);
+    if ((row.cache_read_tokens ?? 0) > 0) inc(this.tokens, set.tokens.cache_read, row.cache_read_tokens ?? 0);
+    if (cacheWrite > 0) inc(this.tokens, set.tokens.cache_write, cacheWrite);
+    if ((row.reasoning_tokens ?? 0) > 0) inc(this.tokens, set.tokens.reasoning, row.reasoning_tokens ?? 0);
+    if ((row.cost_usd ?? 0) > 0) inc(this.cost, set.model, row.cost_usd ?? 0);
     if (row.outcome !== "not_forwarded") {
-      observeHistogram(this.durations, labels("provider", provider), DURATION_BUCKETS, row.duration_ms / 1000);
-      if (row.ttfb_ms !== null && row.ttfb_ms !== undefined) observeHistogram(this.ttfb, labels("provider", provider), TTFB_BUCKETS, row.ttfb_ms / 1000);
+      observeHistogram(this.durations, set.provider, DURATION_BUCKETS, row.duration_ms / 1000);
+      if (row.ttfb_ms !== null && row.ttfb_ms !== undefined) observeHistogram(this.ttfb, set.provider, TTFB_BUCKETS, row.ttfb_ms / 1000);
     }
   }
 
@@ -61,13 +60,54 @@ export class MetricsRegistry {
     return `${out.join("\n")}\n`;
   }
 
-  private modelLabel(provider: string, model: string): string {
-    const key = `${provider}/${model}`;
-    if (this.knownModels.has(key)) return model;
-    if (this.knownModels.size >= MAX_SERIES) return "other";
-    this.knownModels.add(key);
-    return model;
+  /** Past MAX_SERIES models, new ones share the "other" label sets of their provider. */
+  private labelsFor(provider: string, model: string): ModelLabels {
+    let byModel = this.labelSets.get(provider);
+    if (!byModel) {
+      byModel = new Map();
+      this.labelSets.set(provider, byModel);
+    }
+    let set = byModel.get(model);
+    if (set) return set;
+    if (this.modelCount >= MAX_SERIES) {
+      set = byModel.get(OTHER_MODEL) ?? modelLabels(provider, OTHER_MODEL);
+      byModel.set(OTHER_MODEL, set);
+      return set;
+    }
+    this.modelCount++;
+    set = modelLabels(provider, model);
+    byModel.set(model, set);
+    return set;
   }
+}
+
+const OTHER_MODEL = "other";
+
+interface ModelLabels {
+  /** `provider="…"` */
+  provider: string;
+  /** `provider="…",model="…"` */
+  model: string;
+  tokens: Record<(typeof TOKEN_KINDS)[number], string>;
+  request(outcome: string, statusClass: string): string;
+}
+
+function modelLabels(provider: string, model: string): ModelLabels {
+  const requests = new Map<string, string>();
+  return {
+    provider: labels("provider", provider),
+    model: labels("provider", provider, "model", model),
+    tokens: Object.fromEntries(TOKEN_KINDS.map((kind) => [kind, labels("provider", provider, "model", model, "kind", kind)])) as ModelLabels["tokens"],
+    request(outcome, statusClass) {
+      const key = `${outcome} ${statusClass}`;
+      let rendered = requests.get(key);
+      if (rendered === undefined) {
+        rendered = labels("provider", provider, "model", model, "outcome", outcome, "status", statusClass);
+        requests.set(key, rendered);
+      }
+      return rendered;
+    },
+  };
 }
 
 /** A ledger sink that feeds the metrics and passes every row on. */

@@ -27,6 +27,8 @@ export interface ProxyServices {
 
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 const encoder = new TextEncoder();
+// decode() without { stream } keeps no state between calls, so one decoder serves every request.
+const decoder = new TextDecoder();
 
 /** The hot path: authenticate, read and rewrite the request, forward, meter the answer. */
 export function createProviderHandler(provider: ProviderDescriptor, deps: AppDeps, services: ProxyServices) {
@@ -183,7 +185,7 @@ function parseJsonBody(bytes: Uint8Array, contentType: string | string[] | undef
   if (type && !type.includes("json")) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder().decode(bytes));
+    parsed = JSON.parse(decoder.decode(bytes));
   } catch {
     throw new GatewayError("bad_request", "Request body is not valid JSON.");
   }

@@ -49,8 +49,18 @@ export function filterResponseHeaders(upstream: Readonly<Record<string, string |
   return out;
 }
 
-function connectionNamed(value: string | string[] | undefined): Set<string> {
-  if (!value) return new Set();
+const NONE: ReadonlySet<string> = new Set();
+// Parsed Connection header values: peers send the same few ("keep-alive", "close") on every
+// message, and building a Set per request showed up in profiles. Bounded: clients choose it.
+const connectionValues = new Map<string, ReadonlySet<string>>();
+
+function connectionNamed(value: string | string[] | undefined): ReadonlySet<string> {
+  if (!value) return NONE;
   const text = Array.isArray(value) ? value.join(",") : value;
-  return new Set(text.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean));
+  let named = connectionValues.get(text);
+  if (!named) {
+    named = new Set(text.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean));
+    if (connectionValues.size < 256) connectionValues.set(text, named);
+  }
+  return named;
 }

@@ -27,10 +27,14 @@ export function loadSecrets(env: Record<string, string | undefined>, file: strin
     if (!parsed.success) throw new Error(`Secrets file ${file} must be a JSON object of string values.`);
     fromFile = parsed.data;
   }
+  // Looked up per request; reading process.env goes through a native getter each time.
+  const resolved = new Map<string, string | undefined>();
   return {
     get(name: string): string | undefined {
-      const value = env[name] ?? fromFile[name];
-      return value ? value : undefined;
+      if (resolved.has(name)) return resolved.get(name);
+      const value = env[name] || fromFile[name] || undefined;
+      resolved.set(name, value);
+      return value;
     },
   };
 }

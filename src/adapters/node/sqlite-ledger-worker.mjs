@@ -15,7 +15,7 @@ const insertAll = db.transaction((rows) => {
 
 parentPort.on("message", ({ id, rows }) => {
   try {
-    insertAll(rows);
+    insertAll(JSON.parse(rows));
     parentPort.postMessage({ id });
   } catch (err) {
     parentPort.postMessage({ id, error: err instanceof Error ? err.message : String(err) });

@@ -32,7 +32,7 @@ export const LEDGER_COLUMNS = [
 /**
  * The embedded store's ledger writes, in a worker thread with its own connection: a batch
  * of 500 rows is several milliseconds of synchronous SQLite work that would otherwise stall
- * every request in flight. Rows cross as arrays of column values; `insert` resolves when
+ * every request in flight. Rows cross as one JSON string of column-value arrays; `insert` resolves when
  * the batch is committed, so the ledger's shutdown flush still waits for the disk.
  */
 export function openSqliteLedgerWriter(file: string): { insert: LedgerInsert; close(): Promise<void> } {
@@ -60,7 +60,8 @@ export function openSqliteLedgerWriter(file: string): { insert: LedgerInsert; cl
       return new Promise<void>((resolve, reject) => {
         const id = nextId++;
         pending.set(id, { resolve, reject });
-        worker.postMessage({ id, rows: values });
+        // As one JSON string: cloning a string is a copy, cloning arrays of values walks each one.
+        worker.postMessage({ id, rows: JSON.stringify(values) });
       });
     },
     async close() {

@@ -17,8 +17,10 @@ function bindings(c: Context): NodeBindings {
 }
 
 // Keep-alive pools to upstreams: connection setup would otherwise dominate added latency.
-const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: "lifo" });
-const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: "lifo" });
+// noDelay: a streamed chunk goes out at once (set on the socket when created, not per request).
+const agentOptions: http.AgentOptions = { keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: "lifo", noDelay: true };
+const httpAgent = new http.Agent(agentOptions);
+const httpsAgent = new https.Agent(agentOptions);
 
 /**
  * Moves bytes with node:http directly (no Web-stream conversion): each upstream chunk is
@@ -84,7 +86,6 @@ export const nodeTransport: ProxyTransport = {
         return;
       }
       const upstream = target.client.request({ ...target.options, path: target.path, method: request.method, headers: request.headers });
-      upstream.setNoDelay(true);
       const headerTimer = setTimeout(() => upstream.destroy(new UpstreamTimeout()), options.headerTimeoutMs);
 
       outgoing.once("close", () => {

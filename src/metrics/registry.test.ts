@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { blankLedgerRow } from "../ledger/index.ts";
+import { MetricsRegistry } from "./registry.ts";
+
+function row(model: string, extra: Partial<ReturnType<typeof blankLedgerRow>> = {}) {
+  const r = blankLedgerRow({ request_id: crypto.randomUUID(), ts: 0, day: "2026-11-24", caller_id: "u", team: null, provider: "openai", model, endpoint: "chat", status: 200, outcome: "completed", duration_ms: 120 });
+  return Object.assign(r, extra);
+}
+
+describe("MetricsRegistry", () => {
+  it("counts requests, tokens, cost and latency per provider and model in the Prometheus text format", () => {
+    const metrics = new MetricsRegistry();
+    metrics.observe(row("gpt-5", { input_tokens: 100, output_tokens: 20, cache_read_tokens: 5, cache_write_5m_tokens: 3, cache_write_1h_tokens: 4, cost_usd: 0.25, ttfb_ms: 30 }));
+    metrics.observe(row("gpt-5", { input_tokens: 1, cost_usd: 0.5, status: 502, outcome: "upstream_failed" }));
+    metrics.observe(row("gpt-5", { status: 429, outcome: "not_forwarded", error_code: "budget_exceeded" }));
+    const text = metrics.render();
+    expect(text).toContain('gatehouse_requests_total{provider="openai",model="gpt-5",outcome="completed",status="2xx"} 1');
+    expect(text).toContain('gatehouse_requests_total{provider="openai",model="gpt-5",outcome="upstream_failed",status="5xx"} 1');
+    expect(text).toContain('gatehouse_tokens_total{provider="openai",model="gpt-5",kind="input"} 101');
+    expect(text).toContain('gatehouse_tokens_total{provider="openai",model="gpt-5",kind="cache_write"} 7');
+    expect(text).not.toContain('kind="reasoning"');
+    expect(text).toContain('gatehouse_cost_usd_total{provider="openai",model="gpt-5"} 0.75');
+    expect(text).toContain('gatehouse_denials_total{provider="openai",reason="budget_exceeded"} 1');
+    // The refused request never reached an upstream: two durations, one time to first byte.
+    expect(text).toContain('gatehouse_request_duration_seconds_count{provider="openai"} 2');
+    expect(text).toContain('gatehouse_request_duration_seconds_bucket{provider="openai",le="0.25"} 2');
+    expect(text).toContain('gatehouse_request_duration_seconds_bucket{provider="openai",le="0.1"} 0');
+    expect(text).toContain('gatehouse_ttfb_seconds_bucket{provider="openai",le="0.05"} 1');
+  });
+
+  it("escapes label values and caps the number of models (client-chosen names) at 2000", () => {
+    const metrics = new MetricsRegistry();
+    metrics.observe(row('we"ird\\model\n'));
+    for (let i = 0; i < 2100; i++) metrics.observe(row(`m${i}`));
+    const text = metrics.render();
+    expect(text).toContain('model="we\\"ird\\\\model\\n"');
+    expect(text).toContain('model="m1998"');
+    expect(text).not.toContain('model="m1999"');
+    expect(text).toContain('gatehouse_requests_total{provider="openai",model="other",outcome="completed",status="2xx"} 101');
+  });
+});
