@@ -265,8 +265,8 @@ describe("bad input and failures", () => {
     await reader.read();
     await reader.cancel();
     controller.abort();
-    await expect.poll(() => h.fake.aborted, { timeout: 5000 }).toBe(1);
-    await expect.poll(async () => (await lastRow()).outcome, { timeout: 5000 }).toBe("client_aborted");
+    await expect.poll(() => h.fake.aborted, { timeout: 30_000 }).toBe(1);
+    await expect.poll(async () => (await lastRow()).outcome, { timeout: 30_000 }).toBe("client_aborted");
     const row = await lastRow();
     expect(row.input_tokens).toBe(777);
     expect(row.cost_usd).toBeGreaterThan(0);

@@ -59,14 +59,14 @@ describe("config hot reload (what `gatehouse serve` watches)", () => {
     const price = () => h.gateway.deps.config.current().pricing["compat/local-llama"]?.input;
     expect(price()).toBe(0.5);
     writeFileSync(file, original.replace("input: 0.5", "input: 0.75"));
-    await expect.poll(price, { timeout: 5000 }).toBe(0.75);
+    await expect.poll(price, { timeout: 30_000 }).toBe(0.75);
 
     writeFileSync(file, `${original}\nproviders: [not, a, map\n`);
     // Give the watcher time to see and reject it; the served config must not change.
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(price()).toBe(0.75);
     writeFileSync(file, original);
-    await expect.poll(price, { timeout: 5000 }).toBe(0.5);
+    await expect.poll(price, { timeout: 30_000 }).toBe(0.5);
   });
 });
 

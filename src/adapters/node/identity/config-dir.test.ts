@@ -25,7 +25,7 @@ describe("watchConfigDirectory", () => {
     stop = watchConfigDirectory(dir, holder, silentLogger, 50);
     expect(holder.current().agent["team/reviewer"]?.description).toBe("first");
     writeFileSync(join(dir, "agents", "team", "reviewer.md"), agent("second"));
-    await expect.poll(() => holder.current().agent["team/reviewer"]?.description, { timeout: 5000 }).toBe("second");
+    await expect.poll(() => holder.current().agent["team/reviewer"]?.description, { timeout: 30_000 }).toBe("second");
   });
 
   it("ignores a data directory inside the config directory (SQLite writing there is not a config change)", async () => {
