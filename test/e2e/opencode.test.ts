@@ -50,7 +50,7 @@ describe("OpenCode against Gatehouse (real client, real OIDC IdP, headless Chrom
         await page.click("button[type=submit]");
         await page.click("button[type=submit]");
         try {
-          await page.waitForSelector("#done", { timeout: 15_000 });
+          await page.waitForSelector("#done", { timeout: 30_000 });
         } catch (err) {
           throw new Error(`sign-in did not finish at ${page.url()}:\n${(await page.content()).slice(0, 2000)}`, { cause: err });
         }
@@ -67,7 +67,7 @@ describe("OpenCode against Gatehouse (real client, real OIDC IdP, headless Chrom
     const entry = Object.values(auth)[0];
     expect(entry).toMatchObject({ type: "wellknown", key: "GATEHOUSE_TOKEN" });
     expect(entry?.token.split(".")).toHaveLength(3);
-  }, 60_000);
+  }, 120_000);
 
   const CLIENT_CREDENTIALS = ["cf-access-token", "cf-access-jwt-assertion"];
 
@@ -129,7 +129,7 @@ describe("OpenCode against Gatehouse (real client, real OIDC IdP, headless Chrom
       expect(row).toMatchObject({ caller_id: id, team: "platform", model: modelId, input_tokens: 1200, output_tokens: 345, status: 200, outcome: "completed" });
       const price = c.price ?? snapshotCost(c.provider === "google-ai-studio" ? "google" : c.provider, modelId);
       expect(row?.cost_usd).toBeCloseTo((1200 * price.input + 345 * price.output) / 1e6, 9);
-    }, 60_000);
+    }, 120_000);
   }
 
   it("a custom agent from agents/pirate.md carries its prompt to the model", async () => {
@@ -137,12 +137,12 @@ describe("OpenCode against Gatehouse (real client, real OIDC IdP, headless Chrom
     expect(stdout).toContain("Arr, ahoy!");
     const chat = requests.filter((r) => r.path === "/v1/chat/completions");
     expect(chat.some((r) => r.bodyText.includes("PIRATE-AGENT-7"))).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   it("a command from commands/haiku.md expands its template with the arguments", async () => {
     const { stdout, requests } = await run(["--command", "haiku", "gateways"], { text: "Autumn moonlight", usage: { input: 10, output: 3 } });
     expect(stdout).toContain("Autumn moonlight");
     const chat = requests.filter((r) => r.path === "/v1/chat/completions");
     expect(chat.some((r) => r.bodyText.includes("HAIKU-COMMAND-9: write a haiku about gateways"))).toBe(true);
-  }, 60_000);
+  }, 120_000);
 });
