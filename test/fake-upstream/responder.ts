@@ -122,6 +122,7 @@ export async function runStream(responder: Responder, plan: StreamPlan, pieces: 
     return true;
   };
 
+  if (behaviour.firstEventDelayMs) await sleep(behaviour.firstEventDelayMs);
   for (const event of plan.opening) if (!(await emit(event))) return;
   const chunkDelay = behaviour.chunkDelayMs ?? (behaviour.endless ? 10 : 0);
   let index = 0;

@@ -44,6 +44,8 @@ export interface Behaviour {
    * instead of hoping a fixed delay outlasts the decisions on a slow machine.
    */
   holdHeadersUntil?: Promise<unknown>;
+  /** Wait this long after the headers before the first stream event (a model thinking before its first token). */
+  firstEventDelayMs?: number;
   /** Wait this long before each text delta. */
   chunkDelayMs?: number;
   /** How many text deltas to stream. */

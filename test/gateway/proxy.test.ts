@@ -302,6 +302,16 @@ describe("streaming pass-through", () => {
     expect(last - first).toBeGreaterThan(800);
     expect(arrivals.length).toBeGreaterThanOrEqual(4);
   });
+
+  it("opens a stream for the client before a slow first token", async () => {
+    // The upstream sends its headers, then thinks for 1.5 s before the first event.
+    h.fake.enqueue({ firstEventDelayMs: 1500 });
+    const res = await post("/openai/v1/chat/completions", { model: "gpt-5", stream: true, messages: [{ role: "user", content: "hi" }] }, { authorization: `Bearer ${CLIENT_TOKEN}` });
+    const opened = performance.now(); // fetch resolves when the response headers arrive
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const { arrivals } = await readChunks(res);
+    expect((arrivals[0] ?? 0) - opened).toBeGreaterThan(700);
+  });
 });
 
 describe("shutdown", () => {

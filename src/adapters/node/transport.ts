@@ -111,17 +111,24 @@ export const nodeTransport: ProxyTransport = {
         const headers = filterResponseHeaders(res.headers, transform !== undefined);
         for (const name in options.responseHeaders) headers[name] = options.responseHeaders[name] as string;
         outgoing.writeHead(status, headers);
+        let wroteBody = false;
         if (options.streaming) {
-          // Headers go out now, so a client sees the stream open before the first token.
-          outgoing.flushHeaders();
           outgoing.socket?.setNoDelay(true);
+          // A client must see the stream open before a slow first token. When the first
+          // chunk came in the same packet as the headers it is written before this runs,
+          // and headers and chunk leave in one write; otherwise the headers go out alone.
+          setImmediate(() => {
+            if (!wroteBody && !outgoing.writableEnded && !outgoing.destroyed) outgoing.flushHeaders();
+          });
         }
         resolve(RESPONSE_ALREADY_SENT);
 
         res.on("data", (chunk: Buffer) => {
           tap.onChunk(chunk);
           const out = transform ? transform.transform(chunk) : chunk;
-          if (out.byteLength > 0 && !outgoing.write(out)) {
+          if (out.byteLength === 0) return;
+          wroteBody = true;
+          if (!outgoing.write(out)) {
             res.pause();
             outgoing.once("drain", () => res.resume());
           }
