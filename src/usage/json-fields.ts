@@ -53,6 +53,14 @@ export function leadingType(source: string): string | undefined {
 }
 const LEADING_TYPE = /^\s*\{\s*"type"\s*:\s*"([^"\\]{1,100})"/;
 
+/**
+ * An SSE event's name: its `event:` field, or for unnamed events (`message`, as proxies
+ * that drop the field send them) the payload's leading `"type"`.
+ */
+export function sseEventName(event: string, data: string): string | undefined {
+  return event === "message" ? leadingType(data) : event;
+}
+
 /** The first `"model":"..."` string value, without parsing the whole document. */
 export function firstModelField(source: string, quotedKey = '"model"'): string | undefined {
   const at = source.indexOf(quotedKey);

@@ -1,5 +1,5 @@
 import type { FormatHandler } from "../format.ts";
-import { asRecord, count, leadingType, text, type JsonRecord } from "../json-fields.ts";
+import { asRecord, count, sseEventName, text, type JsonRecord } from "../json-fields.ts";
 import { zeroUsage, type UsageReport } from "../types.ts";
 
 /** The Anthropic usage fields, each the latest non-null value reported. */
@@ -26,18 +26,17 @@ export function anthropicMessagesHandler(): FormatHandler {
   let sawUsage = false;
   let sawFinal = false;
   let ended = false;
-  const eventName = (event: string, data: string): string | undefined => (event === "message" ? leadingType(data) : event);
   return {
     usageKey: '"usage"',
     get ended() {
       return ended;
     },
     wants(event, data) {
-      const name = eventName(event, data);
+      const name = sseEventName(event, data);
       return name === "message_start" || name === "message_delta" || name === "error";
     },
     onStreamPayload(event, payload) {
-      const name = eventName(event, "") ?? text(payload["type"]);
+      const name = sseEventName(event, "") ?? text(payload["type"]);
       if (name === "error") {
         ended = true;
       } else if (name === "message_start") {

@@ -1,5 +1,5 @@
 import type { FormatHandler } from "../format.ts";
-import { asRecord, count, leadingType, text } from "../json-fields.ts";
+import { asRecord, count, sseEventName, text } from "../json-fields.ts";
 import { zeroUsage, type TokenUsage, type UsageReport } from "../types.ts";
 
 /** Terminal Responses API events; each carries the full response object with `usage`. */
@@ -14,19 +14,18 @@ export function openAiResponsesHandler(): FormatHandler {
   let usage: TokenUsage | undefined;
   let model: string | undefined;
   let ended = false;
-  const eventName = (event: string, data: string): string | undefined => (event === "message" ? leadingType(data) : event);
   return {
     usageKey: '"usage"',
     get ended() {
       return ended;
     },
     wants(event, data) {
-      const name = eventName(event, data);
+      const name = sseEventName(event, data);
       if (name === undefined) return false;
       return TERMINAL.has(name) || name === "error" || (model === undefined && name === "response.created");
     },
     onStreamPayload(event, payload) {
-      const name = eventName(event, "") ?? text(payload["type"]);
+      const name = sseEventName(event, "") ?? text(payload["type"]);
       if (name === "error") {
         ended = true;
         return;
