@@ -1,16 +1,9 @@
-import type { ProviderId } from "./schema.ts";
+import { providerById, type ProviderId } from "../providers/index.ts";
 
 /**
- * OpenCode's id for each gateway provider: the built-in ones keep OpenCode's own ids (so its
- * bundled model metadata applies); Google AI Studio is `google` there.
+ * OpenCode's id for each gateway provider (the descriptor's `opencodeId`): the built-in
+ * ones keep OpenCode's own ids, so its bundled model metadata applies.
  */
-const OPENCODE_IDS: Record<ProviderId, string> = {
-  anthropic: "anthropic",
-  openai: "openai",
-  "google-ai-studio": "google",
-  compat: "compat",
-};
-
 export function opencodeProviderId(id: ProviderId): string {
-  return OPENCODE_IDS[id];
+  return providerById(id).opencodeId;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PROVIDER_IDS, type ProviderId } from "../providers/ids.ts";
 import { policySchema } from "../policy/config.ts";
 import { mcpServersSchema } from "../mcp/config-schema.ts";
 import { agentSchema, commandSchema, modelRefSchema, opencodeModelSchema, permissionSchema } from "./opencode-schema.ts";
@@ -8,8 +9,8 @@ import { agentSchema, commandSchema, modelRefSchema, opencodeModelSchema, permis
  * serves. Never holds a secret: provider keys are referenced by the name of an env var
  * (or a key of the secrets file) and resolved server-side at start.
  */
-export const providerIdSchema = z.enum(["anthropic", "openai", "google-ai-studio", "compat"]).describe("Gateway provider route id.");
-export type ProviderId = z.infer<typeof providerIdSchema>;
+export const providerIdSchema = z.enum(PROVIDER_IDS).describe("Gateway provider route id.");
+export type { ProviderId };
 
 export const modelPriceSchema = z
   .object({
@@ -22,6 +23,18 @@ export const modelPriceSchema = z
   })
   .strict();
 
+const CREDENTIAL_HEADER_NAMES = new Set(["authorization", "x-api-key", "x-goog-api-key", "api-key", "cookie", "proxy-authorization"]);
+
+export const passThroughSchema = z
+  .object({
+    method: z.enum(["GET", "POST", "PATCH", "DELETE"]).describe("HTTP method (TRACE, CONNECT and OPTIONS are never forwarded)."),
+    path: z
+      .string()
+      .regex(/^(\/([A-Za-z0-9._~:@!$&'()*+,;=-]+|\{id\}))+$/, "must be a path after the route prefix, e.g. /v1/audio/transcriptions; {id} stands for one segment")
+      .describe("Path after the provider's route prefix, e.g. /v1/audio/transcriptions; {id} matches one segment."),
+  })
+  .strict();
+
 export const upstreamProviderSchema = z
   .object({
     upstream: z.url().optional().describe("Base URL requests are forwarded to; defaults to the provider's public API."),
@@ -31,6 +44,23 @@ export const upstreamProviderSchema = z
     models: z.record(z.string().min(1), opencodeModelSchema).optional().describe("Models to add to (or override in) the catalog's list, by model id; compat servers usually need this."),
     whitelist: z.array(z.string().min(1)).optional().describe("If set, only these model ids are offered to clients."),
     zeroDataRetention: z.boolean().default(false).describe("Ask the provider not to store prompts: OpenAI models are served with store: false."),
+    passThrough: z
+      .array(passThroughSchema)
+      .default([])
+      .describe("Endpoints forwarded although Gatehouse does not declare them (docs/security.md): unread, unmetered, with the org key; only callers who may use the provider."),
+    objects: z
+      .object({
+        allow: z.array(z.enum(["files", "batches"])).default([]).describe("Provider-side object kinds callers may create; each object is visible only to its creator and the admin groups."),
+        adminGroups: z.array(z.string().min(1)).default([]).describe("Groups that may list, read and delete every caller's objects."),
+      })
+      .strict()
+      .default({ allow: [], adminGroups: [] })
+      .describe("Provider-side objects (files, batches). Denied by default: they are kept under the org's key and would otherwise be shared by every caller."),
+    pinHeaders: z
+      .record(z.string().regex(/^[a-z0-9-]+$/, "header names are lower-case"), z.string().min(1))
+      .default({})
+      .refine((headers) => !Object.keys(headers).some((name) => CREDENTIAL_HEADER_NAMES.has(name)), "credential headers cannot be pinned here; use apiKeyEnv")
+      .describe("Headers set on every upstream request, replacing the client's (e.g. openai-project: proj_…); clients can never choose these."),
   })
   .strict();
 

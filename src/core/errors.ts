@@ -7,7 +7,9 @@ export type ErrorCode =
   | "unauthenticated"
   | "forbidden"
   | "not_found"
+  | "method_not_allowed"
   | "bad_request"
+  | "unsupported_media_type"
   | "payload_too_large"
   | "rate_limited"
   | "budget_exceeded"
@@ -20,7 +22,9 @@ const statusByCode: Record<ErrorCode, number> = {
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   bad_request: 400,
+  unsupported_media_type: 415,
   payload_too_large: 413,
   rate_limited: 429,
   budget_exceeded: 429,

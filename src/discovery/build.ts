@@ -1,5 +1,6 @@
 import { opencodeProviderId, servedOpencodeConfigSchema, type OpencodeModel, type OrgConfig, type ProviderId, type ServedOpencodeConfig } from "../config/index.ts";
 import type { Settings } from "../core/settings.ts";
+import { providerById } from "../providers/index.ts";
 import type { CatalogModelInfo, ModelLister } from "./catalog-port.ts";
 
 /** What `GET /.well-known/opencode` returns, as OpenCode reads it. */
@@ -8,16 +9,6 @@ export interface WellKnownOpencode {
   config: ServedOpencodeConfig;
 }
 
-/** Path under the gateway each OpenCode provider's SDK uses as baseURL (it appends /messages, /responses…). */
-const BASE_PATHS: Record<ProviderId, string> = {
-  anthropic: "/anthropic/v1",
-  openai: "/openai/v1",
-  "google-ai-studio": "/google-ai-studio/v1beta",
-  compat: "/compat",
-};
-
-/** Default catalog provider when the config names none (compat has no obvious one). */
-const DEFAULT_CATALOG: Partial<Record<ProviderId, string>> = { anthropic: "anthropic", openai: "openai", "google-ai-studio": "google" };
 
 export function loginCommand(settings: Pick<Settings, "loginCommand" | "authMode">, baseUrl: string): string[] {
   const argv = settings.loginCommand ? parseArgv(settings.loginCommand) : settings.authMode === "jwt" ? ["cloudflared", "access", "login", "--no-verbose", "--auto-close", "{baseURL}"] : ["gatehouse", "login", "{baseURL}"];
@@ -46,7 +37,7 @@ export function buildWellKnown(config: OrgConfig, settings: Pick<Settings, "logi
   const tokenHeaders = { "cf-access-token": `{env:${settings.tokenEnv}}` };
   const provider: ServedOpencodeConfig["provider"] = {};
   for (const [id, upstream] of Object.entries(config.providers) as [ProviderId, NonNullable<OrgConfig["providers"][ProviderId]>][]) {
-    const catalogId = upstream.catalogProvider ?? DEFAULT_CATALOG[id];
+    const catalogId = upstream.catalogProvider ?? providerById(id).defaultCatalogProvider;
     const models = servedModels(catalogId ? catalog.listModels(catalogId) : [], upstream.models ?? {}, upstream.whitelist);
     if (id === "openai" && upstream.zeroDataRetention) {
       for (const model of Object.values(models)) model.options = { ...model.options, store: false };
@@ -55,7 +46,7 @@ export function buildWellKnown(config: OrgConfig, settings: Pick<Settings, "logi
       ...(id === "compat" ? { npm: "@ai-sdk/openai-compatible", name: upstream.name ?? "Open-weight models (Gatehouse)" } : upstream.name ? { name: upstream.name } : {}),
       ...(upstream.whitelist ? { whitelist: [...upstream.whitelist] } : {}),
       ...(Object.keys(models).length ? { models } : {}),
-      options: { baseURL: `${baseUrl}${BASE_PATHS[id]}`, apiKey: "", headers: { ...tokenHeaders } },
+      options: { baseURL: `${baseUrl}${providerById(id).clientBasePath}`, apiKey: "", headers: { ...tokenHeaders } },
     };
   }
   const served: ServedOpencodeConfig = {

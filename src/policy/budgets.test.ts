@@ -119,9 +119,20 @@ describe("budget reservations", () => {
     await expect(g.policy.admit(request("openai", "/v1/chat/completions", chat, lead, 1000))).rejects.toMatchObject({ code: "budget_exceeded" });
   });
 
-  it("an unpriced model reserves nothing (documented) but still needs a budget left", async () => {
+  it("refuses an unpriced model under a budget by default, naming the fix", async () => {
     const counters = new InMemoryCounterStore();
     const config = holder({ providers: { openai: {} }, policy: { groups: { eng: { models: ["openai/*"], budget: { perUser: { dailyUsd: 1 } } } } } });
+    const database = await store();
+    const g = createGovernance({ config, clock: new FixedClock(T0), db: database, logger: silentLogger, pricer: flatPricer, counters });
+    const denied = g.policy.admit(request("openai", "/v1/chat/completions", { ...chat, model: "unpriced-x" }, caller("alice", ["eng"]), 1000));
+    await expect(denied).rejects.toMatchObject({ code: "forbidden", message: expect.stringContaining("policy.unpriced: allow") as unknown as string });
+    // A priced model under the same budget is admitted.
+    await expect(g.policy.admit(request("openai", "/v1/chat/completions", chat, caller("alice", ["eng"]), 1000))).resolves.toBeDefined();
+  });
+
+  it("with policy.unpriced: allow, an unpriced model reserves nothing but still needs a budget left", async () => {
+    const counters = new InMemoryCounterStore();
+    const config = holder({ providers: { openai: {} }, policy: { unpriced: "allow", groups: { eng: { models: ["openai/*"], budget: { perUser: { dailyUsd: 1 } } } } } });
     const database = await store();
     const g = createGovernance({ config, clock: new FixedClock(T0), db: database, logger: silentLogger, pricer: flatPricer, counters });
     await g.policy.admit(request("openai", "/v1/chat/completions", { ...chat, model: "unpriced-x" }, caller("alice", ["eng"]), 1000));

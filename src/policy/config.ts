@@ -5,7 +5,7 @@ import { z } from "zod";
  * what they may spend, how fast, which providers must not retain data, and how model
  * aliases route. Absent = no governance (every authenticated caller may use everything).
  */
-const PROVIDER_IDS = ["anthropic", "openai", "google-ai-studio", "compat"] as const;
+import { PROVIDER_IDS } from "../providers/ids.ts";
 
 /** "provider/model-glob": provider is an id or "*"; "*" in the model part matches anything, "/" included. */
 export const modelPatternSchema = z
@@ -21,7 +21,7 @@ export const modelPatternSchema = z
 /** A concrete "provider/model" (no globs): a routing target. */
 export const modelRefSchema = z
   .string()
-  .regex(/^(anthropic|openai|google-ai-studio|compat)\/[^*?]+$/, 'must be "provider/model" without wildcards, e.g. "anthropic/claude-sonnet-4-5"')
+  .regex(new RegExp(`^(${PROVIDER_IDS.join("|")})\\/[^*?]+$`), 'must be "provider/model" without wildcards, e.g. "anthropic/claude-sonnet-4-5"')
   .describe('A concrete model "provider/model".');
 
 const usd = z.number().positive().finite();
@@ -95,6 +95,10 @@ export const policySchema = z
       })
       .strict()
       .default({ bytesPerToken: 1, defaultMaxOutputTokens: 4096 }),
+    unpriced: z
+      .enum(["deny", "allow"])
+      .default("deny")
+      .describe("A model with no price (catalog or pricing:) where a budget applies: deny refuses it (a budget cannot hold what it cannot price); allow serves it and records the row as unpriced."),
     reconcileSeconds: z.number().positive().default(30).describe("How often in-memory spend is reconciled with the ledger."),
     dashboard: z
       .object({

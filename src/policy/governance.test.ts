@@ -66,7 +66,7 @@ describe("permissions", () => {
   it("lets a request without a model through only on a provider the caller has patterns for", async () => {
     const { gov } = setup(policy);
     await expect(gov.admit(request("openai", "/v1/models", undefined, alice))).resolves.toBeDefined();
-    await expect(gov.admit(request("google-ai-studio", "/v1beta/models", undefined, alice))).rejects.toMatchObject({ code: "forbidden" });
+    await expect(gov.admit(request("google-ai-studio", "/models", undefined, alice))).rejects.toMatchObject({ code: "forbidden" });
   });
 
   it("takes a changed policy on the next request, without a restart", async () => {
@@ -102,7 +102,7 @@ describe("zero data retention", () => {
     expect(stored.code).toBe("forbidden");
     expect(stored.message).toContain('"store": true');
     await expect(gov.admit(request("openai", "/v1/responses", { model: "gpt-5", input: "hi", background: true }, alice))).rejects.toMatchObject({ code: "forbidden" });
-    for (const path of ["/v1/files", "/v1/batches", "/v1/uploads/abc/parts", "/v1/vector_stores", "/v1/conversations"]) {
+    for (const path of ["/v1/files", "/v1/batches", "/v1/uploads", "/v1/vector_stores", "/v1/conversations", "/v1/fine_tuning/jobs"]) {
       await expect(gov.admit(request("openai", path, { purpose: "batch" }, alice))).rejects.toMatchObject({ code: "forbidden" });
     }
     // A ZDR model on Anthropic: message batches and files are refused, messages pass untouched.

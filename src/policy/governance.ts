@@ -12,7 +12,7 @@ import { matchesAny } from "./glob.ts";
 import type { RateClaim, RateHold, RateLimiterStore } from "./rate-limit.ts";
 import { resolveRoute } from "./routing.ts";
 import { RulesCache, type EffectiveRules } from "./rules.ts";
-import { applyZdr, isZdr, zdrRefusal } from "./zdr.ts";
+import { anyZdr, applyZdr, isZdr, zdrRefusal } from "./zdr.ts";
 
 export interface GovernanceOptions {
   config: ConfigHolder;
@@ -59,9 +59,9 @@ export class GovernancePolicy implements ProxyPolicy {
     }
 
     let bodyChanged = false;
-    const zdr = models.length === 0 ? isZdr(config, providerId, undefined) : models.some((m) => isZdr(config, providerId, m));
+    const zdr = shape.object ? anyZdr(config, providerId) : models.length === 0 ? isZdr(config, providerId, undefined) : models.some((m) => isZdr(config, providerId, m));
     if (zdr) {
-      const refusal = zdrRefusal(request.path ?? "", shape, body);
+      const refusal = zdrRefusal(shape, body);
       if (refusal) throw new GatewayError("forbidden", refusal);
       bodyChanged = applyZdr(providerId, shape, body);
     }
@@ -74,6 +74,12 @@ export class GovernancePolicy implements ProxyPolicy {
     };
     if (!policy || !rules || !hasLimits(rules)) return admission;
 
+    // A batch carries many requests the gateway does not meter one by one: under a budget or
+    // rate limit it cannot be held to them, so it is refused (docs/security.md).
+    if (shape.object?.kind === "batches" && shape.object.action === "create") {
+      throw new GatewayError("forbidden", `Batches are not metered request by request, so callers with a budget or rate limit cannot create them on this gateway. Send the requests one by one, or ask an administrator.`);
+    }
+
     // One estimate, priced on the dearest model the request may end up on.
     const bytes = request.bodyBytes ?? bodySize(body);
     let estimateUsd = 0;
@@ -82,6 +88,13 @@ export class GovernancePolicy implements ProxyPolicy {
       const e = estimateRequest(policy.estimate, providerId, model, body, bytes, this.options.pricer);
       estimateTokens = Math.max(estimateTokens, e.inputTokens + e.outputTokens);
       estimateUsd = Math.max(estimateUsd, e.costUsd ?? 0);
+      // A budget cannot hold what it cannot price: an unpriced model on a metered endpoint is refused unless the org allows it.
+      if (shape.metered && e.costUsd === undefined && policy.unpriced === "deny" && this.budgetClaims(caller, rules, now).length > 0) {
+        throw new GatewayError(
+          "forbidden",
+          `Model ${providerId}/${model ?? "(none)"} has no price on this gateway, so your budget cannot be enforced for it. Ask an administrator to add it under pricing: in gatehouse.yaml, or to set policy.unpriced: allow.`,
+        );
+      }
     }
 
     const rateClaims = this.rateClaims(caller, rules, estimateTokens);

@@ -2,7 +2,7 @@ import type { Caller } from "../core/caller.ts";
 import type { Clock } from "../core/clock.ts";
 import { ConfigHolder, orgConfigSchema } from "../config/index.ts";
 import { blankLedgerRow, type LedgerRow } from "../ledger/index.ts";
-import { providerById, type JsonObject } from "../providers/index.ts";
+import { classify, providerById, type JsonObject } from "../providers/index.ts";
 import type { AdmissionRequest } from "../proxy/index.ts";
 import type { ProviderId } from "../config/index.ts";
 import type { TokenUsage } from "../usage/types.ts";
@@ -32,7 +32,7 @@ export const flatPricer: Pricer = (_provider, model, usage: TokenUsage) => (mode
 
 export function request(providerId: ProviderId, path: string, body: JsonObject | undefined, who: Caller, bodyBytes?: number): AdmissionRequest {
   const provider = providerById(providerId);
-  const shape = provider.classify(body ? "POST" : "GET", path, "", body);
+  const shape = classify(provider, body ? "POST" : "GET", path, [], body);
   return { caller: who, provider, shape, body, requestId: crypto.randomUUID(), path, bodyBytes: bodyBytes ?? (body ? new TextEncoder().encode(JSON.stringify(body)).byteLength : 0) };
 }
 

@@ -27,29 +27,28 @@ export function isZdr(config: OrgConfig, providerId: string, model: string | und
 }
 
 /**
- * Endpoints that keep customer data at the provider by design (uploads, batches, stored
- * threads and conversations, fine-tuning, context caches): refused under ZDR.
+ * Whether any model of the provider is zero data retention. Provider-side objects name no
+ * single model (a batch carries many), so they are refused when any could be ZDR.
  */
-const RETAINING_PATH = [
-  /\/(files|uploads|batches|vector_stores|assistants|threads|fine_tuning|conversations|evals|containers|skills)(\/|$)/,
-  /\/messages\/batches(\/|$)/,
-  /\/(cachedContents|tunedModels|fileSearchStores|corpora)(\/|$)/,
-  /:batchGenerateContent$|:asyncBatchEmbedContent$/,
-];
+export function anyZdr(config: OrgConfig, providerId: string): boolean {
+  if (isZdr(config, providerId, undefined)) return true;
+  return (config.policy?.zdr.models ?? []).some((pattern) => pattern.startsWith(`${providerId}/`) || pattern.startsWith("*/"));
+}
 
 /** Why a request cannot be served under ZDR, or undefined when it can (perhaps after `applyZdr`). */
-export function zdrRefusal(path: string, shape: RequestShape, body: JsonObject | undefined): string | undefined {
-  if (RETAINING_PATH.some((re) => re.test(path))) return `This endpoint stores data at the provider, which zero data retention forbids on this gateway.`;
+export function zdrRefusal(shape: RequestShape, body: JsonObject | undefined): string | undefined {
+  // Provider-side objects (uploads, batches, stored responses, caches, fine-tunes) are data the provider keeps by design.
+  if (shape.object) return `This endpoint stores data at the provider (${shape.object.kind.replace("_", " ")}), which zero data retention forbids on this gateway.`;
   if (!body) return undefined;
   if (body["store"] === true) return `"store": true asks the provider to keep this conversation, which zero data retention forbids on this gateway. Remove it.`;
-  if (shape.endpoint === "responses" && body["background"] === true) return `Background responses are stored by the provider until retrieved, which zero data retention forbids on this gateway.`;
+  if (shape.format === "openai-responses" && body["background"] === true) return `Background responses are stored by the provider until retrieved, which zero data retention forbids on this gateway.`;
   return undefined;
 }
 
 /** Sets `store: false` where the OpenAI API would otherwise store the response (Responses stores by default). */
 export function applyZdr(providerId: string, shape: RequestShape, body: JsonObject | undefined): boolean {
   if (providerId !== "openai" || !body) return false;
-  if (shape.endpoint !== "chat" && shape.endpoint !== "responses") return false;
+  if (shape.format !== "openai-chat" && shape.format !== "openai-responses") return false;
   if (body["store"] === false) return false;
   body["store"] = false;
   return true;

@@ -1,5 +1,5 @@
 import type { ProviderDescriptor } from "./types.ts";
-import { classifyOpenAiRequest, openAiErrorBody, openAiStreamErrorEvent } from "./openai.ts";
+import { OPENAI_BILLING_HEADERS, openAiErrorBody, openAiInferenceEndpoints, openAiStreamErrorEvent } from "./openai.ts";
 
 /**
  * Any OpenAI-compatible server for open-weight models (vLLM, llama.cpp, Ollama, Workers AI).
@@ -9,17 +9,17 @@ export const compat: ProviderDescriptor = {
   id: "compat",
   displayName: "Open-weight (OpenAI-compatible)",
   routePrefix: "/compat",
+  clientBasePath: "/compat",
+  opencodeId: "compat",
   defaultUpstream: undefined,
   defaultApiKeyEnv: "COMPAT_API_KEY",
   defaultCatalogProvider: undefined,
   keyPlacement: "authorization-bearer",
   keyOptional: true,
-  classify: (method, path, _search, body) => classifyOpenAiRequest(method, path, body),
-  setEndUser(body, shape, anonymousId) {
-    if (shape.endpoint !== "chat") return false;
-    body["user"] = anonymousId;
-    return true;
-  },
+  apiPrefix: { segment: "v1", optional: true },
+  endpoints: openAiInferenceEndpoints.map((spec) => (spec.name === "chat" ? { ...spec, endUser: "user" } : spec.name === "responses" ? { ...spec, endUser: undefined } : spec)),
+  credentialQueryParams: [],
+  strippedRequestHeaders: OPENAI_BILLING_HEADERS,
   errorBody: (error) => openAiErrorBody(error),
   streamErrorEvent: openAiStreamErrorEvent,
 };

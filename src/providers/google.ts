@@ -1,11 +1,13 @@
 import type { GatewayError } from "../core/errors.ts";
-import type { ProviderDescriptor, RequestShape } from "./types.ts";
+import type { EndpointSpec, ProviderDescriptor } from "./types.ts";
 
 const googleStatus: Record<string, string> = {
   unauthenticated: "UNAUTHENTICATED",
   forbidden: "PERMISSION_DENIED",
   not_found: "NOT_FOUND",
+  method_not_allowed: "NOT_FOUND",
   bad_request: "INVALID_ARGUMENT",
+  unsupported_media_type: "INVALID_ARGUMENT",
   payload_too_large: "INVALID_ARGUMENT",
   rate_limited: "RESOURCE_EXHAUSTED",
   budget_exceeded: "RESOURCE_EXHAUSTED",
@@ -15,32 +17,62 @@ const googleStatus: Record<string, string> = {
   internal: "INTERNAL",
 };
 
-// models/{model}:{method}; the model id may contain dots and dashes.
-const modelPath = /\/models\/([^/:]+):([A-Za-z]+)$/;
+// `alt` picks the answer's encoding: json and sse are read for usage; proto and media are
+// not, so they are refused (an unreadable answer would be free). `$alt`, `fields` and
+// `$fields` are not accepted either: a field mask can drop usageMetadata from the answer.
+const paging = { pageSize: "any", pageToken: "any" } as const;
+
+const plain = (name: string, method: EndpointSpec["method"], path: string, object?: EndpointSpec["object"], query: EndpointSpec["query"] = {}): EndpointSpec => ({
+  name,
+  method,
+  path,
+  body: method === "POST" || method === "PATCH" ? "json" : "none",
+  format: "none",
+  model: "none",
+  streaming: "never",
+  metered: false,
+  query,
+  object,
+});
+
+const endpoints: EndpointSpec[] = [
+  { name: "generate", method: "POST", path: "/models/{model}:generateContent", body: "json", format: "gemini", model: "path", streaming: "never", metered: true, query: { alt: ["json"] } },
+  // Without alt=sse Gemini streams one JSON array; the reader handles both, streaming = SSE only.
+  { name: "stream_generate", method: "POST", path: "/models/{model}:streamGenerateContent", body: "json", format: "gemini", model: "path", streaming: "alt-sse", metered: true, query: { alt: ["sse", "json"] } },
+  { name: "count_tokens", method: "POST", path: "/models/{model}:countTokens", body: "json", format: "none", model: "path", streaming: "never", metered: false, query: {} },
+  plain("models.list", "GET", "/models", undefined, paging),
+  plain("models.read", "GET", "/models/{id}"),
+  plain("files.list", "GET", "/files", { kind: "files", action: "list" }, paging),
+  plain("files.read", "GET", "/files/{id}", { kind: "files", action: "read" }),
+  plain("files.delete", "DELETE", "/files/{id}", { kind: "files", action: "delete" }),
+  plain("cached_contents.create", "POST", "/cachedContents", { kind: "cached_contents", action: "create" }),
+  plain("cached_contents.list", "GET", "/cachedContents", { kind: "cached_contents", action: "list" }, paging),
+  plain("cached_contents.read", "GET", "/cachedContents/{id}", { kind: "cached_contents", action: "read" }),
+  plain("cached_contents.update", "PATCH", "/cachedContents/{id}", { kind: "cached_contents", action: "update" }, { updateMask: "any" }),
+  plain("cached_contents.delete", "DELETE", "/cachedContents/{id}", { kind: "cached_contents", action: "delete" }),
+  { ...plain("batches.create", "POST", "/models/{model}:batchGenerateContent", { kind: "batches", action: "create" }), model: "path" },
+  plain("batches.list", "GET", "/batches", { kind: "batches", action: "list" }, paging),
+  plain("batches.read", "GET", "/batches/{id}", { kind: "batches", action: "read" }),
+  plain("batches.delete", "DELETE", "/batches/{id}", { kind: "batches", action: "delete" }),
+];
 
 export const google: ProviderDescriptor = {
   id: "google-ai-studio",
   displayName: "Google AI Studio",
   routePrefix: "/google-ai-studio/v1beta",
+  clientBasePath: "/google-ai-studio/v1beta",
+  opencodeId: "google",
   defaultUpstream: "https://generativelanguage.googleapis.com/v1beta",
   defaultApiKeyEnv: "GEMINI_API_KEY",
   defaultCatalogProvider: "google",
   keyPlacement: "x-goog-api-key",
   keyOptional: false,
-  classify(method, path, search): RequestShape {
-    const match = modelPath.exec(path);
-    const model = match?.[1] ? decodeURIComponent(match[1]) : undefined;
-    const action = match?.[2];
-    if (method === "POST" && action === "generateContent") return { format: "gemini", model, streaming: false, endpoint: "generate" };
-    if (method === "POST" && action === "streamGenerateContent") {
-      // Without alt=sse Gemini streams one JSON array; the reader handles both, streaming=SSE only.
-      return { format: "gemini", model, streaming: new URLSearchParams(search).get("alt") === "sse", endpoint: "stream_generate" };
-    }
-    if (method === "POST" && action === "countTokens") return { format: "none", model, streaming: false, endpoint: "count_tokens" };
-    return { format: "none", model, streaming: false, endpoint: "other" };
-  },
-  // Gemini has no end-user field; the anonymous id travels in the metadata header only.
-  setEndUser: () => false,
+  apiPrefix: undefined,
+  endpoints,
+  // `key` carries the gateway token for SDKs that put it in the query; `access_token` is an OAuth credential.
+  credentialQueryParams: ["key", "access_token"],
+  // x-goog-user-project picks the billed project; X-Goog-FieldMask can drop usageMetadata from the answer.
+  strippedRequestHeaders: ["x-goog-user-project", "x-goog-fieldmask"],
   errorBody(error: GatewayError) {
     return { error: { code: error.status, message: error.message, status: googleStatus[error.code] ?? "INTERNAL" } };
   },

@@ -1,11 +1,13 @@
 import type { GatewayError } from "../core/errors.ts";
-import type { JsonObject, ProviderDescriptor, RequestShape } from "./types.ts";
+import type { EndpointSpec, JsonObject, ProviderDescriptor } from "./types.ts";
 
 const openaiErrorType: Record<string, string> = {
   unauthenticated: "invalid_request_error",
   forbidden: "permission_error",
   not_found: "invalid_request_error",
+  method_not_allowed: "invalid_request_error",
   bad_request: "invalid_request_error",
+  unsupported_media_type: "invalid_request_error",
   payload_too_large: "invalid_request_error",
   rate_limited: "rate_limit_exceeded",
   budget_exceeded: "insufficient_quota",
@@ -15,15 +17,62 @@ const openaiErrorType: Record<string, string> = {
   internal: "server_error",
 };
 
-/** Request shapes shared by OpenAI and every OpenAI-compatible server. */
-export function classifyOpenAiRequest(method: string, path: string, body: JsonObject | undefined): RequestShape {
-  const model = typeof body?.["model"] === "string" ? body["model"] : undefined;
-  const streaming = body?.["stream"] === true;
-  if (method === "POST" && path.endsWith("/chat/completions")) return { format: "openai-chat", model, streaming, endpoint: "chat" };
-  if (method === "POST" && path.endsWith("/responses")) return { format: "openai-responses", model, streaming, endpoint: "responses" };
-  if (method === "POST" && path.endsWith("/embeddings")) return { format: "openai-embeddings", model, streaming: false, endpoint: "embeddings" };
-  return { format: "none", model, streaming: false, endpoint: "other" };
-}
+const paging = { limit: "any", after: "any", order: ["asc", "desc"] } as const;
+
+/** Endpoints every OpenAI-compatible server shares: chat, responses, embeddings, model lists. */
+export const openAiInferenceEndpoints: EndpointSpec[] = [
+  { name: "chat", method: "POST", path: "/chat/completions", body: "json", format: "openai-chat", model: "body", streaming: "body", metered: true, query: {}, endUser: "safety_identifier" },
+  { name: "responses", method: "POST", path: "/responses", body: "json", format: "openai-responses", model: "body", streaming: "body", metered: true, query: {}, endUser: "safety_identifier" },
+  { name: "embeddings", method: "POST", path: "/embeddings", body: "json", format: "openai-embeddings", model: "body", streaming: "never", metered: true, query: {} },
+  { name: "models.list", method: "GET", path: "/models", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: {} },
+  { name: "models.read", method: "GET", path: "/models/{id}", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: {} },
+];
+
+const object = (name: string, method: EndpointSpec["method"], path: string, kind: NonNullable<EndpointSpec["object"]>["kind"], action: NonNullable<EndpointSpec["object"]>["action"], query: EndpointSpec["query"] = {}): EndpointSpec => ({
+  name,
+  method,
+  path,
+  body: method === "POST" && action === "create" && kind === "files" ? "raw" : method === "POST" || method === "PATCH" ? "json" : "none",
+  format: "none",
+  model: "none",
+  streaming: "never",
+  metered: false,
+  query,
+  object: { kind, action },
+});
+
+const openAiOnlyEndpoints: EndpointSpec[] = [
+  { name: "responses.input_tokens", method: "POST", path: "/responses/input_tokens", body: "json", format: "none", model: "body", streaming: "never", metered: false, query: {} },
+  object("files.create", "POST", "/files", "files", "create"),
+  object("files.list", "GET", "/files", "files", "list", { ...paging, purpose: "any" }),
+  object("files.read", "GET", "/files/{id}", "files", "read"),
+  object("files.content", "GET", "/files/{id}/content", "files", "read"),
+  object("files.delete", "DELETE", "/files/{id}", "files", "delete"),
+  object("batches.create", "POST", "/batches", "batches", "create"),
+  object("batches.list", "GET", "/batches", "batches", "list", paging),
+  object("batches.read", "GET", "/batches/{id}", "batches", "read"),
+  object("batches.cancel", "POST", "/batches/{id}/cancel", "batches", "update"),
+  object("responses.read", "GET", "/responses/{id}", "stored_responses", "read"),
+  object("responses.delete", "DELETE", "/responses/{id}", "stored_responses", "delete"),
+  object("responses.input_items", "GET", "/responses/{id}/input_items", "stored_responses", "read", paging),
+  object("responses.cancel", "POST", "/responses/{id}/cancel", "stored_responses", "update"),
+  object("chat.list", "GET", "/chat/completions", "stored_completions", "list", { ...paging, model: "any" }),
+  object("chat.read", "GET", "/chat/completions/{id}", "stored_completions", "read"),
+  object("chat.update", "POST", "/chat/completions/{id}", "stored_completions", "update"),
+  object("chat.delete", "DELETE", "/chat/completions/{id}", "stored_completions", "delete"),
+  object("chat.messages", "GET", "/chat/completions/{id}/messages", "stored_completions", "read", paging),
+  object("conversations.create", "POST", "/conversations", "conversations", "create"),
+  object("conversations.read", "GET", "/conversations/{id}", "conversations", "read"),
+  object("conversations.delete", "DELETE", "/conversations/{id}", "conversations", "delete"),
+  object("vector_stores.create", "POST", "/vector_stores", "vector_stores", "create"),
+  object("vector_stores.list", "GET", "/vector_stores", "vector_stores", "list", paging),
+  object("vector_stores.read", "GET", "/vector_stores/{id}", "vector_stores", "read"),
+  object("vector_stores.delete", "DELETE", "/vector_stores/{id}", "vector_stores", "delete"),
+  object("fine_tuning.create", "POST", "/fine_tuning/jobs", "fine_tuning", "create"),
+  object("fine_tuning.list", "GET", "/fine_tuning/jobs", "fine_tuning", "list", paging),
+  object("fine_tuning.read", "GET", "/fine_tuning/jobs/{id}", "fine_tuning", "read"),
+  object("uploads.create", "POST", "/uploads", "uploads", "create"),
+];
 
 export function openAiErrorBody(error: GatewayError): JsonObject {
   return { error: { message: error.message, type: openaiErrorType[error.code] ?? "server_error", param: null, code: error.code } };
@@ -33,24 +82,24 @@ export function openAiStreamErrorEvent(message: string): string {
   return `data: ${JSON.stringify({ error: { message, type: "server_error", param: null, code: "upstream_stream_failed" } })}\n\n`;
 }
 
+/** Headers that pick the organisation, project or (Azure) key the upstream bills. */
+export const OPENAI_BILLING_HEADERS = ["openai-organization", "openai-project", "api-key"] as const;
+
 export const openai: ProviderDescriptor = {
   id: "openai",
   displayName: "OpenAI",
   routePrefix: "/openai",
+  clientBasePath: "/openai/v1",
+  opencodeId: "openai",
   defaultUpstream: "https://api.openai.com/v1",
   defaultApiKeyEnv: "OPENAI_API_KEY",
   defaultCatalogProvider: "openai",
   keyPlacement: "authorization-bearer",
   keyOptional: false,
-  classify: (method, path, _search, body) => classifyOpenAiRequest(method, path, body),
-  setEndUser(body, shape, anonymousId) {
-    if (shape.endpoint !== "chat" && shape.endpoint !== "responses") return false;
-    // `safety_identifier` replaces the deprecated `user`; a client-sent `user` could carry an
-    // email, so it is overwritten rather than passed on.
-    body["safety_identifier"] = anonymousId;
-    if ("user" in body) body["user"] = anonymousId;
-    return true;
-  },
+  apiPrefix: { segment: "v1", optional: true },
+  endpoints: [...openAiInferenceEndpoints, ...openAiOnlyEndpoints],
+  credentialQueryParams: [],
+  strippedRequestHeaders: OPENAI_BILLING_HEADERS,
   errorBody: (error) => openAiErrorBody(error),
   streamErrorEvent: openAiStreamErrorEvent,
 };

@@ -1,17 +1,23 @@
-import type { ProviderId } from "../config/index.ts";
 import { anthropic } from "./anthropic.ts";
 import { compat } from "./compat.ts";
 import { google } from "./google.ts";
+import type { ProviderId } from "./ids.ts";
 import { openai } from "./openai.ts";
 import type { ProviderDescriptor } from "./types.ts";
 
-/** The one provider registry: routes, discovery, pricing and policy all read this list. */
-export const providers: readonly ProviderDescriptor[] = [anthropic, openai, google, compat];
+/** One descriptor per provider id; the type makes a missing or extra provider a compile error. */
+const byId: { readonly [K in ProviderId]: ProviderDescriptor & { id: K } } = {
+  anthropic: anthropic as ProviderDescriptor & { id: "anthropic" },
+  openai: openai as ProviderDescriptor & { id: "openai" },
+  "google-ai-studio": google as ProviderDescriptor & { id: "google-ai-studio" },
+  compat: compat as ProviderDescriptor & { id: "compat" },
+};
 
-const byId = new Map<ProviderId, ProviderDescriptor>(providers.map((p) => [p.id, p]));
+/** The one provider registry: routes, discovery, pricing, policy and the docs read this list. */
+export const providers: readonly ProviderDescriptor[] = Object.values(byId);
 
 export function providerById(id: ProviderId): ProviderDescriptor {
-  const descriptor = byId.get(id);
-  if (!descriptor) throw new Error(`Unknown provider ${id}`);
+  const descriptor = byId[id];
+  if (!descriptor) throw new Error(`Unknown provider ${String(id)}`);
   return descriptor;
 }

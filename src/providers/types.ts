@@ -1,31 +1,78 @@
-import type { ProviderId } from "../config/index.ts";
 import type { GatewayError } from "../core/errors.ts";
 import type { WireFormat } from "../usage/types.ts";
+import type { ProviderId } from "./ids.ts";
 
 export type JsonObject = Record<string, unknown>;
 
-/** What the gateway needs to know about one request to meter and rewrite it. */
+export type EndpointMethod = "GET" | "POST" | "PATCH" | "DELETE";
+
+/** Provider-side objects: data the provider keeps under the org's key, denied unless the org enables the kind. */
+export type ObjectKind = "files" | "batches" | "stored_responses" | "stored_completions" | "cached_contents" | "vector_stores" | "fine_tuning" | "conversations" | "uploads";
+export type ObjectAction = "create" | "list" | "read" | "update" | "delete";
+
+/** Where the caller's anonymous id goes in the body (the provider's own end-user field). */
+export type EndUserField = "metadata.user_id" | "safety_identifier" | "user";
+
+/**
+ * One endpoint a provider route serves. Anything not declared is refused (404) unless the
+ * org config lists it under `providers.<id>.passThrough`.
+ */
+export interface EndpointSpec {
+  /** Short name for the ledger and the docs table: messages, chat, responses, generate, files.list… */
+  name: string;
+  method: EndpointMethod;
+  /**
+   * Path after the provider's API prefix: literal segments, `{model}` (one segment, no ":")
+   * and `{id}` (one segment, no ":") placeholders, e.g. `/models/{model}:generateContent`.
+   */
+  path: string;
+  /** json: parsed (415 for another media type, 400 when it does not parse); none: no body; raw: bytes pass unread (uploads only). */
+  body: "json" | "none" | "raw";
+  /** How the response is read for usage. */
+  format: WireFormat;
+  /** Where the model id is read: the JSON body's `model`, the `{model}` path segment, or nowhere. */
+  model: "body" | "path" | "none";
+  /** body: `"stream": true` in the body; alt-sse: the `alt=sse` query parameter (the answer streams either way); never. */
+  streaming: "body" | "alt-sse" | "never";
+  /** Produces billable tokens: admitted against budgets and rate limits, priced in the ledger. */
+  metered: boolean;
+  /** Query parameters accepted, with the values allowed ("any" for free text). Others are refused. */
+  query: Readonly<Record<string, readonly string[] | "any">>;
+  /** The provider-side object this endpoint creates, lists, reads or deletes. */
+  object?: { kind: ObjectKind; action: ObjectAction } | undefined;
+  endUser?: EndUserField | undefined;
+}
+
+/** What the gateway knows about one request once it matched a declared endpoint. */
 export interface RequestShape {
+  /** The endpoint's name (ledger `endpoint`); "passthrough" for org-listed pass-through paths. */
+  endpoint: string;
   format: WireFormat;
   /** Model id as the client asked for it (body `model`, or Gemini's path segment). */
   model: string | undefined;
   streaming: boolean;
-  /** Short endpoint name for the ledger: messages, count_tokens, chat, responses, generate, embeddings, other. */
-  endpoint: string;
+  metered: boolean;
+  /** Provider-side object the request touches, with the `{id}` segment when the path has one. */
+  object?: { kind: ObjectKind; action: ObjectAction; id: string | undefined } | undefined;
+  endUser?: EndUserField | undefined;
 }
 
 /** How the real provider key travels to the upstream. */
 export type KeyPlacement = "x-api-key" | "authorization-bearer" | "x-goog-api-key";
 
 /**
- * A provider is data: where it lives, how its key is sent, how to read its requests, and
- * how it spells an error. Adding an OpenAI-compatible provider is a descriptor, not code.
+ * A provider is data: where it lives, how its key is sent, which endpoints it serves and
+ * how, and how it spells an error. Config, policy, discovery, ZDR and the docs read this.
  */
 export interface ProviderDescriptor {
   id: ProviderId;
   displayName: string;
   /** Path prefix on the gateway; everything after it is appended to the upstream base URL. */
   routePrefix: string;
+  /** Base path (under the gateway) that clients' SDKs are given, e.g. `/openai/v1`. */
+  clientBasePath: string;
+  /** OpenCode's id for this provider (its bundled model metadata applies under that id). */
+  opencodeId: string;
   defaultUpstream: string | undefined;
   defaultApiKeyEnv: string;
   /** models.dev provider id for prices and model lists, when there is an obvious one. */
@@ -33,9 +80,19 @@ export interface ProviderDescriptor {
   keyPlacement: KeyPlacement;
   /** Whether a request without a configured key may still be forwarded (local open-weight servers). */
   keyOptional: boolean;
-  classify(method: string, path: string, search: string, body: JsonObject | undefined): RequestShape;
-  /** Put the caller's anonymous id where the provider expects an end-user id; returns true if the body changed. */
-  setEndUser(body: JsonObject, shape: RequestShape, anonymousId: string): boolean;
+  /**
+   * API version segment in front of every endpoint path. `optional`: clients may leave it
+   * out (`/openai/chat/completions` and `/openai/v1/chat/completions` are one endpoint).
+   */
+  apiPrefix: { segment: string; optional: boolean } | undefined;
+  endpoints: readonly EndpointSpec[];
+  /** Query parameters that carry a client credential: removed before anything else reads the query. */
+  credentialQueryParams: readonly string[];
+  /**
+   * Request headers that pick credentials, billing or behaviour at the provider and are
+   * never taken from the client (the org config may pin some server-side).
+   */
+  strippedRequestHeaders: readonly string[];
   /** The provider's own error body, so the client's SDK shows our message. */
   errorBody(error: GatewayError, requestId: string): JsonObject;
   /** One SSE event (with its trailing blank line) announcing a failure mid-stream, in the provider's format. */

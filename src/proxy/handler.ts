@@ -3,7 +3,7 @@ import type { AppDeps } from "../core/deps.ts";
 import { describeError, type AppEnv } from "../core/app.ts";
 import type { Caller } from "../core/caller.ts";
 import { GatewayError, toGatewayError } from "../core/errors.ts";
-import type { ProviderDescriptor, JsonObject, RequestShape } from "../providers/index.ts";
+import { checkedQuery, matchEndpoint, PASS_THROUGH_SPEC, providers, setEndUser, shapeOf, type EndpointSpec, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
 import type { LedgerSink, LedgerRow } from "../ledger/index.ts";
 import type { StreamOutcome } from "../store/index.ts";
 import { createInjectedUsageFilter } from "../usage/index.ts";
@@ -11,6 +11,10 @@ import type { Catalog } from "../catalog/index.ts";
 import { createMeteringTap, ledgerRow, type MeteringServices, type RequestRecord } from "./metering.ts";
 import { forwardRequestHeaders } from "./headers.ts";
 import { upstreamUrl } from "./url.ts";
+import { canonicalTarget, encodeQuery, type CanonicalTarget } from "./canonical.ts";
+import type { ObjectOwnership } from "./object-ownership.ts";
+import { keepStateless, planObjectAccess, type ObjectPlan } from "./objects.ts";
+import { parseJsonRequest, requireNoBody } from "./request-body.ts";
 import { isRetrySignal, type ProxyTransport } from "./transport.ts";
 import type { Admission, ProxyPolicy } from "./policy.ts";
 
@@ -25,28 +29,34 @@ export interface ProxyServices {
   stripHeaders?: readonly string[];
 }
 
-const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 const encoder = new TextEncoder();
-// decode() without { stream } keeps no state between calls, so one decoder serves every request.
-const decoder = new TextDecoder();
+const JSON_HEADERS = { "content-type": "application/json" } as const;
 
-/** The hot path: authenticate, read and rewrite the request, forward, meter the answer. */
-export function createProviderHandler(provider: ProviderDescriptor, deps: AppDeps, services: ProxyServices) {
+/**
+ * The hot path: authenticate; canonicalise the target and match it to a declared endpoint
+ * (default deny); read the body as that endpoint takes it; admit (policy, object ownership);
+ * forward exactly what was classified; meter the answer.
+ */
+export function createProviderHandler(provider: ProviderDescriptor, deps: AppDeps, services: ProxyServices, ownership: ObjectOwnership) {
   const { clock, logger, settings } = deps;
   const { transport } = services;
+  // Every provider's billing and credential headers are stripped on every route: one that is
+  // harmless at one provider today may be honoured by an OpenAI-compatible server tomorrow.
+  const stripped = [...new Set(providers.flatMap((p) => p.strippedRequestHeaders)), ...(services.stripHeaders ?? [])];
 
   return async (c: Context<AppEnv>): Promise<Response> => {
     const startedAt = clock.monotonic();
     const ts = clock.now();
     const requestId = c.get("requestId");
     const head = transport.head(c);
-    const subPath = head.path.slice(provider.routePrefix.length) || "/";
     const fail = (err: unknown): Response => {
       const gatewayError = toGatewayError(err);
       // The client gets an opaque message; the log keeps what went wrong (name and message only).
       if (gatewayError.code === "internal") logger.error({ requestId, provider: provider.id, err: describeError(err) }, "proxy request failed");
       return providerErrorResponse(c, provider, gatewayError, requestId);
     };
+    // Never forwarded, whoever asks: TRACE would echo the injected key, CONNECT opens a tunnel.
+    if (!FORWARDED_METHODS.has(head.method)) return fail(new GatewayError("method_not_allowed", `${head.method} is not forwarded by this gateway.`));
 
     let caller: Caller;
     try {
@@ -67,15 +77,28 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
     const key = deps.secrets.get(keyName);
     if (!key && !provider.keyOptional) return fail(new GatewayError("not_configured", `No key is configured for provider ${provider.id}.`));
 
+    // Everything that decides what the request is happens here, once; any failure refuses it.
+    let target: CanonicalTarget;
+    let query: Array<readonly [string, string]>;
+    let spec: EndpointSpec;
     let bodyBytes: Uint8Array | undefined;
     let body: JsonObject | undefined;
     let shape: RequestShape | undefined;
+    let objectPlan: ObjectPlan | undefined;
+    let bodyChanged = false;
     try {
-      if (METHODS_WITH_BODY.has(head.method)) {
+      target = canonicalTarget(head.path, head.search, provider.routePrefix);
+      const match = matchEndpoint(provider, head.method, target.path, providerConfig.passThrough);
+      spec = match.spec;
+      query = checkedQuery(provider, spec, target.query, spec.name === PASS_THROUGH_SPEC.name);
+      if (spec.body === "none") requireNoBody(head.headers);
+      else {
         bodyBytes = await transport.readBody(c, settings.maxRequestBodyBytes);
-        body = parseJsonBody(bodyBytes, head.headers["content-type"]);
+        if (spec.body === "json") body = parseJsonRequest(bodyBytes, head.headers["content-type"], head.headers["content-encoding"]);
       }
-      shape = provider.classify(head.method, subPath, head.search, body);
+      shape = shapeOf(match, query, body);
+      objectPlan = await planObjectAccess(provider, providerConfig, shape, body, caller, ownership);
+      bodyChanged = keepStateless(provider, shape, body);
     } catch (err) {
       const gatewayError = toGatewayError(err);
       services.ledger.record(row(shape, gatewayError.status, "not_forwarded", gatewayError.code));
@@ -84,17 +107,17 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
 
     let admission: Admission;
     try {
-      admission = await services.policy.admit({ caller, provider, shape, body, requestId, path: subPath, bodyBytes: bodyBytes?.byteLength ?? 0 });
+      admission = await services.policy.admit({ caller, provider, shape, body, requestId, path: target.path, bodyBytes: bodyBytes?.byteLength ?? 0 });
     } catch (err) {
       const gatewayError = toGatewayError(err);
       services.ledger.record(row(shape, gatewayError.status, "not_forwarded", gatewayError.code));
       return fail(gatewayError);
     }
 
-    let bodyChanged = admission.bodyChanged;
+    if (admission.bodyChanged) bodyChanged = true;
     let hideInjectedUsage = false;
     if (body) {
-      if (provider.setEndUser(body, shape, caller.id)) bodyChanged = true;
+      if (setEndUser(body, shape, caller.id)) bodyChanged = true;
       if (shape.format === "openai-chat" && shape.streaming && !clientAskedForUsage(body)) {
         // Usage only arrives on streamed chat when asked for; ask, and hide the extra chunk.
         const options = isObject(body["stream_options"]) ? body["stream_options"] : {};
@@ -107,41 +130,51 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
     const headers = forwardRequestHeaders(
       head.headers,
       key ? { placement: provider.keyPlacement, value: key } : undefined,
-      { [services.userIdHeader]: caller.id },
-      services.stripHeaders,
+      // A JSON body is re-serialised from what was parsed, so it leaves as plain JSON.
+      body ? { ...providerConfig.pinHeaders, ...JSON_HEADERS, [services.userIdHeader]: caller.id } : { ...providerConfig.pinHeaders, [services.userIdHeader]: caller.id },
+      body ? [...stripped, "content-encoding"] : stripped,
     );
+    const search = encodeQuery(query);
 
     // Routing: the admitted model first, then its fallbacks (only before a byte reached the client).
     const models = admission.route ? [admission.route.model, ...admission.route.fallbacks] : [shape.model];
     const requestedModel = shape.model;
+    const streamsAnswer = shape.streaming || spec.streaming === "alt-sse";
     let lastError: GatewayError | undefined;
+    let serialized: Uint8Array | undefined;
     for (let attempt = 0; attempt < models.length; attempt++) {
       const model = models[attempt];
       const isLast = attempt === models.length - 1;
       const attemptShape: RequestShape = { ...shape, model };
-      let attemptPath = subPath;
-      let attemptBody = bodyBytes;
+      let attemptPath = target.forwardPath;
       if (model !== undefined && model !== requestedModel) {
-        if (body && typeof body["model"] === "string") {
+        if (spec.model === "body" && body) {
           body["model"] = model;
           bodyChanged = true;
-        } else attemptPath = subPath.replace(`/models/${requestedModel ?? ""}:`, `/models/${model}:`);
+        } else if (spec.model === "path") attemptPath = target.forwardPath.replace(`/models/${requestedModel ?? ""}:`, `/models/${model}:`);
       }
-      if (body && bodyChanged) attemptBody = encoder.encode(JSON.stringify(body));
+      // What the upstream gets is what was classified: a parsed body always leaves re-serialised
+      // (no duplicate keys, escapes or encodings read one way here and another way there).
+      if (body && (serialized === undefined || bodyChanged)) {
+        serialized = encoder.encode(JSON.stringify(body));
+        bodyChanged = false;
+      }
+      const attemptBody = body ? serialized : bodyBytes;
       if (attemptBody) headers["content-length"] = String(attemptBody.byteLength);
 
-      const tap = createMeteringTap(record, attemptShape, attempt + 1, requestedModel, admission, metering);
+      const meteringTap = createMeteringTap(record, attemptShape, attempt + 1, requestedModel, admission, metering);
+      const tap = objectPlan ? objectPlan.wrapTap(meteringTap) : meteringTap;
       try {
         const result = await transport.forward(
           c,
-          { url: upstreamUrl(base, attemptPath, head.search), method: head.method, headers, body: attemptBody },
+          { url: upstreamUrl(base, attemptPath, search), method: head.method, headers, body: attemptBody },
           tap,
           {
-            transform: hideInjectedUsage ? createInjectedUsageFilter() : undefined,
+            transform: hideInjectedUsage ? createInjectedUsageFilter() : objectPlan?.transform,
             responseHeaders: { "x-gatehouse-request-id": requestId },
             streamErrorEvent: shape.streaming ? provider.streamErrorEvent("The upstream provider connection failed mid-stream; the answer is incomplete.") : undefined,
             headerTimeoutMs: settings.upstreamHeaderTimeoutMs,
-            streaming: shape.streaming || shape.endpoint === "stream_generate",
+            streaming: streamsAnswer,
             retryOn: isLast ? undefined : isRetryableStatus,
           },
         );
@@ -166,6 +199,9 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
   };
 }
 
+/** Methods a declared or pass-through endpoint can have; anything else is refused before it is read. */
+const FORWARDED_METHODS = new Set(["GET", "POST", "PATCH", "DELETE"]);
+
 /** Statuses worth trying the next model for: rate limits, overload and server errors. */
 function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 529 || (status >= 500 && status <= 599);
@@ -176,21 +212,6 @@ function providerErrorResponse(c: Context<AppEnv>, provider: ProviderDescriptor,
   if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
   if (error.code === "payload_too_large") headers["connection"] = "close";
   return new Response(JSON.stringify(provider.errorBody(error, requestId)), { status: error.status, headers });
-}
-
-function parseJsonBody(bytes: Uint8Array, contentType: string | string[] | undefined): JsonObject | undefined {
-  if (bytes.byteLength === 0) return undefined;
-  const type = Array.isArray(contentType) ? contentType[0] : contentType;
-  // Multipart uploads (audio, files) pass through untouched; JSON is the default for SDKs.
-  if (type && !type.includes("json")) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(decoder.decode(bytes));
-  } catch {
-    throw new GatewayError("bad_request", "Request body is not valid JSON.");
-  }
-  if (!isObject(parsed)) throw new GatewayError("bad_request", "Request body must be a JSON object.");
-  return parsed;
 }
 
 function clientAskedForUsage(body: JsonObject): boolean {

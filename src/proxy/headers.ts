@@ -5,10 +5,11 @@ import type { KeyPlacement } from "../providers/index.ts";
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate", "content-length", "host", "expect"];
 
 /**
- * Never forwarded: client credentials (whichever carried the gateway token), cookies, and
- * accept-encoding (the usage reader must see plain bytes, so upstreams answer uncompressed).
+ * Never forwarded: client credentials (whichever carried the gateway token), cookies,
+ * accept-encoding (the usage reader must see plain bytes, so upstreams answer uncompressed)
+ * and method overrides (the method the gateway matched is the method the upstream runs).
  */
-const STRIPPED_REQUEST = new Set<string>([...CLIENT_CREDENTIAL_HEADERS, "cookie", "accept-encoding", ...HOP_BY_HOP]);
+const STRIPPED_REQUEST = new Set<string>([...CLIENT_CREDENTIAL_HEADERS, "cookie", "accept-encoding", "x-http-method-override", "x-http-method", "x-method-override", ...HOP_BY_HOP]);
 
 /** Response headers the client must not get from the upstream. */
 const STRIPPED_RESPONSE = new Set<string>([...HOP_BY_HOP, "set-cookie"]);

@@ -1,14 +1,16 @@
 import type { AppModule } from "../core/app.ts";
 import { providers } from "../providers/index.ts";
 import { createProviderHandler, type ProxyServices } from "./handler.ts";
+import { createObjectOwnership } from "./object-ownership.ts";
 
 /** Mounts one route per provider of the registry: `<prefix>/*` to its upstream. */
 export function createProxyModule(services: ProxyServices): AppModule {
   return {
     name: "proxy",
     mount(app, deps) {
+      const ownership = createObjectOwnership(deps.db, deps.clock, deps.logger);
       for (const provider of providers) {
-        const handler = createProviderHandler(provider, deps, services);
+        const handler = createProviderHandler(provider, deps, services, ownership);
         app.all(`${provider.routePrefix}/*`, handler);
       }
     },

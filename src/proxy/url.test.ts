@@ -18,8 +18,5 @@ describe("upstreamUrl", () => {
     expect(upstreamUrl("http://h/v1", "/v10/x", "")).toBe("http://h/v1/v10/x");
   });
 
-  it("drops Gemini's key query parameter, a client credential, and keeps the rest", () => {
-    expect(upstreamUrl("http://h/v1beta", "/models/m:generateContent", "?key=client-token&alt=sse")).toBe("http://h/v1beta/models/m:generateContent?alt=sse");
-    expect(upstreamUrl("http://h/v1beta", "/models/m:generateContent", "?key=client-token")).toBe("http://h/v1beta/models/m:generateContent");
-  });
+
 });

@@ -17,6 +17,16 @@ export interface Database {
   rate_windows: RateWindowsTable;
   cluster_leases: ClusterLeasesTable;
   cluster_snapshots: ClusterSnapshotsTable;
+  provider_objects: ProviderObjectsTable;
+}
+
+/** Who created each provider-side object (file, batch) through the gateway. */
+export interface ProviderObjectsTable {
+  provider: string;
+  kind: string;
+  object_id: string;
+  owner_id: string;
+  created_at: number;
 }
 
 /** Settled spend per budget key, shared by every instance (see adapters/node/cluster). */

@@ -5,3 +5,4 @@ export { createInjectedUsageFilter, type InjectedUsageFilter } from "./injected-
 export { priceUsage, promptTokens, CACHE_WRITE_1H_MULTIPLIER, CACHE_WRITE_5M_MULTIPLIER } from "./pricing.ts";
 export { zeroUsage } from "./types.ts";
 export type { TokenUsage, WireFormat, UsageReport, UsageReader, ModelPrice, PriceTier } from "./types.ts";
+export { CappedBody } from "./body-buffer.ts";

@@ -1,6 +1,7 @@
 import { answerText, endlessPieces, randomId, textPieces } from "./content.ts";
 import { namedEvent, overloaded, runStream, type StreamPlan } from "./responder.ts";
 import { stringField, type ErrorReply, type ProviderApi, type RequestContext } from "./route.ts";
+import { anthropicObjectRoutes } from "./objects.ts";
 import type { BehaviourError } from "./types.ts";
 import { anthropicDeltaUsage, anthropicStartUsage, anthropicUsage, resolveUsage } from "./usage.ts";
 
@@ -118,6 +119,7 @@ export const anthropicApi: ProviderApi = {
     { method: "POST", pattern: /^\/v1\/messages$/, handle: messages },
     { method: "POST", pattern: /^\/v1\/messages\/count_tokens$/, handle: countTokens },
     { method: "GET", pattern: /^\/v1\/models$/, handle: listModels },
+    ...anthropicObjectRoutes,
   ],
   claims: (headers) => headers["x-api-key"] !== undefined || headers["anthropic-version"] !== undefined,
   authenticate(headers, _query, key) {

@@ -2,6 +2,7 @@ import { openAiChat } from "./openai-chat.ts";
 import { openAiEmbeddings } from "./openai-embeddings.ts";
 import { openAiResponses } from "./openai-responses.ts";
 import { defaultMessages, openAiErrorCode, openAiHeaders, openAiReply as reply, statusByType, typeByStatus } from "./openai-common.ts";
+import { openAiObjectRoutes } from "./objects.ts";
 import type { ProviderApi, RequestContext } from "./route.ts";
 
 /** "sk-proj-abcd…wxyz" the way the API masks a wrong key in its 401 message. */
@@ -28,6 +29,7 @@ export const openAiApi: ProviderApi = {
     { method: "POST", pattern: /^\/v1\/responses$/, handle: openAiResponses },
     { method: "POST", pattern: /^\/v1\/embeddings$/, handle: openAiEmbeddings },
     { method: "GET", pattern: /^\/v1\/models$/, handle: listModels },
+    ...openAiObjectRoutes,
   ],
   authenticate(headers, _query, key) {
     const authorization = headers["authorization"];

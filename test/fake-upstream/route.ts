@@ -1,3 +1,4 @@
+import type { FakeObjectStore } from "./objects.ts";
 import type { Responder } from "./responder.ts";
 import type { Behaviour, BehaviourError, ProviderKeys } from "./types.ts";
 
@@ -8,8 +9,11 @@ export interface RequestContext {
   path: string;
   query: URLSearchParams;
   headers: Record<string, string>;
-  /** Parsed JSON body of a POST (the provider answered 400 already when it did not parse). */
+  /** Parsed JSON body of a POST (the provider answered 400 already when it did not parse); {} for raw-body routes. */
   body: JsonObject;
+  bodyText: string;
+  /** Files and batches kept under the key (shared by every caller of this fake). */
+  objects: FakeObjectStore;
   /** Capture groups of the route's path pattern. */
   params: string[];
   behaviour: Behaviour;
@@ -25,8 +29,10 @@ export interface ErrorReply {
 }
 
 export interface Route {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "DELETE";
   pattern: RegExp;
+  /** The body is not JSON (multipart uploads): it is not parsed. */
+  rawBody?: boolean;
   handle(ctx: RequestContext): Promise<void>;
 }
 

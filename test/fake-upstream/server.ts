@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { anthropicApi } from "./anthropic.ts";
 import { geminiApi } from "./gemini.ts";
+import { FakeObjectStore } from "./objects.ts";
 import { openAiApi } from "./openai.ts";
 import { Responder, StreamStopped } from "./responder.ts";
 import type { ErrorReply, JsonObject, ProviderApi, RequestContext } from "./route.ts";
@@ -10,12 +11,27 @@ import type { Behaviour, FakeUpstream, FakeUpstreamOptions, ProviderKeys, Record
 
 export const defaultKeys: ProviderKeys = { anthropic: "fake-anthropic-key", openai: "fake-openai-key", google: "fake-google-key" };
 
-/** Which fake provider a path belongs to; GET /v1/models is shared by Anthropic and OpenAI. */
+/** Which fake provider a path belongs to; /v1/models and /v1/files are shared by Anthropic and OpenAI. */
 function providerFor(path: string, headers: Record<string, string>): ProviderApi {
   if (path.startsWith("/v1beta/")) return geminiApi;
   if (path.startsWith("/v1/messages")) return anthropicApi;
-  if (path === "/v1/models" && anthropicApi.claims?.(headers)) return anthropicApi;
+  if ((path === "/v1/models" || path.startsWith("/v1/files")) && anthropicApi.claims?.(headers)) return anthropicApi;
   return openAiApi;
+}
+
+/**
+ * The path as the real servers route on it: dot segments resolved (WHATWG URL), then every
+ * escape decoded, %2F included, the way uvicorn (`unquote`), gin (UseRawPath off) and Hono
+ * (`decodeURI` per segment) read it. A gateway that classifies the raw path and forwards it
+ * is walked around here exactly as in production.
+ */
+function routedPath(pathname: string): string {
+  try {
+    return decodeURIComponent(pathname);
+  } catch (error) {
+    if (error instanceof URIError) return pathname;
+    throw error;
+  }
 }
 
 function flattenHeaders(req: IncomingMessage): Record<string, string> {
@@ -66,14 +82,23 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   const queue: Behaviour[] = [];
   let defaultBehaviour: Behaviour = {};
   let aborted = 0;
+  const objects = new FakeObjectStore();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const receivedAt = Date.now();
     const url = new URL(req.url ?? "/", "http://fake-upstream");
+    const path = routedPath(url.pathname);
     const headers = flattenHeaders(req);
     const bodyText = await readBody(req);
     const method = req.method ?? "GET";
-    if (options.record !== false) requests.push({ method, path: url.pathname, search: url.search, headers, bodyText, receivedAt });
+    if (options.record !== false) requests.push({ method, path, rawPath: (req.url ?? "/").split("?")[0] ?? "/", search: url.search, headers, bodyText, receivedAt });
+    if (method === "TRACE") {
+      // RFC 9110 §9.3.8: the origin echoes the request it received, headers included.
+      const echoed = [`TRACE ${req.url ?? "/"} HTTP/1.1`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`), "", ""].join("\r\n");
+      res.writeHead(200, { "content-type": "message/http" });
+      res.end(echoed);
+      return;
+    }
     const behaviour = queue.shift() ?? defaultBehaviour;
     const responder = new Responder(res, behaviour, serverDelayMs);
     res.on("close", () => {
@@ -81,15 +106,15 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     });
 
     const sendError = (error: ErrorReply): Promise<void> => responder.json(error.status, error.body, error.headers);
-    const provider = providerFor(url.pathname, headers);
+    const provider = providerFor(path, headers);
     responder.compactJson = provider === anthropicApi;
     const denied = provider.authenticate(headers, url.searchParams, keys[provider.name]);
     if (denied) return sendError(denied);
-    const route = provider.routes.find((candidate) => candidate.method === method && candidate.pattern.test(url.pathname));
-    if (!route) return sendError(provider.notFound(method, url.pathname));
+    const route = provider.routes.find((candidate) => candidate.method === method && candidate.pattern.test(path));
+    if (!route) return sendError(provider.notFound(method, path));
 
     let body: JsonObject = {};
-    if (method === "POST") {
+    if (method === "POST" && !route.rawBody) {
       const parsed = parseJsonObject(bodyText);
       if (!parsed) return sendError(provider.invalidRequest("The request body is not valid JSON."));
       body = parsed;
@@ -98,11 +123,13 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
 
     const ctx: RequestContext = {
       method,
-      path: url.pathname,
+      path,
       query: url.searchParams,
       headers,
       body,
-      params: (route.pattern.exec(url.pathname) ?? []).slice(1).map((param) => decodeURIComponent(param)),
+      bodyText,
+      objects,
+      params: (route.pattern.exec(path) ?? []).slice(1),
       behaviour,
       responder,
       reject: (message) => sendError(provider.invalidRequest(message)),
@@ -148,6 +175,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       return aborted;
     },
     keys,
+    objects,
     enqueue(behaviour) {
       queue.push(validateBehaviour(behaviour));
     },

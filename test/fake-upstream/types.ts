@@ -1,3 +1,4 @@
+import type { FakeObjectStore } from "./objects.ts";
 /**
  * Public types of the fake model providers. The fake is test and benchmark
  * infrastructure: it speaks the wire formats of Anthropic, OpenAI and Gemini exactly
@@ -60,8 +61,10 @@ export interface Behaviour {
 
 export interface RecordedRequest {
   method: string;
-  /** Path without the query string, as received. */
+  /** Path without the query string, as the server routed on it (dot segments resolved, escapes decoded). */
   path: string;
+  /** Path exactly as it arrived on the request line. */
+  rawPath: string;
   /** Query string including the leading `?`, or "" when there is none. */
   search: string;
   /** Lower-cased header names; repeated headers joined with ", ". */
@@ -96,6 +99,8 @@ export interface FakeUpstream {
   /** Responses whose client went away before the response ended. */
   readonly aborted: number;
   readonly keys: ProviderKeys;
+  /** Files and batches created under the keys (one store for every caller, as at the provider). */
+  readonly objects: FakeObjectStore;
   /** Behaviour for the next request (FIFO). */
   enqueue(behaviour: Behaviour): void;
   /** Behaviour for requests with nothing queued. */

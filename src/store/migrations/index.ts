@@ -4,6 +4,7 @@ import * as identity from "./002_identity.ts";
 import * as mcp from "./003_mcp.ts";
 import * as governance from "./004_governance.ts";
 import * as cluster from "./005_cluster.ts";
+import * as providerObjects from "./006_provider_objects.ts";
 
 /**
  * The one migration list, applied in key order on every dialect. Append; never edit a
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   "003_mcp": { up: (db: Kysely<unknown>) => mcp.up(db) },
   "004_governance": { up: (db: Kysely<unknown>) => governance.up(db) },
   "005_cluster": { up: (db: Kysely<unknown>) => cluster.up(db) },
+  "006_provider_objects": { up: (db: Kysely<unknown>) => providerObjects.up(db) },
 };
