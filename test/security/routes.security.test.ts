@@ -434,3 +434,25 @@ describe("budgets cannot be walked around", () => {
     }
   });
 });
+
+describe("headers the org pins", () => {
+  it("replace whatever the client sent, on every request to that provider", async () => {
+    const current = h.gateway.deps.config.current();
+    const openai = { ...current.providers.openai, pinHeaders: { "openai-project": "proj_org", "openai-organization": "org_org" } };
+    h.gateway.deps.config.replace(orgConfigSchema.parse({ ...current, providers: { ...current.providers, openai } }));
+    try {
+      const res = await rawRequest(h.gateway.url, "POST", "/openai/v1/chat/completions", { "content-type": "application/json", ...auth, "openai-project": "proj_attacker", "OpenAI-Organization": "org_attacker" }, JSON.stringify(chat("gpt-4o-mini")));
+      expect(res.status).toBe(200);
+      expect(h.fake.requests[0]?.headers).toMatchObject({ "openai-project": "proj_org", "openai-organization": "org_org" });
+    } finally {
+      h.gateway.deps.config.replace(current);
+    }
+  });
+
+  it("cannot carry a credential", () => {
+    const current = h.gateway.deps.config.current();
+    for (const name of ["authorization", "x-api-key", "api-key", "x-goog-api-key"]) {
+      expect(() => orgConfigSchema.parse({ ...current, providers: { openai: { pinHeaders: { [name]: "sk-x" } } } }), name).toThrow("apiKeyEnv");
+    }
+  });
+});

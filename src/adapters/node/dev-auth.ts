@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { ensurePrivateDir } from "./private-files.ts";
 import { join } from "node:path";
 import type { Settings } from "../../core/settings.ts";
 
@@ -11,7 +12,7 @@ export function resolveDevToken(settings: Settings): { token: string; generated:
   if (settings.devToken) return { token: settings.devToken, generated: false };
   const file = join(settings.dataDir, "dev-token");
   if (existsSync(file)) return { token: readFileSync(file, "utf8").trim(), generated: false };
-  mkdirSync(settings.dataDir, { recursive: true });
+  ensurePrivateDir(settings.dataDir);
   const token = `gh_dev_${randomBytes(24).toString("base64url")}`;
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return { token, generated: true };

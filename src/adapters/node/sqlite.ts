@@ -1,6 +1,6 @@
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Worker } from "node:worker_threads";
+import { ensurePrivateDir, ensurePrivateFile } from "./private-files.ts";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 import type { LedgerInsert, LedgerRow } from "../../ledger/index.ts";
@@ -10,7 +10,10 @@ const handles = new WeakMap<Kysely<Database>, BetterSqlite3.Database>();
 
 /** The embedded default store: one SQLite file in WAL mode. */
 export function openSqlite(file: string): Kysely<Database> {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  if (file !== ":memory:") {
+    ensurePrivateDir(dirname(file));
+    ensurePrivateFile(file);
+  }
   const sqlite = new BetterSqlite3(file);
   // WAL lets the dashboard and CLI read while the gateway writes; NORMAL is durable across
   // process crashes in WAL mode, and busy_timeout covers a second process (the CLI).

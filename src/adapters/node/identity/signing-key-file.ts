@@ -1,4 +1,5 @@
-import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { ensurePrivateDir } from "../private-files.ts";
 import { dirname, join } from "node:path";
 import type { JWK } from "jose";
 import type { Settings } from "../../../core/settings.ts";
@@ -16,7 +17,7 @@ export function signingKeyPath(settings: Pick<Settings, "signingKeyFile" | "data
 export async function loadOrCreateSigningKey(settings: Pick<Settings, "signingKeyFile" | "dataDir">): Promise<SigningKey> {
   const file = signingKeyPath(settings);
   if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true });
+    ensurePrivateDir(dirname(file));
     const jwk = await generateSigningJwk();
     // Written whole to a private temp file, then linked into place: link fails if the key
     // exists, so a process starting at the same time reads either nothing or a whole key.
