@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PROVIDER_IDS, type ProviderId } from "../providers/ids.ts";
+import { ENABLEABLE_OBJECT_KINDS, PROVIDER_IDS, type ProviderId } from "../providers/ids.ts";
 import { policySchema } from "../policy/config.ts";
 import { mcpServersSchema } from "../mcp/config-schema.ts";
 import { agentSchema, commandSchema, modelRefSchema, opencodeModelSchema, permissionSchema } from "./opencode-schema.ts";
@@ -50,7 +50,7 @@ export const upstreamProviderSchema = z
       .describe("Endpoints forwarded although Gatehouse does not declare them (docs/security.md): unread, unmetered, with the org key; only callers who may use the provider."),
     objects: z
       .object({
-        allow: z.array(z.enum(["files", "batches"])).default([]).describe("Provider-side object kinds callers may create; each object is visible only to its creator and the admin groups."),
+        allow: z.array(z.enum(ENABLEABLE_OBJECT_KINDS)).default([]).describe("Provider-side object kinds callers may create; each object is visible only to its creator and the admin groups."),
         adminGroups: z.array(z.string().min(1)).default([]).describe("Groups that may list, read and delete every caller's objects."),
       })
       .strict()

@@ -51,6 +51,7 @@ export const anthropic: ProviderDescriptor = {
   keyPlacement: "x-api-key",
   keyOptional: false,
   apiPrefix: { segment: "v1", optional: false },
+  ownsObjects: true,
   endpoints,
   credentialQueryParams: [],
   strippedRequestHeaders: [],

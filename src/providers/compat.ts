@@ -17,6 +17,7 @@ export const compat: ProviderDescriptor = {
   keyPlacement: "authorization-bearer",
   keyOptional: true,
   apiPrefix: { segment: "v1", optional: true },
+  ownsObjects: false,
   endpoints: openAiInferenceEndpoints.map((spec) => (spec.name === "chat" ? { ...spec, endUser: "user" } : spec.name === "responses" ? { ...spec, endUser: undefined } : spec)),
   credentialQueryParams: [],
   strippedRequestHeaders: OPENAI_BILLING_HEADERS,

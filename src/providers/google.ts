@@ -68,6 +68,7 @@ export const google: ProviderDescriptor = {
   keyPlacement: "x-goog-api-key",
   keyOptional: false,
   apiPrefix: undefined,
+  ownsObjects: false,
   endpoints,
   // `key` carries the gateway token for SDKs that put it in the query; `access_token` is an OAuth credential.
   credentialQueryParams: ["key", "access_token"],

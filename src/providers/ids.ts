@@ -5,3 +5,6 @@
  */
 export const PROVIDER_IDS = ["anthropic", "openai", "google-ai-studio", "compat"] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
+
+/** Provider-side object kinds an org may enable (on providers whose descriptor has `ownsObjects`). */
+export const ENABLEABLE_OBJECT_KINDS = ["files", "batches"] as const;

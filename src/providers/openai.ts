@@ -97,6 +97,7 @@ export const openai: ProviderDescriptor = {
   keyPlacement: "authorization-bearer",
   keyOptional: false,
   apiPrefix: { segment: "v1", optional: true },
+  ownsObjects: true,
   endpoints: [...openAiInferenceEndpoints, ...openAiOnlyEndpoints],
   credentialQueryParams: [],
   strippedRequestHeaders: OPENAI_BILLING_HEADERS,

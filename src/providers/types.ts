@@ -86,6 +86,12 @@ export interface ProviderDescriptor {
    */
   apiPrefix: { segment: string; optional: boolean } | undefined;
   endpoints: readonly EndpointSpec[];
+  /**
+   * Whether the gateway can keep owners of this provider's objects: they carry their id in
+   * `id` and lists put them under `data` (OpenAI, Anthropic). Without it, object endpoints
+   * stay refused even when the org enables the kind.
+   */
+  ownsObjects: boolean;
   /** Query parameters that carry a client credential: removed before anything else reads the query. */
   credentialQueryParams: readonly string[];
   /**

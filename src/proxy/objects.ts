@@ -1,7 +1,7 @@
 import type { Caller } from "../core/caller.ts";
 import { GatewayError } from "../core/errors.ts";
 import type { UpstreamProviderConfig } from "../config/index.ts";
-import type { JsonObject, ProviderDescriptor, RequestShape } from "../providers/index.ts";
+import { ENABLEABLE_OBJECT_KINDS, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
 import { CappedBody } from "../usage/index.ts";
 import type { ObjectOwnership } from "./object-ownership.ts";
 import type { ChunkTransform, ResponseTap } from "./transport.ts";
@@ -14,10 +14,6 @@ export interface ObjectPlan {
   transform: ChunkTransform | undefined;
 }
 
-// Providers whose objects carry their id in `id` and whose lists put them under `data`
-// (OpenAI and Anthropic). Gemini names objects differently and cannot create them through
-// the gateway (uploads live outside its route), so its object endpoints stay refused.
-const OWNERSHIP_PROVIDERS = new Set(["openai", "anthropic"]);
 const CREATE_ANSWER_LIMIT = 1024 * 1024;
 const LIST_ANSWER_LIMIT = 16 * 1024 * 1024;
 
@@ -35,8 +31,8 @@ export async function planObjectAccess(provider: ProviderDescriptor, config: Ups
   const object = shape.object;
   if (!object) return undefined;
   const allowed = (config.objects.allow as readonly string[]).includes(object.kind);
-  if (!allowed || !OWNERSHIP_PROVIDERS.has(provider.id)) {
-    const how = OWNERSHIP_PROVIDERS.has(provider.id) && (object.kind === "files" || object.kind === "batches") ? ` An administrator can enable them under providers.${provider.id}.objects.allow (docs/security.md).` : "";
+  if (!allowed || !provider.ownsObjects) {
+    const how = provider.ownsObjects && (ENABLEABLE_OBJECT_KINDS as readonly string[]).includes(object.kind) ? ` An administrator can enable them under providers.${provider.id}.objects.allow (docs/security.md).` : "";
     throw new GatewayError("forbidden", `${object.kind.replace("_", " ")} are provider-side objects kept under the organisation's key; this gateway does not serve them.${how}`);
   }
   const admin = caller.groups.some((g) => config.objects.adminGroups.includes(g));

@@ -1,0 +1,29 @@
+import { ENABLEABLE_OBJECT_KINDS } from "./ids.ts";
+import type { ProviderDescriptor } from "./types.ts";
+
+function queryText(query: Readonly<Record<string, readonly string[] | "any">>): string {
+  const names = Object.entries(query).map(([name, values]) => (values === "any" ? `\`${name}\`` : `\`${name}=${values.join("\\|")}\``));
+  return names.length > 0 ? names.join(", ") : "none";
+}
+
+/**
+ * The endpoint table of docs/security.md, rendered from the descriptors (the one source):
+ * `npm run docs:security` writes it, and a test fails when the page is not current.
+ */
+export function renderEndpointTables(providers: readonly ProviderDescriptor[]): string {
+  const out: string[] = [];
+  for (const p of providers) {
+    const prefix = p.apiPrefix ? `${p.routePrefix}/${p.apiPrefix.segment}` : p.routePrefix;
+    out.push(`### ${p.displayName} (\`${p.routePrefix}\`)`, "");
+    if (p.apiPrefix?.optional) out.push(`Paths may leave out \`/${p.apiPrefix.segment}\` (\`${p.routePrefix}/chat/completions\` is \`${prefix}/chat/completions\`).`, "");
+    out.push("| method | path | endpoint | body | model from | metered | query accepted | served |", "|---|---|---|---|---|---|---|---|");
+    for (const e of p.endpoints) {
+      const enableable = e.object !== undefined && p.ownsObjects && (ENABLEABLE_OBJECT_KINDS as readonly string[]).includes(e.object.kind);
+      const served = !e.object ? "always" : enableable ? `if \`objects.allow\` has \`${e.object.kind}\`` : "never (provider-side state)";
+      out.push(`| ${e.method} | \`${prefix}${e.path}\` | ${e.name} | ${e.body} | ${e.model} | ${e.metered ? "yes" : "no"} | ${queryText(e.query)} | ${served} |`);
+    }
+    out.push("");
+    if (p.credentialQueryParams.length > 0) out.push(`Query parameters removed before anything reads the query (they carry a client credential): ${p.credentialQueryParams.map((q) => `\`${q}\``).join(", ")}.`, "");
+  }
+  return out.join("\n");
+}
