@@ -1,5 +1,5 @@
 import type { CodexRule } from "../codex/index.ts";
-import { parseReviewerReply, type CandidateFinding } from "./finding.ts";
+import { parseReviewerReply, type CandidateFinding, type ParsedReply } from "./finding.ts";
 import type { ModelRouter } from "./model/router.ts";
 import type { ChatMessage } from "./model/types.ts";
 import { specialistSystemPrompt } from "./prompt.ts";
@@ -14,6 +14,7 @@ export interface SpecialistOutcome {
   invalidFindings: number;
   toolCalls: number;
   models: string[];
+  /** Set when the reviewer gave no usable answer; the run then fails (see run.ts), never approves. */
   error: string | undefined;
 }
 
@@ -29,7 +30,17 @@ export interface SpecialistRun {
 }
 
 const answerNow = 'Your tool budget is spent. Answer now with ONLY the JSON object {"findings": [...]}.';
-const repairAsk = 'Your last reply was not a JSON object with a "findings" array. Answer again with ONLY that JSON object, no prose.';
+const repairAsk = 'Your last reply was not a JSON object with a "findings" array of findings in the given schema. Answer again with ONLY that JSON object, no prose.';
+
+/**
+ * Why a parsed reply cannot stand as the reviewer's answer. A reply whose every finding is
+ * malformed is as unreadable as prose: taking it as "no findings" would approve unseen problems.
+ */
+function replyProblem(reply: ParsedReply): string | undefined {
+  if (reply.error !== undefined) return reply.error;
+  if (reply.findings.length === 0 && reply.invalid > 0) return `none of the ${reply.invalid} finding(s) in the reply matched the finding schema`;
+  return undefined;
+}
 
 /** One specialist's agent loop: tool calls against the head commit, then one structured answer. */
 export async function runSpecialist(run: SpecialistRun): Promise<SpecialistOutcome> {
@@ -59,16 +70,17 @@ export async function runSpecialist(run: SpecialistRun): Promise<SpecialistOutco
       continue;
     }
     const reply = parseReviewerReply(result.text);
-    if (reply.error !== undefined && !repaired) {
+    const problem = replyProblem(reply);
+    if (problem !== undefined && !repaired) {
       repaired = true;
       messages.push({ role: "user", text: repairAsk });
       continue;
     }
-    outcome.error = reply.error;
+    outcome.error = problem === undefined ? undefined : `gave no usable answer after a repair turn: ${problem}`;
     outcome.invalidFindings = reply.invalid;
     outcome.findings = reply.findings.map((f) => ({ ...f, reviewers: [run.specialist.name] }));
     return outcome;
   }
-  outcome.error = "the reviewer did not produce an answer within its round limit";
+  outcome.error = "did not produce an answer within its round limit";
   return outcome;
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderMarkdown } from "./render/index.ts";
+import { ReviewNotPerformedError } from "./failure.ts";
 import { runReview } from "./run.ts";
 import { clock, startModelHarness, type ModelHarness } from "./testing/harness.ts";
 import { createRepo, type TestRepo } from "./testing/repo.ts";
@@ -42,16 +43,17 @@ describe("coordinator re-grading", () => {
     const result = await runReview({ git: repo.git, base: "main", head: "feature", config: harness.config({ models: { coordinator: ["anthropic/claude-opus-4-1"] } }), rules: [], transport: harness.transport, clock });
     expect(result.findings.map((f) => [f.line, f.severity])).toEqual([[2, "critical"]]);
     expect(result.dropped.map((d) => [d.reason, d.detail])).toEqual([["coordinator", "nitpick"]]);
-    expect(result.coordinator).toMatchObject({ model: "anthropic/claude-opus-4-1", regraded: 1, error: undefined });
+    expect(result.coordinator).toEqual({ model: "anthropic/claude-opus-4-1", summary: "One real bug: non-numeric ports slip through.", regraded: 1 });
     expect(result.verdict).toBe("requested_changes");
     expect(renderMarkdown(result)).toContain("One real bug: non-numeric ports slip through.");
   });
 
-  it("an unusable coordinator reply leaves the deterministic judge's result", async () => {
-    const result = await runReview({ git: repo.git, base: "main", head: "feature", config: harness.config({ models: { coordinator: ["anthropic/claude-sonnet-4-5"] } }), rules: [], transport: harness.transport, clock });
-    expect(result.findings.map((f) => f.severity)).toEqual(["warning", "suggestion"]);
-    expect(result.verdict).toBe("approved_with_comments");
-    expect(result.coordinator?.error).toContain("not valid JSON");
+  // Fail closed: the coordinator may raise a severity, so without its answer the deterministic
+  // "approved with comments" could hide a blocking verdict.
+  it("an unusable coordinator reply fails the review instead of approving with the judge's result", async () => {
+    const run = runReview({ git: repo.git, base: "main", head: "feature", config: harness.config({ models: { coordinator: ["anthropic/claude-sonnet-4-5"] } }), rules: [], transport: harness.transport, clock });
+    await expect(run).rejects.toThrow(ReviewNotPerformedError);
+    await expect(run).rejects.toThrow(/no review was performed: the coordinator failed: its reply was not the JSON object asked for/);
   });
 
   it("a range with only noise approves without calling any model", async () => {

@@ -27,8 +27,8 @@ Be biased toward approval: critical only for exploitable or production-breaking 
 Answer with ONLY a JSON object: {"summary": "<two sentences for the author>", "findings": [{"id": "<id>", "action": "keep"|"drop", "severity": "critical"|"warning"|"suggestion", "reason": "<short>"}]}`;
 
 /**
- * Optional re-grading pass by a strong model. Ids it does not mention are kept as they are;
- * when it fails, the deterministic judge's result stands.
+ * Optional re-grading pass by a strong model. Ids it does not mention are kept as they are.
+ * When it fails, `error` says why and the run fails (run.ts): it may have raised a severity.
  */
 export async function coordinate(findings: readonly JudgedFinding[], changeSummary: string, router: ModelRouter, chain: readonly string[], maxTokens: number): Promise<CoordinatorOutcome> {
   const outcome: CoordinatorOutcome = { kept: [...findings], dropped: [], regraded: 0, summary: "", model: undefined, error: undefined };
@@ -40,7 +40,7 @@ export async function coordinate(findings: readonly JudgedFinding[], changeSumma
     outcome.model = result.ref;
     text = result.text;
   } catch (err) {
-    outcome.error = `coordinator unavailable, deterministic verdict used: ${err instanceof Error ? err.message : String(err)}`;
+    outcome.error = err instanceof Error ? err.message : String(err);
     return outcome;
   }
   const start = text.indexOf("{");
@@ -55,7 +55,7 @@ export async function coordinate(findings: readonly JudgedFinding[], changeSumma
     }
   }
   if (!parsed) {
-    outcome.error = "coordinator reply was not valid JSON; deterministic verdict used";
+    outcome.error = "its reply was not the JSON object asked for";
     return outcome;
   }
   outcome.summary = parsed.summary;

@@ -2,8 +2,9 @@
 export { runReview, type ReviewInput, type Pricer } from "./run.ts";
 export { reviewConfigSchema, parseReviewConfig, type ReviewConfig, type ReviewerName } from "./config.ts";
 export type { ReviewResult } from "./result.ts";
+export { ReviewNotPerformedError } from "./failure.ts";
 export type { GitPort } from "./git.ts";
-export { renderReview, renderMarkdown, renderSarif, type OutputFormat } from "./render/index.ts";
+export { renderReview, renderMarkdown, renderSarif, renderNotPerformed, renderNotPerformedMarkdown, type OutputFormat } from "./render/index.ts";
 export { GatewayTransport } from "./model/gateway.ts";
 export { CircuitBreakers } from "./model/breaker.ts";
 export { ModelRouter } from "./model/router.ts";

@@ -11,10 +11,12 @@ export interface ReviewerReport {
   findings: number;
   invalidFindings: number;
   toolCalls: number;
-  error: string | undefined;
 }
 
-/** Everything one review run decided; rendered as Markdown, JSON or SARIF, or posted. */
+/**
+ * Everything one completed review run decided; rendered as Markdown, JSON or SARIF, or posted.
+ * Only a run in which every reviewer answered produces one (see ReviewNotPerformedError).
+ */
 export interface ReviewResult {
   baseSha: string;
   headSha: string;
@@ -30,9 +32,7 @@ export interface ReviewResult {
   fixed: PriorFinding[];
   verdict: Verdict;
   breakGlass: BreakGlass | undefined;
-  coordinator: { model: string | undefined; summary: string; regraded: number; error: string | undefined } | undefined;
-  /** True when at least one reviewer failed on every model of its chain. */
-  incomplete: boolean;
+  coordinator: { model: string | undefined; summary: string; regraded: number } | undefined;
   usage: { byModel: ModelUsage[]; total: TokenUsage; costUsd: number | undefined };
   attempts: ModelAttempt[];
   durationMs: number;

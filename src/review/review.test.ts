@@ -136,7 +136,9 @@ describe("review run (real git, real tools, fake model over HTTP)", () => {
     const reasons = result.dropped.map((d) => `${d.reviewers[0]}:${d.reason}`).sort();
     expect(reasons).toEqual(["codex:duplicate", "codex:uncited-rule", "codex:uncited-rule", "quality:duplicate", "quality:evidence-not-found", "quality:not-in-diff"].sort());
     expect(result.reviewers.find((r) => r.reviewer === "quality")?.invalidFindings).toBe(1);
-    expect(result.reviewers.find((r) => r.reviewer === "docs")?.error).toBeUndefined();
+    // docs answered prose first; the repair turn got its JSON, so the run completed.
+    expect(harness.fake.calls.filter((c) => c.reviewer === "docs").map((c) => c.turn)).toEqual([0, 1]);
+    expect(result.reviewers.find((r) => r.reviewer === "docs")?.findings).toBe(0);
     expect(result.verdict).toBe("requested_changes");
     expect(result.usage.total.inputTokens).toBeGreaterThan(1000);
     expect(result.usage.byModel.map((m) => m.ref)).toEqual(["anthropic/claude-sonnet-4-5", "openai/gpt-5-mini"]);

@@ -10,7 +10,8 @@ import type { GitPort } from "./git.ts";
 import { filterDiff } from "./intake.ts";
 import { judgeFindings, verdictFor } from "./judge.ts";
 import { CircuitBreakers } from "./model/breaker.ts";
-import { AllModelsFailedError, ModelRouter } from "./model/router.ts";
+import { errorText, ReviewNotPerformedError } from "./failure.ts";
+import { ModelRouter } from "./model/router.ts";
 import type { ChatTransport } from "./model/types.ts";
 import { changeUserPrompt, type ChangeContext } from "./prompt.ts";
 import { activeFindings, emptyPriorState, reconcile, type PriorState } from "./rereview.ts";
@@ -69,7 +70,11 @@ function sumUsage(usages: readonly TokenUsage[]): TokenUsage {
   return total;
 }
 
-/** Runs one review: diff intake → tier → specialists in parallel → judge → (coordinator) → re-review state → verdict. */
+/**
+ * Runs one review: diff intake → tier → specialists in parallel → judge → (coordinator) →
+ * re-review state → verdict. Fails closed: when any reviewer, the judge or the coordinator
+ * fails, it throws ReviewNotPerformedError and there is no verdict.
+ */
 export async function runReview(input: ReviewInput): Promise<ReviewResult> {
   const started = input.clock.monotonic();
   const { config } = input;
@@ -100,25 +105,35 @@ export async function runReview(input: ReviewInput): Promise<ReviewResult> {
         maxToolSteps: config.limits.maxToolSteps,
         maxTokens: config.limits.maxTokens,
       });
-      progress(`${name}: ${outcome.findings.length} finding(s)`);
+      progress(outcome.error === undefined ? `${name}: ${outcome.findings.length} finding(s)` : `${name}: failed`);
       return outcome;
     } catch (err) {
-      if (!(err instanceof AllModelsFailedError)) throw err;
+      // Every model of the chain failed, the gateway refused the token, or the run broke:
+      // recorded here so the other reviewers finish, then the whole review fails below.
       progress(`${name}: failed`);
-      return { reviewer: name, findings: [], invalidFindings: 0, toolCalls: 0, models: [], error: err.message };
+      return { reviewer: name, findings: [], invalidFindings: 0, toolCalls: 0, models: [], error: errorText(err) };
     }
   });
+  const failed = outcomes.filter((o) => o.error !== undefined);
+  if (failed.length > 0) throw new ReviewNotPerformedError(failed.map((o) => `the ${o.reviewer} reviewer failed: ${o.error ?? ""}`), router.attempts);
 
   const givenRuleIds = new Set(rules.map((r) => r.id));
-  const judged = await judgeFindings({ candidates: outcomes.flatMap((o) => o.findings), files: intake.kept, source, givenRuleIds, maxFindings: config.limits.maxFindings });
+  let judged: Awaited<ReturnType<typeof judgeFindings>>;
+  try {
+    judged = await judgeFindings({ candidates: outcomes.flatMap((o) => o.findings), files: intake.kept, source, givenRuleIds, maxFindings: config.limits.maxFindings });
+  } catch (err) {
+    throw new ReviewNotPerformedError([`the judge could not verify the findings: ${errorText(err)}`], router.attempts);
+  }
   let kept = judged.kept;
   const dropped = droppedSummary(judged.dropped);
   let coordinator: ReviewResult["coordinator"];
   if (config.models.coordinator && kept.length > 0) {
     const outcome = await coordinate(kept, changeUserPrompt({ ...context, maxPatchChars: Math.floor(config.limits.maxPatchChars / 2) }, false), router, config.models.coordinator, config.limits.maxTokens);
+    // The coordinator may raise a severity; without it a blocking verdict could pass as an approval.
+    if (outcome.error !== undefined) throw new ReviewNotPerformedError([`the coordinator failed: ${outcome.error}`], router.attempts);
     kept = outcome.kept;
     for (const d of outcome.dropped) dropped.push({ path: d.finding.path, line: d.finding.line, title: d.finding.title, reviewers: d.finding.reviewers, reason: "coordinator", detail: d.reason });
-    coordinator = { model: outcome.model, summary: outcome.summary, regraded: outcome.regraded, error: outcome.error };
+    coordinator = { model: outcome.model, summary: outcome.summary, regraded: outcome.regraded };
   }
 
   const prior = input.prior ?? emptyPriorState();
@@ -139,14 +154,13 @@ export async function runReview(input: ReviewInput): Promise<ReviewResult> {
     renamedFrom: Object.fromEntries(intake.kept.filter((f) => f.status === "renamed").map((f) => [f.path, f.oldPath])),
     skippedFiles: intake.skipped,
     codexRules: rules.map((r) => r.id),
-    reviewers: outcomes.map((o) => ({ reviewer: o.reviewer, models: o.models, findings: o.findings.length, invalidFindings: o.invalidFindings, toolCalls: o.toolCalls, error: o.error })),
+    reviewers: outcomes.map((o) => ({ reviewer: o.reviewer, models: o.models, findings: o.findings.length, invalidFindings: o.invalidFindings, toolCalls: o.toolCalls })),
     findings: reconciled.findings,
     dropped,
     fixed: reconciled.fixed,
     verdict,
     breakGlass: prior.breakGlass,
     coordinator,
-    incomplete: outcomes.some((o) => o.models.length === 0 && o.error !== undefined),
     usage: { byModel, total, costUsd },
     attempts: router.attempts,
     durationMs: Math.round(input.clock.monotonic() - started),

@@ -20,7 +20,10 @@ import {
   parseReviewConfig,
   renderEvalReport,
   renderMarkdown,
+  renderNotPerformed,
+  renderNotPerformedMarkdown,
   renderReview,
+  ReviewNotPerformedError,
   runEval,
   runReview,
   type CaseReviewer,
@@ -28,6 +31,7 @@ import {
   type Progress,
   type ReviewConfig,
   type ReviewPlatform,
+  type ReviewResult,
   type ReportedFinding,
 } from "../../review/index.ts";
 import { readRuleFiles } from "./codex.ts";
@@ -146,25 +150,53 @@ interface ReviewOptions {
   quiet?: boolean;
 }
 
+/** Exit code of a review that could not be performed, whatever --fail-on says (1 is a blocking verdict). */
+export const notPerformedExitCode = 2;
+
+/** Says so everywhere the verdict would have gone: output, stderr, the PR/MR; never an approval. */
+async function reportNotPerformed(failure: ReviewNotPerformedError, opts: ReviewOptions, platform: ReviewPlatform | undefined): Promise<void> {
+  process.exitCode = notPerformedExitCode;
+  const rendered = renderNotPerformed(failure, opts.format);
+  if (opts.output) writeFileSync(opts.output, rendered);
+  else process.stdout.write(rendered);
+  for (const reason of failure.reasons) process.stderr.write(`gatehouse review: no review was performed: ${reason}\n`);
+  if (!platform) return;
+  try {
+    const outcome = await platform.publishNotPerformed(renderNotPerformedMarkdown(failure));
+    process.stderr.write(`gatehouse review: told ${platform.name} that no review was performed (${outcome.reference})\n`);
+    for (const note of outcome.notes) process.stderr.write(`gatehouse review: ${note}\n`);
+  } catch (err) {
+    // The exit code already fails the job; a comment that could not be posted changes nothing about that.
+    process.stderr.write(`gatehouse review: could not post the failure to ${platform.name}: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+}
+
 async function reviewAction(opts: ReviewOptions): Promise<void> {
   const { config, rules } = loadReviewConfig(opts.config);
   const ci = ciContext(opts.post);
   const git = new NodeGit(resolve(opts.repo));
   const prior = ci.platform ? await ci.platform.loadPriorState() : undefined;
-  const result = await runReview({
-    git,
-    base: opts.base ?? ci.base ?? "main",
-    head: opts.head,
-    config,
-    rules,
-    transport: transportFor(config, opts.gatewayUrl),
-    clock: systemClock,
-    title: opts.title ?? ci.title,
-    description: opts.description ?? ci.description,
-    prior,
-    pricer: pricerFor(opts.orgConfig),
-    onProgress: opts.quiet ? undefined : (event) => process.stderr.write(`gatehouse review: ${event}\n`),
-  });
+  let result: ReviewResult;
+  try {
+    result = await runReview({
+      git,
+      base: opts.base ?? ci.base ?? "main",
+      head: opts.head,
+      config,
+      rules,
+      transport: transportFor(config, opts.gatewayUrl),
+      clock: systemClock,
+      title: opts.title ?? ci.title,
+      description: opts.description ?? ci.description,
+      prior,
+      pricer: pricerFor(opts.orgConfig),
+      onProgress: opts.quiet ? undefined : (event) => process.stderr.write(`gatehouse review: ${event}\n`),
+    });
+  } catch (err) {
+    if (!(err instanceof ReviewNotPerformedError)) throw err;
+    await reportNotPerformed(err, opts, ci.platform);
+    return;
+  }
   const rendered = renderReview(result, opts.format);
   if (opts.output) writeFileSync(opts.output, rendered);
   else process.stdout.write(rendered);
@@ -227,6 +259,10 @@ async function evalAction(dataset: string, opts: EvalOptions): Promise<void> {
   };
   const report = await runEval(cases, reviewCase, { judge, progress: stderrProgress() });
   process.stdout.write(opts.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderEvalReport(report));
+  if (!report.complete) {
+    process.stderr.write(`gatehouse review eval: failed: ${report.errored.length} case(s) errored, ${report.skipped.length} skipped; no score\n`);
+    process.exitCode = notPerformedExitCode;
+  }
 }
 
 export function registerReview(program: Command): void {
@@ -242,7 +278,7 @@ export function registerReview(program: Command): void {
     .addOption(new Option("--post <platform>", "post the review: github, gitlab, auto (detect CI) or none").default("none"))
     .option("--title <text>", "change title given to reviewers")
     .option("--description <text>", "change description given to reviewers")
-    .addOption(new Option("--fail-on <verdict>", "exit 1 on this verdict").choices(["never", "requested_changes", "comments"]).default("never"))
+    .addOption(new Option("--fail-on <verdict>", "exit 1 on this verdict (a review that could not be performed always exits 2)").choices(["never", "requested_changes", "comments"]).default("never"))
     .option("--gateway-url <url>", "override gateway.url of the config")
     .option("--org-config <dir>", "gateway config directory, for price overrides in the cost report")
     .option("-q, --quiet", "no progress lines on stderr")

@@ -11,6 +11,9 @@ export function modelJudge(router: ModelRouter, chain: readonly string[]): SameI
   return async (golden: GoldenComment, finding: ReportedFinding) => {
     const user = `Known issue${golden.path ? ` in ${golden.path}${golden.line ? `:${golden.line}` : ""}` : ""}:\n${golden.body}\n\nFinding at ${finding.path}:${finding.line}:\n${finding.title}\n${finding.suggestion}\nEvidence:\n${finding.evidence}`;
     const result = await router.chat(chain, { system, messages: [{ role: "user", text: user }], tools: [], maxTokens: 16 });
-    return /^\W*yes\b/i.test(result.text.trim());
+    const answer = /^\W*(yes|no)\b/i.exec(result.text.trim())?.[1]?.toLowerCase();
+    // Anything but yes/no is an unreadable verdict; counting it as "no" would score a judge outage as misses.
+    if (answer === undefined) throw new Error(`${result.ref} answered neither "yes" nor "no": ${JSON.stringify(result.text.slice(0, 120))}`);
+    return answer === "yes";
   };
 }

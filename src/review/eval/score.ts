@@ -12,7 +12,6 @@ export interface CaseScore {
   matches: Array<{ golden: string; finding: string }>;
   missed: string[];
   extra: string[];
-  error?: string | undefined;
 }
 
 export interface Metrics {

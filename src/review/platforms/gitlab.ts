@@ -90,4 +90,14 @@ export class GitLabPlatform implements ReviewPlatform {
     }
     return { reference: isRecord(summary) ? String(summary["id"]) : "", inlineComments: posted, resolvedThreads: result.fixed.length, platformVerdict, notes };
   }
+
+  async publishNotPerformed(summaryMarkdown: string): Promise<PublishOutcome> {
+    const summary = await this.api.ok("POST", `${this.mrPath}/notes`, { body: summaryMarkdown });
+    const notes: string[] = [];
+    // An approval from an earlier push must not stand for a change nobody reviewed.
+    const withdrawn = await this.api.request("POST", `${this.mrPath}/unapprove`);
+    if (withdrawn.status < 300) notes.push("withdrew Gatehouse's earlier approval of this merge request");
+    else if (withdrawn.status !== 404) notes.push(`could not withdraw an earlier approval (${withdrawn.status})`);
+    return { reference: isRecord(summary) ? String(summary["id"]) : "", inlineComments: 0, resolvedThreads: 0, platformVerdict: "none", notes };
+  }
 }

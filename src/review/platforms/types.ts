@@ -16,6 +16,12 @@ export interface ReviewPlatform {
   readonly name: "github" | "gitlab";
   loadPriorState(): Promise<PriorState>;
   publish(result: ReviewResult, summaryMarkdown: string): Promise<PublishOutcome>;
+  /**
+   * Says that no review was performed: a plain comment, never a review verdict, no inline
+   * comments, no thread resolved; an earlier approval by Gatehouse is withdrawn where the
+   * platform allows it.
+   */
+  publishNotPerformed(summaryMarkdown: string): Promise<PublishOutcome>;
 }
 
 export class PlatformError extends Error {

@@ -12,3 +12,4 @@ export function renderReview(result: ReviewResult, format: OutputFormat): string
 
 export { renderMarkdown, inlineCommentBody } from "./markdown.ts";
 export { renderSarif } from "./sarif.ts";
+export { renderNotPerformed, renderNotPerformedMarkdown, notPerformedTitle } from "./not-performed.ts";

@@ -48,9 +48,6 @@ export function renderMarkdown(result: ReviewResult): string {
   if (result.fixed.length > 0) lines.push(`Fixed since the last review: ${result.fixed.map((f) => `${f.title} (\`${f.path}\`)`).join("; ")}.`, "");
   const respected = result.findings.filter((f) => f.status === "respected");
   if (respected.length > 0) lines.push(`Settled by a human earlier and not raised again: ${respected.length}.`, "");
-  const failed = result.reviewers.filter((r) => r.error !== undefined);
-  if (failed.length > 0) lines.push(`⚠️ Reviewers with problems: ${failed.map((r) => `${r.reviewer} (${r.error ?? ""})`).join("; ")}`, "");
-  if (result.coordinator?.error) lines.push(`⚠️ ${result.coordinator.error}`, "");
   lines.push(
     "<details><summary>Review details</summary>",
     "",

@@ -64,6 +64,14 @@ export class FakeGitHub {
     this.app.get(`${base}/pulls/:n/comments`, (c) => this.page(c, this.comments));
     this.app.get(`${base}/issues/:n/comments`, (c) => this.page(c, this.issueComments));
     this.app.post(`${base}/pulls/:n/reviews`, (c) => this.createReview(c));
+    this.app.post(`${base}/issues/:n/comments`, async (c) => {
+      const body: unknown = await c.req.json();
+      const text = isRecord(body) ? str(body["body"]) : undefined;
+      if (!text) return this.unprocessable(c, "body is missing");
+      const comment: GitHubIssueComment = { id: this.nextId++, body: text, user: bot, created_at: new Date().toISOString() };
+      this.issueComments.push(comment);
+      return c.json({ ...comment, html_url: `https://github.com/${options.repository}/pull/${c.req.param("n")}#issuecomment-${comment.id}` }, 201);
+    });
     this.app.post("/graphql", (c) => this.graphql(c));
     this.app.post(`${base}/pulls/:n/comments/:id/replies`, async (c) => {
       const parent = this.comments.find((x) => x.id === Number(c.req.param("id")));

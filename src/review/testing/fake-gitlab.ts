@@ -87,6 +87,12 @@ export class FakeGitLab {
       this.approvedBy.push(botUser.username);
       return c.json({ id: 1, iid: options.iid, approved: true, approved_by: [{ user: botUser }] }, 201);
     });
+    // GitLab answers 404 when the current user has not approved the merge request.
+    this.app.post(`${mr}/unapprove`, (c) => {
+      if (!this.approvedBy.includes(botUser.username)) return c.json({ message: "404 Not Found" }, 404);
+      this.approvedBy = this.approvedBy.filter((u) => u !== botUser.username);
+      return c.json({ id: 1, iid: options.iid, approved: false, approved_by: [] }, 201);
+    });
   }
 
   /** A new push moves the merge request's diff refs. */
