@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gatewayToken, startModelHarness, type ModelHarness } from "../testing/harness.ts";
 import { createRepo } from "../testing/repo.ts";
 import { parseGoldenFile } from "./dataset.ts";
+import { renderEvalReport, runEval } from "./run.ts";
 import { metrics, scoreCase } from "./score.ts";
 
 const run = promisify(execFile);
@@ -31,6 +32,27 @@ describe("golden formats", () => {
     expect(m.precision).toBeCloseTo(1 / 3);
     expect(m.recall).toBeCloseTo(1 / 2);
     expect(m.f1).toBeCloseTo(0.4);
+  });
+});
+
+describe("an incomplete eval has no score", () => {
+  const cases = parseGoldenFile([{ pr: "a", comments: [{ body: "off by one", path: "a.ts", line: 3 }] }, { pr: "b", comments: [] }], "g.json");
+
+  it("every case skipped (no reviewer configured) is a failure, not 100% precision and recall", async () => {
+    const report = await runEval(cases, async () => ({ skip: "no --config" }));
+    expect(report).toMatchObject({ complete: false, overall: null });
+    expect(renderEvalReport(report)).toBe("review eval failed: 2 of 2 case(s) could not be reviewed and scored, so there is no score.\n- a: skipped: no --config\n- b: skipped: no --config\n");
+  });
+
+  it("one errored case is not scored as all-missed", async () => {
+    const report = await runEval(cases, async (c) => {
+      if (c.id === "a") throw new Error("no review was performed: gateway down");
+      return { findings: [] };
+    });
+    expect(report.errored).toEqual([{ id: "a", error: "no review was performed: gateway down" }]);
+    expect(report.cases.map((c) => c.id)).toEqual(["b"]);
+    expect(report.overall).toBeNull();
+    expect(renderEvalReport(report)).not.toContain("|");
   });
 });
 
