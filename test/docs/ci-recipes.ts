@@ -31,6 +31,14 @@ function checkCommands(block: CodeBlock): string[] {
     }
     if (/(?:^|\s)gatehouse(?:@\S*)?(?=\s|$)/.test(args)) problems.push(`${where(match.index)}: installs the npm registry's "gatehouse" (an unrelated package): ${match[0].trim()}`);
   }
+  for (const match of block.code.matchAll(/\bgit\s+clone\b([^\n;&|]*)/g)) {
+    const args = match[1] ?? "";
+    if (!/\/gatehouse(?:\.git)?(?=\s|$|")/.test(args)) continue;
+    const branch = /(?:--branch(?:\s+|=)|-b\s+)("?)(\S+?)\1(?:\s|$)/.exec(args)?.[2];
+    // A $VARIABLE is checked where it is set (GATEHOUSE_REF in a YAML recipe).
+    if (branch?.startsWith("$")) continue;
+    if (!branch || !pinnedRef.test(branch)) problems.push(`${where(match.index)}: clones Gatehouse without --branch <release tag>: ${match[0].trim()}`);
+  }
   return problems;
 }
 
