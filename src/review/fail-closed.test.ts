@@ -95,8 +95,15 @@ describe("runReview fails closed", () => {
     const transport = new GatewayTransport({ baseUrl: `http://127.0.0.1:${await closedPort()}`, token: gatewayToken });
     const failure = await notPerformed(runReview(input({ transport })));
     expect(failure.reasons).toHaveLength(1);
-    expect(failure.reasons[0]).toMatch(/^the generalist reviewer failed: every model in the chain failed: anthropic\/claude-sonnet-4-5: network error: .*; openai\/gpt-5-mini: network error/);
+    expect(failure.reasons[0]).toMatch(
+      /^the generalist reviewer failed: every model in the chain failed: anthropic\/claude-sonnet-4-5: network error reaching the gateway at http:\/\/127\.0\.0\.1:\d+: fetch failed: connect ECONNREFUSED 127\.0\.0\.1:\d+; openai\/gpt-5-mini: network error/,
+    );
     expect(failure.message).toMatch(/^no review was performed: /);
+  });
+
+  it("a gateway URL with credentials is refused up front, without repeating them", () => {
+    expect(() => new GatewayTransport({ baseUrl: "http://ci:hunter2-secret@127.0.0.1:9/gw/", token: gatewayToken })).toThrow(/^gateway URL must not contain user:password@; the token goes in the variable named by gateway.tokenEnv$/);
+    expect(() => new GatewayTransport({ baseUrl: "gatehouse.example.com", token: gatewayToken })).toThrow(/gateway URL is not a URL/);
   });
 
   it("a rejected gateway token (401) fails the review, it does not approve", async () => {

@@ -18,12 +18,38 @@ function failureKind(status: number): ModelFailureKind {
   return "rejected";
 }
 
+/** The gateway URL for a message, without a query or fragment someone may have put into it. */
+function withoutCredentials(baseUrl: string): string {
+  try {
+    const url = new URL(baseUrl);
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
+  } catch (err) {
+    if (err instanceof TypeError) return "(invalid gateway URL)";
+    throw err;
+  }
+}
+
+/** fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a TLS error) is its cause. */
+function networkReason(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
+}
+
 /** Non-streaming chat over Gatehouse's provider routes, in each provider's native wire format. */
 export class GatewayTransport implements ChatTransport {
   private readonly baseUrl: string;
   private readonly fetchImpl: typeof fetch;
 
   constructor(private readonly options: GatewayTransportOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.baseUrl);
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+      throw new Error(`gateway URL is not a URL; set gateway.url (or --gateway-url) to e.g. https://gatehouse.example.com`);
+    }
+    // fetch refuses such URLs and repeats them, credentials included, in its error message.
+    if (url.username !== "" || url.password !== "") throw new Error("gateway URL must not contain user:password@; the token goes in the variable named by gateway.tokenEnv");
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.fetchImpl = options.fetch ?? fetch;
   }
@@ -44,7 +70,7 @@ export class GatewayTransport implements ChatTransport {
       response = await this.fetchImpl(url, { method: "POST", headers, body: JSON.stringify(body), signal });
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-      throw new ModelCallError(model.ref, timedOut ? "timeout" : "unavailable", timedOut ? "request timed out" : `network error: ${err instanceof Error ? err.message : String(err)}`);
+      throw new ModelCallError(model.ref, timedOut ? "timeout" : "unavailable", timedOut ? "request timed out" : `network error reaching the gateway at ${withoutCredentials(this.baseUrl)}: ${networkReason(err)}`);
     }
     let parsed: unknown;
     const text = await response.text();
