@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderMarkdown } from "./render/index.ts";
 import { ReviewNotPerformedError } from "./failure.ts";
 import { runReview } from "./run.ts";
-import { clock, startModelHarness, type ModelHarness } from "./testing/harness.ts";
-import { createRepo, type TestRepo } from "./testing/repo.ts";
+import { clock, startModelHarness, type ModelHarness } from "../../test/review/harness.ts";
+import { createRepo, type TestRepo } from "../../test/review/repo.ts";
 
 const head = `export function parsePort(value: string): number {
   const port = parseInt(value);

@@ -13,11 +13,11 @@ import { GatewayTransport } from "./model/gateway.ts";
 import { GitLabPlatform } from "./platforms/gitlab.ts";
 import { renderMarkdown, renderNotPerformedMarkdown } from "./render/index.ts";
 import { runReview, type ReviewInput } from "./run.ts";
-import { FakeGitHub } from "./testing/fake-github.ts";
-import { FakeGitLab } from "./testing/fake-gitlab.ts";
-import { clock, gatewayToken, startModelHarness, type ModelHarness } from "./testing/harness.ts";
-import { createRepo, type TestRepo } from "./testing/repo.ts";
-import { listen, type RunningServer } from "./testing/serve.ts";
+import { FakeGitHub } from "../../test/review/fake-github.ts";
+import { FakeGitLab } from "../../test/review/fake-gitlab.ts";
+import { clock, gatewayToken, startModelHarness, type ModelHarness } from "../../test/review/harness.ts";
+import { createRepo, type TestRepo } from "../../test/review/repo.ts";
+import { listen, type RunningServer } from "../../test/review/serve.ts";
 
 const root = join(import.meta.dirname, "../..");
 const dataset = join(root, "examples/review-dataset");

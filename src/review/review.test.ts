@@ -3,10 +3,10 @@ import { loadRules } from "../codex/index.ts";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { runReview } from "./run.ts";
-import { clock, startModelHarness, type ModelHarness } from "./testing/harness.ts";
-import { createRepo, type TestRepo } from "./testing/repo.ts";
+import { clock, startModelHarness, type ModelHarness } from "../../test/review/harness.ts";
+import { createRepo, type TestRepo } from "../../test/review/repo.ts";
 import { renderReview } from "./render/index.ts";
-import { usersBefore as baseUsers, usersWithInjection as headUsers } from "./testing/users-fixture.ts";
+import { usersBefore as baseUsers, usersWithInjection as headUsers } from "../../test/review/users-fixture.ts";
 import type { ReviewResult } from "./result.ts";
 
 const codexDir = join(import.meta.dirname, "../../examples/config/codex");

@@ -12,10 +12,10 @@ import { reviewConfigSchema } from "./config.ts";
 import { GatewayTransport } from "./model/gateway.ts";
 import { catalogPricer } from "./pricing.ts";
 import { runReview } from "./run.ts";
-import { FakeModelServer } from "./testing/fake-model.ts";
-import { clock } from "./testing/harness.ts";
-import { createRepo, type TestRepo } from "./testing/repo.ts";
-import { listen, type RunningServer } from "./testing/serve.ts";
+import { FakeModelServer } from "../../test/review/fake-model.ts";
+import { clock } from "../../test/review/harness.ts";
+import { createRepo, type TestRepo } from "../../test/review/repo.ts";
+import { listen, type RunningServer } from "../../test/review/serve.ts";
 
 const providerKey = "sk-provider-key-never-leaves-the-gateway";
 const clientToken = "gatehouse-dev-token-for-review-0001";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startModelHarness, type ModelHarness } from "../testing/harness.ts";
+import { startModelHarness, type ModelHarness } from "../../../test/review/harness.ts";
 import { CircuitBreakers } from "./breaker.ts";
 import { GatewayTransport } from "./gateway.ts";
 import { AllModelsFailedError, ModelRouter } from "./router.ts";

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runReview } from "../run.ts";
 import { renderMarkdown } from "../render/index.ts";
-import { clock, startModelHarness, type ModelHarness } from "../testing/harness.ts";
-import { createRepo, type TestRepo } from "../testing/repo.ts";
-import { FakeGitHub } from "../testing/fake-github.ts";
-import { FakeGitLab } from "../testing/fake-gitlab.ts";
-import { listen, type RunningServer } from "../testing/serve.ts";
+import { clock, startModelHarness, type ModelHarness } from "../../../test/review/harness.ts";
+import { createRepo, type TestRepo } from "../../../test/review/repo.ts";
+import { FakeGitHub } from "../../../test/review/fake-github.ts";
+import { FakeGitLab } from "../../../test/review/fake-gitlab.ts";
+import { listen, type RunningServer } from "../../../test/review/serve.ts";
 import { GitHubPlatform } from "./github.ts";
 import { GitLabPlatform } from "./gitlab.ts";
-import { usersBefore as base, usersWithInjection as injected } from "../testing/users-fixture.ts";
+import { usersBefore as base, usersWithInjection as injected } from "../../../test/review/users-fixture.ts";
 import type { ReviewPlatform } from "./types.ts";
 
 const fixedInjection = injected.replace("db.query(`SELECT * FROM users WHERE email = '${email}'`)", 'db.query("SELECT * FROM users WHERE email = $1", [email])');

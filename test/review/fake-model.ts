@@ -3,7 +3,7 @@
 // rejecting malformed requests the way the real APIs do.
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { isRecord, str } from "../model/json.ts";
+import { isRecord, str } from "../../src/review/model/json.ts";
 
 export type ScriptTurn =
   | { toolCalls: Array<{ name: string; input: Record<string, unknown> }>; text?: string; delayMs?: number }

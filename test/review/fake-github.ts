@@ -1,7 +1,7 @@
 // Test support: the slice of GitHub's REST API the reviewer uses, with its documented shapes.
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { isRecord, str } from "../model/json.ts";
+import { isRecord, str } from "../../src/review/model/json.ts";
 
 export interface GitHubComment {
   id: number;

@@ -1,7 +1,7 @@
 // Test support: wires a real review run to the fake model server.
-import { systemClock } from "../../core/clock.ts";
-import { reviewConfigSchema, type ReviewConfig } from "../config.ts";
-import { GatewayTransport } from "../model/gateway.ts";
+import { systemClock } from "../../src/core/clock.ts";
+import { reviewConfigSchema, type ReviewConfig } from "../../src/review/config.ts";
+import { GatewayTransport } from "../../src/review/model/gateway.ts";
 import { FakeModelServer, type ScriptEntry } from "./fake-model.ts";
 import { listen, type RunningServer } from "./serve.ts";
 

@@ -1,7 +1,7 @@
 // Test support: the slice of GitLab's REST API v4 the reviewer uses, with its documented shapes.
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { isRecord, str } from "../model/json.ts";
+import { isRecord, str } from "../../src/review/model/json.ts";
 
 export interface GitLabNote {
   id: number;

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { NodeGit } from "../../adapters/node/git.ts";
+import { NodeGit } from "../../src/adapters/node/git.ts";
 
 export type FileTree = Record<string, string | null>;
 
