@@ -10,7 +10,7 @@ import { repoRoot } from "./markdown.ts";
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const full = join(dir, name);
-    if (statSync(full).isDirectory()) return name === "testing" ? [] : sourceFiles(full);
+    if (statSync(full).isDirectory()) return sourceFiles(full);
     return name.endsWith(".ts") && !name.endsWith(".test.ts") ? [full] : [];
   });
 }
