@@ -46,6 +46,21 @@ function systemdAnalyze(dir: string, file: string): Promise<{ code: number; stde
 }
 const hasSystemdAnalyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].some((p) => existsSync(p));
 
+/** A real nginx / caddy when one is installed or unpacked (tools/docs/proxy-binaries.sh); else only the structural checks run. */
+function binary(override: string | undefined, paths: readonly string[]): string | undefined {
+  return [override, ...paths].find((p): p is string => p !== undefined && p !== "" && existsSync(p));
+}
+const nginxBin = binary(process.env["GATEHOUSE_TEST_NGINX"], ["/usr/sbin/nginx"]);
+const caddyBin = binary(process.env["GATEHOUSE_TEST_CADDY"], ["/usr/bin/caddy"]);
+
+function run(file: string, args: readonly string[], envVars: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout: 60_000, env: { ...process.env, ...envVars } }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : -1, output: `${stdout}${stderr}` });
+    });
+  });
+}
+
 describe("docs/operations.md: systemd unit", () => {
   const unit = parseUnit(unitText);
   const service = unit.get("Service") ?? [];
@@ -152,6 +167,23 @@ describe("docs/operations.md: nginx", () => {
     expect(bytes(body)).toBeGreaterThanOrEqual(defaults.maxRequestBodyBytes);
   });
 
+  it.skipIf(nginxBin === undefined)("nginx -t accepts it (inside a minimal nginx.conf, with a throwaway certificate)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-nginx-"));
+    try {
+      const cert = await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=gatehouse.example.com"]);
+      expect(cert.code, cert.output).toBe(0);
+      const site = example("/etc/nginx/conf.d/gatehouse.conf").replace(/\/etc\/letsencrypt\/live\/[^/]+\/fullchain\.pem/, join(dir, "cert.pem")).replace(/\/etc\/letsencrypt\/live\/[^/]+\/privkey\.pem/, join(dir, "key.pem"));
+      writeFileSync(join(dir, "gatehouse.conf"), site);
+      const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${join(dir, t)};`).join(" ");
+      writeFileSync(join(dir, "nginx.conf"), `pid ${join(dir, "nginx.pid")};\nerror_log stderr;\nevents {}\nhttp {\n  access_log off;\n  ${temp}\n  include ${join(dir, "gatehouse.conf")};\n}\n`);
+      const result = await run(nginxBin ?? "nginx", ["-t", "-p", dir, "-c", join(dir, "nginx.conf")]);
+      expect(result.output).toContain("test is successful");
+      expect(result.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("the parser rejects broken files", () => {
     expect(() => parseNginx("server { listen 80 }")).toThrow(/before ";"/);
     expect(() => parseNginx("server { listen 80;")).toThrow(/never closed/);
@@ -193,6 +225,19 @@ describe("docs/operations.md: Caddy", () => {
     }
     const size = arg(find(find(site?.block, "request_body")[0]?.block, "max_size")[0]);
     expect(bytes(size)).toBeGreaterThanOrEqual(defaults.maxRequestBodyBytes);
+  });
+
+  it.skipIf(caddyBin === undefined)("caddy validate accepts it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-caddy-"));
+    try {
+      writeFileSync(join(dir, "Caddyfile"), example("/etc/caddy/Caddyfile"));
+      const home = { HOME: dir, XDG_DATA_HOME: join(dir, "data"), XDG_CONFIG_HOME: join(dir, "config") };
+      const result = await run(caddyBin ?? "caddy", ["validate", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"], home);
+      expect(result.output).toContain("Valid configuration");
+      expect(result.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the parser rejects broken files", () => {
