@@ -149,7 +149,7 @@ export class GitHubPlatform implements ReviewPlatform {
 
   async publishNotPerformed(summaryMarkdown: string): Promise<PublishOutcome> {
     // An issue comment, not a review: a review event (even COMMENT) would count as reviewed. An
-    // earlier APPROVE stays (dismissing needs admin rights); the failed job is what blocks the merge.
+    // earlier APPROVE is not dismissed; the failed job (a required check) is what blocks the merge.
     const comment = await this.api.ok("POST", `${this.repoPath}/issues/${this.options.pullNumber}/comments`, { body: summaryMarkdown });
     const reference = isRecord(comment) ? str(comment["html_url"]) ?? String(num(comment["id"])) : "";
     return { reference, inlineComments: 0, resolvedThreads: 0, platformVerdict: "none", notes: [] };
