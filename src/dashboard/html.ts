@@ -9,7 +9,20 @@ export function jsonForScript(value: unknown): string {
 }
 
 export const fmtInt = (n: number): string => Math.round(n).toLocaleString("en-US");
-export const fmtUsd = (n: number): string => `$${n.toLocaleString("en-US", { minimumFractionDigits: 4, maximumFractionDigits: 4 })}`;
+/** Amounts below this print as "<$0.000001": the ledger keeps micro-dollars. */
+const SMALLEST_USD = 0.000001;
+/**
+ * Money as people read it: cents from $1 up ("$5,000.00"), three significant digits below
+ * that so a cheap request is not "$0.00" ("$0.0042", "$0.000012", at most 6 decimals), "$0.00" for nothing.
+ */
+export function fmtUsd(n: number): string {
+  const sign = n < 0 ? "-" : "";
+  const abs = Math.abs(n);
+  if (abs === 0) return "$0.00";
+  if (abs < SMALLEST_USD) return `${sign}<$0.000001`;
+  const decimals = abs >= 1 ? 2 : Math.min(6, Math.max(2, 2 - Math.floor(Math.log10(abs))));
+  return `${sign}$${abs.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: decimals })}`;
+}
 export const fmtPct = (part: number, whole: number): string => (whole === 0 ? "–" : `${((100 * part) / whole).toFixed(1)}%`);
 export const fmtMs = (n: number | null): string => (n === null ? "–" : `${n.toFixed(0)} ms`);
 
