@@ -155,6 +155,7 @@ describe("usage dashboard in headless Chromium", { timeout: 120_000 }, () => {
     // Desktop layout: nothing scrolls sideways; caller ids are cut, and each cut one has its full id as tooltip.
     const desktop = await checkLayout(page);
     expect(desktop.problems).toEqual([]);
+    expect(desktop.width).toBe(1400);
     expect(desktop.costColumns).toBe(8);
     expect(desktop.cutCells).toBeGreaterThan(0);
     const cutId = page.locator('[data-test="spenders"] td.id').first();
@@ -201,6 +202,7 @@ describe("usage dashboard in headless Chromium", { timeout: 120_000 }, () => {
     expect(await page.evaluate(() => window.innerWidth)).toBe(390);
     const phone = await checkLayout(page);
     expect(phone.problems).toEqual([]);
+    expect(phone.width).toBe(390);
     expect(phone.costColumns).toBe(8);
     // Every aggregate table still shows Cost and Share figures, not only their headers.
     for (const table of ["providers", "models", "teams", "spenders"]) {

@@ -119,6 +119,7 @@ describe("dashboard on day one, in headless Chromium", { timeout: 120_000 }, () 
   it("draws today's traffic as bars with a 'not enough data yet' hint; tokens and requests apart; a burn-down line from one point", async () => {
     const { page, errors, close } = await open({ width: 1400, height: 1000 }, false);
     expect(await page.locator('[data-test="total-requests"]').getAttribute("data-value")).toBe("4");
+    expect(await page.locator('[data-test="chart-hint"]').count()).toBe(1);
     expect(await page.locator('[data-test="chart-hint"]').textContent()).toContain("Not enough data yet");
 
     // Default range: the 30 days up to today; only today has traffic, and it is a visible bar.
@@ -155,6 +156,7 @@ describe("dashboard on day one, in headless Chromium", { timeout: 120_000 }, () 
 
     const desktop = await checkLayout(page);
     expect(desktop.problems).toEqual([]);
+    expect(desktop.width).toBe(1400);
     expect(errors).toEqual([]);
     await close();
   });
@@ -163,6 +165,7 @@ describe("dashboard on day one, in headless Chromium", { timeout: 120_000 }, () 
     const { page, errors, close } = await open({ width: 390, height: 844 }, true);
     const phone = await checkLayout(page);
     expect(phone.problems).toEqual([]);
+    expect(phone.width).toBe(390);
     expect(phone.costColumns).toBe(8);
     expect(phone.cutCells).toBeGreaterThanOrEqual(2);
     const long = page.locator(`[data-test="models"] tr[data-key="${LONG_MODEL}"] td.key`);

@@ -7,6 +7,8 @@ export interface LayoutReport {
   cutCells: number;
   /** Cost / Share header cells checked. */
   costColumns: number;
+  /** window.innerWidth: a phone browser widens it to fit a page that overflows, so tests pin it. */
+  width: number;
 }
 
 /**
@@ -42,6 +44,6 @@ export async function checkLayout(page: Page): Promise<LayoutReport> {
       const full = cell.textContent?.trim() ?? "";
       if (cell.getAttribute("title") !== full) problems.push(`cut cell "${full}" has no tooltip with its full text`);
     }
-    return { problems, cutCells, costColumns };
+    return { problems, cutCells, costColumns, width: window.innerWidth };
   });
 }
