@@ -52,13 +52,15 @@ export function registerUsage(program: Command): void {
     });
 }
 
-/** Table and CSV share the dashboard's column names (`input_tokens`, …) and its "(no team)". */
+/** Table and CSV share the dashboard's column names (`input_tokens`, …), "(no team)" and amounts. */
 export function formatUsage(rows: UsageSummaryRow[], groupBy: UsageGroup[], format: string): string {
   if (format === "json") return `${JSON.stringify(rows, null, 2)}\n`;
   if (format === "csv") return usageCsv(rows, groupBy);
   if (rows.length === 0) return "No usage recorded for this range.\n";
   const header = [...groupBy, ...USAGE_CSV_COLUMNS];
-  const body = rows.map((r) => [...groupBy.map((g) => groupKeyLabel(g, r.keys[g])), ...usageValues(r)]);
+  // People read the table: the cost as an amount ("$5,000.00", "$0.0042"), as on the dashboard.
+  const cost = USAGE_CSV_COLUMNS.indexOf("cost_usd");
+  const body = rows.map((r) => [...groupBy.map((g) => groupKeyLabel(g, r.keys[g])), ...usageValues(r).map((v, i) => (i === cost ? fmtUsd(r.costUsd) : v))]);
   const total = rows.reduce((sum, r) => sum + r.costUsd, 0);
   return `${renderTable(header, body)}\nTotal cost: ${fmtUsd(total)} over ${rows.reduce((s, r) => s + r.requests, 0)} requests\n`;
 }
