@@ -211,7 +211,7 @@ describe("usage dashboard in headless Chromium", { timeout: 120_000 }, () => {
       expect(await cost.textContent()).toMatch(/^\$/);
     }
     expect(scriptErrors).toEqual([]);
-    const shot = await page.screenshot({ fullPage: true, ...(process.env["UPDATE_SCREENSHOTS"] === "1" ? { path: join(import.meta.dirname, "../../docs/images/dashboard-phone.png") } : {}) });
+    const shot = await page.screenshot({ fullPage: true, scale: "css", ...(process.env["UPDATE_SCREENSHOTS"] === "1" ? { path: join(import.meta.dirname, "../../docs/images/dashboard-phone.png") } : {}) });
     expect(shot.byteLength).toBeGreaterThan(10_000);
     await context.close();
   });
