@@ -42,7 +42,7 @@ button{background:var(--accent);color:#fff;border-color:var(--accent);cursor:poi
 .grid2,.grid3{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(420px,100%),1fr));gap:18px}.grid3{grid-template-columns:repeat(auto-fit,minmax(min(340px,100%),1fr))}
 .grid2>*,.grid3>*{min-width:0}
 table{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums}th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}th:first-child,td:first-child{text-align:left}
-th{color:var(--muted);font-weight:500;font-size:12px}td.key{overflow:hidden;text-overflow:ellipsis;width:100%;max-width:0}td.id{font-family:ui-monospace,monospace;font-size:11px}td.key.caller{width:40%}section{overflow-x:auto}
+th{color:var(--muted);font-weight:500;font-size:12px}td.key{overflow:hidden;text-overflow:ellipsis;width:100%;max-width:0}td.key:focus{white-space:normal;overflow-wrap:anywhere;outline:2px solid var(--accent);outline-offset:-2px}td.id{font-family:ui-monospace,monospace;font-size:11px}td.key.caller{width:40%}section{overflow-x:auto}
 .chart{position:relative;height:260px}.muted{color:var(--muted)}.error{color:var(--warn)}a{color:var(--accent)}
 .hint{margin:0;padding:8px 12px;border:1px solid #f0d9a8;background:#fff8e6;border-radius:8px;color:#6b4e00}
 @media (max-width:640px){

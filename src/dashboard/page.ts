@@ -11,10 +11,11 @@ function card(test: string, label: string, value: string, raw: number, sub = "")
 
 /**
  * A key cell that may be cut with an ellipsis (caller ids always, long model names on a
- * phone): the full text is its tooltip.
+ * phone): the full text is its tooltip, and, as a phone has no hover, tapping (focusing) the
+ * cell wraps it to show all of it.
  */
 function keyCell(key: string, id: boolean): string {
-  return `<td class="${id ? "key id" : "key"}" title="${esc(key)}">${esc(key)}</td>`;
+  return `<td class="${id ? "key id" : "key"}" title="${esc(key)}" tabindex="0">${esc(key)}</td>`;
 }
 
 /** The token columns are left out on a phone (class "wide"), so Cost and Share stay in view. */
@@ -38,7 +39,7 @@ function mcpSection(r: DashboardReport): string {
     .map((t) => `<tr data-test="mcp-tool" data-key="${esc(`${t.server}_${t.tool}`)}" data-calls="${t.calls}" data-failed="${t.failed}" data-denied="${t.denied}">${keyCell(`${t.server}_${t.tool}`, false)}<td>${fmtInt(t.calls)}</td><td>${fmtInt(t.failed)}</td><td>${fmtInt(t.denied)}</td><td>${fmtMs(t.avgMs)}</td></tr>`)
     .join("");
   const recentRows = r.mcp.recent
-    .map((e) => `<tr data-test="mcp-call" data-outcome="${esc(e.outcome)}"><td class="when">${esc(new Date(e.ts).toISOString().slice(0, 19).replace("T", " "))}</td><td class="key id caller wide" title="${esc(e.callerId)}">${esc(e.callerId)}</td><td class="key" title="${esc(`${e.serverId}_${e.tool}${e.via === "codemode" ? " (code mode)" : ""}`)}">${esc(`${e.serverId}_${e.tool}`)}${e.via === "codemode" ? " <span class=\"muted\">(code mode)</span>" : ""}</td><td>${esc(e.outcome)}</td><td>${fmtMs(e.durationMs)}</td></tr>`)
+    .map((e) => `<tr data-test="mcp-call" data-outcome="${esc(e.outcome)}"><td class="when">${esc(new Date(e.ts).toISOString().slice(0, 19).replace("T", " "))}</td><td class="key id caller wide" title="${esc(e.callerId)}" tabindex="0">${esc(e.callerId)}</td><td class="key" title="${esc(`${e.serverId}_${e.tool}${e.via === "codemode" ? " (code mode)" : ""}`)}" tabindex="0">${esc(`${e.serverId}_${e.tool}`)}${e.via === "codemode" ? " <span class=\"muted\">(code mode)</span>" : ""}</td><td>${esc(e.outcome)}</td><td>${fmtMs(e.durationMs)}</td></tr>`)
     .join("");
   return `<div class="grid2">
 <section data-test="mcp-tools"><h2>MCP tool calls</h2>

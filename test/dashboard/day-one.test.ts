@@ -171,6 +171,12 @@ describe("dashboard on day one, in headless Chromium", { timeout: 120_000 }, () 
     const long = page.locator(`[data-test="models"] tr[data-key="${LONG_MODEL}"] td.key`);
     expect(await long.evaluate((td) => td.scrollWidth > td.clientWidth)).toBe(true);
     expect(await long.getAttribute("title")).toBe(LONG_MODEL);
+    // A phone has no hover: a tap on the cut cell wraps it to show the whole name, in its column.
+    const cutHeight = await long.evaluate((td) => td.clientHeight);
+    await long.tap();
+    expect(await long.evaluate((td) => td.scrollWidth <= td.clientWidth)).toBe(true);
+    expect(await long.evaluate((td) => td.clientHeight)).toBeGreaterThan(cutHeight);
+    expect((await checkLayout(page)).problems).toEqual([]);
     expect(errors).toEqual([]);
     await close();
   });
