@@ -14,7 +14,10 @@ import { buildReport } from "./report.ts";
 
 export { buildReport, type DashboardReport } from "./report.ts";
 export { providerClass, percentiles } from "./queries.ts";
-export { parseRange } from "./range.ts";
+export { parseRange, isCalendarDay } from "./range.ts";
+export { csvCell, toCsv, usageCsv, usageValues, USAGE_CSV_COLUMNS } from "./csv.ts";
+export { groupKeyLabel, NO_TEAM } from "./names.ts";
+export { fmtUsd } from "./html.ts";
 
 export interface DashboardAssets {
   /** The chart.js UMD bundle (node_modules/chart.js/dist/chart.umd.js), read by the runtime adapter. */
@@ -80,7 +83,7 @@ export function createDashboardModule(assets: DashboardAssets): AppModule {
         const by = (c.req.query("by") ?? "day") as UsageGroup;
         if (!CSV_GROUPS.includes(by)) return c.json(errorBody(new GatewayError("bad_request", `"by" must be one of ${CSV_GROUPS.join(", ")}.`), c.get("requestId")), 400);
         const rows = await usageSummary(deps.analyticsDb ?? deps.db, { groupBy: [by], since: range.from, until: range.to });
-        return c.body(usageCsv(rows, by), 200, {
+        return c.body(usageCsv(rows, [by]), 200, {
           "content-type": "text/csv; charset=utf-8",
           "content-disposition": `attachment; filename="gatehouse-usage-${by}-${range.from}-${range.to}.csv"`,
         });

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../store/index.ts";
 import type { DayRange } from "./range.ts";
+import { NO_TEAM } from "./names.ts";
 
 /** "Frontier vs open-weight": the OpenAI-compatible route serves open-weight models, every other route a frontier lab. */
 export const providerClass = (provider: string): "open-weight" | "frontier" => (provider === "compat" ? "open-weight" : "frontier");
@@ -45,7 +46,7 @@ export async function totals(db: Kysely<Database>, range: DayRange): Promise<Tot
 
 type GroupColumn = "day" | "provider" | "model" | "team" | "caller_id";
 
-/** Usage grouped by one column; the team of requests without one is "(none)". */
+/** Usage grouped by one column; the team of requests without one is NO_TEAM. */
 export async function groupedBy(db: Kysely<Database>, range: DayRange, column: GroupColumn, limit?: number): Promise<Aggregate[]> {
   let q = db
     .selectFrom("ledger")
@@ -57,7 +58,7 @@ export async function groupedBy(db: Kysely<Database>, range: DayRange, column: G
     .orderBy(sql`count(*)`, "desc");
   if (limit) q = q.limit(limit);
   const rows = await q.execute();
-  return rows.map((r) => ({ key: r.key === null ? "(none)" : String(r.key), ...toTotals(r) }));
+  return rows.map((r) => ({ key: r.key === null ? NO_TEAM : String(r.key), ...toTotals(r) }));
 }
 
 export interface ClassDay {

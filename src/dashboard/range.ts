@@ -10,13 +10,20 @@ export interface DayRange {
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 export const MAX_RANGE_DAYS = 366;
 
+/** True for a real UTC calendar day as YYYY-MM-DD: "2026-02-30" and "2026-13-01" are not (Date.parse rolls the first over into March). */
+export function isCalendarDay(value: string): boolean {
+  if (!DAY.test(value)) return false;
+  const t = Date.parse(`${value}T00:00:00Z`);
+  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === value;
+}
+
 /** The range from the query string; defaults to the last 30 days up to today (UTC). */
 export function parseRange(from: string | undefined, to: string | undefined, now: number): DayRange {
   const today = new Date(now).toISOString().slice(0, 10);
   const end = to || today;
   const start = from || shiftDay(end, -29);
   for (const [name, value] of [["from", start], ["to", end]] as const) {
-    if (!DAY.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) {
+    if (!isCalendarDay(value)) {
       throw new GatewayError("bad_request", `"${name}" must be a date as YYYY-MM-DD, got "${value}".`);
     }
   }

@@ -3,7 +3,7 @@ import type { OrgConfig } from "../config/index.ts";
 import type { Database } from "../store/index.ts";
 import { compileRules } from "../policy/index.ts";
 import { callerMonthSpend, costByDayAndClass, groupedBy, groupSpendByDay, latency, outcomes, providerClass, totals, type Aggregate, type Outcomes, type Percentiles, type Totals } from "./queries.ts";
-import { daysOf, type DayRange } from "./range.ts";
+import { daysBetween, daysOf, shiftDay, type DayRange } from "./range.ts";
 import { mcpActivity, type McpActivity } from "./mcp-audit.ts";
 
 export interface ClassShare {
@@ -17,6 +17,12 @@ export interface BurnDown {
   spentUsd: number;
   /** Remaining budget at the end of each day of the month so far. */
   remaining: Array<{ day: string; usd: number }>;
+  /** Remaining budget from today to the month's last day if spending goes on at the month-to-date pace. */
+  projection: Array<{ day: string; usd: number }>;
+  /** Money left at the end of the month at that pace (negative: over budget). */
+  projectedLeftUsd: number;
+  /** The first day the budget is used up at that pace, when that is within the month. */
+  runsOutOn: string | null;
 }
 
 export interface UserBurn {
@@ -28,7 +34,9 @@ export interface UserBurn {
 export interface DashboardReport {
   range: DayRange;
   totals: Totals;
-  days: Array<{ day: string; requests: number; tokens: number; costUsd: number; frontierUsd: number; openWeightUsd: number }>;
+  days: Array<{ day: string; requests: number; tokens: number; inputTokens: number; outputTokens: number; cacheTokens: number; costUsd: number; frontierUsd: number; openWeightUsd: number }>;
+  /** Days of the range with at least one request: below 2 the charts have no trend to show yet. */
+  daysWithTraffic: number;
   providers: Aggregate[];
   classes: ClassShare;
   models: Aggregate[];
@@ -37,6 +45,8 @@ export interface DashboardReport {
   outcomes: Outcomes;
   latency: { duration: Percentiles; ttfb: Percentiles };
   month: string;
+  /** Days of the month so far (today counts), the base of the burn-down's pace. */
+  monthDaysElapsed: number;
   burnDown: BurnDown[];
   userBurn: UserBurn[];
   /** MCP portal tool calls from its audit log. */
@@ -69,6 +79,9 @@ export async function buildReport(db: Kysely<Database>, config: OrgConfig, range
       day,
       requests: d?.requests ?? 0,
       tokens: d ? d.inputTokens + d.outputTokens + d.cacheTokens : 0,
+      inputTokens: d?.inputTokens ?? 0,
+      outputTokens: d?.outputTokens ?? 0,
+      cacheTokens: d?.cacheTokens ?? 0,
       costUsd: d?.costUsd ?? 0,
       frontierUsd: c?.frontierUsd ?? 0,
       openWeightUsd: c?.openWeightUsd ?? 0,
@@ -88,7 +101,9 @@ export async function buildReport(db: Kysely<Database>, config: OrgConfig, range
   const today = new Date(now).toISOString().slice(0, 10);
   const month = today.slice(0, 7);
   const { burnDown, userBurn } = await budgets(db, config, month, today);
-  return { range, totals: sum, days, providers, classes, models, teams, spenders, outcomes: outcome, latency: lat, month, burnDown, userBurn, mcp };
+  const daysWithTraffic = days.filter((d) => d.requests > 0).length;
+  const monthDaysElapsed = daysBetween(`${month}-01`, today) + 1;
+  return { range, totals: sum, days, daysWithTraffic, providers, classes, models, teams, spenders, outcomes: outcome, latency: lat, month, monthDaysElapsed, burnDown, userBurn, mcp };
 }
 
 async function budgets(db: Kysely<Database>, config: OrgConfig, month: string, today: string): Promise<{ burnDown: BurnDown[]; userBurn: UserBurn[] }> {
@@ -106,7 +121,7 @@ async function budgets(db: Kysely<Database>, config: OrgConfig, month: string, t
       cumulative += perDay.get(day) ?? 0;
       return { day, usd: limitUsd - cumulative };
     });
-    return { group, limitUsd, spentUsd: cumulative, remaining };
+    return { group, limitUsd, spentUsd: cumulative, remaining, ...projectMonth(limitUsd, cumulative, today) };
   });
 
   const spenders = await callerMonthSpend(db, monthStart, today, 200);
@@ -117,4 +132,30 @@ async function budgets(db: Kysely<Database>, config: OrgConfig, month: string, t
   }
   userBurn.sort((a, b) => b.spentUsd / b.limitUsd - a.spentUsd / a.limitUsd);
   return { burnDown, userBurn: userBurn.slice(0, 10) };
+}
+
+/** The last day of the month of `day` (YYYY-MM-DD). */
+export function monthEnd(day: string): string {
+  const [y, m] = day.split("-").map(Number) as [number, number];
+  return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+}
+
+/**
+ * Where a monthly budget ends up if spending goes on at the month-to-date pace (spent ÷ days
+ * so far, today included). With one day of data this is still a line, not a dot: it is the
+ * question a budget owner asks on the 1st ("at this rate, do we make it?").
+ */
+export function projectMonth(limitUsd: number, spentUsd: number, today: string): Pick<BurnDown, "projection" | "projectedLeftUsd" | "runsOutOn"> {
+  const elapsed = daysBetween(`${today.slice(0, 7)}-01`, today) + 1;
+  const perDay = spentUsd / elapsed;
+  const last = monthEnd(today);
+  const projection = daysOf({ from: today, to: last }).map((day, i) => ({ day, usd: limitUsd - spentUsd - perDay * i }));
+  const projectedLeftUsd = limitUsd - perDay * (elapsed + daysBetween(today, last));
+  let runsOutOn: string | null = null;
+  if (spentUsd >= limitUsd) runsOutOn = today;
+  else if (perDay > 0) {
+    const day = shiftDay(today, Math.ceil((limitUsd - spentUsd) / perDay));
+    runsOutOn = day <= last ? day : null;
+  }
+  return { projection, projectedLeftUsd, runsOutOn };
 }

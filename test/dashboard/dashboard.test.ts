@@ -9,6 +9,7 @@ import type { Caller } from "../../src/core/caller.ts";
 import { GatewayError } from "../../src/core/errors.ts";
 import { orgConfigSchema } from "../../src/config/index.ts";
 import { startHarness, type Harness } from "../gateway/harness.ts";
+import { checkLayout } from "./layout.ts";
 import { seedLedger } from "./seed.ts";
 
 const ADMIN = "tok-dashboard-admin-0000";
@@ -121,7 +122,9 @@ describe("usage dashboard in headless Chromium", { timeout: 120_000 }, () => {
     expect(await attr(page, '[data-test="total-tokens"]', "data-value")).toBe(want.totals.tokens);
     expect(await attr(page, '[data-test="total-cost"]', "data-value")).toBeCloseTo(want.totals.cost, 9);
     const costText = await page.locator('[data-test="total-cost"] .value').textContent();
-    expect(costText).toBe(`$${want.totals.cost.toLocaleString("en-US", { minimumFractionDigits: 4, maximumFractionDigits: 4 })}`);
+    // Dollars and cents above $1 ("$5,000.00", not "$5,000.0000").
+    expect(want.totals.cost).toBeGreaterThan(1);
+    expect(costText).toBe(`$${want.totals.cost.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`);
 
     for (const m of want.models) {
       const row = page.locator(`[data-test="models"] tr[data-key="${m.model}"]`);
@@ -145,7 +148,19 @@ describe("usage dashboard in headless Chromium", { timeout: 120_000 }, () => {
     const monthStart = `${today.slice(0, 7)}-01`;
     const engSpent = (sqlite.prepare("select coalesce(sum(l.cost_usd),0) c from ledger l join caller_groups g on g.caller_id = l.caller_id where g.group_name = 'eng' and l.day >= ? and l.day <= ?").get(monthStart, today) as { c: number }).c;
     expect(await attr(page, '[data-test="burn-eng"]', "data-spent")).toBeCloseTo(engSpent, 9);
-    expect(await page.locator("canvas").count()).toBe(3);
+    expect(await page.locator("canvas").count()).toBe(4);
+    // Two weeks of traffic: no "not enough data" hint.
+    expect(await page.locator('[data-test="chart-hint"]').count()).toBe(0);
+
+    // Desktop layout: nothing scrolls sideways; caller ids are cut, and each cut one has its full id as tooltip.
+    const desktop = await checkLayout(page);
+    expect(desktop.problems).toEqual([]);
+    expect(desktop.width).toBe(1400);
+    expect(desktop.costColumns).toBe(8);
+    expect(desktop.cutCells).toBeGreaterThan(0);
+    const cutId = page.locator('[data-test="spenders"] td.id').first();
+    expect(await cutId.getAttribute("title")).toBe(await cutId.textContent());
+    expect(await cutId.evaluate((td) => td.scrollWidth > td.clientWidth)).toBe(true);
 
     expect(scriptErrors).toEqual([]);
     // The README's picture is refreshed on request only, so a test run leaves the tree clean.
@@ -172,6 +187,32 @@ describe("usage dashboard in headless Chromium", { timeout: 120_000 }, () => {
     await page.waitForURL(/\/dashboard\/login$/);
     await page.goto(`${h.gateway.url}/dashboard`);
     expect(new URL(page.url()).pathname).toBe("/dashboard/login");
+    await context.close();
+  });
+
+  it("fits a 390 px phone: no sideways scroll, Cost and Share in view, cut ids with tooltips", async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    await context.addCookies([{ name: "gatehouse_token", value: ADMIN, url: `${h.gateway.url}/dashboard` }]);
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    const scriptErrors: string[] = [];
+    page.on("pageerror", (e) => scriptErrors.push(e.message));
+    await page.goto(`${h.gateway.url}/dashboard?from=${FROM}&to=${today}`);
+    await page.waitForFunction(() => (window as unknown as { __gatehouseChartsReady?: boolean }).__gatehouseChartsReady === true);
+    expect(await page.evaluate(() => window.innerWidth)).toBe(390);
+    const phone = await checkLayout(page);
+    expect(phone.problems).toEqual([]);
+    expect(phone.width).toBe(390);
+    expect(phone.costColumns).toBe(8);
+    // Every aggregate table still shows Cost and Share figures, not only their headers.
+    for (const table of ["providers", "models", "teams", "spenders"]) {
+      const cost = page.locator(`[data-test="${table}"] tbody tr`).first().locator('td[data-col="cost"]');
+      expect(await cost.isVisible()).toBe(true);
+      expect(await cost.textContent()).toMatch(/^\$/);
+    }
+    expect(scriptErrors).toEqual([]);
+    const shot = await page.screenshot({ fullPage: true, scale: "css", ...(process.env["UPDATE_SCREENSHOTS"] === "1" ? { path: join(import.meta.dirname, "../../docs/images/dashboard-phone.png") } : {}) });
+    expect(shot.byteLength).toBeGreaterThan(10_000);
     await context.close();
   });
 

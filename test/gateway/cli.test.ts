@@ -66,7 +66,7 @@ describe("gatehouse serve (a real process)", { timeout: 120_000 }, () => {
 
     const table = spawnSync(process.execPath, [bin, "usage", "--by", "day", "--data-dir", dataDir], { encoding: "utf8" });
     expect(table.stdout).toMatch(/day\s+requests/);
-    expect(table.stdout).toMatch(/Total cost: \$\d+\.\d{4} over 12 requests/);
+    expect(table.stdout).toMatch(/Total cost: \$[\d,]+\.\d+ over 12 requests/);
   });
 
   it("refuses dev auth on a non-loopback address, naming the fix", () => {

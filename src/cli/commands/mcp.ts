@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { parseSettings } from "../../core/settings.ts";
-import { openStore } from "../../adapters/node/server.ts";
+import { openExistingStore } from "../../adapters/node/existing-store.ts";
+import { isCalendarDay, NO_TEAM } from "../../dashboard/index.ts";
 import { listAuditEntries, type AuditFilter, type AuditOutcome } from "../../mcp/index.ts";
 import { renderTable } from "../table.ts";
 
@@ -26,7 +27,9 @@ export function registerMcp(program: Command): void {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new Error("--limit must be an integer from 1 to 1000");
       const since = opts.since === undefined ? undefined : Date.parse(opts.since);
-      if (since !== undefined && Number.isNaN(since)) throw new Error(`--since is not a date: ${opts.since}`);
+      // Date.parse rolls 2026-02-30 over into March; the day part must be a real day.
+      const day = opts.since?.match(/^\d{4}-\d{2}-\d{2}/)?.[0];
+      if (since !== undefined && (Number.isNaN(since) || (day !== undefined && !isCalendarDay(day)))) throw new Error(`--since must be an ISO 8601 day or time (e.g. 2026-11-01 or 2026-11-01T09:00Z), got "${opts.since}"`);
       const filter: AuditFilter = { limit };
       if (opts.caller) filter.callerId = opts.caller;
       if (opts.server) filter.serverId = opts.server;
@@ -34,14 +37,14 @@ export function registerMcp(program: Command): void {
       if (opts.outcome) filter.outcome = opts.outcome as AuditOutcome;
       if (since !== undefined) filter.since = since;
       const settings = parseSettings(process.env, { dataDir: opts.dataDir });
-      const db = await openStore(settings);
+      const db = await openExistingStore(settings);
       try {
         const rows = await listAuditEntries(db, filter);
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
           return;
         }
-        const table = rows.map((r) => [new Date(r.ts).toISOString(), r.callerId, r.team ?? "-", r.serverId, r.tool, r.via, r.outcome, r.durationMs.toFixed(1), r.error ?? ""]);
+        const table = rows.map((r) => [new Date(r.ts).toISOString(), r.callerId, r.team ?? NO_TEAM, r.serverId, r.tool, r.via, r.outcome, r.durationMs.toFixed(1), r.error ?? ""]);
         process.stdout.write(`${renderTable(["time", "caller", "team", "server", "tool", "via", "outcome", "ms", "error"], table)}\n`);
       } finally {
         await db.destroy();

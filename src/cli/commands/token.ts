@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { parseSettings, type Settings } from "../../core/settings.ts";
 import { systemClock } from "../../core/clock.ts";
 import { openStore } from "../../adapters/node/server.ts";
+import { openExistingStore } from "../../adapters/node/existing-store.ts";
 import { loadOrCreateSigningKey } from "../../adapters/node/identity/index.ts";
 import { assertDevModeAllowed, AnonymousIds, IdentityAdmin, normalizeEmail, TokenIssuer } from "../../identity/index.ts";
 import { renderTable } from "../table.ts";
@@ -25,7 +26,7 @@ export function registerToken(program: Command): void {
       assertDevModeAllowed(settings);
       const email = normalizeEmail(opts.email);
       if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new Error(`--email must be an email address, got "${opts.email}"`);
-      await withStore(settings, async (db) => {
+      await withStore(settings, openStore, async (db) => {
         const key = await loadOrCreateSigningKey(settings);
         const callerId = await new AnonymousIds(db, systemClock).idFor(email);
         const issued = await new TokenIssuer(key, db, systemClock).issue({ email, callerId, groups: opts.group ?? [], source: "cli", ttlSeconds: settings.tokenTtlSeconds });
@@ -42,7 +43,7 @@ export function registerToken(program: Command): void {
     .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
     .action(async (opts: { email?: string; all?: boolean; dataDir?: string }) => {
       const settings = parseSettings(process.env, { dataDir: opts.dataDir });
-      await withStore(settings, async (db) => {
+      await withStore(settings, openExistingStore, async (db) => {
         const rows = await new IdentityAdmin(db, systemClock).listTokens({ ...(opts.email ? { email: opts.email } : {}), includeExpired: Boolean(opts.all) });
         const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
         process.stdout.write(`${renderTable(["token id", "caller id", "source", "issued", "expires", "revoked"], rows.map((r) => [r.jti, r.callerId, r.source, iso(r.issuedAt), iso(r.expiresAt), r.revokedAt ? iso(r.revokedAt) : ""]))}\n`);
@@ -59,7 +60,7 @@ export function registerToken(program: Command): void {
     .action(async (tokenId: string | undefined, opts: { email?: string; reason: string; dataDir?: string }) => {
       if (!tokenId === !opts.email) throw new Error("give either a token id or --email, not both");
       const settings = parseSettings(process.env, { dataDir: opts.dataDir });
-      await withStore(settings, async (db) => {
+      await withStore(settings, openExistingStore, async (db) => {
         const count = await new IdentityAdmin(db, systemClock).revoke(tokenId ? { jti: tokenId } : { email: opts.email as string }, opts.reason);
         if (count === 0) throw new Error(tokenId ? `no live token ${tokenId}` : `no live tokens for ${opts.email}`);
         process.stdout.write(`revoked ${count} token${count === 1 ? "" : "s"}\n`);
@@ -67,8 +68,9 @@ export function registerToken(program: Command): void {
     });
 }
 
-async function withStore<T>(settings: Settings, run: (db: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
-  const db = await openStore(settings);
+/** `issue` may create the store (first run on a laptop); `list` and `revoke` only read an existing one. */
+async function withStore<T>(settings: Settings, open: typeof openStore, run: (db: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
+  const db = await open(settings);
   try {
     return await run(db);
   } finally {
