@@ -21,24 +21,27 @@ describe("the registry", () => {
 describe("endpoints the real clients call are declared", () => {
   it.each([
     // Claude Code
-    [anthropic, "POST", "/v1/messages", [["beta", "true"]], "messages"],
-    [anthropic, "POST", "/v1/messages/count_tokens", [["beta", "true"]], "count_tokens"],
-    [anthropic, "GET", "/v1/models", [["beta", "true"]], "models.list"],
+    ["anthropic", "POST", "/v1/messages", [["beta", "true"]], "messages"],
+    ["anthropic", "POST", "/v1/messages/count_tokens", [["beta", "true"]], "count_tokens"],
+    ["anthropic", "GET", "/v1/models", [["beta", "true"]], "models.list"],
     // Codex, OpenCode, the OpenAI SDK
-    [openai, "POST", "/v1/responses", [], "responses"],
-    [openai, "POST", "/v1/chat/completions", [], "chat"],
-    [openai, "POST", "/chat/completions", [], "chat"],
-    [openai, "POST", "/v1/embeddings", [], "embeddings"],
-    [openai, "GET", "/v1/models", [], "models.list"],
-    [openai, "GET", "/v1/models/gpt-5", [], "models.read"],
-    [compat, "POST", "/v1/chat/completions", [], "chat"],
-    [compat, "POST", "/chat/completions", [], "chat"],
+    ["openai", "POST", "/v1/responses", [], "responses"],
+    ["openai", "POST", "/v1/chat/completions", [], "chat"],
+    ["openai", "POST", "/chat/completions", [], "chat"],
+    ["openai", "POST", "/v1/embeddings", [], "embeddings"],
+    ["openai", "GET", "/v1/models", [], "models.list"],
+    ["openai", "GET", "/v1/models", [["client_version", "0.72.0"]], "models.list"],
+    ["compat", "GET", "/v1/models", [["client_version", "0.72.0"]], "models.list"],
+    ["openai", "GET", "/v1/models/gpt-5", [], "models.read"],
+    ["compat", "POST", "/v1/chat/completions", [], "chat"],
+    ["compat", "POST", "/chat/completions", [], "chat"],
     // Gemini CLI and @google/genai
-    [google, "POST", "/models/gemini-2.5-pro:generateContent", [], "generate"],
-    [google, "POST", "/models/gemini-2.5-pro:streamGenerateContent", [["alt", "sse"]], "stream_generate"],
-    [google, "POST", "/models/gemini-2.5-pro:countTokens", [], "count_tokens"],
-    [google, "GET", "/models", [["pageSize", "50"]], "models.list"],
-  ] as const)("%#: %s %s", (provider, method, path, query, name) => {
+    ["google-ai-studio", "POST", "/models/gemini-2.5-pro:generateContent", [], "generate"],
+    ["google-ai-studio", "POST", "/models/gemini-2.5-pro:streamGenerateContent", [["alt", "sse"]], "stream_generate"],
+    ["google-ai-studio", "POST", "/models/gemini-2.5-pro:countTokens", [], "count_tokens"],
+    ["google-ai-studio", "GET", "/models", [["pageSize", "50"]], "models.list"],
+  ] as const)("%s: %s %s", (id, method, path, query, name) => {
+    const provider = providerById(id);
     const match = matchEndpoint(provider, method, path);
     expect(match.spec.name).toBe(name);
     expect(() => checkedQuery(provider, match.spec, query, false)).not.toThrow();

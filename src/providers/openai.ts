@@ -24,7 +24,8 @@ export const openAiInferenceEndpoints: EndpointSpec[] = [
   { name: "chat", method: "POST", path: "/chat/completions", body: "json", format: "openai-chat", model: "body", streaming: "body", metered: true, query: {}, endUser: "safety_identifier" },
   { name: "responses", method: "POST", path: "/responses", body: "json", format: "openai-responses", model: "body", streaming: "body", metered: true, query: {}, endUser: "safety_identifier" },
   { name: "embeddings", method: "POST", path: "/embeddings", body: "json", format: "openai-embeddings", model: "body", streaming: "never", metered: true, query: {} },
-  { name: "models.list", method: "GET", path: "/models", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: {} },
+  // Codex fetches its model list as /models?client_version=<its version>.
+  { name: "models.list", method: "GET", path: "/models", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: { client_version: "any" } },
   { name: "models.read", method: "GET", path: "/models/{id}", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: {} },
 ];
 
