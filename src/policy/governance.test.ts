@@ -66,7 +66,7 @@ describe("permissions", () => {
   it("lets a request without a model through only on a provider the caller has patterns for", async () => {
     const { gov } = setup(policy);
     await expect(gov.admit(request("openai", "/v1/models", undefined, alice))).resolves.toBeDefined();
-    await expect(gov.admit(request("google-ai-studio", "/models", undefined, alice))).rejects.toMatchObject({ code: "forbidden" });
+    await expect(gov.admit(request("google-ai-studio", "/v1beta/models", undefined, alice))).rejects.toMatchObject({ code: "forbidden" });
   });
 
   it("takes a changed policy on the next request, without a restart", async () => {

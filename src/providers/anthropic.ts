@@ -50,7 +50,7 @@ export const anthropic: ProviderDescriptor = {
   defaultCatalogProvider: "anthropic",
   keyPlacement: "x-api-key",
   keyOptional: false,
-  apiPrefix: { segment: "v1", optional: false },
+  apiPrefix: { segments: ["v1"], optional: false },
   ownsObjects: true,
   endpoints,
   credentialQueryParams: [],

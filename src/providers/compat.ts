@@ -16,7 +16,7 @@ export const compat: ProviderDescriptor = {
   defaultCatalogProvider: undefined,
   keyPlacement: "authorization-bearer",
   keyOptional: true,
-  apiPrefix: { segment: "v1", optional: true },
+  apiPrefix: { segments: ["v1"], optional: true },
   ownsObjects: false,
   endpoints: openAiInferenceEndpoints.map((spec) => (spec.name === "chat" ? { ...spec, endUser: "user" } : spec.name === "responses" ? { ...spec, endUser: undefined } : spec)),
   credentialQueryParams: [],

@@ -13,9 +13,11 @@ function queryText(query: Readonly<Record<string, readonly string[] | "any">>): 
 export function renderEndpointTables(providers: readonly ProviderDescriptor[]): string {
   const out: string[] = [];
   for (const p of providers) {
-    const prefix = p.apiPrefix ? `${p.routePrefix}/${p.apiPrefix.segment}` : p.routePrefix;
+    const first = p.apiPrefix?.segments[0];
+    const prefix = first ? `${p.routePrefix}/${first}` : p.routePrefix;
     out.push(`### ${p.displayName} (\`${p.routePrefix}\`)`, "");
-    if (p.apiPrefix?.optional) out.push(`Paths may leave out \`/${p.apiPrefix.segment}\` (\`${p.routePrefix}/chat/completions\` is \`${prefix}/chat/completions\`).`, "");
+    if (p.apiPrefix && p.apiPrefix.segments.length > 1) out.push(`Every path below is also served under ${p.apiPrefix.segments.slice(1).map((s) => `\`${p.routePrefix}/${s}\``).join(" and ")}; the version the client names is the version forwarded.`, "");
+    if (p.apiPrefix?.optional) out.push(`Paths may leave out \`/${first ?? ""}\` (\`${p.routePrefix}/chat/completions\` is \`${prefix}/chat/completions\`).`, "");
     out.push("| method | path | endpoint | body | model from | metered | query accepted | served |", "|---|---|---|---|---|---|---|---|");
     for (const e of p.endpoints) {
       const enableable = e.object !== undefined && p.ownsObjects && (ENABLEABLE_OBJECT_KINDS as readonly string[]).includes(e.object.kind);

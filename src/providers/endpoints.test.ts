@@ -36,10 +36,12 @@ describe("endpoints the real clients call are declared", () => {
     ["compat", "POST", "/v1/chat/completions", [], "chat"],
     ["compat", "POST", "/chat/completions", [], "chat"],
     // Gemini CLI and @google/genai
-    ["google-ai-studio", "POST", "/models/gemini-2.5-pro:generateContent", [], "generate"],
-    ["google-ai-studio", "POST", "/models/gemini-2.5-pro:streamGenerateContent", [["alt", "sse"]], "stream_generate"],
-    ["google-ai-studio", "POST", "/models/gemini-2.5-pro:countTokens", [], "count_tokens"],
-    ["google-ai-studio", "GET", "/models", [["pageSize", "50"]], "models.list"],
+    ["google-ai-studio", "POST", "/v1beta/models/gemini-2.5-pro:generateContent", [], "generate"],
+    ["google-ai-studio", "POST", "/v1/models/gemini-2.5-pro:generateContent", [], "generate"],
+    ["google-ai-studio", "POST", "/v1alpha/models/gemini-2.5-pro:generateContent", [], "generate"],
+    ["google-ai-studio", "POST", "/v1beta/models/gemini-2.5-pro:streamGenerateContent", [["alt", "sse"]], "stream_generate"],
+    ["google-ai-studio", "POST", "/v1beta/models/gemini-2.5-pro:countTokens", [], "count_tokens"],
+    ["google-ai-studio", "GET", "/v1beta/models", [["pageSize", "50"]], "models.list"],
   ] as const)("%s: %s %s", (id, method, path, query, name) => {
     const provider = providerById(id);
     const match = matchEndpoint(provider, method, path);
@@ -53,7 +55,9 @@ describe("default deny", () => {
     expect(() => matchEndpoint(openai, "POST", "/v1/completions")).toThrow(expect.objectContaining({ code: "not_found" }) as Error);
     expect(() => matchEndpoint(anthropic, "POST", "/messages")).toThrow(expect.objectContaining({ code: "not_found" }) as Error);
     expect(() => matchEndpoint(anthropic, "GET", "/v1/messages")).toThrow(expect.objectContaining({ code: "method_not_allowed" }) as Error);
-    expect(() => matchEndpoint(google, "POST", "/models/gemini-2.5-pro:generateContent/x")).toThrow(expect.objectContaining({ code: "not_found" }) as Error);
+    expect(() => matchEndpoint(google, "POST", "/v1beta/models/gemini-2.5-pro:generateContent/x")).toThrow(expect.objectContaining({ code: "not_found" }) as Error);
+    expect(() => matchEndpoint(google, "POST", "/v2/models/gemini-2.5-pro:generateContent")).toThrow(expect.objectContaining({ code: "not_found" }) as Error);
+    expect(() => matchEndpoint(google, "POST", "/models/gemini-2.5-pro:generateContent")).toThrow(expect.objectContaining({ code: "not_found" }) as Error);
   });
   it("serves an org-listed pass-through path, exactly", () => {
     const listed = [{ method: "POST" as const, path: "/v1/audio/{id}" }];
@@ -66,15 +70,15 @@ describe("default deny", () => {
 describe("request shapes", () => {
   it("reads the model and streaming the way the upstream does, and refuses what it cannot read", () => {
     expect(classify(openai, "POST", "/v1/chat/completions", [], { model: "gpt-5", stream: true })).toMatchObject({ model: "gpt-5", streaming: true, metered: true, endpoint: "chat" });
-    expect(classify(google, "POST", "/models/gemini-2.5-pro:streamGenerateContent", [["alt", "sse"]], {})).toMatchObject({ model: "gemini-2.5-pro", streaming: true });
-    expect(classify(google, "POST", "/models/gemini-2.5-pro:streamGenerateContent", [], {})).toMatchObject({ streaming: false });
+    expect(classify(google, "POST", "/v1beta/models/gemini-2.5-pro:streamGenerateContent", [["alt", "sse"]], {})).toMatchObject({ model: "gemini-2.5-pro", streaming: true });
+    expect(classify(google, "POST", "/v1beta/models/gemini-2.5-pro:streamGenerateContent", [], {})).toMatchObject({ streaming: false });
     for (const body of [{}, { model: "" }, { model: 1 }, { model: "gpt 5" }, { model: "gpt-5\n" }, { model: "gpt-5", stream: "true" }, { model: "gpt-5", stream: 1 }]) {
       expect(() => classify(openai, "POST", "/v1/chat/completions", [], body), JSON.stringify(body)).toThrow(expect.objectContaining({ code: "bad_request" }) as Error);
     }
     expect(classify(compat, "POST", "/v1/chat/completions", [], { model: "@cf/meta/llama-3.1-8b" }).model).toBe("@cf/meta/llama-3.1-8b");
   });
   it("checks query parameters after decoding: unknown names, other values and repeats are refused; credentials dropped", () => {
-    const stream = matchEndpoint(google, "POST", "/models/m:streamGenerateContent").spec;
+    const stream = matchEndpoint(google, "POST", "/v1beta/models/m:streamGenerateContent").spec;
     expect(checkedQuery(google, stream, [["key", "t"], ["alt", "sse"]], false)).toEqual([["alt", "sse"]]);
     for (const q of [[["alt", "proto"]], [["$alt", "sse"]], [["fields", "x"]], [["alt", "sse"], ["alt", "json"]]] as Array<Array<[string, string]>>) {
       expect(() => checkedQuery(google, stream, q, false), JSON.stringify(q)).toThrow(expect.objectContaining({ code: "bad_request" }) as Error);

@@ -64,8 +64,7 @@ function compiledPassThroughs(entries: readonly PassThroughEntry[]): CompiledEnd
 function apiPath(provider: ProviderDescriptor, path: string): string | undefined {
   const prefix = provider.apiPrefix;
   if (!prefix) return path;
-  const lead = `/${prefix.segment}`;
-  if (path.startsWith(`${lead}/`)) return path.slice(lead.length);
+  for (const segment of prefix.segments) if (path.startsWith(`/${segment}/`)) return path.slice(segment.length + 1);
   return prefix.optional ? path : undefined;
 }
 

@@ -59,15 +59,16 @@ const endpoints: EndpointSpec[] = [
 export const google: ProviderDescriptor = {
   id: "google-ai-studio",
   displayName: "Google AI Studio",
-  routePrefix: "/google-ai-studio/v1beta",
+  routePrefix: "/google-ai-studio",
   clientBasePath: "/google-ai-studio/v1beta",
   opencodeId: "google",
-  defaultUpstream: "https://generativelanguage.googleapis.com/v1beta",
+  defaultUpstream: "https://generativelanguage.googleapis.com",
   defaultApiKeyEnv: "GEMINI_API_KEY",
   defaultCatalogProvider: "google",
   keyPlacement: "x-goog-api-key",
   keyOptional: false,
-  apiPrefix: undefined,
+  // @google/genai picks v1beta by default and v1 or v1alpha with `apiVersion`.
+  apiPrefix: { segments: ["v1beta", "v1", "v1alpha"], optional: false },
   ownsObjects: false,
   endpoints,
   // `key` carries the gateway token for SDKs that put it in the query; `access_token` is an OAuth credential.

@@ -97,7 +97,7 @@ export const openai: ProviderDescriptor = {
   defaultCatalogProvider: "openai",
   keyPlacement: "authorization-bearer",
   keyOptional: false,
-  apiPrefix: { segment: "v1", optional: true },
+  apiPrefix: { segments: ["v1"], optional: true },
   ownsObjects: true,
   endpoints: [...openAiInferenceEndpoints, ...openAiOnlyEndpoints],
   credentialQueryParams: [],

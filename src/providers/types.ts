@@ -81,10 +81,12 @@ export interface ProviderDescriptor {
   /** Whether a request without a configured key may still be forwarded (local open-weight servers). */
   keyOptional: boolean;
   /**
-   * API version segment in front of every endpoint path. `optional`: clients may leave it
-   * out (`/openai/chat/completions` and `/openai/v1/chat/completions` are one endpoint).
+   * API version segments one of which stands in front of every endpoint path (the first is
+   * the default). `optional`: clients may leave it out (`/openai/chat/completions` and
+   * `/openai/v1/chat/completions` are one endpoint). The version a client names is the
+   * version forwarded (Gemini serves v1beta, v1 and v1alpha).
    */
-  apiPrefix: { segment: string; optional: boolean } | undefined;
+  apiPrefix: { segments: readonly string[]; optional: boolean } | undefined;
   endpoints: readonly EndpointSpec[];
   /**
    * Whether the gateway can keep owners of this provider's objects: they carry their id in

@@ -141,10 +141,10 @@ const apiKeyInvalidDetails = [
 export const geminiApi: ProviderApi = {
   name: "google",
   routes: [
-    { method: "POST", pattern: /^\/v1beta\/models\/([^/:]+):generateContent$/, handle: generateContent },
-    { method: "POST", pattern: /^\/v1beta\/models\/([^/:]+):streamGenerateContent$/, handle: streamGenerateContent },
-    { method: "POST", pattern: /^\/v1beta\/models\/([^/:]+):countTokens$/, handle: countTokens },
-    { method: "GET", pattern: /^\/v1beta\/models$/, handle: listModels },
+    { method: "POST", pattern: /^\/v1(?:beta|alpha)?\/models\/([^/:]+):generateContent$/, handle: generateContent },
+    { method: "POST", pattern: /^\/v1(?:beta|alpha)?\/models\/([^/:]+):streamGenerateContent$/, handle: streamGenerateContent },
+    { method: "POST", pattern: /^\/v1(?:beta|alpha)?\/models\/([^/:]+):countTokens$/, handle: countTokens },
+    { method: "GET", pattern: /^\/v1(?:beta|alpha)?\/models$/, handle: listModels },
   ],
   authenticate(headers, query, key) {
     const given = headers["x-goog-api-key"] ?? query.get("key") ?? undefined;

@@ -13,7 +13,8 @@ export const defaultKeys: ProviderKeys = { anthropic: "fake-anthropic-key", open
 
 /** Which fake provider a path belongs to; /v1/models and /v1/files are shared by Anthropic and OpenAI. */
 function providerFor(path: string, headers: Record<string, string>): ProviderApi {
-  if (path.startsWith("/v1beta/")) return geminiApi;
+  // Google serves v1beta, v1 and v1alpha; its key header tells a /v1/models call apart from OpenAI's.
+  if (path.startsWith("/v1beta/") || path.startsWith("/v1alpha/") || headers["x-goog-api-key"] !== undefined) return geminiApi;
   if (path.startsWith("/v1/messages")) return anthropicApi;
   if ((path === "/v1/models" || path.startsWith("/v1/files")) && anthropicApi.claims?.(headers)) return anthropicApi;
   return openAiApi;

@@ -36,6 +36,8 @@ const ROUTES: RouteCase[] = [
   { name: "openai embeddings", path: "/openai/v1/embeddings", allowed: "text-embedding-3-small", denied: "text-embedding-3-large", body: (m) => ({ model: m, input: "hi" }), endpoint: "embeddings" },
   { name: "compat chat", path: "/compat/v1/chat/completions", allowed: "local-llama", denied: "other-llama", body: chat, endpoint: "chat" },
   { name: "gemini generate", path: "/google-ai-studio/v1beta/models/{model}:generateContent", allowed: "gemini-2.5-flash", denied: "gemini-2.5-pro", body: gemini, modelInPath: true, endpoint: "generate" },
+  { name: "gemini v1 generate", path: "/google-ai-studio/v1/models/{model}:generateContent", allowed: "gemini-2.5-flash", denied: "gemini-2.5-pro", body: gemini, modelInPath: true, endpoint: "generate" },
+  { name: "gemini v1alpha stream", path: "/google-ai-studio/v1alpha/models/{model}:streamGenerateContent", query: "?alt=sse", allowed: "gemini-2.5-flash", denied: "gemini-2.5-pro", body: gemini, modelInPath: true, endpoint: "stream_generate" },
   { name: "gemini stream", path: "/google-ai-studio/v1beta/models/{model}:streamGenerateContent", query: "?alt=sse", allowed: "gemini-2.5-flash", denied: "gemini-2.5-pro", body: gemini, modelInPath: true, endpoint: "stream_generate" },
 ];
 
@@ -271,6 +273,8 @@ describe("endpoints nobody declared", () => {
     ["POST", "/google-ai-studio/v1beta/models/gemini-2.5-flash:predict"],
     ["POST", "/google-ai-studio/v1beta/models/gemini-2.5-flash:embedContent"],
     ["GET", "/google-ai-studio/v1beta/operations"],
+    ["POST", "/google-ai-studio/v2/models/gemini-2.5-flash:generateContent"],
+    ["POST", "/google-ai-studio/models/gemini-2.5-flash:generateContent"],
   ];
 
   it.each(undeclared)("%s %s is refused with 404 in the provider's shape, naming the fix", async (method, path) => {
