@@ -49,10 +49,16 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
     const ts = clock.now();
     const requestId = c.get("requestId");
     const head = transport.head(c);
+    let callerId: string | undefined;
+    let upstreamHost: string | undefined;
     const fail = (err: unknown): Response => {
       const gatewayError = toGatewayError(err);
-      // The client gets an opaque message; the log keeps what went wrong (name and message only).
-      if (gatewayError.code === "internal") logger.error({ requestId, provider: provider.id, err: describeError(err) }, "proxy request failed");
+      // One line per refused or failed request: ids, status and code, never bodies or keys.
+      // The client gets an opaque message for internal errors; the log keeps the cause.
+      const fields = { requestId, provider: provider.id, callerId, upstreamHost, status: gatewayError.status, code: gatewayError.code, reason: gatewayError.message };
+      if (gatewayError.code === "internal") logger.error({ ...fields, err: describeError(err) }, "proxy request failed");
+      else if (gatewayError.status >= 500) logger.warn({ ...fields, cause: gatewayError.cause === undefined ? undefined : describeError(gatewayError.cause) }, "proxy request failed");
+      else logger.info(fields, "proxy request refused");
       return providerErrorResponse(c, provider, gatewayError, requestId);
     };
     // Never forwarded, whoever asks: TRACE would echo the injected key, CONNECT opens a tunnel.
@@ -65,6 +71,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       return fail(err);
     }
 
+    callerId = caller.id;
     const record: RequestRecord = { requestId, ts, startedAt, caller, provider, clock };
     const row = (shape: RequestShape | undefined, status: number, outcome: StreamOutcome, errorCode: string | null): LedgerRow => ledgerRow(record, shape, status, outcome, errorCode);
     const metering: MeteringServices = { catalog: services.catalog, config: deps.config, ledger: services.ledger, logger };
@@ -72,10 +79,12 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
     const config = deps.config.current();
     const providerConfig = config.providers[provider.id];
     const base = providerConfig?.upstream ?? provider.defaultUpstream;
-    if (!providerConfig || !base) return fail(new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway.`));
+    if (!providerConfig || !base) return fail(new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`));
+    upstreamHost = hostOf(base);
     const keyName = providerConfig.apiKeyEnv ?? provider.defaultApiKeyEnv;
     const key = deps.secrets.get(keyName);
-    if (!key && !provider.keyOptional) return fail(new GatewayError("not_configured", `No key is configured for provider ${provider.id}.`));
+    // The env var's name is not a secret; an administrator needs it to fix this.
+    if (!key && !provider.keyOptional) return fail(new GatewayError("not_configured", `No key is configured for provider ${provider.id}: set ${keyName} in the gateway's environment or secrets file.`));
 
     // Everything that decides what the request is happens here, once; any failure refuses it.
     let target: CanonicalTarget;
@@ -201,6 +210,16 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
 
 /** Methods a declared or pass-through endpoint can have; anything else is refused before it is read. */
 const FORWARDED_METHODS = new Set(["GET", "POST", "PATCH", "DELETE"]);
+
+/** The upstream's host for the log (never its userinfo or path). */
+function hostOf(base: string): string | undefined {
+  try {
+    return new URL(base).host;
+  } catch (err) {
+    if (err instanceof TypeError) return undefined;
+    throw err;
+  }
+}
 
 /** Statuses worth trying the next model for: rate limits, overload and server errors. */
 function isRetryableStatus(status: number): boolean {

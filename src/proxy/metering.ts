@@ -95,7 +95,8 @@ export function createMeteringTap(r: RequestRecord, shape: RequestShape, attempt
       services.ledger.record(row);
       admission.recordAttempt?.(model, upstreamStatus);
       admission.settle(row);
-      if (outcome !== "completed") services.logger.info({ requestId: r.requestId, provider: r.provider.id, outcome, failure }, "request ended early");
+      if (outcome !== "completed") services.logger.info({ requestId: r.requestId, provider: r.provider.id, callerId: r.caller.id, outcome, failure }, "request ended early");
+      else if (upstreamStatus >= 400) services.logger.info({ requestId: r.requestId, provider: r.provider.id, callerId: r.caller.id, status: upstreamStatus, code: row.error_code }, "upstream answered with an error");
     },
   };
 }
