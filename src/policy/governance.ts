@@ -63,7 +63,7 @@ export class GovernancePolicy implements ProxyPolicy {
     if (zdr) {
       const refusal = zdrRefusal(shape, body);
       if (refusal) throw new GatewayError("forbidden", refusal);
-      bodyChanged = applyZdr(providerId, shape, body);
+      bodyChanged = applyZdr(shape, body);
     }
 
     const admission: Admission = {

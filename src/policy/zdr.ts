@@ -41,15 +41,13 @@ export function zdrRefusal(shape: RequestShape, body: JsonObject | undefined): s
   if (shape.object) return `This endpoint stores data at the provider (${shape.object.kind.replace("_", " ")}), which zero data retention forbids on this gateway.`;
   if (!body) return undefined;
   if (body["store"] === true) return `"store": true asks the provider to keep this conversation, which zero data retention forbids on this gateway. Remove it.`;
-  if (shape.format === "openai-responses" && body["background"] === true) return `Background responses are stored by the provider until retrieved, which zero data retention forbids on this gateway.`;
+  if (shape.conversationState === "stored-by-default" && body["background"] === true) return `Background responses are stored by the provider until retrieved, which zero data retention forbids on this gateway.`;
   return undefined;
 }
 
-/** Sets `store: false` where the OpenAI API would otherwise store the response (Responses stores by default). */
-export function applyZdr(providerId: string, shape: RequestShape, body: JsonObject | undefined): boolean {
-  if (providerId !== "openai" || !body) return false;
-  if (shape.format !== "openai-chat" && shape.format !== "openai-responses") return false;
-  if (body["store"] === false) return false;
+/** Sets `store: false` where the provider would keep the conversation (the endpoint's `conversationState`). */
+export function applyZdr(shape: RequestShape, body: JsonObject | undefined): boolean {
+  if (!shape.conversationState || !body || body["store"] === false) return false;
   body["store"] = false;
   return true;
 }

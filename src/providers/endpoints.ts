@@ -142,6 +142,7 @@ export function shapeOf(match: EndpointMatch, query: ReadonlyArray<readonly [str
     metered: spec.metered,
     object: spec.object ? { ...spec.object, id: match.id } : undefined,
     endUser: spec.endUser,
+    conversationState: spec.conversationState,
   };
 }
 

@@ -99,7 +99,11 @@ export const openai: ProviderDescriptor = {
   keyOptional: false,
   apiPrefix: { segments: ["v1"], optional: true },
   ownsObjects: true,
-  endpoints: [...openAiInferenceEndpoints, ...openAiOnlyEndpoints],
+  // OpenAI keeps chat completions on `store: true` and responses unless `store: false`.
+  endpoints: [
+    ...openAiInferenceEndpoints.map((spec) => (spec.name === "chat" ? { ...spec, conversationState: "stored-on-request" as const } : spec.name === "responses" ? { ...spec, conversationState: "stored-by-default" as const } : spec)),
+    ...openAiOnlyEndpoints,
+  ],
   credentialQueryParams: [],
   strippedRequestHeaders: OPENAI_BILLING_HEADERS,
   errorBody: (error) => openAiErrorBody(error),

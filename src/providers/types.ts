@@ -41,6 +41,12 @@ export interface EndpointSpec {
   /** The provider-side object this endpoint creates, lists, reads or deletes. */
   object?: { kind: ObjectKind; action: ObjectAction } | undefined;
   endUser?: EndUserField | undefined;
+  /**
+   * The provider keeps the conversation when asked (`store: true`) or by default: the
+   * gateway sends `store: false` and refuses what would create or read stored state
+   * (src/proxy/objects.ts keepStateless; zero data retention relies on the same field).
+   */
+  conversationState?: "stored-by-default" | "stored-on-request" | undefined;
 }
 
 /** What the gateway knows about one request once it matched a declared endpoint. */
@@ -55,6 +61,7 @@ export interface RequestShape {
   /** Provider-side object the request touches, with the `{id}` segment when the path has one. */
   object?: { kind: ObjectKind; action: ObjectAction; id: string | undefined } | undefined;
   endUser?: EndUserField | undefined;
+  conversationState?: EndpointSpec["conversationState"];
 }
 
 /** How the real provider key travels to the upstream. */

@@ -107,7 +107,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       }
       shape = shapeOf(match, query, body);
       objectPlan = await planObjectAccess(provider, providerConfig, shape, body, caller, ownership);
-      bodyChanged = keepStateless(provider, shape, body);
+      bodyChanged = keepStateless(shape, body);
     } catch (err) {
       const gatewayError = toGatewayError(err);
       services.ledger.record(row(shape, gatewayError.status, "not_forwarded", gatewayError.code));

@@ -82,13 +82,13 @@ describe("keepStateless", () => {
   it("sends Responses with store:false and refuses state the shared key would expose", () => {
     const body: Record<string, unknown> = { model: "gpt-5", input: "hi" };
     const shape = classify(openai, "POST", "/v1/responses", [], body);
-    expect(keepStateless(openai, shape, body)).toBe(true);
+    expect(keepStateless(shape, body)).toBe(true);
     expect(body["store"]).toBe(false);
     for (const extra of [{ store: true }, { previous_response_id: "resp_1" }, { conversation: "conv_1" }, { background: true }]) {
       const b = { model: "gpt-5", input: "hi", ...extra };
-      expect(() => keepStateless(openai, classify(openai, "POST", "/v1/responses", [], b), b)).toThrow("not accepted");
+      expect(() => keepStateless(classify(openai, "POST", "/v1/responses", [], b), b)).toThrow("not accepted");
     }
     const chat = { model: "gpt-5", messages: [], store: true };
-    expect(() => keepStateless(openai, classify(openai, "POST", "/v1/chat/completions", [], chat), chat)).toThrow("not accepted");
+    expect(() => keepStateless(classify(openai, "POST", "/v1/chat/completions", [], chat), chat)).toThrow("not accepted");
   });
 });

@@ -143,11 +143,11 @@ function listFilter(owned: ReadonlySet<string>): ChunkTransform {
  * so requests that would create or read such state are refused, and Responses (which
  * stores by default) is sent with `store: false`. Returns true when the body changed.
  */
-export function keepStateless(provider: ProviderDescriptor, shape: RequestShape, body: JsonObject | undefined): boolean {
-  if (provider.id !== "openai" || !body || (shape.format !== "openai-chat" && shape.format !== "openai-responses")) return false;
+export function keepStateless(shape: RequestShape, body: JsonObject | undefined): boolean {
+  if (!shape.conversationState || !body) return false;
   const hint = "This gateway keeps no conversation state at the provider (one organisation key is shared by every caller): send the whole conversation with store: false.";
   if (body["store"] === true) throw new GatewayError("forbidden", `"store": true is not accepted. ${hint}`);
-  if (shape.format !== "openai-responses") return false;
+  if (shape.conversationState !== "stored-by-default") return false;
   for (const field of ["previous_response_id", "conversation"]) {
     if (body[field] !== undefined && body[field] !== null) throw new GatewayError("forbidden", `"${field}" is not accepted. ${hint}`);
   }
