@@ -43,6 +43,8 @@ const object = (name: string, method: EndpointSpec["method"], path: string, kind
 });
 
 const openAiOnlyEndpoints: EndpointSpec[] = [
+  // Codex's default transport: GET /v1/responses with Upgrade: websocket, response.create events.
+  { name: "responses.websocket", method: "GET", path: "/responses", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: {}, websocket: "responses" },
   { name: "responses.input_tokens", method: "POST", path: "/responses/input_tokens", body: "json", format: "none", model: "body", streaming: "never", metered: false, query: {} },
   object("files.create", "POST", "/files", "files", "create"),
   object("files.list", "GET", "/files", "files", "list", { ...paging, purpose: "any" }),

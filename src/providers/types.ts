@@ -47,6 +47,11 @@ export interface EndpointSpec {
    * (src/proxy/objects.ts keepStateless; zero data retention relies on the same field).
    */
   conversationState?: "stored-by-default" | "stored-on-request" | undefined;
+  /**
+   * The endpoint is a WebSocket upgrade (the Responses API's WebSocket mode); each client
+   * message is governed as the endpoint of this name (POST /responses).
+   */
+  websocket?: string | undefined;
 }
 
 /** What the gateway knows about one request once it matched a declared endpoint. */

@@ -15,6 +15,8 @@ import { canonicalTarget, encodeQuery, type CanonicalTarget } from "./canonical.
 import type { ObjectOwnership } from "./object-ownership.ts";
 import { keepStateless, planObjectAccess, type ObjectPlan } from "./objects.ts";
 import { parseJsonRequest, requireNoBody } from "./request-body.ts";
+import { createResponsesSocketSession } from "./responses-websocket.ts";
+import { uuidv7 } from "../core/ids.ts";
 import { isRetrySignal, type ProxyTransport } from "./transport.ts";
 import type { Admission, ProxyPolicy } from "./policy.ts";
 
@@ -49,6 +51,22 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
     const ts = clock.now();
     const requestId = c.get("requestId");
     const head = transport.head(c);
+    /** The Responses API's WebSocket mode: one governed, metered response per response.create. */
+    const openSocket = async (governedAs: string, caller: Caller, target: CanonicalTarget, query: Array<readonly [string, string]>, key: string | undefined, base: string, pinned: Record<string, string>): Promise<Response> => {
+      const governed = provider.endpoints.find((e) => e.name === governedAs);
+      const upgrade = head.headers["upgrade"];
+      if (!transport.acceptWebSocket || !governed || typeof upgrade !== "string" || upgrade.toLowerCase() !== "websocket") {
+        throw new GatewayError("bad_request", `GET ${provider.routePrefix}${target.path} is the Responses API's WebSocket mode: open it with Upgrade: websocket, or POST the request instead.`);
+      }
+      const headers = forwardRequestHeaders(head.headers, key ? { placement: provider.keyPlacement, value: key } : undefined, { ...pinned, [services.userIdHeader]: caller.id }, [...stripped, ...WEBSOCKET_HANDSHAKE_HEADERS]);
+      const metering: MeteringServices = { catalog: services.catalog, config: deps.config, ledger: services.ledger, logger };
+      return transport.acceptWebSocket(
+        c,
+        { url: upstreamUrl(base, target.forwardPath, encodeQuery(query)).replace(/^http/, "ws"), headers, timeoutMs: settings.upstreamHeaderTimeoutMs, maxMessageBytes: settings.maxRequestBodyBytes },
+        (client, upstream) =>
+          createResponsesSocketSession(client, upstream, { provider, caller, spec: governed, policy: services.policy, ledger: services.ledger, metering, clock, logger, newRequestId: () => uuidv7(clock.now()), maxMessageBytes: settings.maxRequestBodyBytes }),
+      );
+    };
     let callerId: string | undefined;
     let upstreamHost: string | undefined;
     const fail = (err: unknown): Response => {
@@ -106,6 +124,10 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         if (spec.body === "json") body = parseJsonRequest(bodyBytes, head.headers["content-type"], head.headers["content-encoding"]);
       }
       shape = shapeOf(match, query, body);
+      if (spec.websocket !== undefined) {
+        const socket = await openSocket(spec.websocket, caller, target, query, key, base, providerConfig.pinHeaders);
+        return socket;
+      }
       objectPlan = await planObjectAccess(provider, providerConfig, shape, body, caller, ownership);
       bodyChanged = keepStateless(shape, body);
     } catch (err) {
@@ -207,6 +229,9 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
     return fail(lastError ?? new GatewayError("internal", "No upstream attempt was made."));
   };
 }
+
+/** Set by the WebSocket client library for its own handshake with the upstream. */
+const WEBSOCKET_HANDSHAKE_HEADERS = ["sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-protocol"];
 
 /** Methods a declared or pass-through endpoint can have; anything else is refused before it is read. */
 const FORWARDED_METHODS = new Set(["GET", "POST", "PATCH", "DELETE"]);

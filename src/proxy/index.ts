@@ -6,3 +6,4 @@ export type { ProxyPolicy, Admission, AdmissionRequest } from "./policy.ts";
 export { allowAllPolicy } from "./policy.ts";
 export { forwardRequestHeaders, filterResponseHeaders } from "./headers.ts";
 export { upstreamUrl } from "./url.ts";
+export { createResponsesSocketSession, type RelaySession, type SocketPeer } from "./responses-websocket.ts";

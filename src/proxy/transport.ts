@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { StreamOutcome } from "../store/index.ts";
+import type { RelaySession, SocketPeer } from "./responses-websocket.ts";
 
 /** Request line and headers as the runtime received them (header names lower-case). */
 export interface IncomingHead {
@@ -74,4 +75,10 @@ export interface ProxyTransport {
    * a GatewayError when the upstream could not be reached or timed out before answering.
    */
   forward(c: Context, request: UpstreamRequest, tap: ResponseTap, options: ForwardOptions): Promise<Response | RetrySignal>;
+  /**
+   * Opens a WebSocket to the upstream (rejecting with a GatewayError when it cannot), then
+   * completes the client's upgrade and relays text frames through the session `open`
+   * returns. Runtimes without WebSocket support leave it out; the endpoint is then refused.
+   */
+  acceptWebSocket?(c: Context, upstream: { url: string; headers: Record<string, string>; timeoutMs: number; maxMessageBytes: number }, open: (client: SocketPeer, upstream: SocketPeer) => RelaySession): Promise<Response>;
 }

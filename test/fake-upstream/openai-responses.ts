@@ -9,7 +9,7 @@ import { openAiResponsesUsage, resolveUsage } from "./usage.ts";
  * The Response object with the field set the live API returns (captured in vercel/ai
  * responses fixtures). Request parameters are NOT echoed: the fake reports defaults.
  */
-function responseObject(id: string, createdAt: number, model: string, status: string, output: unknown[], usage: unknown, error: unknown = null): JsonObject {
+export function responseObject(id: string, createdAt: number, model: string, status: string, output: unknown[], usage: unknown, error: unknown = null): JsonObject {
   return {
     id,
     object: "response",
@@ -44,8 +44,8 @@ function responseObject(id: string, createdAt: number, model: string, status: st
   };
 }
 
-const outputText = (text: string): JsonObject => ({ type: "output_text", annotations: [], logprobs: [], text });
-const message = (id: string, status: string, content: unknown[]): JsonObject => ({ id, type: "message", status, content, role: "assistant" });
+export const outputText = (text: string): JsonObject => ({ type: "output_text", annotations: [], logprobs: [], text });
+export const message = (id: string, status: string, content: unknown[]): JsonObject => ({ id, type: "message", status, content, role: "assistant" });
 
 /** POST /v1/responses, JSON and SSE semantic events, each with a `sequence_number`. */
 export async function openAiResponses(ctx: RequestContext): Promise<void> {

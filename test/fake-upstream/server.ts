@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { anthropicApi } from "./anthropic.ts";
 import { geminiApi } from "./gemini.ts";
 import { FakeObjectStore } from "./objects.ts";
+import { attachResponsesWebSocket } from "./openai-responses-ws.ts";
 import { openAiApi } from "./openai.ts";
 import { Responder, StreamStopped } from "./responder.ts";
 import type { ErrorReply, JsonObject, ProviderApi, RequestContext } from "./route.ts";
@@ -153,6 +154,13 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       }
     });
   });
+  const responsesSocket = attachResponsesWebSocket(server, {
+    key: keys.openai,
+    nextBehaviour: () => queue.shift() ?? defaultBehaviour,
+    record: (request) => {
+      if (options.record !== false) requests.push(request);
+    },
+  });
   // Benchmarks reuse connections heavily; keep them open longer than any client's idle timeout.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -191,6 +199,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     },
     close() {
       return new Promise<void>((resolve, reject) => {
+        responsesSocket.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       });

@@ -1,3 +1,4 @@
+import { WebSocketServer } from "ws";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Kysely } from "kysely";
 import { join } from "node:path";
@@ -142,8 +143,10 @@ async function startOnStore(
       : startCatalogRefresh(catalog, settings, logger);
 
   opened.push(() => governance.stop(), () => stopRefresh(), () => sandbox.close());
+  // WebSocket upgrades (the Responses API's WebSocket mode) go through the same app and routes.
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: settings.maxRequestBodyBytes, perMessageDeflate: false });
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port }, () => resolve(s));
+    const s = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port, websocket: { server: sockets } }, () => resolve(s));
     // A taken port or a bad address is a start failure with a clear message, not a crash.
     s.once("error", (err: NodeJS.ErrnoException) => reject(new Error(`Cannot listen on ${settings.host}:${settings.port}: ${err.code ?? err.message}`)));
   });
@@ -157,6 +160,8 @@ async function startOnStore(
     closing ??= (async () => {
       await stopRefresh();
       stopWatch();
+      // Open WebSockets would hold close() open; each relay records what its responses used.
+      for (const socket of sockets.clients) socket.close(1001, "gateway shutting down");
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Idle keep-alive sockets would hold close() open; in-flight requests still finish.

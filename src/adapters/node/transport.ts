@@ -3,6 +3,7 @@ import https from "node:https";
 import type { Context } from "hono";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { GatewayError } from "../../core/errors.ts";
+import { acceptNodeWebSocket } from "./websocket.ts";
 import { filterResponseHeaders, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type RetrySignal, type UpstreamRequest } from "../../proxy/index.ts";
 
 interface NodeBindings {
@@ -29,7 +30,9 @@ const httpsAgent = new https.Agent(agentOptions);
  */
 export const nodeTransport: ProxyTransport = {
   head(c: Context): IncomingHead {
-    const { incoming } = bindings(c);
+    // A WebSocket upgrade has an incoming request but no response object.
+    const incoming = (c.env as Partial<NodeBindings> | undefined)?.incoming;
+    if (!incoming) throw new Error("Node transport used outside @hono/node-server");
     const url = incoming.url ?? "/";
     const q = url.indexOf("?");
     return {
@@ -39,6 +42,8 @@ export const nodeTransport: ProxyTransport = {
       headers: incoming.headers,
     };
   },
+
+  acceptWebSocket: acceptNodeWebSocket,
 
   readBody(c: Context, limit: number): Promise<Uint8Array> {
     const { incoming } = bindings(c);
