@@ -87,7 +87,7 @@ export class PortalCatalog {
         const scope: ServerStatus["scope"] = this.pool.scope(id) ?? "unknown";
         const base = { id, type: config?.type ?? "unknown", description: config?.description, scope };
         if (await this.pool.needsUserConnect(id, caller)) return { ...base, status: "needs_connect", tools: 0, connectPath: this.pool.connectPath(id) ?? "" };
-        const tools = await this.bounded(id, async () => (await this.pool.connection(id, caller)).listTools());
+        const tools = await this.bounded(id, caller, async () => (await this.pool.connection(id, caller)).listTools());
         const health = this.pool.health(id)?.snapshot();
         if (tools !== undefined && health?.state === "ok") return { ...base, scope: this.pool.scope(id) ?? "unknown", status: "ok", tools: this.visibleTools(caller, id, tools).length };
         const retryInSeconds = health?.retryAt !== undefined ? Math.max(0, Math.ceil((health.retryAt - Date.now()) / 1000)) : undefined;
@@ -138,7 +138,7 @@ export class PortalCatalog {
     }
     try {
       const connection = await this.pool.connection(split.serverId, caller);
-      if (!(await this.toolExists(split.serverId, split.name, connection))) {
+      if (!(await this.toolExists(caller, split.serverId, split.name, connection))) {
         record("not_found", "the server has no such tool", undefined);
         throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
       }
@@ -279,8 +279,8 @@ export class PortalCatalog {
    * Whether the upstream lists this tool (its cached list, within the list bound). When the
    * list cannot be had in time the call goes ahead and the upstream answers for itself.
    */
-  private async toolExists(serverId: string, tool: string, connection: UpstreamConnection): Promise<boolean> {
-    const tools = await this.bounded(serverId, () => connection.listTools(), { markSlow: false });
+  private async toolExists(caller: Caller, serverId: string, tool: string, connection: UpstreamConnection): Promise<boolean> {
+    const tools = await this.bounded(serverId, caller, () => connection.listTools(), { markSlow: false });
     return tools === undefined || tools.some((t) => t.name === tool);
   }
 
@@ -288,9 +288,8 @@ export class PortalCatalog {
    * Wait for one upstream's list at most listBoundMs; undefined when it failed, was skipped
    * by the negative cache, or missed the bound (then later lists skip it until it answers).
    */
-  private async bounded<T>(serverId: string, load: () => Promise<T>, options: { markSlow: boolean } = { markSlow: true }): Promise<T | undefined> {
-    const health = this.pool.health(serverId);
-    if (health?.skipLists()) return undefined;
+  private async bounded<T>(serverId: string, caller: Caller, load: () => Promise<T>, options: { markSlow: boolean } = { markSlow: true }): Promise<T | undefined> {
+    if (this.pool.skipLists(serverId, caller)) return undefined;
     const loading = load();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<typeof LATE>((resolve) => {
@@ -299,7 +298,7 @@ export class PortalCatalog {
     try {
       const result = await Promise.race([loading, late]);
       if (result !== LATE) return result;
-      if (options.markSlow) health?.markSlow(this.options.listBoundMs);
+      if (options.markSlow) this.pool.markSlow(serverId, caller, this.options.listBoundMs);
       this.logger.warn({ server: serverId, boundMs: this.options.listBoundMs }, "mcp upstream: no list answer within the bound; leaving it out");
       loading.catch((err: unknown) => this.logger.debug({ server: serverId, err: describeError(err) }, "mcp upstream: late list failed"));
       return undefined;
@@ -316,7 +315,7 @@ export class PortalCatalog {
     return Promise.all(
       servers.map(async (serverId) => {
         if (await this.pool.needsUserConnect(serverId, caller)) return [];
-        return (await this.bounded(serverId, () => load(serverId))) ?? [];
+        return (await this.bounded(serverId, caller, () => load(serverId))) ?? [];
       }),
     );
   }

@@ -27,6 +27,8 @@ export { UpstreamOAuth } from "./oauth/upstream-oauth.ts";
 export { OAuthTokenStore } from "./oauth/token-store.ts";
 export { TokenCipher } from "./oauth/cipher.ts";
 export type { StdioTransportFactory } from "./upstream/transport-factory.ts";
+export type { HealthOptions } from "./upstream/health.ts";
+export type { ServerStatus } from "./catalog.ts";
 
 export interface McpModuleOptions {
   /** Upstream servers; default: the org config's `mcp` section (rebuilt when the config reloads). */
@@ -65,6 +67,7 @@ export interface McpModule extends AppModule {
 export interface McpRuntime {
   audit: AuditLog;
   sessions: SessionStore;
+  catalog: PortalCatalog;
   pool(): UpstreamPool;
   close(): Promise<void>;
 }
@@ -135,6 +138,7 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
       runtime = {
         audit,
         sessions,
+        catalog,
         pool: () => pool,
         async close() {
           unsubscribe?.();

@@ -41,6 +41,8 @@ interface ServerEntry {
   resolving: Promise<SessionScope> | undefined;
   shared: UpstreamConnection | undefined;
   perUser: Map<string, UpstreamConnection>;
+  /** Per-user lists skip this caller's connection until then (it missed the list bound: a slow spawn is one user's, not the server's). */
+  slowCallers: Map<string, number>;
 }
 
 /**
@@ -78,6 +80,30 @@ export class UpstreamPool {
   /** Live per-user connections of a server (tests, metrics). */
   perUserCount(serverId: string): number {
     return this.servers.get(serverId)?.perUser.size ?? 0;
+  }
+
+  /**
+   * A list gave up waiting for this server. A shared (or not yet resolved) server is skipped
+   * by every caller's lists for the breaker's cool-down; a per-user one only by this caller's,
+   * since another caller's connection (or process) is not the one that was slow.
+   */
+  markSlow(serverId: string, caller: Caller, boundMs: number): void {
+    const entry = this.servers.get(serverId);
+    if (!entry) return;
+    if (entry.scope === "per-user") entry.slowCallers.set(caller.id, Date.now() + boundMs * 2);
+    else entry.health.markSlow(boundMs);
+  }
+
+  /** Should a list skip this server for this caller now (breaker open, or recently too slow)? */
+  skipLists(serverId: string, caller: Caller): boolean {
+    const entry = this.servers.get(serverId);
+    if (!entry) return true;
+    if (entry.health.skipLists()) return true;
+    const until = entry.slowCallers.get(caller.id);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    entry.slowCallers.delete(caller.id);
+    return false;
   }
 
   /** Whether this user must first connect the server (per-user OAuth without a stored token). */
@@ -154,7 +180,7 @@ export class UpstreamPool {
   }
 
   private entry(config: McpServerConfig): ServerEntry {
-    return { config, fingerprint: fingerprint(config), health: new ServerHealth(this.options.health), scope: staticScope(config), resolving: undefined, shared: undefined, perUser: new Map() };
+    return { config, fingerprint: fingerprint(config), health: new ServerHealth(this.options.health), scope: staticScope(config), resolving: undefined, shared: undefined, perUser: new Map(), slowCallers: new Map() };
   }
 
   private sharedConnection(serverId: string, entry: ServerEntry): UpstreamConnection {
