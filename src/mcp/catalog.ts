@@ -87,7 +87,12 @@ export class PortalCatalog {
         const scope: ServerStatus["scope"] = this.pool.scope(id) ?? "unknown";
         const base = { id, type: config?.type ?? "unknown", description: config?.description, scope };
         if (await this.pool.needsUserConnect(id, caller)) return { ...base, status: "needs_connect", tools: 0, connectPath: this.pool.connectPath(id) ?? "" };
-        const tools = await this.bounded(id, caller, async () => (await this.pool.connection(id, caller)).listTools());
+        // A live ping first: a cached tool list would show a server that went away as ok.
+        const tools = await this.bounded(id, caller, async () => {
+          const connection = await this.pool.connection(id, caller);
+          await connection.ping();
+          return connection.listTools();
+        });
         const health = this.pool.health(id)?.snapshot();
         if (tools !== undefined && health?.state === "ok") return { ...base, scope: this.pool.scope(id) ?? "unknown", status: "ok", tools: this.visibleTools(caller, id, tools).length };
         const retryInSeconds = health?.retryAt !== undefined ? Math.max(0, Math.ceil((health.retryAt - Date.now()) / 1000)) : undefined;

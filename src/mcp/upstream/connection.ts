@@ -125,6 +125,11 @@ export class UpstreamConnection {
     });
   }
 
+  /** A live round trip (MCP ping): for status, which must not answer from a cache. */
+  async ping(): Promise<void> {
+    await this.run(async (client) => client.ping(this.requestOptions()), { idempotent: true });
+  }
+
   /** The upstream's capabilities from initialize (connects first). */
   async capabilities(): Promise<ReturnType<Client["getServerCapabilities"]>> {
     return this.run(async (client) => client.getServerCapabilities(), { idempotent: true });
@@ -181,6 +186,8 @@ export class UpstreamConnection {
   private async shouldRetry(err: unknown, idempotent: boolean): Promise<string | undefined> {
     const sessionError = invalidSession(err);
     if (sessionError) return sessionError;
+    // Never wait for a hung upstream twice: a timeout is not retried (the breaker takes over).
+    if (isTimeout(err)) return undefined;
     if (err instanceof StreamableHTTPError && err.code === 401 && this.options.onUnauthorized) {
       return (await this.options.onUnauthorized()) ? "credential refreshed after 401" : undefined;
     }
