@@ -303,7 +303,7 @@ export class PortalCatalog {
     try {
       const result = await Promise.race([loading, late]);
       if (result !== LATE) return result;
-      if (options.markSlow) this.pool.markSlow(serverId, caller, this.options.listBoundMs);
+      if (options.markSlow) this.pool.markSlow(serverId, caller, this.options.listBoundMs, loading);
       this.logger.warn({ server: serverId, boundMs: this.options.listBoundMs }, "mcp upstream: no list answer within the bound; leaving it out");
       loading.catch((err: unknown) => this.logger.debug({ server: serverId, err: describeError(err) }, "mcp upstream: late list failed"));
       return undefined;

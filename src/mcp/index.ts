@@ -5,6 +5,7 @@ import { AuditLog } from "./audit.ts";
 import { PortalCatalog } from "./catalog.ts";
 import type { McpServersConfig } from "./config-schema.ts";
 import { mountPortalRoutes } from "./http.ts";
+import { ListChangeNotifier } from "./list-changed.ts";
 import { allowAllPolicy, type McpAccessPolicy } from "./policy.ts";
 import { SessionStore } from "./sessions.ts";
 import { TokenCipher } from "./oauth/cipher.ts";
@@ -87,6 +88,7 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
     mount(app, deps) {
       const audit = new AuditLog(deps.db, deps.logger);
       const sessions = new SessionStore(options.sessionIdleMs ?? 30 * 60_000, deps.clock, options.maxSessionsPerCaller ?? 32);
+      const notifier = new ListChangeNotifier(sessions, deps.logger);
       const policy = options.policy ?? allowAllPolicy;
       let servers = options.servers ?? deps.config.current().mcp;
       const keySecret = deps.secrets.get(options.oauthKeySecret ?? "GATEHOUSE_MCP_TOKEN_KEY");
@@ -106,9 +108,7 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
           ...(options.fetch ? { fetch: options.fetch } : {}),
           ...(options.health ? { health: options.health } : {}),
           // Tell every open session to re-list: clients then see the upstream's new tools.
-          onListChanged: () => {
-            for (const session of sessions.all()) void session.server.sendToolListChanged();
-          },
+          onListChanged: (_serverId, callerId) => notifier.changed(callerId),
         });
       const pool = buildPool(servers);
       const catalog = new PortalCatalog(pool, policy, audit, deps.logger, deps.clock, { listBoundMs: options.listBoundMs ?? 3_000 });
@@ -121,7 +121,7 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
             const diff = pool.update(servers);
             if (diff.restarted.length + diff.added.length + diff.removed.length === 0) return;
             deps.logger.info(diff, "mcp: config reloaded");
-            for (const session of sessions.all()) void session.server.sendToolListChanged();
+            notifier.changed(undefined);
           });
       mountPortalRoutes(app, {
         authenticator: deps.authenticator,
@@ -142,6 +142,7 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
         pool: () => pool,
         async close() {
           unsubscribe?.();
+          notifier.close();
           await sessions.closeAll();
           await pool.close();
           await audit.flush();

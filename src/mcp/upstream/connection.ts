@@ -18,6 +18,7 @@ import { GatewayError } from "../../core/errors.ts";
 import type { McpServerConfig } from "../config-schema.ts";
 import { isTimeout } from "./errors.ts";
 import type { ServerHealth } from "./health.ts";
+import { sharedSchemaValidator } from "./schema-validator.ts";
 
 export type TransportKind = "http" | "sse" | "stdio";
 
@@ -232,7 +233,7 @@ export class UpstreamConnection {
   }
 
   private async openWith(kind: TransportKind): Promise<Client> {
-    const client = new Client({ name: "gatehouse-mcp-portal", version: "0.1.0" }, { capabilities: {} });
+    const client = new Client({ name: "gatehouse-mcp-portal", version: "0.1.0" }, { capabilities: {}, jsonSchemaValidator: sharedSchemaValidator });
     const invalidate = (): void => {
       this.cache.clear();
       this.options.onListChanged?.();

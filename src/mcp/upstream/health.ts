@@ -36,6 +36,8 @@ export class ServerHealth {
   private cooldown: number;
   /** Lists skip the server until then: it did not answer a list within the bound. */
   private slowUntil = 0;
+  /** Late lists still pending: lists skip the server while any is, however long it takes. */
+  private slowPending = 0;
   private readonly threshold: number;
   private readonly baseCooldown: number;
   private readonly maxCooldown: number;
@@ -50,7 +52,7 @@ export class ServerHealth {
   }
 
   snapshot(): HealthSnapshot {
-    if (this.state === "open" || this.now() < this.slowUntil) return { state: this.state === "open" ? "open" : "degraded", ...(this.reason ? { reason: this.reason } : {}), retryAt: Math.max(this.openUntil, this.slowUntil) };
+    if (this.state === "open" || this.slowPending > 0 || this.now() < this.slowUntil) return { state: this.state === "open" ? "open" : "degraded", ...(this.reason ? { reason: this.reason } : {}), retryAt: Math.max(this.openUntil, this.slowUntil) };
     return { state: this.state, ...(this.reason && this.state !== "ok" ? { reason: this.reason } : {}) };
   }
 
@@ -74,11 +76,21 @@ export class ServerHealth {
   skipLists(): boolean {
     if (this.state === "probing") return true;
     if (this.state === "open" && this.now() < this.openUntil) return true;
-    return this.now() < this.slowUntil;
+    return this.slowPending > 0 || this.now() < this.slowUntil;
   }
 
-  /** A list gave up waiting for this server (its request runs on; a later success clears this). */
-  markSlow(boundMs: number): void {
+  /**
+   * A list gave up waiting for this server. Its request runs on: until it settles no list
+   * waits for the server again (then its outcome decides: success closes, a timeout opens
+   * the breaker), and for one cool-down after that.
+   */
+  markSlow(boundMs: number, pending: Promise<unknown>): void {
+    this.slowPending += 1;
+    const settled = (): void => {
+      this.slowPending -= 1;
+      this.slowUntil = Math.max(this.slowUntil, this.now() + this.cooldown);
+    };
+    pending.then(settled, settled);
     this.slowUntil = this.now() + this.cooldown;
     this.reason = `no answer within ${boundMs} ms`;
     if (this.state === "ok" || this.state === "unknown") this.state = "degraded";

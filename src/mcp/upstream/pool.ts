@@ -25,7 +25,8 @@ export interface UpstreamPoolOptions {
   userTokens?: UserTokenProvider;
   fetch?: typeof fetch;
   health?: HealthOptions;
-  onListChanged?: (serverId: string) => void;
+  /** An upstream's lists changed: for a per-user connection `callerId` says whose (only their sessions re-list). */
+  onListChanged?: (serverId: string, callerId: string | undefined) => void;
 }
 
 export type SessionScope = "shared" | "per-user";
@@ -87,11 +88,19 @@ export class UpstreamPool {
    * by every caller's lists for the breaker's cool-down; a per-user one only by this caller's,
    * since another caller's connection (or process) is not the one that was slow.
    */
-  markSlow(serverId: string, caller: Caller, boundMs: number): void {
+  markSlow(serverId: string, caller: Caller, boundMs: number, pending: Promise<unknown>): void {
     const entry = this.servers.get(serverId);
     if (!entry) return;
-    if (entry.scope === "per-user") entry.slowCallers.set(caller.id, Date.now() + boundMs * 2);
-    else entry.health.markSlow(boundMs);
+    if (entry.scope !== "per-user") {
+      entry.health.markSlow(boundMs, pending);
+      return;
+    }
+    // Skipped for this caller while the late request runs, and a little after.
+    entry.slowCallers.set(caller.id, Number.POSITIVE_INFINITY);
+    const settled = (): void => {
+      entry.slowCallers.set(caller.id, Date.now() + boundMs);
+    };
+    pending.then(settled, settled);
   }
 
   /** Should a list skip this server for this caller now (breaker open, or recently too slow)? */
@@ -140,7 +149,7 @@ export class UpstreamPool {
     const userKey = config.type === "stdio" ? await opaqueUserKey(serverId, caller.id) : undefined;
     const again = entry.perUser.get(caller.id);
     if (again) return again;
-    const connection = this.create(serverId, entry, upstreamFetch, onUnauthorized, userKey);
+    const connection = this.create(serverId, entry, upstreamFetch, onUnauthorized, userKey, caller.id);
     entry.perUser.set(caller.id, connection);
     return connection;
   }
@@ -223,7 +232,7 @@ export class UpstreamPool {
     void victim[1].close();
   }
 
-  private create(serverId: string, entry: ServerEntry, upstreamFetch: UpstreamFetch, onUnauthorized: (() => Promise<boolean>) | undefined, userKey: string | undefined): UpstreamConnection {
+  private create(serverId: string, entry: ServerEntry, upstreamFetch: UpstreamFetch, onUnauthorized: (() => Promise<boolean>) | undefined, userKey: string | undefined, callerId?: string): UpstreamConnection {
     const { config } = entry;
     return new UpstreamConnection({
       serverId,
@@ -231,7 +240,7 @@ export class UpstreamPool {
       health: entry.health,
       logger: this.options.logger,
       ...(onUnauthorized ? { onUnauthorized } : {}),
-      onListChanged: () => this.options.onListChanged?.(serverId),
+      onListChanged: () => this.options.onListChanged?.(serverId, callerId),
       makeTransport: (kind) => {
         if (kind === "http") return httpTransport(config, upstreamFetch);
         if (kind === "sse") return sseTransport(config, upstreamFetch);
