@@ -10,7 +10,8 @@ import { describeError } from "../core/app.ts";
  * timeout: the upstream did not answer in timeoutMs. unavailable: the server's breaker is open
  * (refused without a request). upstream_error: any other failure towards the upstream.
  */
-export type AuditOutcome = "ok" | "tool_error" | "denied" | "not_found" | "too_large" | "cancelled" | "upstream_error" | "timeout" | "unavailable";
+export const AUDIT_OUTCOMES = ["ok", "tool_error", "denied", "not_found", "too_large", "cancelled", "upstream_error", "timeout", "unavailable"] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** Stored arguments / results larger than this are replaced by a marker with their size. */
 export const MAX_AUDIT_JSON_BYTES = 16 * 1024;

@@ -21,7 +21,7 @@ export { mcpServersSchema, mcpServerSchema, RESERVED_SERVER_IDS } from "./config
 export type { McpServerConfig, McpServersConfig } from "./config-schema.ts";
 export { allowAllPolicy, groupAllowListPolicy } from "./policy.ts";
 export type { McpAccessPolicy } from "./policy.ts";
-export { listAuditEntries } from "./audit.ts";
+export { AUDIT_OUTCOMES, listAuditEntries } from "./audit.ts";
 export type { AuditEntry, AuditFilter, AuditOutcome } from "./audit.ts";
 export type { UserTokenProvider } from "./upstream/pool.ts";
 export { UpstreamOAuth } from "./oauth/upstream-oauth.ts";
