@@ -1,30 +1,38 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { CallToolResult, EmbeddedResource } from "@modelcontextprotocol/sdk/types.js";
 import { spawnStdioServer } from "../../src/adapters/node/mcp/index.ts";
 import { groupAllowListPolicy, listAuditEntries, mcpServersSchema } from "../../src/mcp/index.ts";
 import { caller, startPortal, TokenTableAuthenticator, type RunningPortal } from "./harness.ts";
-import { portalClient } from "./real/clients.ts";
+import { portalClient, textOf } from "./real/clients.ts";
 import { realServersAvailable, requireEntry } from "./real/servers.ts";
 
-/** Audit outcomes and result URIs with the real server-everything (stdio). */
+/** Audit outcomes and result URIs with the real server-everything and server-filesystem (stdio). */
 const TOKEN = "outcome-token-0123456789";
 let portal: RunningPortal;
+let root: string;
 
 beforeAll(async () => {
   if (!realServersAvailable) return;
+  root = mkdtempSync(join(tmpdir(), "gatehouse-fs-"));
+  writeFileSync(join(root, "notes.txt"), "allowed content");
   portal = await startPortal({
     servers: mcpServersSchema.parse({
+      files: { type: "stdio", command: process.execPath, args: [requireEntry("server-filesystem"), root] },
       everything: { type: "stdio", command: process.execPath, args: [requireEntry("server-everything"), "stdio"] },
       hidden: { type: "stdio", command: process.execPath, args: [requireEntry("server-everything"), "stdio"] },
     }),
     stdio: spawnStdioServer,
-    policy: groupAllowListPolicy({ eng: ["everything"] }),
+    policy: groupAllowListPolicy({ eng: ["everything", "files"] }),
     authenticator: new TokenTableAuthenticator({ [TOKEN]: caller("outcomes", ["eng"]) }),
   });
 }, 60_000);
 
 afterAll(async () => {
   await portal?.close();
+  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 async function rows(tool: string) {
@@ -49,6 +57,15 @@ describe.skipIf(!realServersAvailable)("audit outcomes and result URIs (real ser
     await expect(client.callTool({ name: "nosuchserver_echo", arguments: {} })).rejects.toThrow(/Unknown tool: nosuchserver_echo/);
     expect((await rows("no-such-tool")).map((r) => r.outcome)).toEqual(["not_found"]);
     expect((await rows("echo")).map((r) => `${r.serverId}:${r.outcome}`).sort()).toEqual(["hidden:denied", "nosuchserver:not_found"]);
+    await client.close();
+  });
+
+  it("records the upstream's own refusal as tool_error, not denied (server-filesystem outside its root)", async () => {
+    const client = await portalClient(portal.url, TOKEN);
+    expect(textOf(await client.callTool({ name: "files_read_text_file", arguments: { path: join(root, "notes.txt") } }))).toContain("allowed content");
+    const outside = (await client.callTool({ name: "files_read_text_file", arguments: { path: "/etc/hostname" } })) as CallToolResult;
+    expect(outside.isError).toBe(true);
+    expect((await rows("read_text_file")).map((r) => r.outcome).sort()).toEqual(["ok", "tool_error"]);
     await client.close();
   });
 
