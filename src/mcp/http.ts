@@ -13,7 +13,7 @@ import type { SessionStore } from "./sessions.ts";
 
 export interface PortalHttpOptions {
   authenticator: Authenticator;
-  /** Read per session: a config reload swaps the catalog for new sessions. */
+  /** One catalog for the module's life: a config reload updates its pool in place (as a diff). */
   catalog: { readonly current: PortalCatalog };
   sessions: SessionStore;
   executor: CodeExecutor | undefined;
