@@ -154,7 +154,7 @@ export class PortalCatalog {
             ...(context.onProgress ? { onprogress: context.onProgress, resetTimeoutOnProgress: true } : {}),
             ...(context.signal ? { signal: context.signal } : {}),
           }),
-        { idempotent: false, ...(context.signal ? { signal: context.signal } : {}) },
+        { idempotent: false, toolCall: true, ...(context.signal ? { signal: context.signal } : {}) },
       )) as CallToolResult;
       const namespacedResult = namespaceContentUris(split.serverId, result);
       record(result.isError ? "tool_error" : "ok", null, namespacedResult);

@@ -40,6 +40,19 @@ export interface RunOptions {
   idempotent: boolean;
   /** The caller's cancel: its rejection says nothing about the upstream's health. */
   signal?: AbortSignal;
+  /**
+   * A tool call: its own timeout is the tool being slow (any caller can ask for a slow
+   * operation), not the server being down, so it does not open the breaker for everyone.
+   * A hung server is still caught: its connect, lists and pings time out.
+   */
+  toolCall?: boolean;
+}
+
+/** The request itself timed out after the session was up (not the connect). */
+class OperationTimeout extends Error {
+  constructor(readonly original: unknown) {
+    super("operation timed out");
+  }
 }
 
 /**
@@ -149,12 +162,14 @@ export class UpstreamConnection {
     this.lastUsed = Date.now();
     this.inFlight += 1;
     try {
-      const result = await this.attempt(operation, options.idempotent);
+      const result = await this.attempt(operation, options);
       health.succeeded();
       return result;
-    } catch (err) {
+    } catch (caught) {
+      const err = caught instanceof OperationTimeout ? caught.original : caught;
       if (options.signal?.aborted) health.released();
       else if (answeredByUpstream(err)) health.succeeded();
+      else if (caught instanceof OperationTimeout) health.released();
       else health.failed(err, isTimeout(err) ? "timeout" : "error");
       throw err;
     } finally {
@@ -163,15 +178,25 @@ export class UpstreamConnection {
     }
   }
 
-  private async attempt<T>(operation: (client: Client) => Promise<T>, idempotent: boolean): Promise<T> {
+  private async attempt<T>(operation: (client: Client) => Promise<T>, options: RunOptions): Promise<T> {
     try {
-      return await operation(await this.connect());
+      return await this.operate(operation, options);
     } catch (err) {
-      const retry = await this.shouldRetry(err, idempotent);
+      const retry = await this.shouldRetry(err, options.idempotent);
       if (!retry) throw err;
       this.options.logger.info({ server: this.serverId, reason: retry }, "mcp upstream: reconnecting and retrying");
       await this.reset();
-      return operation(await this.connect());
+      return this.operate(operation, options);
+    }
+  }
+
+  /** Connect, then run; a tool call's own timeout is marked so the breaker can tell it from a connect timeout. */
+  private async operate<T>(operation: (client: Client) => Promise<T>, options: RunOptions): Promise<T> {
+    const client = await this.connect();
+    try {
+      return await operation(client);
+    } catch (err) {
+      throw options.toolCall && isTimeout(err) ? new OperationTimeout(err) : err;
     }
   }
 
@@ -185,6 +210,7 @@ export class UpstreamConnection {
   }
 
   private async shouldRetry(err: unknown, idempotent: boolean): Promise<string | undefined> {
+    if (err instanceof OperationTimeout) return undefined;
     const sessionError = invalidSession(err);
     if (sessionError) return sessionError;
     // Never wait for a hung upstream twice: a timeout is not retried (the breaker takes over).
