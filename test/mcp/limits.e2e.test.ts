@@ -30,12 +30,12 @@ afterAll(async () => {
 });
 
 /** POST a chunked body (no Content-Length) of `total` bytes; resolves with the status, however early the portal answers. */
-function chunkedPost(url: string, total: number, prefix: string): Promise<{ status: number; sent: number }> {
+function chunkedPost(url: string, total: number, prefix: string, extraHeaders: Record<string, string> = {}): Promise<{ status: number; sent: number }> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     let sent = 0;
     const req = request(
-      { host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", accept: "application/json, text/event-stream", "transfer-encoding": "chunked" } },
+      { host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", accept: "application/json, text/event-stream", "transfer-encoding": "chunked", ...extraHeaders } },
       (res) => {
         res.resume();
         resolve({ status: res.statusCode ?? 0, sent });
@@ -67,6 +67,16 @@ describe("MCP portal limits", () => {
     expect(status).toBe(413);
     expect(sent).toBeLessThan(64 * 1024 * 1024);
     expect(portal.runtime.sessions.size).toBe(0);
+  });
+
+  it("refuses a chunked 64 MB message on an open session too", async () => {
+    const client = await portalClient(portal.url, TOKEN);
+    const sessionId = (client.transport as StreamableHTTPClientTransport).sessionId!;
+    const call = JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "tickets_echo", arguments: { text: "" } } });
+    const { status, sent } = await chunkedPost(portal.url, 64 * 1024 * 1024, call.slice(0, -4), { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" });
+    expect(status).toBe(413);
+    expect(sent).toBeLessThan(64 * 1024 * 1024);
+    await client.close();
   });
 
   it("caps open sessions per caller: the least recently used is closed, other callers keep theirs", async () => {
