@@ -286,7 +286,11 @@ export class PortalCatalog {
    */
   private async toolExists(caller: Caller, serverId: string, tool: string, connection: UpstreamConnection): Promise<boolean> {
     const tools = await this.bounded(serverId, caller, () => connection.listTools(), { markSlow: false });
-    return tools === undefined || tools.some((t) => t.name === tool);
+    if (tools === undefined || tools.some((t) => t.name === tool)) return true;
+    // Not in the cached list: ask again if that list is more than a few seconds old (at most
+    // one upstream list per 5 s per connection, however many unknown names a caller sends).
+    const fresh = await this.bounded(serverId, caller, () => connection.freshTools(5_000), { markSlow: false });
+    return fresh === undefined || fresh.some((t) => t.name === tool);
   }
 
   /**

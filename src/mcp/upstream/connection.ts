@@ -68,6 +68,8 @@ export class UpstreamConnection {
   private connecting: Promise<Client> | undefined;
   private kind: TransportKind;
   private cache = new Map<string, Promise<unknown>>();
+  /** When each cached list was loaded (ms since epoch). */
+  private loadedAt = new Map<string, number>();
   /** Times a fresh MCP session was opened after the first (restarts, re-initialisations). */
   reconnects = 0;
   private opened = 0;
@@ -223,11 +225,21 @@ export class UpstreamConnection {
     return undefined;
   }
 
+  /**
+   * The cached tool list, loaded again first when older than `maxAgeMs`: a name missing from
+   * an old list may be a tool added without a list_changed notification.
+   */
+  async freshTools(maxAgeMs: number): Promise<Tool[]> {
+    if (Date.now() - (this.loadedAt.get("tools") ?? 0) > maxAgeMs) this.cache.delete("tools");
+    return this.listTools();
+  }
+
   private async cached<T>(key: string, load: (client: Client) => Promise<T>): Promise<T> {
     const hit = this.cache.get(key) as Promise<T> | undefined;
     if (hit) return hit;
     const loading = this.run(load, { idempotent: true });
     this.cache.set(key, loading);
+    this.loadedAt.set(key, Date.now());
     loading.catch(() => this.cache.delete(key));
     return loading;
   }
