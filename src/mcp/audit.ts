@@ -3,7 +3,18 @@ import type { Database } from "../store/index.ts";
 import type { Logger } from "../core/logger.ts";
 import { describeError } from "../core/app.ts";
 
-export type AuditOutcome = "ok" | "tool_error" | "denied" | "upstream_error" | "timeout";
+/**
+ * ok / tool_error: the upstream answered (tool_error: with isError). denied: the policy or the
+ * server's tool allow-list hides it. not_found: no such server, tool or resource. too_large:
+ * arguments over the server's maxArgumentBytes (never sent). cancelled: the client cancelled.
+ * timeout: the upstream did not answer in timeoutMs. unavailable: the server's breaker is open
+ * (refused without a request). upstream_error: any other failure towards the upstream.
+ */
+export const AUDIT_OUTCOMES = ["ok", "tool_error", "denied", "not_found", "too_large", "cancelled", "upstream_error", "timeout", "unavailable"] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+/** Stored arguments / results larger than this are replaced by a marker with their size. */
+export const MAX_AUDIT_JSON_BYTES = 16 * 1024;
 
 export interface AuditEntry {
   id: string;
@@ -48,8 +59,8 @@ export class AuditLog {
         outcome: entry.outcome,
         duration_ms: entry.durationMs,
         error: entry.error,
-        arguments_json: entry.argumentsJson,
-        result_json: entry.resultJson,
+        arguments_json: capped(entry.argumentsJson),
+        result_json: capped(entry.resultJson),
       })
       .execute()
       .then(
@@ -63,6 +74,13 @@ export class AuditLog {
   async flush(): Promise<void> {
     await Promise.all([...this.inFlight]);
   }
+}
+
+/** An audit column stays bounded: over the cap it becomes `{"truncated":true,"bytes":N}` (valid JSON, no content). */
+export function capped(json: string | null): string | null {
+  if (json === null || json.length <= MAX_AUDIT_JSON_BYTES / 3) return json;
+  const bytes = new TextEncoder().encode(json).byteLength;
+  return bytes <= MAX_AUDIT_JSON_BYTES ? json : JSON.stringify({ truncated: true, bytes });
 }
 
 export interface AuditFilter {

@@ -36,7 +36,7 @@ export const upstreamOAuthSchema = z
 
 export const mcpServerSchema = z
   .object({
-    type: z.enum(["http", "sse", "stdio"]).describe("`http` = Streamable HTTP (falls back to SSE), `sse` = legacy HTTP+SSE, `stdio` = a local process the gateway spawns once and shares."),
+    type: z.enum(["http", "sse", "stdio"]).describe("`http` = Streamable HTTP (falls back to SSE), `sse` = legacy HTTP+SSE, `stdio` = a local process the gateway spawns (one per user unless `scope: shared`)."),
     url: z.url().optional().describe("Endpoint of an http or sse server."),
     command: z.string().min(1).optional().describe("Executable of a stdio server."),
     args: z.array(z.string()).default([]).describe("Arguments of a stdio server."),
@@ -48,6 +48,24 @@ export const mcpServerSchema = z
     description: z.string().optional().describe("Shown by portal_list_servers and in Code Mode search results."),
     tools: z.array(z.string().min(1)).optional().describe("If set, only these upstream tools are exposed (names without the server prefix)."),
     timeoutMs: z.number().int().positive().default(60_000).describe("Per-request timeout towards this upstream."),
+    scope: z
+      .enum(["shared", "per-user"])
+      .optional()
+      .describe(
+        "Upstream session scope. `per-user`: one upstream session (one process for stdio) per caller, so one user's session state (resources it creates, notes) never reaches another. `shared`: one for everyone. Default: per-user for stdio, for per-user OAuth, and for http/sse servers whose initialize declares resources; shared otherwise.",
+      ),
+    perUser: z
+      .object({
+        idleMs: z.number().int().positive().default(10 * 60_000).describe("A per-user upstream session (or process) unused this long is closed."),
+        max: z.number().int().positive().default(50).describe("Per-user upstream sessions (processes) of this server at once; past it the least recently used idle one is closed, and when none is idle a new caller is refused."),
+      })
+      .strict()
+      .default({ idleMs: 10 * 60_000, max: 50 }),
+    userEnv: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "Env var names use letters, digits and '_'."), z.string())
+      .default({})
+      .describe("Env vars set for a per-user stdio process; `{user}` in a value becomes an opaque per-caller key (hex), e.g. MEMORY_FILE_PATH: /var/lib/gatehouse/memory/{user}.jsonl."),
+    maxArgumentBytes: z.number().int().positive().default(1024 * 1024).describe("Largest tool-call arguments (as JSON) sent to this upstream; a larger call is refused before it reaches the server."),
     audit: z
       .object({
         arguments: z.boolean().default(false).describe("Store tool-call arguments in the audit log."),
@@ -61,7 +79,11 @@ export const mcpServerSchema = z
     if (server.type === "stdio" && !server.command) ctx.addIssue({ code: "custom", path: ["command"], message: "A stdio server needs `command`." });
     if (server.type !== "stdio" && !server.url) ctx.addIssue({ code: "custom", path: ["url"], message: `A ${server.type} server needs \`url\`.` });
     if (server.type === "stdio" && server.auth && typeof server.auth === "object" && "oauth" in server.auth)
-      ctx.addIssue({ code: "custom", path: ["auth"], message: "Per-user OAuth needs an http or sse server; a stdio server is shared by all users." });
+      ctx.addIssue({ code: "custom", path: ["auth"], message: "Per-user OAuth needs an http or sse server; a stdio server gets its secrets from `env`." });
+    if (server.scope === "shared" && server.auth && typeof server.auth === "object" && "oauth" in server.auth)
+      ctx.addIssue({ code: "custom", path: ["scope"], message: "A server with per-user OAuth is always per-user; remove `scope: shared`." });
+    if (Object.keys(server.userEnv).length > 0 && (server.type !== "stdio" || server.scope === "shared"))
+      ctx.addIssue({ code: "custom", path: ["userEnv"], message: "`userEnv` applies to per-user stdio servers only." });
   });
 
 /** Prefixes the portal uses for its own tools (`portal_list_servers`, `codemode_search`…). */

@@ -13,7 +13,7 @@ import type { SessionStore } from "./sessions.ts";
 
 export interface PortalHttpOptions {
   authenticator: Authenticator;
-  /** Read per session: a config reload swaps the catalog for new sessions. */
+  /** One catalog for the module's life: a config reload updates its pool in place (as a diff). */
   catalog: { readonly current: PortalCatalog };
   sessions: SessionStore;
   executor: CodeExecutor | undefined;
@@ -73,11 +73,11 @@ export function mountPortalRoutes(app: Hono<AppEnv>, options: PortalHttpOptions)
     if (c.req.method === "GET") return c.body(null, 405, { Allow: "POST" });
     if (c.req.method === "DELETE") return rpcError(c, 400, -32000, "Mcp-Session-Id header is required.");
 
-    const declared = Number(c.req.header("content-length") ?? "0");
-    if (declared > options.maxBodyBytes) return rpcError(c, 413, -32600, `Request body over ${options.maxBodyBytes} bytes.`);
+    const text = await readBoundedText(c.req.raw, options.maxBodyBytes);
+    if (text === undefined) return rpcError(c, 413, -32600, `Request body over ${options.maxBodyBytes} bytes; an MCP message must be smaller.`);
     let body: unknown;
     try {
-      body = await c.req.json();
+      body = JSON.parse(text);
     } catch (err) {
       if (err instanceof SyntaxError) return rpcError(c, 400, -32700, "Parse error: the body is not valid JSON.");
       throw err;
@@ -107,6 +107,32 @@ export function mountPortalRoutes(app: Hono<AppEnv>, options: PortalHttpOptions)
     await server.connect(transport);
     return transport.handleRequest(c.req.raw, { parsedBody: body });
   });
+}
+
+/**
+ * The body as text, or undefined past `maxBytes`: the declared Content-Length is checked
+ * first, and the bytes actually read are counted too, so a chunked body (no length) or a
+ * lying one is cut at the cap instead of being buffered whole. (Requests on an open session
+ * are read by the SDK transport, which applies the same cap the same way.)
+ */
+export async function readBoundedText(request: Request, maxBytes: number): Promise<string | undefined> {
+  if (Number(request.headers.get("content-length") ?? "0") > maxBytes) return undefined;
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const decoder = new TextDecoder();
+  let received = 0;
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > maxBytes) {
+      await reader.cancel("request body over the cap");
+      return undefined;
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 /**

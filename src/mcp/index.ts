@@ -5,6 +5,7 @@ import { AuditLog } from "./audit.ts";
 import { PortalCatalog } from "./catalog.ts";
 import type { McpServersConfig } from "./config-schema.ts";
 import { mountPortalRoutes } from "./http.ts";
+import { ListChangeNotifier } from "./list-changed.ts";
 import { allowAllPolicy, type McpAccessPolicy } from "./policy.ts";
 import { SessionStore } from "./sessions.ts";
 import { TokenCipher } from "./oauth/cipher.ts";
@@ -14,18 +15,21 @@ import { UpstreamOAuth } from "./oauth/upstream-oauth.ts";
 import { serverAllowed } from "./policy.ts";
 import { UpstreamPool, type UserTokenProvider } from "./upstream/pool.ts";
 import type { StdioTransportFactory } from "./upstream/transport-factory.ts";
+import type { HealthOptions } from "./upstream/health.ts";
 
 export { mcpServersSchema, mcpServerSchema, RESERVED_SERVER_IDS } from "./config-schema.ts";
 export type { McpServerConfig, McpServersConfig } from "./config-schema.ts";
 export { allowAllPolicy, groupAllowListPolicy } from "./policy.ts";
 export type { McpAccessPolicy } from "./policy.ts";
-export { listAuditEntries } from "./audit.ts";
+export { AUDIT_OUTCOMES, listAuditEntries } from "./audit.ts";
 export type { AuditEntry, AuditFilter, AuditOutcome } from "./audit.ts";
 export type { UserTokenProvider } from "./upstream/pool.ts";
 export { UpstreamOAuth } from "./oauth/upstream-oauth.ts";
 export { OAuthTokenStore } from "./oauth/token-store.ts";
 export { TokenCipher } from "./oauth/cipher.ts";
 export type { StdioTransportFactory } from "./upstream/transport-factory.ts";
+export type { HealthOptions } from "./upstream/health.ts";
+export type { ServerStatus } from "./catalog.ts";
 
 export interface McpModuleOptions {
   /** Upstream servers; default: the org config's `mcp` section (rebuilt when the config reloads). */
@@ -47,6 +51,12 @@ export interface McpModuleOptions {
   allowedOrigins?: string[];
   /** Idle portal sessions expire after this; default 30 minutes. */
   sessionIdleMs?: number;
+  /** Open portal sessions per caller; one more closes that caller's least recently used. Default 32. */
+  maxSessionsPerCaller?: number;
+  /** A list waits at most this long for any one upstream; default 3000 ms. */
+  listBoundMs?: number;
+  /** Per-server circuit breaker: failures in a row that open it (a timeout opens it at once), first cool-down. */
+  health?: HealthOptions;
   fetch?: typeof fetch;
 }
 
@@ -58,6 +68,7 @@ export interface McpModule extends AppModule {
 export interface McpRuntime {
   audit: AuditLog;
   sessions: SessionStore;
+  catalog: PortalCatalog;
   pool(): UpstreamPool;
   close(): Promise<void>;
 }
@@ -76,7 +87,8 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
     },
     mount(app, deps) {
       const audit = new AuditLog(deps.db, deps.logger);
-      const sessions = new SessionStore(options.sessionIdleMs ?? 30 * 60_000, deps.clock);
+      const sessions = new SessionStore(options.sessionIdleMs ?? 30 * 60_000, deps.clock, options.maxSessionsPerCaller ?? 32);
+      const notifier = new ListChangeNotifier(sessions, deps.logger);
       const policy = options.policy ?? allowAllPolicy;
       let servers = options.servers ?? deps.config.current().mcp;
       const keySecret = deps.secrets.get(options.oauthKeySecret ?? "GATEHOUSE_MCP_TOKEN_KEY");
@@ -94,29 +106,26 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
           ...(options.stdio ? { stdio: options.stdio } : {}),
           ...(userTokens ? { userTokens } : {}),
           ...(options.fetch ? { fetch: options.fetch } : {}),
+          ...(options.health ? { health: options.health } : {}),
           // Tell every open session to re-list: clients then see the upstream's new tools.
-          onListChanged: () => {
-            for (const session of sessions.all()) void session.server.sendToolListChanged();
-          },
+          onListChanged: (_serverId, callerId) => notifier.changed(callerId),
         });
-      let pool = buildPool(servers);
-      let catalog = new PortalCatalog(pool, policy, audit, deps.logger, deps.clock);
+      const pool = buildPool(servers);
+      const catalog = new PortalCatalog(pool, policy, audit, deps.logger, deps.clock, { listBoundMs: options.listBoundMs ?? 3_000 });
+      // A reload is applied as a diff: only servers whose entry changed are restarted, so
+      // in-flight calls on the others finish and an edit elsewhere (a comment) restarts nothing.
       const unsubscribe = options.servers
         ? undefined
         : deps.config.onChange((config) => {
-            const old = pool;
             servers = config.mcp;
-            pool = buildPool(servers);
-            catalog = new PortalCatalog(pool, policy, audit, deps.logger, deps.clock);
-            void old.close();
+            const diff = pool.update(servers);
+            if (diff.restarted.length + diff.added.length + diff.removed.length === 0) return;
+            deps.logger.info(diff, "mcp: config reloaded");
+            notifier.changed(undefined);
           });
       mountPortalRoutes(app, {
         authenticator: deps.authenticator,
-        catalog: {
-          get current() {
-            return catalog;
-          },
-        },
+        catalog: { current: catalog },
         sessions,
         executor: options.executor,
         sandboxLimits: options.sandboxLimits ?? {},
@@ -129,9 +138,11 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
       runtime = {
         audit,
         sessions,
+        catalog,
         pool: () => pool,
         async close() {
           unsubscribe?.();
+          notifier.close();
           await sessions.closeAll();
           await pool.close();
           await audit.flush();

@@ -95,7 +95,7 @@ export function createPortalServer(options: PortalServerOptions): Server {
   server.setRequestHandler(GetPromptRequestSchema, async (request) => catalog.getPrompt(caller, request.params.name, request.params.arguments));
   server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: await catalog.resources(caller) }));
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: await catalog.resourceTemplates(caller) }));
-  server.setRequestHandler(ReadResourceRequestSchema, async (request) => catalog.readResource(caller, request.params.uri));
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => catalog.readResource(caller, request.params.uri, { sessionId: options.sessionId(), signal: extra.signal }));
   server.setRequestHandler(CompleteRequestSchema, async (request) => catalog.complete(caller, request.params));
   // The portal emits no log messages of its own and upstream logs are not relayed (see docs/mcp.md),
   // so the level is accepted and has nothing to filter.

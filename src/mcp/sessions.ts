@@ -25,15 +25,31 @@ export class SessionStore {
   constructor(
     private readonly idleMs: number,
     private readonly clock: Clock,
+    /** Open sessions one caller may hold; opening one more closes that caller's least recently used. */
+    private readonly maxPerCaller = 32,
   ) {}
 
   get size(): number {
     return this.sessions.size;
   }
 
+  /**
+   * Register a new session. A caller at the cap loses their least recently used session
+   * (its client gets 404 and re-initialises, as the spec prescribes), so one caller can
+   * hold at most `maxPerCaller` and cannot grow the portal's memory without bound.
+   */
   add(session: PortalSession): void {
     session.lastSeen = this.clock.now();
+    const own = [...this.sessions.values()].filter((s) => s.callerId === session.callerId);
+    own.sort((a, b) => a.lastSeen - b.lastSeen);
+    for (const old of own.slice(0, Math.max(0, own.length - this.maxPerCaller + 1))) void this.close(old.id);
     this.sessions.set(session.id, session);
+  }
+
+  countFor(callerId: string): number {
+    let count = 0;
+    for (const session of this.sessions.values()) if (session.callerId === callerId) count += 1;
+    return count;
   }
 
   /** The live session, touched; undefined when unknown or idle past the limit (then closed). */

@@ -39,7 +39,7 @@ export interface RunningPortal {
   close(): Promise<void>;
 }
 
-export async function startPortal(options: McpModuleOptions & { authenticator: Authenticator; secrets?: Record<string, string>; clock?: Clock }): Promise<RunningPortal> {
+export async function startPortal(options: McpModuleOptions & { authenticator: Authenticator; secrets?: Record<string, string>; clock?: Clock; config?: ConfigHolder }): Promise<RunningPortal> {
   const db = openSqlite(":memory:");
   await migrateToLatest(db);
   const secrets = options.secrets ?? {};
@@ -48,7 +48,7 @@ export async function startPortal(options: McpModuleOptions & { authenticator: A
     logger: silentLogger,
     clock: options.clock ?? systemClock,
     db,
-    config: new ConfigHolder(orgConfigSchema.parse({})),
+    config: options.config ?? new ConfigHolder(orgConfigSchema.parse({})),
     authenticator: options.authenticator,
     secrets: { get: (name) => (Object.hasOwn(secrets, name) ? secrets[name] : undefined) },
   };

@@ -2,10 +2,10 @@ import type { Command } from "commander";
 import { parseSettings } from "../../core/settings.ts";
 import { openExistingStore } from "../../adapters/node/existing-store.ts";
 import { isCalendarDay, NO_TEAM } from "../../dashboard/index.ts";
-import { listAuditEntries, type AuditFilter, type AuditOutcome } from "../../mcp/index.ts";
+import { AUDIT_OUTCOMES, listAuditEntries, type AuditFilter, type AuditOutcome } from "../../mcp/index.ts";
 import { renderTable } from "../table.ts";
 
-const OUTCOMES: readonly AuditOutcome[] = ["ok", "tool_error", "denied", "upstream_error", "timeout"];
+const OUTCOMES: readonly AuditOutcome[] = AUDIT_OUTCOMES;
 
 export function registerMcp(program: Command): void {
   const mcp = program.command("mcp").description("MCP server portal (/mcp): inspect the audit log of tool calls. See docs/mcp.md.");
