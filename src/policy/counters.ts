@@ -40,8 +40,12 @@ export interface ReserveRefusal {
 }
 
 export interface CounterStore {
-  /** All-or-nothing: reserves `amountUsd` on every claim, or on none and names the first that would overflow. */
-  reserve(claims: readonly BudgetClaim[], amountUsd: number): ReserveOutcome | Promise<ReserveOutcome>;
+  /**
+   * All-or-nothing: reserves `amountUsd` on every claim, or on none and names the first that
+   * would overflow. `requestId` ties the reservation to the request's ledger row (a shared
+   * store charges a lapsed reservation that row's real cost when it exists).
+   */
+  reserve(claims: readonly BudgetClaim[], amountUsd: number, requestId?: string): ReserveOutcome | Promise<ReserveOutcome>;
   /** Replaces the reservation with the real cost (0 for a failed request). Called once per reservation. */
   settle(reservation: Reservation, actualUsd: number): void | Promise<void>;
   /**

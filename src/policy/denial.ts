@@ -10,7 +10,8 @@ const IN_FLIGHT_RETRY_SECONDS = 5;
  * The refusal of a reservation, worded for what caused it. When settled spend alone leaves
  * room for the request, the budget is held by reservations (requests in flight, or of an
  * instance that stopped): the caller is told so, and to retry in seconds (the bound on a
- * stopped instance's reservations), not at the end of the period.
+ * stopped instance's reservations), not at the end of the period. Reservations usually
+ * settle below their estimate (an upper bound), so the retry often fits.
  */
 export function budgetDenial(refusal: ReserveRefusal, estimateUsd: number, now: number): GatewayError {
   const { claim, usedUsd } = refusal;
@@ -21,10 +22,10 @@ export function budgetDenial(refusal: ReserveRefusal, estimateUsd: number, now: 
   if (reservedUsd > EPSILON && settledUsd + estimateUsd <= claim.limitUsd + EPSILON && settledUsd < claim.limitUsd - EPSILON) {
     const boundSeconds = refusal.reservationBoundMs !== undefined ? Math.ceil(refusal.reservationBoundMs / 1000) : undefined;
     const retryAfterSeconds = Math.max(1, Math.min(boundSeconds ?? IN_FLIGHT_RETRY_SECONDS, Math.ceil((claim.resetsAt - now) / 1000)));
-    const stopped = boundSeconds !== undefined ? ` Reservations of a gateway instance that stopped are released within ${boundSeconds}s.` : "";
+    const stopped = boundSeconds !== undefined ? ` Reservations of a gateway instance that stopped are settled within ${boundSeconds}s (at their recorded cost, or their estimate when none was recorded).` : "";
     return new GatewayError(
       "budget_exceeded",
-      `Budget held: ${claim.label} of ${limit} has $${settledUsd.toFixed(2)} spent and $${reservedUsd.toFixed(2)} reserved by requests still in flight; this request may cost up to ${cost}. The reserved amount is released as those requests finish.${stopped} Retry in ${retryAfterSeconds}s.`,
+      `Budget held: ${claim.label} of ${limit} has $${settledUsd.toFixed(2)} spent and $${reservedUsd.toFixed(2)} reserved by requests still in flight; this request may cost up to ${cost}. Reservations become the requests' real cost as they finish.${stopped} Retry in ${retryAfterSeconds}s.`,
       { retryAfterSeconds },
     );
   }

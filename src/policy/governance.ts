@@ -112,7 +112,7 @@ export class GovernancePolicy implements ProxyPolicy {
     let reservation: Reservation | undefined;
     if (budgetClaims.length > 0) {
       if (rules.groupBudgets.length > 0) (this.options.onMembership ?? noop)(caller.id, rules.groups);
-      const outcome = await this.options.counters.reserve(budgetClaims, estimateUsd);
+      const outcome = await this.options.counters.reserve(budgetClaims, estimateUsd, request.requestId);
       if (!outcome.ok) {
         this.options.rates.release(holds);
         // Worded for the cause: spent, or held by reservations in flight (see denial.ts).

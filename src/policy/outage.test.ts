@@ -122,7 +122,7 @@ describe("the denial's wording", () => {
   it("says the budget is held by reservations, with a retry in seconds, when settled spend leaves room", () => {
     const err = budgetDenial({ ok: false, claim, usedUsd: 0.9, reservedUsd: 0.6, reservationBoundMs: 15_000 }, 0.2, now);
     expect(err.message).toMatch(/^Budget held: your daily budget of \$1\.00 has \$0\.30 spent and \$0\.60 reserved by requests still in flight/);
-    expect(err.message).toContain("released within 15s");
+    expect(err.message).toContain("settled within 15s");
     expect(err.retryAfterSeconds).toBe(15);
   });
 

@@ -66,12 +66,12 @@ export class OutageAwareCounters implements CounterStore {
     });
   }
 
-  async reserve(claims: readonly BudgetClaim[], amountUsd: number): Promise<ReserveOutcome> {
+  async reserve(claims: readonly BudgetClaim[], amountUsd: number, requestId?: string): Promise<ReserveOutcome> {
     const { health } = this.options;
     let cause = health.reason;
     if (health.shouldTry()) {
       try {
-        const outcome = await this.inner.reserve(claims, amountUsd);
+        const outcome = await this.inner.reserve(claims, amountUsd, requestId);
         health.succeeded();
         return outcome;
       } catch (err) {

@@ -156,10 +156,11 @@ describe("the gateway when PostgreSQL fails", { timeout: 240_000 }, () => {
     expect(outcomes).toEqual([{ status: 503, n: Math.min(1000, refused.length) }]);
   });
 
-  it("releases a SIGKILLed instance's reservations within the lease bound, and says the budget is held, not spent", async () => {
+  it("settles a SIGKILLed instance's reservations within the lease bound (at their estimate: no row was recorded), and says the budget is held until then", async () => {
     const leaseMs = 6_000;
-    // Room for one request and a half: one in flight holds the budget.
-    const configDir = budgetConfig(perRequest * 1.5);
+    // Room for 2.5 requests: one in flight plus a double-size probe do not fit; one more small one does.
+    const configDir = budgetConfig(perRequest * 2.5);
+    const probe = { ...body, max_tokens: 2 * body.max_tokens + Buffer.byteLength(JSON.stringify(body)) };
     // A caller of its own (a token issued against the shared store), so no earlier test's spend counts.
     const env = { GATEHOUSE_RESERVATION_LEASE_MS: String(leaseMs), GATEHOUSE_SIGNING_KEY_FILE: await createSharedSigningKey() };
     const token = await issueToken({ DATABASE_URL: cluster.url, ...env }, "lease@example.com", ["dev"]);
@@ -170,7 +171,7 @@ describe("the gateway when PostgreSQL fails", { timeout: 240_000 }, () => {
     const reader = (held.body as ReadableStream<Uint8Array>).getReader();
     expect((await reader.read()).done).toBe(false);
 
-    const denied = await chat(b.url, body, undefined, token);
+    const denied = await chat(b.url, probe, undefined, token);
     expect(denied.status).toBe(429);
     const retryAfter = Number(denied.headers.get("retry-after"));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
@@ -178,22 +179,33 @@ describe("the gateway when PostgreSQL fails", { timeout: 240_000 }, () => {
     const message = ((await denied.json()) as { error: { message: string } }).error.message;
     expect(message).toMatch(/^Budget held: your daily budget/);
     expect(message).toContain("reserved by requests still in flight");
-    expect(message).toContain(`released within ${leaseMs / 1000}s`);
+    expect(message).toContain(`settled within ${leaseMs / 1000}s`);
     expect(message).not.toContain("resets at");
 
     expect(await a.stop("SIGKILL")).toBeNull();
     await reader.read().catch(() => undefined);
     const killedAt = Date.now();
-    let admittedAfterMs = -1;
+    let settledAfterMs = -1;
+    let last = "";
     await waitFor(async () => {
-      const res = await chat(b.url, body, undefined, token);
-      await res.text();
-      if (res.status === 200) admittedAfterMs = Date.now() - killedAt;
-      return res.status === 200;
+      const res = await chat(b.url, probe, undefined, token);
+      last = ((await res.json()) as { error?: { message: string } }).error?.message ?? String(res.status);
+      if (last.startsWith("Budget reached")) settledAfterMs = Date.now() - killedAt;
+      return settledAfterMs > 0;
     }, 60_000);
+    expect(last).toMatch(/^Budget reached/);
     // The last heartbeat was at most a third of the lease before the kill.
-    expect(admittedAfterMs).toBeGreaterThan(0);
-    expect(admittedAfterMs).toBeLessThan(leaseMs + 4_000);
+    expect(settledAfterMs).toBeGreaterThan(0);
+    expect(settledAfterMs).toBeLessThan(leaseMs + 4_000);
+    // The stream had no ledger row (it never ended): its estimate is what it may have cost, and what is charged.
+    const day = new Date().toISOString().slice(0, 10);
+    const streamEstimate = (Buffer.byteLength(JSON.stringify({ ...body, stream: true })) + body.max_tokens) / 1e6;
+    const counters = await db.selectFrom("budget_counters").select("settled_usd").where("key", "like", `user:%:d:${day}`).execute();
+    expect(counters.map((c) => c.settled_usd.toFixed(9))).toContain(streamEstimate.toFixed(9));
+    // What is left is the caller's: a request that fits the rest is served.
+    const small = await chat(b.url, body, undefined, token);
+    expect(small.status).toBe(200);
+    await small.text();
     expect(await b.stop("SIGTERM")).toBe(0);
   });
 

@@ -24,11 +24,16 @@ export interface PostgresCounterOptions {
 interface PendingSettle {
   rowId: string | undefined;
   keys: readonly string[];
+  /** What was reserved: what a lapsed reservation was charged, to correct with the real cost. */
+  amountUsd: number;
   actualUsd: number;
 }
 
 /** Settles kept for retry while the store is down; past it the ledger reconciliation catches the cost up. */
 const MAX_PENDING_SETTLES = 100_000;
+
+/** How long the tombstone of a charged (lapsed) reservation is kept for a late settle to correct. */
+const TOMBSTONE_MS = 86_400_000;
 
 /** The reservation carries its row id, so any instance can settle it. */
 interface SharedReservation extends Reservation {
@@ -123,7 +128,8 @@ export class PostgresCounterStore implements CounterStore {
       await this.db.transaction().execute(async (trx) => {
         await renewLease(trx, this.leaseName(), this.instanceId, expiresAt);
         for (let i = 0; i < ids.length; i += 1000) {
-          await trx.updateTable("budget_reservations").set({ expires_at: expiresAt }).where("id", "in", ids.slice(i, i + 1000)).execute();
+          // Not a tombstone: a reservation already charged (lapsed) must not count again.
+          await trx.updateTable("budget_reservations").set({ expires_at: expiresAt }).where("id", "in", ids.slice(i, i + 1000)).where("expires_at", ">", 0).execute();
         }
       });
     } catch (err) {
@@ -137,11 +143,12 @@ export class PostgresCounterStore implements CounterStore {
     return `instance:${this.instanceId}`;
   }
 
-  async reserve(claims: readonly BudgetClaim[], amountUsd: number): Promise<ReserveOutcome> {
+  async reserve(claims: readonly BudgetClaim[], amountUsd: number, requestId?: string): Promise<ReserveOutcome> {
     const now = this.options.clock.now();
     const keys = [...new Set(claims.map((c) => c.key))].sort();
     if (keys.length === 0) return { ok: true, reservation: this.reservation(crypto.randomUUID(), [], amountUsd) };
-    const rowId = crypto.randomUUID();
+    // The request id when known: a lapsed reservation is then charged its ledger row's real cost.
+    const rowId = requestId ?? crypto.randomUUID();
     const outcome = await this.db.transaction().execute(async (trx): Promise<ReserveOutcome> => {
       await trx
         .insertInto("budget_counters")
@@ -149,6 +156,11 @@ export class PostgresCounterStore implements CounterStore {
         .onConflict((oc) => oc.column("key").doNothing())
         .execute();
       const counters = await trx.selectFrom("budget_counters").select(["key", "settled_usd"]).where("key", "in", keys).orderBy("key").forUpdate().execute();
+      // Reservations whose instance stopped renewing them become spend: the real cost when the
+      // request's ledger row is there, else the estimate (an upper bound: the request may well
+      // have been served and billed; fail closed).
+      const lapsed = await chargeLapsed(trx, keys, now);
+      for (const row of counters) row.settled_usd += lapsed.get(row.key) ?? 0;
       const reserved = await trx
         .selectFrom("budget_reservations")
         .select(["key", (eb) => eb.fn.sum<number>("amount_usd").as("total")])
@@ -182,7 +194,7 @@ export class PostgresCounterStore implements CounterStore {
   async settle(reservation: Reservation, actualUsd: number): Promise<void> {
     const rowId = (reservation as Partial<SharedReservation>).rowId;
     if (reservation.keys.length === 0) return;
-    const settle: PendingSettle = { rowId, keys: reservation.keys, actualUsd };
+    const settle: PendingSettle = { rowId, keys: reservation.keys, amountUsd: reservation.amountUsd, actualUsd };
     try {
       await this.write(settle);
       for (const key of reservation.keys) this.seen.set(key, Math.max(0, (this.seen.get(key) ?? 0) - reservation.amountUsd + actualUsd));
@@ -199,13 +211,21 @@ export class PostgresCounterStore implements CounterStore {
   private async write(settle: PendingSettle): Promise<void> {
     const now = this.options.clock.now();
     await this.db.transaction().execute(async (trx) => {
-      if (settle.rowId) await trx.deleteFrom("budget_reservations").where("id", "=", settle.rowId).execute();
-      // Even when the reservation expired meanwhile, the real cost still counts.
-      if (settle.actualUsd > 0) {
+      // A key whose reservation lapsed (this instance missed its heartbeats) was charged what
+      // its tombstone says (negative expires_at): there the real cost replaces that charge.
+      // A key with no row at all (pruned a day later) gets the real cost, as a live one does.
+      const rows = settle.rowId ? await trx.deleteFrom("budget_reservations").where("id", "=", settle.rowId).returning(["key", "amount_usd", "expires_at"]).execute() : [];
+      const charged = new Map(rows.filter((r) => Number(r.expires_at) < 0).map((r) => [r.key, Number(r.amount_usd)]));
+      const byDelta = new Map<number, string[]>();
+      for (const key of settle.keys) {
+        const delta = settle.actualUsd - (charged.get(key) ?? 0);
+        if (delta !== 0) byDelta.set(delta, [...(byDelta.get(delta) ?? []), key]);
+      }
+      for (const [delta, keys] of byDelta) {
         await trx
           .updateTable("budget_counters")
-          .set({ settled_usd: sql<number>`settled_usd + ${settle.actualUsd}`, updated_at: now })
-          .where("key", "in", [...settle.keys])
+          .set({ settled_usd: sql<number>`greatest(0, settled_usd + ${delta})`, updated_at: now })
+          .where("key", "in", keys)
           .execute();
       }
     });
@@ -290,7 +310,18 @@ export class PostgresCounterStore implements CounterStore {
   private async pruneShared(isLive: (key: string) => boolean): Promise<void> {
     const now = this.options.clock.now();
     try {
-      await this.db.deleteFrom("budget_reservations").where("expires_at", "<=", now).execute();
+      // Keys nobody reserved on since their reservations lapsed: charged here.
+      const stale = await this.db.selectFrom("budget_reservations").select("key").distinct().where("expires_at", ">", 0).where("expires_at", "<=", now).execute();
+      const staleKeys = stale.map((r) => r.key).sort();
+      for (let i = 0; i < staleKeys.length; i += 100) {
+        const chunk = staleKeys.slice(i, i + 100);
+        await this.db.transaction().execute(async (trx) => {
+          await trx.selectFrom("budget_counters").select("key").where("key", "in", chunk).orderBy("key").forUpdate().execute();
+          await chargeLapsed(trx, chunk, now);
+        });
+      }
+      // Tombstones of charged reservations are kept a day, for a settle that arrives late.
+      await this.db.deleteFrom("budget_reservations").where("expires_at", "<", 0).where("expires_at", ">", -(now - TOMBSTONE_MS)).execute();
       const keys = await this.db.selectFrom("budget_counters").select("key").execute();
       const dead = keys.map((r) => r.key).filter((key) => !isLive(key));
       for (let i = 0; i < dead.length; i += 500) await this.db.deleteFrom("budget_counters").where("key", "in", dead.slice(i, i + 500)).execute();
@@ -302,4 +333,38 @@ export class PostgresCounterStore implements CounterStore {
   private reservation(rowId: string, keys: string[], amountUsd: number): SharedReservation {
     return { id: this.reservationSeq++, rowId, keys, amountUsd };
   }
+}
+
+/**
+ * Charges the lapsed reservations of `keys` to the counters (the caller
+ * holds the counter rows' locks): the real cost of the request's ledger row when it was
+ * written (the instance died after answering), else the reservation's estimate (it died
+ * with the request in flight, or before flushing its row). Returns the amount per key.
+ */
+async function chargeLapsed(trx: Kysely<Database>, keys: readonly string[], now: number): Promise<Map<string, number>> {
+  const rows = await trx
+    .selectFrom("budget_reservations")
+    .select(["id", "key", "amount_usd"])
+    .where("key", "in", [...keys])
+    .where("expires_at", ">", 0)
+    .where("expires_at", "<=", now)
+    .execute();
+  if (rows.length === 0) return new Map();
+  const ids = [...new Set(rows.map((r) => r.id))];
+  const recorded = new Map<string, number>();
+  for (let i = 0; i < ids.length; i += 500) {
+    for (const row of await trx.selectFrom("ledger").select(["request_id", "cost_usd"]).where("request_id", "in", ids.slice(i, i + 500)).execute()) recorded.set(row.request_id, Number(row.cost_usd));
+  }
+  const charged = new Map<string, number>();
+  for (const row of rows) {
+    const amount = recorded.get(row.id) ?? Number(row.amount_usd);
+    charged.set(row.key, (charged.get(row.key) ?? 0) + amount);
+    // The row stays as a tombstone (negative expires_at: counted by nothing) saying what was
+    // charged, so a settle that arrives after all replaces exactly that.
+    await trx.updateTable("budget_reservations").set({ amount_usd: amount, expires_at: -now }).where("id", "=", row.id).where("key", "=", row.key).execute();
+  }
+  for (const [key, amount] of charged) {
+    await trx.updateTable("budget_counters").set({ settled_usd: sql<number>`settled_usd + ${amount}` }).where("key", "=", key).execute();
+  }
+  return charged;
 }
