@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgres } from "../../src/adapters/node/postgres.ts";
 import type { Database } from "../../src/store/index.ts";
 import { startFakeUpstream, type FakeUpstream } from "../fake-upstream/index.ts";
-import { chat, createSharedSigningKey, issueToken, KEYS, startGatewayProcess, writeConfig, type GatewayProcess } from "./gateway-process.ts";
+import { chat, createSharedSigningKey, issueToken, KEYS, startGatewayProcess, TOKEN, writeConfig, type GatewayProcess } from "./gateway-process.ts";
 import { startRestartableCluster, type RestartableCluster } from "./postgres.ts";
 
 /**
@@ -144,6 +144,13 @@ describe("the gateway when PostgreSQL fails", { timeout: 240_000 }, () => {
       expect(error.type).toBe("server_error");
       expect(error.message).toMatch(/cannot reach its store/);
     }
+
+    // The refusals and the store's state are in /metrics (the dev token's groups include admin).
+    const metrics = await (await fetch(`${g.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    expect(metrics).toContain(`gatehouse_denials_total{provider="openai",reason="store_unavailable"} ${refused.length}`);
+    expect(metrics).toContain("gatehouse_store_up 1");
+    expect(metrics).toMatch(/gatehouse_ledger_dropped_rows_total 0\n/);
+    expect(metrics).toMatch(/gatehouse_ledger_failed_writes_total [1-9]/);
 
     // A clean stop writes everything: every answered request has exactly one row.
     expect(await g.stop("SIGTERM")).toBe(0);
