@@ -246,4 +246,27 @@ describe("the gateway when PostgreSQL fails", { timeout: 240_000 }, () => {
     expect(readdirSync(join(dataDir, "ledger-spool"))).toEqual([]);
     expect(await next.stop("SIGTERM")).toBe(0);
   });
+
+  it("SIGTERM with a stream that never ends: the connection is cut at the drain deadline, its row written, exit 0", async () => {
+    const drainMs = 1_500;
+    const g = await start(writeConfig(fake.url), { GATEHOUSE_DRAIN_MS: String(drainMs) });
+    fake.enqueue({ endless: true, chunkDelayMs: 50 });
+    const stream = await chat(g.url, { model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "forever" }] });
+    expect(stream.status).toBe(200);
+    const id = stream.headers.get("x-gatehouse-request-id") as string;
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    expect((await reader.read()).done).toBe(false);
+    const started = Date.now();
+    const exit = g.stop("SIGTERM");
+    // The client keeps reading until the gateway cuts it.
+    await (async () => {
+      for (;;) if ((await reader.read()).done) return;
+    })().catch(() => undefined);
+    expect(await exit).toBe(0);
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(drainMs - 100);
+    expect(took).toBeLessThan(drainMs + 10_000);
+    const rows = await db.selectFrom("ledger").select(["request_id", "outcome"]).where("request_id", "=", id).execute();
+    expect(rows).toHaveLength(1);
+  });
 });

@@ -195,7 +195,12 @@ async function startOnStore(
       if (stats.failingSince !== undefined) return `ledger writes failing for ${Math.round((systemClock.now() - stats.failingSince) / 1000)} s (${stats.queued} rows queued in memory, ${stats.spooled} spooled)`;
       return undefined;
     },
-    config: () => (Object.keys(config.current().providers).length > 0 ? undefined : "no provider is configured (check the config directory)"),
+    // Loaded = parsed and in force (a start with an invalid config fails, a bad reload keeps the last good one);
+    // a gateway serving neither a provider nor an MCP server is not ready for anything.
+    config: () => {
+      const current = config.current();
+      return Object.keys(current.providers).length > 0 || Object.keys(current.mcp ?? {}).length > 0 ? undefined : "the config serves no provider and no MCP server (check the config directory)";
+    },
     catalog: () => (catalog.modelCount > 0 ? undefined : "the model catalog is empty"),
   };
   const proxy = createProxyModule({
