@@ -22,7 +22,7 @@ import { StoreHealth } from "../../store/health.ts";
 import { runReadiness } from "../../core/readiness.ts";
 import { metricLines } from "../../metrics/index.ts";
 import { FileLedgerSpool } from "./ledger-spool.ts";
-import { assertDataDirWritable, assertStoreWritable } from "./store-checks.ts";
+import { assertDataDirWritable, assertStoreWritable, storeNotWritable } from "./store-checks.ts";
 import { sql } from "kysely";
 import { hostname } from "node:os";
 import { spawnStdioServer, WorkerPoolExecutor } from "./mcp/index.ts";
@@ -99,9 +99,22 @@ export function sqliteFile(settings: Settings): string {
 export async function openStore(settings: Settings, options: { logger?: Logger; health?: StoreHealth } = {}): Promise<Kysely<Database>> {
   if (settings.databaseUrl) {
     if (!isPostgresUrl(settings.databaseUrl)) throw new Error("DATABASE_URL must be a postgres:// or postgresql:// URL; unset it to use the embedded SQLite store.");
-    return openPostgresStore(settings.databaseUrl, { applicationName: `gatehouse-${process.pid}`, ...options });
+    try {
+      return await openPostgresStore(settings.databaseUrl, { applicationName: `gatehouse-${process.pid}`, ...options });
+    } catch (err) {
+      // Migrating needs writes: a standby (25006) or a role without rights (42501) fails here.
+      const code = (err as { code?: unknown }).code;
+      if (code === "25006" || code === "42501") throw storeNotWritable(redactUrl(settings.databaseUrl), err);
+      throw err;
+    }
   }
-  const db = openSqlite(sqliteFile(settings));
+  let db: Kysely<Database>;
+  try {
+    db = openSqlite(sqliteFile(settings));
+  } catch (err) {
+    // A file of another user or on a read-only mount fails here (chmod, open): say what to fix.
+    throw storeNotWritable(sqliteFile(settings), err);
+  }
   await migrateToLatest(db);
   return db;
 }

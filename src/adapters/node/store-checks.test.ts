@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -10,7 +10,7 @@ import { openSqlite } from "./sqlite.ts";
 const run = promisify(execFile);
 const root = new URL("../../..", import.meta.url).pathname;
 // Root writes through any mode bits: the gateway runs as `nobody` then, as an operator's service user would.
-const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+const serviceUser: { uid: number; gid: number } | undefined = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
 
 /** `gatehouse serve` on `dataDir`; resolves with its exit code and output (it must not start). */
 async function serve(dataDir: string): Promise<{ code: number; output: string }> {
@@ -19,7 +19,7 @@ async function serve(dataDir: string): Promise<{ code: number; output: string }>
       cwd: root,
       env: { ...process.env, HOME: tmpdir(), GATEHOUSE_LOG_LEVEL: "warn", GATEHOUSE_CATALOG_REFRESH_MS: "0", GATEHOUSE_DEV_TOKEN: "faults_test_token_0123456789" },
       timeout: 30_000,
-      ...asUser,
+      ...(serviceUser ?? {}),
     });
     return { code: 0, output: stdout + stderr };
   } catch (err) {
@@ -55,7 +55,9 @@ describe("refusing to start on storage it cannot write", { timeout: 60_000 }, ()
 
   it("a writable data dir holding a read-only store file: exits 1 naming the store", async () => {
     const dataDir = await populatedDataDir();
-    chmodSync(dataDir, 0o777);
+    // The service user owns its data dir (the gateway makes it private, 0700); the store file is not its to write.
+    if (serviceUser) chownSync(dataDir, serviceUser.uid, serviceUser.gid);
+    chmodSync(dataDir, 0o700);
     chmodSync(join(dataDir, "gatehouse.db"), 0o444);
     const { code, output } = await serve(dataDir);
     expect(code).toBe(1);

@@ -26,6 +26,14 @@ export function assertDataDirWritable(dataDir: string): void {
 
 class ProbeRollback extends Error {}
 
+const FIX = "For SQLite, make the file and its directory owned and writable by the user running gatehouse (and the disk not full); for PostgreSQL, connect to the primary (not a standby) as a role that may INSERT, UPDATE and DELETE on Gatehouse's tables.";
+
+/** The error for a store that cannot be opened or written, with what to do about it. */
+export function storeNotWritable(where: string, err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  return new Error(`The store (${where}) is not writable: ${message}. Gatehouse records every request in it and will not start without that. ${FIX}`, { cause: err });
+}
+
 /**
  * Refuses to start on a store that cannot be written (a read-only file or mount, a standby
  * PostgreSQL, a role without INSERT): writes a row in a transaction that is rolled back.
@@ -42,10 +50,6 @@ export async function assertStoreWritable(db: Kysely<Database>, where: string): 
     });
   } catch (err) {
     if (err instanceof ProbeRollback) return;
-    const message = err instanceof Error ? err.message : String(err);
-    throw new Error(
-      `The store (${where}) is not writable: ${message}. Gatehouse records every request in it and will not start without that. For SQLite, make the file and its directory writable (and the disk not full); for PostgreSQL, connect to the primary (not a standby) as a role that may INSERT, UPDATE and DELETE on Gatehouse's tables.`,
-      { cause: err },
-    );
+    throw storeNotWritable(where, err);
   }
 }
