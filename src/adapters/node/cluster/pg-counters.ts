@@ -326,7 +326,7 @@ export class PostgresCounterStore implements CounterStore {
       const dead = keys.map((r) => r.key).filter((key) => !isLive(key));
       for (let i = 0; i < dead.length; i += 500) await this.db.deleteFrom("budget_counters").where("key", "in", dead.slice(i, i + 500)).execute();
     } catch (err) {
-      this.options.logger.warn({ err: describeError(err) }, "pruning shared budget counters failed; will retry at the next prune");
+      this.log.warn({ err: describeError(err) }, "pruning shared budget counters failed; will retry at the next prune");
     }
   }
 
