@@ -32,7 +32,7 @@ export class MetricsRegistry {
   /** Extra series rendered on scrape by other parts (the ledger's queue, spool and drops). */
   private readonly collectors: Array<(out: string[]) => void> = [];
 
-  /** Adds lines to every scrape (`# HELP`/`# TYPE` included); see `gauge` and `counterLine`. */
+  /** Adds lines to every scrape (`# HELP`/`# TYPE` included); see `metricLines`. */
   addCollector(collect: (out: string[]) => void): void {
     this.collectors.push(collect);
   }

@@ -112,7 +112,14 @@ export class GovernancePolicy implements ProxyPolicy {
     let reservation: Reservation | undefined;
     if (budgetClaims.length > 0) {
       if (rules.groupBudgets.length > 0) (this.options.onMembership ?? noop)(caller.id, rules.groups);
-      const outcome = await this.options.counters.reserve(budgetClaims, estimateUsd, request.requestId);
+      let outcome: Awaited<ReturnType<CounterStore["reserve"]>>;
+      try {
+        outcome = await this.options.counters.reserve(budgetClaims, estimateUsd, request.requestId);
+      } catch (err) {
+        // A store outage refuses the request (policy.storeOutage): its rate holds are given back.
+        this.options.rates.release(holds);
+        throw err;
+      }
       if (!outcome.ok) {
         this.options.rates.release(holds);
         // Worded for the cause: spent, or held by reservations in flight (see denial.ts).
