@@ -269,4 +269,42 @@ describe("the gateway when PostgreSQL fails", { timeout: 240_000 }, () => {
     const rows = await db.selectFrom("ledger").select(["request_id", "outcome"]).where("request_id", "=", id).execute();
     expect(rows).toHaveLength(1);
   });
+
+  it("storeOutage open: admits a user up to the allowance while PostgreSQL is down, then 503; the outage's spend reaches the shared counter afterwards", async () => {
+    const allowanceRequests = 3;
+    const configDir = budgetConfig(1_000, ["  storeOutage: { mode: open, retryAfterSeconds: 2, openAllowanceUsd: " + (perRequest * (allowanceRequests + 0.5)).toFixed(9) + " }"]);
+    const env = { GATEHOUSE_SIGNING_KEY_FILE: await createSharedSigningKey() };
+    const token = await issueToken({ DATABASE_URL: cluster.url, ...env }, "open-outage@example.com", ["dev"]);
+    const g = await start(configDir, env);
+    // Each request really costs its estimate, so the allowance holds a whole number of them.
+    fake.setDefault({ usage: { input: Buffer.byteLength(JSON.stringify(body)), output: body.max_tokens } });
+    // Known to the instance before the outage (its anonymous id is in the token; its budget was seen).
+    const warm = await chat(g.url, body, undefined, token);
+    expect(warm.status).toBe(200);
+    await warm.text();
+    await cluster.stop();
+    const statuses: number[] = [];
+    try {
+      for (let i = 0; i < allowanceRequests + 3; i++) {
+        const res = await chat(g.url, body, undefined, token);
+        statuses.push(res.status);
+        const text = await res.text();
+        if (res.status === 503) expect(text).toContain("allowance while it is down");
+      }
+    } finally {
+      fake.reset();
+      await cluster.start();
+    }
+    expect(statuses).toEqual([...Array.from({ length: allowanceRequests }, () => 200), 503, 503, 503]);
+    // Once PostgreSQL is back, the real cost of the outage's requests is added to the shared counter.
+    const day = new Date().toISOString().slice(0, 10);
+    const sub = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { sub: string };
+    const key = `user:${sub.sub}:d:${day}`;
+    const reconciled = await waitFor(async () => {
+      const row = await db.selectFrom("budget_counters").select("settled_usd").where("key", "=", key).executeTakeFirst();
+      return row !== undefined && Math.abs(row.settled_usd - perRequest * (1 + allowanceRequests)) < 1e-9;
+    }, 30_000);
+    expect(reconciled).toBe(true);
+    expect(await g.stop("SIGTERM")).toBe(0);
+  });
 });
