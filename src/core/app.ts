@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import { sql } from "kysely";
+import { runReadiness } from "./readiness.ts";
 import type { AppDeps } from "./deps.ts";
 import { GatewayError, errorBody, toGatewayError } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
@@ -32,7 +34,21 @@ export function createApp(deps: AppDeps, modules: readonly AppModule[]): Hono<Ap
     return next();
   });
 
+  // Liveness: the process answers. Says nothing about the store (a restart would not fix it).
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  // Readiness: whether this instance can serve (store reachable, config loaded, catalog
+  // present); 503 with the reasons otherwise, so a balancer routes around it.
+  const readiness = deps.readiness ?? {
+    store: async () => {
+      await sql`select 1`.execute(deps.db);
+      return undefined;
+    },
+  };
+  app.get("/readyz", async (c) => {
+    const report = await runReadiness(readiness);
+    c.header("cache-control", "no-store");
+    return c.json({ status: report.ready ? "ready" : "not_ready", checks: report.checks }, report.ready ? 200 : 503);
+  });
 
   for (const module of modules) module.mount(app, deps);
 

@@ -5,6 +5,7 @@ import type { Authenticator } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import type { Logger } from "./logger.ts";
 import type { Settings } from "./settings.ts";
+import type { ReadinessCheck } from "./readiness.ts";
 
 /**
  * Everything the shared app needs from its runtime, built by an adapter (adapters/node,
@@ -26,6 +27,8 @@ export interface AppDeps {
   authenticator: Authenticator;
   /** Provider keys by env-var name; resolved server-side, never served or logged. */
   secrets: SecretSource;
+  /** What `GET /readyz` checks (store, config, catalog…); without it, a query on `db`. */
+  readiness?: Readonly<Record<string, ReadinessCheck>>;
 }
 
 export interface SecretSource {

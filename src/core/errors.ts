@@ -16,6 +16,7 @@ export type ErrorCode =
   | "upstream_unavailable"
   | "upstream_timeout"
   | "not_configured"
+  | "store_unavailable"
   | "internal";
 
 const statusByCode: Record<ErrorCode, number> = {
@@ -31,6 +32,8 @@ const statusByCode: Record<ErrorCode, number> = {
   upstream_unavailable: 502,
   upstream_timeout: 504,
   not_configured: 503,
+  // The gateway's own store (budgets, rate limits, identities) cannot be reached: retry later.
+  store_unavailable: 503,
   internal: 500,
 };
 

@@ -1,6 +1,13 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../core/clock.ts";
+import { describeError } from "../core/app.ts";
+import { GatewayError } from "../core/errors.ts";
+import { LogThrottle } from "../core/log-throttle.ts";
+import { silentLogger, type Logger } from "../core/logger.ts";
 import type { Database } from "../store/index.ts";
+
+/** retry-after of the 503 for a caller whose id cannot be created while the store is down. */
+export const STORE_DOWN_RETRY_SECONDS = 5;
 
 /** Emails are compared case-insensitively: `Alice@Example.com` and `alice@example.com` are one person. */
 export function normalizeEmail(email: string): string {
@@ -23,16 +30,26 @@ export interface SharedAnonymousIdCache {
  * restarts and instances). Upstreams and the ledger only ever see the UUID. Lookups are
  * cached in memory: a known email costs no database round trip. With a `shared` cache, an
  * email this process has not seen yet is looked up there before the database.
+ *
+ * A caller first seen while the store cannot be read or written is refused with a 503 (the
+ * provider's shape, retry-after) and one log line per window, not a 500 per request: an id
+ * made up in memory could differ from the one another instance stores for the same email,
+ * and the caller's spend would then be split over two ids (fail closed). Callers already
+ * known to this process are unaffected.
  */
 export class AnonymousIds {
   private readonly byEmail = new Map<string, string>();
+  private readonly log: LogThrottle;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly maxCached = 100_000,
     private readonly shared?: SharedAnonymousIdCache,
-  ) {}
+    logger: Logger = silentLogger,
+  ) {
+    this.log = new LogThrottle(logger, () => clock.now());
+  }
 
   async idFor(email: string): Promise<string> {
     const key = normalizeEmail(email);
@@ -43,8 +60,17 @@ export class AnonymousIds {
       this.remember(key, fromShared);
       return fromShared;
     }
-    const existing = await this.lookup(key);
-    const id = existing ?? (await this.create(key));
+    let id: string;
+    try {
+      const existing = await this.lookup(key);
+      id = existing ?? (await this.create(key));
+    } catch (err) {
+      this.log.error({ err: describeError(err) }, "cannot read or create an anonymous id: the store is failing; new callers get 503 until it is back");
+      throw new GatewayError("store_unavailable", `The gateway cannot reach its identity store to register you, so it refuses the request. Retry in ${STORE_DOWN_RETRY_SECONDS}s.`, {
+        retryAfterSeconds: STORE_DOWN_RETRY_SECONDS,
+        cause: err,
+      });
+    }
     this.remember(key, id);
     await this.shared?.put(key, id);
     return id;

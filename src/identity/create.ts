@@ -58,7 +58,7 @@ export function parseAlgorithms(list: string): string[] {
 /** Builds identity for the configured mode; throws a message naming the missing setting. */
 export function createIdentity(settings: Settings, deps: IdentityDeps): Identity {
   assertDevModeAllowed(settings);
-  const anonymousIds = new AnonymousIds(deps.db, deps.clock, undefined, deps.anonymousIdCache);
+  const anonymousIds = new AnonymousIds(deps.db, deps.clock, undefined, deps.anonymousIdCache, deps.logger);
   const revocations = new RevocationList(deps.db, deps.clock, deps.logger, settings.revocationPollMs);
   const cache = new VerifiedTokenCache();
 

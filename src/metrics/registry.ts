@@ -29,6 +29,13 @@ export class MetricsRegistry {
   /** Rendered label sets per provider and model, so a request renders and joins nothing. */
   private readonly labelSets = new Map<string, Map<string, ModelLabels>>();
   private modelCount = 0;
+  /** Extra series rendered on scrape by other parts (the ledger's queue, spool and drops). */
+  private readonly collectors: Array<(out: string[]) => void> = [];
+
+  /** Adds lines to every scrape (`# HELP`/`# TYPE` included); see `metricLines`. */
+  addCollector(collect: (out: string[]) => void): void {
+    this.collectors.push(collect);
+  }
 
   observe(row: LedgerRow): void {
     const set = this.labelsFor(row.provider, row.model);
@@ -57,6 +64,7 @@ export class MetricsRegistry {
     counter(out, "gatehouse_denials_total", "Requests refused before forwarding (policy, auth, bad input), by reason.", this.denials);
     histogram(out, "gatehouse_request_duration_seconds", "Whole request duration, stream included.", DURATION_BUCKETS, this.durations);
     histogram(out, "gatehouse_ttfb_seconds", "Time to the first response byte.", TTFB_BUCKETS, this.ttfb);
+    for (const collect of this.collectors) collect(out);
     return `${out.join("\n")}\n`;
   }
 
@@ -163,4 +171,9 @@ function histogram(out: string[], name: string, help: string, bounds: readonly n
     bounds.forEach((bound, i) => out.push(`${name}_bucket{${key},le="${bound}"} ${h.buckets[i] ?? 0}`));
     out.push(`${name}_bucket{${key},le="+Inf"} ${h.count}`, `${name}_sum{${key}} ${h.sum}`, `${name}_count{${key}} ${h.count}`);
   }
+}
+
+/** One unlabelled sample with its HELP and TYPE lines, for collectors. */
+export function metricLines(out: string[], name: string, type: "gauge" | "counter", help: string, value: number): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
 }

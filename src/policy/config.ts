@@ -40,6 +40,18 @@ export const rateLimitSchema = z
   })
   .strict();
 
+export const storeOutageSchema = z
+  .object({
+    mode: z
+      .enum(["closed", "open"])
+      .default("closed")
+      .describe('"closed": while the shared store (PostgreSQL) cannot be reached, requests under a budget or rate limit get a 503 in the provider\'s error shape with retry-after. "open": each user may spend up to openAllowanceUsd per instance during the outage (never past what the instance last saw of their budgets); the real cost is added to the shared counters when the store is back.'),
+    retryAfterSeconds: z.number().int().positive().max(3600).default(5).describe("retry-after sent with the 503 while the store is down."),
+    openAllowanceUsd: z.number().nonnegative().finite().default(1).describe("open mode: USD each user may spend on one instance while the store is down (estimates count until the real cost is known)."),
+  })
+  .strict()
+  .describe("What budgets and rate limits do while the shared store is unreachable (see docs/deploy.md).");
+
 export const groupRuleSchema = z
   .object({
     models: z.array(modelPatternSchema).default([]).describe("Models members may use; the union over the caller's groups applies."),
@@ -100,6 +112,7 @@ export const policySchema = z
       .default("deny")
       .describe("A model with no price (catalog or pricing:) where a budget applies: deny refuses it (a budget cannot hold what it cannot price); allow serves it and records the row as unpriced."),
     reconcileSeconds: z.number().positive().default(30).describe("How often in-memory spend is reconciled with the ledger."),
+    storeOutage: storeOutageSchema.default({ mode: "closed", retryAfterSeconds: 5, openAllowanceUsd: 1 }),
     dashboard: z
       .object({
         adminGroups: z.array(z.string().min(1)).min(1).default(["admin"]).describe("Groups allowed to see the dashboard and /metrics."),
@@ -120,6 +133,7 @@ export type PolicyConfig = z.infer<typeof policySchema>;
 export type GroupRule = z.infer<typeof groupRuleSchema>;
 export type BudgetLimits = z.infer<typeof budgetSchema>;
 export type RateLimits = z.infer<typeof rateLimitSchema>;
+export type StoreOutagePolicy = z.infer<typeof storeOutageSchema>;
 
 /** Defaults for the parts the dashboard needs even when no policy is configured. */
 export const defaultDashboardPolicy: { adminGroups: readonly string[]; metricsPublic: boolean } = { adminGroups: ["admin"], metricsPublic: false };

@@ -26,13 +26,26 @@ export interface Reservation {
   readonly amountUsd: number;
 }
 
-export type ReserveOutcome =
-  | { ok: true; reservation: Reservation }
-  | { ok: false; claim: BudgetClaim; usedUsd: number };
+export type ReserveOutcome = { ok: true; reservation: Reservation } | ReserveRefusal;
+
+export interface ReserveRefusal {
+  ok: false;
+  claim: BudgetClaim;
+  /** Settled + outstanding reservations on the claim's key. */
+  usedUsd: number;
+  /** The part of `usedUsd` that is outstanding reservations (requests in flight, or of a stopped instance). */
+  reservedUsd?: number;
+  /** Upper bound in ms on how long a reservation of a stopped instance still counts (shared stores). */
+  reservationBoundMs?: number;
+}
 
 export interface CounterStore {
-  /** All-or-nothing: reserves `amountUsd` on every claim, or on none and names the first that would overflow. */
-  reserve(claims: readonly BudgetClaim[], amountUsd: number): ReserveOutcome | Promise<ReserveOutcome>;
+  /**
+   * All-or-nothing: reserves `amountUsd` on every claim, or on none and names the first that
+   * would overflow. `requestId` ties the reservation to the request's ledger row (a shared
+   * store charges a lapsed reservation that row's real cost when it exists).
+   */
+  reserve(claims: readonly BudgetClaim[], amountUsd: number, requestId?: string): ReserveOutcome | Promise<ReserveOutcome>;
   /** Replaces the reservation with the real cost (0 for a failed request). Called once per reservation. */
   settle(reservation: Reservation, actualUsd: number): void | Promise<void>;
   /**
@@ -64,7 +77,7 @@ export class InMemoryCounterStore implements CounterStore {
     for (const claim of claims) {
       const counter = this.counters.get(claim.key);
       const used = counter ? counter.settled + counter.reserved : 0;
-      if (used >= claim.limitUsd - EPSILON || used + amountUsd > claim.limitUsd + EPSILON) return { ok: false, claim, usedUsd: used };
+      if (used >= claim.limitUsd - EPSILON || used + amountUsd > claim.limitUsd + EPSILON) return { ok: false, claim, usedUsd: used, reservedUsd: counter?.reserved ?? 0 };
     }
     for (const claim of claims) this.counter(claim.key).reserved += amountUsd;
     return { ok: true, reservation: { id: this.nextId++, keys: claims.map((c) => c.key), amountUsd } };

@@ -7,6 +7,7 @@ import type { Admission, AdmissionRequest, ProxyPolicy } from "../proxy/index.ts
 import type { PolicyConfig } from "./config.ts";
 import { CircuitBreaker, classifyAttempt } from "./breaker.ts";
 import { dayKey, monthKey, periodsOf, type BudgetClaim, type CounterStore, type Reservation } from "./counters.ts";
+import { budgetDenial } from "./denial.ts";
 import { bodySize, estimateRequest, tokensOf, type Pricer } from "./estimate.ts";
 import { matchesAny } from "./glob.ts";
 import type { RateClaim, RateHold, RateLimiterStore } from "./rate-limit.ts";
@@ -111,16 +112,18 @@ export class GovernancePolicy implements ProxyPolicy {
     let reservation: Reservation | undefined;
     if (budgetClaims.length > 0) {
       if (rules.groupBudgets.length > 0) (this.options.onMembership ?? noop)(caller.id, rules.groups);
-      const outcome = await this.options.counters.reserve(budgetClaims, estimateUsd);
+      let outcome: Awaited<ReturnType<CounterStore["reserve"]>>;
+      try {
+        outcome = await this.options.counters.reserve(budgetClaims, estimateUsd, request.requestId);
+      } catch (err) {
+        // A store outage refuses the request (policy.storeOutage): its rate holds are given back.
+        this.options.rates.release(holds);
+        throw err;
+      }
       if (!outcome.ok) {
         this.options.rates.release(holds);
-        const { claim, usedUsd } = outcome;
-        const retryAfterSeconds = Math.max(1, Math.ceil((claim.resetsAt - now) / 1000));
-        throw new GatewayError(
-          "budget_exceeded",
-          `Budget reached: ${claim.label} of $${claim.limitUsd.toFixed(2)} has $${Math.max(0, claim.limitUsd - usedUsd).toFixed(2)} left, and this request may cost up to $${estimateUsd.toFixed(4)}. It resets at ${new Date(claim.resetsAt).toISOString()}.`,
-          { retryAfterSeconds },
-        );
+        // Worded for the cause: spent, or held by reservations in flight (see denial.ts).
+        throw budgetDenial(outcome, estimateUsd, now);
       }
       reservation = outcome.reservation;
     }

@@ -10,10 +10,13 @@ import { SlidingWindowRateLimiter, type RateLimiterStore } from "./rate-limit.ts
 import { LedgerReconciler } from "./reconcile.ts";
 
 export { policySchema, groupRuleSchema, budgetSchema, rateLimitSchema, modelPatternSchema, modelRefSchema, defaultDashboardPolicy } from "./config.ts";
-export type { PolicyConfig, GroupRule, BudgetLimits, RateLimits } from "./config.ts";
+export type { PolicyConfig, GroupRule, BudgetLimits, RateLimits, StoreOutagePolicy } from "./config.ts";
+export { storeOutageSchema } from "./config.ts";
+export { OutageAwareCounters, OutageAwareRates, storeUnavailable, defaultStoreOutagePolicy } from "./outage.ts";
+export { budgetDenial } from "./denial.ts";
 export { GovernancePolicy, type GovernanceOptions } from "./governance.ts";
 export { InMemoryCounterStore, periodsOf, dayKey, monthKey } from "./counters.ts";
-export type { CounterStore, BudgetClaim, Reservation, ReserveOutcome } from "./counters.ts";
+export type { CounterStore, BudgetClaim, Reservation, ReserveOutcome, ReserveRefusal } from "./counters.ts";
 export { SlidingWindowRateLimiter } from "./rate-limit.ts";
 export type { RateLimiterStore, RateClaim, RateHold, RateOutcome } from "./rate-limit.ts";
 export { CircuitBreaker, classifyAttempt } from "./breaker.ts";

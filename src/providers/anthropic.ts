@@ -14,6 +14,7 @@ const anthropicErrorType: Record<string, string> = {
   upstream_unavailable: "api_error",
   upstream_timeout: "timeout_error",
   not_configured: "api_error",
+  store_unavailable: "overloaded_error",
   internal: "api_error",
 };
 

@@ -14,6 +14,7 @@ const googleStatus: Record<string, string> = {
   upstream_unavailable: "UNAVAILABLE",
   upstream_timeout: "DEADLINE_EXCEEDED",
   not_configured: "UNAVAILABLE",
+  store_unavailable: "UNAVAILABLE",
   internal: "INTERNAL",
 };
 

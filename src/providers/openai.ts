@@ -14,6 +14,7 @@ const openaiErrorType: Record<string, string> = {
   upstream_unavailable: "server_error",
   upstream_timeout: "server_error",
   not_configured: "server_error",
+  store_unavailable: "server_error",
   internal: "server_error",
 };
 

@@ -31,8 +31,7 @@ export function writeConfig(fakeUrl: string, extraYaml = ""): string {
   return dir;
 }
 
-export function startGatewayProcess(configDir: string, env: Record<string, string>): Promise<GatewayProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-scale-data-"));
+export function startGatewayProcess(configDir: string, env: Record<string, string>, dataDir = mkdtempSync(join(tmpdir(), "gatehouse-scale-data-"))): Promise<GatewayProcess> {
   const child = spawn(process.execPath, ["bin/gatehouse.js", "serve", "--config", configDir, "--port", "0", "--data-dir", dataDir], {
     cwd: root,
     env: {

@@ -126,23 +126,66 @@ describe("PostgreSQL store shared by two instances", { timeout: 120_000 }, () =>
     expect(more.filter((o) => o.ok)).toHaveLength(25);
   });
 
-  it("releases the reservations of an instance that died once they expire, and reconciles upwards only", async () => {
+  it("charges the reservations of an instance that died at their estimate once they lapse, corrects a late settle, and reconciles upwards only", async () => {
     const clock = new FakeClock();
     const dead = new PostgresCounterStore(a, { clock, logger: silentLogger, reservationTtlMs: 60_000 });
     const alive = new PostgresCounterStore(b, { clock, logger: silentLogger, reservationTtlMs: 60_000 });
     const claims: BudgetClaim[] = [{ key: "user:u2:d:2026-11-24", limitUsd: 1, resetsAt: 0, label: "daily" }];
-    expect((await dead.reserve(claims, 0.9)).ok).toBe(true);
-    expect((await alive.reserve(claims, 0.2)).ok).toBe(false);
+    expect((await dead.reserve(claims, 0.6)).ok).toBe(true);
+    const held = await alive.reserve(claims, 0.5);
+    expect(held.ok).toBe(false);
+    // The refusal says the budget is held by a reservation, and for how long at most.
+    expect(held.ok ? undefined : { reserved: held.reservedUsd, bound: held.reservationBoundMs }).toEqual({ reserved: 0.6, bound: 60_000 });
     clock.t += 60_001;
-    const after = await alive.reserve(claims, 0.2);
+    // Lapsed: the request may have been served, so its estimate now counts as spent (fail closed), not freed.
+    expect((await alive.reserve(claims, 0.5)).ok).toBe(false);
+    const after = await alive.reserve(claims, 0.3);
     expect(after.ok).toBe(true);
-    if (after.ok) await alive.settle(after.reservation, 0.2);
+    if (after.ok) await alive.settle(after.reservation, 0.3);
+    expect(await alive.read("user:u2:d:2026-11-24")).toBeCloseTo(0.9, 9);
 
-    // Nothing in flight (the dead reservation expired): raised to the ledger, never lowered.
-    await alive.reconcile(new Map([["user:u2:d:2026-11-24", 0.5]]));
-    expect(await alive.read("user:u2:d:2026-11-24")).toBeCloseTo(0.5, 9);
+    // Nothing in flight: raised to the ledger, never lowered.
+    await alive.reconcile(new Map([["user:u2:d:2026-11-24", 0.95]]));
+    expect(await alive.read("user:u2:d:2026-11-24")).toBeCloseTo(0.95, 9);
     await alive.reconcile(new Map([["user:u2:d:2026-11-24", 0.1]]));
-    expect(await alive.read("user:u2:d:2026-11-24")).toBeCloseTo(0.5, 9);
+    expect(await alive.read("user:u2:d:2026-11-24")).toBeCloseTo(0.95, 9);
+  });
+
+  it("replaces the charged estimate with the real cost when a lapsed reservation is settled after all (a partitioned instance)", async () => {
+    const clock = new FakeClock();
+    const slow = new PostgresCounterStore(a, { clock, logger: silentLogger, reservationTtlMs: 10_000 });
+    const other = new PostgresCounterStore(b, { clock, logger: silentLogger, reservationTtlMs: 10_000 });
+    const key = "user:u5:d:2026-11-24";
+    const claims: BudgetClaim[] = [{ key, limitUsd: 1, resetsAt: 0, label: "daily" }];
+    const first = await slow.reserve(claims, 0.5);
+    if (!first.ok) throw new Error("refused");
+    clock.t += 10_001;
+    // Another instance charges the lapsed reservation while reserving.
+    expect((await other.reserve(claims, 0.1)).ok).toBe(true);
+    expect(await other.read(key)).toBeCloseTo(0.6, 9);
+    // A late heartbeat does not bring the charged reservation back.
+    await slow.heartbeat();
+    expect(await other.read(key)).toBeCloseTo(0.6, 9);
+    // The request really cost $0.20: the estimate charged ($0.50) is replaced.
+    await slow.settle(first.reservation, 0.2);
+    expect(await other.read(key)).toBeCloseTo(0.3, 9);
+  });
+
+  it("charges a lapsed reservation its ledger row's real cost when the row was written (the instance died after answering)", async () => {
+    const clock = new FakeClock();
+    const died = new PostgresCounterStore(a, { clock, logger: silentLogger, reservationTtlMs: 10_000 });
+    const other = new PostgresCounterStore(b, { clock, logger: silentLogger, reservationTtlMs: 10_000 });
+    const key = "user:c1:d:2026-11-24";
+    const claims: BudgetClaim[] = [{ key, limitUsd: 5, resetsAt: 0, label: "daily" }];
+    const answered = await died.reserve(claims, 1, "req-answered-then-killed");
+    const inFlight = await died.reserve(claims, 1, "req-in-flight-at-kill");
+    expect(answered.ok && inFlight.ok).toBe(true);
+    // Its row reached the ledger; its settle did not run (the process was killed).
+    await a.insertInto("ledger").values(ledgerRow("req-answered-then-killed", 0.25)).execute();
+    clock.t += 10_001;
+    expect((await other.reserve(claims, 0.5)).ok).toBe(true);
+    // $0.25 (its row) + $1 (no row: the estimate) + the new reservation.
+    expect(await other.read(key)).toBeCloseTo(1.75, 9);
   });
 
   it("never counts a cost twice when the ledger already holds a row whose settle is still in flight", async () => {

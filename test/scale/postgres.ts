@@ -92,3 +92,40 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** A private cluster the test can stop and start again (a PostgreSQL restart, an outage). */
+export interface RestartableCluster extends TestDatabase {
+  /** `pg_ctl stop -m fast`: every session gets 57P01 (admin shutdown), new connections are refused. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  start(): Promise<void>;
+}
+
+/**
+ * Always a private cluster (never GATEHOUSE_TEST_DATABASE_URL: the test restarts it), with one
+ * database for the test file.
+ */
+export async function startRestartableCluster(): Promise<RestartableCluster> {
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-pg-"));
+  chmodSync(dir, 0o755);
+  const data = join(dir, "data");
+  const serverUrl = await startCluster(data);
+  const port = new URL(serverUrl).port;
+  const name = `gatehouse_test_${process.pid}_${Date.now().toString(36)}`;
+  await admin(serverUrl, `create database ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    stop: async () => {
+      await run("bash", [script, "stop", data], { timeout: 60_000 });
+    },
+    start: async () => {
+      await run("bash", [script, "start", data, port], { timeout: 90_000 });
+    },
+    async close() {
+      await run("bash", [script, "stop", data], { timeout: 60_000 });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

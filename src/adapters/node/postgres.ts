@@ -1,12 +1,19 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { migrateToLatest, type Database } from "../../store/index.ts";
+import type { StoreHealth } from "../../store/health.ts";
+import { LogThrottle } from "../../core/log-throttle.ts";
+import type { Logger } from "../../core/logger.ts";
 
 export interface PostgresOptions {
   /** Connections per process; each gateway instance holds its own pool. */
   maxConnections?: number;
   /** Name shown in pg_stat_activity, to tell instances apart. */
   applicationName?: string;
+  /** Where connection errors are reported (rate-limited); default: process warnings. */
+  logger?: Logger;
+  /** Told when a connection dies because the server went away (restart, crash, network). */
+  health?: StoreHealth;
 }
 
 const INT8_OID = 20;
@@ -36,11 +43,21 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Kysely
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client whose server went away emits 'error' on the pool; without a listener
-  // that would crash the process. The next query gets a fresh connection and its own error.
-  pool.on("error", (err) => {
-    process.emitWarning(`PostgreSQL idle connection error: ${err.message}`);
+  const log = options.logger ? new LogThrottle(options.logger) : undefined;
+  const report = (err: Error, state: "idle" | "checked out") => {
+    options.health?.failed(err);
+    if (log) log.warn({ err: { name: err.name, message: err.message }, state }, "PostgreSQL connection lost; the next query opens a new one");
+    else process.emitWarning(`PostgreSQL ${state} connection error: ${err.message}`);
+  };
+  // A client whose server went away (a restart sends 57P01 to every session) emits 'error'.
+  // pg-pool listens only while the client is idle in the pool; a client checked out by a
+  // transaction between two statements has no listener, and an unhandled 'error' event ends
+  // the process. So every client gets its own listener for its whole life: the statement in
+  // progress fails with its own error (the caller handles it) and the pool drops the client.
+  pool.on("connect", (client) => {
+    client.on("error", (err) => report(err, "checked out"));
   });
+  pool.on("error", (err) => report(err, "idle"));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
@@ -55,6 +72,8 @@ const MIGRATION_LOCK_KEY = 0x6761_7465; // "gate"
 export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<Kysely<Database>> {
   const db = openPostgres(url, options);
   const lockClient = new pg.Client({ connectionString: url, application_name: "gatehouse-migrate", connectionTimeoutMillis: 10_000 });
+  // A restart during start-up fails the migration with an error; it must not also crash the process.
+  lockClient.on("error", (err) => options.logger?.warn({ err: { name: err.name, message: err.message } }, "PostgreSQL migration connection lost"));
   try {
     await lockClient.connect();
   } catch (err) {

@@ -10,7 +10,7 @@ import type { Logger } from "../../core/logger.ts";
 import type { Settings } from "../../core/settings.ts";
 import { ConfigHolder } from "../../config/index.ts";
 import { createBundledCatalog, type Catalog } from "../../catalog/index.ts";
-import { BatchedLedgerWriter } from "../../ledger/index.ts";
+import { BatchedLedgerWriter, type LedgerCloseResult } from "../../ledger/index.ts";
 import { allowAllPolicy, createProxyModule, type ProxyPolicy } from "../../proxy/index.ts";
 import { migrateToLatest, type Database } from "../../store/index.ts";
 import { createNodeIdentity } from "./identity/index.ts";
@@ -18,18 +18,25 @@ import { watchConfigDirectory } from "./identity/config-dir.ts";
 import { loadOrgConfig } from "./config-loader.ts";
 import { createDiscoveryModule } from "../../discovery/index.ts";
 import { createMcpModule } from "../../mcp/index.ts";
-import { createMcpAccessPolicy } from "../../policy/index.ts";
+import { createMcpAccessPolicy, defaultStoreOutagePolicy, OutageAwareCounters, OutageAwareRates } from "../../policy/index.ts";
+import { StoreHealth } from "../../store/health.ts";
+import { runReadiness } from "../../core/readiness.ts";
+import { metricLines } from "../../metrics/index.ts";
+import { FileLedgerSpool } from "./ledger-spool.ts";
+import { assertDataDirWritable, assertStoreWritable, storeNotWritable } from "./store-checks.ts";
+import { sql } from "kysely";
+import { hostname } from "node:os";
 import { spawnStdioServer, WorkerPoolExecutor } from "./mcp/index.ts";
 import { resolveDevToken } from "./dev-auth.ts";
 import { createPinoLogger } from "./logger.ts";
 import { loadSecrets } from "./secrets.ts";
 import { openSqlite, openSqliteLedgerWriter } from "./sqlite.ts";
 import { openSqliteReader } from "./sqlite-reader.ts";
-import { isPostgresUrl, openPostgresStore } from "./postgres.ts";
+import { isPostgresUrl, openPostgresStore, redactUrl } from "./postgres.ts";
 import { nodeTransport } from "./transport.ts";
 import { startCatalogRefresh } from "./catalog-refresh.ts";
 import { startGovernance, type RunningGovernance } from "./governance.ts";
-import { PostgresCounterStore, startClusterSync } from "./cluster/index.ts";
+import { PostgresCounterStore, PostgresRateLimiter, startClusterSync } from "./cluster/index.ts";
 
 export interface GatewayOptions {
   settings: Settings;
@@ -58,8 +65,30 @@ export interface RunningGateway {
   /** Policy, counters, metrics, dashboard (see docs/governance.md). */
   governance: RunningGovernance;
   devToken: string | undefined;
-  /** Stops accepting, finishes in-flight requests, flushes the ledger, closes the store. */
-  close(): Promise<void>;
+  /** Whether the store answered last time it was used (budgets, ledger, readiness). */
+  storeHealth: StoreHealth;
+  /**
+   * Stops accepting, lets in-flight requests finish for up to GATEHOUSE_DRAIN_MS (then closes
+   * their connections), writes the ledger for up to GATEHOUSE_SHUTDOWN_FLUSH_MS, spools what
+   * the store did not take, closes the store. Says what was not written.
+   */
+  close(): Promise<ShutdownReport>;
+}
+
+export interface ShutdownReport extends LedgerCloseResult {
+  /** Connections still open at the drain deadline, closed by force. */
+  cutConnections: number;
+}
+
+/**
+ * `gatehouse serve`'s exit code after a shutdown: 0 when every row is in the store, 75
+ * (EX_TEMPFAIL) when rows were spooled to disk for the next start, 70 (EX_SOFTWARE) when
+ * rows were lost.
+ */
+export function shutdownExitCode(report: ShutdownReport): number {
+  if (report.lost > 0) return 70;
+  if (report.spooled > 0) return 75;
+  return 0;
 }
 
 /** The embedded store's file. */
@@ -68,12 +97,25 @@ export function sqliteFile(settings: Settings): string {
 }
 
 /** Opens the configured store: PostgreSQL when DATABASE_URL is set, else the embedded SQLite file. */
-export async function openStore(settings: Settings): Promise<Kysely<Database>> {
+export async function openStore(settings: Settings, options: { logger?: Logger; health?: StoreHealth } = {}): Promise<Kysely<Database>> {
   if (settings.databaseUrl) {
     if (!isPostgresUrl(settings.databaseUrl)) throw new Error("DATABASE_URL must be a postgres:// or postgresql:// URL; unset it to use the embedded SQLite store.");
-    return openPostgresStore(settings.databaseUrl, { applicationName: `gatehouse-${process.pid}` });
+    try {
+      return await openPostgresStore(settings.databaseUrl, { applicationName: `gatehouse-${process.pid}`, ...options });
+    } catch (err) {
+      // Migrating needs writes: a standby (25006) or a role without rights (42501) fails here.
+      const code = (err as { code?: unknown }).code;
+      if (code === "25006" || code === "42501") throw storeNotWritable(redactUrl(settings.databaseUrl), err);
+      throw err;
+    }
   }
-  const db = openSqlite(sqliteFile(settings));
+  let db: Kysely<Database>;
+  try {
+    db = openSqlite(sqliteFile(settings));
+  } catch (err) {
+    // A file of another user or on a read-only mount fails here (chmod, open): say what to fix.
+    throw storeNotWritable(sqliteFile(settings), err);
+  }
   await migrateToLatest(db);
   return db;
 }
@@ -84,12 +126,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const logger = options.logger ?? createPinoLogger(settings.logLevel);
   const config = new ConfigHolder(loadOrgConfig(settings.configDir));
   const secrets = loadSecrets(env, settings.secretsFile);
-  const db = await openStore(settings);
+  // Refuse to start rather than serve requests that could not be recorded.
+  assertDataDirWritable(settings.dataDir);
+  const storeHealth = new StoreHealth(() => systemClock.now());
+  const db = await openStore(settings, { logger, health: storeHealth });
   // What was opened so far, closed again if the start fails (worker threads would keep the
   // process alive after the error is printed).
   const opened: Array<() => Promise<unknown> | unknown> = [() => db.destroy()];
   try {
-    return await startOnStore(options, { logger, config, secrets, db, opened });
+    await assertStoreWritable(db, settings.databaseUrl ? redactUrl(settings.databaseUrl) : sqliteFile(settings));
+    return await startOnStore(options, { logger, config, secrets, db, opened, storeHealth });
   } catch (err) {
     for (const close of opened.reverse()) await close();
     throw err;
@@ -98,10 +144,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
 async function startOnStore(
   options: GatewayOptions,
-  base: { logger: Logger; config: ConfigHolder; secrets: SecretSource; db: Kysely<Database>; opened: Array<() => Promise<unknown> | unknown> },
+  base: { logger: Logger; config: ConfigHolder; secrets: SecretSource; db: Kysely<Database>; opened: Array<() => Promise<unknown> | unknown>; storeHealth: StoreHealth },
 ): Promise<RunningGateway> {
   const { settings } = options;
-  const { logger, config, secrets, db, opened } = base;
+  const { logger, config, secrets, db, opened, storeHealth } = base;
 
   // Dev mode keeps a generated static token working beside `gatehouse token issue` tokens.
   const devToken = settings.authMode === "dev" ? resolveDevToken(settings).token : undefined;
@@ -116,11 +162,61 @@ async function startOnStore(
   const ledgerWriter = settings.databaseUrl ? undefined : openSqliteLedgerWriter(sqliteFile(settings));
   const reader = settings.databaseUrl ? undefined : openSqliteReader(sqliteFile(settings));
   opened.push(() => ledgerWriter?.close(), () => reader?.close());
-  const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger, insert: ledgerWriter?.insert });
+  // Rows past the memory bound, and rows the store did not take by the shutdown deadline,
+  // wait here; segments left by an earlier process are replayed from the start.
+  const spool = new FileLedgerSpool({ dir: join(settings.dataDir, "ledger-spool"), logger, maxBytes: settings.ledgerSpoolMb * 1024 * 1024 });
+  if (spool.rows > 0) logger.warn({ rows: spool.rows, segments: spool.leftover }, "replaying ledger rows spooled by an earlier run");
+  const ledger = new BatchedLedgerWriter(db, {
+    flushMs: settings.ledgerFlushMs,
+    batchSize: settings.ledgerBatchSize,
+    maxPending: settings.ledgerMemoryRows,
+    spool,
+    logger,
+    insert: ledgerWriter?.insert,
+    onWrite: (err) => (err === undefined ? storeHealth.succeeded() : storeHealth.failed(err)),
+  });
+  if (spool.rows > 0) void ledger.flush();
   const deps: AppDeps = { settings, logger, clock: systemClock, db, ...(reader ? { analyticsDb: reader.db } : {}), config, authenticator, secrets };
-  // On PostgreSQL every instance reserves against the same budget rows (adapters/node/cluster).
-  const sharedCounters = settings.databaseUrl ? new PostgresCounterStore(db, { clock: systemClock, logger }) : undefined;
-  const governance = await startGovernance({ config, db, clock: systemClock, logger, catalog, ledger, counters: sharedCounters });
+  // On PostgreSQL every instance reserves against the same budget and rate-limit rows
+  // (adapters/node/cluster), with a stated behaviour while PostgreSQL is down (policy.storeOutage).
+  const outage = { health: storeHealth, policy: () => config.current().policy?.storeOutage ?? defaultStoreOutagePolicy, logger };
+  const pgCounters = settings.databaseUrl ? new PostgresCounterStore(db, { clock: systemClock, logger, instanceId: `${hostname()}:${process.pid}`, reservationTtlMs: settings.reservationLeaseMs }) : undefined;
+  pgCounters?.start();
+  opened.push(() => pgCounters?.stop());
+  const sharedCounters = pgCounters ? new OutageAwareCounters(pgCounters, outage) : undefined;
+  const sharedRates = pgCounters ? new OutageAwareRates(new PostgresRateLimiter(db, logger), outage) : undefined;
+  const governance = await startGovernance({ config, db, clock: systemClock, logger, catalog, ledger, counters: sharedCounters, rates: sharedRates });
+  governance.metrics.addCollector((out) => {
+    const stats = ledger.stats();
+    metricLines(out, "gatehouse_ledger_queued_rows", "gauge", "Ledger rows waiting in memory for the store.", stats.queued);
+    metricLines(out, "gatehouse_ledger_spooled_rows", "gauge", "Ledger rows waiting in the spool on disk (<data dir>/ledger-spool).", stats.spooled);
+    metricLines(out, "gatehouse_ledger_dropped_rows_total", "counter", "Ledger rows lost: memory and spool full, or the disk failed.", stats.dropped);
+    metricLines(out, "gatehouse_ledger_failed_writes_total", "counter", "Ledger inserts the store refused or did not answer.", stats.failedWrites);
+    metricLines(out, "gatehouse_store_up", "gauge", "1 while the store answers, 0 while it is down.", storeHealth.up ? 1 : 0);
+    if (pgCounters) metricLines(out, "gatehouse_budget_pending_settles", "gauge", "Budget settles waiting for PostgreSQL.", pgCounters.pending);
+  });
+  let shuttingDown = false;
+  deps.readiness = {
+    shutdown: () => (shuttingDown ? "shutting down" : undefined),
+    store: async () => {
+      try {
+        await sql`select 1`.execute(db);
+      } catch (err) {
+        storeHealth.failed(err);
+        return `store unreachable: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      const stats = ledger.stats();
+      if (stats.failingSince !== undefined) return `ledger writes failing for ${Math.round((systemClock.now() - stats.failingSince) / 1000)} s (${stats.queued} rows queued in memory, ${stats.spooled} spooled)`;
+      return undefined;
+    },
+    // Loaded = parsed and in force (a start with an invalid config fails, a bad reload keeps the last good one);
+    // a gateway serving neither a provider nor an MCP server is not ready for anything.
+    config: () => {
+      const current = config.current();
+      return Object.keys(current.providers).length > 0 || Object.keys(current.mcp ?? {}).length > 0 ? undefined : "the config serves no provider and no MCP server (check the config directory)";
+    },
+    catalog: () => (catalog.modelCount > 0 ? undefined : "the model catalog is empty"),
+  };
   const proxy = createProxyModule({
     transport: nodeTransport,
     catalog,
@@ -155,28 +251,52 @@ async function startOnStore(
   const url = `http://${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${port}`;
   logger.info({ url, store: settings.databaseUrl ? "postgres" : "sqlite", authMode: settings.authMode }, "gatehouse listening");
 
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
+  let closing: Promise<ShutdownReport> | undefined;
+  const close = (): Promise<ShutdownReport> => {
     closing ??= (async () => {
+      shuttingDown = true;
       await stopRefresh();
       stopWatch();
       // Open WebSockets would hold close() open; each relay records what its responses used.
       for (const socket of sockets.clients) socket.close(1001, "gateway shutting down");
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
-        (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-      });
+      const cutConnections = await drainServer(server, settings.drainMs, logger);
       await mcp.runtime().close();
       await sandbox.close();
       await governance.stop();
-      await ledger.close();
+      const written = await ledger.close(settings.shutdownFlushMs);
+      await pgCounters?.stop();
       await ledgerWriter?.close();
       await reader?.close();
       await db.destroy();
+      return { ...written, cutConnections };
     })();
     return closing;
   };
 
-  return { url, port, deps, ledger, catalog, governance, devToken, close };
+  return { url, port, deps, ledger, catalog, governance, devToken, storeHealth, close };
+}
+
+/**
+ * Stops accepting and waits for in-flight requests, for at most `drainMs`; then closes the
+ * connections still open (their requests end as client-aborted rows). Returns how many were cut.
+ */
+async function drainServer(server: ServerType, drainMs: number, logger: Logger): Promise<number> {
+  const http = server as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void; getConnections?: (cb: (err: Error | null, count: number) => void) => void };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cut = 0;
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
+    http.closeIdleConnections?.();
+    timer = setTimeout(() => {
+      http.getConnections?.((err, count) => {
+        cut = err ? 0 : count;
+        logger.warn({ connections: cut, drainMs }, "drain deadline reached; closing the connections still open");
+        http.closeAllConnections?.();
+      });
+    }, drainMs);
+    timer.unref();
+  });
+  clearTimeout(timer);
+  return cut;
 }

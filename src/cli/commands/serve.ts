@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { parseSettings } from "../../core/settings.ts";
-import { startGateway } from "../../adapters/node/server.ts";
+import { shutdownExitCode, startGateway } from "../../adapters/node/server.ts";
 
 export function registerServe(program: Command): void {
   program
@@ -28,7 +28,13 @@ Example:
       const stop = (signal: string) => {
         process.stderr.write(`${signal}: finishing in-flight requests and flushing the ledger…\n`);
         gateway.close().then(
-          () => process.exit(0),
+          (report) => {
+            // Non-zero when the store did not take every row (docs/deploy.md, "When the store fails").
+            const code = shutdownExitCode(report);
+            if (report.spooled > 0) process.stderr.write(`${report.spooled} ledger rows could not be written to the store; they are spooled in ${report.spoolFile ?? "the data dir"} and replayed at the next start (exit ${code}).\n`);
+            if (report.lost > 0) process.stderr.write(`${report.lost} ledger rows were lost (exit ${code}); see the log for why.\n`);
+            process.exit(code);
+          },
           (err: unknown) => {
             process.stderr.write(`shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
             process.exit(1);

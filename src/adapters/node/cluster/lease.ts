@@ -21,3 +21,21 @@ export async function tryAcquireLease(db: Kysely<Database>, name: string, holder
     .executeTakeFirst();
   return row?.holder === holder;
 }
+
+/**
+ * Holds the named lease for `holder` until `expiresAt`, whoever held it before: an instance's
+ * own lease (`instance:<id>`), renewed by its heartbeat. A row whose `expires_at` has passed
+ * marks an instance that stopped beating (crashed, partitioned, paused).
+ */
+export async function renewLease(db: Kysely<Database>, name: string, holder: string, expiresAt: number): Promise<void> {
+  await db
+    .insertInto("cluster_leases")
+    .values({ name, holder, expires_at: expiresAt })
+    .onConflict((oc) => oc.column("name").doUpdateSet({ holder, expires_at: expiresAt }))
+    .execute();
+}
+
+/** Gives the lease up (a clean stop), if `holder` still holds it. */
+export async function releaseLease(db: Kysely<Database>, name: string, holder: string): Promise<void> {
+  await db.deleteFrom("cluster_leases").where("name", "=", name).where("holder", "=", holder).execute();
+}

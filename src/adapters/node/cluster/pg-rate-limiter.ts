@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { Logger } from "../../../core/logger.ts";
 import { describeError } from "../../../core/app.ts";
+import { LogThrottle } from "../../../core/log-throttle.ts";
 import { slidingWindowRetryAfter, type RateClaim, type RateHold, type RateLimiterStore, type RateOutcome } from "../../../policy/rate-limit.ts";
 import type { Database } from "../../../store/index.ts";
 
@@ -18,10 +19,15 @@ const WINDOW_MS = 60_000;
  * every claim and adds to all of them in one transaction (five round trips).
  */
 export class PostgresRateLimiter implements SharedRateLimiterStore {
+  /** Corrections fail per request while the store is down: rate-limited lines. */
+  private readonly log: LogThrottle;
+
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly logger: Logger,
-  ) {}
+    logger: Logger,
+  ) {
+    this.log = new LogThrottle(logger);
+  }
 
   async take(claims: readonly RateClaim[], now: number): Promise<RateOutcome> {
     if (claims.length === 0) return { ok: true, holds: [] };
@@ -84,7 +90,7 @@ export class PostgresRateLimiter implements SharedRateLimiterStore {
       .deleteFrom("rate_windows")
       .where("window_start", "<", oldest)
       .execute()
-      .catch((err: unknown) => this.logger.warn({ err: describeError(err) }, "pruning rate-limit windows failed; will retry"));
+      .catch((err: unknown) => this.log.warn({ err: describeError(err) }, "pruning rate-limit windows failed; will retry"));
   }
 
   private async correct(hold: RateHold, delta: number): Promise<void> {
@@ -98,7 +104,7 @@ export class PostgresRateLimiter implements SharedRateLimiterStore {
         .where("window_start", "=", hold.window * WINDOW_MS)
         .execute();
     } catch (err) {
-      this.logger.warn({ err: describeError(err) }, "rate-limit correction failed; the window keeps the estimate");
+      this.log.warn({ err: describeError(err) }, "rate-limit correction failed; the window keeps the estimate");
     }
   }
 }

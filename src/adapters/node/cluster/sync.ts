@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import { describeError } from "../../../core/app.ts";
+import { LogThrottle } from "../../../core/log-throttle.ts";
 import type { Clock } from "../../../core/clock.ts";
 import type { Logger } from "../../../core/logger.ts";
 import { orgConfigSchema, type ConfigHolder, type OrgConfig } from "../../../config/index.ts";
@@ -44,8 +45,12 @@ export class ClusterSync {
   private running: Promise<void> | undefined;
   private stopped = false;
   private unsubscribe: (() => void) | undefined;
+  /** A store outage fails every poll: one line per window, not one per poll. */
+  private readonly log: LogThrottle;
 
-  constructor(private readonly options: ClusterSyncOptions) {}
+  constructor(private readonly options: ClusterSyncOptions) {
+    this.log = new LogThrottle(options.logger, () => options.clock.now());
+  }
 
   /** Publishes this instance's config, takes whatever is newer, and starts polling. */
   async start(): Promise<void> {
@@ -85,7 +90,7 @@ export class ClusterSync {
       await this.followCatalog();
       await this.refreshCatalogIfDue();
     } catch (err) {
-      this.options.logger.warn({ err: describeError(err) }, "cluster sync round failed; retrying at the next poll");
+      this.log.warn({ err: describeError(err) }, "cluster sync round failed; retrying at the next poll");
     }
   }
 
