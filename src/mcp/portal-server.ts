@@ -72,7 +72,7 @@ export function createPortalServer(options: PortalServerOptions): Server {
       if (name === SEARCH_TOOL) return runSearch(catalog, caller, args);
       if (name === EXECUTE_TOOL) {
         if (!options.executor) throw new McpError(ErrorCode.InternalError, "Code Mode has no sandbox in this runtime.");
-        return runExecute(catalog, options.executor, caller, options.sessionId(), args, options.sandboxLimits);
+        return runExecute(catalog, options.executor, caller, options.sessionId(), args, options.sandboxLimits, extra.signal);
       }
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}. In Code Mode call tools from ${EXECUTE_TOOL}.`);
     }

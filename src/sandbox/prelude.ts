@@ -2,6 +2,11 @@
  * JavaScript evaluated in every fresh sandbox before the model's code. It captures the two
  * host functions in a closure and deletes them from the global object, then exposes only
  * `codemode` (a Proxy: any property is a tool) and `console`. Values cross as JSON text.
+ *
+ * The intrinsics it relies on (JSON, String.prototype.slice, Reflect.apply) are captured
+ * before the model's code runs, so replacing them later changes nothing here. The
+ * expression's value is a slicer the host uses to cut an oversized string inside the
+ * sandbox instead of copying all of it out.
  */
 export const SANDBOX_PRELUDE = String.raw`
 "use strict";
@@ -10,17 +15,24 @@ export const SANDBOX_PRELUDE = String.raw`
   const hostLog = globalThis.__gatehouseLog;
   delete globalThis.__gatehouseCall;
   delete globalThis.__gatehouseLog;
+  const stringify = JSON.stringify;
+  const parse = JSON.parse;
+  const apply = Reflect.apply;
+  const slice = String.prototype.slice;
+  const join = Array.prototype.join;
+  const map = Array.prototype.map;
+  const ErrorCtor = Error;
   const format = (value) => {
     if (typeof value === "string") return value;
-    try { const text = JSON.stringify(value); return text === undefined ? String(value) : text; }
+    try { const text = stringify(value); return text === undefined ? String(value) : text; }
     catch (err) { return String(value); }
   };
-  const log = (level) => (...values) => hostLog(level, values.map(format).join(" "));
+  const log = (level) => (...values) => hostLog(level, apply(join, apply(map, values, [format]), [" "]));
   globalThis.console = Object.freeze({ log: log("log"), info: log("info"), warn: log("warn"), error: log("error"), debug: log("debug") });
   const call = async (name, args) => {
-    const argsJson = JSON.stringify(args === undefined ? {} : args);
-    const reply = JSON.parse(await hostCall(name, argsJson));
-    if (!reply.ok) throw new Error(reply.error);
+    const argsJson = stringify(args === undefined ? {} : args);
+    const reply = parse(await hostCall(name, argsJson));
+    if (!reply.ok) throw new ErrorCtor(reply.error);
     return reply.value;
   };
   globalThis.codemode = new Proxy(Object.freeze({}), {
@@ -29,6 +41,7 @@ export const SANDBOX_PRELUDE = String.raw`
       return (args) => call(name, args);
     },
   });
+  return (text, length) => apply(slice, text, [0, length]);
 })();
 `;
 

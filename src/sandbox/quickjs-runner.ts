@@ -1,71 +1,124 @@
 import { shouldInterruptAfterDeadline, type QuickJSContext, type QuickJSHandle, type QuickJSWASMModule } from "quickjs-emscripten";
 import { SANDBOX_PRELUDE, wrapUserCode } from "./prelude.ts";
-import { truncateText, type ExecutionResult, type SandboxErrorKind, type SandboxLimits, type ToolBridge } from "./types.ts";
+import { capToolReply, markTruncated, SandboxRunEnded, type ExecutionResult, type SandboxErrorKind, type SandboxLimits, type ToolBridge } from "./types.ts";
 
 /**
- * Runs one piece of model code in a fresh QuickJS runtime (WebAssembly: its memory is a
- * separate linear heap, so no host object is reachable). One runtime per call, disposed
- * afterwards; the interrupt handler enforces the deadline while JS runs, the race below
- * while it waits on tool calls. Synchronous WASM blocks its thread, which is why the Node
- * adapter runs this inside worker threads.
+ * Runs one piece of model code in a fresh QuickJS runtime of a module used for this run
+ * only (newBoundedQuickJSModule: its WebAssembly memory is capped, so the heap and every
+ * ArrayBuffer, string and array the code makes stay inside the limit). No host object is
+ * reachable. The interrupt handler enforces the deadline while JS runs, the race below
+ * while it waits on tool calls. Strings leave the sandbox only after their length was
+ * checked, so oversized ones are cut inside it rather than copied out whole.
+ *
+ * When the run ends, every tool call it still has outstanding is aborted (the bridge's
+ * signal), so a timeout cancels the upstream calls instead of letting them run on.
+ * Synchronous WASM blocks its thread, which is why the Node adapter runs this inside
+ * worker threads. The module must not be reused afterwards.
  */
-export interface RunOutcome extends ExecutionResult {
-  /**
-   * The WASM module aborted while freeing the runtime (QuickJS asserts on objects leaked by
-   * a stack overflow inside an async function). The result is still valid, but the module
-   * must not be used again: the caller replaces it (the worker pool replaces the worker).
-   */
-  moduleBroken: boolean;
-}
-
-export async function runInQuickJS(module: QuickJSWASMModule, code: string, bridge: ToolBridge, limits: SandboxLimits): Promise<RunOutcome> {
+export async function runInQuickJS(module: QuickJSWASMModule, code: string, bridge: ToolBridge, limits: SandboxLimits, signal?: AbortSignal): Promise<ExecutionResult> {
   const started = performance.now();
   const deadline = Date.now() + limits.timeoutMs;
   const logs = new LogCollector(limits.maxLogChars);
+  // One controller per outstanding call (not one shared signal: a flood of calls would pile listeners on it).
+  const outstanding = new Set<AbortController>();
   let toolCalls = 0;
+  let argumentChars = 0;
+  let endedBy: SandboxRunEnded["kind"] = "finished";
   const pending = new Set<Promise<void>>();
 
   const runtime = module.newRuntime();
   runtime.setMemoryLimit(limits.memoryBytes);
   runtime.setMaxStackSize(limits.stackBytes);
-  runtime.setInterruptHandler(shouldInterruptAfterDeadline(deadline));
+  const pastDeadline = shouldInterruptAfterDeadline(deadline);
+  runtime.setInterruptHandler((rt) => pastDeadline(rt) || signal?.aborted === true);
   const vm = runtime.newContext();
+  let slicer: QuickJSHandle | undefined;
   const outcome = await evaluate().then(
     (result) => ({ result, failure: undefined }),
-    (failure: unknown) => ({ result: undefined, failure }),
+    (failure: unknown) => ({ result: abortedResult(failure), failure }),
   );
-  // Pending bridge replies check vm.alive, so freeing now is safe.
-  const moduleBroken = disposeQuietly(() => {
+  // Nothing the code started may outlive it.
+  if (outcome.result?.error?.kind === "timeout") endedBy = "timeout";
+  if (signal?.aborted) endedBy = "cancelled";
+  const ended = new SandboxRunEnded(endedBy);
+  for (const call of outstanding) call.abort(ended);
+  outstanding.clear();
+  // Pending bridge replies check vm.alive, so freeing now is safe. A module that aborted
+  // while freeing (QuickJS asserts on objects leaked by a stack overflow inside an async
+  // function) is simply dropped: it was never going to be used again.
+  disposeQuietly(() => {
+    slicer?.dispose();
     vm.dispose();
     runtime.dispose();
   });
   if (!outcome.result) throw outcome.failure;
-  return { ...outcome.result, moduleBroken };
+  return outcome.result;
+
+  function finish(resultJson: string | undefined, error: ExecutionResult["error"]): ExecutionResult {
+    return { resultJson, error, logs: logs.lines(), toolCalls, durationMs: performance.now() - started };
+  }
+
+  /** The WASM instance aborted mid-run (e.g. memory exhausted where C cannot recover): a clean error, not a crash. */
+  function abortedResult(failure: unknown): ExecutionResult | undefined {
+    if (!isWasmAbort(failure)) return undefined;
+    return finish(undefined, { kind: "memory", message: "Execution ran out of memory (the sandbox's memory limit was hit)." });
+  }
+
+  /** A string handle as host text, cut inside the sandbox when longer than `max`. */
+  function readBounded(handle: QuickJSHandle, max: number): { text: string; dropped: number } | undefined {
+    if (vm.typeof(handle) !== "string") return undefined;
+    // getLength() answers only for objects; a string primitive's length is its own, unforgeable property.
+    const lengthHandle = vm.getProp(handle, "length");
+    const length = vm.getNumber(lengthHandle);
+    lengthHandle.dispose();
+    if (length <= max || !slicer) return length <= max ? { text: vm.getString(handle), dropped: 0 } : { text: "", dropped: length };
+    const cut = vm.callFunction(slicer, vm.undefined, handle, vm.newNumber(max));
+    if (cut.error) {
+      cut.error.dispose();
+      return { text: "", dropped: length };
+    }
+    const text = vm.typeof(cut.value) === "string" ? vm.getString(cut.value) : "";
+    cut.value.dispose();
+    return { text, dropped: length - text.length };
+  }
+
+  function callBridge(name: string, argsJson: string): Promise<string> {
+    const call = new AbortController();
+    outstanding.add(call);
+    return bridge(name, argsJson, call.signal)
+      .then(
+        (text) => capToolReply(name, text, limits),
+        (err: unknown) => JSON.stringify({ ok: false, error: err instanceof Error ? err.message : String(err) }),
+      )
+      .finally(() => outstanding.delete(call));
+  }
 
   async function evaluate(): Promise<ExecutionResult> {
-    const finish = (resultJson: string | undefined, error: ExecutionResult["error"]): ExecutionResult => ({
-      resultJson: resultJson === undefined ? undefined : truncateText(resultJson, limits.maxResultChars),
-      error,
-      logs: logs.lines(),
-      toolCalls,
-      durationMs: performance.now() - started,
-    });
-
     const logFn = vm.newFunction("__gatehouseLog", (levelHandle, textHandle) => {
-      logs.add(vm.getString(levelHandle), vm.getString(textHandle));
+      const level = readBounded(levelHandle, 16)?.text ?? "log";
+      const line = readBounded(textHandle, logs.room(level));
+      if (line) logs.add(level, line.text, line.dropped);
     });
     vm.setProp(vm.global, "__gatehouseLog", logFn);
     logFn.dispose();
 
     const callFn = vm.newFunction("__gatehouseCall", (nameHandle, argsHandle) => {
-      const name = vm.getString(nameHandle);
-      const argsJson = vm.getString(argsHandle);
+      const name = readBounded(nameHandle, 512)?.text ?? "";
+      const args = readBounded(argsHandle, limits.maxToolArgumentChars);
       const deferred = vm.newPromise();
       toolCalls += 1;
+      argumentChars += args ? args.text.length + args.dropped : 0;
+      const refuse = (error: string): Promise<string> => Promise.resolve(JSON.stringify({ ok: false, error }));
       const reply: Promise<string> =
         toolCalls > limits.maxToolCalls
-          ? Promise.resolve(JSON.stringify({ ok: false, error: `Too many tool calls: the limit is ${limits.maxToolCalls} per execution.` }))
-          : bridge(name, argsJson).catch((err: unknown) => JSON.stringify({ ok: false, error: err instanceof Error ? err.message : String(err) }));
+          ? refuse(`Too many tool calls: the limit is ${limits.maxToolCalls} per execution.`)
+          : !args
+            ? refuse(`codemode.${name} takes one object argument.`)
+            : args.dropped > 0
+              ? refuse(`codemode.${name}: the arguments are ${args.text.length + args.dropped} characters of JSON; the limit is ${limits.maxToolArgumentChars} per call.`)
+              : argumentChars > limits.maxTotalToolArgumentChars
+                ? refuse(`codemode.${name}: this execution's tool-call arguments passed ${limits.maxTotalToolArgumentChars} characters of JSON in total.`)
+                : callBridge(name, args.text);
       const settled = reply.then((text) => {
         if (!vm.alive) return;
         const handle = vm.newString(text);
@@ -86,7 +139,7 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
       prelude.error.dispose();
       throw new Error(`Sandbox prelude failed: ${failure.message}`);
     }
-    prelude.value.dispose();
+    slicer = prelude.value;
 
     const evaluated = vm.evalCode(wrapUserCode(code), "codemode.js");
     if (evaluated.error) {
@@ -105,20 +158,21 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
         }
         const state = vm.getPromiseState(promise);
         if (state.type === "fulfilled") {
-          const json = vm.typeof(state.value) === "string" ? vm.getString(state.value) : undefined;
+          const json = readBounded(state.value, limits.maxResultChars);
           state.value.dispose();
-          return finish(json, undefined);
+          return finish(json && json.dropped > 0 ? markTruncated(json.text, json.dropped) : json?.text, undefined);
         }
         if (state.type === "rejected") {
           const failure = describeVmError(vm, state.error);
           state.error.dispose();
           return finish(undefined, failure);
         }
+        if (signal?.aborted) return finish(undefined, { kind: "cancelled", message: "The execution was cancelled." });
         if (pending.size === 0) return finish(undefined, { kind: "runtime", message: "The code's promise never settled (it awaits something that is not a tool call)." });
         const remaining = deadline - Date.now();
         if (remaining <= 0) return finish(undefined, timeoutError(limits));
-        const timedOut = await raceWithTimeout([...pending], remaining);
-        if (timedOut) return finish(undefined, timeoutError(limits));
+        const timedOut = await raceWithTimeout([...pending], remaining, signal);
+        if (timedOut) return finish(undefined, signal?.aborted ? { kind: "cancelled", message: "The execution was cancelled." } : timeoutError(limits));
       }
     } finally {
       promise.dispose();
@@ -126,13 +180,15 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
   }
 }
 
-/** True when freeing failed: the WASM instance aborted and is unusable from now on. */
-function disposeQuietly(dispose: () => void): boolean {
+function isWasmAbort(err: unknown): boolean {
+  return err instanceof WebAssembly.RuntimeError || (err instanceof Error && /^Aborted\(|abort|out of bounds/i.test(err.message));
+}
+
+function disposeQuietly(dispose: () => void): void {
   try {
     dispose();
-    return false;
   } catch (err) {
-    if (err instanceof WebAssembly.RuntimeError || (err instanceof Error && /abort|lifetime/i.test(err.message))) return true;
+    if (isWasmAbort(err) || (err instanceof Error && /lifetime/i.test(err.message))) return;
     throw err;
   }
 }
@@ -141,15 +197,20 @@ function timeoutError(limits: SandboxLimits): ExecutionResult["error"] {
   return { kind: "timeout", message: `Execution timed out after ${limits.timeoutMs} ms.` };
 }
 
-async function raceWithTimeout(promises: Promise<void>[], ms: number): Promise<boolean> {
+/** True when the time ran out (or the run was cancelled) before any pending call settled. */
+async function raceWithTimeout(promises: Promise<void>[], ms: number, signal: AbortSignal | undefined): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
   const timeout = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(true), ms);
+    onAbort = () => resolve(true);
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
   try {
     return await Promise.race([Promise.race(promises).then(() => false), timeout]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
   }
 }
 
@@ -164,8 +225,10 @@ function describeVmError(vm: QuickJSContext, handle: QuickJSHandle): { kind: San
   } else {
     message = String(dumped);
   }
+  // An error message is model-controlled text: keep it short.
+  if (message.length > 2_000) message = markTruncated(message.slice(0, 2_000), message.length - 2_000);
   if (name === "InternalError" && /interrupted/i.test(message)) return { kind: "timeout", message: "Execution timed out (interrupted while running)." };
-  if (/out of memory/i.test(message)) return { kind: "memory", message: "Execution ran out of memory (the sandbox heap limit was hit)." };
+  if (/out of memory/i.test(message)) return { kind: "memory", message: "Execution ran out of memory (the sandbox's memory limit was hit)." };
   if (/stack overflow/i.test(message)) return { kind: "memory", message: "Execution overflowed the stack (recursion too deep)." };
   if (name === "SyntaxError") return { kind: "syntax", message: `SyntaxError: ${message}` };
   return { kind: "runtime", message: `${name}: ${message}` };
@@ -178,8 +241,14 @@ class LogCollector {
 
   constructor(private readonly maxChars: number) {}
 
-  add(level: string, text: string): void {
+  /** Characters of text still worth reading for a line of this level. */
+  room(level: string): number {
+    return Math.max(0, this.maxChars - this.used - (level === "log" ? 0 : level.length + 3));
+  }
+
+  add(level: string, text: string, droppedChars: number): void {
     const line = level === "log" ? text : `[${level}] ${text}`;
+    this.dropped += droppedChars;
     if (this.used >= this.maxChars) {
       this.dropped += line.length;
       return;
@@ -188,7 +257,7 @@ class LogCollector {
     const kept = line.length > room ? line.slice(0, room) : line;
     this.dropped += line.length - kept.length;
     this.used += kept.length;
-    this.kept.push(kept);
+    if (kept.length > 0) this.kept.push(kept);
   }
 
   lines(): string[] {

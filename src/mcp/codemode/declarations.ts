@@ -94,17 +94,102 @@ export interface DeclaredTool {
   outputSchema: unknown;
 }
 
-/** Declarations for a set of tools, ending in the `codemode` object the sandbox exposes. */
-export function declarationsFor(tools: readonly DeclaredTool[]): string {
-  const types: string[] = [];
-  const members: string[] = [];
+/** True when `codemode.<name>` is valid JavaScript; other names are called as `codemode["<name>"]`. */
+export function isIdentifierName(name: string): boolean {
+  return IDENTIFIER.test(name);
+}
+
+/**
+ * How a tool is called from the sandbox, exactly as declared: `codemode.tickets_echo` or,
+ * for names that are not JavaScript identifiers (`everything_get-sum`), the quoted member
+ * `codemode["everything_get-sum"]`. No renaming, so no two tools can collide.
+ */
+export function callExpression(name: string): string {
+  return isIdentifierName(name) ? `codemode.${name}` : `codemode[${JSON.stringify(name)}]`;
+}
+
+function memberKey(name: string): string {
+  return isIdentifierName(name) ? name : JSON.stringify(name);
+}
+
+interface DeclarationOptions {
+  /** Characters of each tool description kept in its doc comment; default all. */
+  maxDocChars?: number;
+  /** Tools whose input/output types are declared in full; the rest get a placeholder. Default all. */
+  fullTypes?: ReadonlySet<string>;
+}
+
+interface RenderedTool {
+  name: string;
+  member: string;
+  types: string;
+  placeholder: string;
+}
+
+/** Input/Output type names for each tool, unique even when two names only differ in punctuation (get-sum, get_sum). */
+function uniqueTypeNames(tools: readonly DeclaredTool[]): Map<string, { input: string; output: string }> {
+  const used = new Set<string>();
+  const names = new Map<string, { input: string; output: string }>();
   for (const tool of tools) {
-    const input = typeName(tool.name, "Input");
-    const output = typeName(tool.name, "Output");
-    types.push(`type ${input} = ${schemaToType(tool.inputSchema)};`);
-    types.push(`type ${output} = ${tool.outputSchema === undefined ? "string" : schemaToType(tool.outputSchema)};`);
-    const doc = tool.description ? `  /** ${tool.description.replace(/\*\//g, "*\\/").replace(/\s+/g, " ").trim()} */\n` : "";
-    members.push(`${doc}  ${tool.name}(input: ${input}): Promise<${output}>;`);
+    let base = typeName(tool.name, "Input").slice(0, -"Input".length);
+    for (let n = 2; used.has(base); n++) base = `${typeName(tool.name, "Input").slice(0, -"Input".length)}${n}`;
+    used.add(base);
+    names.set(tool.name, { input: `${base}Input`, output: `${base}Output` });
   }
-  return `${types.join("\n")}\n\ndeclare const codemode: {\n${members.join("\n")}\n};`;
+  return names;
+}
+
+function renderTools(tools: readonly DeclaredTool[], options: DeclarationOptions): RenderedTool[] {
+  const typeNames = uniqueTypeNames(tools);
+  return tools.map((tool) => {
+    const { input, output } = typeNames.get(tool.name) as { input: string; output: string };
+    let description = tool.description ? tool.description.replace(/\*\//g, "*\\/").replace(/\s+/g, " ").trim() : "";
+    if (options.maxDocChars !== undefined && description.length > options.maxDocChars) description = `${description.slice(0, options.maxDocChars).trimEnd()}…`;
+    const doc = description ? `  /** ${description} */\n` : "";
+    return {
+      name: tool.name,
+      member: `${doc}  ${memberKey(tool.name)}(input: ${input}): Promise<${output}>;`,
+      types: `type ${input} = ${schemaToType(tool.inputSchema)};\ntype ${output} = ${tool.outputSchema === undefined ? "string" : schemaToType(tool.outputSchema)};`,
+      placeholder: `type ${input} = Record<string, unknown>; // schema left out to fit: search for this tool alone to see it\ntype ${output} = unknown;`,
+    };
+  });
+}
+
+function assemble(rendered: readonly RenderedTool[], fullTypes: ReadonlySet<string> | undefined): string {
+  const types = rendered.map((tool) => (!fullTypes || fullTypes.has(tool.name) ? tool.types : tool.placeholder));
+  return `${types.join("\n")}\n\ndeclare const codemode: {\n${rendered.map((tool) => tool.member).join("\n")}\n};`;
+}
+
+/** Declarations for a set of tools, ending in the `codemode` object the sandbox exposes. */
+export function declarationsFor(tools: readonly DeclaredTool[], options: DeclarationOptions = {}): string {
+  return assemble(renderTools(tools, options), options.fullTypes);
+}
+
+/**
+ * Declarations that fit in `maxChars` and still name every tool. What gives way, in order:
+ * long descriptions (cut), then the input/output schemas of the tools further down the list
+ * (replaced by a placeholder type), then every schema and description. The `codemode`
+ * block with each callable name is the last thing to go, and only when the names alone do
+ * not fit (then the text is cut with a marker).
+ */
+export function fittedDeclarations(tools: readonly DeclaredTool[], maxChars: number): { text: string; schemasLeftOut: number; complete: boolean } {
+  const full = declarationsFor(tools);
+  if (full.length <= maxChars) return { text: full, schemasLeftOut: 0, complete: true };
+  const rendered = renderTools(tools, { maxDocChars: 160 });
+  const kept = new Set<string>();
+  let text = assemble(rendered, kept);
+  if (text.length <= maxChars) {
+    // Upgrade tools to their full schemas in ranking order while they fit.
+    let length = text.length;
+    for (const tool of rendered) {
+      const grown = length - tool.placeholder.length + tool.types.length;
+      if (grown > maxChars) continue;
+      kept.add(tool.name);
+      length = grown;
+    }
+    text = assemble(rendered, kept);
+    return { text, schemasLeftOut: tools.length - kept.size, complete: true };
+  }
+  const bare = `declare const codemode: {\n${tools.map((tool) => `  ${memberKey(tool.name)}(input: Record<string, unknown>): Promise<unknown>;`).join("\n")}\n};`;
+  return { text: bare, schemasLeftOut: tools.length, complete: bare.length <= maxChars };
 }

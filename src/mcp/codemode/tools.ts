@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { ErrorCode, McpError, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { Caller } from "../../core/caller.ts";
-import { truncateText, type CodeExecutor, type SandboxLimits } from "../../sandbox/index.ts";
+import { SandboxRunEnded, truncateText, type CodeExecutor, type SandboxLimits } from "../../sandbox/index.ts";
 import type { CatalogTool, PortalCatalog } from "../catalog.ts";
-import { declarationsFor } from "./declarations.ts";
+import { callExpression, fittedDeclarations, isIdentifierName } from "./declarations.ts";
 
 export const SEARCH_TOOL = "codemode_search";
 export const EXECUTE_TOOL = "codemode_execute";
@@ -23,7 +23,7 @@ export const executeInputSchema = z
       .string()
       .min(1)
       .max(100_000)
-      .describe("JavaScript: an async function body (use `await` and `return`) or `async () => { … }`. Call tools as `await codemode.server_tool({ … })`; `Promise.all` runs calls in parallel; `console.log` output is returned."),
+      .describe("JavaScript: an async function body (use `await` and `return`) or `async () => { … }`. Call tools exactly as codemode_search declares them: `await codemode.server_tool({ … })`, or `await codemode[\"server_tool-name\"]({ … })` for names that are not JavaScript identifiers; `Promise.all` runs calls in parallel; `console.log` output is returned."),
   })
   .strict();
 
@@ -45,7 +45,7 @@ export function codeModeTools(): Tool[] {
     {
       name: EXECUTE_TOOL,
       description:
-        "Run JavaScript in a sandbox (no network, no filesystem) where `codemode.<server>_<tool>(input)` calls a tool and resolves to its result. Returns the code's return value and console output; large outputs are truncated.",
+        "Run JavaScript in a sandbox (no network, no filesystem) where `codemode.<server>_<tool>(input)` (or `codemode[\"<server>_<tool-name>\"](input)` when the name is not a JavaScript identifier) calls a tool and resolves to its result. Returns the code's return value and console output; large outputs are truncated.",
       inputSchema: jsonSchema(executeInputSchema),
     },
   ];
@@ -56,9 +56,19 @@ export async function runSearch(catalog: PortalCatalog, caller: Caller, rawArgs:
   const tools = await catalog.tools(caller);
   const matches = rank(tools, args.query).slice(0, args.limit);
   if (matches.length === 0) return { content: [{ type: "text", text: `No tool matches "${args.query}". ${tools.length} tools are available; search with other words or an empty query.` }] };
-  const declarations = declarationsFor(matches.map((t) => ({ name: t.name, description: t.tool.description, inputSchema: t.tool.inputSchema, outputSchema: t.tool.outputSchema })));
-  const header = `// ${matches.length} of ${tools.length} tools. Call them from codemode_execute, e.g. \`return await codemode.${matches[0]!.name}({ … })\`.\n`;
-  return { content: [{ type: "text", text: truncateText(header + declarations, MAX_RESPONSE_CHARS) }] };
+  const header = [
+    `// ${matches.length} of ${tools.length} tools. Call them from codemode_execute, e.g. \`return await ${callExpression(matches[0]!.name)}({ … })\`.`,
+  ];
+  const quoted = matches.filter((t) => !isIdentifierName(t.name));
+  if (quoted.length > 0) header.push(`// Names that are not JavaScript identifiers are quoted members: call them as written, e.g. ${callExpression(quoted[0]!.name)}({ … }).`);
+  const budget = MAX_RESPONSE_CHARS - header.join("\n").length - 200;
+  const fitted = fittedDeclarations(
+    matches.map((t) => ({ name: t.name, description: t.tool.description, inputSchema: t.tool.inputSchema, outputSchema: t.tool.outputSchema })),
+    budget,
+  );
+  if (fitted.schemasLeftOut > 0) header.push(`// Output too large: ${fitted.schemasLeftOut} tools are shown without their schemas (every name is kept). Search with fewer, more specific words to see them.`);
+  const text = `${header.join("\n")}\n${fitted.text}`;
+  return { content: [{ type: "text", text: fitted.complete ? text : truncateText(text, MAX_RESPONSE_CHARS) }] };
 }
 
 /** Word-overlap ranking over name and description; good enough for catalogues of hundreds. */
@@ -85,15 +95,18 @@ export async function runExecute(
   sessionId: string | undefined,
   rawArgs: unknown,
   limits: Partial<SandboxLimits>,
+  signal?: AbortSignal,
 ): Promise<CallToolResult> {
   const args = parseArgs(executeInputSchema, rawArgs);
+  // Fail closed: a caller who may use no server has nothing to run code against, so no sandbox for them.
+  if (catalog.visibleServers(caller).length === 0) throw new McpError(ErrorCode.InvalidRequest, "You may not use any MCP server through this portal, so Code Mode is not available to you. Ask an administrator for access to a server.");
   const outcome = await executor.execute(
     args.code,
-    async (name, argsJson) => {
+    async (name, argsJson, callSignal) => {
       try {
         const parsed: unknown = JSON.parse(argsJson);
         if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return JSON.stringify({ ok: false, error: `codemode.${name} takes one object argument.` });
-        const result = await catalog.callTool(caller, name, parsed as Record<string, unknown>, { sessionId, via: "codemode" });
+        const result = await catalog.callTool(caller, name, parsed as Record<string, unknown>, { sessionId, via: "codemode", signal: upstreamSignal(callSignal) });
         return JSON.stringify(toolValue(name, result));
       } catch (err) {
         return JSON.stringify({ ok: false, error: err instanceof McpError ? err.message : `codemode.${name} failed.` });
@@ -101,6 +114,7 @@ export async function runExecute(
     },
     // Result and console get separate budgets inside the response cap, so the answer stays valid JSON.
     { maxLogChars: 6_000, ...limits, maxResultChars: 16_000 },
+    { callerId: caller.id, ...(signal ? { signal } : {}) },
   );
   const body: Record<string, unknown> = {};
   if (outcome.resultJson !== undefined) body["result"] = parseOrText(outcome.resultJson);
@@ -109,6 +123,22 @@ export async function runExecute(
   body["toolCalls"] = outcome.toolCalls;
   const text = truncateText(JSON.stringify(body), MAX_RESPONSE_CHARS);
   return { content: [{ type: "text", text }], ...(outcome.error ? { isError: true } : {}) };
+}
+
+/**
+ * The execution's call signal, re-aborted with an McpError: the SDK sends
+ * `notifications/cancelled` with the reason's text and rejects the call with it, and an
+ * McpError RequestTimeout is what the audit records as a timeout rather than a failure.
+ */
+function upstreamSignal(callSignal: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  const forward = (): void => {
+    const reason: unknown = callSignal.reason;
+    controller.abort(new McpError(ErrorCode.RequestTimeout, reason instanceof SandboxRunEnded ? reason.message : "The Code Mode execution ended; its tool call was cancelled."));
+  };
+  if (callSignal.aborted) forward();
+  else callSignal.addEventListener("abort", forward, { once: true });
+  return controller.signal;
 }
 
 /** What a tool call resolves to in the sandbox: structured content, else the text, else the content list. */

@@ -3,10 +3,16 @@ import type { ExecutionResult, SandboxLimits } from "../../../sandbox/index.ts";
 /** Messages between the pool (main thread) and a sandbox worker. Strings and plain data only. */
 export type HostToWorker =
   | { type: "run"; id: string; code: string; limits: SandboxLimits }
-  | { type: "reply"; callId: string; text: string };
+  | { type: "reply"; callId: string; text: string }
+  /** The client cancelled this execution. */
+  | { type: "cancel"; id: string };
 
 export type WorkerToHost =
   | { type: "ready" }
+  /** The run left the worker's queue and its deadline began. */
+  | { type: "started"; id: string }
   | { type: "call"; id: string; callId: string; name: string; argsJson: string }
   | { type: "done"; id: string; result: ExecutionResult }
-  | { type: "failed"; id: string; message: string };
+  | { type: "failed"; id: string; message: string }
+  /** A line the WebAssembly module printed (QuickJS assertion messages), for the structured log. */
+  | { type: "diagnostic"; text: string };

@@ -1,24 +1,26 @@
 /**
- * Worker-thread entry of the Code Mode sandbox pool. Holds one QuickJS WASM module and runs
- * each execution in a fresh runtime of it; tool calls leave as JSON text messages and their
- * replies come back the same way. Nothing of the host (env, fs, network objects) is passed
- * into the QuickJS heap: the only functions it sees are the two bridge functions.
+ * Worker-thread entry of the Code Mode sandbox pool. Each execution gets its own QuickJS
+ * WebAssembly instance with a capped memory (newBoundedQuickJSModule) and a fresh runtime;
+ * tool calls leave as JSON text messages and their replies come back the same way. Nothing
+ * of the host (env, fs, network objects) is passed into the QuickJS heap: the only
+ * functions it sees are the two bridge functions.
  */
 import { parentPort } from "node:worker_threads";
-import { newQuickJSWASMModule, type QuickJSWASMModule } from "quickjs-emscripten";
-import { runInQuickJS } from "../../../sandbox/quickjs-runner.ts";
+import { newBoundedQuickJSModule, runInQuickJS } from "../../../sandbox/index.ts";
 import type { HostToWorker, WorkerToHost } from "./pool-protocol.ts";
 
 if (!parentPort) throw new Error("quickjs-worker must run in a worker thread");
 const port = parentPort;
 
-let module: Promise<QuickJSWASMModule> = newQuickJSWASMModule();
 const waiting = new Map<string, (text: string) => void>();
+const cancels = new Map<string, AbortController>();
 let nextCallId = 0;
 
 function send(message: WorkerToHost): void {
   port.postMessage(message);
 }
+
+const diagnostic = (text: string): void => send({ type: "diagnostic", text: String(text).slice(0, 2_000) });
 
 port.on("message", (message: HostToWorker) => {
   if (message.type === "reply") {
@@ -27,23 +29,43 @@ port.on("message", (message: HostToWorker) => {
     resolve?.(message.text);
     return;
   }
+  if (message.type === "cancel") {
+    cancels.get(message.id)?.abort();
+    return;
+  }
   void run(message.id, message.code, message.limits);
 });
 
 async function run(id: string, code: string, limits: Extract<HostToWorker, { type: "run" }>["limits"]): Promise<void> {
+  const cancel = new AbortController();
+  cancels.set(id, cancel);
+  send({ type: "started", id });
   try {
-    const outcome = await runInQuickJS(await module, code, (name, argsJson) => {
-      const callId = `${id}:${nextCallId++}`;
-      return new Promise<string>((resolve) => {
-        waiting.set(callId, resolve);
-        send({ type: "call", id, callId, name, argsJson });
-      });
-    }, limits);
-    const { moduleBroken, ...result } = outcome;
-    if (moduleBroken) module = newQuickJSWASMModule();
+    const module = await newBoundedQuickJSModule(limits.memoryBytes, diagnostic);
+    const result = await runInQuickJS(
+      module,
+      code,
+      (name, argsJson, signal) => {
+        const callId = `${id}:${nextCallId++}`;
+        return new Promise<string>((resolve) => {
+          // The host aborts the upstream call itself when the run ends; here only the waiter goes.
+          // Each call has its own signal, aborted at most once.
+          signal.addEventListener("abort", () => {
+            waiting.delete(callId);
+            resolve(JSON.stringify({ ok: false, error: "cancelled" }));
+          }, { once: true });
+          waiting.set(callId, resolve);
+          send({ type: "call", id, callId, name, argsJson });
+        });
+      },
+      limits,
+      cancel.signal,
+    );
     send({ type: "done", id, result });
   } catch (err) {
     send({ type: "failed", id, message: err instanceof Error ? err.message : String(err) });
+  } finally {
+    cancels.delete(id);
   }
 }
 
