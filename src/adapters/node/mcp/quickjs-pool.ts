@@ -39,7 +39,8 @@ interface Job {
   state: "queued" | "dispatched" | "started";
   submitted: number;
   queueTimer: ReturnType<typeof setTimeout> | undefined;
-  watchdog: ReturnType<typeof setTimeout> | undefined;
+  /** When the worker began it (performance.now()); its deadline is this + limits.timeoutMs. */
+  startedAt: number | undefined;
   worker: PoolWorker | undefined;
   /** The upstream calls this execution has outstanding: aborted when it ends. */
   calls: Set<AbortController>;
@@ -53,6 +54,8 @@ interface PoolWorker {
   jobs: Map<string, Job>;
   ready: boolean;
   dead: boolean;
+  /** Fires when every execution begun on this worker is past its deadline + grace: the thread is wedged. */
+  watchdog: ReturnType<typeof setTimeout> | undefined;
 }
 
 /**
@@ -67,10 +70,11 @@ interface PoolWorker {
  * is put next to it. An execution's deadline, and the watchdog behind it, start when the
  * worker begins it, never at submission.
  *
- * Walls: QuickJS's interrupt stops runaway JS; a worker that does not answer by deadline +
- * grace is terminated and replaced. Executions on it that had not started are queued again
- * (they made no tool call), the others fail as crashed. Each worker runs with V8
- * resourceLimits, so a worker that blows its heap dies alone.
+ * Walls: QuickJS's interrupt stops runaway JS at its deadline; a worker still busy when
+ * every execution it began is past deadline + grace is terminated and replaced. Executions
+ * on it that had not begun are queued again (they made no tool call); the begun ones are
+ * past their deadline and end as timeouts. Each worker runs with V8 resourceLimits, so a
+ * worker that blows its heap dies alone and its executions fail as crashed.
  */
 export class WorkerPoolExecutor implements CodeExecutor {
   private readonly workers: PoolWorker[] = [];
@@ -124,7 +128,7 @@ export class WorkerPoolExecutor implements CodeExecutor {
         state: "queued",
         submitted: performance.now(),
         queueTimer: undefined,
-        watchdog: undefined,
+        startedAt: undefined,
         worker: undefined,
         calls: new Set(),
         ended: undefined,
@@ -261,7 +265,7 @@ export class WorkerPoolExecutor implements CodeExecutor {
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: 16 },
     });
-    const entry: PoolWorker = { worker, jobs: new Map(), ready: false, dead: false };
+    const entry: PoolWorker = { worker, jobs: new Map(), ready: false, dead: false, watchdog: undefined };
     this.drain(worker.stdout, "stdout");
     this.drain(worker.stderr, "stderr");
     worker.on("message", (message: WorkerToHost) => this.onMessage(entry, message));
@@ -294,7 +298,8 @@ export class WorkerPoolExecutor implements CodeExecutor {
     if (!job) return;
     if (message.type === "started") {
       job.state = "started";
-      job.watchdog = setTimeout(() => this.kill(entry, job), job.limits.timeoutMs + this.graceMs);
+      job.startedAt = performance.now();
+      this.rearm(entry);
       return;
     }
     if (message.type === "call") {
@@ -322,11 +327,33 @@ export class WorkerPoolExecutor implements CodeExecutor {
     this.dispatch();
   }
 
+  /**
+   * The worker's watchdog: the latest deadline of the executions it has begun, plus grace.
+   * Not one per execution: executions on a worker share its thread, so one waiting on a
+   * tool call can pass its deadline while another's code legitimately runs; only when every
+   * begun execution is past deadline + grace is the thread stuck (QuickJS's interrupt did not
+   * stop it) and worth terminating.
+   */
+  private rearm(entry: PoolWorker): void {
+    clearTimeout(entry.watchdog);
+    entry.watchdog = undefined;
+    let latest: number | undefined;
+    for (const job of entry.jobs.values()) {
+      if (job.startedAt === undefined) continue;
+      const deadline = job.startedAt + job.limits.timeoutMs;
+      if (latest === undefined || deadline > latest) latest = deadline;
+    }
+    if (latest === undefined || entry.dead) return;
+    entry.watchdog = setTimeout(() => this.kill(entry), Math.max(0, latest - performance.now()) + this.graceMs);
+  }
+
   /** The job leaves its worker and its caller's running count. */
   private release(job: Job): void {
-    clearTimeout(job.watchdog);
-    job.watchdog = undefined;
-    if (job.worker) job.worker.jobs.delete(job.id);
+    const worker = job.worker;
+    if (worker) {
+      worker.jobs.delete(job.id);
+      this.rearm(worker);
+    }
     job.worker = undefined;
     const count = (this.running.get(job.callerId) ?? 1) - 1;
     if (count > 0) this.running.set(job.callerId, count);
@@ -352,20 +379,22 @@ export class WorkerPoolExecutor implements CodeExecutor {
     if (!entry.dead) entry.worker.postMessage(message);
   }
 
-  private kill(entry: PoolWorker, culprit: Job): void {
+  private kill(entry: PoolWorker): void {
     if (entry.dead) return;
-    this.retire(entry, "The sandbox worker running this execution was terminated because another execution on it overran its time limit; run the code again.", culprit);
+    this.retire(entry, "", "timeout");
     void entry.worker.terminate();
   }
 
   private onExit(entry: PoolWorker, message: string): void {
     if (entry.dead) return;
     if (!entry.ready) this.startupFailures += 1;
-    this.retire(entry, message, undefined);
+    this.retire(entry, message, "crashed");
   }
 
-  private retire(entry: PoolWorker, message: string, culprit: Job | undefined): void {
+  /** `timeout`: the watchdog fired, so every begun execution on it is past its deadline. */
+  private retire(entry: PoolWorker, message: string, cause: "timeout" | "crashed"): void {
     entry.dead = true;
+    clearTimeout(entry.watchdog);
     const index = this.workers.indexOf(entry);
     if (index >= 0) this.workers.splice(index, 1);
     if (!this.closed) this.replacedWorkers += 1;
@@ -375,9 +404,9 @@ export class WorkerPoolExecutor implements CodeExecutor {
       const ran = performance.now() - job.submitted;
       job.worker = undefined;
       this.release(job);
-      if (job === culprit) this.settle(job, failure("timeout", `Execution exceeded its time limit (${job.limits.timeoutMs} ms) and its sandbox worker was terminated.`, ran), "timeout");
       // Never began on the worker, so it made no tool call: safe to run elsewhere.
-      else if (job.state === "dispatched" && !this.closed) this.enqueue(job, true);
+      if (job.state === "dispatched" && !this.closed) this.enqueue(job, true);
+      else if (cause === "timeout") this.settle(job, failure("timeout", `Execution exceeded its time limit (${job.limits.timeoutMs} ms) and its sandbox worker was terminated.`, ran), "timeout");
       else this.settle(job, failure("crashed", message, ran), "crashed");
     }
     // A worker that cannot even start would fail forever: give up on what waits instead of looping.

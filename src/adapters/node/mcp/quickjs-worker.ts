@@ -39,9 +39,10 @@ port.on("message", (message: HostToWorker) => {
 async function run(id: string, code: string, limits: Extract<HostToWorker, { type: "run" }>["limits"]): Promise<void> {
   const cancel = new AbortController();
   cancels.set(id, cancel);
-  send({ type: "started", id });
   try {
     const module = await newBoundedQuickJSModule(limits.memoryBytes, diagnostic);
+    // Sent where the runner takes its deadline (no await in between): the host's watchdog counts from here.
+    send({ type: "started", id });
     const result = await runInQuickJS(
       module,
       code,
