@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { declarationsFor, schemaToType, typeName } from "./declarations.ts";
+import { callExpression, declarationsFor, fittedDeclarations, schemaToType, typeName } from "./declarations.ts";
 
 describe("JSON Schema → TypeScript declarations", () => {
   it("maps primitives, enums, consts, arrays, unions and nullable types", () => {
@@ -38,5 +38,36 @@ describe("JSON Schema → TypeScript declarations", () => {
     expect(out).toContain("type TicketsEchoInput = {\n  text: string;\n};");
     expect(out).toContain("type TicketsEchoOutput = string;");
     expect(out).toContain("declare const codemode: {\n  /** Echo. */\n  tickets_echo(input: TicketsEchoInput): Promise<TicketsEchoOutput>;\n};");
+  });
+
+  it("declares names that are not JavaScript identifiers as quoted members, with distinct type names", () => {
+    const tool = (name: string) => ({ name, description: undefined, inputSchema: { type: "object", properties: {} }, outputSchema: undefined });
+    const out = declarationsFor([tool("everything_get-sum"), tool("everything_get_sum"), tool("everything_echo")]);
+    expect(out).toContain('  "everything_get-sum"(input: EverythingGetSumInput): Promise<EverythingGetSumOutput>;');
+    expect(out).toContain("  everything_get_sum(input: EverythingGetSum2Input): Promise<EverythingGetSum2Output>;");
+    expect(out).toContain("  everything_echo(input: EverythingEchoInput)");
+    expect(callExpression("everything_get-sum")).toBe('codemode["everything_get-sum"]');
+    expect(callExpression("everything_echo")).toBe("codemode.everything_echo");
+  });
+
+  it("fits large output by cutting descriptions and schemas, never names", () => {
+    const tools = Array.from({ length: 60 }, (_, i) => ({
+      name: `srv_tool-${i}`,
+      description: "word ".repeat(200),
+      inputSchema: { type: "object", properties: Object.fromEntries(Array.from({ length: 20 }, (_, p) => [`p${p}`, { type: "string", description: "d".repeat(100) }])) },
+      outputSchema: undefined,
+    }));
+    const full = declarationsFor(tools);
+    expect(full.length).toBeGreaterThan(20_000);
+    const fitted = fittedDeclarations(tools, 20_000);
+    expect(fitted.complete).toBe(true);
+    expect(fitted.text.length).toBeLessThanOrEqual(20_000);
+    for (const tool of tools) expect(fitted.text).toContain(`"${tool.name}"(input: `);
+    expect(fitted.text).toContain("word word…");
+    // Too small even for the names with placeholders: bare members, and the caller is told it is incomplete.
+    const bare = fittedDeclarations(tools, 5_000);
+    expect(bare.complete).toBe(true);
+    expect(bare.text).toContain('  "srv_tool-0"(input: Record<string, unknown>): Promise<unknown>;');
+    expect(fittedDeclarations(tools, 500).complete).toBe(false);
   });
 });

@@ -16,7 +16,8 @@ export function typeName(toolName: string, suffix: "Input" | "Output"): string {
   return `${/^[0-9]/.test(pascal) ? "T" : ""}${pascal || "Tool"}${suffix}`;
 }
 
-export function schemaToType(schema: unknown, depth = 0): string {
+/** `docs: false` leaves out property descriptions: the compact form search falls back to when output is large. */
+export function schemaToType(schema: unknown, depth = 0, docs = true): string {
   if (schema === true || schema === undefined) return "unknown";
   if (schema === false) return "never";
   if (!isSchema(schema) || depth > 8) return "unknown";
@@ -24,11 +25,11 @@ export function schemaToType(schema: unknown, depth = 0): string {
   if (Array.isArray(schema["enum"])) return schema["enum"].map(literal).join(" | ") || "never";
   for (const key of ["anyOf", "oneOf"] as const) {
     const options = schema[key];
-    if (Array.isArray(options)) return options.map((option) => wrap(schemaToType(option, depth + 1))).join(" | ") || "unknown";
+    if (Array.isArray(options)) return options.map((option) => wrap(schemaToType(option, depth + 1, docs))).join(" | ") || "unknown";
   }
-  if (Array.isArray(schema["allOf"])) return schema["allOf"].map((part) => wrap(schemaToType(part, depth + 1))).join(" & ") || "unknown";
+  if (Array.isArray(schema["allOf"])) return schema["allOf"].map((part) => wrap(schemaToType(part, depth + 1, docs))).join(" & ") || "unknown";
   const type = schema["type"];
-  if (Array.isArray(type)) return type.map((t) => wrap(schemaToType({ ...schema, type: t }, depth + 1))).join(" | ");
+  if (Array.isArray(type)) return type.map((t) => wrap(schemaToType({ ...schema, type: t }, depth + 1, docs))).join(" | ");
   switch (type) {
     case "string":
       return "string";
@@ -41,28 +42,28 @@ export function schemaToType(schema: unknown, depth = 0): string {
       return "null";
     case "array": {
       const items = schema["items"];
-      if (Array.isArray(items)) return `[${items.map((item) => schemaToType(item, depth + 1)).join(", ")}]`;
-      return `${wrap(schemaToType(items, depth + 1))}[]`;
+      if (Array.isArray(items)) return `[${items.map((item) => schemaToType(item, depth + 1, docs)).join(", ")}]`;
+      return `${wrap(schemaToType(items, depth + 1, docs))}[]`;
     }
     case "object":
-      return objectType(schema, depth);
+      return objectType(schema, depth, docs);
     default:
-      return isSchema(schema["properties"]) ? objectType(schema, depth) : "unknown";
+      return isSchema(schema["properties"]) ? objectType(schema, depth, docs) : "unknown";
   }
 }
 
-function objectType(schema: Schema, depth: number): string {
+function objectType(schema: Schema, depth: number, docs: boolean): string {
   const properties = isSchema(schema["properties"]) ? schema["properties"] : {};
   const required = new Set(Array.isArray(schema["required"]) ? schema["required"].filter((r): r is string => typeof r === "string") : []);
   const pad = "  ".repeat(depth + 1);
   const lines: string[] = [];
   for (const [key, value] of Object.entries(properties)) {
-    const doc = isSchema(value) ? docComment(value) : undefined;
+    const doc = docs && isSchema(value) ? docComment(value) : undefined;
     if (doc) lines.push(`${pad}/** ${doc} */`);
-    lines.push(`${pad}${IDENTIFIER.test(key) ? key : JSON.stringify(key)}${required.has(key) ? "" : "?"}: ${schemaToType(value, depth + 1)};`);
+    lines.push(`${pad}${IDENTIFIER.test(key) ? key : JSON.stringify(key)}${required.has(key) ? "" : "?"}: ${schemaToType(value, depth + 1, docs)};`);
   }
   const additional = schema["additionalProperties"];
-  if (additional !== undefined && additional !== false) lines.push(`${pad}[key: string]: ${additional === true ? "unknown" : schemaToType(additional, depth + 1)};`);
+  if (additional !== undefined && additional !== false) lines.push(`${pad}[key: string]: ${additional === true ? "unknown" : schemaToType(additional, depth + 1, docs)};`);
   if (lines.length === 0) return additional === false ? "Record<string, never>" : "Record<string, unknown>";
   return `{\n${lines.join("\n")}\n${"  ".repeat(depth)}}`;
 }
@@ -115,16 +116,20 @@ function memberKey(name: string): string {
 interface DeclarationOptions {
   /** Characters of each tool description kept in its doc comment; default all. */
   maxDocChars?: number;
-  /** Tools whose input/output types are declared in full; the rest get a placeholder. Default all. */
-  fullTypes?: ReadonlySet<string>;
+  /** How much of each tool's types is declared; default all of every tool's. */
+  detail?: ReadonlyMap<string, TypeDetail>;
 }
 
 interface RenderedTool {
   name: string;
   member: string;
+  /** Input/output types with property docs, without them, and a placeholder: what each tool can give way to. */
   types: string;
+  compact: string;
   placeholder: string;
 }
+
+type TypeDetail = "full" | "compact" | "placeholder";
 
 /** Input/Output type names for each tool, unique even when two names only differ in punctuation (get-sum, get_sum). */
 function uniqueTypeNames(tools: readonly DeclaredTool[]): Map<string, { input: string; output: string }> {
@@ -150,45 +155,54 @@ function renderTools(tools: readonly DeclaredTool[], options: DeclarationOptions
       name: tool.name,
       member: `${doc}  ${memberKey(tool.name)}(input: ${input}): Promise<${output}>;`,
       types: `type ${input} = ${schemaToType(tool.inputSchema)};\ntype ${output} = ${tool.outputSchema === undefined ? "string" : schemaToType(tool.outputSchema)};`,
-      placeholder: `type ${input} = Record<string, unknown>; // schema left out to fit: search for this tool alone to see it\ntype ${output} = unknown;`,
+      compact: `type ${input} = ${schemaToType(tool.inputSchema, 0, false)};\ntype ${output} = ${tool.outputSchema === undefined ? "string" : schemaToType(tool.outputSchema, 0, false)};`,
+      placeholder: `type ${input} = Record<string, unknown>;\ntype ${output} = unknown;`,
     };
   });
 }
 
-function assemble(rendered: readonly RenderedTool[], fullTypes: ReadonlySet<string> | undefined): string {
-  const types = rendered.map((tool) => (!fullTypes || fullTypes.has(tool.name) ? tool.types : tool.placeholder));
+function assemble(rendered: readonly RenderedTool[], detail: ReadonlyMap<string, TypeDetail> | undefined): string {
+  const types = rendered.map((tool) => {
+    const level = detail ? (detail.get(tool.name) ?? "placeholder") : "full";
+    return level === "full" ? tool.types : level === "compact" ? tool.compact : tool.placeholder;
+  });
   return `${types.join("\n")}\n\ndeclare const codemode: {\n${rendered.map((tool) => tool.member).join("\n")}\n};`;
 }
 
 /** Declarations for a set of tools, ending in the `codemode` object the sandbox exposes. */
 export function declarationsFor(tools: readonly DeclaredTool[], options: DeclarationOptions = {}): string {
-  return assemble(renderTools(tools, options), options.fullTypes);
+  return assemble(renderTools(tools, options), options.detail);
 }
 
 /**
  * Declarations that fit in `maxChars` and still name every tool. What gives way, in order:
- * long descriptions (cut), then the input/output schemas of the tools further down the list
- * (replaced by a placeholder type), then every schema and description. The `codemode`
- * block with each callable name is the last thing to go, and only when the names alone do
- * not fit (then the text is cut with a marker).
+ * long descriptions (cut to 160, then 60 characters, then left out), and with them the
+ * input/output schemas of the tools further down the ranking (a placeholder type instead).
+ * The `codemode` block with each callable name is the last thing to go, and only when the
+ * names alone do not fit (then the text is cut with a marker).
  */
 export function fittedDeclarations(tools: readonly DeclaredTool[], maxChars: number): { text: string; schemasLeftOut: number; complete: boolean } {
   const full = declarationsFor(tools);
   if (full.length <= maxChars) return { text: full, schemasLeftOut: 0, complete: true };
-  const rendered = renderTools(tools, { maxDocChars: 160 });
-  const kept = new Set<string>();
-  let text = assemble(rendered, kept);
-  if (text.length <= maxChars) {
-    // Upgrade tools to their full schemas in ranking order while they fit.
-    let length = text.length;
-    for (const tool of rendered) {
-      const grown = length - tool.placeholder.length + tool.types.length;
-      if (grown > maxChars) continue;
-      kept.add(tool.name);
-      length = grown;
+  // Descriptions are cut harder at each step; at each, schemas are added back in ranking order
+  // while they fit: first every tool's compact form, then the full form (with property docs).
+  for (const maxDocChars of [160, 60, 0]) {
+    const rendered = renderTools(tools, { maxDocChars });
+    const detail = new Map<string, TypeDetail>();
+    let length = assemble(rendered, detail).length;
+    if (length > maxChars) continue;
+    for (const [from, to] of [["placeholder", "compact"], ["compact", "full"]] as const) {
+      for (const tool of rendered) {
+        if ((detail.get(tool.name) ?? "placeholder") !== from) continue;
+        const size = (level: TypeDetail): number => (level === "full" ? tool.types : level === "compact" ? tool.compact : tool.placeholder).length;
+        const grown = length - size(from) + size(to);
+        if (grown > maxChars) continue;
+        detail.set(tool.name, to);
+        length = grown;
+      }
     }
-    text = assemble(rendered, kept);
-    return { text, schemasLeftOut: tools.length - kept.size, complete: true };
+    const leftOut = tools.filter((tool) => (detail.get(tool.name) ?? "placeholder") === "placeholder").length;
+    return { text: assemble(rendered, detail), schemasLeftOut: leftOut, complete: true };
   }
   const bare = `declare const codemode: {\n${tools.map((tool) => `  ${memberKey(tool.name)}(input: Record<string, unknown>): Promise<unknown>;`).join("\n")}\n};`;
   return { text: bare, schemasLeftOut: tools.length, complete: bare.length <= maxChars };
