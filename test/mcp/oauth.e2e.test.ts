@@ -27,14 +27,33 @@ async function connect(token: string): Promise<Client> {
   return client;
 }
 
-/** What a browser does: follow the connect redirect to the authorization server and back. */
-async function connectAccount(token: string): Promise<Response> {
+/** A browser's cookie jar, reduced to what the connect flow needs: `name=value` pairs set by the gateway. */
+function cookiesFrom(response: Response): string {
+  return response.headers
+    .getSetCookie()
+    .map((line) => line.split(";")[0]!)
+    .join("; ");
+}
+
+/** Starts a connection as `token`: the authorization URL, and the cookie the starting browser was given. */
+async function startConnect(token: string): Promise<{ authorizationUrl: string; cookie: string }> {
   const start = await fetch(`${portal.origin}/mcp/oauth/gh/connect`, { headers: { authorization: `Bearer ${token}`, accept: "application/json" } });
   expect(start.status).toBe(200);
   const { authorizationUrl } = (await start.json()) as { authorizationUrl: string };
-  const consent = await fetch(authorizationUrl, { redirect: "manual" });
-  expect(consent.status).toBe(302);
-  return fetch(consent.headers.get("location")!);
+  return { authorizationUrl, cookie: cookiesFrom(start) };
+}
+
+/** The user consents at the authorization server, which redirects the browser to the gateway's callback. */
+async function consent(authorizationUrl: string): Promise<string> {
+  const answer = await fetch(authorizationUrl, { redirect: "manual" });
+  expect(answer.status).toBe(302);
+  return answer.headers.get("location")!;
+}
+
+/** What a browser does: follow the connect redirect to the authorization server and back, keeping the connect cookie. */
+async function connectAccount(token: string): Promise<Response> {
+  const { authorizationUrl, cookie } = await startConnect(token);
+  return fetch(await consent(authorizationUrl), { headers: { cookie } });
 }
 
 beforeAll(async () => {
@@ -121,5 +140,72 @@ describe("per-user upstream OAuth", () => {
     expect(forged.status).toBe(400);
     const unauthenticated = await fetch(`${portal.origin}/mcp/oauth/gh/connect`, { redirect: "manual" });
     expect(unauthenticated.status).toBe(401);
+  });
+
+  it("sets the connect cookie HttpOnly, SameSite=Lax, scoped to /mcp/oauth and short lived", async () => {
+    const start = await fetch(`${portal.origin}/mcp/oauth/gh/connect`, { headers: { authorization: `Bearer ${BOB}`, accept: "application/json" } });
+    const [line] = start.headers.getSetCookie();
+    expect(line).toMatch(/^gatehouse_mcp_oauth_[A-Za-z0-9]{16}=[A-Za-z0-9_-]{43};/);
+    expect(line).toMatch(/HttpOnly/);
+    expect(line).toMatch(/SameSite=Lax/);
+    expect(line).toMatch(/Path=\/mcp\/oauth/);
+    expect(line).toMatch(/Max-Age=300/);
+  });
+});
+
+describe("the callback is bound to the user and browser that started the connection", () => {
+  async function tokenRows(): Promise<{ caller_id: string }[]> {
+    return portal.deps.db.selectFrom("mcp_oauth_tokens").select(["caller_id"]).execute();
+  }
+
+  it("attacker starts connect, victim completes the callback in her browser: refused, nothing stored under either id", async () => {
+    await portal.deps.db.deleteFrom("mcp_oauth_tokens").execute();
+    const codesBefore = as.counts.codes;
+    nextSubject = "github-user-victim";
+    // Bob (the attacker) starts a connection and sends Alice the authorization link.
+    const attack = await startConnect(BOB);
+    // Alice's browser consents (the authorization server auto-approves a consented app) and lands on the callback without Bob's cookie.
+    const callback = await consent(attack.authorizationUrl);
+    const refused = await fetch(callback);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toMatch(/started by another user or in another browser/);
+    expect(await tokenRows()).toEqual([]);
+    expect(as.counts.codes).toBe(codesBefore); // the victim's code was never redeemed
+    // The state is spent: Bob replaying the callback URL with his own cookie gets nothing either.
+    const replay = await fetch(callback, { headers: { cookie: attack.cookie } });
+    expect(replay.status).toBe(400);
+    expect(await tokenRows()).toEqual([]);
+    expect(as.counts.codes).toBe(codesBefore);
+  });
+
+  it("a callback carrying another user's gateway credentials is refused even with the right cookie", async () => {
+    await portal.deps.db.deleteFrom("mcp_oauth_tokens").execute();
+    const codesBefore = as.counts.codes;
+    const attack = await startConnect(BOB);
+    const callback = await consent(attack.authorizationUrl);
+    // Alice's browser sends her own credentials (as behind an SSO proxy); even holding Bob's cookie it is not Bob.
+    const refused = await fetch(callback, { headers: { cookie: attack.cookie, authorization: `Bearer ${ALICE}` } });
+    expect(refused.status).toBe(403);
+    expect(await tokenRows()).toEqual([]);
+    expect(as.counts.codes).toBe(codesBefore);
+  });
+
+  it("invalid credentials on the callback are refused, not ignored", async () => {
+    const started = await startConnect(ALICE);
+    const callback = await consent(started.authorizationUrl);
+    const refused = await fetch(callback, { headers: { cookie: started.cookie, authorization: "Bearer not-a-real-token-000000" } });
+    expect(refused.status).toBe(401);
+    // Spent as well: the right browser cannot reuse it afterwards.
+    expect((await fetch(callback, { headers: { cookie: started.cookie } })).status).toBe(400);
+  });
+
+  it("the same user, same browser completes; with her own credentials on the callback too", async () => {
+    await portal.deps.db.deleteFrom("mcp_oauth_tokens").execute();
+    nextSubject = "github-user-alice";
+    const started = await startConnect(ALICE);
+    const done = await fetch(await consent(started.authorizationUrl), { headers: { cookie: started.cookie, authorization: `Bearer ${ALICE}` } });
+    expect(done.status).toBe(200);
+    expect(done.headers.getSetCookie().join(";")).toMatch(/Max-Age=0/); // the connect cookie is cleared
+    expect(await tokenRows()).toEqual([{ caller_id: "alice" }]);
   });
 });

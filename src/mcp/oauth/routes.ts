@@ -1,9 +1,11 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../../core/app.ts";
-import type { Authenticator } from "../../core/auth.ts";
+import { extractClientToken, type Authenticator, type HeaderReader } from "../../core/auth.ts";
 import { GatewayError } from "../../core/errors.ts";
 import type { Caller } from "../../core/caller.ts";
-import type { UpstreamOAuth } from "./upstream-oauth.ts";
+import { toBase64Url } from "./cipher.ts";
+import { PENDING_TTL_MS, type UpstreamOAuth } from "./upstream-oauth.ts";
 
 export interface OAuthRouteOptions {
   oauth: UpstreamOAuth;
@@ -13,31 +15,76 @@ export interface OAuthRouteOptions {
   allowed(caller: Caller, serverId: string): boolean;
 }
 
+const COOKIE_PATH = "/mcp/oauth";
+
 /**
  * `/mcp/oauth/{server}/connect` (authenticated: redirects to the upstream's consent page, or
  * returns `{ authorizationUrl }` to a JSON client) and `/mcp/oauth/callback`.
+ *
+ * The connect response sets a cookie holding the connection's browser key (HttpOnly,
+ * SameSite=Lax so it comes back on the authorization server's redirect, 5 minutes, one per
+ * connection). The callback completes only with that cookie, and when it carries gateway
+ * credentials they must be the same user's: a link someone else started is refused.
  */
 export function mountOAuthRoutes(app: Hono<AppEnv>, options: OAuthRouteOptions): void {
   const callbackUrl = (requestUrl: string): string => `${(options.publicUrl ?? new URL(requestUrl).origin).replace(/\/$/, "")}/mcp/oauth/callback`;
 
   app.get("/mcp/oauth/callback", async (c) => {
-    const error = c.req.query("error");
-    if (error) return c.html(page("Not connected", `The server answered: ${escapeHtml(error)}.`), 400);
     const state = c.req.query("state");
+    const cookieName = state ? await bindingCookieName(state) : undefined;
+    const browserKey = cookieName ? getCookie(c, cookieName) : undefined;
+    if (cookieName) deleteCookie(c, cookieName, { path: COOKIE_PATH });
+    const error = c.req.query("error");
+    if (error) {
+      if (state) options.oauth.abandon(state);
+      return c.html(page("Not connected", `The server answered: ${escapeHtml(error)}.`), 400);
+    }
     const code = c.req.query("code");
-    if (!state || !code) throw new GatewayError("bad_request", "The callback needs state and code.");
-    const { serverId } = await options.oauth.complete(state, code);
-    return c.html(page("Connected", `Your account is connected to <b>${escapeHtml(serverId)}</b>. You can close this window; its tools now appear in your MCP client.`));
+    if (!state || !code) return c.html(page("Not connected", "The callback needs state and code."), 400);
+    try {
+      const callerId = await presentedCaller(options.authenticator, { get: (name) => c.req.header(name) });
+      const { serverId } = await options.oauth.complete(state, code, { browserKey, callerId });
+      return c.html(page("Connected", `Your account is connected to <b>${escapeHtml(serverId)}</b>. You can close this window; its tools now appear in your MCP client.`));
+    } catch (err) {
+      // Whatever went wrong, this state is spent.
+      options.oauth.abandon(state);
+      if (err instanceof GatewayError && err.status < 500) return c.html(page("Not connected", escapeHtml(err.message)), err.status as 400 | 401 | 403 | 404);
+      throw err;
+    }
   });
 
   app.get("/mcp/oauth/:server/connect", async (c) => {
     const caller = await options.authenticator.authenticate({ get: (name) => c.req.header(name) });
     const serverId = c.req.param("server");
     if (!options.allowed(caller, serverId)) throw new GatewayError("not_found", `No MCP server "${serverId}".`);
-    const url = await options.oauth.authorizationUrl(serverId, caller.id, callbackUrl(c.req.url));
-    if ((c.req.header("accept") ?? "").includes("application/json")) return c.json({ authorizationUrl: url });
-    return c.redirect(url, 302);
+    const started = await options.oauth.authorizationUrl(serverId, caller.id, callbackUrl(c.req.url));
+    await setBindingCookie(c, started.state, started.browserKey);
+    if ((c.req.header("accept") ?? "").includes("application/json")) return c.json({ authorizationUrl: started.url });
+    return c.redirect(started.url, 302);
   });
+}
+
+/** The caller a callback's credentials name; undefined when it sent none. Invalid credentials are refused, not ignored. */
+async function presentedCaller(authenticator: Authenticator, headers: HeaderReader): Promise<string | undefined> {
+  if (!extractClientToken(headers)) return undefined;
+  return (await authenticator.authenticate(headers)).id;
+}
+
+async function setBindingCookie(c: Context<AppEnv>, state: string, browserKey: string): Promise<void> {
+  setCookie(c, await bindingCookieName(state), browserKey, {
+    httpOnly: true,
+    // Lax, not Strict: the cookie must come back on the top-level redirect from the authorization server.
+    sameSite: "Lax",
+    secure: new URL(c.req.url).protocol === "https:",
+    path: COOKIE_PATH,
+    maxAge: PENDING_TTL_MS / 1000,
+  });
+}
+
+/** One cookie per connection, so two connections started side by side do not overwrite each other. */
+async function bindingCookieName(state: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(state)));
+  return `gatehouse_mcp_oauth_${toBase64Url(digest).slice(0, 16).replace(/[^A-Za-z0-9]/g, "x")}`;
 }
 
 function page(title: string, body: string): string {

@@ -4,6 +4,7 @@ import type { Logger } from "../../core/logger.ts";
 import { GatewayError } from "../../core/errors.ts";
 import { usesOAuth, type McpServersConfig, type UpstreamOAuthConfig } from "../config-schema.ts";
 import type { UserTokenProvider } from "../upstream/pool.ts";
+import { timingSafeEqualText } from "../../core/auth.ts";
 import { toBase64Url } from "./cipher.ts";
 import type { OAuthTokenStore, UpstreamTokens } from "./token-store.ts";
 
@@ -24,9 +25,28 @@ interface PendingAuthorization {
   verifier: string;
   redirectUri: string;
   expiresAt: number;
+  /** SHA-256 of the browser key set as a cookie at connect: only that browser can finish. */
+  browserKeyHash: string;
 }
 
-const PENDING_TTL_MS = 10 * 60_000;
+/** Long enough to log in and consent upstream, short enough that a leaked link goes stale. */
+export const PENDING_TTL_MS = 5 * 60_000;
+/** Unfinished connections kept per caller; starting another drops the oldest. */
+const MAX_PENDING_PER_CALLER = 5;
+
+/** What the callback presents: the connect cookie's browser key, and who its credentials say it is (if it sent any). */
+export interface CallbackProof {
+  browserKey: string | undefined;
+  /** Undefined when the callback request carried no gateway credentials (a plain browser). */
+  callerId: string | undefined;
+}
+
+/** A started connection: where to send the browser, and the key the browser must bring back. */
+export interface StartedAuthorization {
+  url: string;
+  state: string;
+  browserKey: string;
+}
 
 /**
  * Per-user OAuth 2.1 towards upstream MCP servers: authorization code with PKCE (S256) and
@@ -69,14 +89,21 @@ export class UpstreamOAuth implements UserTokenProvider {
     return running;
   }
 
-  /** Where to send the user's browser; the state binds the answer to this user and server. */
-  async authorizationUrl(serverId: string, callerId: string, redirectUri: string): Promise<string> {
+  /**
+   * Where to send the user's browser. The state is bound to this caller and server, and to
+   * the browser: the caller's browser gets `browserKey` as a cookie, and the callback only
+   * completes with it. A link forwarded to anyone else is refused, so no one can have their
+   * upstream account stored under another user's id.
+   */
+  async authorizationUrl(serverId: string, callerId: string, redirectUri: string): Promise<StartedAuthorization> {
     const config = this.oauthConfig(serverId);
     this.sweep();
-    const state = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
-    const verifier = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+    this.limitPending(callerId);
+    const state = randomToken();
+    const verifier = randomToken();
+    const browserKey = randomToken();
     const challenge = toBase64Url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
-    this.pending.set(state, { serverId, callerId, verifier, redirectUri, expiresAt: this.options.clock.now() + PENDING_TTL_MS });
+    this.pending.set(state, { serverId, callerId, verifier, redirectUri, expiresAt: this.options.clock.now() + PENDING_TTL_MS, browserKeyHash: await sha256(browserKey) });
     const url = new URL(config.authorizationUrl);
     url.searchParams.set("response_type", "code");
     url.searchParams.set("client_id", config.clientId);
@@ -86,14 +113,33 @@ export class UpstreamOAuth implements UserTokenProvider {
     url.searchParams.set("code_challenge_method", "S256");
     url.searchParams.set("resource", this.resource(serverId, config));
     if (config.scopes.length > 0) url.searchParams.set("scope", config.scopes.join(" "));
-    return url.toString();
+    return { url: url.toString(), state, browserKey };
   }
 
-  /** The callback: exchange the code (single use, 10 minutes) and store the tokens. */
-  async complete(state: string, code: string): Promise<{ serverId: string }> {
+  /** Forget a started connection (the upstream answered with an error): its state is spent. */
+  abandon(state: string): void {
+    this.pending.delete(state);
+  }
+
+  /**
+   * The callback: check the state is known, unexpired (5 minutes) and presented by the
+   * browser and caller that started it, then exchange the code and store the tokens under
+   * that caller. The state is spent on the first attempt, refused or not.
+   */
+  async complete(state: string, code: string, proof: CallbackProof): Promise<{ serverId: string }> {
     const pending = this.pending.get(state);
     this.pending.delete(state);
     if (!pending || pending.expiresAt < this.options.clock.now()) throw new GatewayError("bad_request", "Unknown or expired authorization state; start the connection again.");
+    const sameBrowser = proof.browserKey !== undefined && timingSafeEqualText(await sha256(proof.browserKey), pending.browserKeyHash);
+    const sameCaller = proof.callerId === undefined || proof.callerId === pending.callerId;
+    if (!sameBrowser || !sameCaller) {
+      // The code is not redeemed: nothing is stored, under either user.
+      this.options.logger.warn({ server: pending.serverId, sameBrowser, sameCaller }, "mcp oauth: callback refused (not the browser or user that started it)");
+      throw new GatewayError(
+        "forbidden",
+        `This connection to "${pending.serverId}" was started by another user or in another browser, so it was not completed. Open ${this.connectPath(pending.serverId)} yourself, in this browser, to connect your account.`,
+      );
+    }
     const config = this.oauthConfig(pending.serverId);
     const tokens = await this.tokenRequest(pending.serverId, config, {
       grant_type: "authorization_code",
@@ -161,4 +207,18 @@ export class UpstreamOAuth implements UserTokenProvider {
     const now = this.options.clock.now();
     for (const [state, pending] of this.pending) if (pending.expiresAt < now) this.pending.delete(state);
   }
+
+  /** Keeps a caller's unfinished connections to the newest few (the map is in insertion order). */
+  private limitPending(callerId: string): void {
+    const mine = [...this.pending].filter(([, pending]) => pending.callerId === callerId);
+    for (const [state] of mine.slice(0, Math.max(0, mine.length - (MAX_PENDING_PER_CALLER - 1)))) this.pending.delete(state);
+  }
+}
+
+function randomToken(): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+async function sha256(text: string): Promise<string> {
+  return toBase64Url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
 }
