@@ -1,5 +1,6 @@
 import { shouldInterruptAfterDeadline, type QuickJSContext, type QuickJSHandle, type QuickJSWASMModule } from "quickjs-emscripten";
-import { SANDBOX_PRELUDE, wrapUserCode } from "./prelude.ts";
+import { MODULE_BASE_BYTES } from "./bounded-module.ts";
+import { LOG_LEVELS, SANDBOX_PRELUDE, wrapUserCode } from "./prelude.ts";
 import { capToolReply, markTruncated, SandboxRunEnded, type ExecutionResult, type SandboxErrorKind, type SandboxLimits, type ToolBridge } from "./types.ts";
 
 /**
@@ -54,6 +55,17 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
   if (!outcome.result) throw outcome.failure;
   return outcome.result;
 
+  /**
+   * Out of memory, QuickJS sometimes cannot even build the error object and throws null.
+   * Such a non-error thrown while the WebAssembly memory is at its ceiling is a memory error.
+   */
+  function describeFailure(handle: QuickJSHandle): { kind: SandboxErrorKind; message: string } {
+    const failure = describeVmError(vm, handle);
+    if (failure.kind !== "runtime" || !/^Error: (null|undefined)$/.test(failure.message)) return failure;
+    const ceiling = MODULE_BASE_BYTES + limits.memoryBytes;
+    return module.getWasmMemory().buffer.byteLength >= ceiling - 4 * 1024 * 1024 ? MEMORY_ERROR : failure;
+  }
+
   function finish(resultJson: string | undefined, error: ExecutionResult["error"]): ExecutionResult {
     return { resultJson, error, logs: logs.lines(), toolCalls, durationMs: performance.now() - started };
   }
@@ -61,7 +73,7 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
   /** The WASM instance aborted mid-run (e.g. memory exhausted where C cannot recover): a clean error, not a crash. */
   function abortedResult(failure: unknown): ExecutionResult | undefined {
     if (!isWasmAbort(failure)) return undefined;
-    return finish(undefined, { kind: "memory", message: "Execution ran out of memory (the sandbox's memory limit was hit)." });
+    return finish(undefined, MEMORY_ERROR);
   }
 
   /** A string handle as host text, cut inside the sandbox when longer than `max`. */
@@ -71,7 +83,8 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
     const lengthHandle = vm.getProp(handle, "length");
     const length = vm.getNumber(lengthHandle);
     lengthHandle.dispose();
-    if (length <= max || !slicer) return length <= max ? { text: vm.getString(handle), dropped: 0 } : { text: "", dropped: length };
+    if (length <= max) return { text: vm.getString(handle), dropped: 0 };
+    if (max === 0 || !slicer) return { text: "", dropped: length };
     const cut = vm.callFunction(slicer, vm.undefined, handle, vm.newNumber(max));
     if (cut.error) {
       cut.error.dispose();
@@ -95,7 +108,7 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
 
   async function evaluate(): Promise<ExecutionResult> {
     const logFn = vm.newFunction("__gatehouseLog", (levelHandle, textHandle) => {
-      const level = readBounded(levelHandle, 16)?.text ?? "log";
+      const level = vm.typeof(levelHandle) === "number" ? (LOG_LEVELS[vm.getNumber(levelHandle)] ?? "log") : "log";
       const line = readBounded(textHandle, logs.room(level));
       if (line) logs.add(level, line.text, line.dropped);
     });
@@ -143,7 +156,7 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
 
     const evaluated = vm.evalCode(wrapUserCode(code), "codemode.js");
     if (evaluated.error) {
-      const failure = describeVmError(vm, evaluated.error);
+      const failure = describeFailure(evaluated.error);
       evaluated.error.dispose();
       return finish(undefined, failure);
     }
@@ -152,7 +165,7 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
       for (;;) {
         const jobs = runtime.executePendingJobs();
         if (jobs.error) {
-          const failure = describeVmError(vm, jobs.error);
+          const failure = describeFailure(jobs.error);
           jobs.error.dispose();
           return finish(undefined, failure);
         }
@@ -163,7 +176,7 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
           return finish(json && json.dropped > 0 ? markTruncated(json.text, json.dropped) : json?.text, undefined);
         }
         if (state.type === "rejected") {
-          const failure = describeVmError(vm, state.error);
+          const failure = describeFailure(state.error);
           state.error.dispose();
           return finish(undefined, failure);
         }
@@ -179,6 +192,8 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
     }
   }
 }
+
+const MEMORY_ERROR = { kind: "memory", message: "Execution ran out of memory (the sandbox's memory limit was hit)." } as const satisfies { kind: SandboxErrorKind; message: string };
 
 function isWasmAbort(err: unknown): boolean {
   return err instanceof WebAssembly.RuntimeError || (err instanceof Error && /^Aborted\(|abort|out of bounds/i.test(err.message));
@@ -228,7 +243,7 @@ function describeVmError(vm: QuickJSContext, handle: QuickJSHandle): { kind: San
   // An error message is model-controlled text: keep it short.
   if (message.length > 2_000) message = markTruncated(message.slice(0, 2_000), message.length - 2_000);
   if (name === "InternalError" && /interrupted/i.test(message)) return { kind: "timeout", message: "Execution timed out (interrupted while running)." };
-  if (/out of memory/i.test(message)) return { kind: "memory", message: "Execution ran out of memory (the sandbox's memory limit was hit)." };
+  if (/out of memory/i.test(message)) return MEMORY_ERROR;
   if (/stack overflow/i.test(message)) return { kind: "memory", message: "Execution overflowed the stack (recursion too deep)." };
   if (name === "SyntaxError") return { kind: "syntax", message: `SyntaxError: ${message}` };
   return { kind: "runtime", message: `${name}: ${message}` };

@@ -14,6 +14,12 @@ import { caller, startPortal, TokenTableAuthenticator, type RunningPortal } from
 const ALICE = "alice-token-0123456789";
 const NOBODY = "nobody-token-0123456789";
 const TOOL_COUNT = 100;
+const POOL_SIZE = 2;
+const RUNS_PER_WORKER = 4;
+const WORKER_HEAP_MB = 128;
+const MEMORY_MB = 32;
+/** Per worker: ~40 MB base, its heap limit, and one capped memory (limit + 16 MB module base) per concurrent run. */
+const RSS_BOUND_MB = POOL_SIZE * (40 + WORKER_HEAP_MB + RUNS_PER_WORKER * (MEMORY_MB + 16));
 
 let slow: HostedUpstream;
 let wide: HostedUpstream;
@@ -64,11 +70,11 @@ function textOf(result: unknown): string {
 beforeAll(async () => {
   slow = await hostStreamableHttp(slowServer);
   wide = await hostStreamableHttp(wideServer);
-  pool = new WorkerPoolExecutor({ size: 2, watchdogGraceMs: 20_000 });
+  pool = new WorkerPoolExecutor({ size: POOL_SIZE, runsPerWorker: RUNS_PER_WORKER, workerHeapMb: WORKER_HEAP_MB, watchdogGraceMs: 20_000 });
   portal = await startPortal({
     servers: mcpServersSchema.parse({ slow: { type: "http", url: slow.url }, wide: { type: "http", url: wide.url } }),
     executor: pool,
-    sandboxLimits: { timeoutMs: 1_500 },
+    sandboxLimits: { timeoutMs: 1_500, memoryBytes: MEMORY_MB * 1024 * 1024 },
     authenticator: new TokenTableAuthenticator({ [ALICE]: caller("alice", ["eng"]), [NOBODY]: caller("nobody", ["guests"]) }),
     policy: groupAllowListPolicy({ eng: ["*"], guests: [] }),
   });
@@ -91,6 +97,34 @@ describe("Code Mode fails closed for a caller with no server", () => {
       await nobody.close();
     }
   });
+});
+
+describe("memory bombs through the portal", () => {
+  it(`ArrayBuffer, typed-array, string and array bombs from several clients at once end in clean errors; the gateway grows by less than ${RSS_BOUND_MB} MB`, async () => {
+    const clients = await Promise.all(Array.from({ length: 4 }, () => connect(ALICE)));
+    try {
+      await clients[0]!.callTool({ name: "codemode_execute", arguments: { code: "return 0" } });
+      const baseline = process.memoryUsage().rss / 1024 / 1024;
+      let peak = baseline;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss / 1024 / 1024)), 5);
+      const bombs = [
+        "const kept = []; for (;;) kept.push(new ArrayBuffer(16 * 1024 * 1024));",
+        "const kept = []; for (;;) kept.push(new Uint8Array(4 * 1024 * 1024).fill(7));",
+        "const kept = []; for (let i = 0; ; i++) kept.push('x'.repeat(1024 * 1024) + i);",
+        "const kept = []; for (;;) kept.push([kept.length, kept.length]);",
+      ];
+      const results = await Promise.all(bombs.map((code, i) => clients[i]!.callTool({ name: "codemode_execute", arguments: { code } }))).finally(() => clearInterval(sampler));
+      for (const result of results) {
+        expect((result as CallToolResult).isError).toBe(true);
+        expect(JSON.parse(textOf(result))).toMatchObject({ error: expect.stringMatching(/out of memory|timed out/) });
+      }
+      const grown = peak - baseline;
+      console.info(`portal memory bombs: baseline ${baseline.toFixed(0)} MB, peak ${peak.toFixed(0)} MB, grown ${grown.toFixed(0)} MB, bound ${RSS_BOUND_MB} MB`);
+      expect(grown).toBeLessThan(RSS_BOUND_MB);
+    } finally {
+      await Promise.all(clients.map((client) => client.close()));
+    }
+  }, 120_000);
 });
 
 describe("a Code Mode timeout cancels the upstream calls it made", () => {

@@ -227,7 +227,8 @@ async function startOnStore(
   });
   const discovery = createDiscoveryModule({ catalog });
   // Code Mode sandboxes start lazily on the first execute; stdio MCP servers on first use.
-  const sandbox = new WorkerPoolExecutor();
+  // Sandbox diagnostics and worker output go to the JSON log as structured lines.
+  const sandbox = new WorkerPoolExecutor({ logger });
   const mcp = createMcpModule({ executor: sandbox, stdio: spawnStdioServer, policy: createMcpAccessPolicy(config) });
   const app = createApp(deps, [proxy, identity.module, discovery, mcp, ...governance.modules, ...(options.modules ?? [])]);
 

@@ -91,6 +91,8 @@ describe("sandbox pool: fairness between callers", () => {
   it("refuses more waiting executions than maxQueuedPerCaller, and ones that waited past queueTimeoutMs", async () => {
     const pool = new WorkerPoolExecutor({ size: 1, runsPerWorker: 1, perCallerConcurrency: 1, maxQueuedPerCaller: 1, queueTimeoutMs: 1_000 });
     try {
+      // Started first: a cold worker's start-up (seconds on a loaded machine) would eat the 1 s queue budget.
+      await pool.execute("return 0", async () => ok(null), {}, { callerId: "warm" });
       const held = heldBridge();
       const running = pool.execute(`return await codemode.s_t({ tag: 1 })`, held.bridge, { timeoutMs: 60_000 }, { callerId: "alice" });
       await held.waitFor(1);
