@@ -85,7 +85,9 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
     lengthHandle.dispose();
     if (length <= max) return { text: vm.getString(handle), dropped: 0 };
     if (max === 0 || !slicer) return { text: "", dropped: length };
-    const cut = vm.callFunction(slicer, vm.undefined, handle, vm.newNumber(max));
+    const maxHandle = vm.newNumber(max);
+    const cut = vm.callFunction(slicer, vm.undefined, handle, maxHandle);
+    maxHandle.dispose();
     if (cut.error) {
       cut.error.dispose();
       return { text: "", dropped: length };
