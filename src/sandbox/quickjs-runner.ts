@@ -16,7 +16,16 @@ import { capToolReply, markTruncated, SandboxRunEnded, type ExecutionResult, typ
  * Synchronous WASM blocks its thread, which is why the Node adapter runs this inside
  * worker threads. The module must not be reused afterwards.
  */
-export async function runInQuickJS(module: QuickJSWASMModule, code: string, bridge: ToolBridge, limits: SandboxLimits, signal?: AbortSignal): Promise<ExecutionResult> {
+export async function runInQuickJS(
+  module: QuickJSWASMModule,
+  code: string,
+  bridge: ToolBridge,
+  limits: SandboxLimits,
+  signal?: AbortSignal,
+  /** Read by the interrupt handler: a cancel raised from another thread while this one is busy in JS (the signal cannot reach it then). */
+  cancelRequested?: () => boolean,
+): Promise<ExecutionResult> {
+  const cancelled = (): boolean => signal?.aborted === true || cancelRequested?.() === true;
   const started = performance.now();
   const deadline = Date.now() + limits.timeoutMs;
   const logs = new LogCollector(limits.maxLogChars);
@@ -31,16 +40,18 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
   runtime.setMemoryLimit(limits.memoryBytes);
   runtime.setMaxStackSize(limits.stackBytes);
   const pastDeadline = shouldInterruptAfterDeadline(deadline);
-  runtime.setInterruptHandler((rt) => pastDeadline(rt) || signal?.aborted === true);
+  runtime.setInterruptHandler((rt) => pastDeadline(rt) || cancelled());
   const vm = runtime.newContext();
   let slicer: QuickJSHandle | undefined;
   const outcome = await evaluate().then(
     (result) => ({ result, failure: undefined }),
     (failure: unknown) => ({ result: abortedResult(failure), failure }),
   );
+  // The interrupt handler also fires on a client cancel: that is not a timeout.
+  if (cancelled() && outcome.result?.error?.kind === "timeout") outcome.result.error = CANCELLED_ERROR;
   // Nothing the code started may outlive it.
   if (outcome.result?.error?.kind === "timeout") endedBy = "timeout";
-  if (signal?.aborted) endedBy = "cancelled";
+  if (cancelled()) endedBy = "cancelled";
   const ended = new SandboxRunEnded(endedBy);
   for (const call of outstanding) call.abort(ended);
   outstanding.clear();
@@ -97,6 +108,16 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
     return { text, dropped: length - text.length };
   }
 
+  /** Why a tool call is refused inside the sandbox (nothing reaches the host), or undefined to make it. */
+  function refuseCall(name: string, args: { text: string; dropped: number } | undefined): string | undefined {
+    if (toolCalls > limits.maxToolCalls) return `Too many tool calls: the limit is ${limits.maxToolCalls} per execution.`;
+    if (name === "") return "Unknown tool: the name is empty or longer than 512 characters.";
+    if (!args) return `codemode.${name} takes one object argument.`;
+    if (args.dropped > 0) return `codemode.${name}: the arguments are ${args.text.length + args.dropped} characters of JSON; the limit is ${limits.maxToolArgumentChars} per call.`;
+    if (argumentChars > limits.maxTotalToolArgumentChars) return `codemode.${name}: this execution's tool-call arguments passed ${limits.maxTotalToolArgumentChars} characters of JSON in total.`;
+    return undefined;
+  }
+
   function callBridge(name: string, argsJson: string): Promise<string> {
     const call = new AbortController();
     outstanding.add(call);
@@ -118,22 +139,14 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
     logFn.dispose();
 
     const callFn = vm.newFunction("__gatehouseCall", (nameHandle, argsHandle) => {
-      const name = readBounded(nameHandle, 512)?.text ?? "";
+      const nameRead = readBounded(nameHandle, 512);
+      const name = nameRead && nameRead.dropped === 0 ? nameRead.text : "";
       const args = readBounded(argsHandle, limits.maxToolArgumentChars);
       const deferred = vm.newPromise();
       toolCalls += 1;
       argumentChars += args ? args.text.length + args.dropped : 0;
-      const refuse = (error: string): Promise<string> => Promise.resolve(JSON.stringify({ ok: false, error }));
-      const reply: Promise<string> =
-        toolCalls > limits.maxToolCalls
-          ? refuse(`Too many tool calls: the limit is ${limits.maxToolCalls} per execution.`)
-          : !args
-            ? refuse(`codemode.${name} takes one object argument.`)
-            : args.dropped > 0
-              ? refuse(`codemode.${name}: the arguments are ${args.text.length + args.dropped} characters of JSON; the limit is ${limits.maxToolArgumentChars} per call.`)
-              : argumentChars > limits.maxTotalToolArgumentChars
-                ? refuse(`codemode.${name}: this execution's tool-call arguments passed ${limits.maxTotalToolArgumentChars} characters of JSON in total.`)
-                : callBridge(name, args.text);
+      const refusal = refuseCall(name, args);
+      const reply: Promise<string> = refusal === undefined && args ? callBridge(name, args.text) : Promise.resolve(JSON.stringify({ ok: false, error: refusal }));
       const settled = reply.then((text) => {
         if (!vm.alive) return;
         const handle = vm.newString(text);
@@ -148,7 +161,12 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
     vm.setProp(vm.global, "__gatehouseCall", callFn);
     callFn.dispose();
 
+    if (cancelled()) return finish(undefined, CANCELLED_ERROR);
     const prelude = vm.evalCode(SANDBOX_PRELUDE, "prelude.js");
+    if (prelude.error && cancelled()) {
+      prelude.error.dispose();
+      return finish(undefined, CANCELLED_ERROR);
+    }
     if (prelude.error) {
       const failure = describeVmError(vm, prelude.error);
       prelude.error.dispose();
@@ -182,12 +200,12 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
           state.error.dispose();
           return finish(undefined, failure);
         }
-        if (signal?.aborted) return finish(undefined, { kind: "cancelled", message: "The execution was cancelled." });
+        if (cancelled()) return finish(undefined, CANCELLED_ERROR);
         if (pending.size === 0) return finish(undefined, { kind: "runtime", message: "The code's promise never settled (it awaits something that is not a tool call)." });
         const remaining = deadline - Date.now();
         if (remaining <= 0) return finish(undefined, timeoutError(limits));
         const timedOut = await raceWithTimeout([...pending], remaining, signal);
-        if (timedOut) return finish(undefined, signal?.aborted ? { kind: "cancelled", message: "The execution was cancelled." } : timeoutError(limits));
+        if (timedOut) return finish(undefined, cancelled() ? CANCELLED_ERROR : timeoutError(limits));
       }
     } finally {
       promise.dispose();
@@ -195,6 +213,7 @@ export async function runInQuickJS(module: QuickJSWASMModule, code: string, brid
   }
 }
 
+const CANCELLED_ERROR = { kind: "cancelled", message: "The execution was cancelled." } as const satisfies { kind: SandboxErrorKind; message: string };
 const MEMORY_ERROR = { kind: "memory", message: "Execution ran out of memory (the sandbox's memory limit was hit)." } as const satisfies { kind: SandboxErrorKind; message: string };
 
 function isWasmAbort(err: unknown): boolean {

@@ -2,7 +2,8 @@ import type { ExecutionResult, SandboxLimits } from "../../../sandbox/index.ts";
 
 /** Messages between the pool (main thread) and a sandbox worker. Strings and plain data only. */
 export type HostToWorker =
-  | { type: "run"; id: string; code: string; limits: SandboxLimits }
+  /** cancelFlag: one Int32 the host sets to 1 on cancel; read by QuickJS's interrupt handler even while the worker is busy in JS. */
+  | { type: "run"; id: string; code: string; limits: SandboxLimits; cancelFlag: SharedArrayBuffer }
   | { type: "reply"; callId: string; text: string }
   /** The client cancelled this execution. */
   | { type: "cancel"; id: string };

@@ -46,6 +46,8 @@ interface Job {
   calls: Set<AbortController>;
   /** Set once the execution ended; a call arriving later is refused with it. */
   ended: SandboxRunEnded | undefined;
+  /** Shared with the worker: set to 1 to interrupt the run even while its thread is busy in JS. */
+  cancelFlag: SharedArrayBuffer;
   detachCancel: (() => void) | undefined;
 }
 
@@ -132,6 +134,7 @@ export class WorkerPoolExecutor implements CodeExecutor {
         worker: undefined,
         calls: new Set(),
         ended: undefined,
+        cancelFlag: new SharedArrayBuffer(4),
         detachCancel: undefined,
       };
       if (context.signal) {
@@ -242,7 +245,7 @@ export class WorkerPoolExecutor implements CodeExecutor {
     job.worker = worker;
     worker.jobs.set(job.id, job);
     this.running.set(job.callerId, (this.running.get(job.callerId) ?? 0) + 1);
-    this.post(worker, { type: "run", id: job.id, code: job.code, limits: job.limits });
+    this.post(worker, { type: "run", id: job.id, code: job.code, limits: job.limits, cancelFlag: job.cancelFlag });
   }
 
   private cancel(job: Job): void {
@@ -251,6 +254,8 @@ export class WorkerPoolExecutor implements CodeExecutor {
       this.settle(job, failure("cancelled", "The execution was cancelled.", performance.now() - job.submitted), "cancelled");
       return;
     }
+    // The flag reaches code that is busy computing; the message wakes a run waiting on tool calls.
+    Atomics.store(new Int32Array(job.cancelFlag), 0, 1);
     if (job.worker) this.post(job.worker, { type: "cancel", id: job.id });
   }
 

@@ -33,10 +33,10 @@ port.on("message", (message: HostToWorker) => {
     cancels.get(message.id)?.abort();
     return;
   }
-  void run(message.id, message.code, message.limits);
+  void run(message.id, message.code, message.limits, new Int32Array(message.cancelFlag));
 });
 
-async function run(id: string, code: string, limits: Extract<HostToWorker, { type: "run" }>["limits"]): Promise<void> {
+async function run(id: string, code: string, limits: Extract<HostToWorker, { type: "run" }>["limits"], cancelFlag: Int32Array): Promise<void> {
   const cancel = new AbortController();
   cancels.set(id, cancel);
   try {
@@ -61,6 +61,7 @@ async function run(id: string, code: string, limits: Extract<HostToWorker, { typ
       },
       limits,
       cancel.signal,
+      () => Atomics.load(cancelFlag, 0) === 1,
     );
     send({ type: "done", id, result });
   } catch (err) {
