@@ -1,6 +1,3 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -9,18 +6,14 @@ import { mcpServersSchema } from "../../src/mcp/index.ts";
 import { spawnStdioServer, WorkerPoolExecutor } from "../../src/adapters/node/mcp/index.ts";
 import { typeScriptErrors } from "../sandbox/typescript-check.ts";
 import { caller, startPortal, TokenTableAuthenticator, type RunningPortal } from "./harness.ts";
+import { realServerEntry } from "./real/servers.ts";
 
 /**
  * Code Mode over the real @modelcontextprotocol/server-everything (stdio), whose tool names
  * are hyphenated (get-sum, get-structured-content…): they are declared as quoted members and
- * called exactly as declared. The server is a devDependency; GATEHOUSE_MCP_SERVERS_DIR may
- * point at another node_modules holding it.
+ * called exactly as declared. The server is a devDependency (test/mcp/real/servers.ts finds it).
  */
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const everythingEntry = [join(root, "node_modules"), ...(process.env["GATEHOUSE_MCP_SERVERS_DIR"] ? [process.env["GATEHOUSE_MCP_SERVERS_DIR"]] : [])]
-  .map((dir) => join(dir, "@modelcontextprotocol", "server-everything", "dist", "index.js"))
-  .find((entry) => existsSync(entry));
-if (!everythingEntry) console.warn("codemode-everything: @modelcontextprotocol/server-everything is not installed; skipped.");
+const everythingEntry = realServerEntry("server-everything");
 
 const ALICE = "alice-token-0123456789";
 let portal: RunningPortal;
