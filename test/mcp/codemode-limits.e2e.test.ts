@@ -143,7 +143,7 @@ describe("memory bombs through the portal", () => {
 });
 
 describe("a Code Mode timeout cancels the upstream calls it made", () => {
-  it("the upstream receives notifications/cancelled, and the call is audited as timed out, not ok", async () => {
+  it("the upstream receives notifications/cancelled, and the call is audited as cancelled, not ok", async () => {
     const alice = await connect(ALICE);
     try {
       const aborted = new Promise<void>((resolve) => (abortedOnce = resolve));
