@@ -127,8 +127,9 @@ export async function runExecute(
 
 /**
  * The execution's call signal, re-aborted with an McpError: the SDK sends
- * `notifications/cancelled` with the reason's text and rejects the call with it, and an
- * McpError RequestTimeout is what the audit records as a timeout rather than a failure.
+ * `notifications/cancelled` with the reason's text and rejects the call with that error
+ * (an McpError, so it is reported as such, never as an internal failure); the catalogue
+ * audits a call whose signal aborted as `cancelled`.
  */
 function upstreamSignal(callSignal: AbortSignal): AbortSignal {
   const controller = new AbortController();
