@@ -193,7 +193,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       const attemptBody = body ? serialized : bodyBytes;
       if (attemptBody) headers["content-length"] = String(attemptBody.byteLength);
 
-      const meteringTap = createMeteringTap(record, attemptShape, attempt + 1, requestedModel, admission, metering);
+      const meteringTap = createMeteringTap(record, attemptShape, attempt + 1, requestedModel, admission, metering, { body, bytes: attemptBody?.byteLength ?? 0 });
       const tap = objectPlan ? objectPlan.wrapTap(meteringTap) : meteringTap;
       try {
         const result = await transport.forward(
