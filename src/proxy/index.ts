@@ -6,4 +6,5 @@ export type { ProxyPolicy, Admission, AdmissionRequest } from "./policy.ts";
 export { allowAllPolicy } from "./policy.ts";
 export { forwardRequestHeaders, filterResponseHeaders } from "./headers.ts";
 export { upstreamUrl } from "./url.ts";
+export { CallerConcurrencyLimiter, type ConcurrencySlot } from "./concurrency.ts";
 export { createResponsesSocketSession, type RelaySession, type SocketPeer } from "./responses-websocket.ts";
