@@ -34,7 +34,7 @@ const OPENAI_CL100K: TokenizerProfile = { ...OPENAI_O200K, name: "cl100k_base", 
 // ~1,600 at the 1.15 MP the API resizes to.
 export const ANTHROPIC_PROFILE: TokenizerProfile = { name: "o200k_base x 1.20", encoding: "o200k_base", factor: 1.2, perMessage: 3, perRequest: 3, toolPreamble: 346, perMedia: 1600 };
 // Gemini: an image is 258 tokens (up to 384 px per side; tiles of 258 beyond).
-export const GEMINI_PROFILE: TokenizerProfile = { name: "o200k_base x 1.05", encoding: "o200k_base", factor: 1.05, perMessage: 1, perRequest: 0, toolPreamble: 0, perMedia: 258 };
+export const GEMINI_PROFILE: TokenizerProfile = { name: "o200k_base x 1.10", encoding: "o200k_base", factor: 1.1, perMessage: 1, perRequest: 0, toolPreamble: 0, perMedia: 258 };
 
 /** Older OpenAI models (GPT-4, GPT-3.5, ada/v3 embeddings) use cl100k_base; every newer one o200k_base. */
 const CL100K_MODELS = /^(gpt-4(-|$)|gpt-4-turbo|gpt-3\.5|text-embedding-(3|ada))/;

@@ -18,8 +18,14 @@ const NOT_PROMPT = new Set([
   "model", "role", "type", "user", "metadata", "service_tier", "cache_control", "tool_choice", "stream_options",
   "safety_identifier", "prompt_cache_key", "previous_response_id", "reasoning_effort", "response_format", "mime_type",
   "mimeType", "media_type", "detail", "format", "encoding_format", "signature", "file_id", "fileUri", "file_uri",
-  "generationConfig", "safetySettings", "store", "truncation", "include", "modalities", "voice",
+  "generationConfig", "safetySettings", "store", "truncation", "include", "modalities", "voice", "encrypted_content",
+  "context_management", "thoughtSignature", "thought_signature",
 ]);
+/**
+ * Content blocks the provider drops before counting: earlier turns' thinking (Anthropic strips
+ * it; OpenAI's reasoning items are opaque, encrypted, and not re-billed as prompt text).
+ */
+const NOT_BILLED_BLOCKS = new Set(["thinking", "redacted_thinking", "reasoning"]);
 /** Objects under these keys are media: their bytes are not text, the model sees a fixed-size encoding. */
 const MEDIA = new Set(["image_url", "input_image", "image", "inlineData", "inline_data", "fileData", "file_data", "input_audio", "document", "file"]);
 /** Tool definitions are counted as the JSON the provider renders them to. */
@@ -61,6 +67,7 @@ function walk(value: unknown, texts: string[], parts: PromptParts): void {
   const record = asRecord(value);
   if (!record) return;
   const type = record["type"];
+  if (typeof type === "string" && NOT_BILLED_BLOCKS.has(type)) return;
   if (type === "image" || type === "document" || type === "input_image" || type === "input_file" || type === "input_audio") {
     parts.media++;
     return;
