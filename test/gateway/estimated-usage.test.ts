@@ -1,6 +1,9 @@
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { preloadTokenizers } from "../../src/usage/estimate/index.ts";
+import { usageSummary } from "../../src/ledger/index.ts";
+import { formatUsage } from "../../src/cli/commands/usage.ts";
+import { totals } from "../../src/dashboard/queries.ts";
 import { CLIENT_TOKEN, ledgerRows, readChunks, snapshotCost, startHarness, type Harness } from "./harness.ts";
 
 /**
@@ -105,6 +108,30 @@ describe.each(routes)("$name stream without the provider's usage", ({ path, body
     await readChunks(res);
     const row = await rowFor(requestId);
     expect(row).toMatchObject({ outcome: "completed", estimated: 0, input_tokens: 1234, output_tokens: 56 });
+  });
+});
+
+describe("estimated spend is shown apart", () => {
+  it("in `gatehouse usage` and the dashboard totals", async () => {
+    h.fake.enqueue({ usage: { input: PROMPT_TOKENS, output: 4000 }, endless: true, chunkDelayMs: 10 });
+    const res = await post("/openai/v1/chat/completions", chatBody());
+    const requestId = res.headers.get("x-gatehouse-request-id") as string;
+    await abortAfter(res, 3);
+    const row = await rowFor(requestId);
+    const db = h.gateway.deps.db;
+    const all = await ledgerRows(h);
+    const expected = all.filter((r) => r.estimated === 1).reduce((sum, r) => sum + r.cost_usd, 0);
+    expect(expected).toBeGreaterThanOrEqual(row.cost_usd);
+    const [summary] = await usageSummary(db, { groupBy: [] });
+    expect(summary?.estimatedRequests).toBe(all.filter((r) => r.estimated === 1).length);
+    expect(summary?.estimatedUsd).toBeCloseTo(expected, 9);
+    expect(summary?.costUsd).toBeGreaterThan(summary?.estimatedUsd ?? Infinity);
+    const table = formatUsage(await usageSummary(db, { groupBy: ["provider"] }), ["provider"], "table");
+    expect(table).toContain("estimated_usd");
+    expect(table).toMatch(/of which \$\d+\.\d{4} estimated over \d+ requests whose usage the provider never sent/);
+    const day = new Date().toISOString().slice(0, 10);
+    const dash = await totals(db, { from: day, to: day });
+    expect(dash.estimatedUsd).toBeCloseTo(expected, 9);
   });
 });
 
