@@ -79,46 +79,46 @@ function readHead(c: Context): IncomingHead {
   // A WebSocket upgrade has an incoming request but no response object.
   const incoming = (c.env as Partial<NodeBindings> | undefined)?.incoming;
   if (!incoming) throw new Error("Node transport used outside @hono/node-server");
-    const url = incoming.url ?? "/";
-    const q = url.indexOf("?");
-    return {
-      method: incoming.method ?? "GET",
-      path: q === -1 ? url : url.slice(0, q),
-      search: q === -1 ? "" : url.slice(q),
-      headers: incoming.headers,
-    };
+  const url = incoming.url ?? "/";
+  const q = url.indexOf("?");
+  return {
+    method: incoming.method ?? "GET",
+    path: q === -1 ? url : url.slice(0, q),
+    search: q === -1 ? "" : url.slice(q),
+    headers: incoming.headers,
+  };
 }
 
 function readBody(c: Context, limit: number, deadlineMs?: number): Promise<Uint8Array> {
-    const { incoming } = bindings(c);
-    const declared = Number(incoming.headers["content-length"] ?? NaN);
-    if (declared > limit) return Promise.reject(tooLarge(limit));
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      // A body trickled in (1 byte/s) would hold the connection and a concurrency slot forever.
-      const deadline = deadlineMs === undefined ? undefined : setTimeout(() => stop(bodyTimeout(deadlineMs)), deadlineMs);
-      const stop = (err: GatewayError) => {
-        clearTimeout(deadline);
-        incoming.off("data", onData);
-        incoming.off("end", onEnd);
-        // Stop reading; the error response closes the connection.
-        incoming.pause();
-        reject(err);
-      };
-      const onData = (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limit) return stop(tooLarge(limit));
-        chunks.push(chunk);
-      };
-      const onEnd = () => {
-        clearTimeout(deadline);
-        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-      };
-      incoming.on("data", onData);
-      incoming.once("end", onEnd);
-      incoming.once("error", (err) => stop(new GatewayError("bad_request", "The request body could not be read.", { cause: err })));
-    });
+  const { incoming } = bindings(c);
+  const declared = Number(incoming.headers["content-length"] ?? NaN);
+  if (declared > limit) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // A body trickled in (1 byte/s) would otherwise hold the connection forever.
+    const deadline = deadlineMs === undefined ? undefined : setTimeout(() => stop(bodyTimeout(deadlineMs)), deadlineMs);
+    const stop = (err: GatewayError) => {
+      clearTimeout(deadline);
+      incoming.off("data", onData);
+      incoming.off("end", onEnd);
+      // Stop reading; the error response closes the connection.
+      incoming.pause();
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return stop(tooLarge(limit));
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      clearTimeout(deadline);
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    };
+    incoming.on("data", onData);
+    incoming.once("end", onEnd);
+    incoming.once("error", (err) => stop(new GatewayError("bad_request", "The request body could not be read.", { cause: err })));
+  });
 }
 
 function forward(c: Context, target: Target, request: UpstreamRequest, tap: ResponseTap, options: ForwardOptions, counter: { inFlight: number }): Promise<Response | RetrySignal> {

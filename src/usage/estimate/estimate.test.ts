@@ -127,3 +127,22 @@ describe("estimateUsage", () => {
     expect(Math.abs(countTokens(long, "o200k_base") - exact) / exact).toBeLessThan(0.01);
   });
 });
+
+describe("OutputTextCollector on a long stream", () => {
+  it("reduces kept payloads to their text past the compaction point and counts the same text", async () => {
+    const { OutputTextCollector, COMPACT_AT_CHARS } = await import("./output-text.ts");
+    const collector = new OutputTextCollector("openai-chat");
+    let expected = "";
+    let pushed = 0;
+    for (let i = 0; pushed < COMPACT_AT_CHARS * 3; i++) {
+      const piece = `tok${i} `;
+      expected += piece;
+      const data = JSON.stringify({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: piece }, finish_reason: null }], usage: null });
+      pushed += data.length;
+      collector.push("message", data);
+    }
+    const { text, scale } = collector.text();
+    expect(text).toBe(expected);
+    expect(scale).toBe(1);
+  });
+});

@@ -1,29 +1,37 @@
 import { asRecord, parseJson, sseEventName, text, type JsonRecord } from "../json-fields.ts";
 import type { WireFormat } from "../types.ts";
 
-/** Characters of streamed payloads kept per response; past it only their length is counted and the text scaled. */
+/** Characters of generated text kept per response; past it payloads are only measured and the count scaled. */
 export const OUTPUT_KEEP_CHARS = 4 * 1024 * 1024;
+/** Streamed payloads are kept whole up to this many characters, then reduced to their text. */
+export const COMPACT_AT_CHARS = 256 * 1024;
 
 /**
- * Keeps the streamed payloads of one response (by reference: they are strings the SSE
- * parser made anyway) so that, when the provider's usage never arrives, the text the
- * model generated can be read back out of them and counted. Nothing is parsed on the hot
- * path: `push` is one array append; `text()` runs once, and only for an estimate.
+ * Keeps what a response generated so that, when the provider's usage never arrives, the
+ * text can be counted. On the hot path `push` is one array append (the payload strings
+ * are the SSE parser's, kept by reference); payloads are parsed only for an estimate, or
+ * in batches once a long stream has kept COMPACT_AT_CHARS of them (a stream's payloads are
+ * ~50x its text, so memory stays near the text's size).
  */
 export class OutputTextCollector {
-  private readonly payloads: Array<readonly [string, string]> = [];
-  private keptChars = 0;
+  private payloads: Array<readonly [string, string]> = [];
+  private payloadChars = 0;
+  private readonly parts: string[] = [];
+  private textChars = 0;
+  private seenChars = 0;
   private droppedChars = 0;
 
   constructor(private readonly format: WireFormat) {}
 
   push(event: string, data: string): void {
-    if (this.keptChars + data.length > OUTPUT_KEEP_CHARS) {
+    if (this.textChars > OUTPUT_KEEP_CHARS) {
       this.droppedChars += data.length;
       return;
     }
-    this.keptChars += data.length;
+    this.seenChars += data.length;
     this.payloads.push([event, data]);
+    this.payloadChars += data.length;
+    if (this.payloadChars >= COMPACT_AT_CHARS) this.compact();
   }
 
   /**
@@ -31,15 +39,22 @@ export class OutputTextCollector {
    * seen, and the factor to scale its count by when payloads were dropped past the cap.
    */
   text(): { text: string; scale: number } {
-    const parts: string[] = [];
+    this.compact();
+    const scale = this.seenChars === 0 ? 1 : (this.seenChars + this.droppedChars) / this.seenChars;
+    return { text: this.parts.join(""), scale };
+  }
+
+  private compact(): void {
+    const before = this.parts.length;
     for (const [event, data] of this.payloads) {
       const payload = asRecord(parseJson(data));
-      if (payload) collectStreamed(this.format, event, data, payload, parts);
+      if (payload) collectStreamed(this.format, event, data, payload, this.parts);
       // A cut last event does not parse: take the string values it had so far.
-      else parts.push(...looseStrings(data, OUTPUT_KEYS));
+      else this.parts.push(...looseStrings(data, OUTPUT_KEYS));
     }
-    const scale = this.keptChars === 0 ? 1 : (this.keptChars + this.droppedChars) / this.keptChars;
-    return { text: parts.join(""), scale };
+    for (let i = before; i < this.parts.length; i++) this.textChars += (this.parts[i] as string).length;
+    this.payloads = [];
+    this.payloadChars = 0;
   }
 }
 
