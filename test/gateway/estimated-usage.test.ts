@@ -111,6 +111,45 @@ describe.each(routes)("$name stream without the provider's usage", ({ path, body
   });
 });
 
+describe("Anthropic and Gemini streams cut early", () => {
+  const anthropicHeaders = { "x-api-key": CLIENT_TOKEN, "anthropic-version": "2023-06-01" };
+  const anthropicBody = { model: "claude-sonnet-4-5", max_tokens: 100, stream: true, messages: [{ role: "user", content: PROMPT }] };
+  const geminiPath = "/google-ai-studio/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
+  const geminiBody = { contents: [{ role: "user", parts: [{ text: PROMPT }] }] };
+
+  async function send(path: string, body: unknown, headers: Record<string, string>) {
+    const res = await fetch(`${h.gateway.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+    await res.arrayBuffer();
+    return rowFor(res.headers.get("x-gatehouse-request-id") as string);
+  }
+
+  it("Anthropic cut before message_start: the prompt is counted from the body (o200k x 1.2)", async () => {
+    h.fake.enqueue({ usage: { input: 6000, output: 50 }, chunks: 5, failAfterEvents: 0 });
+    const row = await send("/anthropic/v1/messages", anthropicBody, anthropicHeaders);
+    expect(row).toMatchObject({ outcome: "upstream_failed", estimated: 1 });
+    expect(row.input_tokens).toBeGreaterThanOrEqual(Math.floor(PROMPT_TOKENS * 1.2));
+    expect(row.cost_usd).toBeGreaterThan(0);
+  });
+
+  it("Anthropic cut after message_start keeps its exact input; the output is counted from the deltas", async () => {
+    h.fake.enqueue({ usage: { input: 6000, output: 500 }, chunks: 5, failAfterEvents: 5 });
+    const row = await send("/anthropic/v1/messages", anthropicBody, anthropicHeaders);
+    expect(row).toMatchObject({ outcome: "upstream_failed", estimated: 1, input_tokens: 6000 });
+    expect(row.output_tokens).toBeGreaterThanOrEqual(2);
+  });
+
+  it("Gemini cut before its first chunk counts the prompt; cut later it keeps the running counts", async () => {
+    h.fake.enqueue({ usage: { input: 6000, output: 40 }, chunks: 5, failAfterEvents: 0 });
+    const early = await send(geminiPath, geminiBody, { "x-goog-api-key": CLIENT_TOKEN });
+    expect(early).toMatchObject({ estimated: 1 });
+    expect(early.input_tokens).toBeGreaterThanOrEqual(Math.floor(PROMPT_TOKENS * 1.1));
+    h.fake.enqueue({ usage: { input: 6000, output: 40 }, chunks: 5, failAfterEvents: 3 });
+    const later = await send(geminiPath, geminiBody, { "x-goog-api-key": CLIENT_TOKEN });
+    expect(later).toMatchObject({ estimated: 1, input_tokens: 6000 });
+    expect(later.output_tokens).toBeGreaterThan(0);
+  });
+});
+
 describe("estimated spend is shown apart", () => {
   it("in `gatehouse usage` and the dashboard totals", async () => {
     h.fake.enqueue({ usage: { input: PROMPT_TOKENS, output: 4000 }, endless: true, chunkDelayMs: 10 });
