@@ -139,15 +139,23 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       return fail(gatewayError);
     }
 
-    let slot: ConcurrencySlot | undefined;
     let admission: Admission;
     try {
-      slot = services.concurrency?.acquire(caller.id);
       admission = await services.policy.admit({ caller, provider, shape, body, requestId, path: target.path, bodyBytes: bodyBytes?.byteLength ?? 0 });
     } catch (err) {
-      slot?.release();
       const gatewayError = toGatewayError(err);
       services.ledger.record(row(shape, gatewayError.status, "not_forwarded", gatewayError.code));
+      return fail(gatewayError);
+    }
+    // Fair use: the caller's upstream requests in flight are capped (src/proxy/concurrency.ts).
+    let slot: ConcurrencySlot | undefined;
+    try {
+      slot = services.concurrency?.acquire(caller.id);
+    } catch (err) {
+      const gatewayError = toGatewayError(err);
+      const refused = row(shape, gatewayError.status, "not_forwarded", gatewayError.code);
+      services.ledger.record(refused);
+      admission.settle(refused);
       return fail(gatewayError);
     }
 

@@ -109,3 +109,51 @@ describe("per-caller concurrency cap", () => {
     await res.arrayBuffer();
   });
 });
+
+describe("a request refused by the concurrency cap", () => {
+  let budgeted: Harness;
+  const body = { model: "gpt-budget", max_tokens: 100_000, messages: [{ role: "user", content: "hi" }] };
+  // Each request reserves its worst case (~$0.1: body bytes + max_tokens at $1 per million); room for 5.
+  const perRequest = (Buffer.byteLength(JSON.stringify(body)) + body.max_tokens) / 1e6;
+  beforeAll(async () => {
+    budgeted = await startHarness({ authenticator }, { GATEHOUSE_MAX_CONCURRENT_PER_CALLER: String(CAP) }, [
+      "  openai/gpt-budget: { input: 1, output: 1 }",
+      "policy:",
+      "  defaultGroup: everyone",
+      "  groups:",
+      "    everyone:",
+      '      models: ["openai/*"]',
+      `      budget: { perUser: { dailyUsd: ${(perRequest * 5.5).toFixed(6)} } }`,
+    ]);
+  });
+  afterAll(async () => {
+    await budgeted.close();
+  });
+
+  it("gives its budget reservation back: the next request is refused by the cap, not by a budget it never spent", async () => {
+    const send = () =>
+      fetch(`${budgeted.gateway.url}/openai/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer token-alice-0123456789" },
+        body: JSON.stringify(body),
+      });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    for (let i = 0; i < CAP; i++) budgeted.fake.enqueue({ holdHeadersUntil: held, usage: { input: 10, output: 10 } });
+    const first = Array.from({ length: CAP }, () => send());
+    await expect.poll(() => budgeted.fake.requests.length, { timeout: 20_000 }).toBe(CAP);
+    // Four reservations are held upstream; the fifth fits the budget, but not the cap.
+    for (let i = 0; i < 6; i++) {
+      const refused = await send();
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toContain("Concurrency cap");
+    }
+    release();
+    for (const res of await Promise.all(first)) {
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+  });
+});
