@@ -10,7 +10,7 @@ import { createUsageReader, priceUsage, type UsageReport } from "../usage/index.
 import { estimateUsage, preloadTokenizers } from "../usage/estimate/index.ts";
 import type { JsonObject } from "../providers/index.ts";
 import type { Admission } from "./policy.ts";
-import type { ResponseTap } from "./transport.ts";
+import { FAILURE_NOT_SENT, type ResponseTap } from "./transport.ts";
 
 /** What one request's ledger rows share: who, when, through which provider. */
 export interface RequestRecord {
@@ -100,7 +100,7 @@ export function createMeteringTap(
       row.requested_model = requestedModel ?? null;
       row.attempts = attempts;
       let usage = report.usage;
-      if (needsEstimate(shape, upstreamStatus, outcome, report)) {
+      if (needsEstimate(shape, upstreamStatus, outcome, failure, report)) {
         usage = estimateUsage({ format: shape.format, model, body: request.body, bodyBytes: request.bytes, report, output: reader.output() });
         row.estimated = 1;
       }
@@ -134,10 +134,11 @@ export function createMeteringTap(
  * request went out), and the endpoint is one that is billed by tokens. Error answers
  * (4xx/5xx before any generation) are not billed and stay at zero.
  */
-function needsEstimate(shape: RequestShape, status: number, outcome: string, report: UsageReport): boolean {
-  if (report.sawFinalUsage || shape.format === "none") return false;
+function needsEstimate(shape: RequestShape, status: number, outcome: string, failure: string | undefined, report: UsageReport): boolean {
+  if (report.sawFinalUsage || shape.format === "none" || !shape.metered) return false;
   if (status >= 200 && status < 300) return true;
-  return status === 0 && outcome === "client_aborted";
+  // The client left after the request went out but before the answer started: the prompt was sent.
+  return status === 0 && outcome === "client_aborted" && failure !== FAILURE_NOT_SENT;
 }
 
 function hasTokens(row: LedgerRow): boolean {

@@ -58,6 +58,9 @@ export interface ForwardOptions {
   retryOn?: ((status: number) => boolean) | undefined;
 }
 
+/** `onEnd` failure for an attempt the client left before it was sent: nothing reached the provider, nothing to bill. */
+export const FAILURE_NOT_SENT = "client_aborted_before_send";
+
 /** Returned by forward instead of a Response when `retryOn` matched. */
 export interface RetrySignal {
   retry: true;

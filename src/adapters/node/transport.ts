@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { GatewayError } from "../../core/errors.ts";
 import { acceptNodeWebSocket } from "./websocket.ts";
-import { filterResponseHeaders, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type RetrySignal, type UpstreamRequest } from "../../proxy/index.ts";
+import { FAILURE_NOT_SENT, filterResponseHeaders, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type RetrySignal, type UpstreamRequest } from "../../proxy/index.ts";
 
 interface NodeBindings {
   incoming: IncomingMessage;
@@ -147,8 +147,8 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
     };
 
     if (outgoing.destroyed) {
-      // The client left while an earlier attempt was being retried.
-      end("client_aborted");
+      // The client left while an earlier attempt was being retried: this one was never sent.
+      end("client_aborted", FAILURE_NOT_SENT);
       resolve(RESPONSE_ALREADY_SENT);
       return;
     }
