@@ -7,7 +7,7 @@ import { blankLedgerRow, type LedgerRow, type LedgerSink } from "../ledger/index
 import type { ProviderDescriptor, RequestShape } from "../providers/index.ts";
 import type { StreamOutcome } from "../store/index.ts";
 import { createUsageReader, priceUsage, type UsageReport } from "../usage/index.ts";
-import { estimateUsage, preloadTokenizers } from "../usage/estimate/index.ts";
+import { estimateUsage, preloadTokenizers, tokenizerLoadFailure } from "../usage/estimate/index.ts";
 import type { JsonObject } from "../providers/index.ts";
 import type { Admission } from "./policy.ts";
 import { FAILURE_NOT_SENT, type ResponseTap } from "./transport.ts";
@@ -103,6 +103,7 @@ export function createMeteringTap(
       if (needsEstimate(shape, upstreamStatus, outcome, failure, report)) {
         usage = estimateUsage({ format: shape.format, model, body: request.body, bodyBytes: request.bytes, report, output: reader.output() });
         row.estimated = 1;
+        warnOnceIfNoTokenizer(services.logger);
       }
       row.input_tokens = usage.inputTokens;
       row.output_tokens = usage.outputTokens;
@@ -126,6 +127,14 @@ export function createMeteringTap(
       else if (upstreamStatus >= 400) services.logger.info({ requestId: r.requestId, provider: r.provider.id, callerId: r.caller.id, status: upstreamStatus, code: row.error_code }, "upstream answered with an error");
     },
   };
+}
+
+let warnedNoTokenizer = false;
+function warnOnceIfNoTokenizer(logger: Logger): void {
+  const failure = tokenizerLoadFailure();
+  if (!failure || warnedNoTokenizer) return;
+  warnedNoTokenizer = true;
+  logger.warn({ err: { name: failure.name, message: failure.message } }, "tokenizers could not be loaded: estimated usage counts 3.5 bytes per token");
 }
 
 /**

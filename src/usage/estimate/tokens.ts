@@ -21,13 +21,28 @@ let loading: Promise<void> | undefined;
 // Special-token text in a prompt ("<|endoftext|>") is ordinary text to count, not an error.
 const noSpecial = { disallowedSpecial: new Set<string>() };
 
-/** Starts loading both encodings once; later calls return the same promise. */
+let loadFailure: Error | undefined;
+
+/**
+ * Starts loading both encodings once; later calls return the same promise. It never
+ * rejects: a failed load is kept for `tokenizerLoadFailure` and counts use the fallback.
+ */
 export function preloadTokenizers(): Promise<void> {
   loading ??= Promise.all([
     import("gpt-tokenizer/encoding/o200k_base").then((m) => loaded.set("o200k_base", m)),
     import("gpt-tokenizer/encoding/cl100k_base").then((m) => loaded.set("cl100k_base", m)),
-  ]).then(() => undefined);
+  ]).then(
+    () => undefined,
+    (err: unknown) => {
+      loadFailure = err instanceof Error ? err : new Error(String(err));
+    },
+  );
   return loading;
+}
+
+/** Why the tokenizers could not be loaded, if they could not (estimates then use the byte fallback). */
+export function tokenizerLoadFailure(): Error | undefined {
+  return loadFailure;
 }
 
 /** True once `encoding` can count exactly (tests and the measurement wait for it). */
