@@ -214,7 +214,8 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
         res.pause();
         pauseIdle();
         const writeMs = options.clientWriteTimeoutMs;
-        if (writeMs !== undefined) writeTimer = setTimeout(clientStalled, writeMs);
+        // One deadline per stall: a chunk already buffered past the pause must not start a second one.
+        if (writeMs !== undefined && writeTimer === undefined) writeTimer = setTimeout(clientStalled, writeMs);
         outgoing.once("drain", () => {
           clearTimeout(writeTimer);
           writeTimer = undefined;
