@@ -140,3 +140,39 @@ describe("a request body sent at a byte a second", () => {
     }
   });
 });
+
+describe("a slow reader is not an idle upstream", () => {
+  let slow: Harness;
+  beforeAll(async () => {
+    // The idle deadline is far shorter than the client's pause; the write deadline longer.
+    slow = await startHarness({}, { GATEHOUSE_UPSTREAM_IDLE_TIMEOUT_MS: "500", GATEHOUSE_CLIENT_WRITE_TIMEOUT_MS: "20000" });
+  });
+  afterAll(async () => {
+    await slow.close();
+  });
+
+  it("a client that stops reading for longer than the idle timeout, then reads on, gets the whole answer", async () => {
+    const text = "y".repeat(24 * 1024 * 1024);
+    slow.fake.enqueue({ usage: { input: 10, output: 10 }, text, chunks: 384 });
+    const body = JSON.stringify({ model: "gpt-5", stream: true, messages: [{ role: "user", content: "a long answer please" }] });
+    const socket = connect(slow.gateway.port, "127.0.0.1");
+    socket.write([`POST /openai/v1/chat/completions HTTP/1.1`, "host: 127.0.0.1", "content-type: application/json", `content-length: ${Buffer.byteLength(body)}`, `authorization: Bearer ${CLIENT_TOKEN}`, "connection: close", "", ""].join("\r\n") + body);
+    let received = 0;
+    let first = true;
+    const done = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      if (first) {
+        // Hold the stream back for three idle timeouts while the gateway's writes back up.
+        first = false;
+        socket.pause();
+        setTimeout(() => socket.resume(), 1500);
+      }
+    });
+    await done;
+    // Every delta arrived (the answer's text plus its JSON framing) and the stream ended normally.
+    expect(received).toBeGreaterThan(text.length);
+    const rows = await ledgerRows(slow);
+    expect(rows.at(-1)).toMatchObject({ outcome: "completed", error_code: null, estimated: 0 });
+  });
+});
