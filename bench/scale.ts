@@ -110,6 +110,7 @@ export async function startWorkerd(upstreamPort: number): Promise<{ url: string;
     GATEHOUSE_ALLOW_DEV_AUTH: "true",
     GATEHOUSE_DEV_TOKEN: BENCH_TOKEN,
     GATEHOUSE_LOG_LEVEL: "warn",
+    GATEHOUSE_MAX_CONCURRENT_PER_CALLER: "100000",
     OPENAI_API_KEY: "sk-bench-upstream-key",
     GATEHOUSE_ORG_CONFIG: JSON.stringify({ providers: { openai: { upstream: `http://127.0.0.1:${upstreamPort}/v1`, apiKeyEnv: "OPENAI_API_KEY" } } }),
   });

@@ -11,6 +11,7 @@ export type ErrorCode =
   | "bad_request"
   | "unsupported_media_type"
   | "payload_too_large"
+  | "request_timeout"
   | "rate_limited"
   | "budget_exceeded"
   | "upstream_unavailable"
@@ -27,6 +28,7 @@ const statusByCode: Record<ErrorCode, number> = {
   bad_request: 400,
   unsupported_media_type: 415,
   payload_too_large: 413,
+  request_timeout: 408,
   rate_limited: 429,
   budget_exceeded: 429,
   upstream_unavailable: 502,

@@ -15,6 +15,8 @@ export interface Totals {
   outputTokens: number;
   cacheTokens: number;
   costUsd: number;
+  /** The part of costUsd priced from usage the gateway counted itself (docs/usage-and-pricing.md, "Estimated usage"). */
+  estimatedUsd: number;
 }
 
 export interface Aggregate extends Totals {
@@ -27,6 +29,7 @@ const sums = [
   sql<number>`coalesce(sum(output_tokens), 0)`.as("output_tokens"),
   sql<number>`coalesce(sum(cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens), 0)`.as("cache_tokens"),
   sql<number>`coalesce(sum(cost_usd), 0)`.as("cost_usd"),
+  sql<number>`coalesce(sum(case when estimated = 1 then cost_usd else 0 end), 0)`.as("estimated_usd"),
 ] as const;
 
 function toTotals(row: Record<string, unknown>): Totals {
@@ -36,6 +39,7 @@ function toTotals(row: Record<string, unknown>): Totals {
     outputTokens: Number(row["output_tokens"]),
     cacheTokens: Number(row["cache_tokens"]),
     costUsd: Number(row["cost_usd"]),
+    estimatedUsd: Number(row["estimated_usd"] ?? 0),
   };
 }
 

@@ -21,6 +21,10 @@ export interface UsageSummaryRow {
   cacheWriteTokens: number;
   reasoningTokens: number;
   costUsd: number;
+  /** The part of costUsd priced from estimated usage (the provider's usage never arrived); absent = 0. */
+  estimatedUsd?: number;
+  /** Requests whose usage was estimated; absent = 0. */
+  estimatedRequests?: number;
   errors: number;
 }
 
@@ -45,6 +49,8 @@ export async function usageSummary(db: Kysely<Database>, query: UsageQuery): Pro
       sql<number>`coalesce(sum(cache_write_5m_tokens + cache_write_1h_tokens), 0)`.as("cache_write_tokens"),
       sql<number>`coalesce(sum(reasoning_tokens), 0)`.as("reasoning_tokens"),
       sql<number>`coalesce(sum(cost_usd), 0)`.as("cost_usd"),
+      sql<number>`coalesce(sum(case when estimated = 1 then cost_usd else 0 end), 0)`.as("estimated_usd"),
+      sql<number>`coalesce(sum(estimated), 0)`.as("estimated_requests"),
       sql<number>`coalesce(sum(case when status >= 400 or outcome <> 'completed' then 1 else 0 end), 0)`.as("errors"),
     ]);
   for (const col of cols) q = q.select(col);
@@ -69,6 +75,8 @@ export async function usageSummary(db: Kysely<Database>, query: UsageQuery): Pro
       cacheWriteTokens: Number(row["cache_write_tokens"]),
       reasoningTokens: Number(row["reasoning_tokens"]),
       costUsd: Number(row["cost_usd"]),
+      estimatedUsd: Number(row["estimated_usd"]),
+      estimatedRequests: Number(row["estimated_requests"]),
       errors: Number(row["errors"]),
     };
   });

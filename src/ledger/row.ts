@@ -20,6 +20,7 @@ export function blankLedgerRow(identity: LedgerRowIdentity): LedgerRow {
     error_code: null,
     requested_model: null,
     attempts: 1,
+    estimated: 0,
     ...identity,
   };
 }

@@ -38,4 +38,24 @@ describe("MetricsRegistry", () => {
     expect(text).not.toContain('model="m1999"');
     expect(text).toContain('gatehouse_requests_total{provider="openai",model="other",outcome="completed",status="2xx"} 101');
   });
+
+  it("counts estimated rows and their cost apart, and renders gauges read at scrape time", () => {
+    const metrics = new MetricsRegistry();
+    metrics.observe(row("gpt-5", { input_tokens: 5000, cost_usd: 0.00625, outcome: "client_aborted", estimated: 1 }));
+    metrics.observe(row("gpt-5", { input_tokens: 10, cost_usd: 0.5 }));
+    let inFlight = 3;
+    metrics.gauge("gatehouse_upstream_inflight", "in flight", () => inFlight);
+    metrics.gauge("gatehouse_upstream_pool_sockets", "sockets", () => [['state="active"', 2], ['state="free"', 7]]);
+    metrics.gauge("gatehouse_caller_concurrency_refused_total", "refused", () => 4, "counter");
+    let text = metrics.render();
+    expect(text).toContain('gatehouse_estimated_requests_total{provider="openai",model="gpt-5"} 1');
+    expect(text).toContain('gatehouse_estimated_cost_usd_total{provider="openai",model="gpt-5"} 0.00625');
+    expect(text).toContain('gatehouse_cost_usd_total{provider="openai",model="gpt-5"} 0.50625');
+    expect(text).toContain("# TYPE gatehouse_upstream_inflight gauge\ngatehouse_upstream_inflight 3");
+    expect(text).toContain('gatehouse_upstream_pool_sockets{state="free"} 7');
+    expect(text).toContain("# TYPE gatehouse_caller_concurrency_refused_total counter");
+    inFlight = 0;
+    text = metrics.render();
+    expect(text).toContain("gatehouse_upstream_inflight 0");
+  });
 });

@@ -37,6 +37,18 @@ export class MetricsRegistry {
     this.collectors.push(collect);
   }
 
+  private readonly estimated = new Map<string, number>();
+  private readonly estimatedCost = new Map<string, number>();
+  private readonly gauges: Gauge[] = [];
+
+  /**
+   * A value read at scrape time (pool sockets, requests in flight): `read` returns one
+   * number, or label sets (`provider="openai"`) with theirs. Registered once at start.
+   */
+  gauge(name: string, help: string, read: () => number | ReadonlyArray<readonly [string, number]>, type: "gauge" | "counter" = "gauge"): void {
+    this.gauges.push({ name, help, read, type });
+  }
+
   observe(row: LedgerRow): void {
     const set = this.labelsFor(row.provider, row.model);
     const statusClass = row.status === 0 ? "none" : `${Math.floor(row.status / 100)}xx`;
@@ -49,6 +61,10 @@ export class MetricsRegistry {
     if (cacheWrite > 0) inc(this.tokens, set.tokens.cache_write, cacheWrite);
     if ((row.reasoning_tokens ?? 0) > 0) inc(this.tokens, set.tokens.reasoning, row.reasoning_tokens ?? 0);
     if ((row.cost_usd ?? 0) > 0) inc(this.cost, set.model, row.cost_usd ?? 0);
+    if (row.estimated === 1) {
+      inc(this.estimated, set.model, 1);
+      if ((row.cost_usd ?? 0) > 0) inc(this.estimatedCost, set.model, row.cost_usd ?? 0);
+    }
     if (row.outcome !== "not_forwarded") {
       observeHistogram(this.durations, set.provider, DURATION_BUCKETS, row.duration_ms / 1000);
       if (row.ttfb_ms !== null && row.ttfb_ms !== undefined) observeHistogram(this.ttfb, set.provider, TTFB_BUCKETS, row.ttfb_ms / 1000);
@@ -64,6 +80,14 @@ export class MetricsRegistry {
     counter(out, "gatehouse_denials_total", "Requests refused before forwarding (policy, auth, bad input), by reason.", this.denials);
     histogram(out, "gatehouse_request_duration_seconds", "Whole request duration, stream included.", DURATION_BUCKETS, this.durations);
     histogram(out, "gatehouse_ttfb_seconds", "Time to the first response byte.", TTFB_BUCKETS, this.ttfb);
+    counter(out, "gatehouse_estimated_requests_total", "Requests whose usage the provider never sent (abort, broken stream), counted by the gateway, by provider and model.", this.estimated);
+    counter(out, "gatehouse_estimated_cost_usd_total", "The part of gatehouse_cost_usd_total priced from estimated usage, by provider and model.", this.estimatedCost);
+    for (const gauge of this.gauges) {
+      const value = gauge.read();
+      out.push(`# HELP ${gauge.name} ${gauge.help}`, `# TYPE ${gauge.name} ${gauge.type}`);
+      if (typeof value === "number") out.push(`${gauge.name} ${value}`);
+      else for (const [key, v] of value) out.push(`${gauge.name}{${key}} ${v}`);
+    }
     for (const collect of this.collectors) collect(out);
     return `${out.join("\n")}\n`;
   }
@@ -90,6 +114,13 @@ export class MetricsRegistry {
 }
 
 const OTHER_MODEL = "other";
+
+interface Gauge {
+  name: string;
+  help: string;
+  type: "gauge" | "counter";
+  read: () => number | ReadonlyArray<readonly [string, number]>;
+}
 
 interface ModelLabels {
   /** `provider="…"` */

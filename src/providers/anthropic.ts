@@ -9,6 +9,7 @@ const anthropicErrorType: Record<string, string> = {
   bad_request: "invalid_request_error",
   unsupported_media_type: "invalid_request_error",
   payload_too_large: "request_too_large",
+  request_timeout: "timeout_error",
   rate_limited: "rate_limit_error",
   budget_exceeded: "rate_limit_error",
   upstream_unavailable: "api_error",

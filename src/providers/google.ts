@@ -9,6 +9,7 @@ const googleStatus: Record<string, string> = {
   bad_request: "INVALID_ARGUMENT",
   unsupported_media_type: "INVALID_ARGUMENT",
   payload_too_large: "INVALID_ARGUMENT",
+  request_timeout: "DEADLINE_EXCEEDED",
   rate_limited: "RESOURCE_EXHAUSTED",
   budget_exceeded: "RESOURCE_EXHAUSTED",
   upstream_unavailable: "UNAVAILABLE",

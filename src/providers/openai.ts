@@ -9,6 +9,7 @@ const openaiErrorType: Record<string, string> = {
   bad_request: "invalid_request_error",
   unsupported_media_type: "invalid_request_error",
   payload_too_large: "invalid_request_error",
+  request_timeout: "invalid_request_error",
   rate_limited: "rate_limit_exceeded",
   budget_exceeded: "insufficient_quota",
   upstream_unavailable: "server_error",

@@ -19,6 +19,7 @@ import { createResponsesSocketSession } from "./responses-websocket.ts";
 import { uuidv7 } from "../core/ids.ts";
 import { isRetrySignal, type ProxyTransport } from "./transport.ts";
 import type { Admission, ProxyPolicy } from "./policy.ts";
+import type { CallerConcurrencyLimiter, ConcurrencySlot } from "./concurrency.ts";
 
 export interface ProxyServices {
   transport: ProxyTransport;
@@ -29,6 +30,8 @@ export interface ProxyServices {
   userIdHeader: string;
   /** More request headers never to forward (e.g. a configured identity header). */
   stripHeaders?: readonly string[];
+  /** Per-caller cap on upstream requests in flight (src/proxy/concurrency.ts); unset = no cap. */
+  concurrency?: CallerConcurrencyLimiter;
 }
 
 const encoder = new TextEncoder();
@@ -120,7 +123,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       query = checkedQuery(provider, spec, target.query, spec.name === PASS_THROUGH_SPEC.name);
       if (spec.body === "none") requireNoBody(head.headers);
       else {
-        bodyBytes = await transport.readBody(c, settings.maxRequestBodyBytes);
+        bodyBytes = await transport.readBody(c, settings.maxRequestBodyBytes, settings.requestBodyTimeoutMs);
         if (spec.body === "json") body = parseJsonRequest(bodyBytes, head.headers["content-type"], head.headers["content-encoding"]);
       }
       shape = shapeOf(match, query, body);
@@ -142,6 +145,17 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
     } catch (err) {
       const gatewayError = toGatewayError(err);
       services.ledger.record(row(shape, gatewayError.status, "not_forwarded", gatewayError.code));
+      return fail(gatewayError);
+    }
+    // Fair use: the caller's upstream requests in flight are capped (src/proxy/concurrency.ts).
+    let slot: ConcurrencySlot | undefined;
+    try {
+      slot = services.concurrency?.acquire(caller.id);
+    } catch (err) {
+      const gatewayError = toGatewayError(err);
+      const refused = row(shape, gatewayError.status, "not_forwarded", gatewayError.code);
+      services.ledger.record(refused);
+      admission.settle(refused);
       return fail(gatewayError);
     }
 
@@ -193,8 +207,9 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       const attemptBody = body ? serialized : bodyBytes;
       if (attemptBody) headers["content-length"] = String(attemptBody.byteLength);
 
-      const meteringTap = createMeteringTap(record, attemptShape, attempt + 1, requestedModel, admission, metering);
-      const tap = objectPlan ? objectPlan.wrapTap(meteringTap) : meteringTap;
+      const meteringTap = createMeteringTap(record, attemptShape, attempt + 1, requestedModel, admission, metering, { body, bytes: attemptBody?.byteLength ?? 0 });
+      const ownedTap = objectPlan ? objectPlan.wrapTap(meteringTap) : meteringTap;
+      const tap = slot ? slot.track(ownedTap) : ownedTap;
       try {
         const result = await transport.forward(
           c,
@@ -204,7 +219,10 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
             transform: hideInjectedUsage ? createInjectedUsageFilter() : objectPlan?.transform,
             responseHeaders: { "x-gatehouse-request-id": requestId },
             streamErrorEvent: shape.streaming ? provider.streamErrorEvent("The upstream provider connection failed mid-stream; the answer is incomplete.") : undefined,
+            streamErrorFor: shape.streaming ? (message: string) => provider.streamErrorEvent(message) : undefined,
             headerTimeoutMs: settings.upstreamHeaderTimeoutMs,
+            idleTimeoutMs: settings.upstreamIdleTimeoutMs,
+            clientWriteTimeoutMs: settings.clientWriteTimeoutMs,
             streaming: streamsAnswer,
             retryOn: isLast ? undefined : isRetryableStatus,
           },
@@ -216,6 +234,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         lastError = toGatewayError(err);
         admission.recordAttempt?.(model ?? "unknown", 0);
         if (isLast) {
+          slot?.release();
           const failed = row(attemptShape, lastError.status, "upstream_failed", lastError.code);
           failed.attempts = attempt + 1;
           failed.requested_model = requestedModel ?? null;
@@ -226,6 +245,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       }
     }
     // Unreachable: the last attempt never retries; kept for the type checker.
+    slot?.release();
     return fail(lastError ?? new GatewayError("internal", "No upstream attempt was made."));
   };
 }
@@ -254,7 +274,7 @@ function isRetryableStatus(status: number): boolean {
 function providerErrorResponse(c: Context<AppEnv>, provider: ProviderDescriptor, error: GatewayError, requestId: string): Response {
   const headers: Record<string, string> = { "content-type": "application/json", "x-gatehouse-request-id": requestId };
   if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
-  if (error.code === "payload_too_large") headers["connection"] = "close";
+  if (error.code === "payload_too_large" || error.code === "request_timeout") headers["connection"] = "close";
   return new Response(JSON.stringify(provider.errorBody(error, requestId)), { status: error.status, headers });
 }
 

@@ -1,5 +1,6 @@
 import type { AppModule } from "../core/app.ts";
 import { providers } from "../providers/index.ts";
+import { CallerConcurrencyLimiter } from "./concurrency.ts";
 import { createProviderHandler, type ProxyServices } from "./handler.ts";
 import { createObjectOwnership } from "./object-ownership.ts";
 
@@ -9,8 +10,10 @@ export function createProxyModule(services: ProxyServices): AppModule {
     name: "proxy",
     mount(app, deps) {
       const ownership = createObjectOwnership(deps.db, deps.clock, deps.logger);
+      // One cap across every provider route: a caller's requests count together.
+      const shared = { ...services, concurrency: services.concurrency ?? new CallerConcurrencyLimiter(deps.settings.maxConcurrentPerCaller) };
       for (const provider of providers) {
-        const handler = createProviderHandler(provider, deps, services, ownership);
+        const handler = createProviderHandler(provider, deps, shared, ownership);
         app.all(`${provider.routePrefix}/*`, handler);
       }
     },

@@ -115,7 +115,8 @@ export function createResponsesSocketSession(client: SocketPeer, upstream: Socke
     setEndUser(body, shape, o.caller.id);
     const model = admission.route?.model ?? shape.model;
     if (model !== undefined) body["model"] = model;
-    const tap = createMeteringTap(record, { ...shape, model }, 1, shape.model, admission, o.metering);
+    // The forwarded body is what an estimate counts the prompt from if the response never completes.
+    const tap = createMeteringTap(record, { ...shape, model }, 1, shape.model, admission, o.metering, { body, bytes: encoder.encode(JSON.stringify(body)).byteLength });
     tap.onResponse(200);
     pending.push({ tap, requestId, created: false });
     upstream.send(JSON.stringify({ type: "response.create", ...body }));

@@ -36,7 +36,19 @@ export interface ForwardOptions {
   responseHeaders: Record<string, string>;
   /** Written to a streaming client when the upstream breaks mid-stream, in the provider's format. */
   streamErrorEvent?: string | undefined;
+  /** The same event with a message of the transport's choosing (a timeout says which one); falls back to `streamErrorEvent`. */
+  streamErrorFor?: ((message: string) => string) | undefined;
   headerTimeoutMs: number;
+  /**
+   * Longest silence from the upstream once its headers arrived (no byte while the client
+   * was keeping up): the stream ends with the provider's error event. Unset: no limit.
+   */
+  idleTimeoutMs?: number | undefined;
+  /**
+   * Longest time a write to the client may stay blocked (backpressure that never clears: a
+   * client that stopped reading): the upstream is stopped and the connection closed. Unset: no limit.
+   */
+  clientWriteTimeoutMs?: number | undefined;
   /** Streams send their headers at once (the client sees the stream open); JSON answers send them with the body. */
   streaming: boolean;
   /**
@@ -45,6 +57,9 @@ export interface ForwardOptions {
    */
   retryOn?: ((status: number) => boolean) | undefined;
 }
+
+/** `onEnd` failure for an attempt the client left before it was sent: nothing reached the provider, nothing to bill. */
+export const FAILURE_NOT_SENT = "client_aborted_before_send";
 
 /** Returned by forward instead of a Response when `retryOn` matched. */
 export interface RetrySignal {
@@ -67,8 +82,11 @@ export interface ChunkTransform {
  */
 export interface ProxyTransport {
   head(c: Context): IncomingHead;
-  /** Reads the whole request body; rejects with GatewayError payload_too_large past `limit`. */
-  readBody(c: Context, limit: number): Promise<Uint8Array>;
+  /**
+   * Reads the whole request body; rejects with GatewayError payload_too_large past `limit`,
+   * and request_timeout (408) when it has not all arrived within `deadlineMs`.
+   */
+  readBody(c: Context, limit: number, deadlineMs?: number): Promise<Uint8Array>;
   /**
    * Sends the request and streams the answer to the client. Resolves with the Response
    * the framework should return (a marker when the adapter already wrote it); rejects with

@@ -156,6 +156,12 @@ export interface LedgerTable {
   requested_model: string | null;
   /** Upstream attempts made (more than 1 when a fallback model answered). */
   attempts: number;
+  /**
+   * 1 when the provider's usage never arrived (client abort, upstream break, a stream cut
+   * before its usage event) and the gateway counted the tokens itself: input from the
+   * request body, output from the deltas it relayed (see docs/usage-and-pricing.md).
+   */
+  estimated: number;
 }
 
 /** One MCP tool call through the portal. Arguments and results only when the server's config asks. */

@@ -9,6 +9,7 @@ import { openAiChatHandler } from "./readers/openai-chat.ts";
 import { openAiEmbeddingsHandler } from "./readers/openai-embeddings.ts";
 import { openAiResponsesHandler } from "./readers/openai-responses.ts";
 import { SseParser, type SseEvent } from "./sse.ts";
+import { bodyOutputText, looseStrings, OutputTextCollector, OUTPUT_KEYS } from "./estimate/output-text.ts";
 import type { UsageReader, UsageReport, WireFormat } from "./types.ts";
 
 /** A JSON body is kept whole up to this size and parsed once at the end. */
@@ -22,6 +23,13 @@ export interface UsageReaderOptions {
   streaming: boolean;
   /** Override the JSON body cap (tests). */
   jsonCapBytes?: number | undefined;
+}
+
+/** The generated text a response carried, for an estimate when its usage never arrived. */
+export interface RelayedOutput {
+  text: string;
+  /** Multiplies the text's count when streamed payloads past the kept cap were only measured. */
+  scale: number;
 }
 
 const handlers: Record<WireFormat, () => FormatHandler> = {
@@ -41,12 +49,13 @@ type Mode = "sniffing" | "sse" | "json" | "json-array";
  */
 export function createUsageReader(format: WireFormat, opts: UsageReaderOptions): UsageReader {
   if (format === "none") return NO_USAGE_READER;
-  return new BodyUsageReader(handlers[format](), opts);
+  return new BodyUsageReader(format, handlers[format](), opts);
 }
 
 const NO_USAGE_READER: UsageReader = {
   push: () => undefined,
   finish: () => noUsageHandler().report(),
+  output: () => ({ text: "", scale: 1 }),
 };
 
 class BodyUsageReader implements UsageReader {
@@ -56,13 +65,19 @@ class BodyUsageReader implements UsageReader {
   private body: CappedBody | undefined;
   private finished: UsageReport | undefined;
   private readonly cap: number;
+  private readonly collector: OutputTextCollector;
+  /** The JSON body (or a streamed array's elements, read whole), kept by readBody for `output()`. */
+  private readonly parsedBodies: Array<Record<string, unknown>> = [];
+  private bodySource: string | undefined;
 
   constructor(
+    private readonly format: WireFormat,
     private readonly handler: FormatHandler,
     opts: UsageReaderOptions,
   ) {
     this.cap = opts.jsonCapBytes ?? JSON_BODY_CAP_BYTES;
     this.mode = opts.streaming ? "sniffing" : "json";
+    this.collector = new OutputTextCollector(format);
   }
 
   push(chunk: Uint8Array): void {
@@ -87,6 +102,17 @@ class BodyUsageReader implements UsageReader {
       this.finished = { ...this.handler.report(), readerError: describe(error) };
     }
     return this.finished;
+  }
+
+  /**
+   * The generated text seen (call after `finish`): streamed deltas, or the JSON body's
+   * content; for a body cut mid-JSON, the text-valued strings it had so far.
+   */
+  output(): RelayedOutput {
+    if (this.mode === "sse" || this.mode === "json-array") return this.collector.text();
+    if (this.parsedBodies.length > 0) return { text: this.parsedBodies.map((body) => bodyOutputText(this.format, body)).join(""), scale: 1 };
+    if (this.bodySource !== undefined) return { text: looseStrings(this.bodySource, OUTPUT_KEYS).join(""), scale: 1 };
+    return { text: "", scale: 1 };
   }
 
   private sniff(chunk: Uint8Array): void {
@@ -122,6 +148,7 @@ class BodyUsageReader implements UsageReader {
   }
 
   private onPayload(event: string, data: string): void {
+    this.collector.push(event, data);
     if (this.handler.ended || !this.handler.wants(event, data)) return;
     const payload = asRecord(parseJson(data));
     if (payload) this.handler.onStreamPayload(event, payload);
@@ -130,18 +157,23 @@ class BodyUsageReader implements UsageReader {
   private readBody(): void {
     if (!this.body) return;
     const source = this.body.text();
+    this.bodySource = source;
     if (!this.body.truncated) {
       const parsed = parseJson(source);
       if (Array.isArray(parsed)) {
         // A streamed JSON array (Gemini without alt=sse) read as a whole: each element is a chunk.
         for (const element of parsed) {
           const record = asRecord(element);
+          if (record) this.parsedBodies.push(record);
           if (record && !this.handler.ended) this.handler.onStreamPayload("message", record);
         }
         return;
       }
       const record = asRecord(parsed);
-      if (record) this.handler.onBody(record);
+      if (record) {
+        this.parsedBodies.push(record);
+        this.handler.onBody(record);
+      }
       return;
     }
     const key = this.handler.usageKey;

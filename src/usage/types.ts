@@ -53,6 +53,8 @@ export interface UsageReport {
 export interface UsageReader {
   push(chunk: Uint8Array): void;
   finish(): UsageReport;
+  /** The generated text relayed (after `finish`), for an estimate when the usage never arrived. */
+  output(): { text: string; scale: number };
 }
 
 /** Prices in USD per million tokens, as models.dev publishes them. */

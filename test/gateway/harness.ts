@@ -18,7 +18,7 @@ export interface Harness {
 }
 
 /** A real gateway (real SQLite file, real node:http) in front of the wire-exact fake providers. */
-export async function startHarness(overrides: Partial<GatewayOptions> = {}, settingsEnv: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(overrides: Partial<GatewayOptions> = {}, settingsEnv: Record<string, string> = {}, extraConfig: readonly string[] = []): Promise<Harness> {
   const fake = await startFakeUpstream({ keys: KEYS });
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-test-"));
   writeFileSync(
@@ -37,6 +37,7 @@ export async function startHarness(overrides: Partial<GatewayOptions> = {}, sett
       "    catalogProvider: cloudflare-workers-ai",
       "pricing:",
       "  compat/local-llama: { input: 0.5, output: 1.5, cacheRead: 0.05 }",
+      ...extraConfig,
       "",
     ].join("\n"),
   );

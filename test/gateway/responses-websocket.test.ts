@@ -138,6 +138,11 @@ describe("Responses over WebSocket", () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(row).toMatchObject({ model: "gpt-5", outcome: "client_aborted" });
+    // The response never completed: its usage is the gateway's estimate (prompt and relayed deltas), not $0.
+    expect(row).toMatchObject({ estimated: 1 });
+    expect(row?.input_tokens).toBeGreaterThan(0);
+    expect(row?.output_tokens).toBeGreaterThan(0);
+    expect(row?.cost_usd).toBeGreaterThan(0);
   });
 
   it("refuses the handshake without a valid token, and a plain GET, without opening the upstream", async () => {

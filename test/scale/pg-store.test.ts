@@ -51,7 +51,7 @@ function ledgerRow(requestId: string, cost: number): LedgerRow {
   return {
     request_id: requestId, ts, day: "2026-11-24", caller_id: "c1", team: null, provider: "openai", model: "gpt-x", endpoint: "chat", streamed: 1,
     status: 200, outcome: "completed", input_tokens: 12, output_tokens: 34, cache_read_tokens: 0, cache_write_5m_tokens: 0, cache_write_1h_tokens: 0,
-    reasoning_tokens: 0, cost_usd: cost, unpriced: 0, upstream_latency_ms: 1.5, ttfb_ms: 2.5, duration_ms: 10, error_code: null, requested_model: "gpt-x", attempts: 1,
+    reasoning_tokens: 0, cost_usd: cost, unpriced: 0, upstream_latency_ms: 1.5, ttfb_ms: 2.5, duration_ms: 10, error_code: null, requested_model: "gpt-x", attempts: 1, estimated: 0,
   };
 }
 

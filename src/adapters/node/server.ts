@@ -11,7 +11,7 @@ import type { Settings } from "../../core/settings.ts";
 import { ConfigHolder } from "../../config/index.ts";
 import { createBundledCatalog, type Catalog } from "../../catalog/index.ts";
 import { BatchedLedgerWriter, type LedgerCloseResult } from "../../ledger/index.ts";
-import { allowAllPolicy, createProxyModule, type ProxyPolicy } from "../../proxy/index.ts";
+import { allowAllPolicy, CallerConcurrencyLimiter, createProxyModule, type ProxyPolicy } from "../../proxy/index.ts";
 import { migrateToLatest, type Database } from "../../store/index.ts";
 import { createNodeIdentity } from "./identity/index.ts";
 import { watchConfigDirectory } from "./identity/config-dir.ts";
@@ -33,7 +33,8 @@ import { loadSecrets } from "./secrets.ts";
 import { openSqlite, openSqliteLedgerWriter } from "./sqlite.ts";
 import { openSqliteReader } from "./sqlite-reader.ts";
 import { isPostgresUrl, openPostgresStore, redactUrl } from "./postgres.ts";
-import { nodeTransport } from "./transport.ts";
+import { createNodeTransport } from "./transport.ts";
+import { registerCapacityMetrics } from "./capacity-metrics.ts";
 import { startCatalogRefresh } from "./catalog-refresh.ts";
 import { startGovernance, type RunningGovernance } from "./governance.ts";
 import { PostgresCounterStore, PostgresRateLimiter, startClusterSync } from "./cluster/index.ts";
@@ -217,8 +218,12 @@ async function startOnStore(
     },
     catalog: () => (catalog.modelCount > 0 ? undefined : "the model catalog is empty"),
   };
+  const transport = createNodeTransport({ maxSockets: settings.upstreamMaxSockets });
+  const concurrency = new CallerConcurrencyLimiter(settings.maxConcurrentPerCaller);
+  registerCapacityMetrics(governance.metrics, transport, concurrency);
   const proxy = createProxyModule({
-    transport: nodeTransport,
+    transport,
+    concurrency,
     catalog,
     ledger: governance.ledger,
     policy: options.policy ?? governance.policy,

@@ -30,6 +30,7 @@ export const LEDGER_COLUMNS = [
   "request_id", "ts", "day", "caller_id", "team", "provider", "model", "endpoint", "streamed", "status", "outcome",
   "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "reasoning_tokens",
   "cost_usd", "unpriced", "upstream_latency_ms", "ttfb_ms", "duration_ms", "error_code", "requested_model", "attempts",
+  "estimated",
 ] as const satisfies readonly (keyof LedgerRow)[];
 
 /**

@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { GatewayError } from "../../core/errors.ts";
 import { acceptNodeWebSocket } from "./websocket.ts";
-import { filterResponseHeaders, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type RetrySignal, type UpstreamRequest } from "../../proxy/index.ts";
+import { FAILURE_NOT_SENT, filterResponseHeaders, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type RetrySignal, type UpstreamRequest } from "../../proxy/index.ts";
 
 interface NodeBindings {
   incoming: IncomingMessage;
@@ -17,171 +17,270 @@ function bindings(c: Context): NodeBindings {
   return env as NodeBindings;
 }
 
-// Keep-alive pools to upstreams: connection setup would otherwise dominate added latency.
-// noDelay: a streamed chunk goes out at once (set on the socket when created, not per request).
-const agentOptions: http.AgentOptions = { keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: "lifo", noDelay: true };
-const httpAgent = new http.Agent(agentOptions);
-const httpsAgent = new https.Agent(agentOptions);
+export interface NodeTransportOptions {
+  /** Upstream sockets per origin (the keep-alive pool); requests past it queue in the agent. */
+  maxSockets: number;
+}
+
+/** The upstream pool as /metrics shows it, summed over origins. */
+export interface UpstreamPoolStats {
+  maxSocketsPerOrigin: number;
+  /** Sockets carrying a request now. */
+  activeSockets: number;
+  /** Idle keep-alive sockets. */
+  freeSockets: number;
+  /** Requests waiting for a socket (the pool is saturated while this is above 0). */
+  queuedRequests: number;
+  /** Upstream requests forwarded and not yet ended (headers awaited or body streaming). */
+  inFlight: number;
+}
+
+export interface NodeTransport extends ProxyTransport {
+  poolStats(): UpstreamPoolStats;
+}
 
 /**
  * Moves bytes with node:http directly (no Web-stream conversion): each upstream chunk is
  * written to the client socket as it arrives, the tap sees the same Buffer, backpressure
- * pauses the upstream, and a client that goes away aborts the upstream request.
+ * pauses the upstream, and a client that goes away aborts the upstream request. Three
+ * deadlines bound what a peer can hold: the request body's arrival, the upstream's
+ * silence once its headers came, and a client write blocked by backpressure.
  */
-export const nodeTransport: ProxyTransport = {
-  head(c: Context): IncomingHead {
-    // A WebSocket upgrade has an incoming request but no response object.
-    const incoming = (c.env as Partial<NodeBindings> | undefined)?.incoming;
-    if (!incoming) throw new Error("Node transport used outside @hono/node-server");
-    const url = incoming.url ?? "/";
-    const q = url.indexOf("?");
-    return {
-      method: incoming.method ?? "GET",
-      path: q === -1 ? url : url.slice(0, q),
-      search: q === -1 ? "" : url.slice(q),
-      headers: incoming.headers,
+export function createNodeTransport(options: NodeTransportOptions): NodeTransport {
+  // Keep-alive pools to upstreams: connection setup would otherwise dominate added latency.
+  // noDelay: a streamed chunk goes out at once (set on the socket when created, not per request).
+  const agentOptions: http.AgentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: Math.min(256, options.maxSockets), scheduling: "lifo", noDelay: true };
+  const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  const origins = new Map<string, Target["options"] & { client: Target["client"] }>();
+  const counter = { inFlight: 0 };
+  return {
+    head: readHead,
+    acceptWebSocket: acceptNodeWebSocket,
+    readBody,
+    forward: (c, request, tap, forwardOptions) => forward(c, requestTarget(origins, agents, request.url), request, tap, forwardOptions, counter),
+    poolStats: () => ({ maxSocketsPerOrigin: options.maxSockets, ...sumCounts(socketCounts(agents.http), socketCounts(agents.https)), inFlight: counter.inFlight }),
+  };
+}
+
+function socketCounts(agent: http.Agent): { activeSockets: number; freeSockets: number; queuedRequests: number } {
+  const total = (lists: NodeJS.ReadOnlyDict<unknown[]>) => {
+    let n = 0;
+    for (const name in lists) n += lists[name]?.length ?? 0;
+    return n;
+  };
+  return { activeSockets: total(agent.sockets), freeSockets: total(agent.freeSockets), queuedRequests: total(agent.requests) };
+}
+
+function sumCounts(a: ReturnType<typeof socketCounts>, b: ReturnType<typeof socketCounts>): ReturnType<typeof socketCounts> {
+  return { activeSockets: a.activeSockets + b.activeSockets, freeSockets: a.freeSockets + b.freeSockets, queuedRequests: a.queuedRequests + b.queuedRequests };
+}
+
+function readHead(c: Context): IncomingHead {
+  // A WebSocket upgrade has an incoming request but no response object.
+  const incoming = (c.env as Partial<NodeBindings> | undefined)?.incoming;
+  if (!incoming) throw new Error("Node transport used outside @hono/node-server");
+  const url = incoming.url ?? "/";
+  const q = url.indexOf("?");
+  return {
+    method: incoming.method ?? "GET",
+    path: q === -1 ? url : url.slice(0, q),
+    search: q === -1 ? "" : url.slice(q),
+    headers: incoming.headers,
+  };
+}
+
+function readBody(c: Context, limit: number, deadlineMs?: number): Promise<Uint8Array> {
+  const { incoming } = bindings(c);
+  const declared = Number(incoming.headers["content-length"] ?? NaN);
+  if (declared > limit) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // A body trickled in (1 byte/s) would otherwise hold the connection forever.
+    const deadline = deadlineMs === undefined ? undefined : setTimeout(() => stop(bodyTimeout(deadlineMs)), deadlineMs);
+    const stop = (err: GatewayError) => {
+      clearTimeout(deadline);
+      incoming.off("data", onData);
+      incoming.off("end", onEnd);
+      // Stop reading; the error response closes the connection.
+      incoming.pause();
+      reject(err);
     };
-  },
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return stop(tooLarge(limit));
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      clearTimeout(deadline);
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    };
+    incoming.on("data", onData);
+    incoming.once("end", onEnd);
+    incoming.once("error", (err) => stop(new GatewayError("bad_request", "The request body could not be read.", { cause: err })));
+  });
+}
 
-  acceptWebSocket: acceptNodeWebSocket,
+function forward(c: Context, target: Target, request: UpstreamRequest, tap: ResponseTap, options: ForwardOptions, counter: { inFlight: number }): Promise<Response | RetrySignal> {
+  const { outgoing } = bindings(c);
 
-  readBody(c: Context, limit: number): Promise<Uint8Array> {
-    const { incoming } = bindings(c);
-    const declared = Number(incoming.headers["content-length"] ?? NaN);
-    if (declared > limit) return Promise.reject(tooLarge(limit));
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const onData = (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limit) {
-          incoming.off("data", onData);
-          incoming.off("end", onEnd);
-          // Stop reading; the error response closes the connection.
-          incoming.pause();
-          reject(tooLarge(limit));
-          return;
-        }
-        chunks.push(chunk);
-      };
-      const onEnd = () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-      incoming.on("data", onData);
-      incoming.once("end", onEnd);
-      incoming.once("error", (err) => reject(new GatewayError("bad_request", "The request body could not be read.", { cause: err })));
+  return new Promise<Response | RetrySignal>((resolve, reject) => {
+    let ended = false;
+    let responded = false;
+    let settled = false;
+    let idleTimer: NodeJS.Timeout | undefined;
+    let writeTimer: NodeJS.Timeout | undefined;
+    counter.inFlight++;
+    /** Once per forward, however it ended: the in-flight gauge and the timers. */
+    const release = () => {
+      if (settled) return;
+      settled = true;
+      counter.inFlight--;
+      clearTimeout(idleTimer);
+      clearTimeout(writeTimer);
+    };
+    const end = (outcome: "completed" | "client_aborted" | "upstream_failed", failure?: string) => {
+      release();
+      if (ended) return;
+      ended = true;
+      tap.onEnd(outcome, failure);
+    };
+
+    if (outgoing.destroyed) {
+      // The client left while an earlier attempt was being retried: this one was never sent.
+      end("client_aborted", FAILURE_NOT_SENT);
+      resolve(RESPONSE_ALREADY_SENT);
+      return;
+    }
+    const upstream = target.client.request({ ...target.options, path: target.path, method: request.method, headers: request.headers });
+    const headerTimer = setTimeout(() => upstream.destroy(new UpstreamTimeout()), options.headerTimeoutMs);
+
+    outgoing.once("close", () => {
+      if (outgoing.writableFinished) return;
+      // The client went away: stop the upstream so it stops generating (and billing).
+      upstream.destroy();
+      end("client_aborted");
     });
-  },
 
-  forward(c: Context, request: UpstreamRequest, tap: ResponseTap, options: ForwardOptions): Promise<Response | RetrySignal> {
-    const { outgoing } = bindings(c);
-    const target = requestTarget(request.url);
-
-    return new Promise<Response | RetrySignal>((resolve, reject) => {
-      let ended = false;
-      let responded = false;
-      const end = (outcome: "completed" | "client_aborted" | "upstream_failed", failure?: string) => {
-        if (ended) return;
+    upstream.once("response", (res) => {
+      clearTimeout(headerTimer);
+      responded = true;
+      const status = res.statusCode ?? 502;
+      if (options.retryOn?.(status)) {
+        // Fallback routing: this answer never reaches the client; free the socket.
         ended = true;
-        tap.onEnd(outcome, failure);
-      };
-
-      if (outgoing.destroyed) {
-        // The client left while an earlier attempt was being retried.
-        end("client_aborted");
-        resolve(RESPONSE_ALREADY_SENT);
+        release();
+        res.resume();
+        resolve({ retry: true, status });
         return;
       }
-      const upstream = target.client.request({ ...target.options, path: target.path, method: request.method, headers: request.headers });
-      const headerTimer = setTimeout(() => upstream.destroy(new UpstreamTimeout()), options.headerTimeoutMs);
-
-      outgoing.once("close", () => {
-        if (outgoing.writableFinished) return;
-        // The client went away: stop the upstream so it stops generating (and billing).
-        upstream.destroy();
-        end("client_aborted");
-      });
-
-      upstream.once("response", (res) => {
-        clearTimeout(headerTimer);
-        responded = true;
-        const status = res.statusCode ?? 502;
-        if (options.retryOn?.(status)) {
-          // Fallback routing: this answer never reaches the client; free the socket.
-          ended = true;
-          res.resume();
-          resolve({ retry: true, status });
-          return;
-        }
-        tap.onResponse(status);
-        const transform = status < 400 ? options.transform : undefined;
-        const headers = filterResponseHeaders(res.headers, transform !== undefined);
-        for (const name in options.responseHeaders) headers[name] = options.responseHeaders[name] as string;
-        outgoing.writeHead(status, headers);
-        let wroteBody = false;
-        if (options.streaming) {
-          outgoing.socket?.setNoDelay(true);
-          // A client must see the stream open before a slow first token. When the first
-          // chunk came in the same packet as the headers it is written before this runs,
-          // and headers and chunk leave in one write; otherwise the headers go out alone.
-          setImmediate(() => {
-            if (!wroteBody && !outgoing.writableEnded && !outgoing.destroyed) outgoing.flushHeaders();
-          });
-        }
-        resolve(RESPONSE_ALREADY_SENT);
-
-        res.on("data", (chunk: Buffer) => {
-          tap.onChunk(chunk);
-          const out = transform ? transform.transform(chunk) : chunk;
-          if (out.byteLength === 0) return;
-          wroteBody = true;
-          if (!outgoing.write(out)) {
-            res.pause();
-            outgoing.once("drain", () => res.resume());
-          }
+      tap.onResponse(status);
+      const transform = status < 400 ? options.transform : undefined;
+      const headers = filterResponseHeaders(res.headers, transform !== undefined);
+      for (const name in options.responseHeaders) headers[name] = options.responseHeaders[name] as string;
+      outgoing.writeHead(status, headers);
+      let wroteBody = false;
+      if (options.streaming) {
+        outgoing.socket?.setNoDelay(true);
+        // A client must see the stream open before a slow first token. When the first
+        // chunk came in the same packet as the headers it is written before this runs,
+        // and headers and chunk leave in one write; otherwise the headers go out alone.
+        setImmediate(() => {
+          if (!wroteBody && !outgoing.writableEnded && !outgoing.destroyed) outgoing.flushHeaders();
         });
-        res.once("end", () => {
-          if (transform) {
-            const rest = transform.flush();
-            if (rest.byteLength > 0) outgoing.write(rest);
-          }
-          outgoing.end();
-          end("completed");
-        });
-        res.once("aborted", () => failMidStream());
-        res.once("error", () => failMidStream());
-      });
-
-      upstream.once("error", (err) => {
-        clearTimeout(headerTimer);
-        if (ended) return;
-        if (responded) return failMidStream();
-        const timedOut = err instanceof UpstreamTimeout;
-        // No response started: the caller records this attempt (it may try a fallback).
-        ended = true;
-        // Rejected errors become a provider-shaped 502/504; never the upstream's text.
-        reject(
-          timedOut
-            ? new GatewayError("upstream_timeout", "The upstream provider did not answer in time.")
-            : new GatewayError("upstream_unavailable", "The upstream provider could not be reached.", { cause: err }),
-        );
-      });
-
-      function failMidStream(): void {
-        if (ended) return;
-        if (outgoing.writable && !outgoing.writableEnded) {
-          // A streaming client gets an error event it understands; then the stream ends.
-          if (options.streamErrorEvent) {
-            outgoing.write(`\n\n${options.streamErrorEvent}`);
-            outgoing.end();
-          } else outgoing.destroy();
-        }
-        end("upstream_failed", "upstream_stream_broken");
       }
+      resolve(RESPONSE_ALREADY_SENT);
 
-      if (request.body && request.body.byteLength > 0) upstream.end(request.body);
-      else upstream.end();
+      // The upstream's silence is timed only while the client keeps up: a paused upstream
+      // (backpressure) is the client-write deadline's business.
+      const idleMs = options.idleTimeoutMs;
+      const armIdle = () => {
+        if (idleMs === undefined || ended) return;
+        if (idleTimer) idleTimer.refresh();
+        else idleTimer = setTimeout(() => failMidStream("upstream_idle_timeout", `The upstream provider sent nothing for ${idleMs} ms; the answer is incomplete (GATEHOUSE_UPSTREAM_IDLE_TIMEOUT_MS).`), idleMs);
+      };
+      const pauseIdle = () => {
+        clearTimeout(idleTimer);
+        idleTimer = undefined;
+      };
+      armIdle();
+
+      res.on("data", (chunk: Buffer) => {
+        tap.onChunk(chunk);
+        const out = transform ? transform.transform(chunk) : chunk;
+        if (out.byteLength === 0) return armIdle();
+        wroteBody = true;
+        if (outgoing.write(out)) return armIdle();
+        res.pause();
+        pauseIdle();
+        const writeMs = options.clientWriteTimeoutMs;
+        // One deadline per stall: a chunk already buffered past the pause must not start a second one.
+        if (writeMs !== undefined && writeTimer === undefined) writeTimer = setTimeout(clientStalled, writeMs);
+        outgoing.once("drain", () => {
+          clearTimeout(writeTimer);
+          writeTimer = undefined;
+          if (ended) return;
+          res.resume();
+          armIdle();
+        });
+      });
+      res.once("end", () => {
+        if (ended) return;
+        if (transform) {
+          const rest = transform.flush();
+          if (rest.byteLength > 0) outgoing.write(rest);
+        }
+        outgoing.end();
+        end("completed");
+      });
+      res.once("aborted", () => failMidStream());
+      res.once("error", () => failMidStream());
     });
-  },
-};
+
+    upstream.once("error", (err) => {
+      clearTimeout(headerTimer);
+      if (ended) return;
+      if (responded) return failMidStream();
+      const timedOut = err instanceof UpstreamTimeout;
+      // No response started: the caller records this attempt (it may try a fallback).
+      ended = true;
+      release();
+      // Rejected errors become a provider-shaped 502/504; never the upstream's text.
+      reject(
+        timedOut
+          ? new GatewayError("upstream_timeout", "The upstream provider did not answer in time.")
+          : new GatewayError("upstream_unavailable", "The upstream provider could not be reached.", { cause: err }),
+      );
+    });
+
+    function failMidStream(failure = "upstream_stream_broken", message?: string): void {
+      if (ended) return;
+      // Ended first: destroying the upstream below fires its error/aborted events again.
+      end("upstream_failed", failure);
+      upstream.destroy();
+      if (outgoing.writable && !outgoing.writableEnded) {
+        // A streaming client gets an error event it understands; then the stream ends.
+        const event = message !== undefined && options.streamErrorFor ? options.streamErrorFor(message) : options.streamErrorEvent;
+        if (event) {
+          outgoing.write(`\n\n${event}`);
+          outgoing.end();
+        } else outgoing.destroy();
+      }
+    }
+
+    /** The client has not taken a byte for the write deadline: it is not reading, and nothing more can reach it. */
+    function clientStalled(): void {
+      if (ended) return;
+      end("client_aborted", "client_write_timeout");
+      upstream.destroy();
+      // No error argument: the socket's 'error' would only be logged by the server as a client error.
+      outgoing.destroy();
+    }
+
+    if (request.body && request.body.byteLength > 0) upstream.end(request.body);
+    else upstream.end();
+  });
+}
 
 interface Target {
   client: typeof http | typeof https;
@@ -189,10 +288,8 @@ interface Target {
   path: string;
 }
 
-// Upstream origins are few (one per provider); parse each once instead of per request.
-const origins = new Map<string, Target["options"] & { client: Target["client"] }>();
-
-function requestTarget(url: string): Target {
+// Upstream origins are few (one per provider): each is parsed once instead of per request.
+function requestTarget(origins: Map<string, Target["options"] & { client: Target["client"] }>, agents: { http: http.Agent; https: http.Agent }, url: string): Target {
   const pathStart = url.indexOf("/", url.indexOf("//") + 2);
   const origin = pathStart === -1 ? url : url.slice(0, pathStart);
   const path = pathStart === -1 ? "/" : url.slice(pathStart);
@@ -200,7 +297,7 @@ function requestTarget(url: string): Target {
   if (!known) {
     const parsed = new URL(origin);
     const secure = parsed.protocol === "https:";
-    known = { client: secure ? https : http, protocol: parsed.protocol, hostname: parsed.hostname.replace(/^\[|\]$/g, ""), port: parsed.port || (secure ? 443 : 80), agent: secure ? httpsAgent : httpAgent };
+    known = { client: secure ? https : http, protocol: parsed.protocol, hostname: parsed.hostname.replace(/^\[|\]$/g, ""), port: parsed.port || (secure ? 443 : 80), agent: secure ? agents.https : agents.http };
     if (origins.size < 1000) origins.set(origin, known);
   }
   const { client, ...options } = known;
@@ -209,6 +306,10 @@ function requestTarget(url: string): Target {
 
 class UpstreamTimeout extends Error {
   override readonly name = "UpstreamTimeout";
+}
+
+function bodyTimeout(ms: number): GatewayError {
+  return new GatewayError("request_timeout", `The request body did not arrive within ${ms} ms (GATEHOUSE_REQUEST_BODY_TIMEOUT_MS); send it at once, or raise the limit.`);
 }
 
 function tooLarge(limit: number): GatewayError {

@@ -31,7 +31,7 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
       return { method: c.req.raw.method, path: url.pathname, search: url.search, headers };
     },
 
-    async readBody(c: Context, limit: number): Promise<Uint8Array> {
+    async readBody(c: Context, limit: number, deadlineMs?: number): Promise<Uint8Array> {
       const declared = Number(c.req.raw.headers.get("content-length") ?? NaN);
       if (declared > limit) throw tooLarge(limit);
       const body = c.req.raw.body;
@@ -39,9 +39,16 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
       const reader = body.getReader();
       const chunks: Uint8Array[] = [];
       let size = 0;
+      // A body trickled in (1 byte/s) would hold the request forever: one deadline for all of it.
+      const deadline = deadlineMs === undefined ? undefined : Date.now() + deadlineMs;
       try {
         for (;;) {
-          const { done, value } = await reader.read();
+          const next = await withDeadline(reader.read(), deadline === undefined ? undefined : deadline - Date.now());
+          if (next === TIMED_OUT) {
+            await reader.cancel();
+            throw new GatewayError("request_timeout", `The request body did not arrive within ${deadlineMs} ms (GATEHOUSE_REQUEST_BODY_TIMEOUT_MS); send it at once, or raise the limit.`);
+          }
+          const { done, value } = next;
           if (done) break;
           size += value.byteLength;
           if (size > limit) {
@@ -139,19 +146,31 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
       };
       writer.closed.then(undefined, clientGone);
 
+      const failMidStream = async (failure: string, err: unknown, message?: string): Promise<void> => {
+        if (done) return;
+        end("upstream_failed", failure);
+        // A streaming client gets an error event it understands, then the stream ends.
+        const event = message !== undefined && forwardOptions.streamErrorFor ? forwardOptions.streamErrorFor(message) : forwardOptions.streamErrorEvent;
+        if (event) {
+          await writer.write(encoder.encode(`\n\n${event}`));
+          await writer.close();
+        } else await writer.abort(err);
+      };
+      const idleMs = forwardOptions.idleTimeoutMs;
+      const writeMs = forwardOptions.clientWriteTimeoutMs;
       const pump = async (): Promise<void> => {
         for (;;) {
-          let result: ReadableStreamReadResult<Uint8Array>;
+          let result: ReadableStreamReadResult<Uint8Array> | typeof TIMED_OUT;
           try {
-            result = await reader.read();
+            // The upstream's silence is timed per read; the pump reads only once the client took the last chunk.
+            result = await withDeadline(reader.read(), idleMs);
           } catch (err) {
-            if (done) return;
-            end("upstream_failed", "upstream_stream_broken");
-            // A streaming client gets an error event it understands, then the stream ends.
-            if (forwardOptions.streamErrorEvent) {
-              await writer.write(encoder.encode(`\n\n${forwardOptions.streamErrorEvent}`));
-              await writer.close();
-            } else await writer.abort(err);
+            await failMidStream("upstream_stream_broken", err);
+            return;
+          }
+          if (result === TIMED_OUT) {
+            abort.abort(new UpstreamTimeout());
+            await failMidStream("upstream_idle_timeout", undefined, `The upstream provider sent nothing for ${idleMs} ms; the answer is incomplete (GATEHOUSE_UPSTREAM_IDLE_TIMEOUT_MS).`);
             return;
           }
           if (result.done) {
@@ -163,7 +182,14 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
           }
           tap.onChunk(result.value);
           const out = transform ? transform.transform(result.value) : result.value;
-          if (out.byteLength > 0) await writer.write(out);
+          if (out.byteLength === 0) continue;
+          // A client that stopped reading holds the write forever: past the deadline it is gone.
+          if ((await withDeadline(writer.write(out), writeMs)) === TIMED_OUT) {
+            if (!done) end("client_aborted", "client_write_timeout");
+            abort.abort();
+            await writer.abort(new Error("client write timeout"));
+            return;
+          }
         }
       };
       const pumping = pump().catch(async (err: unknown) => {
@@ -186,6 +212,22 @@ function executionContext(c: Context): ExecutionContext | undefined {
     // Hono throws when the runtime gave no context (only in tests that call app.fetch bare).
     if (err instanceof Error) return undefined;
     throw err;
+  }
+}
+
+const TIMED_OUT: unique symbol = Symbol("timed out");
+
+/** The promise's value, or TIMED_OUT when it has not settled within `ms` (no deadline when undefined). */
+async function withDeadline<T>(promise: Promise<T>, ms: number | undefined): Promise<T | typeof TIMED_OUT> {
+  if (ms === undefined) return promise;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

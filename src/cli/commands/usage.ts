@@ -62,5 +62,9 @@ export function formatUsage(rows: UsageSummaryRow[], groupBy: UsageGroup[], form
   const cost = USAGE_CSV_COLUMNS.indexOf("cost_usd");
   const body = rows.map((r) => [...groupBy.map((g) => groupKeyLabel(g, r.keys[g])), ...usageValues(r).map((v, i) => (i === cost ? fmtUsd(r.costUsd) : v))]);
   const total = rows.reduce((sum, r) => sum + r.costUsd, 0);
-  return `${renderTable(header, body)}\nTotal cost: ${fmtUsd(total)} over ${rows.reduce((s, r) => s + r.requests, 0)} requests\n`;
+  const estimated = rows.reduce((sum, r) => sum + (r.estimatedUsd ?? 0), 0);
+  const estimatedRequests = rows.reduce((sum, r) => sum + (r.estimatedRequests ?? 0), 0);
+  // Estimated spend is said apart: the provider never sent its usage for those requests.
+  const note = estimatedRequests > 0 ? `, of which ${fmtUsd(estimated)} estimated over ${estimatedRequests} requests whose usage the provider never sent` : "";
+  return `${renderTable([...header, "estimated_usd"], body.map((line, i) => [...line, fmtUsd(rows[i]?.estimatedUsd ?? 0)]))}\nTotal cost: ${fmtUsd(total)} over ${rows.reduce((s, r) => s + r.requests, 0)} requests${note}\n`;
 }

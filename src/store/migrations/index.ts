@@ -5,6 +5,7 @@ import * as mcp from "./003_mcp.ts";
 import * as governance from "./004_governance.ts";
 import * as cluster from "./005_cluster.ts";
 import * as providerObjects from "./006_provider_objects.ts";
+import * as ledgerEstimated from "./007_ledger_estimated.ts";
 
 /**
  * The one migration list, applied in key order on every dialect. Append; never edit a
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   "004_governance": { up: (db: Kysely<unknown>) => governance.up(db) },
   "005_cluster": { up: (db: Kysely<unknown>) => cluster.up(db) },
   "006_provider_objects": { up: (db: Kysely<unknown>) => providerObjects.up(db) },
+  "007_ledger_estimated": { up: (db: Kysely<unknown>) => ledgerEstimated.up(db) },
 };
