@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { parseSettings, type Settings } from "../../core/settings.ts";
 import { systemClock } from "../../core/clock.ts";
-import { openStore } from "../../adapters/node/server.ts";
+import { openStore } from "../../adapters/node/store.ts";
 import { openExistingStore } from "../../adapters/node/existing-store.ts";
 import { loadOrCreateSigningKey } from "../../adapters/node/identity/index.ts";
 import { assertDevModeAllowed, AnonymousIds, IdentityAdmin, normalizeEmail, TokenIssuer } from "../../identity/index.ts";

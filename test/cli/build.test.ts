@@ -1,0 +1,89 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { buildDist, buildIfStale, rewriteSpecifiers } from "../../bin/build.mjs";
+import { distIsStale, listSources } from "../../bin/dist-freshness.mjs";
+
+const made: string[] = [];
+afterEach(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A project shaped like ours: src/ with .ts imports of .ts, a worker .mjs, a JSON file outside src/, tests and fakes. */
+function tinyProject(): string {
+  const root = mkdtempSync(join(tmpdir(), "gatehouse-build-"));
+  made.push(root);
+  const write = (path: string, text: string) => {
+    mkdirSync(join(root, path, ".."), { recursive: true });
+    writeFileSync(join(root, path), text);
+  };
+  write("data/numbers.json", `{"answer": 42}`);
+  write("src/lib/add.ts", `export const add = (a: number, b: number): number => a + b;\n`);
+  write("src/lib/types.ts", `export interface Pair { a: number; b: number }\n`);
+  write("src/lib/worker.mjs", `export const fromWorker = "worker";\n`);
+  write(
+    "src/main.ts",
+    [
+      `import type { Pair } from "./lib/types.ts";`,
+      `import { add } from "./lib/add.ts";`,
+      `import numbers from "../data/numbers.json" with { type: "json" };`,
+      `const pair: Pair = { a: numbers.answer, b: 1 };`,
+      `const lazy = await import("./lib/add.ts");`,
+      `const worker = await import(new URL("./lib/worker.mjs", import.meta.url).href);`,
+      `console.log(add(pair.a, pair.b), lazy.add(1, 1), worker.fromWorker);`,
+    ].join("\n"),
+  );
+  write("src/main.test.ts", `throw new Error("tests are not compiled");\n`);
+  write("src/review/testing/fake-github.ts", `export const fake = true;\n`);
+  write("src/adapters/workers/index.ts", `export default {};\n`);
+  return root;
+}
+
+describe("bin/build.mjs", () => {
+  it("compiles a project to dist/ that runs under plain node: .ts imports become .js, JSON outside src/ still found, workers copied", async () => {
+    const root = tinyProject();
+    await buildDist(root);
+    const out = execFileSync(process.execPath, [join(root, "dist/src/main.js")], { encoding: "utf8" });
+    expect(out.trim()).toBe("43 2 worker");
+    expect(readFileSync(join(root, "dist/src/main.js"), "utf8")).not.toMatch(/\.ts"/);
+  });
+
+  it("leaves tests, test fakes and the Workers adapter out of dist/", async () => {
+    const root = tinyProject();
+    const sources = listSources(root).map((f) => f.slice(root.length + 1));
+    expect(sources).toEqual(["src/lib/add.ts", "src/lib/types.ts", "src/lib/worker.mjs", "src/main.ts"]);
+  });
+
+  it("is stale when missing, when a source is newer, when a file is added or removed; fresh right after a build", async () => {
+    const root = tinyProject();
+    expect(distIsStale(root)).toBe(true);
+    expect(await buildIfStale(root)).toBe(true);
+    expect(distIsStale(root)).toBe(false);
+    expect(await buildIfStale(root)).toBe(false);
+
+    writeFileSync(join(root, "src/lib/add.ts"), readFileSync(join(root, "src/lib/add.ts"))); // an edit after the build
+    expect(distIsStale(root)).toBe(true);
+    await buildIfStale(root);
+    expect(distIsStale(root)).toBe(false);
+
+    writeFileSync(join(root, "src/lib/extra.ts"), "export const extra = 1;\n");
+    expect(distIsStale(root)).toBe(true);
+    await buildIfStale(root);
+    rmSync(join(root, "src/lib/extra.ts"));
+    expect(distIsStale(root)).toBe(true);
+  });
+
+  it("rewrites only relative specifiers: packages and node: imports stay as they are", () => {
+    const root = "/p";
+    const code = `import a from "./a.ts";\nimport b from "hono";\nimport "node:fs";\nexport * from "../x.ts";\nconst u = new URL("./w.mjs", import.meta.url);\nimport d from "../../data/d.json" with { type: "json" };`;
+    const out = rewriteSpecifiers(code, "/p/src/dir/file.ts", root);
+    expect(out).toContain(`import a from "./a.js"`);
+    expect(out).toContain(`import b from "hono"`);
+    expect(out).toContain(`import "node:fs"`);
+    expect(out).toContain(`export * from "../x.js"`);
+    expect(out).toContain(`new URL("./w.mjs", import.meta.url)`);
+    expect(out).toContain(`from "../../../data/d.json"`);
+  });
+});
