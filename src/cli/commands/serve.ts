@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { parseSettings } from "../../core/settings.ts";
 import { shutdownExitCode, startGateway } from "../../adapters/node/server.ts";
+import { startupSummary } from "../../adapters/node/startup-summary.ts";
 
 export function registerServe(program: Command): void {
   program
@@ -23,8 +24,8 @@ Example:
     .action(async (opts: { config?: string; host?: string; port?: string; dataDir?: string }) => {
       const settings = parseSettings(process.env, { configDir: opts.config, host: opts.host, port: opts.port, dataDir: opts.dataDir });
       const gateway = await startGateway({ settings });
-      process.stderr.write(`\nGatehouse is listening on ${gateway.url}\n`);
-      if (gateway.devToken) process.stderr.write(`Dev token (send as Authorization: Bearer, x-api-key or cf-access-token): ${gateway.devToken}\n\n`);
+      const { config, secrets } = gateway.deps;
+      process.stderr.write(startupSummary({ url: gateway.url, settings, config: config.current(), secrets, ...(gateway.devToken ? { devToken: gateway.devToken } : {}) }));
       const stop = (signal: string) => {
         process.stderr.write(`${signal}: finishing in-flight requests and flushing the ledger…\n`);
         gateway.close().then(
