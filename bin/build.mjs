@@ -39,14 +39,18 @@ export function rewriteSpecifiers(code, sourceFile, projectRoot) {
 
 /** Compiles every source into a fresh directory and swaps it in, so a reader never sees half a build. */
 export async function buildDist(projectRoot = root) {
-  const { build, stop } = await import("esbuild");
+  // buildSync without worker threads: esbuild runs as a child the call waits for and reaps.
+  // The async API (and buildSync's worker thread) keep a service process that is still exiting
+  // when the command does, left behind in its process group.
+  process.env.ESBUILD_WORKER_THREADS = "0";
+  const { buildSync } = await import("esbuild");
   const startedAt = Date.now();
   const sources = listSources(projectRoot);
   const tmp = join(projectRoot, `dist.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   try {
     const tsFiles = sources.filter((f) => f.endsWith(".ts"));
-    const result = await build({
+    const result = buildSync({
       entryPoints: tsFiles,
       outdir: tmp,
       outbase: projectRoot,
@@ -92,8 +96,6 @@ export async function buildDist(projectRoot = root) {
     return { files: sources.length };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
-    // esbuild runs a service process; stop it so nothing outlives the command.
-    await stop();
   }
 }
 

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,6 +73,23 @@ describe("bin/build.mjs", () => {
     await buildIfStale(root);
     rmSync(join(root, "src/lib/extra.ts"));
     expect(distIsStale(root)).toBe(true);
+  });
+
+  it("leaves no esbuild process behind in its process group (a CLI that rebuilt must exit clean)", async () => {
+    const root = tinyProject();
+    const script = `const { buildDist } = await import(${JSON.stringify(new URL("../../bin/build.mjs", import.meta.url).href)}); await buildDist(${JSON.stringify(root)});`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { detached: true, stdio: "ignore", env: { ...process.env, ESBUILD_WORKER_THREADS: "" } });
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect(code).toBe(0);
+    let alive = true;
+    try {
+      process.kill(-(child.pid as number), 0);
+    } catch (err) {
+      expect((err as NodeJS.ErrnoException).code).toBe("ESRCH");
+      alive = false;
+    }
+    if (alive) process.kill(-(child.pid as number), "SIGKILL");
+    expect(alive, "the build left a process in its group").toBe(false);
   });
 
   it("rewrites only relative specifiers: packages and node: imports stay as they are", () => {
