@@ -7,16 +7,19 @@ export function registerServe(program: Command): void {
   program
     .command("serve")
     .description("Start the gateway (embedded SQLite store under ./.gatehouse by default).")
-    .option("-c, --config <dir>", "organisation config directory (gatehouse.yaml, agents/, commands/…); env GATEHOUSE_CONFIG")
+    .option("-c, --config <dir>", "organisation config directory (gatehouse.yaml, agents/, commands/…); env GATEHOUSE_CONFIG; without one no provider is served")
     .option("-H, --host <host>", "interface to bind; env GATEHOUSE_HOST (default 127.0.0.1)")
-    .option("-p, --port <port>", "port to listen on; env GATEHOUSE_PORT (default 8787)")
-    .option("-d, --data-dir <dir>", "directory for the SQLite database and local state; env GATEHOUSE_DATA_DIR")
+    .option("-p, --port <port>", "port to listen on, 0 for any free one; env GATEHOUSE_PORT (default 8787)")
+    .option("-d, --data-dir <dir>", "directory for the SQLite database and local state; env GATEHOUSE_DATA_DIR (default ./.gatehouse)")
     .addHelpText(
       "after",
       `
 Provider keys are read server-side from the environment (ANTHROPIC_API_KEY, OPENAI_API_KEY,
 GEMINI_API_KEY, COMPAT_API_KEY, or the names set in the config) or GATEHOUSE_SECRETS_FILE.
-In dev auth mode a token is generated into <data-dir>/dev-token and printed at start.
+In dev auth mode (GATEHOUSE_AUTH_MODE, default dev) a token is generated into
+<data-dir>/dev-token and printed at start. DATABASE_URL=postgres://… uses PostgreSQL instead
+of SQLite; GATEHOUSE_LOG_LEVEL sets the log level (default info). At start it prints the
+config, store, providers with their key found or missing, and the dashboard and OpenCode URLs.
 
 Example:
   gatehouse serve --config examples/config`,
