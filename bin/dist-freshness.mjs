@@ -9,7 +9,7 @@ export const stampFile = ".build-stamp.json";
 /** Not shipped: tests, test fakes and fixtures, and the Workers adapter (wrangler builds it from source). */
 function skipped(path, name, isDirectory) {
   if (isDirectory) return name === "testing" || name === "fixtures" || path.endsWith(join("src", "adapters", "workers"));
-  return name.endsWith(".test.ts") || name.endsWith(".d.ts") || !(name.endsWith(".ts") || name.endsWith(".mjs"));
+  return name.endsWith(".test.ts") || name.startsWith("test-") || name.endsWith(".d.ts") || !(name.endsWith(".ts") || name.endsWith(".mjs"));
 }
 
 /** Every file the build compiles (.ts) or copies (.mjs worker entries), sorted. */
