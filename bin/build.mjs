@@ -18,6 +18,16 @@ import { buildLock, distIsStale, listSources, stampFile } from "./dist-freshness
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
+/**
+ * Packages compiled into one file each under dist/vendor/: kysely's ESM build is ~260 files, and
+ * loading them was most of `gatehouse usage`'s start (130 ms of 300). Only packages no other
+ * dependency imports (else two copies would meet) and that read no files of their own.
+ */
+export const VENDORED = ["kysely"];
+
+/** A bare `from "kysely"` / `import("kysely")` of a vendored package. */
+const VENDOR_SPECIFIER = new RegExp(`(\\bfrom\\s*|\\bimport\\s*\\(\\s*|\\bimport\\s+)"(${VENDORED.join("|")})"`, "g");
+
 /** The relative specifiers of compiled code: `from "…"`, `import("…")`, `import "…"`, `new URL("…", import.meta.url)`. */
 const SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\bnew URL\(\s*)"(\.\.?\/[^"]+)"/g;
 
@@ -27,14 +37,18 @@ const SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\bnew URL\(\s*)"(\.\.
  */
 export function rewriteSpecifiers(code, sourceFile, projectRoot) {
   const srcRoot = join(projectRoot, "src") + sep;
-  return code.replace(SPECIFIER, (whole, lead, spec) => {
+  const outFile = join(projectRoot, "dist", relative(projectRoot, sourceFile));
+  const fromOut = (target) => {
+    const path = relative(dirname(outFile), target).split(sep).join("/");
+    return path.startsWith(".") ? path : `./${path}`;
+  };
+  const relativeDone = code.replace(SPECIFIER, (whole, lead, spec) => {
     const target = resolve(dirname(sourceFile), spec);
     if (target.startsWith(srcRoot)) return spec.endsWith(".ts") ? `${lead}"${spec.slice(0, -3)}.js"` : whole;
-    const outFile = join(projectRoot, "dist", relative(projectRoot, sourceFile));
-    let fromDist = relative(dirname(outFile), target).split(sep).join("/");
-    if (!fromDist.startsWith(".")) fromDist = `./${fromDist}`;
-    return `${lead}"${fromDist}"`;
+    return `${lead}"${fromOut(target)}"`;
   });
+  // After the relative pass: these specifiers are relative to dist/, not to the source.
+  return relativeDone.replace(VENDOR_SPECIFIER, (_whole, lead, name) => `${lead}"${fromOut(join(projectRoot, "dist", "vendor", `${name}.js`))}"`);
 }
 
 /** Compiles every source into a fresh directory and swaps it in, so a reader never sees half a build. */
@@ -76,6 +90,10 @@ export async function buildDist(projectRoot = root) {
       const left = [...code.matchAll(SPECIFIER)].filter((m) => m[2].endsWith(".ts"));
       if (left.length > 0) throw new Error(`${relative(projectRoot, sourceFile)}: import of ${left[0][2]} left uncompiled`);
       writeFileSync(out.path, code);
+    }
+    for (const name of VENDORED) {
+      // Resolved from the project, else from next to this script (a test builds a project without node_modules).
+      buildSync({ entryPoints: [name], absWorkingDir: projectRoot, nodePaths: [join(root, "node_modules")], outfile: join(tmp, "vendor", `${name}.js`), bundle: true, format: "esm", platform: "node", target: "node20.10", legalComments: "eof", logLevel: "silent" });
     }
     for (const file of sources.filter((f) => !f.endsWith(".ts"))) {
       const out = join(tmp, relative(projectRoot, file));

@@ -27,8 +27,9 @@ export function listSources(projectRoot) {
   return out.sort();
 }
 
-/** Besides the sources, a change of the build itself changes the output. */
+/** Besides the sources, a change of the build itself, or of a package it compiles in (dist/vendor), changes the output. */
 const buildInputs = [fileURLToPath(new URL("./build.mjs", import.meta.url)), fileURLToPath(import.meta.url)];
+const vendoredInputs = (projectRoot) => ["kysely"].map((name) => join(projectRoot, "node_modules", name, "package.json"));
 
 /** True when dist/ is missing, was built from another set of files, or is older than a source. */
 export function distIsStale(projectRoot) {
@@ -44,6 +45,13 @@ export function distIsStale(projectRoot) {
   if (!Array.isArray(stamp.sources) || typeof stamp.startedAt !== "number" || names.length !== stamp.sources.length) return true;
   for (let i = 0; i < names.length; i++) if (names[i] !== stamp.sources[i]) return true;
   for (const file of [...sources, ...buildInputs]) if (statSync(file).mtimeMs > stamp.startedAt) return true;
+  for (const file of vendoredInputs(projectRoot)) {
+    try {
+      if (statSync(file).mtimeMs > stamp.startedAt) return true;
+    } catch (err) {
+      if (err.code !== "ENOENT") throw err; // not installed next to this project (a test's tiny project)
+    }
+  }
   return false;
 }
 

@@ -32,7 +32,8 @@ function tinyProject(): string {
       `const pair: Pair = { a: numbers.answer, b: 1 };`,
       `const lazy = await import("./lib/add.ts");`,
       `const worker = await import(new URL("./lib/worker.mjs", import.meta.url).href);`,
-      `console.log(add(pair.a, pair.b), lazy.add(1, 1), worker.fromWorker);`,
+      `import { sql } from "kysely";`,
+      `console.log(add(pair.a, pair.b), lazy.add(1, 1), worker.fromWorker, typeof sql);`,
     ].join("\n"),
   );
   write("src/main.test.ts", `throw new Error("tests are not compiled");\n`);
@@ -46,7 +47,7 @@ describe("bin/build.mjs", () => {
     const root = tinyProject();
     await buildDist(root);
     const out = execFileSync(process.execPath, [join(root, "dist/src/main.js")], { encoding: "utf8" });
-    expect(out.trim()).toBe("43 2 worker");
+    expect(out.trim()).toBe("43 2 worker function");
     expect(readFileSync(join(root, "dist/src/main.js"), "utf8")).not.toMatch(/\.ts"/);
   });
 
@@ -94,10 +95,11 @@ describe("bin/build.mjs", () => {
 
   it("rewrites only relative specifiers: packages and node: imports stay as they are", () => {
     const root = "/p";
-    const code = `import a from "./a.ts";\nimport b from "hono";\nimport "node:fs";\nexport * from "../x.ts";\nconst u = new URL("./w.mjs", import.meta.url);\nimport d from "../../data/d.json" with { type: "json" };`;
+    const code = `import a from "./a.ts";\nimport { Kysely } from "kysely";\nimport b from "hono";\nimport "node:fs";\nexport * from "../x.ts";\nconst u = new URL("./w.mjs", import.meta.url);\nimport d from "../../data/d.json" with { type: "json" };`;
     const out = rewriteSpecifiers(code, "/p/src/dir/file.ts", root);
     expect(out).toContain(`import a from "./a.js"`);
     expect(out).toContain(`import b from "hono"`);
+    expect(out).toContain(`import { Kysely } from "../../vendor/kysely.js"`); // dist/src/dir/file.js → dist/vendor
     expect(out).toContain(`import "node:fs"`);
     expect(out).toContain(`export * from "../x.js"`);
     expect(out).toContain(`new URL("./w.mjs", import.meta.url)`);

@@ -20,6 +20,6 @@ describe("npm pack", () => {
   });
 
   it("holds the compiled CLI and what it reads at run time", () => {
-    expect(files).toEqual(expect.arrayContaining(["bin/gatehouse.js", "dist/src/cli/main.js", "dist/src/adapters/node/server.js", "dist/src/adapters/node/sqlite-ledger-worker.mjs", "data/models-dev-api.json", "package.json", "examples/config/gatehouse.yaml"]));
+    expect(files).toEqual(expect.arrayContaining(["bin/gatehouse.js", "dist/src/cli/main.js", "dist/src/adapters/node/server.js", "dist/src/adapters/node/sqlite-ledger-worker.mjs", "dist/vendor/kysely.js", "data/models-dev-api.json", "package.json", "examples/config/gatehouse.yaml"]));
   });
 });

@@ -50,8 +50,11 @@ describe("CLI start-up", () => {
     expect(loaded.filter((m) => m.startsWith("store/"))).toEqual([]);
   });
 
-  it("usage loads the store but not the server", () => {
+  it("usage loads the store but not the server, and kysely as one vendored file", () => {
     const loaded = loadedModules(["usage", "--format", "json"]);
+    const trace = readFileSync(join(work, "trace-usage_format_json.txt"), "utf8");
+    expect(trace).toContain("/dist/vendor/kysely.js");
+    expect(trace).not.toContain("/node_modules/kysely/");
     expect(loaded).toContain("adapters/node/store.js");
     expect(loaded).not.toContain("adapters/node/server.js");
     expect(loaded).not.toContain("adapters/node/postgres.js");
