@@ -1,4 +1,7 @@
 import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { builtinModules } from "node:module";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -21,5 +24,32 @@ describe("npm pack", () => {
 
   it("holds the compiled CLI and what it reads at run time", () => {
     expect(files).toEqual(expect.arrayContaining(["bin/gatehouse.js", "dist/src/cli/main.js", "dist/src/adapters/node/server.js", "dist/src/adapters/node/sqlite-ledger-worker.mjs", "dist/vendor/kysely.js", "data/models-dev-api.json", "package.json", "examples/config/gatehouse.yaml"]));
+  });
+});
+
+describe("lean install (npm ci --omit=dev)", () => {
+  const pkg = JSON.parse(readFileSync(`${root}package.json`, "utf8")) as { scripts: Record<string, string>; dependencies: Record<string, string> };
+
+  it("runs no install script that fetches toolchains: only prepare, which compiles dist/ with a runtime dependency", () => {
+    expect(Object.keys(pkg.scripts).filter((s) => /^(pre|post)?install$/.test(s))).toEqual([]);
+    expect(pkg.scripts["prepare"]).toBe("node bin/build.mjs");
+    expect(pkg.dependencies["esbuild"]).toBeDefined();
+  });
+
+  it("every package the compiled gateway imports is a runtime dependency, not a dev one", () => {
+    const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : /\.m?js$/.test(e.name) ? [join(dir, e.name)] : []));
+    const builtins = new Set(builtinModules);
+    const missing = new Set<string>();
+    for (const file of [...walk(`${root}dist/src`), `${root}bin/gatehouse.js`, `${root}bin/build.mjs`, `${root}bin/dist-freshness.mjs`]) {
+      // Static imports and re-exports start a line in esbuild's output; dynamic ones are import("…").
+      for (const m of readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm, "").matchAll(/^(?:import|export)\s[^;]*?\bfrom\s*"([^"]+)"|^import\s*"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)/gm)) {
+        const spec = (m[1] ?? m[2] ?? m[3]) as string;
+        if (spec.startsWith(".")) continue;
+        if (spec.startsWith("node:") || builtins.has(spec)) continue;
+        const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : (spec.split("/")[0] as string);
+        if (!pkg.dependencies[name]) missing.add(`${name} (${file.slice(root.length)})`);
+      }
+    }
+    expect([...missing]).toEqual([]);
   });
 });

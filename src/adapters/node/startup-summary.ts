@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { OrgConfig, ProviderId } from "../../config/index.ts";
 import type { SecretSource } from "../../core/deps.ts";
 import type { Settings } from "../../core/settings.ts";
@@ -54,7 +55,7 @@ function describeDatabase(databaseUrl: string): string {
 function describeAuth(settings: Settings): string {
   switch (settings.authMode) {
     case "dev":
-      return `dev: the token below, or \`gatehouse token issue\` (it is also in ${settings.dataDir}/dev-token)`;
+      return `dev: the token below, or \`gatehouse token issue\` (it is also in ${join(settings.dataDir, "dev-token")})`;
     case "jwt":
       return `jwt: tokens from the identity-aware proxy, keys from ${settings.jwtJwksUrl ?? "(GATEHOUSE_JWT_JWKS_URL unset)"}`;
     case "oidc":
