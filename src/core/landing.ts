@@ -17,7 +17,7 @@ export interface RouteEntry {
 const descriptions: ReadonlyArray<[string, string]> = [
   ["/anthropic", "Anthropic Messages API (Claude Code, Anthropic SDKs): base URL {origin}/anthropic"],
   ["/openai", "OpenAI API (chat completions, responses, embeddings): base URL {origin}/openai/v1"],
-  ["/google-ai-studio", "Google Gemini API: base URL {origin}/google-ai-studio/v1beta"],
+  ["/google-ai-studio", "Google Gemini API: base URL {origin}/google-ai-studio"],
   ["/compat", "OpenAI-compatible open-weight models: base URL {origin}/compat/v1"],
   ["/.well-known/opencode", "OpenCode one-URL setup: opencode auth login {origin}"],
   ["/dashboard", "usage dashboard (dashboard admins)"],
@@ -62,7 +62,7 @@ export function routeHint(path: string, directory: readonly RouteEntry[]): strin
   const has = (prefix: string) => directory.some((e) => e.path === prefix);
   const rest = path.replace(/^\/v1(?=\/|$)/, "");
   if (/^\/v1\/messages(\/|$)/.test(path) && has("/anthropic")) return `For the Anthropic API use /anthropic${path} (base URL {origin}/anthropic).`;
-  if (/^\/v1beta(\/|$)/.test(path) && has("/google-ai-studio/v1beta")) return `For the Gemini API use /google-ai-studio${path} (base URL {origin}/google-ai-studio/v1beta).`;
+  if (/^\/v1beta(\/|$)/.test(path) && has("/google-ai-studio/v1beta")) return `For the Gemini API use /google-ai-studio${path} (base URL {origin}/google-ai-studio).`;
   if (/^\/(v1\/)?(chat\/completions|completions|responses|embeddings|models)(\/|$)/.test(path)) {
     const options = [has("/openai") ? `/openai/v1${rest} for OpenAI (base URL {origin}/openai/v1)` : "", has("/compat") ? `/compat/v1${rest} for an OpenAI-compatible server (base URL {origin}/compat/v1)` : ""].filter(Boolean);
     if (options.length > 0) return `Each provider has its own prefix: use ${options.join(", or ")}.`;
