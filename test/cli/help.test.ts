@@ -31,10 +31,10 @@ describe("--help of every command", () => {
     expect([...commandPaths]).toEqual(expect.arrayContaining(["gatehouse serve", "gatehouse token issue", "gatehouse identity resolve", "gatehouse config validate", "gatehouse codex lint", "gatehouse mcp audit", "gatehouse login", "gatehouse usage", "gatehouse review"]));
   });
 
-  it("marks every required option as (required)", () => {
-    const unmarked = pages.flatMap((p) => p.command.options.filter((o) => o.mandatory && !o.description.includes("(required)")).map((o) => `${p.path} ${o.flags}`));
+  it('marks every required option as "required:"', () => {
+    const unmarked = pages.flatMap((p) => p.command.options.filter((o) => o.mandatory && !o.description.startsWith("required: ")).map((o) => `${p.path} ${o.flags}`));
     expect(unmarked).toEqual([]);
-    expect(pages.find((p) => p.path === "gatehouse identity resolve")?.text).toMatch(/-r, --reason <text>\s+\(required\)/);
+    expect(pages.find((p) => p.path === "gatehouse identity resolve")?.text).toMatch(/-r, --reason <text>\s+required: /);
   });
 
   it("names only environment variables the gateway reads", () => {

@@ -13,6 +13,8 @@ const work = mkdtempSync(join(tmpdir(), "gatehouse-startup-"));
 beforeAll(() => {
   // The CLI runs from dist/; build it now so no test measures a build.
   execFileSync(process.execPath, [join(root, "bin/build.mjs"), "--if-stale"], { stdio: "ignore" });
+  // A store for `usage` to read (read-only commands never create one).
+  execFileSync(process.execPath, [bin, "token", "issue", "--email", "dev@example.com"], { env: { ...process.env, GATEHOUSE_DATA_DIR: join(work, "data") }, stdio: "ignore" });
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

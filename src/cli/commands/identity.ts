@@ -13,7 +13,7 @@ export function registerIdentity(program: Command): void {
     .command("resolve")
     .description("Print the email behind an anonymous id. Writes an audit row (who, when, why) before answering.")
     .argument("<id>", "the anonymous id (UUID) from the ledger or a provider's logs")
-    .requiredOption("-r, --reason <text>", "(required) why you need to know (kept in the audit log)")
+    .requiredOption("-r, --reason <text>", "required: why you need to know (kept in the audit log)")
     .option("--actor <name>", "who is asking; defaults to the OS user")
     .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
     .addHelpText("after", "\nExample:\n  gatehouse identity resolve 3f0c…-… --reason \"INC-1234: runaway spend\"")

@@ -15,7 +15,7 @@ export function registerToken(program: Command): void {
   token
     .command("issue")
     .description("Issue a token for an email and print it (stdout: the token only). In dev mode this is how you sign in on a laptop.")
-    .requiredOption("-e, --email <email>", "(required) whose token it is")
+    .requiredOption("-e, --email <email>", "required: whose token it is")
     .option("-g, --group <group...>", "groups to put in the token (the first is the ledger team); the dashboard needs one of policy.dashboard.adminGroups, by default admin")
     .option("--ttl <seconds>", "lifetime in seconds; env GATEHOUSE_TOKEN_TTL")
     .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
