@@ -60,6 +60,8 @@ describe("CLI start-up", () => {
     expect(loaded).toContain("adapters/node/store.js");
     expect(loaded).not.toContain("adapters/node/server.js");
     expect(loaded).not.toContain("adapters/node/postgres.js");
+    expect(loaded).not.toContain("dashboard/index.js");
+    expect(loaded.filter((m) => m.startsWith("mcp/") || m.startsWith("sandbox/"))).toEqual([]);
   });
 
   it("leaves no process behind in its process group", async () => {
