@@ -8,7 +8,14 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 if (existsSync(`${root}src/cli/main.ts`)) {
   const { distIsStale } = await import("./dist-freshness.mjs");
-  if (distIsStale(root)) await (await import("./build.mjs")).buildIfStale(root);
+  if (distIsStale(root)) {
+    try {
+      await (await import("./build.mjs")).buildIfStale(root);
+    } catch (err) {
+      process.stderr.write(`gatehouse: cannot compile src/ to dist/ (${err instanceof Error ? err.message : String(err)}); run \`npm run build\` in ${root}\n`);
+      process.exit(1);
+    }
+  }
 }
 // Logs carry error names and messages, never stacks; for .ts lines in a stack while
 // debugging, run `node --enable-source-maps bin/gatehouse.js` (dist/ has source maps).

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildDist, buildIfStale, rewriteSpecifiers } from "../../bin/build.mjs";
-import { distIsStale, listSources } from "../../bin/dist-freshness.mjs";
+import { buildLock, distIsStale, listSources } from "../../bin/dist-freshness.mjs";
 
 const made: string[] = [];
 afterEach(() => {
@@ -91,6 +91,30 @@ describe("bin/build.mjs", () => {
     }
     if (alive) process.kill(-(child.pid as number), "SIGKILL");
     expect(alive, "the build left a process in its group").toBe(false);
+  });
+
+  it("builders started at once (tests start many CLIs after an edit) take turns: every one succeeds and dist/ is whole", async () => {
+    const root = tinyProject();
+    const script = `const { buildIfStale } = await import(${JSON.stringify(new URL("../../bin/build.mjs", import.meta.url).href)}); await buildIfStale(${JSON.stringify(root)});`;
+    const runs = Array.from({ length: 4 }, () => new Promise<number | null>((resolve) => spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: "ignore" }).once("exit", resolve)));
+    expect(await Promise.all(runs)).toEqual([0, 0, 0, 0]);
+    expect(distIsStale(root)).toBe(false);
+    expect(execFileSync(process.execPath, [join(root, "dist/src/main.js")], { encoding: "utf8" }).trim()).toBe("43 2 worker function");
+  });
+
+  it("a builder waits while another holds the build lock, then builds", async () => {
+    const root = tinyProject();
+    const release = await buildLock(root);
+    const script = `const { buildIfStale } = await import(${JSON.stringify(new URL("../../bin/build.mjs", import.meta.url).href)}); await buildIfStale(${JSON.stringify(root)});`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    // Long enough for an unlocked build of this tiny project to finish several times over.
+    const early = await Promise.race([exited.then(() => "exited"), new Promise((r) => setTimeout(() => r("waiting"), 3_000))]);
+    expect(early).toBe("waiting");
+    expect(distIsStale(root)).toBe(true);
+    release();
+    expect(await exited).toBe(0);
+    expect(distIsStale(root)).toBe(false);
   });
 
   it("rewrites only relative specifiers: packages and node: imports stay as they are", () => {
