@@ -19,7 +19,7 @@ const mounted = [
 describe("routeDirectory", () => {
   it("lists each entry point once, read from the mounted routes, described ones first", () => {
     const paths = routeDirectory(mounted).map((e) => e.path);
-    expect(paths).toEqual(["/anthropic", "/openai", "/google-ai-studio/v1beta", "/compat", "/.well-known/opencode", "/dashboard", "/healthz", "/experimental"]);
+    expect(paths).toEqual(["/anthropic", "/openai", "/google-ai-studio", "/compat", "/.well-known/opencode", "/dashboard", "/healthz", "/experimental"]);
     expect(routeDirectory(mounted).find((e) => e.path === "/experimental")?.description).toBe("");
   });
 });

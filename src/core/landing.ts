@@ -51,7 +51,7 @@ export function routeDirectory(routes: readonly MountedRoute[]): RouteEntry[] {
   };
   return [...shortest]
     .sort(([a], [b]) => rank(a) - rank(b))
-    .map(([group, path]) => ({ path: group === "/google-ai-studio" || group.startsWith("/.well-known/") ? path : group, description: descriptions.find(([g]) => g === group)?.[1] ?? "" }));
+    .map(([group, path]) => ({ path: group.startsWith("/.well-known/") ? path : group, description: descriptions.find(([g]) => g === group)?.[1] ?? "" }));
 }
 
 /**
@@ -59,10 +59,10 @@ export function routeDirectory(routes: readonly MountedRoute[]): RouteEntry[] {
  * gateway's root instead of a provider's prefix. Only mounted prefixes are suggested.
  */
 export function routeHint(path: string, directory: readonly RouteEntry[]): string | undefined {
-  const has = (prefix: string) => directory.some((e) => e.path === prefix);
+  const has = (prefix: string) => directory.some((e) => e.path === prefix || e.path.startsWith(`${prefix}/`));
   const rest = path.replace(/^\/v1(?=\/|$)/, "");
   if (/^\/v1\/messages(\/|$)/.test(path) && has("/anthropic")) return `For the Anthropic API use /anthropic${path} (base URL {origin}/anthropic).`;
-  if (/^\/v1beta(\/|$)/.test(path) && has("/google-ai-studio/v1beta")) return `For the Gemini API use /google-ai-studio${path} (base URL {origin}/google-ai-studio).`;
+  if (/^\/v1beta(\/|$)/.test(path) && has("/google-ai-studio")) return `For the Gemini API use /google-ai-studio${path} (base URL {origin}/google-ai-studio).`;
   if (/^\/(v1\/)?(chat\/completions|completions|responses|embeddings|models)(\/|$)/.test(path)) {
     const options = [has("/openai") ? `/openai/v1${rest} for OpenAI (base URL {origin}/openai/v1)` : "", has("/compat") ? `/compat/v1${rest} for an OpenAI-compatible server (base URL {origin}/compat/v1)` : ""].filter(Boolean);
     if (options.length > 0) return `Each provider has its own prefix: use ${options.join(", or ")}.`;

@@ -19,7 +19,7 @@ describe("GET / and unknown routes (the real gateway)", () => {
     expect(html).toContain("An AI gateway");
     expect(html).toContain(`href="/dashboard"`);
     expect(html).toContain(`href="/.well-known/opencode"`);
-    for (const route of ["/anthropic", "/openai", "/google-ai-studio/v1beta", "/compat", "/mcp", "/metrics", "/healthz"]) expect(html).toContain(`<code>${route}</code>`);
+    for (const route of ["/anthropic", "/openai", "/google-ai-studio", "/compat", "/mcp", "/metrics", "/healthz"]) expect(html).toContain(`<code>${route}</code>`);
     expect(html).toContain(`base URL ${h.gateway.url}/openai/v1`);
   });
 
@@ -39,7 +39,7 @@ describe("GET / and unknown routes (the real gateway)", () => {
     expect(res.status).toBe(404);
     const body = (await res.json()) as { error: { code: string; message: string; requestId: string } };
     expect(body.error.code).toBe("not_found");
-    expect(body.error.message).toMatch(/^No route for GET \/nothing-here\. Routes: \/anthropic, \/openai, \/google-ai-studio\/v1beta, \/compat, /);
+    expect(body.error.message).toMatch(/^No route for GET \/nothing-here\. Routes: \/anthropic, \/openai, \/google-ai-studio, \/compat, /);
     expect(body.error.requestId).not.toBe("");
   });
 });
