@@ -1,6 +1,6 @@
 // Is dist/ the compiled form of today's src/? Cheap (one stat per source, no esbuild), because
 // bin/gatehouse.js asks on every start in a checkout, so an edited source never runs stale.
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -57,13 +57,34 @@ export function distIsStale(projectRoot) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** One builder at a time: mkdir is atomic. A lock older than two minutes is a crashed builder's. */
+/** Whether the process that wrote `lock/pid` is gone (killed mid-build): then its lock is void. */
+function holderIsGone(lock) {
+  let pid;
+  try {
+    pid = Number(readFileSync(join(lock, "pid"), "utf8"));
+  } catch (err) {
+    if (err.code === "ENOENT") return false; // just created, pid not written yet
+    throw err;
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return err.code === "ESRCH";
+  }
+}
+
+/**
+ * One builder at a time: mkdir is atomic. A lock whose builder died (a test killed a CLI
+ * mid-build) is taken over at once; one older than two minutes is void as well.
+ */
 export async function buildLock(projectRoot) {
   const lock = join(projectRoot, "dist.lock");
   const deadline = Date.now() + 180_000;
   for (;;) {
     try {
       mkdirSync(lock);
+      writeFileSync(join(lock, "pid"), String(process.pid));
       return () => rmSync(lock, { recursive: true, force: true });
     } catch (err) {
       if (err.code !== "EEXIST") throw err;
@@ -75,7 +96,7 @@ export async function buildLock(projectRoot) {
       if (err.code !== "ENOENT") throw err;
       continue; // released between our mkdir and stat
     }
-    if (age > 120_000) rmSync(lock, { recursive: true, force: true });
+    if (age > 120_000 || holderIsGone(lock)) rmSync(lock, { recursive: true, force: true });
     else if (Date.now() > deadline) throw new Error(`${lock}: another build holds it; remove it if no build is running`);
     else await sleep(50);
   }

@@ -117,6 +117,17 @@ describe("bin/build.mjs", () => {
     expect(distIsStale(root)).toBe(false);
   });
 
+  it("a lock left by a builder that was killed is taken over at once", async () => {
+    const root = tinyProject();
+    // A holder that is gone: a child that took the lock and exited without releasing it.
+    const script = `const { buildLock } = await import(${JSON.stringify(new URL("../../bin/dist-freshness.mjs", import.meta.url).href)}); await buildLock(${JSON.stringify(root)}); process.exit(0);`;
+    const code = await new Promise<number | null>((resolve) => spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: "ignore" }).once("exit", resolve));
+    expect(code).toBe(0);
+    const started = Date.now();
+    expect(await buildIfStale(root)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(60_000); // not the two-minute wait for an old lock
+  });
+
   it("rewrites only relative specifiers: packages and node: imports stay as they are", () => {
     const root = "/p";
     const code = `import a from "./a.ts";\nimport { Kysely } from "kysely";\nimport b from "hono";\nimport "node:fs";\nexport * from "../x.ts";\nconst u = new URL("./w.mjs", import.meta.url);\nimport d from "../../data/d.json" with { type: "json" };`;
