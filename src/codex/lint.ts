@@ -1,4 +1,4 @@
-import { parseRuleFile, type RuleProblem } from "./parse.ts";
+import { formatRuleProblem, parseRuleFile, type RuleProblem } from "./parse.ts";
 import type { CodexRule } from "./schema.ts";
 
 export interface RuleFileText {
@@ -24,10 +24,10 @@ export function lintRules(files: readonly RuleFileText[]): CodexLintResult {
     }
     const previous = firstSourceById.get(parsed.rule.id);
     if (previous !== undefined) {
-      problems.push({ source: file.source, message: `duplicate rule id "${parsed.rule.id}" (also in ${previous})` });
+      problems.push({ source: file.source, line: parsed.lines.id, message: `duplicate rule id "${parsed.rule.id}" (also in ${previous}); give one of them another id` });
       continue;
     }
-    if (parsed.rule.bad.trim() === parsed.rule.good.trim()) problems.push({ source: file.source, message: "the Bad and Good examples are identical" });
+    if (parsed.rule.bad.trim() === parsed.rule.good.trim()) problems.push({ source: file.source, line: parsed.lines.good, message: "the Bad and Good examples are identical; the Good one should show the fix" });
     firstSourceById.set(parsed.rule.id, file.source);
     rules.push(parsed.rule);
   }
@@ -38,6 +38,6 @@ export function lintRules(files: readonly RuleFileText[]): CodexLintResult {
 /** Loads rules, failing with every problem listed when any file is invalid. */
 export function loadRules(files: readonly RuleFileText[]): CodexRule[] {
   const { rules, problems } = lintRules(files);
-  if (problems.length > 0) throw new Error(`Invalid Codex rules:\n${problems.map((p) => `  ${p.source}: ${p.message}`).join("\n")}`);
+  if (problems.length > 0) throw new Error(`Invalid Codex rules:\n${problems.map((p) => `  ${formatRuleProblem(p)}`).join("\n")}`);
   return rules;
 }

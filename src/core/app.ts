@@ -2,8 +2,9 @@ import { Hono } from "hono";
 import { sql } from "kysely";
 import { runReadiness } from "./readiness.ts";
 import type { AppDeps } from "./deps.ts";
-import { GatewayError, errorBody, toGatewayError } from "./errors.ts";
+import { errorBody, toGatewayError } from "./errors.ts";
 import { uuidv7 } from "./ids.ts";
+import { landingPage, notFoundBody, routeDirectory, type RouteEntry } from "./landing.ts";
 
 /**
  * A capability plugs into the app by mounting its routes. The order of the list is the
@@ -50,12 +51,19 @@ export function createApp(deps: AppDeps, modules: readonly AppModule[]): Hono<Ap
     return c.json({ status: report.ready ? "ready" : "not_ready", checks: report.checks }, report.ready ? 200 : 503);
   });
 
+  // The entry points, read from what the modules mounted (after mounting, on first use).
+  let directory: RouteEntry[] | undefined;
+  const entries = () => (directory ??= routeDirectory(app.routes));
+  const originOf = (url: string) => deps.settings.publicUrl?.replace(/\/+$/, "") ?? new URL(url).origin;
+
+  app.get("/", (c) => {
+    c.header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'");
+    return c.html(landingPage(originOf(c.req.url), entries()));
+  });
+
   for (const module of modules) module.mount(app, deps);
 
-  app.notFound((c) => {
-    const err = new GatewayError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`);
-    return c.json(errorBody(err, c.get("requestId") ?? ""), 404);
-  });
+  app.notFound((c) => c.json(notFoundBody(c.req.method, new URL(c.req.url).pathname, originOf(c.req.url), entries(), c.get("requestId") ?? ""), 404));
 
   app.onError((err, c) => {
     const gatewayError = toGatewayError(err);

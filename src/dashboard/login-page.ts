@@ -6,7 +6,7 @@ export function loginPage(message?: string): string {
     `<main style="max-width:520px;margin:60px auto">
 <section>
 <h1>Gatehouse dashboard</h1>
-<p class="muted">Paste a gateway token of a dashboard admin (in dev mode: <code>gatehouse token issue</code>, or the dev token). It is kept in an HttpOnly cookie for this browser only.</p>
+<p class="muted">Paste a gateway token of a dashboard admin: a member of <code>policy.dashboard.adminGroups</code>, by default <code>admin</code> (in dev mode: the dev token <code>gatehouse serve</code> prints, or <code>gatehouse token issue --email you@example.com --group admin</code>). It is kept in an HttpOnly cookie for this browser only.</p>
 ${message ? `<p class="error" role="alert" data-test="login-error">${esc(message)}</p>` : ""}
 <form method="post" action="/dashboard/login" class="inline">
 <input type="password" name="token" autocomplete="off" placeholder="token" required style="flex:1" aria-label="token">

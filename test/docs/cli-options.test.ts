@@ -12,7 +12,7 @@ interface CommandInfo {
   flags: Set<string>;
 }
 
-function commands(): CommandInfo[] {
+function commands(program: Command): CommandInfo[] {
   const out: CommandInfo[] = [];
   const walk = (parent: Command, path: string[], inherited: Set<string>) => {
     for (const sub of parent.commands) {
@@ -28,11 +28,12 @@ function commands(): CommandInfo[] {
       walk(sub, p, flags);
     }
   };
-  walk(buildProgram(), [], new Set());
+  walk(program, [], new Set());
   return out;
 }
 
-const all = commands();
+// Every command module loaded (the CLI itself loads only the one it runs).
+const all = commands(await buildProgram());
 const pages = docPages();
 
 /** Lines of docs code blocks that run gatehouse: `gatehouse …` or `node …/bin/gatehouse.js …`. */

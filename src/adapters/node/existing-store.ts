@@ -4,8 +4,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { sql, type Kysely } from "kysely";
 import type { Settings } from "../../core/settings.ts";
 import type { Database } from "../../store/index.ts";
-import { isPostgresUrl, openPostgres, redactUrl } from "./postgres.ts";
-import { openStore, sqliteFile } from "./server.ts";
+import { openStore, sqliteFile } from "./store.ts";
 
 /** Where the gateway keeps what a read-only command looks for, and how to point at it. */
 const FIX =
@@ -21,6 +20,8 @@ const FIX =
  */
 export async function openExistingStore(settings: Settings): Promise<Kysely<Database>> {
   if (settings.databaseUrl) {
+    // PostgreSQL's driver loads only when DATABASE_URL asks for it (CLI start-up).
+    const { isPostgresUrl, redactUrl } = await import("./postgres.ts");
     // A malformed URL gets openStore's own error.
     if (isPostgresUrl(settings.databaseUrl) && !(await postgresHasLedger(settings.databaseUrl))) {
       throw new Error(`the PostgreSQL database at ${redactUrl(settings.databaseUrl)} has no Gatehouse tables (no ledger). ${FIX}`);
@@ -48,6 +49,7 @@ function sqliteHasLedger(file: string): boolean {
 }
 
 async function postgresHasLedger(url: string): Promise<boolean> {
+  const { openPostgres, redactUrl } = await import("./postgres.ts");
   const probe = openPostgres(url, { maxConnections: 1, applicationName: "gatehouse-cli" });
   try {
     // to_regclass follows search_path, as the gateway's own queries do.

@@ -12,7 +12,7 @@ import { ConfigHolder } from "../../config/index.ts";
 import { createBundledCatalog, type Catalog } from "../../catalog/index.ts";
 import { BatchedLedgerWriter, type LedgerCloseResult } from "../../ledger/index.ts";
 import { allowAllPolicy, CallerConcurrencyLimiter, createProxyModule, type ProxyPolicy } from "../../proxy/index.ts";
-import { migrateToLatest, type Database } from "../../store/index.ts";
+import type { Database } from "../../store/index.ts";
 import { createNodeIdentity } from "./identity/index.ts";
 import { watchConfigDirectory } from "./identity/config-dir.ts";
 import { loadOrgConfig } from "./config-loader.ts";
@@ -23,16 +23,17 @@ import { StoreHealth } from "../../store/health.ts";
 import { runReadiness } from "../../core/readiness.ts";
 import { metricLines } from "../../metrics/index.ts";
 import { FileLedgerSpool } from "./ledger-spool.ts";
-import { assertDataDirWritable, assertStoreWritable, storeNotWritable } from "./store-checks.ts";
+import { assertDataDirWritable, assertStoreWritable } from "./store-checks.ts";
 import { sql } from "kysely";
 import { hostname } from "node:os";
 import { spawnStdioServer, WorkerPoolExecutor } from "./mcp/index.ts";
 import { resolveDevToken } from "./dev-auth.ts";
 import { createPinoLogger } from "./logger.ts";
 import { loadSecrets } from "./secrets.ts";
-import { openSqlite, openSqliteLedgerWriter } from "./sqlite.ts";
+import { openSqliteLedgerWriter } from "./sqlite.ts";
+import { openStore, sqliteFile } from "./store.ts";
 import { openSqliteReader } from "./sqlite-reader.ts";
-import { isPostgresUrl, openPostgresStore, redactUrl } from "./postgres.ts";
+import { redactUrl } from "./postgres.ts";
 import { createNodeTransport } from "./transport.ts";
 import { registerCapacityMetrics } from "./capacity-metrics.ts";
 import { startCatalogRefresh } from "./catalog-refresh.ts";
@@ -92,34 +93,7 @@ export function shutdownExitCode(report: ShutdownReport): number {
   return 0;
 }
 
-/** The embedded store's file. */
-export function sqliteFile(settings: Settings): string {
-  return join(settings.dataDir, "gatehouse.db");
-}
-
-/** Opens the configured store: PostgreSQL when DATABASE_URL is set, else the embedded SQLite file. */
-export async function openStore(settings: Settings, options: { logger?: Logger; health?: StoreHealth } = {}): Promise<Kysely<Database>> {
-  if (settings.databaseUrl) {
-    if (!isPostgresUrl(settings.databaseUrl)) throw new Error("DATABASE_URL must be a postgres:// or postgresql:// URL; unset it to use the embedded SQLite store.");
-    try {
-      return await openPostgresStore(settings.databaseUrl, { applicationName: `gatehouse-${process.pid}`, ...options });
-    } catch (err) {
-      // Migrating needs writes: a standby (25006) or a role without rights (42501) fails here.
-      const code = (err as { code?: unknown }).code;
-      if (code === "25006" || code === "42501") throw storeNotWritable(redactUrl(settings.databaseUrl), err);
-      throw err;
-    }
-  }
-  let db: Kysely<Database>;
-  try {
-    db = openSqlite(sqliteFile(settings));
-  } catch (err) {
-    // A file of another user or on a read-only mount fails here (chmod, open): say what to fix.
-    throw storeNotWritable(sqliteFile(settings), err);
-  }
-  await migrateToLatest(db);
-  return db;
-}
+export { openStore, sqliteFile } from "./store.ts";
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { settings } = options;

@@ -17,12 +17,12 @@ export async function refreshCatalogToKv(kv: KVNamespace, catalog: Catalog, url:
     const res = await fetch(url, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(15_000) });
     if (!res.ok) {
       await res.body?.cancel();
-      logger.warn({ status: res.status }, "catalog refresh failed; keeping the stored catalog");
+      logger.warn({ url, status: res.status }, `catalog refresh from ${url} failed; keeping the stored catalog`);
       return false;
     }
     text = await res.text();
   } catch (err) {
-    logger.warn({ err: err instanceof Error ? err.message : String(err) }, "catalog refresh failed; keeping the stored catalog");
+    logger.warn({ url, err: err instanceof Error ? err.message : String(err) }, `catalog refresh from ${url} failed; keeping the stored catalog`);
     return false;
   }
   let document: unknown;

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Command } from "commander";
-import { lintRules, rulesForFiles, type RuleFileText } from "../../codex/index.ts";
+import { formatRuleProblem, lintRules, rulesForFiles, type RuleFileText } from "../../codex/index.ts";
 
 /** Every `*.md` rule file under a directory (recursively), sorted for stable output. */
 export function readRuleFiles(dir: string): RuleFileText[] {
@@ -29,14 +29,14 @@ export function registerCodex(program: Command): void {
 
   codex
     .command("lint")
-    .description("Validate every rule file in a directory; lists all problems and exits 1 if there are any.")
+    .description("Validate every rule file in a directory; lists all problems as file:line: message and exits 1 if there are any.")
     .argument("[dir]", "directory of rule files", "codex")
     .option("--json", "print the result as JSON")
     .action((dir: string, opts: { json?: boolean }) => {
       const { rules, problems } = lintRules(readRuleFiles(dir));
       if (opts.json) process.stdout.write(`${JSON.stringify({ rules: rules.map((r) => r.id), problems }, null, 2)}\n`);
       else {
-        for (const p of problems) process.stderr.write(`${p.source}: ${p.message}\n`);
+        for (const p of problems) process.stderr.write(`${formatRuleProblem(p)}\n`);
         process.stdout.write(`${rules.length} valid rule(s), ${problems.length} problem(s)\n`);
       }
       if (problems.length > 0) process.exitCode = 1;

@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { ConfigCompileError, orgConfigJsonSchema } from "../../config/index.ts";
+import { ConfigCompileError, formatIssue, orgConfigJsonSchema } from "../../config/index.ts";
 import { buildWellKnown } from "../../discovery/index.ts";
 import { parseSettings } from "../../core/settings.ts";
 import { loadConfigDirectory } from "../../adapters/node/identity/config-dir.ts";
@@ -59,8 +59,8 @@ function compileOrExplain(dir: string) {
     return loadConfigDirectory(dir);
   } catch (err) {
     if (err instanceof ConfigCompileError) {
-      // Prefix the directory so the locations are clickable from where the command ran.
-      const lines = err.issues.map((i) => `${dir.replace(/\/+$/, "")}/${i.file}:${i.line}:${i.column}: ${i.field ? `${i.field}: ` : ""}${i.message}`);
+      // The issues already name each file under <dir> (clickable from where the command ran).
+      const lines = err.issues.map(formatIssue);
       throw new Error(`invalid config (${err.issues.length} ${err.issues.length === 1 ? "problem" : "problems"}):\n${lines.join("\n")}`);
     }
     throw err;

@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { parseSettings } from "../../core/settings.ts";
 import { openExistingStore } from "../../adapters/node/existing-store.ts";
-import { isCalendarDay, NO_TEAM } from "../../dashboard/index.ts";
+// Leaves, not the dashboard's index (which loads the dashboard module as well).
+import { NO_TEAM } from "../../dashboard/names.ts";
+import { isCalendarDay } from "../../dashboard/range.ts";
 import { AUDIT_OUTCOMES, listAuditEntries, type AuditFilter, type AuditOutcome } from "../../mcp/index.ts";
 import { renderTable } from "../table.ts";
 

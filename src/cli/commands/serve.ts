@@ -1,21 +1,25 @@
 import type { Command } from "commander";
 import { parseSettings } from "../../core/settings.ts";
 import { shutdownExitCode, startGateway } from "../../adapters/node/server.ts";
+import { startupSummary } from "../../adapters/node/startup-summary.ts";
 
 export function registerServe(program: Command): void {
   program
     .command("serve")
     .description("Start the gateway (embedded SQLite store under ./.gatehouse by default).")
-    .option("-c, --config <dir>", "organisation config directory (gatehouse.yaml, agents/, commands/…); env GATEHOUSE_CONFIG")
+    .option("-c, --config <dir>", "organisation config directory (gatehouse.yaml, agents/, commands/…); env GATEHOUSE_CONFIG; without one no provider is served")
     .option("-H, --host <host>", "interface to bind; env GATEHOUSE_HOST (default 127.0.0.1)")
-    .option("-p, --port <port>", "port to listen on; env GATEHOUSE_PORT (default 8787)")
-    .option("-d, --data-dir <dir>", "directory for the SQLite database and local state; env GATEHOUSE_DATA_DIR")
+    .option("-p, --port <port>", "port to listen on, 0 for any free one; env GATEHOUSE_PORT (default 8787)")
+    .option("-d, --data-dir <dir>", "directory for the SQLite database and local state; env GATEHOUSE_DATA_DIR (default ./.gatehouse)")
     .addHelpText(
       "after",
       `
 Provider keys are read server-side from the environment (ANTHROPIC_API_KEY, OPENAI_API_KEY,
 GEMINI_API_KEY, COMPAT_API_KEY, or the names set in the config) or GATEHOUSE_SECRETS_FILE.
-In dev auth mode a token is generated into <data-dir>/dev-token and printed at start.
+In dev auth mode (GATEHOUSE_AUTH_MODE, default dev) a token is generated into
+<data-dir>/dev-token and printed at start. DATABASE_URL=postgres://… uses PostgreSQL instead
+of SQLite; GATEHOUSE_LOG_LEVEL sets the log level (default info). At start it prints the
+config, store, providers with their key found or missing, and the dashboard and OpenCode URLs.
 
 Example:
   gatehouse serve --config examples/config`,
@@ -23,8 +27,8 @@ Example:
     .action(async (opts: { config?: string; host?: string; port?: string; dataDir?: string }) => {
       const settings = parseSettings(process.env, { configDir: opts.config, host: opts.host, port: opts.port, dataDir: opts.dataDir });
       const gateway = await startGateway({ settings });
-      process.stderr.write(`\nGatehouse is listening on ${gateway.url}\n`);
-      if (gateway.devToken) process.stderr.write(`Dev token (send as Authorization: Bearer, x-api-key or cf-access-token): ${gateway.devToken}\n\n`);
+      const { config, secrets } = gateway.deps;
+      process.stderr.write(startupSummary({ url: gateway.url, settings, config: config.current(), secrets, ...(gateway.devToken ? { devToken: gateway.devToken } : {}) }));
       const stop = (signal: string) => {
         process.stderr.write(`${signal}: finishing in-flight requests and flushing the ledger…\n`);
         gateway.close().then(

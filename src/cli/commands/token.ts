@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { parseSettings, type Settings } from "../../core/settings.ts";
 import { systemClock } from "../../core/clock.ts";
-import { openStore } from "../../adapters/node/server.ts";
+import { openStore } from "../../adapters/node/store.ts";
 import { openExistingStore } from "../../adapters/node/existing-store.ts";
 import { loadOrCreateSigningKey } from "../../adapters/node/identity/index.ts";
 import { assertDevModeAllowed, AnonymousIds, IdentityAdmin, normalizeEmail, TokenIssuer } from "../../identity/index.ts";
@@ -15,11 +15,11 @@ export function registerToken(program: Command): void {
   token
     .command("issue")
     .description("Issue a token for an email and print it (stdout: the token only). In dev mode this is how you sign in on a laptop.")
-    .requiredOption("-e, --email <email>", "whose token it is")
-    .option("-g, --group <group...>", "groups to put in the token (the first is the ledger team)")
+    .requiredOption("-e, --email <email>", "required: whose token it is")
+    .option("-g, --group <group...>", "groups to put in the token (the first is the ledger team); the dashboard needs one of policy.dashboard.adminGroups, by default admin")
     .option("--ttl <seconds>", "lifetime in seconds; env GATEHOUSE_TOKEN_TTL")
     .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
-    .addHelpText("after", "\nExample:\n  export GATEHOUSE_TOKEN=$(gatehouse token issue --email you@example.com)\n  curl -H \"authorization: Bearer $GATEHOUSE_TOKEN\" http://127.0.0.1:8787/anthropic/v1/messages …")
+    .addHelpText("after", "\nExamples:\n  export GATEHOUSE_TOKEN=$(gatehouse token issue --email you@example.com)\n  curl -H \"authorization: Bearer $GATEHOUSE_TOKEN\" http://127.0.0.1:8787/anthropic/v1/messages …\n  gatehouse token issue --email you@example.com --group admin    # can sign in to /dashboard")
     .action(async (opts: { email: string; group?: string[]; ttl?: string; dataDir?: string }) => {
       const settings = parseSettings(process.env, { dataDir: opts.dataDir, tokenTtlSeconds: opts.ttl });
       if (settings.authMode === "jwt") throw new Error("GATEHOUSE_AUTH_MODE=jwt: callers use the identity-aware proxy's tokens; Gatehouse tokens would not be accepted.");

@@ -70,7 +70,7 @@ describe("config compiler (errors name file, line and field)", () => {
   });
 
   it("reports an unknown key with its own line", () => {
-    expect(messages({ "gatehouse.yaml": "providers:\n  anthropic:\n    upstrem: https://x.example\n" })).toEqual([expect.stringMatching(/^gatehouse\.yaml:3:5: providers\.anthropic\.upstrem: Unrecognized key/)]);
+    expect(messages({ "gatehouse.yaml": "providers:\n  anthropic:\n    upstrem: https://x.example\n" })).toEqual(["gatehouse.yaml:3:5: providers.anthropic.upstrem: unknown key \"upstrem\": did you mean \"upstream\"?"]);
   });
 
   it("reports YAML syntax errors with a position", () => {
@@ -83,7 +83,7 @@ describe("config compiler (errors name file, line and field)", () => {
   });
 
   it("refuses unknown frontmatter keys and a prompt in the frontmatter", () => {
-    expect(messages({ "gatehouse.yaml": MAIN, "agents/x.md": "---\ndescripton: typo\n---\nP" })).toEqual([expect.stringMatching(/^agents\/x\.md:2:1: descripton: Unrecognized key/)]);
+    expect(messages({ "gatehouse.yaml": MAIN, "agents/x.md": "---\ndescripton: typo\n---\nP" })).toEqual(['agents/x.md:2:1: descripton: unknown key "descripton": did you mean "description"?']);
     expect(messages({ "gatehouse.yaml": MAIN, "commands/y.md": "---\ntemplate: inline\n---\n" })).toEqual([expect.stringMatching(/^commands\/y\.md:2:1: template: write the template as the markdown body/)]);
   });
 
@@ -95,8 +95,9 @@ describe("config compiler (errors name file, line and field)", () => {
   it("checks references: models on served providers, commands naming known agents", () => {
     const out = messages({ "gatehouse.yaml": MAIN, "agents/a.md": "---\nmodel: openai/gpt-5\n---\nP", "commands/c.md": "---\nagent: ghost\n---\nT" });
     expect(out).toEqual([
-      expect.stringMatching(/^agents\/a\.md:1:1: model: model "openai\/gpt-5" is on provider "openai", which this gateway does not serve/),
-      expect.stringMatching(/^commands\/c\.md:1:1: agent: agent "ghost" is not defined/),
+      // At the line of the field in the file's frontmatter, not 1:1.
+      expect.stringMatching(/^agents\/a\.md:2:8: model: model "openai\/gpt-5" is on provider "openai", which this gateway does not serve \(served: anthropic, compat\); add providers\.openai to gatehouse\.yaml, or use a model of a served provider/),
+      expect.stringMatching(/^commands\/c\.md:2:8: agent: agent "ghost" is not defined/),
     ]);
   });
 
@@ -107,6 +108,31 @@ describe("config compiler (errors name file, line and field)", () => {
 
   it("needs a gatehouse.yaml and never puts a key in the config", () => {
     expect(messages({ "agents/a.md": "P" })).toEqual(["gatehouse.yaml:1:1: not found: a config directory needs a gatehouse.yaml"]);
-    expect(messages({ "gatehouse.yaml": "providers:\n  openai:\n    apiKey: sk-live-123\n" })[0]).toMatch(/providers\.openai\.apiKey: Unrecognized key/);
+    const inline = messages({ "gatehouse.yaml": "providers:\n  openai:\n    apiKey: sk-live-123\n" });
+    expect(inline).toEqual([
+      "gatehouse.yaml:3:5: providers.openai.apiKey: unknown key \"apiKey\": provider keys never go in the config; use apiKeyEnv: NAME (e.g. apiKeyEnv: OPENAI_API_KEY) and put the key in the gateway's environment (or GATEHOUSE_SECRETS_FILE)",
+    ]);
+    expect(inline.join("\n")).not.toContain("sk-live-123");
+  });
+
+  it("a bad model in a command file is reported at its line, with the fix", () => {
+    const out = messages({ "gatehouse.yaml": MAIN, "commands/review.md": "---\ndescription: review\n\nmodel: google/gemini-2.5-pro\n---\nReview $ARGUMENTS" });
+    expect(out).toEqual([expect.stringMatching(/^commands\/review\.md:4:8: model: model "google\/gemini-2\.5-pro" is on provider "google", which this gateway does not serve \(served: anthropic, compat\); add providers\.google-ai-studio to gatehouse\.yaml/)]);
+  });
+
+  it("a non-URL upstream gets an example URL for that provider", () => {
+    expect(messages({ "gatehouse.yaml": "providers:\n  openai:\n    upstream: api.openai.com/v1\n" })).toEqual(["gatehouse.yaml:3:15: providers.openai.upstream: Invalid URL: write a full URL with its scheme, e.g. https://api.openai.com/v1"]);
+    expect(messages({ "gatehouse.yaml": "providers:\n  compat:\n    upstream: 127.0.0.1:11434\n" })[0]).toContain("e.g. http://127.0.0.1:11434/v1");
+  });
+
+  it("did you mean: the nearest known key, at any depth; none when nothing is close", () => {
+    expect(messages({ "gatehouse.yaml": `${MAIN}modle: anthropic/claude-sonnet-4-5\n` })[0]).toMatch(/modle: unknown key "modle": did you mean "model"\?$/);
+    expect(messages({ "gatehouse.yaml": "providers:\n  openai:\n    whitelst: [gpt-5]\n" })[0]).toContain('did you mean "whitelist"?');
+    expect(messages({ "gatehouse.yaml": `${MAIN}zzzzzz: 1\n` })[0]).toMatch(/unknown key "zzzzzz" \(known here: providers, pricing, /);
+  });
+
+  it("lists the problems of every file in one run: a broken agent file does not hide gatehouse.yaml's", () => {
+    const out = messages({ "gatehouse.yaml": "providers:\n  anthropic:\n    upstreem: https://x.example\n", "agents/a.md": "---\ntemprature: 0.2\n---\nP" });
+    expect(out).toEqual([expect.stringMatching(/^agents\/a\.md:2:1: temprature: .*"temperature"/), expect.stringMatching(/^gatehouse\.yaml:3:5: providers\.anthropic\.upstreem: .*"upstream"/)]);
   });
 });

@@ -1,8 +1,8 @@
-import { orgConfigSchema, type OrgConfig } from "../schema.ts";
+import { orgConfigSchema, providerIdSchema, type OrgConfig } from "../schema.ts";
 import { agentSchema, commandSchema, type AgentConfig, type CommandConfig } from "../opencode-schema.ts";
 import { opencodeProviderId } from "../provider-ids.ts";
 import { ConfigCompileError, type ConfigIssue } from "./issues.ts";
-import { compileMarkdown } from "./markdown.ts";
+import { compileMarkdown, type MarkdownEntry } from "./markdown.ts";
 import { parseYamlSource, zodIssues, type YamlSource } from "./yaml-source.ts";
 
 /** One file of a config directory, path relative to it with `/` separators. */
@@ -44,6 +44,7 @@ export function compileConfig(files: readonly SourceFile[]): CompileResult {
   const agents: Record<string, AgentConfig> = {};
   const commands: Record<string, CommandConfig> = {};
   const origin = new Map<string, string>();
+  const locators = new Map<string, NonNullable<MarkdownEntry<unknown>["locate"]>>();
   for (const file of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
     const agentMatch = AGENT_DIR.exec(file.path);
     const commandMatch = COMMAND_DIR.exec(file.path);
@@ -51,13 +52,18 @@ export function compileConfig(files: readonly SourceFile[]): CompileResult {
       const entry = compileMarkdown(file.path, agentMatch[1], file.text, agentSchema, "prompt");
       issues.push(...entry.issues);
       if (entry.value) addUnique(agents, entry.name, entry.value, `agent:${entry.name}`, file.path, origin, issues);
+      if (entry.value && entry.locate) locators.set(`agent:${entry.name}`, entry.locate);
     } else if (commandMatch?.[1]) {
       const entry = compileMarkdown(file.path, commandMatch[1], file.text, commandSchema, "template");
       issues.push(...entry.issues);
       if (entry.value) addUnique(commands, entry.name, entry.value, `command:${entry.name}`, file.path, origin, issues);
+      if (entry.value && entry.locate) locators.set(`command:${entry.name}`, entry.locate);
     }
   }
-  if (issues.length) return { config: undefined, issues };
+  // Go on to check gatehouse.yaml even when a file above failed, so one run lists every
+  // problem; the cross-checks wait for a clean set (a failed agent file is not "undefined").
+  const earlierIssues = issues.length;
+  if (source.issues.length > 0 || typeof raw !== "object" || raw === null || Array.isArray(raw)) return { config: undefined, issues };
 
   const rawObject = raw as Record<string, unknown>;
   for (const [kind, fromFiles] of [["agent", agents], ["command", commands]] as const) {
@@ -71,13 +77,14 @@ export function compileConfig(files: readonly SourceFile[]): CompileResult {
   const merged = { ...rawObject, agent: { ...(rawObject["agent"] as object | undefined), ...agents }, command: { ...(rawObject["command"] as object | undefined), ...commands } };
   const parsed = orgConfigSchema.safeParse(merged);
   if (!parsed.success) {
-    for (const issue of zodIssues(mainFile.path, source, parsed.error)) {
+    for (const issue of zodIssues(mainFile.path, source, parsed.error, orgConfigSchema)) {
       // Errors inside compiled markdown were reported above; anything left points at the YAML.
       issues.push(issue);
     }
     return { config: undefined, issues };
   }
-  issues.push(...crossCheck(parsed.data, mainFile.path, source, origin));
+  if (earlierIssues > 0) return { config: undefined, issues };
+  issues.push(...crossCheck(parsed.data, mainFile.path, source, origin, locators));
   return issues.length ? { config: undefined, issues } : { config: parsed.data, issues };
 }
 
@@ -99,18 +106,23 @@ function addUnique<T>(target: Record<string, T>, name: string, value: T, key: st
 }
 
 /** References between parts: models must be on a served provider, commands must name a known agent. */
-function crossCheck(config: OrgConfig, mainPath: string, source: YamlSource, origin: Map<string, string>): ConfigIssue[] {
+function crossCheck(config: OrgConfig, mainPath: string, source: YamlSource, origin: Map<string, string>, locators: Map<string, NonNullable<MarkdownEntry<unknown>["locate"]>>): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const served = new Set(Object.keys(config.providers).map((id) => opencodeProviderId(id as keyof OrgConfig["providers"])));
   const checkModel = (ref: string | undefined, where: () => Omit<ConfigIssue, "message">) => {
     if (!ref) return;
     const provider = ref.slice(0, ref.indexOf("/"));
-    if (!served.has(provider)) issues.push({ ...where(), message: `model "${ref}" is on provider "${provider}", which this gateway does not serve (served: ${[...served].join(", ") || "none"})` });
+    if (served.has(provider)) return;
+    const gatewayId = providerIdSchema.options.find((id) => opencodeProviderId(id) === provider);
+    const fix = `${gatewayId ? `add providers.${gatewayId} to gatehouse.yaml, or ` : ""}use a model of a served provider, written provider/model`;
+    issues.push({ ...where(), message: `model "${ref}" is on provider "${provider}", which this gateway does not serve (served: ${[...served].join(", ") || "none"}); ${fix}` });
   };
   const inYaml = (path: string[]) => () => ({ file: mainPath, ...source.locate(path), field: path.join(".") });
   const inFile = (key: string, field: string) => () => {
     const file = origin.get(key);
-    return file ? { file, line: 1, column: 1, field } : { file: mainPath, ...source.locate(key.split(":")), field };
+    // In an agents/ or commands/ file: the line of the field in its frontmatter.
+    if (file) return { file, ...(locators.get(key)?.([field]) ?? { line: 1, column: 1 }), field };
+    return { file: mainPath, ...source.locate([...key.split(":"), field]), field };
   };
   checkModel(config.model, inYaml(["model"]));
   checkModel(config.small_model, inYaml(["small_model"]));

@@ -6,6 +6,8 @@ export interface MarkdownEntry<T> {
   name: string;
   value: T | undefined;
   issues: ConfigIssue[];
+  /** Where a frontmatter field is written in the file (for problems found later, e.g. an unserved model). */
+  locate?: (path: readonly PropertyKey[]) => { line: number; column: number };
 }
 
 const FENCE = /^---\s*$/;
@@ -36,10 +38,10 @@ export function compileMarkdown<S extends z.ZodType>(file: string, name: string,
   const candidate = body ? { ...meta, [bodyKey]: body } : meta;
   const parsed = schema.safeParse(candidate);
   if (!parsed.success) {
-    const issues = zodIssues(file, source, parsed.error).map((issue) =>
+    const issues = zodIssues(file, source, parsed.error, schema).map((issue) =>
       issue.field === bodyKey ? { ...issue, line: bodyStart + 1, message: `the markdown body (${bodyKey}) ${issue.message.toLowerCase()}` } : issue,
     );
     return { name, value: undefined, issues };
   }
-  return { name, value: parsed.data as z.infer<S>, issues: [] };
+  return { name, value: parsed.data as z.infer<S>, issues: [], locate: source.locate };
 }

@@ -1,5 +1,6 @@
 import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
+import { explainIssue } from "./hints.ts";
 import type { ConfigIssue } from "./issues.ts";
 
 /** A parsed YAML text that can say on which line any field lives. */
@@ -43,13 +44,13 @@ export function parseYamlSource(file: string, text: string, lineOffset = 0): Yam
   return { value: issues.length ? undefined : (doc.toJS() as unknown), issues, locate, locateKey };
 }
 
-/** zod issues of one YAML source as located ConfigIssues. */
-export function zodIssues(file: string, source: YamlSource, error: z.ZodError, pathPrefix: readonly PropertyKey[] = []): ConfigIssue[] {
+/** zod issues of one YAML source as located ConfigIssues, each message with its fix (`schema`: what the source was checked against). */
+export function zodIssues(file: string, source: YamlSource, error: z.ZodError, schema: z.core.$ZodType, pathPrefix: readonly PropertyKey[] = []): ConfigIssue[] {
   return error.issues.map((issue) => {
     const path = [...pathPrefix, ...issue.path];
     const unknownKeys = issue.code === "unrecognized_keys" ? issue.keys : [];
     const field = [...issue.path, ...(unknownKeys.length === 1 ? unknownKeys : [])].map(String).join(".");
     const located = unknownKeys.length >= 1 ? source.locateKey(path, unknownKeys[0] as string) : source.locate(path);
-    return { file, ...located, field, message: issue.message };
+    return { file, ...located, field, message: explainIssue(schema, issue) };
   });
 }

@@ -167,12 +167,12 @@ export class ClusterSync {
       const response = await fetchFn(this.options.catalogUrl, { signal: AbortSignal.timeout(15_000), headers: { accept: "application/json" } });
       if (!response.ok) {
         await response.body?.cancel();
-        this.options.logger.warn({ status: response.status }, "catalog refresh failed; keeping the current catalog");
+        this.options.logger.warn({ url: this.options.catalogUrl, status: response.status }, `catalog refresh from ${this.options.catalogUrl} failed; keeping the current catalog`);
         return undefined;
       }
       return await response.text();
     } catch (err) {
-      this.options.logger.warn({ err: describeError(err) }, "catalog refresh failed; keeping the current catalog");
+      this.options.logger.warn({ url: this.options.catalogUrl, err: describeError(err) }, `catalog refresh from ${this.options.catalogUrl} failed; keeping the current catalog (set GATEHOUSE_CATALOG_URL to a reachable copy, or GATEHOUSE_CATALOG_REFRESH_MS=0)`);
       return undefined;
     }
   }
