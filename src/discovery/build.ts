@@ -1,6 +1,6 @@
 import { opencodeProviderId, servedOpencodeConfigSchema, type OpencodeModel, type OrgConfig, type ProviderId, type ServedOpencodeConfig } from "../config/index.ts";
 import type { Settings } from "../core/settings.ts";
-import { providerById } from "../providers/index.ts";
+import { PROVIDER_IDS, providerById } from "../providers/index.ts";
 import type { CatalogModelInfo, ModelLister } from "./catalog-port.ts";
 
 /** What `GET /.well-known/opencode` returns, as OpenCode reads it. */
@@ -52,10 +52,10 @@ export function buildWellKnown(config: OrgConfig, settings: Pick<Settings, "logi
   const served: ServedOpencodeConfig = {
     $schema: "https://opencode.ai/config.json",
     provider,
-    ...(config.model ? { model: config.model } : {}),
-    ...(config.small_model ? { small_model: config.small_model } : {}),
-    ...(Object.keys(config.agent).length ? { agent: config.agent } : {}),
-    ...(Object.keys(config.command).length ? { command: config.command } : {}),
+    ...(config.model ? { model: opencodeRef(config.model) } : {}),
+    ...(config.small_model ? { small_model: opencodeRef(config.small_model) } : {}),
+    ...(Object.keys(config.agent).length ? { agent: withOpencodeModels(config.agent) } : {}),
+    ...(Object.keys(config.command).length ? { command: withOpencodeModels(config.command) } : {}),
     ...(config.permission !== undefined ? { permission: config.permission } : {}),
     ...(config.instructions ? { instructions: config.instructions } : {}),
     ...(Object.keys(config.mcp).length ? { mcp: { gatehouse: { type: "remote" as const, url: `${baseUrl}/mcp`, headers: { ...tokenHeaders }, oauth: false as const } } } : {}),
@@ -88,4 +88,17 @@ function fillBaseUrl<T>(value: T, baseUrl: string): T {
     return out as T;
   }
   return value;
+}
+
+/** A gateway model ref (`google-ai-studio/gemini-2.5-pro`) as OpenCode names it (`google/gemini-2.5-pro`). */
+function opencodeRef(ref: string): string {
+  const slash = ref.indexOf("/");
+  const id = ref.slice(0, slash);
+  return (PROVIDER_IDS as readonly string[]).includes(id) ? `${opencodeProviderId(id as ProviderId)}${ref.slice(slash)}` : ref;
+}
+
+function withOpencodeModels<T extends { model?: string | undefined }>(entries: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [name, entry] of Object.entries(entries)) out[name] = entry.model ? { ...entry, model: opencodeRef(entry.model) } : entry;
+  return out;
 }

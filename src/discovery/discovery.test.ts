@@ -9,6 +9,7 @@ import { compileConfigOrThrow, ConfigHolder, servedOpencodeConfigSchema } from "
 import type { Kysely } from "kysely";
 import type { Database } from "../store/index.ts";
 import { createDiscoveryModule, type ModelLister } from "./index.ts";
+import { buildWellKnown } from "./build.ts";
 
 const YAML = `providers:
   anthropic:
@@ -81,5 +82,19 @@ describe("/.well-known/opencode", () => {
     config.replace(compileConfigOrThrow([{ path: "gatehouse.yaml", text: YAML.replace("model: anthropic/claude-sonnet-4-5", "model: compat/llama") }]));
     const second = (await (await a.request("http://10.0.0.5:8787/.well-known/opencode")).json()) as { config: { model?: string } };
     expect(second.config.model).toBe("compat/llama");
+  });
+});
+
+describe("provider names in the served config", () => {
+  it("the org writes gateway ids (google-ai-studio/…); OpenCode gets its own (google/…) for the provider, default model, agents and commands", () => {
+    const files = [
+      { path: "gatehouse.yaml", text: "providers:\n  google-ai-studio: {}\nmodel: google-ai-studio/gemini-2.5-pro\nsmall_model: google-ai-studio/gemini-2.5-flash\n" },
+      { path: "agents/g.md", text: "---\ndescription: g\nmodel: google-ai-studio/gemini-2.5-pro\n---\nHi" },
+      { path: "commands/c.md", text: "---\ndescription: c\nmodel: google-ai-studio/gemini-2.5-flash\n---\nDo $ARGUMENTS" },
+    ];
+    const served = buildWellKnown(compileConfigOrThrow(files), { loginCommand: undefined, authMode: "dev", tokenEnv: "GATEHOUSE_TOKEN" }, "http://gw.test", catalog).config;
+    expect(Object.keys(served.provider)).toEqual(["google"]);
+    expect(served.provider["google"]?.options.baseURL).toBe("http://gw.test/google-ai-studio/v1beta");
+    expect([served.model, served.small_model, served.agent?.["g"]?.model, served.command?.["c"]?.model]).toEqual(["google/gemini-2.5-pro", "google/gemini-2.5-flash", "google/gemini-2.5-pro", "google/gemini-2.5-flash"]);
   });
 });

@@ -116,8 +116,15 @@ describe("config compiler (errors name file, line and field)", () => {
   });
 
   it("a bad model in a command file is reported at its line, with the fix", () => {
-    const out = messages({ "gatehouse.yaml": MAIN, "commands/review.md": "---\ndescription: review\n\nmodel: google/gemini-2.5-pro\n---\nReview $ARGUMENTS" });
-    expect(out).toEqual([expect.stringMatching(/^commands\/review\.md:4:8: model: model "google\/gemini-2\.5-pro" is on provider "google", which this gateway does not serve \(served: anthropic, compat\); add providers\.google-ai-studio to gatehouse\.yaml/)]);
+    const out = messages({ "gatehouse.yaml": MAIN, "commands/review.md": "---\ndescription: review\n\nmodel: google-ai-studio/gemini-2.5-pro\n---\nReview $ARGUMENTS" });
+    expect(out).toEqual([expect.stringMatching(/^commands\/review\.md:4:8: model: model "google-ai-studio\/gemini-2\.5-pro" is on provider "google-ai-studio", which this gateway does not serve \(served: anthropic, compat\); add providers\.google-ai-studio to gatehouse\.yaml/)]);
+  });
+
+  it("models are written with the gateway's provider ids, one name everywhere; OpenCode's name gets the fix", () => {
+    const main = `${MAIN.replace("  anthropic: {}", "  anthropic: {}\n  google-ai-studio: {}")}`;
+    const out = messages({ "gatehouse.yaml": main, "agents/g.md": "---\ndescription: g\nmodel: google/gemini-2.5-pro\n---\nHi" });
+    expect(out).toEqual([expect.stringContaining('uses OpenCode\'s name "google"; write "google-ai-studio/gemini-2.5-pro"')]);
+    expect(compile({ "gatehouse.yaml": main, "agents/g.md": "---\ndescription: g\nmodel: google-ai-studio/gemini-2.5-pro\n---\nHi" }).issues).toEqual([]);
   });
 
   it("a non-URL upstream gets an example URL for that provider", () => {

@@ -108,12 +108,19 @@ function addUnique<T>(target: Record<string, T>, name: string, value: T, key: st
 /** References between parts: models must be on a served provider, commands must name a known agent. */
 function crossCheck(config: OrgConfig, mainPath: string, source: YamlSource, origin: Map<string, string>, locators: Map<string, NonNullable<MarkdownEntry<unknown>["locate"]>>): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const served = new Set(Object.keys(config.providers).map((id) => opencodeProviderId(id as keyof OrgConfig["providers"])));
+  // Models are written with the gateway's provider ids, as in policy and pricing; discovery
+  // hands OpenCode its own ids (google-ai-studio is "google" there).
+  const served = new Set<string>(Object.keys(config.providers));
   const checkModel = (ref: string | undefined, where: () => Omit<ConfigIssue, "message">) => {
     if (!ref) return;
     const provider = ref.slice(0, ref.indexOf("/"));
     if (served.has(provider)) return;
-    const gatewayId = providerIdSchema.options.find((id) => opencodeProviderId(id) === provider);
+    const namedByOpencode = providerIdSchema.options.find((id) => id !== provider && opencodeProviderId(id) === provider);
+    if (namedByOpencode) {
+      issues.push({ ...where(), message: `model "${ref}" uses OpenCode's name "${provider}"; write "${namedByOpencode}${ref.slice(provider.length)}" (the gateway's provider id, as in policy and pricing; OpenCode still gets "${provider}")` });
+      return;
+    }
+    const gatewayId = (providerIdSchema.options as readonly string[]).includes(provider) ? provider : undefined;
     const fix = `${gatewayId ? `add providers.${gatewayId} to gatehouse.yaml, or ` : ""}use a model of a served provider, written provider/model`;
     issues.push({ ...where(), message: `model "${ref}" is on provider "${provider}", which this gateway does not serve (served: ${[...served].join(", ") || "none"}); ${fix}` });
   };
