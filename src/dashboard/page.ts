@@ -120,7 +120,7 @@ export function dashboardPage(r: DashboardReport): string {
 <div class="cards">
 ${card("total-requests", "Requests", fmtInt(t.requests), t.requests, `${r.range.from} → ${r.range.to}`)}
 ${card("total-tokens", "Tokens", fmtInt(tokensOf(t)), tokensOf(t), `${fmtInt(t.inputTokens)} in · ${fmtInt(t.outputTokens)} out · ${fmtInt(t.cacheTokens)} cache`)}
-${card("total-cost", "Cost", fmtUsd(t.costUsd), t.costUsd, t.estimatedUsd > 0 ? `of which ${fmtUsd(t.estimatedUsd)} estimated (usage never sent)` : "")}
+${card("total-cost", "Cost", fmtUsd(t.costUsd), t.costUsd, [t.estimatedUsd > 0 ? `of which ${fmtUsd(t.estimatedUsd)} estimated (usage never sent)` : "", t.unpricedRequests > 0 ? `${t.unpricedRequests} requests on unpriced models not included` : ""].filter(Boolean).join("; "))}
 ${card("frontier-share", "Frontier / open-weight", `${fmtPct(frontierTokens, allTokens)} / ${fmtPct(openTokens, allTokens)}`, allTokens === 0 ? 0 : frontierTokens / allTokens, "share of tokens")}
 ${card("error-rate", "Error rate", fmtPct(o.errors, o.forwarded), o.forwarded === 0 ? 0 : o.errors / o.forwarded, `${fmtInt(o.errors)} of ${fmtInt(o.forwarded)} forwarded`)}
 ${card("denial-rate", "Denial rate", fmtPct(denials, o.total), o.total === 0 ? 0 : denials / o.total, `${fmtInt(denials)} refused by policy`)}

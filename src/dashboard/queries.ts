@@ -17,6 +17,8 @@ export interface Totals {
   costUsd: number;
   /** The part of costUsd priced from usage the gateway counted itself (docs/usage-and-pricing.md, "Estimated usage"). */
   estimatedUsd: number;
+  /** Requests with tokens on models without a price: not in costUsd (policy.unpriced: allow). */
+  unpricedRequests: number;
 }
 
 export interface Aggregate extends Totals {
@@ -30,6 +32,7 @@ const sums = [
   sql<number>`coalesce(sum(cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens), 0)`.as("cache_tokens"),
   sql<number>`coalesce(sum(cost_usd), 0)`.as("cost_usd"),
   sql<number>`coalesce(sum(case when estimated = 1 then cost_usd else 0 end), 0)`.as("estimated_usd"),
+  sql<number>`coalesce(sum(unpriced), 0)`.as("unpriced_requests"),
 ] as const;
 
 function toTotals(row: Record<string, unknown>): Totals {
@@ -40,6 +43,7 @@ function toTotals(row: Record<string, unknown>): Totals {
     cacheTokens: Number(row["cache_tokens"]),
     costUsd: Number(row["cost_usd"]),
     estimatedUsd: Number(row["estimated_usd"] ?? 0),
+    unpricedRequests: Number(row["unpriced_requests"] ?? 0),
   };
 }
 

@@ -53,7 +53,7 @@ export interface DashboardReport {
   mcp: McpActivity;
 }
 
-const zero = (): Totals => ({ requests: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, costUsd: 0, estimatedUsd: 0 });
+const zero = (): Totals => ({ requests: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, costUsd: 0, estimatedUsd: 0, unpricedRequests: 0 });
 
 /** Everything the dashboard page shows for a range, read from the ledger. */
 export async function buildReport(db: Kysely<Database>, config: OrgConfig, range: DayRange, now: number): Promise<DashboardReport> {

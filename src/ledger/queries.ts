@@ -25,6 +25,8 @@ export interface UsageSummaryRow {
   estimatedUsd?: number;
   /** Requests whose usage was estimated; absent = 0. */
   estimatedRequests?: number;
+  /** Requests with tokens on a model the gateway has no price for (counted as $0; policy.unpriced: allow); absent = 0. */
+  unpricedRequests?: number;
   errors: number;
 }
 
@@ -51,6 +53,7 @@ export async function usageSummary(db: Kysely<Database>, query: UsageQuery): Pro
       sql<number>`coalesce(sum(cost_usd), 0)`.as("cost_usd"),
       sql<number>`coalesce(sum(case when estimated = 1 then cost_usd else 0 end), 0)`.as("estimated_usd"),
       sql<number>`coalesce(sum(estimated), 0)`.as("estimated_requests"),
+      sql<number>`coalesce(sum(unpriced), 0)`.as("unpriced_requests"),
       sql<number>`coalesce(sum(case when status >= 400 or outcome <> 'completed' then 1 else 0 end), 0)`.as("errors"),
     ]);
   for (const col of cols) q = q.select(col);
@@ -77,6 +80,7 @@ export async function usageSummary(db: Kysely<Database>, query: UsageQuery): Pro
       costUsd: Number(row["cost_usd"]),
       estimatedUsd: Number(row["estimated_usd"]),
       estimatedRequests: Number(row["estimated_requests"]),
+      unpricedRequests: Number(row["unpriced_requests"]),
       errors: Number(row["errors"]),
     };
   });

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { orgConfigSchema } from "../../src/config/index.ts";
+import { formatUsage } from "../../src/cli/commands/usage.ts";
+import { usageSummary } from "../../src/ledger/index.ts";
 import { KEYS, ledgerRows, startHarness, type Harness } from "../gateway/harness.ts";
 import { PEOPLE, peopleAuthenticator } from "./people.ts";
 import { rawRequest, type RawResponse } from "./raw-http.ts";
@@ -408,6 +410,21 @@ describe("budgets cannot be walked around", () => {
       expect(res.status).toBe(403);
       expect(res.text).toContain("policy.unpriced");
       expect(h.fake.requests).toHaveLength(0);
+    } finally {
+      h.gateway.deps.config.replace(current);
+    }
+  });
+
+  it("with policy.unpriced: allow, an unpriced model is served, its row marked unpriced, and usage says it is not in the total", async () => {
+    const current = h.gateway.deps.config.current();
+    h.gateway.deps.config.replace(orgConfigSchema.parse({ ...current, policy: { unpriced: "allow", groups: { eng: { models: ["compat/*"], budget: { perUser: { dailyUsd: 1 } } } } } }));
+    try {
+      const res = await rawRequest(h.gateway.url, "POST", "/compat/v1/chat/completions", { "content-type": "application/json", ...auth }, JSON.stringify(chat("no-price-model")));
+      expect(res.status).toBe(200);
+      expect(await lastRow()).toMatchObject({ model: "no-price-model", unpriced: 1, cost_usd: 0 });
+      const rows = await usageSummary(h.gateway.deps.db, { groupBy: ["model"] });
+      expect(rows.find((r) => r.keys.model === "no-price-model")?.unpricedRequests).toBe(1);
+      expect(formatUsage(rows, ["model"], "table")).toContain("requests on unpriced models are not in the total (add their price under pricing:");
     } finally {
       h.gateway.deps.config.replace(current);
     }

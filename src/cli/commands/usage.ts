@@ -70,6 +70,10 @@ export function formatUsage(rows: UsageSummaryRow[], groupBy: UsageGroup[], form
   const estimated = rows.reduce((sum, r) => sum + (r.estimatedUsd ?? 0), 0);
   const estimatedRequests = rows.reduce((sum, r) => sum + (r.estimatedRequests ?? 0), 0);
   // Estimated spend is said apart: the provider never sent its usage for those requests.
-  const note = estimatedRequests > 0 ? `, of which ${fmtUsd(estimated)} estimated over ${estimatedRequests} requests whose usage the provider never sent` : "";
+  const unpriced = rows.reduce((sum, r) => sum + (r.unpricedRequests ?? 0), 0);
+  const note =
+    (estimatedRequests > 0 ? `, of which ${fmtUsd(estimated)} estimated over ${estimatedRequests} requests whose usage the provider never sent` : "") +
+    // Unpriced rows are not free: they are uncounted. Say so, with the fix.
+    (unpriced > 0 ? `; ${unpriced} requests on unpriced models are not in the total (add their price under pricing: in gatehouse.yaml)` : "");
   return `${renderTable([...header, "estimated_usd"], body.map((line, i) => [...line, fmtUsd(rows[i]?.estimatedUsd ?? 0)]))}\nTotal cost: ${fmtUsd(total)} over ${rows.reduce((s, r) => s + r.requests, 0)} requests${note}\n`;
 }
