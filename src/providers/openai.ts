@@ -1,4 +1,5 @@
 import type { GatewayError } from "../core/errors.ts";
+import type { WireFormat } from "../usage/types.ts";
 import type { EndpointSpec, JsonObject, ProviderDescriptor } from "./types.ts";
 
 const openaiErrorType: Record<string, string> = {
@@ -83,7 +84,9 @@ export function openAiErrorBody(error: GatewayError): JsonObject {
   return { error: { message: error.message, type: openaiErrorType[error.code] ?? "server_error", param: null, code: error.code } };
 }
 
-export function openAiStreamErrorEvent(message: string): string {
+/** Chat Completions streams carry a bare `data: {"error":…}`; Responses streams a typed `error` event. */
+export function openAiStreamErrorEvent(message: string, format: WireFormat): string {
+  if (format === "openai-responses") return `event: error\ndata: ${JSON.stringify({ type: "error", code: "upstream_stream_failed", message, param: null })}\n\n`;
   return `data: ${JSON.stringify({ error: { message, type: "server_error", param: null, code: "upstream_stream_failed" } })}\n\n`;
 }
 

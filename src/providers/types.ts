@@ -116,5 +116,5 @@ export interface ProviderDescriptor {
   /** The provider's own error body, so the client's SDK shows our message. */
   errorBody(error: GatewayError, requestId: string): JsonObject;
   /** One SSE event (with its trailing blank line) announcing a failure mid-stream, in the provider's format. */
-  streamErrorEvent(message: string): string;
+  streamErrorEvent(message: string, format: WireFormat): string;
 }

@@ -218,8 +218,8 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
           {
             transform: hideInjectedUsage ? createInjectedUsageFilter() : objectPlan?.transform,
             responseHeaders: { "x-gatehouse-request-id": requestId },
-            streamErrorEvent: shape.streaming ? provider.streamErrorEvent("The upstream provider connection failed mid-stream; the answer is incomplete.") : undefined,
-            streamErrorFor: shape.streaming ? (message: string) => provider.streamErrorEvent(message) : undefined,
+            streamErrorEvent: shape.streaming ? provider.streamErrorEvent("The upstream provider connection failed mid-stream; the answer is incomplete.", shape.format) : undefined,
+            streamErrorFor: shape.streaming ? (message: string) => provider.streamErrorEvent(message, attemptShape.format) : undefined,
             headerTimeoutMs: settings.upstreamHeaderTimeoutMs,
             idleTimeoutMs: settings.upstreamIdleTimeoutMs,
             clientWriteTimeoutMs: settings.clientWriteTimeoutMs,

@@ -42,7 +42,7 @@ const openaiHeaders = { authorization: `Bearer ${CLIENT_TOKEN}` };
 const streams = [
   { name: "anthropic messages", path: "/anthropic/v1/messages", headers: anthropicHeaders, body: { model: "claude-sonnet-4-5", max_tokens: 100, stream: true, messages: [{ role: "user", content: "hi" }] }, errorMark: "event: error" },
   { name: "openai chat", path: "/openai/v1/chat/completions", headers: openaiHeaders, body: { model: "gpt-5", stream: true, messages: [{ role: "user", content: "hi" }] }, errorMark: '"code":"upstream_stream_failed"' },
-  { name: "openai responses", path: "/openai/v1/responses", headers: openaiHeaders, body: { model: "gpt-5", stream: true, input: "hi" }, errorMark: '"code":"upstream_stream_failed"' },
+  { name: "openai responses", path: "/openai/v1/responses", headers: openaiHeaders, body: { model: "gpt-5", stream: true, input: "hi" }, errorMark: 'event: error\ndata: {"type":"error","code":"upstream_stream_failed"' },
   { name: "gemini", path: "/google-ai-studio/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", headers: { "x-goog-api-key": CLIENT_TOKEN }, body: { contents: [{ role: "user", parts: [{ text: "hi" }] }] }, errorMark: '"status":"UNAVAILABLE"' },
 ] as const;
 
