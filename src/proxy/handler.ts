@@ -63,12 +63,25 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       }
       const headers = forwardRequestHeaders(head.headers, key ? { placement: provider.keyPlacement, value: key } : undefined, { ...pinned, [services.userIdHeader]: caller.id }, [...stripped, ...WEBSOCKET_HANDSHAKE_HEADERS]);
       const metering: MeteringServices = { catalog: services.catalog, config: deps.config, ledger: services.ledger, logger };
-      return transport.acceptWebSocket(
-        c,
-        { url: upstreamUrl(base, target.forwardPath, encodeQuery(query)).replace(/^http/, "ws"), headers, timeoutMs: settings.upstreamHeaderTimeoutMs, maxMessageBytes: settings.maxRequestBodyBytes },
-        (client, upstream) =>
-          createResponsesSocketSession(client, upstream, { provider, caller, spec: governed, policy: services.policy, ledger: services.ledger, metering, clock, logger, newRequestId: () => uuidv7(clock.now()), maxMessageBytes: settings.maxRequestBodyBytes }),
-      );
+      // An open socket holds one of the caller's upstream slots until either side closes it.
+      const slot = services.concurrency?.acquire(caller.id);
+      try {
+        return await transport.acceptWebSocket(
+          c,
+          { url: upstreamUrl(base, target.forwardPath, encodeQuery(query)).replace(/^http/, "ws"), headers, timeoutMs: settings.upstreamHeaderTimeoutMs, maxMessageBytes: settings.maxRequestBodyBytes },
+          (client, upstream) => {
+            const session = createResponsesSocketSession(client, upstream, { provider, caller, spec: governed, policy: services.policy, ledger: services.ledger, metering, clock, logger, newRequestId: () => uuidv7(clock.now()), maxMessageBytes: settings.maxRequestBodyBytes });
+            return {
+              ...session,
+              clientClosed: () => (session.clientClosed(), slot?.release()),
+              upstreamClosed: (code, reason) => (session.upstreamClosed(code, reason), slot?.release()),
+            };
+          },
+        );
+      } catch (err) {
+        slot?.release();
+        throw err;
+      }
     };
     let callerId: string | undefined;
     let upstreamHost: string | undefined;

@@ -153,3 +153,33 @@ describe("Responses over WebSocket", () => {
     expect(h.fake.requests).toHaveLength(0);
   });
 });
+
+describe("Responses over WebSocket under the per-caller concurrency cap", () => {
+  it("an open socket holds one slot: a second handshake past the cap is refused, and closing frees it", async () => {
+    const capped = await startHarness({}, { GATEHOUSE_MAX_CONCURRENT_PER_CALLER: "1" });
+    try {
+      const url = `${capped.gateway.url.replace("http", "ws")}/openai/v1/responses`;
+      const open = () =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(url, { headers: { authorization: `Bearer ${CLIENT_TOKEN}` } });
+          ws.once("open", () => resolve(ws));
+          ws.once("unexpected-response", (_req, res) => reject(new Error(`refused ${res.statusCode ?? 0}`)));
+          ws.once("error", reject);
+        });
+      const first = await open();
+      await expect(open()).rejects.toThrow("refused 429");
+      first.close();
+      await new Promise((resolve) => first.once("close", resolve));
+      const deadline = Date.now() + 30_000;
+      let again: WebSocket | undefined;
+      while (!again && Date.now() < deadline) {
+        again = await open().catch(() => undefined);
+        if (!again) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(again).toBeDefined();
+      again?.close();
+    } finally {
+      await capped.close();
+    }
+  });
+});
