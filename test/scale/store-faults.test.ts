@@ -247,7 +247,7 @@ describe("the gateway when PostgreSQL fails", { timeout: 240_000 }, () => {
     expect(await next.stop("SIGTERM")).toBe(0);
   });
 
-  it("SIGTERM with a stream that never ends: the connection is cut at the drain deadline, its row written, exit 0", async () => {
+  it("SIGTERM with a stream that never ends: at the drain deadline the answer ends with the provider's error event, its row written, exit 0", async () => {
     const drainMs = 1_500;
     const g = await start(writeConfig(fake.url), { GATEHOUSE_DRAIN_MS: String(drainMs) });
     fake.enqueue({ endless: true, chunkDelayMs: 50 });
@@ -258,16 +258,25 @@ describe("the gateway when PostgreSQL fails", { timeout: 240_000 }, () => {
     expect((await reader.read()).done).toBe(false);
     const started = Date.now();
     const exit = g.stop("SIGTERM");
-    // The client keeps reading until the gateway cuts it.
+    // The client keeps reading until the gateway ends the answer.
+    const decoder = new TextDecoder();
+    let tail = "";
     await (async () => {
-      for (;;) if ((await reader.read()).done) return;
-    })().catch(() => undefined);
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        tail = (tail + decoder.decode(value, { stream: true })).slice(-2000);
+      }
+    })();
+    // A clean end in OpenAI's format, not a cut socket.
+    expect(tail).toContain('"code":"upstream_stream_failed"');
+    expect(tail).toContain("The gateway is shutting down");
     expect(await exit).toBe(0);
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(drainMs - 100);
     expect(took).toBeLessThan(drainMs + 10_000);
-    const rows = await db.selectFrom("ledger").select(["request_id", "outcome"]).where("request_id", "=", id).execute();
-    expect(rows).toHaveLength(1);
+    const rows = await db.selectFrom("ledger").select(["request_id", "outcome", "error_code"]).where("request_id", "=", id).execute();
+    expect(rows).toEqual([{ request_id: id, outcome: "upstream_failed", error_code: "gateway_shutdown" }]);
   });
 
   it("storeOutage open: admits a user up to the allowance while PostgreSQL is down, then 503; the outage's spend reaches the shared counter afterwards", async () => {

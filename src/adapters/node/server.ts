@@ -239,7 +239,7 @@ async function startOnStore(
       stopWatch();
       // Open WebSockets would hold close() open; each relay records what its responses used.
       for (const socket of sockets.clients) socket.close(1001, "gateway shutting down");
-      const cutConnections = await drainServer(server, settings.drainMs, logger);
+      const cutConnections = await drainServer(server, settings.drainMs, logger, () => transport.endAnswers("The gateway is shutting down; the answer is incomplete. Retry the request."));
       await mcp.runtime().close();
       await sandbox.close();
       await governance.stop();
@@ -257,26 +257,36 @@ async function startOnStore(
 }
 
 /**
- * Stops accepting and waits for in-flight requests, for at most `drainMs`; then closes the
- * connections still open (their requests end as client-aborted rows). Returns how many were cut.
+ * Stops accepting and waits for in-flight requests, for at most `drainMs`. Then answers
+ * still being relayed are ended with the provider's error event (`endAnswers`; their rows
+ * are written as upstream_failed / gateway_shutdown) and, after a short grace for those
+ * last writes, the connections still open are closed. Returns how many were cut or ended.
  */
-async function drainServer(server: ServerType, drainMs: number, logger: Logger): Promise<number> {
+async function drainServer(server: ServerType, drainMs: number, logger: Logger, endAnswers: () => number): Promise<number> {
   const http = server as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void; getConnections?: (cb: (err: Error | null, count: number) => void) => void };
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timers: Array<ReturnType<typeof setTimeout>> = [];
   let cut = 0;
   await new Promise<void>((resolve) => {
     server.close(() => resolve());
     // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
     http.closeIdleConnections?.();
-    timer = setTimeout(() => {
+    const deadline = setTimeout(() => {
+      const ended = endAnswers();
       http.getConnections?.((err, count) => {
-        cut = err ? 0 : count;
-        logger.warn({ connections: cut, drainMs }, "drain deadline reached; closing the connections still open");
-        http.closeAllConnections?.();
+        cut = err ? ended : Math.max(count, ended);
+        logger.warn({ connections: count, endedAnswers: ended, drainMs }, "drain deadline reached; ending answers still relayed and closing the connections still open");
+        http.closeIdleConnections?.();
+        const grace = setTimeout(() => http.closeAllConnections?.(), DRAIN_GRACE_MS);
+        grace.unref();
+        timers.push(grace);
       });
     }, drainMs);
-    timer.unref();
+    deadline.unref();
+    timers.push(deadline);
   });
-  clearTimeout(timer);
+  for (const timer of timers) clearTimeout(timer);
   return cut;
 }
+
+/** How long ended answers get to reach their clients before the remaining sockets are closed. */
+const DRAIN_GRACE_MS = 500;

@@ -37,6 +37,18 @@ export interface UpstreamPoolStats {
 
 export interface NodeTransport extends ProxyTransport {
   poolStats(): UpstreamPoolStats;
+  /**
+   * Ends every answer still being relayed with the provider's error event carrying
+   * `message` (the drain deadline at shutdown), so clients see a clean end instead of a cut
+   * socket and each row is written. Returns how many were ended.
+   */
+  endAnswers(message: string): number;
+}
+
+interface ForwardCounter {
+  inFlight: number;
+  /** Answers being relayed: each entry ends its answer with the provider's error event. */
+  answers: Set<(message: string) => void>;
 }
 
 /**
@@ -52,13 +64,18 @@ export function createNodeTransport(options: NodeTransportOptions): NodeTranspor
   const agentOptions: http.AgentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: Math.min(256, options.maxSockets), scheduling: "lifo", noDelay: true };
   const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
   const origins = new Map<string, Target["options"] & { client: Target["client"] }>();
-  const counter = { inFlight: 0 };
+  const counter: ForwardCounter = { inFlight: 0, answers: new Set() };
   return {
     head: readHead,
     acceptWebSocket: acceptNodeWebSocket,
     readBody,
     forward: (c, request, tap, forwardOptions) => forward(c, requestTarget(origins, agents, request.url), request, tap, forwardOptions, counter),
     poolStats: () => ({ maxSocketsPerOrigin: options.maxSockets, ...sumCounts(socketCounts(agents.http), socketCounts(agents.https)), inFlight: counter.inFlight }),
+    endAnswers(message) {
+      const answers = [...counter.answers];
+      for (const endAnswer of answers) endAnswer(message);
+      return answers.length;
+    },
   };
 }
 
@@ -121,7 +138,7 @@ function readBody(c: Context, limit: number, deadlineMs?: number): Promise<Uint8
   });
 }
 
-function forward(c: Context, target: Target, request: UpstreamRequest, tap: ResponseTap, options: ForwardOptions, counter: { inFlight: number }): Promise<Response | RetrySignal> {
+function forward(c: Context, target: Target, request: UpstreamRequest, tap: ResponseTap, options: ForwardOptions, counter: ForwardCounter): Promise<Response | RetrySignal> {
   const { outgoing } = bindings(c);
 
   return new Promise<Response | RetrySignal>((resolve, reject) => {
@@ -132,10 +149,12 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
     let writeTimer: NodeJS.Timeout | undefined;
     counter.inFlight++;
     /** Once per forward, however it ended: the in-flight gauge and the timers. */
+    const endAnswer = (message: string) => failMidStream("gateway_shutdown", message);
     const release = () => {
       if (settled) return;
       settled = true;
       counter.inFlight--;
+      counter.answers.delete(endAnswer);
       clearTimeout(idleTimer);
       clearTimeout(writeTimer);
     };
@@ -190,6 +209,7 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
         });
       }
       resolve(RESPONSE_ALREADY_SENT);
+      counter.answers.add(endAnswer);
 
       // The upstream's silence is timed only while the client keeps up: a paused upstream
       // (backpressure) is the client-write deadline's business.
