@@ -76,6 +76,18 @@ describe("catalog refresh from local checkouts", () => {
     expect(third).toMatchObject({ added: 0, updated: 0, removed: 0, unchanged: 7 });
   });
 
+  it("does not parse a file whose text is unchanged since a clean read, and keeps reporting a file that had a problem", async () => {
+    const root = checkouts({ "ledger/catalog-info.yaml": ledgerRepo, "bad/catalog-info.yaml": "kind: [" });
+    const source = localCatalogSource({ id: "local", path: root });
+    expect((await refreshCatalog(catalogStore(db), [source], clock))[0]).toMatchObject({ added: 1, problems: [expect.objectContaining({ location: expect.stringContaining("bad") })] });
+    // Had the ledger file been parsed again, this tampered hash would differ from the recomputed one and count as an update.
+    await knowledgeDb(db).updateTable("knowledge_entities").set({ hash: "tampered" }).where("ref", "=", "component:default/ledger").execute();
+    const [second] = await refreshCatalog(catalogStore(db), [source], clock);
+    expect(second).toMatchObject({ unchanged: 1, updated: 0, problems: [expect.objectContaining({ location: expect.stringContaining("bad") })] });
+    writeCheckoutFiles(root, { "ledger/catalog-info.yaml": `${ledgerRepo}\n# touched\n` });
+    expect((await refreshCatalog(catalogStore(db), [source], clock))[0]).toMatchObject({ updated: 1 });
+  });
+
   it("a failing source neither stops the others nor loses its own entities", async () => {
     const good = checkouts({ "org/catalog-info.yaml": orgRepo });
     const gone = checkouts({ "payments/catalog-info.yaml": paymentsRepo });

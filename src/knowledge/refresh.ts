@@ -2,7 +2,7 @@ import type { Clock } from "../core/clock.ts";
 import { parseDescriptorFile, type FileError } from "./descriptors.ts";
 import { EntityValidationError, refKey, validateEntity } from "./entity.ts";
 import { deriveRelations } from "./relations.ts";
-import { contentHash, entityRow, type EntityRecord } from "./rows.ts";
+import { contentHash, entityRow, textHash, type EntityRecord } from "./rows.ts";
 import type { CatalogSource } from "./source.ts";
 import type { CatalogStore } from "./store.ts";
 
@@ -41,11 +41,28 @@ async function refreshSource(store: CatalogStore, source: CatalogSource, clock: 
     const snapshot = await source.read();
     report.files = snapshot.files.length;
     report.problems.push(...snapshot.errors);
+    const stored = await store.storedBySource(source.id);
+    const cleanBefore = await store.cleanFiles(source.id);
+    const storedByLocation = new Map<string, string[]>();
+    for (const entity of stored.values()) storedByLocation.set(entity.location, [...(storedByLocation.get(entity.location) ?? []), entity.ref]);
     // Files whose entities cannot be known this time: whatever they held stays.
     const unsettled = new Set(snapshot.errors.map((error) => error.location));
-    const candidates: EntityRecord[] = [];
+    const fileHashes = new Map<string, string>();
     const seen = new Set<string>();
+    const toParse: typeof snapshot.files = [];
     for (const file of snapshot.files) {
+      const hash = await textHash(file.text);
+      fileHashes.set(file.location, hash);
+      const held = storedByLocation.get(file.location);
+      // Same text as the last clean read: its entities are exactly the stored ones, unchanged.
+      if (held && cleanBefore.get(file.location) === hash) {
+        for (const ref of held) seen.add(ref);
+        report.entities += held.length;
+        report.unchanged += held.length;
+      } else toParse.push(file);
+    }
+    const candidates: EntityRecord[] = [];
+    for (const file of toParse) {
       const parsed = parseDescriptorFile(file);
       if ("error" in parsed) {
         report.problems.push(parsed.error);
@@ -69,7 +86,6 @@ async function refreshSource(store: CatalogStore, source: CatalogSource, clock: 
       }
     }
 
-    const stored = await store.storedBySource(source.id);
     const holders = await store.holders(candidates.map((record) => record.row.ref).filter((ref) => !stored.has(ref)));
     const upserts: EntityRecord[] = [];
     for (const record of candidates) {
@@ -78,6 +94,7 @@ async function refreshSource(store: CatalogStore, source: CatalogSource, clock: 
       if (holder !== undefined) {
         // First source to claim a ref keeps it, as Backstage's location key does.
         report.problems.push({ location: record.row.location, message: `${record.row.ref} is already provided by source "${holder}"; this description is ignored.` });
+        unsettled.add(record.row.location);
         continue;
       }
       report.entities += 1;
@@ -93,7 +110,9 @@ async function refreshSource(store: CatalogStore, source: CatalogSource, clock: 
     report.removed = deletes.length;
     // Kept entities of unsettled files still count as held by the source.
     report.entities += [...stored.values()].filter((entity) => !seen.has(entity.ref) && unsettled.has(entity.location)).length;
-    await store.apply(upserts, deletes);
+    const clean = new Map(toParse.filter((file) => !unsettled.has(file.location)).map((file) => [file.location, fileHashes.get(file.location) ?? ""]));
+    const dropped = [...cleanBefore.keys()].filter((location) => unsettled.has(location) || !fileHashes.has(location));
+    await store.apply(source.id, upserts, deletes, { clean, dropped });
     await store.recordSource({ id: source.id, target: source.target, status: "ok", error: null, entity_count: report.entities, last_attempt_at: attemptAt, last_success_at: attemptAt });
   } catch (err) {
     report.status = "error";

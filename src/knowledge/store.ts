@@ -54,10 +54,29 @@ export class CatalogStore {
     return holders;
   }
 
-  /** Writes new and changed entities (replacing the relations each declared) and removes the deleted ones. */
-  async apply(upserts: readonly EntityRecord[], deletes: readonly string[]): Promise<void> {
+  /** Text hashes of the files this source last read cleanly, by location. */
+  async cleanFiles(sourceId: string): Promise<Map<string, string>> {
+    const rows = await this.db.selectFrom("knowledge_files").select(["location", "hash"]).where("source_id", "=", sourceId).execute();
+    return new Map(rows.map((row) => [row.location, row.hash]));
+  }
+
+  /**
+   * Writes new and changed entities (replacing the relations each declared), removes the
+   * deleted ones, then records which files were clean. The file records come last: after an
+   * interrupted write the old hashes no longer match, so the next refresh parses those files again.
+   */
+  async apply(sourceId: string, upserts: readonly EntityRecord[], deletes: readonly string[], files: { clean: ReadonlyMap<string, string>; dropped: readonly string[] }): Promise<void> {
     for (const batch of chunks(upserts, ENTITIES_PER_TRANSACTION)) await this.inTransaction((db) => this.writeBatch(db, batch));
     for (const batch of chunks(deletes, ENTITIES_PER_TRANSACTION)) await this.inTransaction((db) => this.deleteBatch(db, batch));
+    const clean = [...files.clean].map(([location, hash]) => ({ source_id: sourceId, location, hash }));
+    for (const batch of chunks(clean, ENTITIES_PER_TRANSACTION)) {
+      await this.inTransaction(async (db) => {
+        for (const chunk of chunks(batch, Math.floor(this.maxParams / 3))) {
+          await db.insertInto("knowledge_files").values(chunk).onConflict((oc) => oc.columns(["source_id", "location"]).doUpdateSet((eb) => ({ hash: eb.ref("excluded.hash") }))).execute();
+        }
+      });
+    }
+    for (const chunk of chunks(files.dropped, this.maxParams - 1)) await this.db.deleteFrom("knowledge_files").where("source_id", "=", sourceId).where("location", "in", chunk).execute();
   }
 
   async recordSource(row: KnowledgeSourcesTable): Promise<void> {

@@ -7,7 +7,16 @@ import type { Kysely } from "kysely";
 export interface KnowledgeTables {
   knowledge_entities: KnowledgeEntitiesTable;
   knowledge_relations: KnowledgeRelationsTable;
+  knowledge_files: KnowledgeFilesTable;
   knowledge_sources: KnowledgeSourcesTable;
+}
+
+/** A descriptor file whose every document was stored: same text next time, nothing to parse. */
+export interface KnowledgeFilesTable {
+  source_id: string;
+  location: string;
+  /** sha256 of the file's text. */
+  hash: string;
 }
 
 export interface KnowledgeEntitiesTable {

@@ -50,8 +50,10 @@ describe("the catalog on PostgreSQL", { timeout: 120_000 }, () => {
     const store = catalogStore(db, { transactions: false });
     const source = localCatalogSource({ id: "team", path: root });
     expect((await refreshCatalog(store, [source], clock))[0]).toMatchObject({ status: "ok", added: 4 });
-    // A crash between the relations and the entity row (the row is written last): the row is missing, its relations are there.
+    // A crash between the relations and the entity row: the row is missing, its relations are there, and the
+    // file's clean-read record (written after every entity) was not written either.
     await knowledgeDb(db).deleteFrom("knowledge_entities").where("ref", "=", "user:default/grace").execute();
+    await knowledgeDb(db).deleteFrom("knowledge_files").where("source_id", "=", "team").execute();
     const [rerun] = await refreshCatalog(store, [source], clock);
     expect(rerun).toMatchObject({ added: 1, unchanged: 3 });
     const relations = await knowledgeDb(db).selectFrom("knowledge_relations").select(["type", "target_ref"]).where("origin_ref", "=", "user:default/grace").execute();

@@ -2,8 +2,8 @@ import type { Kysely } from "kysely";
 
 /**
  * The knowledge layer's service catalog (src/knowledge): Backstage entities, the relations
- * derived from them (both directions stored, so every hop is one indexed lookup), and the
- * state of each catalog source. Refs are stored lowercased: Backstage compares them
+ * derived from them (both directions stored, so every hop is one indexed lookup), the
+ * descriptor files last read cleanly, and the state of each catalog source. Refs are stored lowercased: Backstage compares them
  * case-insensitively.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -42,6 +42,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint("knowledge_relations_pk", ["source_ref", "type", "target_ref", "origin_ref"])
     .execute();
   await db.schema.createIndex("knowledge_relations_origin_idx").on("knowledge_relations").columns(["origin_ref"]).execute();
+
+  // Descriptor files that were read cleanly, by text hash: an unchanged file is not even parsed again.
+  await db.schema
+    .createTable("knowledge_files")
+    .addColumn("source_id", "text", (col) => col.notNull())
+    .addColumn("location", "text", (col) => col.notNull())
+    .addColumn("hash", "text", (col) => col.notNull())
+    .addPrimaryKeyConstraint("knowledge_files_pk", ["source_id", "location"])
+    .execute();
 
   await db.schema
     .createTable("knowledge_sources")
