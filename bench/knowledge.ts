@@ -101,7 +101,8 @@ try {
     ["search (two words)", () => ({ query: `${any(["rust", "go", "python", "java"])} ${any(["billing", "auth", "cache", "dns"])}`, limit: 10 })],
   ];
   console.log(`\ntool latency over ${calls} calls each (MCP client -> in-memory transport -> knowledge server -> ${args.includes("--postgres") ? "PostgreSQL" : "SQLite"});`);
-  console.log("wall = elapsed time per call; cpu = this process's CPU time per call (client, server and SQLite all run in it), which a loaded machine does not inflate:");
+  const inProcess = args.includes("--postgres") ? "client and server run in it; PostgreSQL's own CPU is not counted" : "client, server and SQLite all run in it";
+  console.log(`wall = elapsed time per call; cpu = this process's CPU time per call (${inProcess}), which a loaded machine does not inflate:`);
   for (const [label, makeArgs] of cases) {
     const tool = label.split(" ")[0] as string;
     const samples: number[] = [];
