@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 
 /**
- * The catalog tables (migration 007_knowledge) as Kysely sees them. They live here rather
+ * The catalog tables (migration 008_knowledge) as Kysely sees them. They live here rather
  * than in store/schema.ts so the knowledge layer owns its shape.
  */
 export interface KnowledgeTables {
@@ -63,7 +63,7 @@ export interface KnowledgeSourcesTable {
 
 /**
  * The shared store handle seen with only the catalog tables. The same connection: the
- * migration list (store/migrations/007_knowledge.ts) creates these tables on every store,
+ * migration list (store/migrations/008_knowledge.ts) creates these tables on every store,
  * so the narrower view is sound; Kysely's types cannot express "a superset of" here.
  */
 export function knowledgeDb<DB>(db: Kysely<DB>): Kysely<KnowledgeTables> {

@@ -17,7 +17,7 @@ describe("built-in MCP servers", () => {
     const configured = mcpServersSchema.parse({ knowledge: { type: "http", url: "https://mcp.example/knowledge" }, wiki: { type: "http", url: "https://mcp.example/wiki" } });
     expect(withBuiltIns(configured, { knowledge: builtIn }, silentLogger)["knowledge"]).toMatchObject({ type: "http", url: "https://mcp.example/knowledge" });
     const joined = withBuiltIns(mcpServersSchema.parse({}), { knowledge: builtIn }, silentLogger);
-    expect(joined["knowledge"]).toMatchObject({ type: "stdio", description: "catalog", audit: { arguments: false, results: false } });
+    expect(joined["knowledge"]).toMatchObject({ type: "stdio", scope: "shared", description: "catalog", audit: { arguments: false, results: false } });
   });
 
   it("open in-process only for a built-in entry; other stdio servers go to the runtime's factory or are refused", () => {

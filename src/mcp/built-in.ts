@@ -23,7 +23,8 @@ export function withBuiltIns(configured: McpServersConfig, builtIns: Readonly<Re
   const servers: McpServersConfig = {};
   for (const [id, builtIn] of Object.entries(builtIns)) {
     if (Object.hasOwn(configured, id)) logger.warn({ server: id }, "mcp: a configured server uses a built-in server's id; the configured one is used");
-    else servers[id] = mcpServerSchema.parse({ type: "stdio", command: BUILT_IN_COMMAND, description: builtIn.description });
+    // Shared: a built-in keeps no per-user session state (it reads the store), so one session serves everyone.
+    else servers[id] = mcpServerSchema.parse({ type: "stdio", command: BUILT_IN_COMMAND, description: builtIn.description, scope: "shared" });
   }
   return { ...servers, ...configured };
 }
