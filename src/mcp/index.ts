@@ -2,6 +2,7 @@ import type { AppModule } from "../core/app.ts";
 import type { AppDeps } from "../core/deps.ts";
 import type { CodeExecutor, SandboxLimits } from "../sandbox/index.ts";
 import { AuditLog } from "./audit.ts";
+import { builtInTransports, withBuiltIns, type BuiltInMcpServer } from "./built-in.ts";
 import { PortalCatalog } from "./catalog.ts";
 import type { McpServersConfig } from "./config-schema.ts";
 import { mountPortalRoutes } from "./http.ts";
@@ -30,6 +31,7 @@ export { TokenCipher } from "./oauth/cipher.ts";
 export type { StdioTransportFactory } from "./upstream/transport-factory.ts";
 export type { HealthOptions } from "./upstream/health.ts";
 export type { ServerStatus } from "./catalog.ts";
+export type { BuiltInMcpServer } from "./built-in.ts";
 
 export interface McpModuleOptions {
   /** Upstream servers; default: the org config's `mcp` section (rebuilt when the config reloads). */
@@ -58,6 +60,8 @@ export interface McpModuleOptions {
   /** Per-server circuit breaker: failures in a row that open it (a timeout opens it at once), first cool-down. */
   health?: HealthOptions;
   fetch?: typeof fetch;
+  /** In-process servers by id (the knowledge catalog): governed and audited like configured upstreams. */
+  builtIns?: (deps: AppDeps) => Readonly<Record<string, BuiltInMcpServer>>;
 }
 
 export interface McpModule extends AppModule {
@@ -90,7 +94,8 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
       const sessions = new SessionStore(options.sessionIdleMs ?? 30 * 60_000, deps.clock, options.maxSessionsPerCaller ?? 32);
       const notifier = new ListChangeNotifier(sessions, deps.logger);
       const policy = options.policy ?? allowAllPolicy;
-      let servers = options.servers ?? deps.config.current().mcp;
+      const builtIns = options.builtIns?.(deps) ?? {};
+      let servers = withBuiltIns(options.servers ?? deps.config.current().mcp, builtIns, deps.logger);
       const keySecret = deps.secrets.get(options.oauthKeySecret ?? "GATEHOUSE_MCP_TOKEN_KEY");
       const builtInOAuth =
         !options.userTokens && keySecret
@@ -103,7 +108,7 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
           servers,
           secrets: deps.secrets,
           logger: deps.logger,
-          ...(options.stdio ? { stdio: options.stdio } : {}),
+          stdio: builtInTransports(builtIns, options.stdio),
           ...(userTokens ? { userTokens } : {}),
           ...(options.fetch ? { fetch: options.fetch } : {}),
           ...(options.health ? { health: options.health } : {}),
@@ -117,7 +122,7 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
       const unsubscribe = options.servers
         ? undefined
         : deps.config.onChange((config) => {
-            servers = config.mcp;
+            servers = withBuiltIns(config.mcp, builtIns, deps.logger);
             const diff = pool.update(servers);
             if (diff.restarted.length + diff.added.length + diff.removed.length === 0) return;
             deps.logger.info(diff, "mcp: config reloaded");

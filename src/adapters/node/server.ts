@@ -26,6 +26,7 @@ import { FileLedgerSpool } from "./ledger-spool.ts";
 import { assertDataDirWritable, assertStoreWritable } from "./store-checks.ts";
 import { sql } from "kysely";
 import { hostname } from "node:os";
+import { knowledgeBuiltIn } from "../../knowledge/index.ts";
 import { spawnStdioServer, WorkerPoolExecutor } from "./mcp/index.ts";
 import { resolveDevToken } from "./dev-auth.ts";
 import { createPinoLogger } from "./logger.ts";
@@ -208,7 +209,7 @@ async function startOnStore(
   // Code Mode sandboxes start lazily on the first execute; stdio MCP servers on first use.
   // Sandbox diagnostics and worker output go to the JSON log as structured lines.
   const sandbox = new WorkerPoolExecutor({ logger });
-  const mcp = createMcpModule({ executor: sandbox, stdio: spawnStdioServer, policy: createMcpAccessPolicy(config) });
+  const mcp = createMcpModule({ executor: sandbox, stdio: spawnStdioServer, policy: createMcpAccessPolicy(config), builtIns: (deps) => ({ knowledge: knowledgeBuiltIn(deps.db) }) });
   const app = createApp(deps, [proxy, identity.module, discovery, mcp, ...governance.modules, ...(options.modules ?? [])]);
 
   // On PostgreSQL the instances share config and one catalog refresh per interval (adapters/node/cluster).

@@ -17,6 +17,7 @@ export const commandModules: ReadonlyArray<{ name: string; load: () => Promise<R
   { name: "review", load: async () => (await import("./review.ts")).registerReview },
   { name: "codex", load: async () => (await import("./codex.ts")).registerCodex },
   { name: "mcp", load: async () => (await import("./mcp.ts")).registerMcp },
+  { name: "knowledge", load: async () => (await import("./knowledge.ts")).registerKnowledge },
 ];
 
 /**

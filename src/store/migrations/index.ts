@@ -6,6 +6,7 @@ import * as governance from "./004_governance.ts";
 import * as cluster from "./005_cluster.ts";
 import * as providerObjects from "./006_provider_objects.ts";
 import * as ledgerEstimated from "./007_ledger_estimated.ts";
+import * as knowledge from "./008_knowledge.ts";
 
 /**
  * The one migration list, applied in key order on every dialect. Append; never edit a
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   "005_cluster": { up: (db: Kysely<unknown>) => cluster.up(db) },
   "006_provider_objects": { up: (db: Kysely<unknown>) => providerObjects.up(db) },
   "007_ledger_estimated": { up: (db: Kysely<unknown>) => ledgerEstimated.up(db) },
+  "008_knowledge": { up: (db: Kysely<unknown>) => knowledge.up(db) },
 };
