@@ -27,7 +27,7 @@ describe("policy config", () => {
 
   it("rejects unknown keys and wildcard routing targets", () => {
     const dir = configDir(["policy:", "  groups: { eng: { modles: ['*/*'] } }", "  routing: { aliases: { default: ['anthropic/claude-*'] } }", ""].join("\n"));
-    expect(() => loadOrgConfig(dir)).toThrow(/policy\.groups\.eng\.modles: Unrecognized key: "modles"[\s\S]*policy\.routing\.aliases\.default\.0: must be "provider\/model" without wildcards/);
+    expect(() => loadOrgConfig(dir)).toThrow(/policy\.groups\.eng\.modles: unknown key "modles": did you mean "models"\?[\s\S]*policy\.routing\.aliases\.default\.0: must be "provider\/model" without wildcards/);
   });
 
   it("fills defaults for a minimal policy", () => {

@@ -17,7 +17,7 @@ describe("gatehouse config validate / build (a real process)", () => {
   // The directory is named like the one in the report (e2), so a doubled prefix shows as e2/e2/.
   mkdirSync(join(work, "e2", "commands"), { recursive: true });
   writeFileSync(join(work, "e2", "gatehouse.yaml"), "providers:\n  openai:\n    apiKey: sk-live-never-echo-0000\n    upstream: https://api.openai.com/v1\n");
-  writeFileSync(join(work, "e2", "commands", "review.md"), "---\ndescription: review\nmodel: google/gemini-2.5-pro\n---\nReview $ARGUMENTS\n");
+  writeFileSync(join(work, "e2", "commands", "review.md"), "---\ndescription: review\nmodel: google-ai-studio/gemini-2.5-pro\n---\nReview $ARGUMENTS\n");
 
   for (const command of ["validate", "build"]) {
     it(`${command} names each file once, relative to where it ran, at the field's line, with the fix`, () => {
@@ -38,7 +38,7 @@ describe("gatehouse config validate / build (a real process)", () => {
     writeFileSync(join(work, "e2", "gatehouse.yaml"), "providers:\n  openai: {}\n");
     const result = run(["config", "validate", "e2/"]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('e2/commands/review.md:3:8: model: model "google/gemini-2.5-pro" is on provider "google", which this gateway does not serve (served: openai); add providers.google-ai-studio to gatehouse.yaml');
+    expect(result.stderr).toContain('e2/commands/review.md:3:8: model: model "google-ai-studio/gemini-2.5-pro" is on provider "google-ai-studio", which this gateway does not serve (served: openai); add providers.google-ai-studio to gatehouse.yaml');
     expect(result.stderr).not.toContain("e2//");
   });
 });
