@@ -4,6 +4,7 @@ import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { settingsEnvNames, type Settings } from "../core/settings.ts";
 import type { Database } from "../store/index.ts";
+import { assertPublicUrlConfigured } from "./base-url.ts";
 import { AnonymousIds, type SharedAnonymousIdCache } from "./anonymous-ids.ts";
 import { JwtAuthenticator, type TokenRules } from "./authenticator.ts";
 import { GATEHOUSE_AUDIENCE, GATEHOUSE_ISSUER, TokenIssuer } from "./gatehouse-tokens.ts";
@@ -58,6 +59,7 @@ export function parseAlgorithms(list: string): string[] {
 /** Builds identity for the configured mode; throws a message naming the missing setting. */
 export function createIdentity(settings: Settings, deps: IdentityDeps): Identity {
   assertDevModeAllowed(settings);
+  assertPublicUrlConfigured(settings);
   const anonymousIds = new AnonymousIds(deps.db, deps.clock, undefined, deps.anonymousIdCache, deps.logger);
   const revocations = new RevocationList(deps.db, deps.clock, deps.logger, settings.revocationPollMs);
   const cache = new VerifiedTokenCache();

@@ -13,4 +13,4 @@ export { IdentityAdmin } from "./admin.ts";
 export type { TokenRow } from "./admin.ts";
 export { createLoginModule } from "./login/module.ts";
 export type { LoginModuleOptions } from "./login/module.ts";
-export { publicBaseUrl } from "./base-url.ts";
+export { publicBaseUrl, assertPublicUrlConfigured } from "./base-url.ts";
