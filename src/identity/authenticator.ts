@@ -1,5 +1,5 @@
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
-import { extractClientToken, timingSafeEqualText, type Authenticator, type HeaderReader } from "../core/auth.ts";
+import { CLIENT_CREDENTIAL_HEADERS, extractClientToken, timingSafeEqualText, type Authenticator, type HeaderReader } from "../core/auth.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Clock } from "../core/clock.ts";
 import { GatewayError } from "../core/errors.ts";
@@ -7,6 +7,8 @@ import type { AnonymousIds } from "./anonymous-ids.ts";
 import { emailFromClaims, groupsFromClaims } from "./claims.ts";
 import type { RevocationList } from "./revocations.ts";
 import type { VerifiedTokenCache } from "./token-cache.ts";
+import { isServiceAccountKey } from "./service-accounts/keys.ts";
+import type { ServiceAccountVerifier } from "./service-accounts/verifier.ts";
 import { verificationError } from "./verify-errors.ts";
 
 export interface TokenRules {
@@ -31,6 +33,8 @@ export interface JwtAuthenticatorOptions {
   extraHeader?: string;
   /** Dev mode: static tokens accepted as-is, mapped to an email. */
   staticTokens?: ReadonlyMap<string, string>;
+  /** Service-account keys (ghsa_…), verified against the store in every mode. */
+  serviceAccounts?: ServiceAccountVerifier;
 }
 
 const CLOCK_TOLERANCE_SECONDS = 5;
@@ -45,6 +49,13 @@ export class JwtAuthenticator implements Authenticator {
 
   async authenticate(headers: HeaderReader): Promise<Caller> {
     const { clock, cache, revocations } = this.options;
+    // A service-account key wins wherever it is sent: behind an IAP the proxy's own header may
+    // carry a JWT for the machine, but the gateway verifies the key itself.
+    const serviceKey = this.serviceAccountKey(headers);
+    if (serviceKey !== undefined) {
+      if (!this.options.serviceAccounts) throw new GatewayError("unauthenticated", "Service account keys are not accepted by this gateway.");
+      return this.options.serviceAccounts.authenticate(serviceKey);
+    }
     const token = extractClientToken(headers, this.options.extraHeader);
     if (!token) throw new GatewayError("unauthenticated", "Missing gateway token. Send it as cf-access-token, Authorization: Bearer, x-api-key or x-goog-api-key.");
     if (revocations) await revocations.ensureFresh();
@@ -97,6 +108,15 @@ export class JwtAuthenticator implements Authenticator {
   private async callerFor(email: string, groups: string[], tokenId: string | undefined): Promise<Caller> {
     const id = await this.options.anonymousIds.idFor(email);
     return { id, email, groups, team: groups[0], tokenId };
+  }
+
+  private serviceAccountKey(headers: HeaderReader): string | undefined {
+    const names = this.options.extraHeader ? [this.options.extraHeader, ...CLIENT_CREDENTIAL_HEADERS] : CLIENT_CREDENTIAL_HEADERS;
+    for (const name of names) {
+      const value = extractClientToken({ get: (n) => (n === name ? headers.get(name) : undefined) });
+      if (value !== undefined && isServiceAccountKey(value)) return value;
+    }
+    return undefined;
   }
 
   private staticEmail(token: string): string | undefined {

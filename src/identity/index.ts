@@ -14,3 +14,8 @@ export type { TokenRow } from "./admin.ts";
 export { createLoginModule } from "./login/module.ts";
 export type { LoginModuleOptions } from "./login/module.ts";
 export { publicBaseUrl, assertPublicUrlConfigured } from "./base-url.ts";
+export { ServiceAccounts } from "./service-accounts/store.ts";
+export { ServiceAccountVerifier } from "./service-accounts/verifier.ts";
+export { SERVICE_ACCOUNT_KEY_PREFIX, isServiceAccountKey } from "./service-accounts/keys.ts";
+export { createServiceAccountSchema, serviceAccountScopesSchema, serviceAccountLimitsSchema } from "./service-accounts/types.ts";
+export type { ServiceAccount, ServiceAccountKey, CreatedKey, CreateServiceAccount } from "./service-accounts/types.ts";
