@@ -120,3 +120,12 @@ describe("service accounts", () => {
     expect(await refusal(() => jwt.authenticator.authenticate(bearer(key.key)))).toMatch(/^401 Service account key is unknown or revoked/);
   });
 });
+
+describe("service account input", () => {
+  it("refuses unknown routes and model scopes that are not provider/model globs, naming the fix", async () => {
+    const accounts = new ServiceAccounts(db, clock);
+    await expect(accounts.create({ name: "typo-route", ownerGroup: "eng", scopes: { routes: ["opneai"] }, createdBy: "t" })).rejects.toThrow(/a route is a provider id \(anthropic, openai/);
+    await expect(accounts.create({ name: "typo-model", ownerGroup: "eng", scopes: { routes: ["openai"], models: ["gpt-4o"] }, createdBy: "t" })).rejects.toThrow(/provider\/model/);
+    await expect(accounts.create({ name: "no-route", ownerGroup: "eng", scopes: { routes: [] }, createdBy: "t" })).rejects.toThrow(/at least one route/);
+  });
+});
