@@ -32,8 +32,12 @@ export function hostGuard(settings: Pick<Settings, "authMode" | "publicUrl">): M
       const own = dev ? [url.origin, publicOrigin] : [publicOrigin];
       const origin = c.req.header("origin");
       const site = c.req.header("sec-fetch-site");
-      const foreignOrigin = origin !== undefined && !own.includes(origin);
-      const foreignSite = site === "cross-site" || site === "same-site";
+      // A page with `referrer-policy: no-referrer` (the dashboard's) makes Chromium send
+      // `Origin: null` on its own form posts; Sec-Fetch-Site, set by the browser alone, then
+      // vouches for it. Without that header, "null" is as foreign as any other origin.
+      const vouchedNull = origin === "null" && site === "same-origin";
+      const foreignOrigin = origin !== undefined && !own.includes(origin) && !vouchedNull;
+      const foreignSite = site !== undefined && site !== "same-origin" && site !== "none";
       if (foreignOrigin || foreignSite) {
         throw new GatewayError("forbidden", "Cross-origin request refused: a state-changing request must come from the gateway's own pages (or a client that sends no Origin, like a CLI or SDK).");
       }

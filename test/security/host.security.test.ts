@@ -50,7 +50,7 @@ describe("dev mode: loopback Host names only, Origin checked on writes", () => {
 
   it("refuses a state-changing request from another origin; a CLI (no Origin) and the gateway's own page pass", async () => {
     const host = `127.0.0.1:${port}`;
-    const foreign: Record<string, string>[] = [{ origin: `http://${EVIL}` }, { origin: "null" }, { origin: `http://localhost:${port}` }, { origin: `http://127.0.0.1:${Number(port) + 1}` }, { "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }];
+    const foreign: Record<string, string>[] = [{ origin: `http://${EVIL}` }, { origin: "null" }, { origin: `http://localhost:${port}` }, { origin: `http://127.0.0.1:${Number(port) + 1}` }, { "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }, { origin: "null", "sec-fetch-site": "cross-site" }, { origin: `http://${EVIL}`, "sec-fetch-site": "same-origin" }];
     for (const headers of foreign) {
       const device = await rawRequest(h.gateway.url, "POST", "/auth/device", { host, ...headers }, "");
       expect(device.status, JSON.stringify(headers)).toBe(403);
@@ -62,6 +62,8 @@ describe("dev mode: loopback Host names only, Origin checked on writes", () => {
     expect(h.fake.requests.length).toBe(0);
     expect((await rawRequest(h.gateway.url, "POST", "/auth/device", { host }, "")).status).toBe(200);
     expect((await rawRequest(h.gateway.url, "POST", "/auth/device", { host, origin: `http://${host}`, "sec-fetch-site": "same-origin" }, "")).status).toBe(200);
+    // The gateway's own no-referrer page: Chromium sends Origin: null, vouched for by Sec-Fetch-Site.
+    expect((await rawRequest(h.gateway.url, "POST", "/auth/device", { host, origin: "null", "sec-fetch-site": "same-origin" }, "")).status).toBe(200);
     const cli = await rawRequest(h.gateway.url, "POST", "/openai/v1/chat/completions", { host, authorization: `Bearer ${CLIENT_TOKEN}`, "content-type": "application/json" }, chat);
     expect(cli.status).toBe(200);
     // Reading is not state-changing: a GET with a foreign Origin is answered (no CORS headers, so the page cannot read it).
