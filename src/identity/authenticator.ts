@@ -5,7 +5,7 @@ import type { Clock } from "../core/clock.ts";
 import { GatewayError } from "../core/errors.ts";
 import type { AnonymousIds } from "./anonymous-ids.ts";
 import { emailFromClaims, groupsFromClaims } from "./claims.ts";
-import type { RevocationList } from "./revocations.ts";
+import type { RevocationList, TokenFacts } from "./revocations.ts";
 import type { VerifiedTokenCache } from "./token-cache.ts";
 import { isServiceAccountKey } from "./service-accounts/keys.ts";
 import type { ServiceAccountVerifier } from "./service-accounts/verifier.ts";
@@ -62,20 +62,20 @@ export class JwtAuthenticator implements Authenticator {
     const now = clock.now();
     const cached = cache.get(token, now);
     if (cached) {
-      if (revocations?.isRevoked(cached.tokenId)) throw revokedError();
-      return cached;
+      if (revocations?.revokes(cached.facts)) throw revokedError();
+      return cached.caller;
     }
-    const { caller, expiresAt } = await this.verify(token, now);
-    if (revocations?.isRevoked(caller.tokenId)) throw revokedError();
-    cache.set(token, caller, expiresAt);
+    const { caller, expiresAt, facts } = await this.verify(token, now);
+    if (revocations?.revokes(facts)) throw revokedError();
+    cache.set(token, caller, expiresAt, facts);
     return caller;
   }
 
-  private async verify(token: string, now: number): Promise<{ caller: Caller; expiresAt: number }> {
+  private async verify(token: string, now: number): Promise<{ caller: Caller; expiresAt: number; facts: TokenFacts }> {
     const staticEmail = this.staticEmail(token);
     // Static tokens exist only in dev mode (loopback): the laptop's owner, in the "dev" group
     // policies can name and in "admin", so the quickstart can open the dashboard.
-    if (staticEmail) return { caller: await this.callerFor(staticEmail, ["dev", "admin"], undefined), expiresAt: Number.POSITIVE_INFINITY };
+    if (staticEmail) return { caller: await this.callerFor(staticEmail, ["dev", "admin"], undefined), expiresAt: Number.POSITIVE_INFINITY, facts: { email: staticEmail } };
 
     const { rules } = this.options;
     let payload: JWTPayload;
@@ -94,15 +94,20 @@ export class JwtAuthenticator implements Authenticator {
       throw verificationError(err);
     }
     const expiresAt = (payload.exp as number) * 1000;
+    const facts: TokenFacts = {
+      jti: typeof payload.jti === "string" ? payload.jti : undefined,
+      sub: typeof payload.sub === "string" ? payload.sub : undefined,
+      issuedAt: typeof payload.iat === "number" ? payload.iat * 1000 : undefined,
+    };
     const email = emailFromClaims(payload, rules.emailClaim);
     const groups = groupsFromClaims(payload, rules.groupsClaim);
     if (rules.gatehouseIssued) {
       if (typeof payload.sub !== "string" || !UUID.test(payload.sub) || typeof payload.jti !== "string") {
         throw new GatewayError("unauthenticated", "Gateway token is missing its subject or id.");
       }
-      return { caller: { id: payload.sub, email, groups, team: groups[0], tokenId: payload.jti }, expiresAt };
+      return { caller: { id: payload.sub, email, groups, team: groups[0], tokenId: payload.jti }, expiresAt, facts: { ...facts, email } };
     }
-    return { caller: await this.callerFor(email, groups, typeof payload.jti === "string" ? payload.jti : undefined), expiresAt };
+    return { caller: await this.callerFor(email, groups, facts.jti), expiresAt, facts: { ...facts, email } };
   }
 
   private async callerFor(email: string, groups: string[], tokenId: string | undefined): Promise<Caller> {

@@ -82,7 +82,7 @@ export function createIdentity(settings: Settings, deps: IdentityDeps): Identity
       groupsClaim: settings.jwtGroupsClaim,
       gatehouseIssued: false,
     };
-    const authenticator = new JwtAuthenticator({ rules, clock: deps.clock, anonymousIds, cache, revocations: undefined, serviceAccounts: serviceAccountVerifier, ...(settings.jwtHeader ? { extraHeader: settings.jwtHeader } : {}) });
+    const authenticator = new JwtAuthenticator({ rules, clock: deps.clock, anonymousIds, cache, revocations, serviceAccounts: serviceAccountVerifier, ...(settings.jwtHeader ? { extraHeader: settings.jwtHeader } : {}) });
     return { authenticator, anonymousIds, revocations, issuer: undefined, signingKey: undefined, serviceAccounts };
   }
 

@@ -20,6 +20,17 @@ export interface Database {
   provider_objects: ProviderObjectsTable;
   service_accounts: ServiceAccountsTable;
   service_account_keys: ServiceAccountKeysTable;
+  identity_revocations: IdentityRevocationsTable;
+}
+
+/** "sub", "email" (normalised) or "jti": tokens of it issued at or before `revoked_at` are refused. */
+export interface IdentityRevocationsTable {
+  id: string;
+  kind: string;
+  value: string;
+  revoked_at: number;
+  reason: string;
+  actor: string;
 }
 
 /** A non-human caller; `id` is its caller id in the ledger and budgets. */

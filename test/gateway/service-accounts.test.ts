@@ -158,3 +158,19 @@ describe("gatehouse service-account (the CLI, a real process on the running gate
     }
   });
 });
+
+describe("gatehouse token revoke (jwt-mode revocation rows, a real process)", { timeout: 60_000 }, () => {
+  const bin = new URL("../../bin/gatehouse.js", import.meta.url).pathname;
+  const token = (...args: string[]) => spawnSync(process.execPath, [bin, "token", "revoke", ...args, "--data-dir", join(h.dir, "data")], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: h.dir } });
+
+  it("records revocations by sub, email and jti in the shared store; refuses ambiguous input", async () => {
+    expect(token("--sub", "idp|alice").status).toBe(0);
+    expect(token("--email", "Bob@Example.com").stdout).toContain("every other token of that email");
+    expect(token("iap-jti-1").stdout).toContain("refused as a jwt-mode token id");
+    const rows = await h.gateway.deps.db.selectFrom("identity_revocations").select(["kind", "value"]).execute();
+    expect(rows).toEqual(expect.arrayContaining([{ kind: "sub", value: "idp|alice" }, { kind: "email", value: "bob@example.com" }, { kind: "jti", value: "iap-jti-1" }]));
+    const both = token("--sub", "x", "--email", "y@example.com");
+    expect(both.status).not.toBe(0);
+    expect(both.stderr).toContain("exactly one of a token id, --email or --sub");
+  });
+});
