@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import { runReadiness } from "./readiness.ts";
 import type { AppDeps } from "./deps.ts";
 import { errorBody, toGatewayError } from "./errors.ts";
+import { hostGuard } from "./host-guard.ts";
 import { uuidv7 } from "./ids.ts";
 import { landingPage, notFoundBody, routeDirectory, type RouteEntry } from "./landing.ts";
 
@@ -34,6 +35,8 @@ export function createApp(deps: AppDeps, modules: readonly AppModule[]): Hono<Ap
     c.set("requestId", uuidv7());
     return next();
   });
+  // Before any route: a dev gateway refuses foreign Host names, every mode foreign Origins on writes.
+  app.use("*", hostGuard(deps.settings));
 
   // Liveness: the process answers. Says nothing about the store (a restart would not fix it).
   app.get("/healthz", (c) => c.json({ status: "ok" }));

@@ -9,7 +9,7 @@ import { z } from "zod";
 export const settingsSchema = z.object({
   host: z.string().min(1).default("127.0.0.1").describe("Interface to bind (GATEHOUSE_HOST)."),
   port: z.coerce.number().int().min(0).max(65535).default(8787).describe("TCP port (GATEHOUSE_PORT)."),
-  publicUrl: z.url().optional().describe("Public origin of the gateway, used in served config; defaults to the request's origin (GATEHOUSE_PUBLIC_URL)."),
+  publicUrl: z.url().optional().describe("Public origin of the gateway, the only origin used in served documents (OpenCode config, OAuth metadata, sign-in redirect); required in jwt and oidc modes; dev mode without it uses the loopback request origin (GATEHOUSE_PUBLIC_URL)."),
   dataDir: z.string().min(1).default("./.gatehouse").describe("Directory for the embedded SQLite database and local state (GATEHOUSE_DATA_DIR)."),
   databaseUrl: z.string().optional().describe("postgres://… to use PostgreSQL instead of the embedded SQLite (DATABASE_URL)."),
   configDir: z.string().optional().describe("Organisation config directory (providers, agents, commands, policy) (GATEHOUSE_CONFIG)."),

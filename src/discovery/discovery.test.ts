@@ -52,30 +52,30 @@ function app(env: Record<string, string> = {}) {
 
 describe("/.well-known/opencode", () => {
   it("serves auth and a config OpenCode reads: providers back at the gateway, empty apiKey, token via {env:}", async () => {
-    const res = await app().app.request("http://gw.test:8787/.well-known/opencode");
+    const res = await app().app.request("http://127.0.0.1:8787/.well-known/opencode");
     expect(res.status).toBe(200);
     const body = (await res.json()) as { auth: { command: string[]; env: string }; config: Record<string, unknown> };
-    expect(body.auth).toEqual({ command: ["gatehouse", "login", "http://gw.test:8787"], env: "GATEHOUSE_TOKEN" });
+    expect(body.auth).toEqual({ command: ["gatehouse", "login", "http://127.0.0.1:8787"], env: "GATEHOUSE_TOKEN" });
     const config = servedOpencodeConfigSchema.parse(body.config);
-    expect(config.provider["anthropic"]?.options).toEqual({ baseURL: "http://gw.test:8787/anthropic/v1", apiKey: "", headers: { "cf-access-token": "{env:GATEHOUSE_TOKEN}" } });
-    expect(config.provider["openai"]?.options.baseURL).toBe("http://gw.test:8787/openai/v1");
-    expect(config.provider["compat"]).toMatchObject({ npm: "@ai-sdk/openai-compatible", options: { baseURL: "http://gw.test:8787/compat" }, models: { llama: { name: "Llama" } } });
-    expect(config.instructions).toEqual(["http://gw.test:8787/org/AGENTS.md"]);
-    expect(config.mcp).toEqual({ gatehouse: { type: "remote", url: "http://gw.test:8787/mcp", headers: { "cf-access-token": "{env:GATEHOUSE_TOKEN}" }, oauth: false } });
+    expect(config.provider["anthropic"]?.options).toEqual({ baseURL: "http://127.0.0.1:8787/anthropic/v1", apiKey: "", headers: { "cf-access-token": "{env:GATEHOUSE_TOKEN}" } });
+    expect(config.provider["openai"]?.options.baseURL).toBe("http://127.0.0.1:8787/openai/v1");
+    expect(config.provider["compat"]).toMatchObject({ npm: "@ai-sdk/openai-compatible", options: { baseURL: "http://127.0.0.1:8787/compat" }, models: { llama: { name: "Llama" } } });
+    expect(config.instructions).toEqual(["http://127.0.0.1:8787/org/AGENTS.md"]);
+    expect(config.mcp).toEqual({ gatehouse: { type: "remote", url: "http://127.0.0.1:8787/mcp", headers: { "cf-access-token": "{env:GATEHOUSE_TOKEN}" }, oauth: false } });
     expect(JSON.stringify(body)).not.toContain("sk-ant-SECRET");
     expect(JSON.stringify(body)).not.toContain("mcp.example.com");
   });
 
   it("lists catalog models (whitelisted) and marks OpenAI models store:false under zero data retention", async () => {
-    const body = (await (await app().app.request("http://gw.test/.well-known/opencode")).json()) as { config: { provider: Record<string, { models?: Record<string, { options?: { store?: boolean }; limit?: unknown }> }> } };
+    const body = (await (await app().app.request("http://127.0.0.1/.well-known/opencode")).json()) as { config: { provider: Record<string, { models?: Record<string, { options?: { store?: boolean }; limit?: unknown }> }> } };
     const openai = body.config.provider["openai"]?.models ?? {};
     expect(Object.keys(openai).sort()).toEqual(["gpt-5", "gpt-5-mini"]);
     expect(openai["gpt-5"]).toEqual({ name: "GPT-5", limit: { context: 400000, output: 128000 }, options: { store: false } });
     expect(body.config.provider["anthropic"]?.models?.["claude-sonnet-4-5"]?.options).toBeUndefined();
   });
 
-  it("uses the configured public URL, and a reloaded config shows on the next request", async () => {
-    const { app: a, config } = app({ GATEHOUSE_PUBLIC_URL: "https://ai.example.com/" });
+  it("uses the configured public URL (never the Host the request named), and a reloaded config shows on the next request", async () => {
+    const { app: a, config } = app({ GATEHOUSE_AUTH_MODE: "oidc", GATEHOUSE_PUBLIC_URL: "https://ai.example.com/" });
     const first = (await (await a.request("http://10.0.0.5:8787/.well-known/opencode")).json()) as { auth: { command: string[] }; config: { model?: string } };
     expect(first.auth.command).toEqual(["gatehouse", "login", "https://ai.example.com"]);
     expect(first.config.model).toBe("anthropic/claude-sonnet-4-5");

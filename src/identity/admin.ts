@@ -49,6 +49,25 @@ export class IdentityAdmin {
     return Number(result.numUpdatedRows);
   }
 
+  /**
+   * Revokes every token of a subject or email issued up to now, or one token id — including
+   * tokens Gatehouse did not sign (jwt mode: the IdP's or the proxy's). Every instance refuses
+   * them within GATEHOUSE_REVOCATION_POLL_MS; a token issued later (a new sign-in) works.
+   */
+  async revokeIdentity(target: { kind: "sub" | "email" | "jti"; value: string }, reason: string, actor: string): Promise<{ id: string; revokedAt: number }> {
+    const value = target.kind === "email" ? normalizeEmail(target.value) : target.value.trim();
+    if (!value) throw new Error(`A ${target.kind} to revoke is required.`);
+    if (target.kind === "email" && !/^[^\s@]+@[^\s@]+$/.test(value)) throw new Error(`"${target.value}" is not an email address.`);
+    const row = { id: crypto.randomUUID(), kind: target.kind, value, revoked_at: this.clock.now(), reason, actor };
+    await this.db.insertInto("identity_revocations").values(row).execute();
+    return { id: row.id, revokedAt: row.revoked_at };
+  }
+
+  async listIdentityRevocations(limit = 200): Promise<Array<{ id: string; kind: string; value: string; revokedAt: number; reason: string; actor: string }>> {
+    const rows = await this.db.selectFrom("identity_revocations").selectAll().orderBy("revoked_at", "desc").limit(limit).execute();
+    return rows.map((r) => ({ id: r.id, kind: r.kind, value: r.value, revokedAt: Number(r.revoked_at), reason: r.reason, actor: r.actor }));
+  }
+
   /** The email behind an anonymous id, after recording who asked and why. */
   async resolve(callerId: string, actor: string, reason: string): Promise<string | undefined> {
     if (!reason.trim()) throw new Error("A reason is required to resolve an anonymous id.");

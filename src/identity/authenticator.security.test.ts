@@ -79,7 +79,7 @@ describe("jwt mode (identity-aware proxy) security", () => {
     await migrateToLatest(db);
     key = await rsaKey("k1");
     jwks = await startJwks([key.jwk]);
-    const settings = parseSettings({}, { authMode: "jwt", jwtJwksUrl: jwks.url, jwtIssuer: ISSUER, jwtAudience: AUD, jwksCooldownMs: 1500 });
+    const settings = parseSettings({}, { authMode: "jwt", publicUrl: "https://gatehouse.example.com", jwtJwksUrl: jwks.url, jwtIssuer: ISSUER, jwtAudience: AUD, jwksCooldownMs: 1500 });
     identity = createIdentity(settings, { db, clock: systemClock, logger: silentLogger });
   });
   afterAll(async () => {
@@ -170,7 +170,7 @@ describe("jwt mode (identity-aware proxy) security", () => {
   });
 
   it("refuses HS* and none in the algorithm allow-list", () => {
-    const settings = parseSettings({}, { authMode: "jwt", jwtJwksUrl: jwks.url, jwtIssuer: ISSUER, jwtAudience: AUD, jwtAlgorithms: "RS256,HS256" });
+    const settings = parseSettings({}, { authMode: "jwt", publicUrl: "https://gatehouse.example.com", jwtJwksUrl: jwks.url, jwtIssuer: ISSUER, jwtAudience: AUD, jwtAlgorithms: "RS256,HS256" });
     expect(() => createIdentity(settings, { db, clock: systemClock, logger: silentLogger })).toThrow(/must not contain HS256/);
   });
 });

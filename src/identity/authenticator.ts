@@ -1,12 +1,14 @@
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
-import { extractClientToken, timingSafeEqualText, type Authenticator, type HeaderReader } from "../core/auth.ts";
+import { CLIENT_CREDENTIAL_HEADERS, extractClientToken, timingSafeEqualText, type Authenticator, type HeaderReader } from "../core/auth.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Clock } from "../core/clock.ts";
 import { GatewayError } from "../core/errors.ts";
 import type { AnonymousIds } from "./anonymous-ids.ts";
 import { emailFromClaims, groupsFromClaims } from "./claims.ts";
-import type { RevocationList } from "./revocations.ts";
+import type { RevocationList, TokenFacts } from "./revocations.ts";
 import type { VerifiedTokenCache } from "./token-cache.ts";
+import { isServiceAccountKey } from "./service-accounts/keys.ts";
+import type { ServiceAccountVerifier } from "./service-accounts/verifier.ts";
 import { verificationError } from "./verify-errors.ts";
 
 export interface TokenRules {
@@ -31,6 +33,8 @@ export interface JwtAuthenticatorOptions {
   extraHeader?: string;
   /** Dev mode: static tokens accepted as-is, mapped to an email. */
   staticTokens?: ReadonlyMap<string, string>;
+  /** Service-account keys (ghsa_…), verified against the store in every mode. */
+  serviceAccounts?: ServiceAccountVerifier;
 }
 
 const CLOCK_TOLERANCE_SECONDS = 5;
@@ -45,26 +49,33 @@ export class JwtAuthenticator implements Authenticator {
 
   async authenticate(headers: HeaderReader): Promise<Caller> {
     const { clock, cache, revocations } = this.options;
+    // A service-account key wins wherever it is sent: behind an IAP the proxy's own header may
+    // carry a JWT for the machine, but the gateway verifies the key itself.
+    const serviceKey = this.serviceAccountKey(headers);
+    if (serviceKey !== undefined) {
+      if (!this.options.serviceAccounts) throw new GatewayError("unauthenticated", "Service account keys are not accepted by this gateway.");
+      return this.options.serviceAccounts.authenticate(serviceKey);
+    }
     const token = extractClientToken(headers, this.options.extraHeader);
     if (!token) throw new GatewayError("unauthenticated", "Missing gateway token. Send it as cf-access-token, Authorization: Bearer, x-api-key or x-goog-api-key.");
     if (revocations) await revocations.ensureFresh();
     const now = clock.now();
     const cached = cache.get(token, now);
     if (cached) {
-      if (revocations?.isRevoked(cached.tokenId)) throw revokedError();
-      return cached;
+      if (revocations?.revokes(cached.facts)) throw revokedError();
+      return cached.caller;
     }
-    const { caller, expiresAt } = await this.verify(token, now);
-    if (revocations?.isRevoked(caller.tokenId)) throw revokedError();
-    cache.set(token, caller, expiresAt);
+    const { caller, expiresAt, facts } = await this.verify(token, now);
+    if (revocations?.revokes(facts)) throw revokedError();
+    cache.set(token, caller, expiresAt, facts);
     return caller;
   }
 
-  private async verify(token: string, now: number): Promise<{ caller: Caller; expiresAt: number }> {
+  private async verify(token: string, now: number): Promise<{ caller: Caller; expiresAt: number; facts: TokenFacts }> {
     const staticEmail = this.staticEmail(token);
     // Static tokens exist only in dev mode (loopback): the laptop's owner, in the "dev" group
     // policies can name and in "admin", so the quickstart can open the dashboard.
-    if (staticEmail) return { caller: await this.callerFor(staticEmail, ["dev", "admin"], undefined), expiresAt: Number.POSITIVE_INFINITY };
+    if (staticEmail) return { caller: await this.callerFor(staticEmail, ["dev", "admin"], undefined), expiresAt: Number.POSITIVE_INFINITY, facts: { email: staticEmail } };
 
     const { rules } = this.options;
     let payload: JWTPayload;
@@ -83,20 +94,34 @@ export class JwtAuthenticator implements Authenticator {
       throw verificationError(err);
     }
     const expiresAt = (payload.exp as number) * 1000;
+    const facts: TokenFacts = {
+      jti: typeof payload.jti === "string" ? payload.jti : undefined,
+      sub: typeof payload.sub === "string" ? payload.sub : undefined,
+      issuedAt: typeof payload.iat === "number" ? payload.iat * 1000 : undefined,
+    };
     const email = emailFromClaims(payload, rules.emailClaim);
     const groups = groupsFromClaims(payload, rules.groupsClaim);
     if (rules.gatehouseIssued) {
       if (typeof payload.sub !== "string" || !UUID.test(payload.sub) || typeof payload.jti !== "string") {
         throw new GatewayError("unauthenticated", "Gateway token is missing its subject or id.");
       }
-      return { caller: { id: payload.sub, email, groups, team: groups[0], tokenId: payload.jti }, expiresAt };
+      return { caller: { id: payload.sub, email, groups, team: groups[0], tokenId: payload.jti }, expiresAt, facts: { ...facts, email } };
     }
-    return { caller: await this.callerFor(email, groups, typeof payload.jti === "string" ? payload.jti : undefined), expiresAt };
+    return { caller: await this.callerFor(email, groups, facts.jti), expiresAt, facts: { ...facts, email } };
   }
 
   private async callerFor(email: string, groups: string[], tokenId: string | undefined): Promise<Caller> {
     const id = await this.options.anonymousIds.idFor(email);
     return { id, email, groups, team: groups[0], tokenId };
+  }
+
+  private serviceAccountKey(headers: HeaderReader): string | undefined {
+    const names = this.options.extraHeader ? [this.options.extraHeader, ...CLIENT_CREDENTIAL_HEADERS] : CLIENT_CREDENTIAL_HEADERS;
+    for (const name of names) {
+      const value = extractClientToken({ get: (n) => (n === name ? headers.get(name) : undefined) });
+      if (value !== undefined && isServiceAccountKey(value)) return value;
+    }
+    return undefined;
   }
 
   private staticEmail(token: string): string | undefined {

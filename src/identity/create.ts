@@ -4,12 +4,15 @@ import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { settingsEnvNames, type Settings } from "../core/settings.ts";
 import type { Database } from "../store/index.ts";
+import { assertPublicUrlConfigured } from "./base-url.ts";
 import { AnonymousIds, type SharedAnonymousIdCache } from "./anonymous-ids.ts";
 import { JwtAuthenticator, type TokenRules } from "./authenticator.ts";
 import { GATEHOUSE_AUDIENCE, GATEHOUSE_ISSUER, TokenIssuer } from "./gatehouse-tokens.ts";
 import { RevocationList } from "./revocations.ts";
 import { GATEHOUSE_TOKEN_ALG, type SigningKey } from "./signing-key.ts";
 import { VerifiedTokenCache } from "./token-cache.ts";
+import { ServiceAccounts } from "./service-accounts/store.ts";
+import { ServiceAccountVerifier } from "./service-accounts/verifier.ts";
 
 export interface IdentityDeps {
   db: Kysely<Database>;
@@ -31,6 +34,8 @@ export interface Identity {
   /** Present when Gatehouse signs tokens itself (dev and oidc modes). */
   issuer: TokenIssuer | undefined;
   signingKey: SigningKey | undefined;
+  /** Service accounts and their keys (accepted in every mode). */
+  serviceAccounts: ServiceAccounts;
 }
 
 const FORBIDDEN_ALGORITHMS = /^(none|HS\d+)$/i;
@@ -58,9 +63,12 @@ export function parseAlgorithms(list: string): string[] {
 /** Builds identity for the configured mode; throws a message naming the missing setting. */
 export function createIdentity(settings: Settings, deps: IdentityDeps): Identity {
   assertDevModeAllowed(settings);
+  assertPublicUrlConfigured(settings);
   const anonymousIds = new AnonymousIds(deps.db, deps.clock, undefined, deps.anonymousIdCache, deps.logger);
   const revocations = new RevocationList(deps.db, deps.clock, deps.logger, settings.revocationPollMs);
   const cache = new VerifiedTokenCache();
+  const serviceAccounts = new ServiceAccounts(deps.db, deps.clock);
+  const serviceAccountVerifier = new ServiceAccountVerifier(serviceAccounts, deps.clock, settings.revocationPollMs);
 
   if (settings.authMode === "jwt") {
     const missing = (["jwtJwksUrl", "jwtIssuer", "jwtAudience"] as const).filter((k) => !settings[k]);
@@ -74,8 +82,8 @@ export function createIdentity(settings: Settings, deps: IdentityDeps): Identity
       groupsClaim: settings.jwtGroupsClaim,
       gatehouseIssued: false,
     };
-    const authenticator = new JwtAuthenticator({ rules, clock: deps.clock, anonymousIds, cache, revocations: undefined, ...(settings.jwtHeader ? { extraHeader: settings.jwtHeader } : {}) });
-    return { authenticator, anonymousIds, revocations, issuer: undefined, signingKey: undefined };
+    const authenticator = new JwtAuthenticator({ rules, clock: deps.clock, anonymousIds, cache, revocations, serviceAccounts: serviceAccountVerifier, ...(settings.jwtHeader ? { extraHeader: settings.jwtHeader } : {}) });
+    return { authenticator, anonymousIds, revocations, issuer: undefined, signingKey: undefined, serviceAccounts };
   }
 
   if (settings.authMode === "oidc") {
@@ -94,8 +102,8 @@ export function createIdentity(settings: Settings, deps: IdentityDeps): Identity
     gatehouseIssued: true,
   };
   const staticTokens = settings.authMode === "dev" ? deps.staticTokens : undefined;
-  const authenticator = new JwtAuthenticator({ rules, clock: deps.clock, anonymousIds, cache, revocations, ...(staticTokens ? { staticTokens } : {}) });
-  return { authenticator, anonymousIds, revocations, issuer: new TokenIssuer(signingKey, deps.db, deps.clock), signingKey };
+  const authenticator = new JwtAuthenticator({ rules, clock: deps.clock, anonymousIds, cache, revocations, serviceAccounts: serviceAccountVerifier, ...(staticTokens ? { staticTokens } : {}) });
+  return { authenticator, anonymousIds, revocations, issuer: new TokenIssuer(signingKey, deps.db, deps.clock), signingKey, serviceAccounts };
 }
 
 /** The factory the server composition calls: the mode's Authenticator. */

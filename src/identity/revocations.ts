@@ -3,6 +3,16 @@ import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Database } from "../store/index.ts";
 import { describeError } from "../core/app.ts";
+import { normalizeEmail } from "./anonymous-ids.ts";
+
+/** What a verified token says about itself, for revocation by subject, email or id. */
+export interface TokenFacts {
+  jti?: string | undefined;
+  sub?: string | undefined;
+  email?: string | undefined;
+  /** Epoch ms of `iat`; a token without one is treated as issued before any revocation. */
+  issuedAt?: number | undefined;
+}
 
 /**
  * The set of revoked, not yet expired token ids, held in memory and re-read from the store
@@ -13,6 +23,8 @@ import { describeError } from "../core/app.ts";
  */
 export class RevocationList {
   private revoked = new Set<string>();
+  /** `kind:value` → the latest revocation time (identity_revocations). */
+  private subjects = new Map<string, number>();
   private refreshedAt = Number.NEGATIVE_INFINITY;
   private inflight: Promise<void> | undefined;
 
@@ -25,6 +37,19 @@ export class RevocationList {
 
   isRevoked(jti: string | undefined): boolean {
     return jti !== undefined && this.revoked.has(jti);
+  }
+
+  /** A Gatehouse token revoked by id, or any token whose id, subject or email was revoked after it was issued. */
+  revokes(facts: TokenFacts): boolean {
+    if (this.isRevoked(facts.jti)) return true;
+    if (this.subjects.size === 0) return false;
+    if (facts.jti !== undefined && this.subjects.has(`jti:${facts.jti}`)) return true;
+    const issuedAt = facts.issuedAt ?? Number.NEGATIVE_INFINITY;
+    const after = (key: string) => {
+      const at = this.subjects.get(key);
+      return at !== undefined && issuedAt <= at;
+    };
+    return (facts.sub !== undefined && after(`sub:${facts.sub}`)) || (facts.email !== undefined && after(`email:${normalizeEmail(facts.email)}`));
   }
 
   /** Keeps the list fresh; resolves at once unless the list is too old to trust. */
@@ -51,7 +76,14 @@ export class RevocationList {
         .where("revoked_at", "is not", null)
         .where("expires_at", ">", this.clock.now())
         .execute();
+      const subjects = await this.db.selectFrom("identity_revocations").select(["kind", "value", "revoked_at"]).execute();
+      const latest = new Map<string, number>();
+      for (const s of subjects) {
+        const key = `${s.kind}:${s.value}`;
+        latest.set(key, Math.max(latest.get(key) ?? Number.NEGATIVE_INFINITY, Number(s.revoked_at)));
+      }
       this.revoked = new Set(rows.map((r) => r.jti));
+      this.subjects = latest;
       this.refreshedAt = this.clock.monotonic();
     } catch (err) {
       // Keep the last known list: failing open on revocations beats failing every request,

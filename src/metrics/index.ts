@@ -18,8 +18,10 @@ export function createMetricsModule(registry: MetricsRegistry): AppModule {
         const settings = deps.config.current().policy?.dashboard ?? defaultDashboardPolicy;
         if (!settings.metricsPublic) {
           const caller = await deps.authenticator.authenticate({ get: (name) => c.req.header(name) });
-          if (!caller.groups.some((g) => settings.adminGroups.includes(g))) {
-            const err = new GatewayError("forbidden", "Metrics are for dashboard admins.");
+          // A service account scrapes only with the metrics:read scope, whatever group owns it.
+          const mayRead = caller.serviceAccount ? caller.serviceAccount.metricsRead : caller.groups.some((g) => settings.adminGroups.includes(g));
+          if (!mayRead) {
+            const err = new GatewayError("forbidden", caller.serviceAccount ? `Service account ${caller.serviceAccount.name} lacks the metrics:read scope.` : "Metrics are for dashboard admins.");
             return c.json(errorBody(err, c.get("requestId")), 403);
           }
         }

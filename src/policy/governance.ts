@@ -12,6 +12,7 @@ import { bodySize, estimateRequest, tokensOf, type Pricer } from "./estimate.ts"
 import { matchesAny } from "./glob.ts";
 import type { RateClaim, RateHold, RateLimiterStore } from "./rate-limit.ts";
 import { resolveRoute } from "./routing.ts";
+import { assertServiceAccountScope, hasOwnLimits, serviceAccountAllowsModel, tighter, userLabel } from "./service-account-scope.ts";
 import { RulesCache, type EffectiveRules } from "./rules.ts";
 import { anyZdr, applyZdr, isZdr, zdrRefusal } from "./zdr.ts";
 
@@ -46,9 +47,10 @@ export class GovernancePolicy implements ProxyPolicy {
     const policy = config.policy;
     const now = this.options.clock.now();
     const providerId = provider.id;
+    assertServiceAccountScope(caller, provider, shape, policy);
 
     const rules = policy ? this.rulesFor(policy, caller) : undefined;
-    const allowed = (model: string): boolean => !rules || matchesAny(rules.modelPatterns, `${providerId}/${model}`);
+    const allowed = (model: string): boolean => (!rules || matchesAny(rules.modelPatterns, `${providerId}/${model}`)) && serviceAccountAllowsModel(caller, `${providerId}/${model}`);
 
     // Routing first: permissions, ZDR and the estimate apply to the models that will really be called.
     const route = resolveRoute(policy, providerId, shape.model, allowed, this.breaker, now);
@@ -73,7 +75,7 @@ export class GovernancePolicy implements ProxyPolicy {
       recordAttempt: (model, status) => this.breaker.record(`${providerId}/${model}`, classifyAttempt(status, status === 0 ? "upstream_failed" : "completed"), this.options.clock.now()),
       settle: noop,
     };
-    if (!policy || !rules || !hasLimits(rules)) return admission;
+    if (!policy || !rules || (!hasLimits(rules) && !(caller.serviceAccount && hasOwnLimits(caller.serviceAccount.limits)))) return admission;
 
     // A batch carries many requests the gateway does not meter one by one: under a budget or
     // rate limit it cannot be held to them, so it is refused (docs/security.md).
@@ -154,7 +156,8 @@ export class GovernancePolicy implements ProxyPolicy {
       if (rpm !== undefined) claims.push({ key: `${scope}:rpm`, limit: rpm, amount: 1, label: `${label} requests per minute` });
       if (tpm !== undefined) claims.push({ key: `${scope}:tpm`, limit: tpm, amount: tokens, label: `${label} tokens per minute` });
     };
-    add(`user:${caller.id}`, "your", rules.userRate.requestsPerMinute, rules.userRate.tokensPerMinute);
+    const own = caller.serviceAccount?.limits;
+    add(`user:${caller.id}`, userLabel(caller), tighter(rules.userRate.requestsPerMinute, own?.requestsPerMinute), tighter(rules.userRate.tokensPerMinute, own?.tokensPerMinute));
     for (const g of rules.groupRates) add(`group:${g.group}`, `group ${g.group}'s`, g.requestsPerMinute, g.tokensPerMinute);
     return claims;
   }
@@ -166,7 +169,8 @@ export class GovernancePolicy implements ProxyPolicy {
       if (daily !== undefined) claims.push({ key: dayKey(scope, day), limitUsd: daily, resetsAt: dayEndsAt, label: `${label} daily budget` });
       if (monthly !== undefined) claims.push({ key: monthKey(scope, month), limitUsd: monthly, resetsAt: monthEndsAt, label: `${label} monthly budget` });
     };
-    add(`user:${caller.id}`, "your", rules.userBudget.dailyUsd, rules.userBudget.monthlyUsd);
+    const own = caller.serviceAccount?.limits;
+    add(`user:${caller.id}`, userLabel(caller), tighter(rules.userBudget.dailyUsd, own?.dailyUsd), tighter(rules.userBudget.monthlyUsd, own?.monthlyUsd));
     for (const g of rules.groupBudgets) add(`group:${g.group}`, `group ${g.group}'s`, g.dailyUsd, g.monthlyUsd);
     return claims;
   }

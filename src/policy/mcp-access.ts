@@ -13,8 +13,15 @@ export function createMcpAccessPolicy(config: ConfigHolder): McpAccessPolicy {
   return {
     allowedServers(caller: Caller) {
       const policy = config.current().policy;
-      if (!policy) return "all";
-      return cache.get(policy, caller.groups).mcpServers;
+      const byGroup = policy ? cache.get(policy, caller.groups).mcpServers : "all";
+      return narrowToServiceAccount(caller, byGroup);
     },
   };
+}
+
+/** A service account's key sees only the servers in its scope, of those its group may use. */
+function narrowToServiceAccount(caller: Caller, byGroup: "all" | ReadonlySet<string>): "all" | ReadonlySet<string> {
+  const scope = caller.serviceAccount?.mcpServers;
+  if (!scope || scope.includes("*")) return byGroup;
+  return new Set(scope.filter((id) => byGroup === "all" || byGroup.has(id)));
 }

@@ -35,7 +35,8 @@ export async function planObjectAccess(provider: ProviderDescriptor, config: Ups
     const how = provider.ownsObjects && (ENABLEABLE_OBJECT_KINDS as readonly string[]).includes(object.kind) ? ` An administrator can enable them under providers.${provider.id}.objects.allow (docs/security.md).` : "";
     throw new GatewayError("forbidden", `${object.kind.replace("_", " ")} are provider-side objects kept under the organisation's key; this gateway does not serve them.${how}`);
   }
-  const admin = caller.groups.some((g) => config.objects.adminGroups.includes(g));
+  // A service account owned by an admin group is still not an object admin: it sees its own objects.
+  const admin = !caller.serviceAccount && caller.groups.some((g) => config.objects.adminGroups.includes(g));
   const owns = async (kind: string, id: string): Promise<boolean> => admin || (await ownership.ownerOf(provider.id, kind, id)) === caller.id;
 
   if (object.action === "create") {

@@ -18,6 +18,46 @@ export interface Database {
   cluster_leases: ClusterLeasesTable;
   cluster_snapshots: ClusterSnapshotsTable;
   provider_objects: ProviderObjectsTable;
+  service_accounts: ServiceAccountsTable;
+  service_account_keys: ServiceAccountKeysTable;
+  identity_revocations: IdentityRevocationsTable;
+}
+
+/** "sub", "email" (normalised) or "jti": tokens of it issued at or before `revoked_at` are refused. */
+export interface IdentityRevocationsTable {
+  id: string;
+  kind: string;
+  value: string;
+  revoked_at: number;
+  reason: string;
+  actor: string;
+}
+
+/** A non-human caller; `id` is its caller id in the ledger and budgets. */
+export interface ServiceAccountsTable {
+  id: string;
+  name: string;
+  owner_group: string;
+  /** JSON of ServiceAccountScopes. */
+  scopes: string;
+  /** JSON of ServiceAccountLimits. */
+  limits: string;
+  created_at: number;
+  created_by: string;
+  expires_at: number | null;
+  disabled_at: number | null;
+}
+
+/** One key of a service account; only its SHA-256 hash is stored. */
+export interface ServiceAccountKeysTable {
+  id: string;
+  account_id: string;
+  key_hash: string;
+  hint: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  revoked_reason: string | null;
 }
 
 /** Who created each provider-side object (file, batch) through the gateway. */

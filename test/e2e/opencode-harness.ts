@@ -52,6 +52,15 @@ export async function startIdp(): Promise<TestIdp> {
   };
 }
 
+/** A port nothing listens on right now (the kernel's pick, released at once). */
+export async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
 export interface E2eGateway {
   gateway: RunningGateway;
   fake: FakeUpstream;
@@ -135,7 +144,9 @@ export async function startE2eGateway(): Promise<E2eGateway> {
     GATEHOUSE_LOGIN_COMMAND: JSON.stringify([process.execPath, join(ROOT, "bin/gatehouse.js"), "login", "{baseURL}"]),
     GATEHOUSE_LEDGER_FLUSH_MS: "50",
   };
-  const settings = parseSettings(env, { configDir, dataDir, port: 0 });
+  // oidc mode needs its public URL before it starts (never the request's Host): take a free port first.
+  const port = await freeLoopbackPort();
+  const settings = parseSettings({ ...env, GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}` }, { configDir, dataDir, port });
   // Exactly what `gatehouse serve` builds: oidc identity, login routes, discovery, the compiled config directory.
   const gateway = await startGateway({ settings, env, logger: silentLogger, offline: true });
   idp.attach(`${gateway.url}/auth/callback`);

@@ -41,6 +41,7 @@ beforeAll(async () => {
   persistRoot = mkdtempSync(join(tmpdir(), "gatehouse-workerd-persist-"));
   vars = {
     GATEHOUSE_AUTH_MODE: "jwt",
+    GATEHOUSE_PUBLIC_URL: "https://gatehouse.example.com",
     GATEHOUSE_JWT_JWKS_URL: `http://127.0.0.1:${jwksPort}/jwks.json`,
     GATEHOUSE_JWT_ISSUER: ISSUER,
     GATEHOUSE_JWT_AUDIENCE: AUDIENCE,

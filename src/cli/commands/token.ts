@@ -1,3 +1,4 @@
+import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { parseSettings, type Settings } from "../../core/settings.ts";
 import { systemClock } from "../../core/clock.ts";
@@ -52,18 +53,28 @@ export function registerToken(program: Command): void {
 
   token
     .command("revoke")
-    .description("Revoke one token by id, or every live token of an email. Running gateways refuse it within GATEHOUSE_REVOCATION_POLL_MS (3 s by default).")
-    .argument("[tokenId]", "the token id (jti) from `gatehouse token list`")
-    .option("-e, --email <email>", "revoke all of this person's live tokens")
+    .description("Revoke one token by id (a Gatehouse token, or in jwt mode the proxy's jti), every token of an email, or (jwt mode) every token of a subject, issued up to now. Running gateways refuse them within GATEHOUSE_REVOCATION_POLL_MS (3 s by default); a later sign-in works.")
+    .argument("[tokenId]", "the token id (jti) from `gatehouse token list`, or a jwt-mode token's jti")
+    .option("-e, --email <email>", "revoke all of this person's tokens (Gatehouse-issued and, in jwt mode, the proxy's)")
+    .option("--sub <subject>", "jwt mode: revoke every token with this `sub` claim issued up to now")
     .option("-r, --reason <text>", "why (kept with the revocation)", "revoked by admin")
     .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
-    .action(async (tokenId: string | undefined, opts: { email?: string; reason: string; dataDir?: string }) => {
-      if (!tokenId === !opts.email) throw new Error("give either a token id or --email, not both");
+    .action(async (tokenId: string | undefined, opts: { email?: string; sub?: string; reason: string; dataDir?: string }) => {
+      const given = [tokenId, opts.email, opts.sub].filter((v) => v !== undefined);
+      if (given.length !== 1) throw new Error("give exactly one of a token id, --email or --sub");
       const settings = parseSettings(process.env, { dataDir: opts.dataDir });
+      const actor = `cli:${userInfo().username}`;
       await withStore(settings, openExistingStore, async (db) => {
-        const count = await new IdentityAdmin(db, systemClock).revoke(tokenId ? { jti: tokenId } : { email: opts.email as string }, opts.reason);
-        if (count === 0) throw new Error(tokenId ? `no live token ${tokenId}` : `no live tokens for ${opts.email}`);
-        process.stdout.write(`revoked ${count} token${count === 1 ? "" : "s"}\n`);
+        const admin = new IdentityAdmin(db, systemClock);
+        if (opts.sub !== undefined) {
+          await admin.revokeIdentity({ kind: "sub", value: opts.sub }, opts.reason, actor);
+          process.stdout.write(`revoked every token of subject ${opts.sub} issued up to now\n`);
+          return;
+        }
+        const count = await admin.revoke(tokenId ? { jti: tokenId } : { email: opts.email as string }, opts.reason);
+        // Also by id/email in the shared revocation list: tokens Gatehouse did not sign (jwt mode) are covered too.
+        await admin.revokeIdentity(tokenId ? { kind: "jti", value: tokenId } : { kind: "email", value: opts.email as string }, opts.reason, actor);
+        process.stdout.write(tokenId ? `revoked token ${tokenId}${count === 0 ? " (not a Gatehouse-issued token: refused as a jwt-mode token id)" : ""}\n` : `revoked ${count} Gatehouse token${count === 1 ? "" : "s"} of ${opts.email}, and every other token of that email issued up to now\n`);
       });
     });
 }

@@ -26,6 +26,14 @@ beforeAll(async () => {
 afterAll(() => db.destroy());
 
 const form = (fields: Record<string, string>, headers: Record<string, string> = {}) => ({ method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams(fields).toString() });
+/** Opens the confirm page as a browser would: its CSRF field and the cookie that must come back with it. */
+const openConfirm = async (userCode: string) => {
+  const res = await app.request(`${BASE}/auth/device/verify?user_code=${encodeURIComponent(userCode)}`);
+  const page = await res.text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
+  const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  return { page, csrf, cookie };
+};
 const poll = async (deviceCode: string) => {
   const res = await app.request(`${BASE}/auth/device/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ device_code: deviceCode }) });
   return { status: res.status, body: (await res.json()) as Record<string, string> };
@@ -38,9 +46,10 @@ describe("device login (dev mode)", () => {
     expect(start["verification_uri_complete"]).toBe(`${BASE}/auth/device/verify?user_code=${start["user_code"]}`);
     expect(await poll(start["device_code"] as string)).toEqual({ status: 400, body: { error: "authorization_pending" } });
 
-    const page = await (await app.request(start["verification_uri_complete"] as string)).text();
+    const { page, csrf, cookie } = await openConfirm(start["user_code"] as string);
     expect(page).toContain(start["user_code"]);
-    const done = await app.request(`${BASE}/auth/device/verify`, form({ user_code: (start["user_code"] as string).toLowerCase().replace("-", ""), action: "approve", email: "Dev@Example.com" }, { "sec-fetch-site": "same-origin" }));
+    expect(cookie).toMatch(/^gatehouse_login_csrf=/);
+    const done = await app.request(`${BASE}/auth/device/verify`, form({ user_code: (start["user_code"] as string).toLowerCase().replace("-", ""), action: "approve", email: "Dev@Example.com", csrf }, { "sec-fetch-site": "same-origin", cookie }));
     expect(await done.text()).toContain("Signed in as <strong>dev@example.com</strong>");
 
     const granted = await poll(start["device_code"] as string);
@@ -53,11 +62,22 @@ describe("device login (dev mode)", () => {
 
   it("refuses a cross-site form post, an unknown code and a wrong device code", async () => {
     const start = (await (await app.request(`${BASE}/auth/device`, { method: "POST" })).json()) as Record<string, string>;
-    const cross = await app.request(`${BASE}/auth/device/verify`, form({ user_code: start["user_code"] as string, action: "approve", email: "x@example.com" }, { "sec-fetch-site": "cross-site" }));
+    const { csrf, cookie } = await openConfirm(start["user_code"] as string);
+    const cross = await app.request(`${BASE}/auth/device/verify`, form({ user_code: start["user_code"] as string, action: "approve", email: "x@example.com", csrf }, { "sec-fetch-site": "cross-site", cookie }));
     expect(cross.status).toBe(403);
+    const foreignOrigin = await app.request(`${BASE}/auth/device/verify`, form({ user_code: start["user_code"] as string, action: "approve", email: "x@example.com", csrf }, { origin: "http://evil.example", cookie }));
+    expect(foreignOrigin.status).toBe(403);
+    // A page of another site cannot read the token nor send the SameSite=Strict cookie.
+    const noToken = await app.request(`${BASE}/auth/device/verify`, form({ user_code: start["user_code"] as string, action: "approve", email: "x@example.com" }, { cookie }));
+    expect(noToken.status).toBe(403);
+    const noCookie = await app.request(`${BASE}/auth/device/verify`, form({ user_code: start["user_code"] as string, action: "approve", email: "x@example.com", csrf }));
+    expect(noCookie.status).toBe(403);
+    const wrongToken = await app.request(`${BASE}/auth/device/verify`, form({ user_code: start["user_code"] as string, action: "approve", email: "x@example.com", csrf: `${csrf}x` }, { cookie }));
+    expect(wrongToken.status).toBe(403);
+    expect((await poll(start["device_code"] as string)).body["error"]).toBe("authorization_pending");
     expect((await app.request(`${BASE}/auth/device/verify?user_code=ZZZZ-ZZZZ`)).status).toBe(404);
     expect((await poll("not-a-device-code")).body["error"]).toBe("expired_token");
-    const denied = await app.request(`${BASE}/auth/device/verify`, form({ user_code: start["user_code"] as string, action: "deny" }));
+    const denied = await app.request(`${BASE}/auth/device/verify`, form({ user_code: start["user_code"] as string, action: "deny", csrf }, { cookie }));
     expect(denied.status).toBe(200);
     expect((await poll(start["device_code"] as string)).body["error"]).toBe("access_denied");
   });

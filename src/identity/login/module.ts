@@ -1,4 +1,6 @@
 import type { Context } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import { timingSafeEqualText } from "../../core/auth.ts";
 import type { AppEnv, AppModule } from "../../core/app.ts";
 import { GatewayError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
@@ -67,7 +69,11 @@ export function createLoginModule(options: LoginModuleOptions): AppModule {
         if (!code) return html(c, enterCodePage());
         const request = await requests.pendingByUserCode(code);
         if (!request) return html(c, enterCodePage("That code is unknown or has expired. Run the login command again."), 404);
-        return html(c, confirmPage(request.user_code, mode));
+        // Double-submit CSRF token: the form's hidden field must match this SameSite=Strict
+        // cookie, which a page of another site can neither read nor send.
+        const csrf = randomToken();
+        setCookie(c, CSRF_COOKIE, csrf, { httpOnly: true, sameSite: "Strict", path: "/auth/device", secure: publicBaseUrl(settings, c.req.url).startsWith("https:"), maxAge: 600 });
+        return html(c, confirmPage(request.user_code, mode, csrf));
       });
 
       app.post("/auth/device/verify", async (c) => {
@@ -75,6 +81,11 @@ export function createLoginModule(options: LoginModuleOptions): AppModule {
         const site = c.req.header("sec-fetch-site");
         if (site && site !== "same-origin" && site !== "none") return html(c, messagePage("Refused", "This form must be submitted from the Gatehouse page."), 403);
         const form = await c.req.parseBody();
+        const cookieCsrf = getCookie(c, CSRF_COOKIE) ?? "";
+        const formCsrf = typeof form["csrf"] === "string" ? form["csrf"] : "";
+        if (!cookieCsrf || !timingSafeEqualText(cookieCsrf, formCsrf)) {
+          return html(c, messagePage("Refused", "This form expired or was not opened from the Gatehouse page. Open the link your terminal shows again."), 403);
+        }
         const code = typeof form["user_code"] === "string" ? form["user_code"] : "";
         const request = await requests.pendingByUserCode(code);
         if (!request) return html(c, enterCodePage("That code is unknown or has expired. Run the login command again."), 404);
@@ -145,6 +156,8 @@ export function createLoginModule(options: LoginModuleOptions): AppModule {
     },
   };
 }
+
+const CSRF_COOKIE = "gatehouse_login_csrf";
 
 async function readDeviceCode(c: Context<AppEnv>): Promise<string | undefined> {
   const type = c.req.header("content-type") ?? "";

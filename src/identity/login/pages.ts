@@ -25,7 +25,7 @@ export function enterCodePage(message?: string): string {
 }
 
 /** Asks the user to confirm the code matches their terminal: a phished link alone must not sign anyone in. */
-export function confirmPage(userCode: string, mode: "oidc" | "dev"): string {
+export function confirmPage(userCode: string, mode: "oidc" | "dev", csrf: string): string {
   const devField =
     mode === "dev"
       ? `<p class="muted">Dev mode: no identity provider; type the email to sign in as.</p>
@@ -35,7 +35,8 @@ export function confirmPage(userCode: string, mode: "oidc" | "dev"): string {
     "Confirm sign-in",
     `<p>Check that your terminal shows this code:</p><p><code id="user-code">${escapeHtml(userCode)}</code></p>
 <form method="post" action="/auth/device/verify">
-<input type="hidden" name="user_code" value="${escapeHtml(userCode)}">${devField}
+<input type="hidden" name="user_code" value="${escapeHtml(userCode)}">
+<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">${devField}
 <button type="submit" name="action" value="approve" id="approve">Continue</button>
 <button type="submit" name="action" value="deny" id="deny">This is not me</button></form>`,
   );

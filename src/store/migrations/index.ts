@@ -7,6 +7,7 @@ import * as cluster from "./005_cluster.ts";
 import * as providerObjects from "./006_provider_objects.ts";
 import * as ledgerEstimated from "./007_ledger_estimated.ts";
 import * as knowledge from "./008_knowledge.ts";
+import * as admin from "./009_admin.ts";
 
 /**
  * The one migration list, applied in key order on every dialect. Append; never edit a
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   "006_provider_objects": { up: (db: Kysely<unknown>) => providerObjects.up(db) },
   "007_ledger_estimated": { up: (db: Kysely<unknown>) => ledgerEstimated.up(db) },
   "008_knowledge": { up: (db: Kysely<unknown>) => knowledge.up(db) },
+  "009_admin": { up: (db: Kysely<unknown>) => admin.up(db) },
 };

@@ -1,0 +1,125 @@
+import type { Kysely, Selectable } from "kysely";
+import type { Clock } from "../../core/clock.ts";
+import type { Database, ServiceAccountKeysTable, ServiceAccountsTable } from "../../store/schema.ts";
+import { hashServiceAccountKey, keyHint, newServiceAccountKey } from "./keys.ts";
+import { createServiceAccountSchema, serviceAccountLimitsSchema, serviceAccountScopesSchema, type CreateServiceAccount, type CreatedKey, type ServiceAccount, type ServiceAccountKey } from "./types.ts";
+
+/**
+ * The service-account service layer: what the CLI (and, later, the admin API) call. Every
+ * instance reads the same store, so a key added or revoked on one is seen by all.
+ */
+export class ServiceAccounts {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Creates the account and its first key; the key text is returned once and never stored. */
+  async create(input: CreateServiceAccount, keyTtlMs?: number): Promise<{ account: ServiceAccount; key: CreatedKey }> {
+    const parsed = createServiceAccountSchema.parse(input);
+    const existing = await this.db.selectFrom("service_accounts").select("id").where("name", "=", parsed.name).executeTakeFirst();
+    if (existing) throw new Error(`A service account named ${parsed.name} exists already; pick another name or add a key to it (gatehouse service-account key add ${parsed.name}).`);
+    const now = this.clock.now();
+    if (parsed.expiresAt !== undefined && parsed.expiresAt <= now) throw new Error("The expiry is in the past.");
+    const row: Selectable<ServiceAccountsTable> = {
+      id: crypto.randomUUID(),
+      name: parsed.name,
+      owner_group: parsed.ownerGroup,
+      scopes: JSON.stringify(parsed.scopes),
+      limits: JSON.stringify(parsed.limits),
+      created_at: now,
+      created_by: parsed.createdBy,
+      expires_at: parsed.expiresAt ?? null,
+      disabled_at: null,
+    };
+    await this.db.insertInto("service_accounts").values(row).execute();
+    const account = toAccount(row);
+    return { account, key: await this.addKey(account.name, keyTtlMs) };
+  }
+
+  async list(): Promise<Array<ServiceAccount & { activeKeys: number }>> {
+    const rows = await this.db.selectFrom("service_accounts").selectAll().orderBy("name").execute();
+    const now = this.clock.now();
+    const keys = await this.db.selectFrom("service_account_keys").select(["account_id", "expires_at"]).where("revoked_at", "is", null).execute();
+    return rows.map((r) => ({ ...toAccount(r), activeKeys: keys.filter((k) => k.account_id === r.id && (k.expires_at === null || Number(k.expires_at) > now)).length }));
+  }
+
+  async byName(name: string): Promise<ServiceAccount> {
+    const row = await this.db.selectFrom("service_accounts").selectAll().where("name", "=", name).executeTakeFirst();
+    if (!row) throw new Error(`No service account named ${name} (gatehouse service-account list shows them).`);
+    return toAccount(row);
+  }
+
+  /** A further key, for rotation: the old ones keep working until revoked. */
+  async addKey(name: string, ttlMs?: number): Promise<CreatedKey> {
+    const account = await this.byName(name);
+    const now = this.clock.now();
+    const key = newServiceAccountKey();
+    const row: Selectable<ServiceAccountKeysTable> = {
+      id: crypto.randomUUID(),
+      account_id: account.id,
+      key_hash: await hashServiceAccountKey(key),
+      hint: keyHint(key),
+      created_at: now,
+      expires_at: ttlMs === undefined ? null : now + ttlMs,
+      revoked_at: null,
+      revoked_reason: null,
+    };
+    await this.db.insertInto("service_account_keys").values(row).execute();
+    return { key, record: toKey(row) };
+  }
+
+  async listKeys(name: string): Promise<ServiceAccountKey[]> {
+    const account = await this.byName(name);
+    const rows = await this.db.selectFrom("service_account_keys").selectAll().where("account_id", "=", account.id).orderBy("created_at").execute();
+    return rows.map(toKey);
+  }
+
+  /** Revokes one key of the account by its id; running gateways refuse it within the poll interval. */
+  async revokeKey(name: string, keyId: string, reason: string): Promise<void> {
+    const account = await this.byName(name);
+    const result = await this.db
+      .updateTable("service_account_keys")
+      .set({ revoked_at: this.clock.now(), revoked_reason: reason })
+      .where("id", "=", keyId)
+      .where("account_id", "=", account.id)
+      .where("revoked_at", "is", null)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) throw new Error(`Service account ${name} has no live key ${keyId} (gatehouse service-account key list ${name} shows them).`);
+  }
+
+  /** The key and its account by the key's hash, or undefined; the verifier decides what is still valid. */
+  async lookup(keyHash: string): Promise<{ key: ServiceAccountKey; account: ServiceAccount } | undefined> {
+    const key = await this.db.selectFrom("service_account_keys").selectAll().where("key_hash", "=", keyHash).executeTakeFirst();
+    if (!key) return undefined;
+    const account = await this.db.selectFrom("service_accounts").selectAll().where("id", "=", key.account_id).executeTakeFirst();
+    if (!account) return undefined;
+    return { key: toKey(key), account: toAccount(account) };
+  }
+}
+
+function toAccount(r: Selectable<ServiceAccountsTable>): ServiceAccount {
+  return {
+    id: r.id,
+    name: r.name,
+    ownerGroup: r.owner_group,
+    scopes: serviceAccountScopesSchema.parse(JSON.parse(r.scopes)),
+    limits: serviceAccountLimitsSchema.parse(JSON.parse(r.limits)),
+    createdAt: Number(r.created_at),
+    createdBy: r.created_by,
+    expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+    disabledAt: r.disabled_at === null ? null : Number(r.disabled_at),
+  };
+}
+
+function toKey(r: Selectable<ServiceAccountKeysTable>): ServiceAccountKey {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    hint: r.hint,
+    createdAt: Number(r.created_at),
+    expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+    revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+    revokedReason: r.revoked_reason,
+  };
+}
