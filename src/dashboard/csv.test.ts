@@ -92,7 +92,7 @@ describe("one usage CSV for the dashboard and the CLI", () => {
 
   it("the CLI table uses the same column names and (no team)", () => {
     const table = formatUsage(rows, ["team"], "table");
-    expect(table.split("\n")[0]).toMatch(/^team\s+requests\s+input_tokens\s+output_tokens\s+cache_read_tokens\s+cache_write_tokens\s+reasoning_tokens\s+cost_usd\s+errors$/);
+    expect(table.split("\n")[0]).toMatch(/^team\s+requests\s+input_tokens\s+output_tokens\s+cache_read_tokens\s+cache_write_tokens\s+reasoning_tokens\s+cost_usd\s+errors\s+estimated_usd$/);
     expect(table).toMatch(/^\(no team\)\s+3\s+100\s/m);
     expect(table).toContain("Total cost: $5,000.00 over 4 requests");
   });
