@@ -83,6 +83,7 @@ export class GovernancePolicy implements ProxyPolicy {
       throw new GatewayError("forbidden", `Batches are not metered request by request, so callers with a budget or rate limit cannot create them on this gateway. Send the requests one by one, or ask an administrator.`);
     }
 
+    const budgetClaims = this.budgetClaims(caller, rules, now);
     // One estimate, priced on the dearest model the request may end up on.
     const bytes = request.bodyBytes ?? bodySize(body);
     let estimateUsd = 0;
@@ -92,7 +93,7 @@ export class GovernancePolicy implements ProxyPolicy {
       estimateTokens = Math.max(estimateTokens, e.inputTokens + e.outputTokens);
       estimateUsd = Math.max(estimateUsd, e.costUsd ?? 0);
       // A budget cannot hold what it cannot price: an unpriced model on a metered endpoint is refused unless the org allows it.
-      if (shape.metered && e.costUsd === undefined && policy.unpriced === "deny" && this.budgetClaims(caller, rules, now).length > 0) {
+      if (shape.metered && e.costUsd === undefined && policy.unpriced === "deny" && budgetClaims.length > 0) {
         throw new GatewayError(
           "forbidden",
           `Model ${providerId}/${model ?? "(none)"} has no price on this gateway, so your budget cannot be enforced for it. Ask an administrator to add it under pricing: in gatehouse.yaml, or to set policy.unpriced: allow.`,
@@ -110,7 +111,6 @@ export class GovernancePolicy implements ProxyPolicy {
       holds = taken.holds;
     }
 
-    const budgetClaims = this.budgetClaims(caller, rules, now);
     let reservation: Reservation | undefined;
     if (budgetClaims.length > 0) {
       if (rules.groupBudgets.length > 0) (this.options.onMembership ?? noop)(caller.id, rules.groups);
