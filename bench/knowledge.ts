@@ -83,22 +83,22 @@ try {
     seed = (seed * 1103515245 + 12345) % 2147483648;
     return seed % n;
   };
-  const any = (refs: readonly string[]): string => refs[next(refs.length)] as string;
+  const pick = (refs: readonly string[]): string => refs[next(refs.length)] as string;
   const bareName = (ref: string): string => ref.slice(ref.indexOf("/") + 1);
   const cases: [string, () => Record<string, unknown>][] = [
-    ["get_entity (full ref)", () => ({ ref: any(catalog.refs.components) })],
-    ["get_entity (bare name)", () => ({ ref: bareName(any(catalog.refs.components)) })],
-    ["owner_of", () => ({ ref: any(catalog.refs.components) })],
-    ["dependencies depth 1", () => ({ ref: any(catalog.refs.components), depth: 1 })],
-    ["dependents depth 1", () => ({ ref: any(catalog.refs.components), depth: 1 })],
-    ["apis_of", () => ({ ref: any(catalog.refs.components) })],
-    ["get_api (with definition)", () => ({ ref: any(catalog.refs.apis) })],
-    ["group_members", () => ({ ref: any(catalog.refs.groups) })],
-    ["relations (one hop, all types)", () => ({ ref: any(catalog.refs.groups) })],
-    ["find_entities (kind + owner)", () => ({ kind: "component", owner: any(catalog.refs.groups), limit: 25 })],
-    ["dependencies depth 3", () => ({ ref: any(catalog.refs.components), depth: 3 })],
-    ["dependents depth 3 (hubs: capped at 500)", () => ({ ref: any(catalog.refs.components.slice(0, 200)), depth: 3 })],
-    ["search (two words)", () => ({ query: `${any(["rust", "go", "python", "java"])} ${any(["billing", "auth", "cache", "dns"])}`, limit: 10 })],
+    ["get_entity (full ref)", () => ({ ref: pick(catalog.refs.components) })],
+    ["get_entity (bare name)", () => ({ ref: bareName(pick(catalog.refs.components)) })],
+    ["owner_of", () => ({ ref: pick(catalog.refs.components) })],
+    ["dependencies depth 1", () => ({ ref: pick(catalog.refs.components), depth: 1 })],
+    ["dependents depth 1", () => ({ ref: pick(catalog.refs.components), depth: 1 })],
+    ["apis_of", () => ({ ref: pick(catalog.refs.components) })],
+    ["get_api (with definition)", () => ({ ref: pick(catalog.refs.apis) })],
+    ["group_members", () => ({ ref: pick(catalog.refs.groups) })],
+    ["relations (one hop, all types)", () => ({ ref: pick(catalog.refs.groups) })],
+    ["find_entities (kind + owner)", () => ({ kind: "component", owner: pick(catalog.refs.groups), limit: 25 })],
+    ["dependencies depth 3", () => ({ ref: pick(catalog.refs.components), depth: 3 })],
+    ["dependents depth 3 (hubs: capped at 500)", () => ({ ref: pick(catalog.refs.components.slice(0, 200)), depth: 3 })],
+    ["search (two words)", () => ({ query: `${pick(["rust", "go", "python", "java"])} ${pick(["billing", "auth", "cache", "dns"])}`, limit: 10 })],
   ];
   console.log(`\ntool latency over ${calls} calls each (MCP client -> in-memory transport -> knowledge server -> ${args.includes("--postgres") ? "PostgreSQL" : "SQLite"});`);
   const inProcess = args.includes("--postgres") ? "client and server run in it; PostgreSQL's own CPU is not counted" : "client, server and SQLite all run in it";

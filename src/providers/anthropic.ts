@@ -1,4 +1,5 @@
 import type { GatewayError } from "../core/errors.ts";
+import { unmeteredEndpoint } from "./endpoints.ts";
 import type { EndpointSpec, ProviderDescriptor } from "./types.ts";
 
 const anthropicErrorType: Record<string, string> = {
@@ -26,19 +27,19 @@ const paging = { ...beta, limit: "any", before_id: "any", after_id: "any" } as c
 const endpoints: EndpointSpec[] = [
   { name: "messages", method: "POST", path: "/messages", body: "json", format: "anthropic-messages", model: "body", streaming: "body", metered: true, query: beta, endUser: "metadata.user_id" },
   { name: "count_tokens", method: "POST", path: "/messages/count_tokens", body: "json", format: "none", model: "body", streaming: "never", metered: false, query: beta },
-  { name: "models.list", method: "GET", path: "/models", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: paging },
-  { name: "models.read", method: "GET", path: "/models/{id}", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: beta },
-  { name: "batches.create", method: "POST", path: "/messages/batches", body: "json", format: "none", model: "none", streaming: "never", metered: false, query: beta, object: { kind: "batches", action: "create" } },
-  { name: "batches.list", method: "GET", path: "/messages/batches", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: paging, object: { kind: "batches", action: "list" } },
-  { name: "batches.read", method: "GET", path: "/messages/batches/{id}", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: beta, object: { kind: "batches", action: "read" } },
-  { name: "batches.results", method: "GET", path: "/messages/batches/{id}/results", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: beta, object: { kind: "batches", action: "read" } },
-  { name: "batches.cancel", method: "POST", path: "/messages/batches/{id}/cancel", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: beta, object: { kind: "batches", action: "update" } },
-  { name: "batches.delete", method: "DELETE", path: "/messages/batches/{id}", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: beta, object: { kind: "batches", action: "delete" } },
-  { name: "files.create", method: "POST", path: "/files", body: "raw", format: "none", model: "none", streaming: "never", metered: false, query: beta, object: { kind: "files", action: "create" } },
-  { name: "files.list", method: "GET", path: "/files", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: paging, object: { kind: "files", action: "list" } },
-  { name: "files.read", method: "GET", path: "/files/{id}", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: beta, object: { kind: "files", action: "read" } },
-  { name: "files.content", method: "GET", path: "/files/{id}/content", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: beta, object: { kind: "files", action: "read" } },
-  { name: "files.delete", method: "DELETE", path: "/files/{id}", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: beta, object: { kind: "files", action: "delete" } },
+  unmeteredEndpoint("models.list", "GET", "/models", { query: paging }),
+  unmeteredEndpoint("models.read", "GET", "/models/{id}", { query: beta }),
+  unmeteredEndpoint("batches.create", "POST", "/messages/batches", { object: { kind: "batches", action: "create" }, query: beta }),
+  unmeteredEndpoint("batches.list", "GET", "/messages/batches", { object: { kind: "batches", action: "list" }, query: paging }),
+  unmeteredEndpoint("batches.read", "GET", "/messages/batches/{id}", { object: { kind: "batches", action: "read" }, query: beta }),
+  unmeteredEndpoint("batches.results", "GET", "/messages/batches/{id}/results", { object: { kind: "batches", action: "read" }, query: beta }),
+  unmeteredEndpoint("batches.cancel", "POST", "/messages/batches/{id}/cancel", { object: { kind: "batches", action: "update" }, query: beta, body: "none" }),
+  unmeteredEndpoint("batches.delete", "DELETE", "/messages/batches/{id}", { object: { kind: "batches", action: "delete" }, query: beta }),
+  unmeteredEndpoint("files.create", "POST", "/files", { object: { kind: "files", action: "create" }, query: beta, body: "raw" }),
+  unmeteredEndpoint("files.list", "GET", "/files", { object: { kind: "files", action: "list" }, query: paging }),
+  unmeteredEndpoint("files.read", "GET", "/files/{id}", { object: { kind: "files", action: "read" }, query: beta }),
+  unmeteredEndpoint("files.content", "GET", "/files/{id}/content", { object: { kind: "files", action: "read" }, query: beta }),
+  unmeteredEndpoint("files.delete", "DELETE", "/files/{id}", { object: { kind: "files", action: "delete" }, query: beta }),
 ];
 
 export const anthropic: ProviderDescriptor = {

@@ -1,4 +1,5 @@
 import type { GatewayError } from "../core/errors.ts";
+import { unmeteredEndpoint } from "./endpoints.ts";
 import type { EndpointSpec, ProviderDescriptor } from "./types.ts";
 
 const googleStatus: Record<string, string> = {
@@ -24,18 +25,7 @@ const googleStatus: Record<string, string> = {
 // `$fields` are not accepted either: a field mask can drop usageMetadata from the answer.
 const paging = { pageSize: "any", pageToken: "any" } as const;
 
-const plain = (name: string, method: EndpointSpec["method"], path: string, object?: EndpointSpec["object"], query: EndpointSpec["query"] = {}): EndpointSpec => ({
-  name,
-  method,
-  path,
-  body: method === "POST" || method === "PATCH" ? "json" : "none",
-  format: "none",
-  model: "none",
-  streaming: "never",
-  metered: false,
-  query,
-  object,
-});
+const plain = (name: string, method: EndpointSpec["method"], path: string, object?: EndpointSpec["object"], query: EndpointSpec["query"] = {}): EndpointSpec => unmeteredEndpoint(name, method, path, { object, query });
 
 const endpoints: EndpointSpec[] = [
   { name: "generate", method: "POST", path: "/models/{model}:generateContent", body: "json", format: "gemini", model: "path", streaming: "never", metered: true, query: { alt: ["json"] } },

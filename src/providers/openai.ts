@@ -1,5 +1,6 @@
 import type { GatewayError } from "../core/errors.ts";
 import type { WireFormat } from "../usage/types.ts";
+import { unmeteredEndpoint } from "./endpoints.ts";
 import type { EndpointSpec, JsonObject, ProviderDescriptor } from "./types.ts";
 
 const openaiErrorType: Record<string, string> = {
@@ -28,22 +29,15 @@ export const openAiInferenceEndpoints: EndpointSpec[] = [
   { name: "responses", method: "POST", path: "/responses", body: "json", format: "openai-responses", model: "body", streaming: "body", metered: true, query: {}, endUser: "safety_identifier" },
   { name: "embeddings", method: "POST", path: "/embeddings", body: "json", format: "openai-embeddings", model: "body", streaming: "never", metered: true, query: {} },
   // Codex fetches its model list as /models?client_version=<its version>.
-  { name: "models.list", method: "GET", path: "/models", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: { client_version: "any" } },
-  { name: "models.read", method: "GET", path: "/models/{id}", body: "none", format: "none", model: "none", streaming: "never", metered: false, query: {} },
+  unmeteredEndpoint("models.list", "GET", "/models", { query: { client_version: "any" } }),
+  unmeteredEndpoint("models.read", "GET", "/models/{id}"),
 ];
 
-const object = (name: string, method: EndpointSpec["method"], path: string, kind: NonNullable<EndpointSpec["object"]>["kind"], action: NonNullable<EndpointSpec["object"]>["action"], query: EndpointSpec["query"] = {}): EndpointSpec => ({
-  name,
-  method,
-  path,
-  body: method === "POST" && action === "create" && kind === "files" ? "raw" : method === "POST" || method === "PATCH" ? "json" : "none",
-  format: "none",
-  model: "none",
-  streaming: "never",
-  metered: false,
-  query,
-  object: { kind, action },
-});
+type Kind = NonNullable<EndpointSpec["object"]>["kind"];
+type Action = NonNullable<EndpointSpec["object"]>["action"];
+// File uploads are multipart: forwarded unread.
+const object = (name: string, method: EndpointSpec["method"], path: string, kind: Kind, action: Action, query: EndpointSpec["query"] = {}): EndpointSpec =>
+  unmeteredEndpoint(name, method, path, { object: { kind, action }, query, ...(kind === "files" && action === "create" ? { body: "raw" as const } : {}) });
 
 const openAiOnlyEndpoints: EndpointSpec[] = [
   // Codex's default transport: GET /v1/responses with Upgrade: websocket, response.create events.
