@@ -4,7 +4,7 @@ import { preloadTokenizers } from "../../src/usage/estimate/index.ts";
 import { usageSummary } from "../../src/ledger/index.ts";
 import { formatUsage } from "../../src/cli/commands/usage.ts";
 import { totals } from "../../src/dashboard/queries.ts";
-import { CLIENT_TOKEN, ledgerRows, readChunks, snapshotCost, startHarness, type Harness } from "./harness.ts";
+import { CLIENT_TOKEN, ledgerRows, readChunks, snapshotCost, startHarness, type Harness, rowWhenWritten } from "./harness.ts";
 
 /**
  * Issue 11 item 2: a stream that ends without the provider's usage is not free. The fake
@@ -29,19 +29,7 @@ const PROMPT = "The quick brown fox jumps over the lazy dog. ".repeat(500);
 const PROMPT_TOKENS = countTokens(PROMPT);
 const gpt5 = snapshotCost("openai", "gpt-5");
 
-async function rowFor(requestId: string) {
-  let found: Awaited<ReturnType<typeof ledgerRows>>[number] | undefined;
-  await expect
-    .poll(
-      async () => {
-        found = (await ledgerRows(h)).find((r) => r.request_id === requestId);
-        return found !== undefined;
-      },
-      { timeout: 30_000 },
-    )
-    .toBe(true);
-  return found as NonNullable<typeof found>;
-}
+const rowFor = (requestId: string) => rowWhenWritten(h, requestId);
 
 function post(path: string, body: unknown): Promise<Response> {
   return fetch(`${h.gateway.url}${path}`, {

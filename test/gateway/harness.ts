@@ -1,3 +1,4 @@
+import { expect } from "vitest";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -87,4 +88,19 @@ export async function readChunks(res: Response): Promise<{ text: string; arrival
     text += decoder.decode(value, { stream: true });
   }
   return { text, arrivals };
+}
+
+/** The ledger row of one request, once the writer has flushed it (waits up to 30 s, ends as soon as it is there). */
+export async function rowWhenWritten(h: Harness, requestId: string) {
+  let found: Awaited<ReturnType<typeof ledgerRows>>[number] | undefined;
+  await expect
+    .poll(
+      async () => {
+        found = (await ledgerRows(h)).find((r) => r.request_id === requestId);
+        return found !== undefined;
+      },
+      { timeout: 30_000 },
+    )
+    .toBe(true);
+  return found as NonNullable<typeof found>;
 }

@@ -1,6 +1,6 @@
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { CLIENT_TOKEN, ledgerRows, readChunks, startHarness, type Harness } from "./harness.ts";
+import { CLIENT_TOKEN, ledgerRows, readChunks, startHarness, type Harness, rowWhenWritten } from "./harness.ts";
 
 /**
  * Issue 11 item 3 and the body deadline of item 9: a stalled upstream, a client that never
@@ -23,19 +23,7 @@ beforeEach(() => {
   h.fake.reset();
 });
 
-async function rowFor(requestId: string) {
-  let found: Awaited<ReturnType<typeof ledgerRows>>[number] | undefined;
-  await expect
-    .poll(
-      async () => {
-        found = (await ledgerRows(h)).find((r) => r.request_id === requestId);
-        return found !== undefined;
-      },
-      { timeout: 30_000 },
-    )
-    .toBe(true);
-  return found as NonNullable<typeof found>;
-}
+const rowFor = (requestId: string) => rowWhenWritten(h, requestId);
 
 const anthropicHeaders = { "x-api-key": CLIENT_TOKEN, "anthropic-version": "2023-06-01" };
 const openaiHeaders = { authorization: `Bearer ${CLIENT_TOKEN}` };
