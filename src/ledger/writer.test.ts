@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Logger } from "../core/logger.ts";
 import type { Database } from "../store/index.ts";
 import { blankLedgerRow } from "./row.ts";
+import type { LedgerSpool, SpoolSegment } from "./spool.ts";
 import { BatchedLedgerWriter, type LedgerRow, type LedgerWriterOptions } from "./writer.ts";
 
 // Every test here runs on vitest's fake clock: the flush interval, the retry back-off, the
@@ -41,6 +42,50 @@ class Store {
   /** The hung inserts land after all (the connection came back). */
   release(): void {
     for (const land of this.hung.splice(0)) land();
+  }
+}
+
+/**
+ * A spool whose disk answers when told: appended rows are in flight until `land()`. The
+ * adapter's file spool is tested against a real disk in adapters/node/ledger-spool.test.ts.
+ */
+class SlowDiskSpool implements LedgerSpool {
+  readonly onDisk: LedgerRow[] = [];
+  readonly inFlight: LedgerRow[] = [];
+  readonly lost = 0;
+  private flight: { done: Promise<void>; land: () => void } | undefined;
+
+  append(row: LedgerRow): boolean {
+    this.inFlight.push(row);
+    if (!this.flight) {
+      let land = () => {};
+      const done = new Promise<void>((resolve) => (land = resolve));
+      this.flight = { done, land };
+    }
+    return true;
+  }
+
+  land(): void {
+    this.onDisk.push(...this.inFlight.splice(0));
+    this.flight?.land();
+    this.flight = undefined;
+  }
+
+  settled(): Promise<void> {
+    return this.flight?.done ?? Promise.resolve();
+  }
+
+  get rows(): number {
+    return this.onDisk.length + this.inFlight.length;
+  }
+
+  oldest(): Promise<SpoolSegment | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  writeNow(rows: readonly LedgerRow[]): string | undefined {
+    this.onDisk.push(...rows);
+    return "segment-1";
   }
 }
 
@@ -212,5 +257,44 @@ describe("BatchedLedgerWriter.close", () => {
     expect(store.calls).toEqual([]);
     expect(writer.stats()).toMatchObject({ queued: 0, dropped: 1 });
     expect(logger.lines.some((l) => l.message.includes("recorded after the ledger was closed"))).toBe(true);
+  });
+
+  it("waits for the spool's background write before returning, so an exit right after loses nothing", async () => {
+    const store = new Store();
+    store.mode = "refuse";
+    const spool = new SlowDiskSpool();
+    const { writer } = writerOn(store, { maxPending: 10, spool });
+    for (let i = 0; i < 30; i++) writer.record(row(i));
+    expect(spool.inFlight).toHaveLength(20);
+    let result;
+    void writer.close(500).then((r) => (result = r));
+    await vi.advanceTimersByTimeAsync(900);
+    // Past the deadline, the disk has not answered yet: close still waits (up to 1 s).
+    expect(result).toBeUndefined();
+    spool.land();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(result).toEqual({ spooled: 30, spoolFile: "segment-1", lost: 0 });
+    expect(spool.onDisk.map((r) => r.request_id).sort()).toEqual(Array.from({ length: 30 }, (_, i) => row(i).request_id));
+  });
+
+  it("returns anyway, and says so, when the spool's disk never answers", async () => {
+    const store = new Store();
+    store.mode = "refuse";
+    const spool = new SlowDiskSpool();
+    const { writer, logger } = writerOn(store, { maxPending: 10, spool });
+    for (let i = 0; i < 30; i++) writer.record(row(i));
+    const closing = writer.close(500);
+    await vi.advanceTimersByTimeAsync(1_500);
+    await expect(closing).resolves.toMatchObject({ spooled: 30, lost: 0 });
+    expect(logger.lines.some((l) => l.message.includes("background write to disk did not finish"))).toBe(true);
+  });
+
+  it("spools a row recorded after close when there is a spool", async () => {
+    const spool = new SlowDiskSpool();
+    const { writer } = writerOn(new Store(), { spool });
+    await writer.close(1_000);
+    writer.record(row(1));
+    expect(spool.onDisk.map((r) => r.request_id)).toEqual([row(1).request_id]);
+    expect(writer.stats()).toMatchObject({ queued: 0, spooled: 1, dropped: 0 });
   });
 });
