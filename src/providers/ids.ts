@@ -6,5 +6,9 @@
 export const PROVIDER_IDS = ["anthropic", "openai", "google-ai-studio", "compat"] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
+export function isProviderId(id: string): id is ProviderId {
+  return (PROVIDER_IDS as readonly string[]).includes(id);
+}
+
 /** Provider-side object kinds an org may enable (on providers whose descriptor has `ownsObjects`). */
 export const ENABLEABLE_OBJECT_KINDS = ["files", "batches"] as const;
