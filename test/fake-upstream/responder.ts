@@ -1,5 +1,4 @@
 import type { ServerResponse } from "node:http";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Behaviour, BehaviourError } from "./types.ts";
 
 /** Thrown inside a handler when the stream must stop: the client left or a failure was injected. */
@@ -10,6 +9,9 @@ export class StreamStopped extends Error {
 }
 
 export type Headers = Record<string, string>;
+
+/** The global setTimeout (not node:timers/promises): a test's fake timers move the fake's delays too. */
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Writes one response chunk by chunk: every event is its own `write`, Nagle is off, a full

@@ -99,6 +99,10 @@ export interface FakeUpstream {
   readonly requests: RecordedRequest[];
   /** Responses whose client went away before the response ended. */
   readonly aborted: number;
+  /** Resolves once `requests` holds at least `count` requests (at once if it already does): an event to await, not a poll. */
+  whenRequests(count: number): Promise<void>;
+  /** Resolves once `aborted` reaches at least `count` (at once if it already has). */
+  whenAborted(count: number): Promise<void>;
   readonly keys: ProviderKeys;
   /** Files and batches created under the keys (one store for every caller, as at the provider). */
   readonly objects: FakeObjectStore;
