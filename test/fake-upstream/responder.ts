@@ -125,11 +125,13 @@ export async function runStream(responder: Responder, plan: StreamPlan, pieces: 
   };
 
   if (behaviour.firstEventDelayMs) await sleep(behaviour.firstEventDelayMs);
+  if (behaviour.holdFirstEventUntil) await behaviour.holdFirstEventUntil;
   for (const event of plan.opening) if (!(await emit(event))) return;
   const chunkDelay = behaviour.chunkDelayMs ?? (behaviour.endless ? 10 : 0);
   let index = 0;
   for (const piece of pieces) {
     if (chunkDelay > 0) await sleep(chunkDelay);
+    if (behaviour.holdChunkUntil) await behaviour.holdChunkUntil(index);
     for (const event of plan.delta(piece, index)) if (!(await emit(event))) return;
     index++;
   }

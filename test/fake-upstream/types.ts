@@ -47,8 +47,16 @@ export interface Behaviour {
   holdHeadersUntil?: Promise<unknown>;
   /** Wait this long after the headers before the first stream event (a model thinking before its first token). */
   firstEventDelayMs?: number;
+  /** Send no stream event until this promise settles (after any delay): a test decides when the model "thinks of" its first token. */
+  holdFirstEventUntil?: Promise<unknown>;
   /** Wait this long before each text delta. */
   chunkDelayMs?: number;
+  /**
+   * Send text delta `index` (from 0) only once the promise this returns settles (after any
+   * delay): a test steps a stream one delta at a time and reads each through the gateway,
+   * instead of spacing deltas out in time and measuring arrivals against slack.
+   */
+  holdChunkUntil?: (index: number) => Promise<unknown>;
   /** How many text deltas to stream. */
   chunks?: number;
   /** Destroy the socket after this many stream events (mid-stream network failure). */
