@@ -266,7 +266,7 @@ describe("bad input and failures", () => {
     await reader.read();
     await reader.cancel();
     controller.abort();
-    await expect.poll(() => h.fake.aborted, { timeout: 30_000 }).toBe(1);
+    await h.fake.whenAborted(1);
     await expect.poll(async () => (await lastRow()).outcome, { timeout: 30_000 }).toBe("client_aborted");
     const row = await lastRow();
     expect(row.input_tokens).toBe(777);
