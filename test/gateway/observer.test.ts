@@ -172,3 +172,48 @@ describe("one ended per request, on every path", () => {
     expect(rows.map((r) => r.request_id).sort()).toEqual(withRow.sort());
   });
 });
+
+describe("the policy subscriber, in a whole server", () => {
+  let governed: Harness;
+  beforeAll(async () => {
+    governed = await startHarness({}, {}, [
+      "policy:",
+      "  groups:",
+      "    dev:",
+      '      models: ["openai/*"]',
+      "      budget: { perUser: { dailyUsd: 0.1 } }",
+      "  routing:",
+      "    aliases:",
+      '      fast: ["openai/gpt-5", "openai/gpt-5-mini"]',
+      "  circuitBreaker: { failureThreshold: 1, openSeconds: 600 }",
+    ]);
+  });
+  afterAll(async () => {
+    await governed.close();
+  });
+  const chat = (body: Record<string, unknown>) => fetch(`${governed.gateway.url}/openai/v1/chat/completions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], ...body }) });
+
+  it("an attempt's 503 reaches the circuit breaker: the next request skips the failing model", async () => {
+    governed.fake.enqueue({ status: 503 });
+    const first = await chat({ model: "fast" });
+    expect(first.status).toBe(200);
+    await first.text();
+    expect(governed.fake.requests.map((r) => (JSON.parse(r.bodyText) as { model: string }).model)).toEqual(["gpt-5", "gpt-5-mini"]);
+    const second = await chat({ model: "fast" });
+    await second.text();
+    expect((JSON.parse(governed.fake.requests.at(-1)?.bodyText ?? "{}") as { model: string }).model).toBe("gpt-5-mini");
+    expect(governed.fake.requests).toHaveLength(3);
+  });
+
+  it("each answer settles its reservation at the real cost: reservations of $0.08 under a $0.10 budget do not pile up", async () => {
+    // Each request reserves 8,000 output tokens of gpt-5 ($0.08) and really costs a fraction of a cent.
+    for (let i = 0; i < 3; i++) {
+      const res = await chat({ model: "gpt-5", max_tokens: 8000 });
+      expect(res.status, `request ${i + 1}`).toBe(200);
+      await res.text();
+      // The settle happens at the stream's end; the next admission must see it.
+      const id = res.headers.get("x-gatehouse-request-id") as string;
+      await expect.poll(async () => (await ledgerRows(governed)).some((r) => r.request_id === id), { timeout: 20_000 }).toBe(true);
+    }
+  });
+});
