@@ -32,7 +32,12 @@ export interface RequestStart {
   tracestate?: string | undefined;
 }
 
-/** One request's events, in this order; every method but `ended` is optional and may be skipped. */
+/**
+ * One request's events, in this order; every method but `ended` is optional and may be
+ * skipped. `attempted` comes once per upstream attempt: for a discarded fallback attempt as
+ * soon as it is given up (`retried`), for the attempt that answers when its answer starts
+ * (or with status 0 at its end when it never started).
+ */
 export interface RequestListener {
   /** Authentication succeeded: who sent it. */
   identified?(caller: Caller): void;
@@ -74,7 +79,8 @@ export interface RequestEnd {
   error?: GatewayError | undefined;
   /**
    * The request's ledger row: usage, cost, timings, attempts. Undefined only when nobody
-   * is known to charge it to (authentication failed, or it was refused before it).
+   * is known to charge it to (authentication failed, or it was refused before it), and for
+   * a WebSocket upgrade (status 101), whose response.create requests each have their own.
    */
   row: LedgerRow | undefined;
 }
