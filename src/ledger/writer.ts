@@ -3,6 +3,7 @@ import type { Logger } from "../core/logger.ts";
 import { describeError } from "../core/app.ts";
 import { LogThrottle } from "../core/log-throttle.ts";
 import type { Database, LedgerTable } from "../store/index.ts";
+import { rejectAfter, settledWithin } from "./deadlines.ts";
 import type { LedgerSpool } from "./spool.ts";
 
 export type LedgerRow = Insertable<LedgerTable>;
@@ -47,18 +48,6 @@ export type LedgerInsert = (rows: readonly LedgerRow[]) => Promise<void>;
 
 /** The least `close` waits for the spool's background append, even past its deadline (a local disk). */
 const SPOOL_SETTLE_MIN_MS = 1_000;
-
-/** Waits for `work` up to `ms`; true when it settled in time. */
-async function settledWithin(work: Promise<void>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    // A rejection is settled too: the caller reads the outcome from the counters, not from here.
-    return await Promise.race([work.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** What `close` could not write to the store. */
 export interface LedgerCloseResult {
@@ -231,7 +220,7 @@ export class BatchedLedgerWriter implements LedgerSink {
     } catch (err) {
       this.log.error({ err: describeError(err) }, "could not spool a ledger row recorded after shutdown");
     }
-    this.drop(1, "recorded after the ledger was closed and there is no spool to take it");
+    this.drop(1, "recorded after the ledger was closed, and it could not be spooled");
   }
 
   private schedule(): void {
@@ -273,7 +262,7 @@ export class BatchedLedgerWriter implements LedgerSink {
 
   private async write(batch: readonly LedgerRow[]): Promise<boolean> {
     try {
-      await this.insertWithin(batch);
+      await rejectAfter(this.insert(batch), this.writeTimeoutMs, () => new Error(`ledger insert did not answer within ${this.writeTimeoutMs} ms (the store hangs); the batch stays queued and is retried`));
     } catch (err) {
       this.failedWrites++;
       this.failures++;
@@ -289,15 +278,6 @@ export class BatchedLedgerWriter implements LedgerSink {
     this.failures = 0;
     this.options.onWrite?.(undefined);
     return true;
-  }
-
-  /** The insert, failed when it does not answer within `writeTimeoutMs`. */
-  private insertWithin(batch: readonly LedgerRow[]): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`ledger insert did not answer within ${this.writeTimeoutMs} ms (the store hangs); the batch stays queued and is retried`)), this.writeTimeoutMs);
-    });
-    return Promise.race([this.insert(batch), deadline]).finally(() => clearTimeout(timer));
   }
 
   private drop(rows: number, why: string): void {
