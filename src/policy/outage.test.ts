@@ -5,7 +5,7 @@ import { StoreHealth } from "../store/health.ts";
 import { InMemoryCounterStore, type BudgetClaim, type CounterStore, type Reservation, type ReserveOutcome } from "./counters.ts";
 import { budgetDenial } from "./denial.ts";
 import { OutageAwareCounters, OutageAwareRates } from "./outage.ts";
-import type { StoreOutagePolicy } from "./config.ts";
+import type { StoreOutagePolicy } from "../config/policy-schema.ts";
 import { SlidingWindowRateLimiter, type RateClaim, type RateOutcome } from "./rate-limit.ts";
 
 const connectionRefused = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { UsageSummaryRow } from "../ledger/index.ts";
-import { formatUsage } from "../cli/commands/usage.ts";
-import { csvCell, toCsv, usageCsv } from "./csv.ts";
+import type { UsageSummaryRow } from "../../src/ledger/index.ts";
+import { formatUsage } from "../../src/cli/commands/usage.ts";
+import { csvCell, toCsv, usageCsv } from "../../src/dashboard/csv.ts";
 
 /** RFC 4180 reader, written here apart from the writer: what a spreadsheet would read. */
 function readCsv(text: string): string[][] {
