@@ -39,6 +39,23 @@ export default tseslint.config(
       // - the MCP SDK types McpError.code as number and ErrorCode as a numeric enum; comparing
       //   them is the SDK's documented use.
       "@typescript-eslint/no-unsafe-enum-comparison": "off",
+      // - `String(value)` of a parsed JSON value or a caught error is the deliberate "as text"
+      //   of an error message, a fake's record or a doc generator; the rule cannot tell it from
+      //   an object printed by accident and reported only those (9 at adoption).
+      "@typescript-eslint/no-base-to-string": "off",
+    },
+  },
+  {
+    // In tests, vitest's asymmetric matchers (`expect.stringMatching(…)`, `expect.any(…)`) and
+    // JSON.parse of a response are typed `any` by design: asserting on them is what a test does.
+    // no-explicit-any still holds: a test may not declare `any` itself.
+    files: ["**/*.test.ts", "test/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-member-access": "off",
+      "@typescript-eslint/no-unsafe-return": "off",
+      "@typescript-eslint/no-unsafe-argument": "off",
+      "@typescript-eslint/no-unsafe-call": "off",
     },
   },
   {
