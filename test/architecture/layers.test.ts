@@ -76,7 +76,9 @@ describe("the layer table reader", () => {
     const page = readFileSync(ARCHITECTURE_PAGE, "utf8");
     for (const layer of layers) expect(page).toContain(`\`${layer.folder}\``);
     expect(layerOf(layers, join(repoRoot, "src/adapters/node/server.ts"))?.folder).toBe("src/adapters/node");
-    const files = readdirSync(join(repoRoot, "src"), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+    const files = readdirSync(join(repoRoot, "src"), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name));
     expect(files.length).toBeGreaterThan(100);
     expect(files.filter((file) => !layerOf(layers, file))).toEqual([]);
   });
@@ -84,7 +86,10 @@ describe("the layer table reader", () => {
   it("parses names, prefixes, (types) and reasons", () => {
     const layers = parseLayerTable(table(["| `src/a` | x | — |", "| `src/b/one`, `src/b/two` | x | a (types, because), c (a reason, with a comma) |", "| `src/c` | x | b |", "| `src/d` | x | everything (an edge) |"]));
     const [a, one, , c, d] = layers;
-    expect(one?.allows).toEqual([{ layer: "src/a", typesOnly: true }, { layer: "src/c", typesOnly: false }]);
+    expect(one?.allows).toEqual([
+      { layer: "src/a", typesOnly: true },
+      { layer: "src/c", typesOnly: false },
+    ]);
     expect(c?.allows.map((x) => x.layer)).toEqual(["src/b/one", "src/b/two"]);
     expect(d?.everything).toBe(true);
     expect(verdict(one!, a!, true)).toBe("ok");

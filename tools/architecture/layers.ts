@@ -139,7 +139,6 @@ export function layerOf(layers: Layer[], file: string, root: string = repoRoot):
   return best;
 }
 
-
 export type Verdict = "ok" | "types-only" | "forbidden";
 
 /** A unit test beside the code: it may make values of the types its folder imports. */
