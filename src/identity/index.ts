@@ -2,6 +2,7 @@
 export { createAuthenticator, createIdentity, assertDevModeAllowed, isLoopbackHost, parseAlgorithms } from "./create.ts";
 export type { Identity, IdentityDeps } from "./create.ts";
 export { JwtAuthenticator } from "./authenticator.ts";
+export { DEV_EMAIL, DevTokenAuthenticator, DevTokens } from "./dev-token.ts";
 export { AnonymousIds, normalizeEmail } from "./anonymous-ids.ts";
 export type { SharedAnonymousIdCache } from "./anonymous-ids.ts";
 export { TokenIssuer, GATEHOUSE_ISSUER, GATEHOUSE_AUDIENCE } from "./gatehouse-tokens.ts";
