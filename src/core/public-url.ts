@@ -59,3 +59,9 @@ export function publicBaseUrl(settings: PublicUrlSettings, request: RequestOrigi
 export function publicUrlIsHttps(settings: PublicUrlSettings, request: RequestOrigin): boolean {
   return (trustedBaseUrl(settings, request) ?? request.url).startsWith("https:");
 }
+
+/** oidc and jwt modes serve documents to many users: a public URL is required to start. */
+export function assertPublicUrlConfigured(settings: PublicUrlSettings): void {
+  if (settings.authMode === "dev" || settings.publicUrl) return;
+  throw new Error(`GATEHOUSE_AUTH_MODE=${settings.authMode} needs ${settingsEnvNames.publicUrl} (e.g. https://gatehouse.example.com): served config, OAuth metadata and the sign-in redirect use it, never the request's Host header.`);
+}

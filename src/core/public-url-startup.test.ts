@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { assertPublicUrlConfigured } from "./base-url.ts";
-import { hostnameOfHost, isLoopbackHostname } from "../core/host-guard.ts";
+import { assertPublicUrlConfigured } from "./public-url.ts";
+import { hostnameOfHost, isLoopbackHostname } from "./host-guard.ts";
 
 describe("GATEHOUSE_PUBLIC_URL at start-up (the base URL itself: core/public-url.test.ts)", () => {
   it("start-up check names the setting", () => {
