@@ -61,10 +61,18 @@ export interface GatewayParts {
     insert: LedgerInsert | undefined;
   };
   dashboardAssets: DashboardAssets;
-  /** Code Mode's sandbox; undefined = `?codemode` answers execute with an error. */
-  executor: CodeExecutor | undefined;
-  /** Spawns stdio MCP servers; undefined = they are listed as unavailable. */
-  stdio: StdioTransportFactory | undefined;
+  /**
+   * The MCP portal's runtime parts; undefined = the portal is not mounted (a runtime that cannot
+   * keep upstream connections and sessions across requests: Workers).
+   */
+  mcp:
+    | {
+        /** Code Mode's sandbox; undefined = `?codemode` answers execute with an error. */
+        executor: CodeExecutor | undefined;
+        /** Spawns stdio MCP servers; undefined = they are listed as unavailable. */
+        stdio: StdioTransportFactory | undefined;
+      }
+    | undefined;
   /** Runtime-specific /metrics (a connection pool, a shared store's backlog). */
   instrument: ((metrics: MetricsRegistry) => void) | undefined;
   /** Mounted after the gateway's own modules (tests). */
@@ -86,7 +94,8 @@ export interface ComposedGateway {
   deps: AppDeps;
   ledger: BatchedLedgerWriter;
   governance: GatewayGovernance;
-  mcp: McpModule;
+  /** The portal, when mounted. */
+  mcp: McpModule | undefined;
   /** The mounted modules' names, in mount order: the same list on every runtime. */
   modules: string[];
   /** Readiness answers 503 "shutting down" from now on. */
@@ -97,7 +106,7 @@ export interface ComposedGateway {
   settled(): Promise<void>;
 }
 
-/** The names of the modules every runtime mounts, in order (before `extraModules`). */
+/** The names of the modules the composition mounts, in order (before `extraModules`); `mcp` only given `parts.mcp`. */
 export const GATEWAY_MODULES = ["proxy", "identity-login", "discovery", "mcp", "dashboard", "metrics"] as const;
 
 /**
@@ -163,19 +172,21 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
   // Without a signing key (jwt mode, or a runtime that keeps none) the login module mounts nothing.
   const login: AppModule = parts.identity ? createLoginModule({ settings, identity: parts.identity, logger }) : { name: "identity-login", mount: () => undefined };
   const discovery = createDiscoveryModule({ catalog });
-  const executor = parts.executor;
+  const executor = parts.mcp?.executor;
   if (executor) disposers.push("sandbox", () => executor.close());
   // Code Mode sandboxes start lazily on the first execute; stdio MCP servers on first use.
-  const mcp = createMcpModule({
-    ...(executor ? { executor } : {}),
-    ...(parts.stdio ? { stdio: parts.stdio } : {}),
-    policy: createMcpAccessPolicy(config),
-    builtIns: (deps) => ({ knowledge: knowledgeBuiltIn(deps.db) }),
-  });
+  const mcp = parts.mcp
+    ? createMcpModule({
+        ...(executor ? { executor } : {}),
+        ...(parts.mcp.stdio ? { stdio: parts.mcp.stdio } : {}),
+        policy: createMcpAccessPolicy(config),
+        builtIns: (deps) => ({ knowledge: knowledgeBuiltIn(deps.db) }),
+      })
+    : undefined;
 
-  const mounted = [proxy, login, discovery, mcp, dashboard, metricsModule, ...parts.extraModules];
+  const mounted = [proxy, login, discovery, ...(mcp ? [mcp] : []), dashboard, metricsModule, ...parts.extraModules];
   const app = createApp(deps, mounted);
-  disposers.push("mcp", () => mcp.runtime().close());
+  if (mcp) disposers.push("mcp", () => mcp.runtime().close());
 
   return {
     app,
@@ -189,7 +200,7 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
     },
     ledgerCloseResult: () => closeResult,
     settled: async () => {
-      await Promise.all([ledger.flush(), mcp.runtime().audit.flush()]);
+      await Promise.all([ledger.flush(), mcp?.runtime().audit.flush()]);
     },
   };
 }

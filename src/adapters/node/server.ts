@@ -182,8 +182,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       reconcile: { timers: nodeTimers, periodicSums: pgCounters !== undefined },
       ledger: { spool, insert: ledgerWriter?.insert },
       dashboardAssets: nodeDashboardAssets(),
-      executor: sandbox,
-      stdio: spawnStdioServer,
+      mcp: { executor: sandbox, stdio: spawnStdioServer },
       instrument: (metrics) => {
         registerCapacityMetrics(metrics, transport);
         if (pgCounters) metrics.addCollector((out) => metricLines(out, "gatehouse_budget_pending_settles", "gauge", "Budget settles waiting for PostgreSQL.", pgCounters.pending));

@@ -61,7 +61,7 @@ function parseOrgConfig(text: string | undefined): OrgConfig {
 /**
  * One isolate's gateway: the Workers parts (D1, KV, the counters Durable Object, fetch) handed
  * to the same composition as Node's (src/gateway). What Workers cannot offer is `undefined`
- * there: no spool (no disk), no Code Mode sandbox and no stdio MCP servers (docs/deploy.md).
+ * there: no spool (no disk), no MCP portal (docs/deploy.md#what-runs-on-workers).
  */
 async function build(env: WorkerEnv): Promise<Runtime> {
   const vars = stringVars(env);
@@ -126,8 +126,9 @@ async function build(env: WorkerEnv): Promise<Runtime> {
       reconcile: undefined,
       ledger: { spool: undefined, insert: undefined },
       dashboardAssets: workerDashboardAssets(),
-      executor: undefined,
-      stdio: undefined,
+      // Not mounted: the portal keeps upstream connections and sessions across requests, and a
+      // Worker may not use one request's I/O (a fetch, its abort signal) from another (docs/deploy.md).
+      mcp: undefined,
       instrument: undefined,
       extraModules: [],
       disposers,
