@@ -31,6 +31,8 @@ beforeAll(async () => {
     GATEHOUSE_ALLOW_DEV_AUTH: "true",
     GATEHOUSE_DEV_TOKEN: TOKEN,
     GATEHOUSE_LOG_LEVEL: "error",
+    // An identity header (as behind a proxy that asserts the caller) must never reach a provider.
+    GATEHOUSE_JWT_HEADER: "x-idp-assertion",
     OPENAI_API_KEY: OPENAI_KEY,
     GATEHOUSE_ORG_CONFIG: JSON.stringify(orgConfig),
   });
@@ -57,7 +59,7 @@ async function chat(): Promise<Response> {
   fake.enqueue({ usage: { input: 12, output: 3 } });
   return fetch(`${worker.url}/openai/v1/chat/completions`, {
     method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", "x-idp-assertion": "eyJ.identity-assertion.sig" },
     body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }),
   });
 }
@@ -78,6 +80,9 @@ describe("Workers mounts the gateway's modules (workerd)", { timeout: 120_000 },
     const res = await chat();
     expect(res.status).toBe(200);
     await res.text();
+    // The configured identity header is stripped on Workers as on Node (the composition passes it to the proxy).
+    expect(fake.requests.at(-1)?.headers["x-idp-assertion"]).toBeUndefined();
+    expect(fake.requests.at(-1)?.headers["authorization"]).toBe(`Bearer ${OPENAI_KEY}`);
     const anonymous = await fetch(`${worker.url}/metrics`);
     expect(anonymous.status).toBe(401);
     await anonymous.text();
