@@ -53,6 +53,7 @@ async function parts(overrides: Partial<GatewayParts> = {}): Promise<GatewayPart
     identity: undefined,
     transport: unusedTransport,
     policy: undefined,
+    observers: [],
     counters: undefined,
     rates: undefined,
     reconcile: undefined,

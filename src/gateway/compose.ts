@@ -6,17 +6,17 @@ import type { AppDeps, SecretSource } from "../core/deps.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Settings } from "../core/settings.ts";
 import type { Hono } from "hono";
-import type { Catalog } from "../catalog/index.ts";
+import { createPricer, type Catalog } from "../catalog/index.ts";
 import type { ConfigHolder } from "../config/index.ts";
 import { createDashboardModule, type DashboardAssets } from "../dashboard/index.ts";
 import { createDiscoveryModule } from "../discovery/index.ts";
 import { createLoginModule, type Identity } from "../identity/index.ts";
 import { knowledgeBuiltIn } from "../knowledge/index.ts";
-import { BatchedLedgerWriter, type LedgerCloseResult, type LedgerInsert, type LedgerSink, type LedgerSpool } from "../ledger/index.ts";
+import { BatchedLedgerWriter, type LedgerCloseResult, type LedgerInsert, type LedgerSpool } from "../ledger/index.ts";
 import { createMcpModule, type McpModule, type StdioTransportFactory } from "../mcp/index.ts";
-import { createMetricsModule, meteredLedger, MetricsRegistry } from "../metrics/index.ts";
+import { createMetricsModule, metricsSubscriber, MetricsRegistry } from "../metrics/index.ts";
 import { createMcpAccessPolicy, type CounterStore, type RateLimiterStore } from "../policy/index.ts";
-import { CallerConcurrencyLimiter, createProxyModule, type ProxyPolicy, type ProxyTransport } from "../proxy/index.ts";
+import { CallerConcurrencyLimiter, combineObservers, createProxyModule, ledgerSubscriber, policySubscriber, type ProxyPolicy, type ProxyTransport, type RequestObserver } from "../proxy/index.ts";
 import type { CodeExecutor } from "../sandbox/index.ts";
 import type { StoreHealth } from "../store/health.ts";
 import type { Database } from "../store/index.ts";
@@ -50,6 +50,8 @@ export interface GatewayParts {
   transport: ProxyTransport;
   /** Replaces governance's policy on the proxy (tests). */
   policy: ProxyPolicy | undefined;
+  /** More subscribers to every request's life, after the gateway's own (tests, a runtime's exporter). */
+  observers: readonly RequestObserver[];
   /** Budget and rate-limit stores shared by instances; undefined = in memory, this process only. */
   counters: CounterStore | undefined;
   rates: RateLimiterStore | undefined;
@@ -82,8 +84,7 @@ export interface GatewayParts {
 }
 
 export interface GatewayGovernance extends RunningGovernance {
-  /** The proxy's ledger sink: feeds /metrics, then the real ledger. */
-  ledger: LedgerSink;
+  /** What /metrics renders; fed by its subscriber on the proxy's observer. */
   metrics: MetricsRegistry;
   /** Dashboard and /metrics. */
   modules: AppModule[];
@@ -135,12 +136,14 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
   // Rows spooled by an earlier run are replayed from the start.
   if (parts.ledger.spool && parts.ledger.spool.rows > 0) void ledger.flush();
 
-  const governanceCore = await startGovernance({ config, db, clock, logger, catalog, counters: parts.counters, rates: parts.rates, reconcile: parts.reconcile });
+  // One pricing function for the policy's estimates and the ledger's costs.
+  const pricer = createPricer(catalog, config);
+  const governanceCore = await startGovernance({ config, db, clock, logger, pricer, counters: parts.counters, rates: parts.rates, reconcile: parts.reconcile });
   disposers.push("governance", () => governanceCore.stop());
   const metrics = new MetricsRegistry();
   const dashboard = createDashboardModule(parts.dashboardAssets);
   const metricsModule = createMetricsModule(metrics);
-  const governance: GatewayGovernance = { ...governanceCore, ledger: meteredLedger(ledger, metrics), metrics, modules: [dashboard, metricsModule] };
+  const governance: GatewayGovernance = { ...governanceCore, metrics, modules: [dashboard, metricsModule] };
 
   let shuttingDown = false;
   const deps: AppDeps = {
@@ -159,11 +162,19 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
   registerGatewayGauges(metrics, { ledger, storeHealth, concurrency });
   parts.instrument?.(metrics);
 
+  // Every request's life goes to these, in order: its ledger row, /metrics (refusals included),
+  // the breaker and the budget settle. A new subscriber (tracing) is one more line here.
+  const subscribers: RequestObserver[] = [
+    ledgerSubscriber(ledger),
+    metricsSubscriber(metrics),
+    policySubscriber(),
+    ...parts.observers,
+  ];
   const proxy = createProxyModule({
     transport: parts.transport,
     concurrency,
-    catalog,
-    ledger: governance.ledger,
+    pricer,
+    observer: combineObservers(subscribers, logger),
     policy: parts.policy ?? governance.policy,
     userIdHeader: settings.userIdHeader,
     // A configured identity header carries the caller's token: never to a provider.

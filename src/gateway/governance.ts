@@ -2,11 +2,10 @@ import type { Kysely } from "kysely";
 import { describeError } from "../core/app.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
-import type { ConfigHolder, ProviderId } from "../config/index.ts";
-import { resolvePrice, type Catalog } from "../catalog/index.ts";
+import type { ConfigHolder } from "../config/index.ts";
+import type { Pricer } from "../catalog/index.ts";
 import { createGovernance, type CounterStore, type Governance, type RateLimiterStore } from "../policy/index.ts";
 import type { Database } from "../store/index.ts";
-import { priceUsage } from "../usage/index.ts";
 
 /** Runs `fn` once after `ms`; returns a cancel. Node's timers do not keep the process alive. */
 export interface Timers {
@@ -33,7 +32,7 @@ export interface RunningGovernance extends Governance {
 }
 
 /**
- * Governance for one gateway: the policy priced with the catalog (the one pricer closure), and,
+ * Governance for one gateway: the policy priced with the gateway's one pricer, and,
  * given a reconcile loop, the first reconciliation with the ledger (awaited, so a restart starts
  * from real spend) and one every `policy.reconcileSeconds` (re-read each time: a reload applies).
  */
@@ -42,12 +41,13 @@ export async function startGovernance(options: {
   db: Kysely<Database>;
   clock: Clock;
   logger: Logger;
-  catalog: Catalog;
+  /** The gateway's one pricer (catalog/pricer.ts), shared with the ledger's costs. */
+  pricer: Pricer;
   counters: CounterStore | undefined;
   rates: RateLimiterStore | undefined;
   reconcile: ReconcileLoop | undefined;
 }): Promise<RunningGovernance> {
-  const { config, catalog, logger, reconcile } = options;
+  const { config, logger, reconcile } = options;
   const governance = createGovernance({
     config,
     clock: options.clock,
@@ -55,10 +55,7 @@ export async function startGovernance(options: {
     logger,
     counters: options.counters,
     rates: options.rates,
-    pricer: (provider, model, usage) => {
-      const resolved = resolvePrice(catalog, config.current(), provider as ProviderId, model);
-      return resolved ? priceUsage(usage, resolved.price) : undefined;
-    },
+    pricer: options.pricer,
   });
   if (!reconcile) return { ...governance, stop: async () => undefined };
 

@@ -11,7 +11,7 @@ import type { Settings } from "../../core/settings.ts";
 import { ConfigHolder } from "../../config/index.ts";
 import { createBundledCatalog, type Catalog } from "../../catalog/index.ts";
 import type { BatchedLedgerWriter, LedgerCloseResult } from "../../ledger/index.ts";
-import type { ProxyPolicy } from "../../proxy/index.ts";
+import type { ProxyPolicy, RequestObserver } from "../../proxy/index.ts";
 import { defaultStoreOutagePolicy, OutageAwareCounters, OutageAwareRates } from "../../policy/index.ts";
 import { StoreHealth } from "../../store/health.ts";
 import { metricLines } from "../../metrics/index.ts";
@@ -42,6 +42,8 @@ export interface GatewayOptions {
   /** Replaces the settings' auth mode (tests). */
   authenticator?: Authenticator;
   policy?: ProxyPolicy;
+  /** More subscribers to every request's life (after the ledger, metrics and policy ones). */
+  observers?: RequestObserver[];
   /** Extra capability modules mounted after the proxy. */
   modules?: AppModule[];
   /** Skip the catalog network refresh (tests, offline). */
@@ -173,6 +175,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       identity,
       transport,
       policy: options.policy,
+      observers: options.observers ?? [],
       counters: pgCounters ? new OutageAwareCounters(pgCounters, outage) : undefined,
       // Budgets in PostgreSQL mean several instances: their rate windows must be shared too, or
       // N instances would each admit the full limit (N x the limit in total).

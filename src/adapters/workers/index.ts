@@ -120,6 +120,7 @@ async function build(env: WorkerEnv): Promise<Runtime> {
       identity,
       transport,
       policy: undefined,
+      observers: [],
       counters,
       rates,
       // The counters object is the durable, exact truth for every isolate: nothing to reconcile.
