@@ -83,6 +83,10 @@ describe("Workers mounts the gateway's modules (workerd)", { timeout: 120_000 },
     // The configured identity header is stripped on Workers as on Node (the composition passes it to the proxy).
     expect(fake.requests.at(-1)?.headers["x-idp-assertion"]).toBeUndefined();
     expect(fake.requests.at(-1)?.headers["authorization"]).toBe(`Bearer ${OPENAI_KEY}`);
+    // A refusal nobody can be charged for (no token) has no ledger row, and is still counted.
+    const refused = await fetch(`${worker.url}/openai/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(refused.status).toBe(401);
+    await refused.text();
     const anonymous = await fetch(`${worker.url}/metrics`);
     expect(anonymous.status).toBe(401);
     await anonymous.text();
@@ -90,6 +94,7 @@ describe("Workers mounts the gateway's modules (workerd)", { timeout: 120_000 },
     expect(scrape.status).toBe(200);
     const text = await scrape.text();
     expect(text).toMatch(/gatehouse_requests_total\{[^}]*provider="openai"[^}]*outcome="completed"[^}]*\} [1-9]/);
+    expect(text).toMatch(/gatehouse_denials_total\{provider="openai",reason="unauthenticated"\} [1-9]/);
     expect(text).toContain("gatehouse_store_up 1");
     expect(text).toContain("gatehouse_ledger_dropped_rows_total 0");
     expect(text).toContain("gatehouse_caller_concurrency_limit ");
