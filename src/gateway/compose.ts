@@ -164,12 +164,7 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
 
   // Every request's life goes to these, in order: its ledger row, /metrics (refusals included),
   // the breaker and the budget settle. A new subscriber (tracing) is one more line here.
-  const subscribers: RequestObserver[] = [
-    ledgerSubscriber(ledger),
-    metricsSubscriber(metrics),
-    policySubscriber(),
-    ...parts.observers,
-  ];
+  const subscribers: RequestObserver[] = [ledgerSubscriber(ledger), metricsSubscriber(metrics), policySubscriber(), ...parts.observers];
   const proxy = createProxyModule({
     transport: parts.transport,
     concurrency,

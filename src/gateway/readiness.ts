@@ -8,15 +8,7 @@ import type { StoreHealth } from "../store/health.ts";
 import type { Database } from "../store/index.ts";
 
 /** What `GET /readyz` checks on every runtime: shutdown, store and ledger, config, catalog. */
-export function gatewayReadiness(parts: {
-  db: Kysely<Database>;
-  clock: Clock;
-  ledger: BatchedLedgerWriter;
-  storeHealth: StoreHealth;
-  config: ConfigHolder;
-  catalog: Catalog;
-  shuttingDown: () => boolean;
-}): Record<string, ReadinessCheck> {
+export function gatewayReadiness(parts: { db: Kysely<Database>; clock: Clock; ledger: BatchedLedgerWriter; storeHealth: StoreHealth; config: ConfigHolder; catalog: Catalog; shuttingDown: () => boolean }): Record<string, ReadinessCheck> {
   const { db, clock, ledger, storeHealth, config, catalog } = parts;
   return {
     shutdown: () => (parts.shuttingDown() ? "shutting down" : undefined),

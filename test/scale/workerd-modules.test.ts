@@ -106,7 +106,7 @@ describe("Workers mounts the gateway's modules (workerd)", { timeout: 120_000 },
     const res = await chat();
     await res.text();
     const db = await worker.mf.getD1Database("DB");
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
       const row = await db.prepare("select count(*) as n from ledger where model = ?").bind("gpt-4o-mini").first<{ n: number }>();
       if ((row?.n ?? 0) > 0) break;
       await new Promise((r) => setTimeout(r, 50));

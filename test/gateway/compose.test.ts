@@ -3,18 +3,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Kysely } from "kysely";
-import { GatewayError } from "../core/errors.ts";
-import { silentLogger } from "../core/logger.ts";
-import { systemClock } from "../core/clock.ts";
-import { parseSettings } from "../core/settings.ts";
-import { ConfigHolder, orgConfigSchema } from "../config/index.ts";
-import { createBundledCatalog } from "../catalog/index.ts";
-import { openSqlite } from "../adapters/node/sqlite.ts";
-import type { ProxyTransport } from "../proxy/index.ts";
-import { InThreadQuickJSExecutor } from "../sandbox/index.ts";
-import { StoreHealth } from "../store/health.ts";
-import { migrateToLatest, type Database } from "../store/index.ts";
-import { composeGateway, DisposerStack, GATEWAY_MODULES, type GatewayParts } from "./index.ts";
+import { GatewayError } from "../../src/core/errors.ts";
+import { silentLogger } from "../../src/core/logger.ts";
+import { systemClock } from "../../src/core/clock.ts";
+import { parseSettings } from "../../src/core/settings.ts";
+import { ConfigHolder, orgConfigSchema } from "../../src/config/index.ts";
+import { createBundledCatalog } from "../../src/catalog/index.ts";
+import { openSqlite } from "../../src/adapters/node/sqlite.ts";
+import type { ProxyTransport } from "../../src/proxy/index.ts";
+import { InThreadQuickJSExecutor } from "../../src/sandbox/index.ts";
+import { StoreHealth } from "../../src/store/health.ts";
+import { migrateToLatest, type Database } from "../../src/store/index.ts";
+import { composeGateway, DisposerStack, GATEWAY_MODULES, type GatewayParts } from "../../src/gateway/index.ts";
 
 /** These tests never forward a request: a transport that is used is a failed test. */
 const unusedTransport: ProxyTransport = {
