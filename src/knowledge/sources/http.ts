@@ -91,14 +91,14 @@ export class ApiClient {
    * One request. Redirects are followed by hand, only within the origin; rate-limit answers
    * are waited out and retried (bounded); any other status is returned to the caller.
    */
-  async request(pathOrUrl: string | URL, init: { method?: "GET" | "HEAD"; headers?: Record<string, string>; maxBytes: number }): Promise<ApiResponse> {
+  async request(pathOrUrl: string | URL, init: { method?: "GET" | "HEAD" | "POST"; headers?: Record<string, string>; body?: string; maxBytes: number }): Promise<ApiResponse> {
     let url = typeof pathOrUrl === "string" ? this.resolve(pathOrUrl) : pathOrUrl;
     this.assertSameOrigin(url, "request");
     let redirects = 0;
     let rateLimited = 0;
     for (;;) {
       await this.waitForWindow();
-      const response = await this.send(url, init.method ?? "GET", init.headers);
+      const response = await this.send(url, init.method ?? "GET", init.headers, init.body);
       const signal = this.options.rateLimit(response, this.now());
       if (signal.blockedUntil !== undefined) this.blockedUntil = Math.max(this.blockedUntil, signal.blockedUntil);
       if (response.status >= 300 && response.status < 400 && response.status !== 304) {
@@ -153,11 +153,11 @@ export class ApiClient {
     this.blockedUntil = 0;
   }
 
-  private async send(url: URL, method: string, headers: Record<string, string> | undefined): Promise<Response> {
+  private async send(url: URL, method: string, headers: Record<string, string> | undefined, body: string | undefined): Promise<Response> {
     this.requests += 1;
     const timeoutMs = this.options.timeoutMs ?? 30_000;
     try {
-      return await this.fetchFn(url, { method, headers: { ...this.options.headers, ...headers }, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
+      return await this.fetchFn(url, { method, headers: { ...this.options.headers, ...headers }, ...(body !== undefined ? { body } : {}), redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
       const reason = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError") ? `timed out after ${timeoutMs} ms` : describeFetchError(err);
       throw this.error(`${method} ${url.origin}${url.pathname}: ${reason}`);
