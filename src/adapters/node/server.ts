@@ -38,6 +38,7 @@ import { redactUrl } from "./postgres.ts";
 import { createNodeTransport } from "./transport.ts";
 import { registerCapacityMetrics } from "./capacity-metrics.ts";
 import { startCatalogRefresh } from "./catalog-refresh.ts";
+import { startKnowledgeRefresh } from "./knowledge/refresh-loop.ts";
 import { startGovernance, type RunningGovernance } from "./governance.ts";
 import { PostgresCounterStore, PostgresRateLimiter, startClusterSync } from "./cluster/index.ts";
 
@@ -219,7 +220,9 @@ async function startOnStore(
       ? () => undefined
       : startCatalogRefresh(catalog, settings, logger);
 
-  opened.push(() => governance.stop(), () => stopRefresh(), () => sandbox.close());
+  // The service catalog's configured sources (org config `knowledge`), one refresh per source per interval cluster-wide.
+  const stopKnowledge = startKnowledgeRefresh({ db, config, secrets, logger, clock: systemClock, ...(settings.configDir ? { configDir: settings.configDir } : {}) });
+  opened.push(() => governance.stop(), () => stopRefresh(), () => stopKnowledge(), () => sandbox.close());
   // WebSocket upgrades (the Responses API's WebSocket mode) go through the same app and routes.
   const sockets = new WebSocketServer({ noServer: true, maxPayload: settings.maxRequestBodyBytes, perMessageDeflate: false });
   const server: ServerType = await new Promise((resolve, reject) => {
@@ -237,6 +240,7 @@ async function startOnStore(
     closing ??= (async () => {
       shuttingDown = true;
       await stopRefresh();
+      await stopKnowledge();
       stopWatch();
       // Open WebSockets would hold close() open; each relay records what its responses used.
       for (const socket of sockets.clients) socket.close(1001, "gateway shutting down");
