@@ -209,8 +209,11 @@ describe("GitHub catalog source (fake GitHub, documented wire format)", () => {
       },
     });
     github.touch("payments");
+    const before = github.requests.length;
     expect((await refreshCatalog(catalogStore(db), [gh], clock))[0]).toMatchObject({ status: "ok", problems: [] });
     expect(waited).toEqual([30_000]);
+    // Waited before asking, not after a refusal: 3 listing pages and 2 contents requests (payments, pushed; no-descriptor, always asked), none refused and repeated.
+    expect(github.requests.slice(before).map((r) => r.path)).toHaveLength(5);
 
     // Exhausted with the reset an hour away: the source fails now rather than block the refresh.
     github.rateLimitRemaining = 0;

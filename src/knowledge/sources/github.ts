@@ -11,6 +11,8 @@ export interface GitHubSourceOptions {
   org: string;
   /** A token that can read the org's repositories (contents: read); sent only to `apiUrl`. */
   token: string | undefined;
+  /** The secret's name, for the error when it is not set. */
+  tokenSecret?: string;
   /** Descriptor path in each repository; default `catalog-info.yaml`. */
   path?: string;
   includeArchived?: boolean;
@@ -76,7 +78,7 @@ export function githubCatalogSource(options: GitHubSourceOptions): CatalogSource
     id: options.id,
     target,
     async read(context: SourceReadContext): Promise<SourceSnapshot> {
-      if (!options.token) throw new ApiError(`no GitHub token: set the secret named in the source's tokenSecret (a token with contents: read on ${options.org})`);
+      if (!options.token) throw new ApiError(`no GitHub token: set ${options.tokenSecret ? `the secret ${options.tokenSecret} (env var or secrets file)` : "the source's tokenSecret"} (a token with contents: read on ${options.org})`);
       const client = new ApiClient({
         baseUrl: options.apiUrl,
         headers: { authorization: `Bearer ${options.token}`, accept: "application/vnd.github+json", "x-github-api-version": "2022-11-28", "user-agent": "gatehouse-knowledge" },

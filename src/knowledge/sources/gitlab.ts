@@ -12,6 +12,8 @@ export interface GitLabSourceOptions {
   group: string;
   /** A token with read_api (or read_repository + read_api); sent only to `apiUrl`, as PRIVATE-TOKEN. */
   token: string | undefined;
+  /** The secret's name, for the error when it is not set. */
+  tokenSecret?: string;
   path?: string;
   includeSubgroups?: boolean;
   includeArchived?: boolean;
@@ -55,7 +57,7 @@ export function gitlabCatalogSource(options: GitLabSourceOptions): CatalogSource
     id: options.id,
     target,
     async read(context: SourceReadContext): Promise<SourceSnapshot> {
-      if (!options.token) throw new ApiError(`no GitLab token: set the secret named in the source's tokenSecret (a token with read_api on ${options.group})`);
+      if (!options.token) throw new ApiError(`no GitLab token: set ${options.tokenSecret ? `the secret ${options.tokenSecret} (env var or secrets file)` : "the source's tokenSecret"} (a token with read_api on ${options.group})`);
       const client = new ApiClient({
         baseUrl: options.apiUrl,
         headers: { "private-token": options.token, accept: "application/json", "user-agent": "gatehouse-knowledge" },
