@@ -9,9 +9,10 @@ import type { RemoteSourceDeps } from "../../../knowledge/sources/pages.ts";
 import { localCatalogSource } from "./local-source.ts";
 
 /**
- * A configured source (org config `knowledge.sources`) as a CatalogSource, its token read
- * from the secrets now (so a rotated secret is used at the next refresh). A missing token
- * is not an error here: the source's read fails with a message naming the secret.
+ * A configured source (org config `knowledge.sources`) as a CatalogSource, its token looked
+ * up in the gateway's secrets when the source is built (each refresh builds it anew, so a
+ * config reload that renames the secret takes effect). A missing token is not an error
+ * here: the source's read fails with a message naming the secret.
  */
 export function configuredSource(config: KnowledgeSourceConfig, secrets: SecretSource, options: { configDir?: string; deps?: RemoteSourceDeps } = {}): CatalogSource {
   const deps = options.deps ? { deps: options.deps } : {};
