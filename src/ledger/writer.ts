@@ -2,7 +2,7 @@ import type { Insertable, Kysely } from "kysely";
 import type { Logger } from "../core/logger.ts";
 import { describeError } from "../core/app.ts";
 import { LogThrottle } from "../core/log-throttle.ts";
-import type { Database, LedgerTable } from "../store/index.ts";
+import { ledgerRecord, type Database, type LedgerTable } from "../store/index.ts";
 import type { LedgerSpool } from "./spool.ts";
 
 export type LedgerRow = Insertable<LedgerTable>;
@@ -60,12 +60,17 @@ export interface LedgerStats {
   failingSince: number | undefined;
 }
 
-/** The portable insert: one multi-row statement per batch, keyed on request_id. */
+/**
+ * The portable insert (PostgreSQL, D1): one multi-row statement per batch, keyed on request_id.
+ * Each row is reduced to the store's ledger columns (ledgerRecord), the definition the SQLite
+ * worker's statement uses too, so every dialect writes the same columns.
+ */
 export function kyselyLedgerInsert(db: Kysely<Database>, batchSize: number): LedgerInsert {
   return async (rows) => {
     for (let i = 0; i < rows.length; i += batchSize) {
+      const batch = rows.slice(i, i + batchSize).map((row) => ledgerRecord(row) as LedgerRow);
       // A row written twice (a retried flush, a second instance) stays one row.
-      await db.insertInto("ledger").values(rows.slice(i, i + batchSize)).onConflict((oc) => oc.column("request_id").doNothing()).execute();
+      await db.insertInto("ledger").values(batch).onConflict((oc) => oc.column("request_id").doNothing()).execute();
     }
   };
 }

@@ -10,7 +10,7 @@ import { configuredSource } from "../../src/adapters/node/knowledge/configured-s
 import type { Logger } from "../../src/core/logger.ts";
 import { orgConfigSchema, type OrgConfig } from "../../src/config/index.ts";
 import { catalogQueries, catalogStore, type SourceRefreshReport } from "../../src/knowledge/index.ts";
-import { knowledgeConfigSchema } from "../../src/knowledge/config.ts";
+import { knowledgeConfigSchema } from "../../src/config/knowledge-schema.ts";
 import { migrateToLatest, type Database } from "../../src/store/index.ts";
 import { startFakeGitHub, type FakeGitHub } from "../fake-github/index.ts";
 import { startTestDatabase, type TestDatabase } from "../scale/postgres.ts";

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import type { SecretSource } from "../../../core/deps.ts";
-import type { KnowledgeSourceConfig } from "../../../knowledge/config.ts";
+import type { KnowledgeSourceConfig } from "../../../config/knowledge-schema.ts";
 import type { CatalogSource } from "../../../knowledge/source.ts";
 import { backstageCatalogSource } from "../../../knowledge/sources/backstage.ts";
 import { githubCatalogSource } from "../../../knowledge/sources/github.ts";

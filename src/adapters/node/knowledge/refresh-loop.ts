@@ -5,7 +5,7 @@ import type { Clock } from "../../../core/clock.ts";
 import type { SecretSource } from "../../../core/deps.ts";
 import type { Logger } from "../../../core/logger.ts";
 import type { OrgConfig } from "../../../config/index.ts";
-import type { KnowledgeRefreshConfig, KnowledgeSourceConfig } from "../../../knowledge/config.ts";
+import type { KnowledgeRefreshConfig, KnowledgeSourceConfig } from "../../../config/knowledge-schema.ts";
 import { catalogStore, refreshCatalog, type CatalogSource, type SourceRefreshReport } from "../../../knowledge/index.ts";
 import type { Database } from "../../../store/index.ts";
 import { renewLease, tryAcquireLease } from "../cluster/lease.ts";
