@@ -29,7 +29,13 @@ const tokenUrl = (what: string) =>
     return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
   }, `${what} must be https:// (plain http only to 127.0.0.1, ::1 or localhost): a token is sent there`);
 
-const maxFileBytes = z.number().int().positive().max(16 * 1024 * 1024).default(1024 * 1024).describe("Larger descriptors are reported, not downloaded.");
+const maxFileBytes = z
+  .number()
+  .int()
+  .positive()
+  .max(16 * 1024 * 1024)
+  .default(1024 * 1024)
+  .describe("Larger descriptors are reported, not downloaded.");
 const descriptorPath = z
   .string()
   .regex(/^[^/.][^\0]*$/, "a path inside the repository, without a leading / or .")
@@ -80,7 +86,10 @@ export const backstageSourceSchema = z
     name: sourceName,
     url: tokenUrl("url").describe("The Backstage backend's base URL (backend.baseUrl); the catalog API is /api/catalog."),
     tokenSecret: secretName.optional().describe("Secret holding a static external-access token (backend.auth.externalAccess)."),
-    filter: z.record(z.string().min(1), z.union([z.string(), z.array(z.string())])).optional().describe("Catalog API filter, e.g. {kind: [Component, API]}; default: every kind this catalog validates."),
+    filter: z
+      .record(z.string().min(1), z.union([z.string(), z.array(z.string())]))
+      .optional()
+      .describe("Catalog API filter, e.g. {kind: [Component, API]}; default: every kind this catalog validates."),
     pageSize: z.number().int().min(1).max(1000).default(500),
   })
   .strict();
@@ -90,7 +99,12 @@ export const knowledgeSourceSchema = z.discriminatedUnion("type", [localSourceSc
 export const knowledgeRefreshSchema = z
   .object({
     enabled: z.boolean().default(true).describe("Refresh the sources periodically in `gatehouse serve`."),
-    intervalMinutes: z.number().positive().max(7 * 24 * 60).default(60).describe("Time between two refreshes of a source that succeeded."),
+    intervalMinutes: z
+      .number()
+      .positive()
+      .max(7 * 24 * 60)
+      .default(60)
+      .describe("Time between two refreshes of a source that succeeded."),
     jitter: z.number().min(0).max(0.5).default(0.1).describe("Each interval is stretched or shrunk at random by up to this share, so sources and instances do not refresh in step."),
     retryMinutes: z.number().positive().default(1).describe("First retry of a failing source; doubled on each failure in a row."),
     maxRetryMinutes: z.number().positive().default(60).describe("Longest wait between retries of a failing source."),

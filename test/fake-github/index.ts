@@ -57,7 +57,8 @@ export async function startFakeGitHub(options: { org: string; token: string; per
     clock += 60_000;
     return new Date(clock).toISOString().replace(/\.\d{3}Z$/, "Z");
   };
-  let http: FakeHttp;
+  /** Where this fake listens, for the URLs it writes into answers (set once listening). */
+  const self = { url: "" };
   const state = {
     rateLimitRemaining: LIMIT,
     rateLimitReset: Math.floor(Date.now() / 1000) + 3600,
@@ -83,7 +84,7 @@ export async function startFakeGitHub(options: { org: string; token: string; per
     html_url: `https://github.com/${options.org}/${repo.name}`,
     description: null,
     fork: repo.fork,
-    url: `${http.url}/repos/${options.org}/${repo.name}`,
+    url: `${self.url}/repos/${options.org}/${repo.name}`,
     archived: repo.archived,
     disabled: false,
     visibility: "private",
@@ -112,7 +113,7 @@ export async function startFakeGitHub(options: { org: string; token: string; per
       const all = [...repos.values()].sort((a, b) => a.name.localeCompare(b.name));
       const lastPage = Math.max(1, Math.ceil(all.length / perPage));
       const items = all.slice((page - 1) * perPage, page * perPage).map((repo) => repoJson(repo, all.indexOf(repo)));
-      const base = `${http.url}/orgs/${options.org}/repos`;
+      const base = `${self.url}/orgs/${options.org}/repos`;
       let link = pageLinks(base, url.searchParams, page, lastPage);
       if (state.loopPagination && page === lastPage) link = `<${base}?${new URLSearchParams({ ...Object.fromEntries(url.searchParams), page: "1" }).toString()}>; rel="next", ${link}`;
       sendJson(res, 200, items, { ...rateHeaders(), link });
@@ -141,11 +142,28 @@ export async function startFakeGitHub(options: { org: string; token: string; per
       state.rateLimitRemaining -= 1;
       const size = Buffer.byteLength(text);
       if (size > ONE_MB && !objectType) {
-        sendJson(res, 403, { message: "This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.", errors: [{ resource: "Blob", field: "data", code: "too_large" }], documentation_url: "https://docs.github.com/rest/repos/contents#get-repository-content", status: "403" }, rateHeaders());
+        sendJson(
+          res,
+          403,
+          {
+            message: "This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.",
+            errors: [{ resource: "Blob", field: "data", code: "too_large" }],
+            documentation_url: "https://docs.github.com/rest/repos/contents#get-repository-content",
+            status: "403",
+          },
+          rateHeaders(),
+        );
         return;
       }
-      const self = `${http.url}/repos/${options.org}/${repo.name}/contents/${path}?ref=${ref}`;
-      const base64 = size > ONE_MB ? "" : (Buffer.from(text, "utf8").toString("base64").match(/.{1,60}/g) ?? []).join("\n") + "\n";
+      const selfLink = `${self.url}/repos/${options.org}/${repo.name}/contents/${path}?ref=${ref}`;
+      const base64 =
+        size > ONE_MB
+          ? ""
+          : (
+              Buffer.from(text, "utf8")
+                .toString("base64")
+                .match(/.{1,60}/g) ?? []
+            ).join("\n") + "\n";
       sendJson(
         res,
         200,
@@ -157,11 +175,11 @@ export async function startFakeGitHub(options: { org: string; token: string; per
           path,
           content: base64,
           sha,
-          url: self,
-          git_url: `${http.url}/repos/${options.org}/${repo.name}/git/blobs/${sha}`,
+          url: selfLink,
+          git_url: `${self.url}/repos/${options.org}/${repo.name}/git/blobs/${sha}`,
           html_url: `https://github.com/${options.org}/${repo.name}/blob/${ref}/${path}`,
           download_url: `https://raw.githubusercontent.com/${options.org}/${repo.name}/${ref}/${path}`,
-          _links: { self, git: `${http.url}/repos/${options.org}/${repo.name}/git/blobs/${sha}`, html: `https://github.com/${options.org}/${repo.name}/blob/${ref}/${path}` },
+          _links: { self: selfLink, git: `${self.url}/repos/${options.org}/${repo.name}/git/blobs/${sha}`, html: `https://github.com/${options.org}/${repo.name}/blob/${ref}/${path}` },
         },
         { ...rateHeaders(), etag },
       );
@@ -170,7 +188,8 @@ export async function startFakeGitHub(options: { org: string; token: string; per
     notFound("https://docs.github.com/rest");
   };
 
-  http = await startFakeHttp(handle);
+  const http: FakeHttp = await startFakeHttp(handle);
+  self.url = http.url;
   const fake: FakeGitHub = {
     url: http.url,
     org: options.org,

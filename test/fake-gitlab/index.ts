@@ -46,7 +46,8 @@ export async function startFakeGitLab(options: { token: string; perPageMax?: num
   let nextId = 100;
   let commits = 0;
   const commitId = (): string => createHash("sha1").update(`commit-${++commits}`).digest("hex");
-  let http: FakeHttp;
+  /** Where this fake listens, for the URLs it writes into answers (set once listening). */
+  const self = { url: "" };
   let observed = 0;
   const state = { loopPagination: false };
 
@@ -108,9 +109,7 @@ export async function startFakeGitLab(options: { token: string; perPageMax?: num
       const group = decodeURIComponent(groupProjects[1] ?? "");
       const subgroups = url.searchParams.get("include_subgroups") === "true";
       const archived = url.searchParams.get("archived");
-      const inGroup = [...projects.values()].filter(
-        (p) => (p.namespace === group || (subgroups && p.namespace.startsWith(`${group}/`))) && (archived === null || String(p.archived) === archived),
-      );
+      const inGroup = [...projects.values()].filter((p) => (p.namespace === group || (subgroups && p.namespace.startsWith(`${group}/`))) && (archived === null || String(p.archived) === archived));
       if (![...projects.values()].some((p) => p.namespace === group || p.namespace.startsWith(`${group}/`))) {
         sendJson(res, 404, { message: "404 Group Not Found" }, rateHeaders());
         return;
@@ -119,7 +118,7 @@ export async function startFakeGitLab(options: { token: string; perPageMax?: num
       const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 20) || 20, options.perPageMax ?? 100);
       const page = Math.max(1, Number(url.searchParams.get("page") ?? 1) || 1);
       const totalPages = Math.max(1, Math.ceil(inGroup.length / perPage));
-      const base = `${http.url}${url.pathname}`;
+      const base = `${self.url}${url.pathname}`;
       let link = pageLinks(base, url.searchParams, page, totalPages);
       if (state.loopPagination && page === totalPages) link = `<${base}?${new URLSearchParams({ ...Object.fromEntries(url.searchParams), page: "1" }).toString()}>; rel="next", ${link}`;
       sendJson(res, 200, inGroup.slice((page - 1) * perPage, page * perPage).map(projectJson), {
@@ -187,7 +186,8 @@ export async function startFakeGitLab(options: { token: string; perPageMax?: num
     sendJson(res, 404, { error: "404 Not Found" }, rateHeaders());
   };
 
-  http = await startFakeHttp(handle);
+  const http: FakeHttp = await startFakeHttp(handle);
+  self.url = http.url;
   return {
     url: http.url,
     apiUrl: `${http.url}/api/v4`,

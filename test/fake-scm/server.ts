@@ -84,7 +84,9 @@ export async function startFakeHttp(handle: (req: IncomingMessage, res: ServerRe
 /** Git's blob id: sha1 of `blob <size>\0<content>`, as both GitHub (`sha`) and GitLab (`blob_id`) report it. */
 export function gitBlobSha(text: string): string {
   const body = Buffer.from(text, "utf8");
-  return createHash("sha1").update(Buffer.concat([Buffer.from(`blob ${body.length}\0`), body])).digest("hex");
+  return createHash("sha1")
+    .update(Buffer.concat([Buffer.from(`blob ${body.length}\0`), body]))
+    .digest("hex");
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -29,8 +29,16 @@ describe("Backstage catalog source against a real Backstage catalog backend (bac
   let dir: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "gatehouse-backstage-locations-"));
-    for (const [name, text] of [["payments", paymentsRepo], ["org", orgRepo], ["ledger", ledgerRepo]] as const) writeFileSync(join(dir, `${name}.yaml`), text);
-    backstage = await startBackstage(["payments", "org", "ledger"].map((name) => join(dir, `${name}.yaml`)), { token: TOKEN });
+    for (const [name, text] of [
+      ["payments", paymentsRepo],
+      ["org", orgRepo],
+      ["ledger", ledgerRepo],
+    ] as const)
+      writeFileSync(join(dir, `${name}.yaml`), text);
+    backstage = await startBackstage(
+      ["payments", "org", "ledger"].map((name) => join(dir, `${name}.yaml`)),
+      { token: TOKEN },
+    );
     await backstage.waitFor((items) => items.filter((e) => e.kind !== "Location").length === 8, "the 8 entities of the three files");
   }, 180_000);
   afterAll(async () => {
@@ -100,7 +108,13 @@ describe("Backstage catalog source against recorded answers of /api/catalog/enti
   });
 
   // The shape recorded from the real backend above: items, totalItems, pageInfo.nextCursor.
-  const group = { apiVersion: "backstage.io/v1alpha1", kind: "Group", metadata: { namespace: "default", name: "team-a", uid: "4586ad15-4d8f-4c49-99ab-2328e69e02f2", etag: "46dd9287a9fb4ec6fdd0c6dbd04d3f8fdfe33112" }, spec: { type: "team", children: [] }, relations: [] };
+  const group = {
+    apiVersion: "backstage.io/v1alpha1",
+    kind: "Group",
+    metadata: { namespace: "default", name: "team-a", uid: "4586ad15-4d8f-4c49-99ab-2328e69e02f2", etag: "46dd9287a9fb4ec6fdd0c6dbd04d3f8fdfe33112" },
+    spec: { type: "team", children: [] },
+    relations: [],
+  };
 
   it("a cursor that repeats fails the source instead of looping", async () => {
     const db = await freshDb();

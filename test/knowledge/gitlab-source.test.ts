@@ -65,7 +65,12 @@ describe("GitLab catalog source (fake GitLab, documented wire format)", () => {
     gitlab.push(ledger.id, "catalog-info.yaml", ledgerRepo.replace("lifecycle: production", "lifecycle: deprecated"));
     const [third] = await refreshCatalog(catalogStore(db), [gl], clock);
     expect(third).toMatchObject({ notModified: 2, updated: 1 });
-    expect(gitlab.requests.filter((r) => r.path.endsWith("/raw")).map((r) => r.path).slice(3)).toEqual([`/api/v4/projects/${ledger.id}/repository/files/catalog-info.yaml/raw`]);
+    expect(
+      gitlab.requests
+        .filter((r) => r.path.endsWith("/raw"))
+        .map((r) => r.path)
+        .slice(3),
+    ).toEqual([`/api/v4/projects/${ledger.id}/repository/files/catalog-info.yaml/raw`]);
   });
 
   it("malformed YAML in one project is that project's problem; a 10 MB descriptor is refused by its X-Gitlab-Size without a download", async () => {

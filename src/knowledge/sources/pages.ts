@@ -18,11 +18,7 @@ const MAX_PAGE_BYTES = 16 * 1024 * 1024;
  * as does running past `maxPages`. Next links may not leave the API's origin (the client
  * refuses them), so a listing cannot send the token elsewhere.
  */
-export async function collectPages<T>(
-  client: ApiClient,
-  first: string,
-  options: { what: string; maxPages: number; next: (response: ApiResponse) => string | undefined; items: (body: unknown) => T[] },
-): Promise<T[]> {
+export async function collectPages<T>(client: ApiClient, first: string, options: { what: string; maxPages: number; next: (response: ApiResponse) => string | undefined; items: (body: unknown) => T[] }): Promise<T[]> {
   const items: T[] = [];
   const visited = new Set<string>();
   let url: URL | undefined = client.resolve(first);

@@ -23,9 +23,31 @@ export function configuredSource(config: KnowledgeSourceConfig, secrets: SecretS
       return localCatalogSource({ id: config.name, path, maxDepth: config.depth });
     }
     case "github":
-      return githubCatalogSource({ id: config.name, apiUrl: config.apiUrl, org: config.org, token: secrets.get(config.tokenSecret), tokenSecret: config.tokenSecret, path: config.path, includeArchived: config.includeArchived, includeForks: config.includeForks, maxFileBytes: config.maxFileBytes, ...deps });
+      return githubCatalogSource({
+        id: config.name,
+        apiUrl: config.apiUrl,
+        org: config.org,
+        token: secrets.get(config.tokenSecret),
+        tokenSecret: config.tokenSecret,
+        path: config.path,
+        includeArchived: config.includeArchived,
+        includeForks: config.includeForks,
+        maxFileBytes: config.maxFileBytes,
+        ...deps,
+      });
     case "gitlab":
-      return gitlabCatalogSource({ id: config.name, apiUrl: config.apiUrl, group: config.group, token: secrets.get(config.tokenSecret), tokenSecret: config.tokenSecret, path: config.path, includeSubgroups: config.includeSubgroups, includeArchived: config.includeArchived, maxFileBytes: config.maxFileBytes, ...deps });
+      return gitlabCatalogSource({
+        id: config.name,
+        apiUrl: config.apiUrl,
+        group: config.group,
+        token: secrets.get(config.tokenSecret),
+        tokenSecret: config.tokenSecret,
+        path: config.path,
+        includeSubgroups: config.includeSubgroups,
+        includeArchived: config.includeArchived,
+        maxFileBytes: config.maxFileBytes,
+        ...deps,
+      });
     case "backstage":
       return backstageCatalogSource({ id: config.name, url: config.url, token: config.tokenSecret ? secrets.get(config.tokenSecret) : undefined, pageSize: config.pageSize, ...(config.filter ? { filter: config.filter } : {}), ...deps });
   }

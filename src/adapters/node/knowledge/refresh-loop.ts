@@ -107,7 +107,17 @@ export class KnowledgeRefreshLoop {
     this.failures.set(sourceConfig.name, failures);
     const delayMs = nextDelayMs(refresh, failures, this.random());
     await renewLease(db, lease, this.instanceId, clock.now() + delayMs);
-    const fields = { source: sourceConfig.name, files: report.files, entities: report.entities, added: report.added, updated: report.updated, removed: report.removed, notModified: report.notModified, problems: report.problems.length, nextInS: Math.round(delayMs / 1000) };
+    const fields = {
+      source: sourceConfig.name,
+      files: report.files,
+      entities: report.entities,
+      added: report.added,
+      updated: report.updated,
+      removed: report.removed,
+      notModified: report.notModified,
+      problems: report.problems.length,
+      nextInS: Math.round(delayMs / 1000),
+    };
     if (report.status === "ok") logger.info(fields, "knowledge source refreshed");
     // The error was redacted by the source (no token); it names the fix.
     else logger.warn({ ...fields, failures, error: report.error }, `knowledge source ${sourceConfig.name} failed; its entities are kept, retrying in ${Math.round(delayMs / 1000)} s`);
