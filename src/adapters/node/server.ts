@@ -33,6 +33,7 @@ import { createNodeTransport } from "./transport.ts";
 import { registerCapacityMetrics } from "./capacity-metrics.ts";
 import { startCatalogRefresh } from "./catalog-refresh.ts";
 import { nodeDashboardAssets } from "./dashboard-assets.ts";
+import { startKnowledgeRefresh } from "./knowledge/refresh-loop.ts";
 import { PostgresCounterStore, PostgresRateLimiter, startClusterSync } from "./cluster/index.ts";
 
 export interface GatewayOptions {
@@ -113,7 +114,7 @@ const nodeTimers: Timers = {
  * PostgreSQL counters, node:http, the sandbox pool, stdio MCP servers), hands it to the one
  * composition (src/gateway) and listens. Everything opened is pushed on one disposer stack,
  * which a failed start and `close()` both run, last opened first: stop accepting and drain →
- * catalog refresh → config watch → MCP → sandbox → governance → ledger close → counters →
+ * knowledge refresh → catalog refresh → config watch → MCP → sandbox → governance → ledger close → counters →
  * ledger writer thread → reader thread → store.
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
@@ -203,6 +204,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         ? undefined
         : startCatalogRefresh(catalog, settings, logger);
     if (stopRefresh) disposers.push("catalog refresh", stopRefresh);
+    // The service catalog's configured sources (org config `knowledge`), one refresh per source per interval cluster-wide.
+    const stopKnowledge = startKnowledgeRefresh({ db, config, secrets, logger, clock: systemClock, ...(settings.configDir ? { configDir: settings.configDir } : {}) });
+    disposers.push("knowledge refresh", stopKnowledge);
 
     // WebSocket upgrades (the Responses API's WebSocket mode) go through the same app and routes.
     const sockets = new WebSocketServer({ noServer: true, maxPayload: settings.maxRequestBodyBytes, perMessageDeflate: false });
