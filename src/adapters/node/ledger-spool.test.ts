@@ -46,7 +46,7 @@ class SqliteStore {
   /** Rows per insert call that reached the store. */
   readonly batches: number[] = [];
   /** Every insert's outcome as the writer reports it (onWrite). */
-  readonly outcomes: Array<"ok" | string> = [];
+  readonly outcomes: string[] = [];
   private gate: Promise<void> | undefined;
   private open: (() => void) | undefined;
   private readonly real: LedgerInsert;
