@@ -212,7 +212,7 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
 
 function executionContext(c: Context): ExecutionContext | undefined {
   try {
-    return c.executionCtx as unknown as ExecutionContext;
+    return c.executionCtx;
   } catch (err) {
     // Hono throws when the runtime gave no context (only in tests that call app.fetch bare).
     if (err instanceof Error) return undefined;
