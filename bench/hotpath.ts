@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const other = compareDir ? await startSignedGatehouse(upstream.port, [], compareDir) : undefined;
   const started = [upstream, bare, gatehouse, ...(other ? [other] : [])];
   const url = `http://127.0.0.1:${gatehouse.port}/openai/v1/chat/completions`;
-  const candidates = [
+  const candidates: Array<{ name: string; pid: number; target: Target }> = [
     { name: "bare node proxy", pid: bare.pid, target: { url: `http://127.0.0.1:${bare.port}/openai/v1/chat/completions`, headers: {} } },
     { name: "gatehouse, signed token", pid: gatehouse.pid, target: { url, headers: { authorization: `Bearer ${gatehouse.token}` } } },
     ...(withDev ? [{ name: "gatehouse, dev token", pid: gatehouse.pid, target: { url, headers: { authorization: `Bearer ${BENCH_TOKEN}` } } }] : []),
