@@ -11,12 +11,16 @@
  *       [--compare DIR]         also a Gatehouse from another checkout (e.g. `git archive` of an
  *                               older commit, node_modules linked), measured in the same rounds
  *       [--no-dev]              skip the dev-token phase
+ *       [--streams N]           N concurrent slow streams (10 chunks, 500 ms apart) before the soak
+ *       [--first-streamed N]    N streamed requests at concurrency 1 to each Gatehouse before the
+ *                               rounds (as `npm run bench` sends before its throughput phase)
+ *       [--node-flags "…"]      more node flags for the (first) Gatehouse process, e.g. GC sizes
  *
  * Bounded: rounds × 3 phases × seconds, plus the soak (at most 500k requests).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fixedCount, rssMiB, sequential, throughput, type Target } from "./measure.ts";
+import { fixedCount, peakDuringStreams, rssMiB, sequential, throughput, type Target } from "./measure.ts";
 import { BENCH_TOKEN, startBareProxy, startSignedGatehouse, startUpstream } from "./processes.ts";
 
 function option(name: string, fallback: number): number {
@@ -34,6 +38,8 @@ function textOption(name: string): string | undefined {
 const ROUNDS = Math.min(option("--rounds", 5), 20);
 const SECONDS = Math.min(option("--seconds", 4), 30);
 const SOAK = Math.min(option("--soak", 0), 500_000);
+const STREAMS = Math.min(option("--streams", 0), 2_000);
+const FIRST_STREAMED = Math.min(option("--first-streamed", 0), 5_000);
 const heapDir = textOption("--heap-snapshots");
 const cpuProfDir = textOption("--cpu-prof");
 const compareDir = textOption("--compare");
@@ -73,7 +79,7 @@ async function snapshot(pid: number, dir: string, target: Target): Promise<strin
 }
 
 async function main(): Promise<void> {
-  const flags = [...(heapDir ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${heapDir}`] : []), ...(cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [])];
+  const flags = [...(textOption("--node-flags")?.split(" ").filter(Boolean) ?? []), ...(heapDir ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${heapDir}`] : []), ...(cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [])];
   const upstream = await startUpstream();
   const bare = await startBareProxy(upstream.port);
   const gatehouse = await startSignedGatehouse(upstream.port, flags);
@@ -94,6 +100,10 @@ async function main(): Promise<void> {
     rss.push(["after warm-up", rssMiB(gatehouse.pid)]);
     if (other) otherRss.push(["after warm-up", rssMiB(other.pid)]);
     if (heapDir) await snapshot(gatehouse.pid, heapDir, candidates[1]!.target);
+    if (FIRST_STREAMED > 0) {
+      const streamed = JSON.stringify({ model: "bench-stream", stream: true, messages: [{ role: "user", content: "Say hello." }] });
+      for (const c of candidates.slice(1)) await sequential(c.target, streamed, FIRST_STREAMED, "ttfb");
+    }
     for (let round = 0; round < ROUNDS; round++) {
       const line: string[] = [];
       // The order rotates each round: a phase pays for the garbage the phase before it left in
@@ -108,6 +118,15 @@ async function main(): Promise<void> {
       rss.push([`after round ${round + 1}`, rssMiB(gatehouse.pid)]);
       if (other) otherRss.push([`after round ${round + 1}`, rssMiB(other.pid)]);
       process.stderr.write(`round ${round + 1}: ${line.join(" | ")}\n`);
+    }
+    if (STREAMS > 0) {
+      for (const c of candidates.slice(1)) {
+        const streams = await peakDuringStreams(c.target, JSON.stringify({ model: "bench-slow-stream", stream: true, messages: [{ role: "user", content: "Say hello." }] }), STREAMS, c.pid);
+        if (streams.failed > 0) throw new Error(`${c.name}: ${streams.failed} of ${STREAMS} slow streams failed`);
+      }
+      rss.push([`after ${STREAMS} streams`, rssMiB(gatehouse.pid)]);
+      if (other) otherRss.push([`after ${STREAMS} streams`, rssMiB(other.pid)]);
+      if (heapDir) await snapshot(gatehouse.pid, heapDir, candidates[1]!.target);
     }
     if (SOAK > 0) {
       // Both gateways soak in turn, 50k requests at a time, so they see the same machine.
@@ -141,6 +160,12 @@ async function main(): Promise<void> {
     console.log(
       `| ${c.name} | ${Math.min(...cpu).toFixed(0)} | ${median(cpu).toFixed(0)} | ${index === 0 ? "-" : `${Math.min(...cpuRatio).toFixed(2)}x`} | ${index === 0 ? "-" : `${median(cpuRatio).toFixed(2)}x`} | ${median(results[index]!.map((r) => r.rps)).toFixed(0)} | ${index === 0 ? "-" : median(rpsRatio).toFixed(2)} |`,
     );
+  }
+  if (other) {
+    const mine = results[1]!.map((r) => r.cpuUs);
+    const theirs = results[candidates.length - 1]!.map((r) => r.cpuUs);
+    const ratios = mine.map((v, i) => v / (theirs[i] as number)).sort((a, b) => a - b);
+    console.log(`\nThis checkout's CPU per request ÷ ${compareDir}'s, per round: ${ratios.map((r) => r.toFixed(2)).join(", ")} (median ${median(ratios).toFixed(2)})`);
   }
   console.log(`\nGatehouse RSS (MiB): ${rss.map(([at, mib]) => `${at} ${mib.toFixed(0)}`).join(", ")}`);
   if (other) console.log(`${compareDir} RSS (MiB): ${otherRss.map(([at, mib]) => `${at} ${mib.toFixed(0)}`).join(", ")}`);

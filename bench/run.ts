@@ -195,7 +195,14 @@ async function throughputRounds(candidates: readonly Candidate[]): Promise<Round
       const cpu = measured === undefined ? NaN : ((cpuMs(measured) - cpuBefore) * 1000) / Math.max(tp.total, 1);
       (perRound[index] as Array<{ rps: number; cpu: number }>).push({ rps: tp.rps, cpu });
     }
-    progress(`round ${round + 1}: ${candidates.map((c, i) => `${c.name} ${(perRound[i] as Array<{ rps: number }>)[round]?.rps.toFixed(0)}/s`).join(", ")}`);
+    progress(
+      `round ${round + 1}: ${candidates
+        .map((c, i) => {
+          const r = (perRound[i] as Array<{ rps: number; cpu: number }>)[round];
+          return `${c.name} ${r?.rps.toFixed(0)}/s${Number.isFinite(r?.cpu) ? ` ${r?.cpu.toFixed(0)} µs` : ""}`;
+        })
+        .join(", ")}`,
+    );
   }
   const bareRounds = perRound[bareIndex] as Array<{ rps: number; cpu: number }>;
   return perRound.map((rounds) => ({

@@ -6,7 +6,7 @@ import { blankLedgerRow, type LedgerRow } from "../ledger/index.ts";
 import type { ProviderDescriptor, RequestShape } from "../providers/index.ts";
 import type { StreamOutcome } from "../store/index.ts";
 import { createUsageReader, type UsageReport } from "../usage/index.ts";
-import { estimateUsage, preloadTokenizers, tokenizerLoadFailure } from "../usage/estimate/index.ts";
+import { estimateUsage, prepareEstimate, tokenizerLoadFailure } from "../usage/estimate/index.ts";
 import type { JsonObject } from "../providers/index.ts";
 import type { GatewayError } from "../core/errors.ts";
 import type { RequestListener } from "./observer.ts";
@@ -90,9 +90,11 @@ export interface ForwardedRequest {
  * a body without usage) the row carries the gateway's own count and `estimated = 1`.
  */
 export function createMeteringTap(r: RequestRecord, a: MeteredAttempt, services: MeteringServices, listener: RequestListener | undefined): ResponseTap {
-  // Loads the tokenizers in the background on the first request (a no-op afterwards).
-  void preloadTokenizers();
   const { shape, requestedModel, request } = a;
+  // A stream is what clients abort and upstreams cut: load the encoding its estimate would
+  // count with now, while it runs (a no-op once loaded). Other requests load it only if an
+  // estimate comes (its first count); a gateway whose answers all carry usage loads none.
+  if (shape.streaming && shape.metered) prepareEstimate(shape.format, shape.model);
   const reader = createUsageReader(shape.format, { streaming: shape.streaming });
   const forwardStartedAt = r.clock.monotonic();
   let upstreamStatus = 0;
