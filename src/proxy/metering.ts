@@ -24,12 +24,28 @@ export interface RequestRecord {
   clock: Clock;
 }
 
+const DAY_MS = 86_400_000;
+// The UTC day of the last row written: one Date and ISO string a day instead of one a row (~3 µs).
+let dayStartsAt = 0;
+let dayEndsAt = 0;
+let dayText = "";
+
+/** `YYYY-MM-DD` (UTC) of an epoch-ms time: the ledger's `day` column. */
+export function utcDay(ts: number): string {
+  if (ts < dayStartsAt || ts >= dayEndsAt) {
+    dayText = new Date(ts).toISOString().slice(0, 10);
+    dayStartsAt = ts - (((ts % DAY_MS) + DAY_MS) % DAY_MS);
+    dayEndsAt = dayStartsAt + DAY_MS;
+  }
+  return dayText;
+}
+
 /** A ledger row with no usage yet; the tap fills tokens, cost and timings in. */
 export function ledgerRow(r: RequestRecord, shape: RequestShape | undefined, status: number, outcome: StreamOutcome, errorCode: string | null): LedgerRow {
   const row = blankLedgerRow({
     request_id: r.requestId,
     ts: r.ts,
-    day: new Date(r.ts).toISOString().slice(0, 10),
+    day: utcDay(r.ts),
     caller_id: r.caller.id,
     team: r.caller.team ?? null,
     provider: r.provider.id,
