@@ -6,7 +6,7 @@
  *   --no-portkey  skip Portkey
  *   --no-scale    skip the scale-out rows (two instances on PostgreSQL, the worker in workerd)
  *   --compare DIR one more Gatehouse row, started from another checkout (an older commit via
- *                 `git archive`, node_modules linked): a before/after in the same run
+ *                 `git archive`, node_modules linked): a before/after in the same run; repeatable
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -17,8 +17,7 @@ import { startPostgresPair, startWorkerd } from "./scale.ts";
 const quick = process.argv.includes("--quick");
 const withPortkey = !process.argv.includes("--no-portkey");
 const withScale = !process.argv.includes("--no-scale");
-const compareIndex = process.argv.indexOf("--compare");
-const compareDir = compareIndex >= 0 ? process.argv[compareIndex + 1] : undefined;
+const compareDirs = process.argv.flatMap((arg, i) => (arg === "--compare" && process.argv[i + 1] ? [process.argv[i + 1] as string] : []));
 const LATENCY_N = quick ? 200 : 1000;
 // Throughput is measured in rounds, one phase per candidate each, the order rotating, so a
 // burst of load from other work on the shared machine lands on one round of everybody, not
@@ -65,19 +64,20 @@ async function main(): Promise<void> {
   const up = `http://127.0.0.1:${upstream.port}`;
   const bare = await startBareProxy(upstream.port);
   const gatehouse = await startSignedGatehouse(upstream.port);
-  const compared = compareDir ? await startSignedGatehouse(upstream.port, [], compareDir) : undefined;
+  const compared: Array<Started & { token: string; dir: string }> = [];
+  for (const dir of compareDirs) compared.push({ ...(await startSignedGatehouse(upstream.port, [], dir)), dir });
   const portkey = withPortkey ? await startPortkey() : undefined;
   // Scale-out rows (issue 5; bench/scale.ts).
   const pgPair = withScale ? await startPostgresPair(upstream.port) : undefined;
   const workerd = withScale ? await startWorkerd(upstream.port) : undefined;
-  const started = [upstream, bare, gatehouse, ...(compared ? [compared] : []), ...(portkey ? [portkey] : []), ...(pgPair ? [pgPair] : []), ...(workerd ? [{ stop: workerd.stop }] : [])];
+  const started = [upstream, bare, gatehouse, ...compared, ...(portkey ? [portkey] : []), ...(pgPair ? [pgPair] : []), ...(workerd ? [{ stop: workerd.stop }] : [])];
 
   const candidates: Candidate[] = [
     { name: "direct", target: { url: `${up}/v1/chat/completions`, headers: { authorization: "Bearer sk-direct" } } },
     { name: "bare node proxy", target: { url: `http://127.0.0.1:${bare.port}/openai/v1/chat/completions`, headers: {} }, process: bare },
     { name: "gatehouse", target: { url: `http://127.0.0.1:${gatehouse.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${gatehouse.token}` } }, process: gatehouse },
   ];
-  if (compared) candidates.push({ name: `gatehouse (${compareDir})`, target: { url: `http://127.0.0.1:${compared.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${compared.token}` } }, process: compared });
+  for (const other of compared) candidates.push({ name: `gatehouse (${other.dir})`, target: { url: `http://127.0.0.1:${other.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${other.token}` } }, process: other });
   if (pgPair) candidates.push({ name: pgPair.name, target: { url: `http://127.0.0.1:${pgPair.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${pgPair.token}` } }, process: pgPair, sharedCpu: true });
   if (workerd) candidates.push({ name: "worker (workerd)", target: { url: `${workerd.url}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${BENCH_TOKEN}` } } });
   if (portkey) {
