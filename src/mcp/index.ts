@@ -4,7 +4,7 @@ import type { CodeExecutor, SandboxLimits } from "../sandbox/index.ts";
 import { AuditLog } from "./audit.ts";
 import { builtInTransports, withBuiltIns, type BuiltInMcpServer } from "./built-in.ts";
 import { PortalCatalog } from "./catalog.ts";
-import type { McpServersConfig } from "./config-schema.ts";
+import type { McpServersConfig } from "../config/mcp-schema.ts";
 import { mountPortalRoutes } from "./http.ts";
 import { ListChangeNotifier } from "./list-changed.ts";
 import { allowAllPolicy, type McpAccessPolicy } from "./policy.ts";
@@ -18,8 +18,8 @@ import { UpstreamPool, type UserTokenProvider } from "./upstream/pool.ts";
 import type { StdioTransportFactory } from "./upstream/transport-factory.ts";
 import type { HealthOptions } from "./upstream/health.ts";
 
-export { mcpServersSchema, mcpServerSchema, RESERVED_SERVER_IDS } from "./config-schema.ts";
-export type { McpServerConfig, McpServersConfig } from "./config-schema.ts";
+export { mcpServersSchema, mcpServerSchema, RESERVED_SERVER_IDS } from "../config/mcp-schema.ts";
+export type { McpServerConfig, McpServersConfig } from "../config/mcp-schema.ts";
 export { allowAllPolicy, groupAllowListPolicy } from "./policy.ts";
 export type { McpAccessPolicy } from "./policy.ts";
 export { AUDIT_OUTCOMES, listAuditEntries } from "./audit.ts";
@@ -102,7 +102,7 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
           ? new UpstreamOAuth({ servers: () => servers, store: new OAuthTokenStore(deps.db, new TokenCipher(keySecret)), secrets: deps.secrets, clock: deps.clock, logger: deps.logger, ...(options.fetch ? { fetch: options.fetch } : {}) })
           : undefined;
       const userTokens = options.userTokens?.(deps) ?? builtInOAuth;
-      if (builtInOAuth) mountOAuthRoutes(app, { oauth: builtInOAuth, authenticator: deps.authenticator, publicUrl: deps.settings.publicUrl, allowed: (caller, id) => serverAllowed(policy, caller, id) });
+      if (builtInOAuth) mountOAuthRoutes(app, { oauth: builtInOAuth, authenticator: deps.authenticator, site: deps.settings, allowed: (caller, id) => serverAllowed(policy, caller, id) });
       const buildPool = (servers: McpServersConfig): UpstreamPool =>
         new UpstreamPool({
           servers,
@@ -134,7 +134,7 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
         sessions,
         executor: options.executor,
         sandboxLimits: options.sandboxLimits ?? {},
-        publicUrl: deps.settings.publicUrl,
+        site: deps.settings,
         authorizationServers: options.authorizationServers ?? [],
         scopes: options.scopes,
         allowedOrigins: options.allowedOrigins ?? [],

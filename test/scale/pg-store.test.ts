@@ -119,7 +119,7 @@ describe("PostgreSQL store shared by two instances", { timeout: 120_000 }, () =>
     expect(await sa.read("user:u1:d:2026-11-24")).toBeCloseTo(1, 9);
 
     // Settling at half the estimate frees the rest for either instance.
-    await Promise.all(granted.map((o, i) => (o.ok ? (i % 2 ? sb : sa).settle(o.reservation, 0.01) : undefined)));
+    await Promise.all(granted.map(async (o, i) => (o.ok ? (i % 2 ? sb : sa).settle(o.reservation, 0.01) : undefined)));
     expect(await sb.read("user:u1:d:2026-11-24")).toBeCloseTo(0.5, 9);
     expect(await sb.read("group:eng:d:2026-11-24")).toBeCloseTo(0.5, 9);
     const more = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? sa : sb).reserve(claims, 0.02)));
@@ -246,7 +246,13 @@ describe("PostgreSQL store shared by two instances", { timeout: 120_000 }, () =>
     const catalogA = createBundledCatalog();
     const catalogB = createBundledCatalog();
     const common = { clock, logger: silentLogger, pollMs: 60_000, catalogRefreshMs: 3_600_000, catalogUrl: "https://models.example/api.json", fetchFn };
-    const syncA = new ClusterSync({ ...common, db: a, config: configA, catalog: catalogA, instanceId: "a" });
+    // A's publish of a changed config runs from the change listener (replace does not await it): its log line is the event to wait for.
+    const publishedByA: Array<() => void> = [];
+    const hearA = (_fields: Record<string, unknown>, message: string): void => {
+      if (message === "org config published to the cluster") for (const resolve of publishedByA.splice(0)) resolve();
+    };
+    const loggerA = { debug: hearA, info: hearA, warn: hearA, error: hearA };
+    const syncA = new ClusterSync({ ...common, logger: loggerA, db: a, config: configA, catalog: catalogA, instanceId: "a" });
     const syncB = new ClusterSync({ ...common, db: b, config: configB, catalog: catalogB, instanceId: "b" });
     await Promise.all([syncA.start(), syncB.start()]);
     // Overlapping rounds of one instance join each other; a later round finds nothing new.
@@ -260,9 +266,11 @@ describe("PostgreSQL store shared by two instances", { timeout: 120_000 }, () =>
     expect(fetches).toBe(2);
 
     const changed = orgConfigSchema.parse({ providers: { openai: { upstream: "http://127.0.0.1:2/v1" } } });
+    const published = new Promise<void>((resolve) => publishedByA.push(resolve));
     configA.replace(changed);
-    // The publish runs from the change listener (not awaited by replace); wait until it is stored, then B's next poll picks it up.
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline && (await snapshotHead(a, CONFIG_SNAPSHOT))?.revision !== 2; ) await new Promise((r) => setTimeout(r, 25));
+    await published;
+    expect((await snapshotHead(a, CONFIG_SNAPSHOT))?.revision).toBe(2);
+    // B's next poll picks it up.
     await syncB.tick();
     expect(configB.current().providers.openai?.upstream).toBe("http://127.0.0.1:2/v1");
     // B does not publish back what it took: A's revision stays.

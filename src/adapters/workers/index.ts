@@ -15,7 +15,7 @@ import type { Database } from "../../store/index.ts";
 import type { ExecutionContext, ScheduledController, WorkerEnv } from "./bindings.ts";
 import { KvCatalogFollower, refreshCatalogToKv } from "./catalog-kv.ts";
 import { DurableCounterStore, DurableRateLimiter } from "./counters-client.ts";
-import { D1Dialect } from "./d1-dialect.ts";
+import { D1Dialect, d1LedgerInsert } from "./d1-dialect.ts";
 import { WorkerDevAuthenticator } from "./dev-auth.ts";
 import { KvAnonymousIdCache } from "./identity-kv.ts";
 import { createConsoleLogger } from "./logger.ts";
@@ -84,7 +84,7 @@ async function build(env: WorkerEnv): Promise<Runtime> {
     authenticator = createIdentity(settings, { db, clock, logger, anonymousIdCache }).authenticator;
   }
 
-  const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger });
+  const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger, insert: d1LedgerInsert(db, settings.ledgerBatchSize) });
   const counters = new DurableCounterStore(env.COUNTERS, () => clock.now(), logger);
   // Rate windows in the same object: one limit for every isolate and location.
   const rates = new DurableRateLimiter(env.COUNTERS, logger);
