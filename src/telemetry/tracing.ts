@@ -26,9 +26,9 @@ export interface Tracing {
    * gateway's own `traceparent` instead (and `tracestate` only when the client's was valid).
    */
   stripHeaders: readonly string[];
-  /** Exports what is queued. */
+  /** Exports what is queued; resolves (a failure logged) even when the receiver refuses. */
   flush(): Promise<void>;
-  /** Exports what is queued, then stops; spans ended after it are dropped. */
+  /** Exports what is queued, then stops; spans ended after it are dropped. Never rejects: the gateway's close goes on. */
   shutdown(): Promise<void>;
 }
 
@@ -55,9 +55,14 @@ export function startTracing(exporter: SpanExporter, options: TracingOptions): T
   return {
     observer: createTracingObserver(tracer),
     stripHeaders: TRACE_CONTEXT_HEADERS,
-    flush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    flush: () => provider.forceFlush().catch((err: unknown) => incomplete(options.logger, "flush", err)),
+    shutdown: () => provider.shutdown().catch((err: unknown) => incomplete(options.logger, "shutdown", err)),
   };
+}
+
+/** A flush that did not reach the receiver: its spans are lost, the gateway keeps going. */
+function incomplete(logger: Logger, step: string, err: unknown): void {
+  logger.warn({ step, err: { message: err instanceof Error ? err.message : String(err) } }, "tracing: queued spans were not all exported");
 }
 
 function samplerFor(name: TracingConfig["sampler"], ratio: number): Sampler {
