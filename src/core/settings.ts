@@ -71,6 +71,8 @@ export const settingsSchema = z.object({
   otelSdkDisabled: z.union([z.boolean(), z.stringbool()]).default(false).describe("true turns tracing off even when an endpoint is set (OTEL_SDK_DISABLED)."),
   otelTracesSampler: z.enum(["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"]).default("parentbased_always_on").describe("Which requests are traced; parentbased_* follow the client's sampled flag when it sent a traceparent (OTEL_TRACES_SAMPLER)."),
   otelTracesSamplerArg: z.coerce.number().min(0).max(1).default(1).describe("The ratio of traces kept by traceidratio and parentbased_traceidratio, 0 to 1 (OTEL_TRACES_SAMPLER_ARG)."),
+  otelBspScheduleDelay: z.coerce.number().int().positive().default(5000).describe("Milliseconds between two span exports (OTEL_BSP_SCHEDULE_DELAY)."),
+  otelBspMaxQueueSize: z.coerce.number().int().positive().default(2048).describe("Spans kept waiting for export; past it new spans are dropped rather than slow requests (OTEL_BSP_MAX_QUEUE_SIZE)."),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -131,6 +133,8 @@ const envNames: Record<keyof Settings, string> = {
   otelSdkDisabled: "OTEL_SDK_DISABLED",
   otelTracesSampler: "OTEL_TRACES_SAMPLER",
   otelTracesSamplerArg: "OTEL_TRACES_SAMPLER_ARG",
+  otelBspScheduleDelay: "OTEL_BSP_SCHEDULE_DELAY",
+  otelBspMaxQueueSize: "OTEL_BSP_MAX_QUEUE_SIZE",
 };
 
 export class SettingsError extends Error {

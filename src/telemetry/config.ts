@@ -9,6 +9,7 @@ export interface TracingConfig {
   serviceName: string;
   sampler: Settings["otelTracesSampler"];
   samplerRatio: number;
+  batch: { scheduledDelayMillis: number; maxQueueSize: number };
 }
 
 /**
@@ -27,6 +28,7 @@ export function tracingConfig(settings: Settings): TracingConfig | undefined {
     serviceName: settings.otelServiceName,
     sampler: settings.otelTracesSampler,
     samplerRatio: settings.otelTracesSamplerArg,
+    batch: { scheduledDelayMillis: settings.otelBspScheduleDelay, maxQueueSize: settings.otelBspMaxQueueSize },
   };
 }
 

@@ -108,7 +108,9 @@ class RequestSpans implements RequestListener {
     const { row } = end;
     const attributes: Attributes = { [ATTR.outcome]: end.outcome };
     if (end.status > 0) attributes[ATTR.httpStatus] = end.status;
-    const errorType = end.errorCode ?? (end.outcome === "completed" ? undefined : end.outcome);
+    // The gateway's own code when it refused or failed; else how it ended; else the status the
+    // client got when it says the operation failed (a provider's 4xx/5xx passed through).
+    const errorType = end.errorCode ?? (end.outcome !== "completed" ? end.outcome : end.status >= 400 ? String(end.status) : undefined);
     if (errorType !== undefined) attributes[ATTR.errorType] = errorType;
     if (row) {
       // The model that answered (the upstream's own id when it reported one, else the attempt's).

@@ -13,7 +13,7 @@ export async function startNodeTracing(settings: Settings, logger: Logger, servi
   if (!config) return undefined;
   const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
   const exporter = new OTLPTraceExporter({ url: config.url, headers: config.headers });
-  const tracing = await startTracing(exporter, { serviceName: config.serviceName, serviceVersion, sampler: config.sampler, samplerRatio: config.samplerRatio, logger });
+  const tracing = await startTracing(exporter, { serviceName: config.serviceName, serviceVersion, sampler: config.sampler, samplerRatio: config.samplerRatio, batch: config.batch, logger });
   // The endpoint's origin only: a URL may carry credentials in its userinfo or query.
   logger.info({ endpoint: new URL(config.url).origin, sampler: config.sampler }, "tracing on: exporting spans over OTLP/HTTP");
   return tracing;
