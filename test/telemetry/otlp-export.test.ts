@@ -1,12 +1,12 @@
 // The Node exporter end to end with synthetic observer events: what leaves the process over
 // OTLP/HTTP, decoded by a local receiver the way a collector would.
+import packageJson from "../../package.json" with { type: "json" };
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Logger } from "../../src/core/logger.ts";
 import { parseSettings } from "../../src/core/settings.ts";
 import { blankLedgerRow } from "../../src/ledger/index.ts";
 import { providerById } from "../../src/providers/index.ts";
-import { startNodeTracing } from "../../src/adapters/node/telemetry.ts";
-import type { Tracing } from "../../src/telemetry/index.ts";
+import { startOtlpTracing, type Tracing } from "../../src/telemetry/index.ts";
 import { startOtlpReceiver, type OtlpReceiver } from "./otlp-receiver.ts";
 
 let receiver: OtlpReceiver;
@@ -30,7 +30,7 @@ function recordingLogger(): Logger & { lines: Array<{ level: string; message: st
 }
 
 async function tracingFor(env: Record<string, string>, logger: Logger = recordingLogger()): Promise<Tracing> {
-  const tracing = await startNodeTracing(parseSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env }), logger, "9.9.9");
+  const tracing = await startOtlpTracing(parseSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env }), logger);
   if (!tracing) throw new Error("tracing should be on with an endpoint set");
   return tracing;
 }
@@ -46,10 +46,10 @@ function oneRequest(tracing: Tracing, headers: Record<string, string> = {}): Rec
   return headers;
 }
 
-describe("OTLP/HTTP export (Node)", () => {
+describe("OTLP/HTTP export", () => {
   it("is not started at all without an endpoint", async () => {
-    expect(await startNodeTracing(parseSettings({}), recordingLogger())).toBeUndefined();
-    expect(await startNodeTracing(parseSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: "true" }), recordingLogger())).toBeUndefined();
+    expect(await startOtlpTracing(parseSettings({}), recordingLogger())).toBeUndefined();
+    expect(await startOtlpTracing(parseSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: "true" }), recordingLogger())).toBeUndefined();
   });
 
   it("sends the spans as OTLP/JSON to <endpoint>/v1/traces with the configured headers and resource, and flushes on shutdown", async () => {
@@ -63,7 +63,7 @@ describe("OTLP/HTTP export (Node)", () => {
     const client = spans.find((s) => s.kind === "client");
     expect(server).toMatchObject({ name: "chat gpt-4o-mini", traceId: "0af7651916cd43dd8448eb211c80319c", parentSpanId: "b7ad6b7169203331" });
     expect(server?.attributes).toMatchObject({ "gen_ai.usage.input_tokens": 100, "gen_ai.usage.cache_read.input_tokens": 30, "gen_ai.usage.output_tokens": 9, "gen_ai.response.model": "gpt-4o-mini-2024-07-18", "enduser.pseudo.id": "0199aaaa-0000-7000-8000-000000000001" });
-    expect(server?.resource).toMatchObject({ "service.name": "gatehouse-test", "service.version": "9.9.9" });
+    expect(server?.resource).toMatchObject({ "service.name": "gatehouse-test", "service.version": packageJson.version });
     expect(client).toMatchObject({ parentSpanId: server?.spanId, traceId: server?.traceId });
     expect(client?.attributes).toMatchObject({ "server.address": "127.0.0.1", "server.port": 9 });
     expect(headers["traceparent"]).toBe(`00-${server?.traceId}-${client?.spanId}-01`);
