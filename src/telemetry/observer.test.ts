@@ -119,6 +119,7 @@ describe("tracing observer", () => {
     ["garbage", "not a traceparent"],
     ["header injection", `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01\r\nx-evil: 1`],
     ["empty", ""],
+    ["two traceparent headers, as node:http joins them", `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01, 00-${CLIENT_TRACE}-${CLIENT_SPAN}-01`],
   ])("a malformed traceparent (%s) starts a new trace and is not forwarded, nor is its tracestate", (_label, traceparent) => {
     const headers = completedRequest(start({ traceparent, tracestate: "vendor=abc" }));
     const { server, clients } = spans();
