@@ -69,7 +69,7 @@ export const orgConfigSchema = z
     providers: z.partialRecord(providerIdSchema, upstreamProviderSchema).default({}).describe("Providers served by this gateway."),
     pricing: z.record(z.string().regex(/^[a-z0-9-]+\/.+$/, "key must be provider/model"), modelPriceSchema).default({}).describe("Per-model price overrides, keyed provider/model; win over the catalog."),
     policy: policySchema.optional().describe("Governance (see docs/governance.md); absent = every authenticated caller may use everything."),
-    model: modelRefSchema.optional().describe("Default model served to OpenCode, as provider/model (gateway provider ids, as in policy: anthropic, openai, google-ai-studio, compat)."),
+    model: modelRefSchema.optional().describe(`Default model served to OpenCode, as provider/model (gateway provider ids, as in policy: ${PROVIDER_IDS.join(", ")}).`),
     small_model: modelRefSchema.optional().describe("Small model for titles and summaries, as provider/model."),
     permission: permissionSchema.optional().describe("Default tool permissions served to OpenCode; a developer's local config still wins."),
     instructions: z.array(z.string().min(1)).optional().describe("Instruction files or URLs OpenCode adds to every session (e.g. AGENTS.md)."),

@@ -2,9 +2,10 @@ import { sql, type Kysely } from "kysely";
 import type { Database } from "../store/index.ts";
 import type { DayRange } from "./range.ts";
 import { NO_TEAM } from "./names.ts";
+import { isProviderId, providerById } from "../providers/index.ts";
 
-/** "Frontier vs open-weight": the OpenAI-compatible route serves open-weight models, every other route a frontier lab. */
-export const providerClass = (provider: string): "open-weight" | "frontier" => (provider === "compat" ? "open-weight" : "frontier");
+/** "Frontier vs open-weight", from the provider's descriptor; a provider no longer registered counts as frontier. */
+export const providerClass = (provider: string): "open-weight" | "frontier" => (isProviderId(provider) ? providerById(provider).modelClass : "frontier");
 
 /** Denials: refused by policy before forwarding (auth failures and bad input are errors of the client, shown apart). */
 export const DENIAL_CODES = ["rate_limited", "budget_exceeded", "forbidden"] as const;

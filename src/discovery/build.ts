@@ -1,6 +1,6 @@
 import { opencodeProviderId, servedOpencodeConfigSchema, type OpencodeModel, type OrgConfig, type ProviderId, type ServedOpencodeConfig } from "../config/index.ts";
 import type { Settings } from "../core/settings.ts";
-import { PROVIDER_IDS, providerById } from "../providers/index.ts";
+import { isProviderId, providerById } from "../providers/index.ts";
 import type { CatalogModelInfo, ModelLister } from "./catalog-port.ts";
 
 /** What `GET /.well-known/opencode` returns, as OpenCode reads it. */
@@ -37,16 +37,20 @@ export function buildWellKnown(config: OrgConfig, settings: Pick<Settings, "logi
   const tokenHeaders = { "cf-access-token": `{env:${settings.tokenEnv}}` };
   const provider: ServedOpencodeConfig["provider"] = {};
   for (const [id, upstream] of Object.entries(config.providers) as [ProviderId, NonNullable<OrgConfig["providers"][ProviderId]>][]) {
-    const catalogId = upstream.catalogProvider ?? providerById(id).defaultCatalogProvider;
+    const descriptor = providerById(id);
+    const catalogId = upstream.catalogProvider ?? descriptor.defaultCatalogProvider;
     const models = servedModels(catalogId ? catalog.listModels(catalogId) : [], upstream.models ?? {}, upstream.whitelist);
-    if (id === "openai" && upstream.zeroDataRetention) {
-      for (const model of Object.values(models)) model.options = { ...model.options, store: false };
+    const zdrOptions = descriptor.opencode.zdrModelOptions;
+    if (zdrOptions && upstream.zeroDataRetention) {
+      for (const model of Object.values(models)) model.options = { ...model.options, ...zdrOptions };
     }
+    const name = upstream.name ?? descriptor.opencode.defaultName;
     provider[opencodeProviderId(id)] = {
-      ...(id === "compat" ? { npm: "@ai-sdk/openai-compatible", name: upstream.name ?? "Open-weight models (Gatehouse)" } : upstream.name ? { name: upstream.name } : {}),
+      ...(descriptor.opencode.npm ? { npm: descriptor.opencode.npm } : {}),
+      ...(name ? { name } : {}),
       ...(upstream.whitelist ? { whitelist: [...upstream.whitelist] } : {}),
       ...(Object.keys(models).length ? { models } : {}),
-      options: { baseURL: `${baseUrl}${providerById(id).clientBasePath}`, apiKey: "", headers: { ...tokenHeaders } },
+      options: { baseURL: `${baseUrl}${descriptor.clientBasePath}`, apiKey: "", headers: { ...tokenHeaders } },
     };
   }
   const served: ServedOpencodeConfig = {
@@ -94,7 +98,7 @@ function fillBaseUrl<T>(value: T, baseUrl: string): T {
 function opencodeRef(ref: string): string {
   const slash = ref.indexOf("/");
   const id = ref.slice(0, slash);
-  return (PROVIDER_IDS as readonly string[]).includes(id) ? `${opencodeProviderId(id as ProviderId)}${ref.slice(slash)}` : ref;
+  return isProviderId(id) ? `${opencodeProviderId(id)}${ref.slice(slash)}` : ref;
 }
 
 function withOpencodeModels<T extends { model?: string | undefined }>(entries: Record<string, T>): Record<string, T> {

@@ -5,7 +5,7 @@ import { z } from "zod";
  * what they may spend, how fast, which providers must not retain data, and how model
  * aliases route. Absent = no governance (every authenticated caller may use everything).
  */
-import { PROVIDER_IDS } from "../providers/ids.ts";
+import { isProviderId, PROVIDER_IDS } from "../providers/ids.ts";
 
 /** "provider/model-glob": provider is an id or "*"; "*" in the model part matches anything, "/" included. */
 export const modelPatternSchema = z
@@ -14,7 +14,7 @@ export const modelPatternSchema = z
     const slash = value.indexOf("/");
     if (slash <= 0 || slash === value.length - 1) return false;
     const provider = value.slice(0, slash);
-    return provider === "*" || (PROVIDER_IDS as readonly string[]).includes(provider);
+    return provider === "*" || isProviderId(provider);
   }, `must be "provider/model" with provider one of ${PROVIDER_IDS.join(", ")} or "*", e.g. "anthropic/claude-*"`)
   .describe('A model pattern "provider/model"; "*" matches any run of characters, "?" one character.');
 

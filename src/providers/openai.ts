@@ -93,6 +93,11 @@ export const openai: ProviderDescriptor = {
   routePrefix: "/openai",
   clientBasePath: "/openai/v1",
   opencodeId: "openai",
+  // OpenCode sends `store` from model options; under zero data retention it must be false.
+  opencode: { zdrModelOptions: { store: false } },
+  upstreamExample: "https://api.openai.com/v1",
+  modelClass: "frontier",
+  chatMaxTokensField: "max_completion_tokens",
   defaultUpstream: "https://api.openai.com/v1",
   defaultApiKeyEnv: "OPENAI_API_KEY",
   defaultCatalogProvider: "openai",

@@ -1,6 +1,7 @@
 import { anthropic } from "./anthropic.ts";
 import { compat } from "./compat.ts";
 import { google } from "./google.ts";
+import { groq } from "./groq.ts";
 import type { ProviderId } from "./ids.ts";
 import { openai } from "./openai.ts";
 import type { ProviderDescriptor } from "./types.ts";
@@ -11,6 +12,7 @@ const byId: { readonly [K in ProviderId]: ProviderDescriptor & { id: K } } = {
   openai: openai as ProviderDescriptor & { id: "openai" },
   "google-ai-studio": google as ProviderDescriptor & { id: "google-ai-studio" },
   compat: compat as ProviderDescriptor & { id: "compat" },
+  groq: groq as ProviderDescriptor & { id: "groq" },
 };
 
 /** The one provider registry: routes, discovery, pricing, policy and the docs read this list. */

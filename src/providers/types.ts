@@ -85,6 +85,22 @@ export interface ProviderDescriptor {
   clientBasePath: string;
   /** OpenCode's id for this provider (its bundled model metadata applies under that id). */
   opencodeId: string;
+  /**
+   * What discovery serves OpenCode beyond the base URL: the AI SDK package when OpenCode has
+   * no built-in one for this id, the name shown when the org gives none, and model options
+   * that keep an answer off the provider's servers under zero data retention.
+   */
+  opencode: { npm?: string; defaultName?: string; zdrModelOptions?: Readonly<Record<string, unknown>> };
+  /** A base URL the config's error hints show as an example for `upstream`. */
+  upstreamExample: string;
+  /** How the dashboard splits spend: hosted frontier models, or open-weight ones the org runs or rents. */
+  modelClass: "frontier" | "open-weight";
+  /**
+   * On providers that serve Chat Completions, the field that caps the answer, for callers that
+   * build bodies (the reviewer): OpenAI's reasoning models reject `max_tokens`; many compatible
+   * servers know only it.
+   */
+  chatMaxTokensField?: "max_tokens" | "max_completion_tokens";
   defaultUpstream: string | undefined;
   defaultApiKeyEnv: string;
   /** models.dev provider id for prices and model lists, when there is an obvious one. */

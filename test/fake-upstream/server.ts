@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { anthropicApi } from "./anthropic.ts";
 import { geminiApi } from "./gemini.ts";
+import { groqApi } from "./groq.ts";
 import { FakeObjectStore } from "./objects.ts";
 import { attachResponsesWebSocket } from "./openai-responses-ws.ts";
 import { openAiApi } from "./openai.ts";
@@ -10,13 +11,15 @@ import type { ErrorReply, JsonObject, ProviderApi, RequestContext } from "./rout
 import { resolveUsage } from "./usage.ts";
 import type { Behaviour, FakeUpstream, FakeUpstreamOptions, ProviderKeys, RecordedRequest } from "./types.ts";
 
-export const defaultKeys: ProviderKeys = { anthropic: "fake-anthropic-key", openai: "fake-openai-key", google: "fake-google-key" };
+export const defaultKeys: ProviderKeys = { anthropic: "fake-anthropic-key", openai: "fake-openai-key", google: "fake-google-key", groq: "gsk_fake-groq-key" };
 
 /** Which fake provider a path belongs to; /v1/models and /v1/files are shared by Anthropic and OpenAI. */
 function providerFor(path: string, headers: Record<string, string>): ProviderApi {
   // Google serves v1beta, v1 and v1alpha; its key header tells a /v1/models call apart from OpenAI's.
   if (path.startsWith("/v1beta/") || path.startsWith("/v1alpha/") || headers["x-goog-api-key"] !== undefined) return geminiApi;
   if (path.startsWith("/v1/messages")) return anthropicApi;
+  // Groq serves its OpenAI-compatible API under /openai/v1.
+  if (path.startsWith("/openai/")) return groqApi;
   if ((path === "/v1/models" || path.startsWith("/v1/files")) && anthropicApi.claims?.(headers)) return anthropicApi;
   return openAiApi;
 }

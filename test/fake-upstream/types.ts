@@ -78,6 +78,7 @@ export interface ProviderKeys {
   anthropic: string;
   openai: string;
   google: string;
+  groq: string;
 }
 
 export interface FakeUpstreamOptions {

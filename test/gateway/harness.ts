@@ -9,7 +9,7 @@ import { startFakeUpstream } from "../fake-upstream/index.ts";
 import type { FakeUpstream } from "../fake-upstream/types.ts";
 
 export const CLIENT_TOKEN = "gh_test_client_token_0123456789";
-export const KEYS = { anthropic: "sk-ant-fake-real-key-001", openai: "sk-openai-fake-real-key-002", google: "AIza-fake-real-key-003" };
+export const KEYS = { anthropic: "sk-ant-fake-real-key-001", openai: "sk-openai-fake-real-key-002", google: "AIza-fake-real-key-003", groq: "gsk_fake-real-key-004" };
 
 export interface Harness {
   gateway: RunningGateway;
@@ -36,13 +36,15 @@ export async function startHarness(overrides: Partial<GatewayOptions> = {}, sett
       `    upstream: ${fake.url}/v1`,
       "    apiKeyEnv: COMPAT_KEY",
       "    catalogProvider: cloudflare-workers-ai",
+      "  groq:",
+      `    upstream: ${fake.url}/openai/v1`,
       "pricing:",
       "  compat/local-llama: { input: 0.5, output: 1.5, cacheRead: 0.05 }",
       ...extraConfig,
       "",
     ].join("\n"),
   );
-  const env = { ANTHROPIC_API_KEY: KEYS.anthropic, OPENAI_API_KEY: KEYS.openai, GEMINI_API_KEY: KEYS.google, COMPAT_KEY: KEYS.openai, GATEHOUSE_DEV_TOKEN: CLIENT_TOKEN, ...settingsEnv };
+  const env = { ANTHROPIC_API_KEY: KEYS.anthropic, OPENAI_API_KEY: KEYS.openai, GEMINI_API_KEY: KEYS.google, COMPAT_KEY: KEYS.openai, GROQ_API_KEY: KEYS.groq, GATEHOUSE_DEV_TOKEN: CLIENT_TOKEN, ...settingsEnv };
   const settings = parseSettings(env, { configDir: dir, dataDir: join(dir, "data"), port: 0 });
   const gateway = await startGateway({ settings, env, logger: silentLogger, offline: true, ...overrides });
   return {

@@ -57,8 +57,11 @@ export class FakeModelServer {
 
   constructor(private readonly options: FakeModelOptions) {
     this.app.post("/anthropic/v1/messages", (c) => this.anthropic(c));
-    this.app.post("/openai/chat/completions", (c) => this.openai(c, "openai"));
-    this.app.post("/compat/chat/completions", (c) => this.openai(c, "compat"));
+    // The gateway serves Chat Completions with and without the version segment; the reviewer sends it.
+    for (const version of ["/v1", ""]) {
+      this.app.post(`/openai${version}/chat/completions`, (c) => this.openai(c, "openai"));
+      this.app.post(`/compat${version}/chat/completions`, (c) => this.openai(c, "compat"));
+    }
   }
 
   private pick(reviewer: string, model: string, firstUser: string, turn: number): ScriptTurn {

@@ -37,6 +37,7 @@ const ROUTES: RouteCase[] = [
   { name: "openai responses", path: "/openai/v1/responses", allowed: "gpt-4o-mini", denied: "gpt-5", body: (m) => ({ model: m, input: "hi" }), endpoint: "responses" },
   { name: "openai embeddings", path: "/openai/v1/embeddings", allowed: "text-embedding-3-small", denied: "text-embedding-3-large", body: (m) => ({ model: m, input: "hi" }), endpoint: "embeddings" },
   { name: "compat chat", path: "/compat/v1/chat/completions", allowed: "local-llama", denied: "other-llama", body: chat, endpoint: "chat" },
+  { name: "groq chat", path: "/groq/v1/chat/completions", allowed: "llama-3.3-70b-versatile", denied: "llama-3.1-8b-instant", body: chat, endpoint: "chat" },
   { name: "gemini generate", path: "/google-ai-studio/v1beta/models/{model}:generateContent", allowed: "gemini-2.5-flash", denied: "gemini-2.5-pro", body: gemini, modelInPath: true, endpoint: "generate" },
   { name: "gemini v1 generate", path: "/google-ai-studio/v1/models/{model}:generateContent", allowed: "gemini-2.5-flash", denied: "gemini-2.5-pro", body: gemini, modelInPath: true, endpoint: "generate" },
   { name: "gemini v1alpha stream", path: "/google-ai-studio/v1alpha/models/{model}:streamGenerateContent", query: "?alt=sse", allowed: "gemini-2.5-flash", denied: "gemini-2.5-pro", body: gemini, modelInPath: true, endpoint: "stream_generate" },
@@ -46,7 +47,7 @@ const ROUTES: RouteCase[] = [
 const POLICY = {
   groups: {
     eng: {
-      models: ["anthropic/claude-sonnet-4-5", "openai/gpt-4o-mini", "openai/text-embedding-3-small", "compat/local-llama", "google-ai-studio/gemini-2.5-flash"],
+      models: ["anthropic/claude-sonnet-4-5", "openai/gpt-4o-mini", "openai/text-embedding-3-small", "compat/local-llama", "groq/llama-3.3-70b-versatile", "google-ai-studio/gemini-2.5-flash"],
       budget: { perUser: { dailyUsd: 100 } },
     },
   },

@@ -6,6 +6,7 @@ import { openStore } from "../../adapters/node/server.ts";
 import { openExistingStore } from "../../adapters/node/existing-store.ts";
 import { ServiceAccounts } from "../../identity/index.ts";
 import { renderTable } from "../table.ts";
+import { PROVIDER_IDS } from "../../providers/index.ts";
 
 const DATA_DIR_HELP = "data directory of the gateway; env GATEHOUSE_DATA_DIR (DATABASE_URL for PostgreSQL)";
 
@@ -22,7 +23,7 @@ export function registerServiceAccount(program: Command): void {
     .description("Create a service account and its first key; prints the key on stdout, once (only its hash is stored).")
     .argument("<name>", "account name: 2-63 characters of a-z, 0-9, '.', '_', '-'")
     .requiredOption("-g, --group <group>", "required: owning group: its policy applies, and the ledger shows spend under it")
-    .requiredOption("--route <provider...>", "required: provider routes the key may call (openai, anthropic, google-ai-studio, compat, or *)")
+    .requiredOption("--route <provider...>", `required: provider routes the key may call (${PROVIDER_IDS.join(", ")}, or *)`)
     .option("--model <glob...>", 'model globs the key may use, "provider/model" with *, e.g. "openai/gpt-4o-mini*"')
     .option("--mcp <server...>", "MCP portal servers the key may use (* = those the group may use)")
     .option("--scope <scope...>", "extra scopes: metrics:read (scrape /metrics)")

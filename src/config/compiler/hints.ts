@@ -1,16 +1,9 @@
 import { z } from "zod";
+import { isProviderId, providerById } from "../../providers/index.ts";
 
 // Turns zod's "what is wrong" into "what is wrong and how to fix it" for config files:
 // the nearest known key for a misspelt one, the right way to give a provider key, an example
 // for a URL. Reads the schema itself, so a new field is suggested without a list to keep.
-
-/** Example base URLs for a provider's `upstream`, by provider id (the public APIs, a local server for compat). */
-const UPSTREAM_EXAMPLES: Record<string, string> = {
-  anthropic: "https://api.anthropic.com",
-  openai: "https://api.openai.com/v1",
-  "google-ai-studio": "https://generativelanguage.googleapis.com/v1beta",
-  compat: "http://127.0.0.1:11434/v1",
-};
 
 /** Keys that look like a secret written into the config instead of named by its variable. */
 const INLINE_SECRET_KEYS = new Set(["apikey", "api_key", "key", "token", "secret", "apitoken", "api-key", "authorization", "password"]);
@@ -102,12 +95,12 @@ export function explainIssue(schema: AnySchema, issue: z.core.$ZodIssue): string
   }
   if (issue.code === "invalid_format" && (issue as { format?: string }).format === "url") {
     const provider = path[0] === "providers" && path[2] === "upstream" ? String(path[1]) : undefined;
-    const example = provider ? (UPSTREAM_EXAMPLES[provider] ?? "https://api.example.com/v1") : "https://example.com/path";
+    const example = provider ? (isProviderId(provider) ? providerById(provider).upstreamExample : "https://api.example.com/v1") : "https://example.com/path";
     return `${issue.message}: write a full URL with its scheme, e.g. ${example}`;
   }
   return issue.message;
 }
 
 function defaultKeyEnv(provider: string): string {
-  return { anthropic: "ANTHROPIC_API_KEY", openai: "OPENAI_API_KEY", "google-ai-studio": "GEMINI_API_KEY", compat: "COMPAT_API_KEY" }[provider] ?? "PROVIDER_API_KEY";
+  return isProviderId(provider) ? providerById(provider).defaultApiKeyEnv : "PROVIDER_API_KEY";
 }

@@ -55,16 +55,13 @@ export class GatewayTransport implements ChatTransport {
   }
 
   async send(model: ModelRef, request: ChatRequest, signal: AbortSignal): Promise<ChatResult> {
-    const anthropic = model.provider === "anthropic";
-    const url = anthropic ? `${this.baseUrl}/anthropic/v1/messages` : `${this.baseUrl}/${model.provider}/chat/completions`;
+    const anthropic = model.chat.format === "anthropic-messages";
+    const url = `${this.baseUrl}${model.chat.path}`;
     const headers: Record<string, string> = { "content-type": "application/json" };
-    if (anthropic) {
-      headers["x-api-key"] = this.options.token;
-      headers["anthropic-version"] = anthropicVersion;
-    } else {
-      headers["authorization"] = `Bearer ${this.options.token}`;
-    }
-    const body = anthropic ? toAnthropicBody(model.model, request) : toOpenAIBody(model.model, request, model.provider === "openai" ? "openai" : "compat");
+    if (model.chat.tokenHeader === "x-api-key") headers["x-api-key"] = this.options.token;
+    else headers["authorization"] = `Bearer ${this.options.token}`;
+    if (anthropic) headers["anthropic-version"] = anthropicVersion;
+    const body = anthropic ? toAnthropicBody(model.model, request) : toOpenAIBody(model.model, request, model.chat.maxTokensField);
     let response: Response;
     try {
       response = await this.fetchImpl(url, { method: "POST", headers, body: JSON.stringify(body), signal });
@@ -87,7 +84,7 @@ export class GatewayTransport implements ChatTransport {
     const result = anthropic ? parseAnthropicResponse(parsed) : parseOpenAIResponse(parsed);
     if (typeof result === "string") throw new ModelCallError(model.ref, "bad_response", result, response.status);
     // Tokens are read by the gateway's own usage reader, so a review is counted exactly as the ledger counts it.
-    const usageReader = createUsageReader(anthropic ? "anthropic-messages" : "openai-chat", { streaming: false });
+    const usageReader = createUsageReader(model.chat.format, { streaming: false });
     usageReader.push(new TextEncoder().encode(text));
     return { ...result, usage: usageReader.finish().usage };
   }

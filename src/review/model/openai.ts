@@ -2,10 +2,11 @@ import { isRecord, str, type JsonRecord } from "./json.ts";
 import type { ChatRequest, ChatResult, StopReason, ToolCall } from "./types.ts";
 
 /**
- * OpenAI Chat Completions request body. OpenAI's own models want `max_completion_tokens`
- * (reasoning models reject `max_tokens`); OpenAI-compatible servers mostly know only `max_tokens`.
+ * OpenAI Chat Completions request body. The answer's cap goes in the field the provider's
+ * descriptor names: OpenAI's reasoning models reject `max_tokens`; many compatible servers
+ * know only `max_tokens`.
  */
-export function toOpenAIBody(model: string, request: ChatRequest, dialect: "openai" | "compat"): JsonRecord {
+export function toOpenAIBody(model: string, request: ChatRequest, maxTokensField: "max_tokens" | "max_completion_tokens"): JsonRecord {
   const messages: JsonRecord[] = [{ role: "system", content: request.system }];
   for (const message of request.messages) {
     if (message.role === "user") messages.push({ role: "user", content: message.text });
@@ -22,7 +23,7 @@ export function toOpenAIBody(model: string, request: ChatRequest, dialect: "open
     }
   }
   const body: JsonRecord = { model, messages };
-  body[dialect === "openai" ? "max_completion_tokens" : "max_tokens"] = request.maxTokens;
+  body[maxTokensField] = request.maxTokens;
   if (request.tools.length > 0) {
     body["tools"] = request.tools.map((t) => ({ type: "function", function: { name: t.name, description: t.description, parameters: t.inputSchema } }));
   }

@@ -1,3 +1,4 @@
+import { isProviderId, providerById, providers, type ProviderDescriptor, type ProviderId } from "../../providers/index.ts";
 import type { TokenUsage } from "../../usage/types.ts";
 
 export interface ToolCall {
@@ -60,19 +61,46 @@ export class ModelCallError extends Error {
 }
 
 export interface ModelRef {
-  provider: "anthropic" | "openai" | "compat";
+  provider: ProviderId;
   model: string;
   ref: string;
+  /** How the reviewer talks to this provider through the gateway (from its descriptor). */
+  chat: ChatRoute;
+}
+
+/** A provider's chat endpoint as the reviewer calls it: the gateway path, wire format and token header. */
+export interface ChatRoute {
+  /** Under the gateway's base URL, e.g. `/anthropic/v1/messages`. */
+  path: string;
+  format: "anthropic-messages" | "openai-chat";
+  /** How the caller's gateway token is sent: the header the provider's own SDK would use. */
+  tokenHeader: "x-api-key" | "authorization";
+  maxTokensField: "max_tokens" | "max_completion_tokens";
+}
+
+/** The chat route of each provider that has one (Anthropic Messages or Chat Completions). */
+function chatRouteOf(provider: ProviderDescriptor): ChatRoute | undefined {
+  const spec = provider.endpoints.find((e) => e.format === "anthropic-messages" || e.format === "openai-chat");
+  if (!spec || (spec.format !== "anthropic-messages" && spec.format !== "openai-chat")) return undefined;
+  const version = provider.apiPrefix ? `/${provider.apiPrefix.segments[0]}` : "";
+  return {
+    path: `${provider.routePrefix}${version}${spec.path}`,
+    format: spec.format,
+    tokenHeader: provider.keyPlacement === "x-api-key" ? "x-api-key" : "authorization",
+    maxTokensField: spec.format === "anthropic-messages" ? "max_tokens" : (provider.chatMaxTokensField ?? "max_tokens"),
+  };
 }
 
 export function parseModelRef(ref: string): ModelRef {
   const slash = ref.indexOf("/");
   const provider = ref.slice(0, slash);
   const model = ref.slice(slash + 1);
-  if (slash < 0 || model === "" || (provider !== "anthropic" && provider !== "openai" && provider !== "compat")) {
-    throw new Error(`invalid model ref "${ref}": expected anthropic/<model>, openai/<model> or compat/<model>`);
+  const chat = slash > 0 && model !== "" && isProviderId(provider) ? chatRouteOf(providerById(provider)) : undefined;
+  if (!chat || !isProviderId(provider)) {
+    const accepted = providers.filter((p) => chatRouteOf(p) !== undefined).map((p) => `${p.id}/<model>`);
+    throw new Error(`invalid model ref "${ref}": expected ${accepted.join(", ")}`);
   }
-  return { provider, model, ref };
+  return { provider, model, ref, chat };
 }
 
 /** One chat call to one model; implemented over the gateway with fetch. */
