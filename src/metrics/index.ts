@@ -3,7 +3,8 @@ import { GatewayError, errorBody } from "../core/errors.ts";
 import { defaultDashboardPolicy } from "../policy/index.ts";
 import type { MetricsRegistry } from "./registry.ts";
 
-export { MetricsRegistry, meteredLedger, metricLines, DURATION_BUCKETS, TTFB_BUCKETS } from "./registry.ts";
+export { MetricsRegistry, metricLines, DURATION_BUCKETS, TTFB_BUCKETS } from "./registry.ts";
+export { metricsSubscriber } from "./observer.ts";
 
 /**
  * GET /metrics in Prometheus format. Callers in a dashboard admin group may scrape it

@@ -1,4 +1,4 @@
-import type { LedgerRow, LedgerSink } from "../ledger/index.ts";
+import type { LedgerRow } from "../ledger/index.ts";
 
 /** Seconds; covers a fast non-streamed call up to a long agentic stream. */
 export const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300] as const;
@@ -15,8 +15,9 @@ interface Histogram {
 const TOKEN_KINDS = ["input", "output", "cache_read", "cache_write", "reasoning"] as const;
 
 /**
- * Prometheus counters and histograms kept in memory and fed from every ledger row as the
- * proxy records it: requests, tokens, cost, latency, denials. O(1) per request; rendering
+ * Prometheus counters and histograms kept in memory and fed from every request's end (the
+ * metrics subscriber of the proxy's observer, src/metrics/observer.ts): requests, tokens,
+ * cost, latency, denials. O(1) per request; rendering
  * is done on scrape. No caller ids in labels (privacy, cardinality).
  */
 export class MetricsRegistry {
@@ -49,11 +50,10 @@ export class MetricsRegistry {
     this.gauges.push({ name, help, read, type });
   }
 
+  /** A request with a ledger row: its usage, cost and timings. */
   observe(row: LedgerRow): void {
     const set = this.labelsFor(row.provider, row.model);
-    const statusClass = row.status === 0 ? "none" : `${Math.floor(row.status / 100)}xx`;
-    inc(this.requests, set.request(row.outcome, statusClass), 1);
-    if (row.outcome === "not_forwarded" && row.error_code) inc(this.denials, labels("provider", row.provider, "reason", row.error_code), 1);
+    this.countRequest(set, row.provider, row.outcome, row.status, row.error_code ?? null);
     const cacheWrite = (row.cache_write_5m_tokens ?? 0) + (row.cache_write_1h_tokens ?? 0);
     if ((row.input_tokens ?? 0) > 0) inc(this.tokens, set.tokens.input, row.input_tokens ?? 0);
     if ((row.output_tokens ?? 0) > 0) inc(this.tokens, set.tokens.output, row.output_tokens ?? 0);
@@ -69,6 +69,21 @@ export class MetricsRegistry {
       observeHistogram(this.durations, set.provider, DURATION_BUCKETS, row.duration_ms / 1000);
       if (row.ttfb_ms !== null && row.ttfb_ms !== undefined) observeHistogram(this.ttfb, set.provider, TTFB_BUCKETS, row.ttfb_ms / 1000);
     }
+  }
+
+  /**
+   * A request that ended without a ledger row (refused before or at authentication: a
+   * refused method, a bad or missing token): counted as a request and a denial, with no
+   * model (`unknown`) and no usage.
+   */
+  observeUnattributed(provider: string, outcome: string, status: number, errorCode: string | null): void {
+    this.countRequest(this.labelsFor(provider, UNKNOWN_MODEL), provider, outcome, status, errorCode);
+  }
+
+  private countRequest(set: ModelLabels, provider: string, outcome: string, status: number, errorCode: string | null): void {
+    const statusClass = status === 0 ? "none" : `${Math.floor(status / 100)}xx`;
+    inc(this.requests, set.request(outcome, statusClass), 1);
+    if (outcome === "not_forwarded" && errorCode) inc(this.denials, labels("provider", provider, "reason", errorCode), 1);
   }
 
   /** The Prometheus text exposition format, version 0.0.4. */
@@ -114,6 +129,8 @@ export class MetricsRegistry {
 }
 
 const OTHER_MODEL = "other";
+/** The model label of a request refused before its model was read (the ledger's own default). */
+const UNKNOWN_MODEL = "unknown";
 
 interface Gauge {
   name: string;
@@ -145,16 +162,6 @@ function modelLabels(provider: string, model: string): ModelLabels {
         requests.set(key, rendered);
       }
       return rendered;
-    },
-  };
-}
-
-/** A ledger sink that feeds the metrics and passes every row on. */
-export function meteredLedger(inner: LedgerSink, metrics: MetricsRegistry): LedgerSink {
-  return {
-    record(row) {
-      metrics.observe(row);
-      inner.record(row);
     },
   };
 }

@@ -1,8 +1,9 @@
 import type { JsonObject } from "../providers/index.ts";
 import type { TokenUsage } from "../usage/types.ts";
+import type { ProviderId } from "../config/index.ts";
 
-/** Prices a usage for provider/model; undefined when the model has no known price. */
-export type Pricer = (provider: string, model: string, usage: TokenUsage) => number | undefined;
+/** Prices a usage for provider/model; undefined when the model has no known price (the catalog's `createPricer` in production). */
+export type Pricer = (provider: ProviderId, model: string, usage: TokenUsage) => number | undefined;
 
 export interface Estimate {
   inputTokens: number;
@@ -18,7 +19,7 @@ export interface Estimate {
  */
 export function estimateRequest(
   options: { bytesPerToken: number; defaultMaxOutputTokens: number },
-  provider: string,
+  provider: ProviderId,
   model: string | undefined,
   body: JsonObject | undefined,
   bodyBytes: number,

@@ -1,30 +1,34 @@
 import type { Context } from "hono";
 import type { AppDeps } from "../core/deps.ts";
 import { describeError, type AppEnv } from "../core/app.ts";
-import type { Caller } from "../core/caller.ts";
 import { GatewayError, toGatewayError } from "../core/errors.ts";
 import { checkedQuery, matchEndpoint, PASS_THROUGH_SPEC, providers, setEndUser, shapeOf, type EndpointSpec, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
-import type { LedgerSink, LedgerRow } from "../ledger/index.ts";
-import type { StreamOutcome } from "../store/index.ts";
+import type { UpstreamProviderConfig } from "../config/index.ts";
 import { createInjectedUsageFilter } from "../usage/index.ts";
-import type { Catalog } from "../catalog/index.ts";
-import { createMeteringTap, ledgerRow, type MeteringServices, type RequestRecord } from "./metering.ts";
+import type { Pricer } from "../catalog/index.ts";
+import { createMeteringTap, failedAttemptRow, ledgerRow, type MeteringServices, type RequestRecord } from "./metering.ts";
+import type { RequestObserver } from "./observer.ts";
 import { forwardRequestHeaders } from "./headers.ts";
 import { upstreamUrl } from "./url.ts";
 import { canonicalTarget, encodeQuery, type CanonicalTarget } from "./canonical.ts";
 import type { ObjectOwnership } from "./object-ownership.ts";
-import { keepStateless, planObjectAccess, type ObjectPlan } from "./objects.ts";
+import { keepStateless, planObjectAccess } from "./objects.ts";
 import { parseJsonRequest, requireNoBody } from "./request-body.ts";
 import { createResponsesSocketSession } from "./responses-websocket.ts";
 import { uuidv7 } from "../core/ids.ts";
-import { isRetrySignal, type ProxyTransport } from "./transport.ts";
-import type { Admission, ProxyPolicy } from "./policy.ts";
+import { isRetrySignal, type IncomingHead, type ProxyTransport } from "./transport.ts";
+import type { ProxyPolicy } from "./policy.ts";
 import type { CallerConcurrencyLimiter, ConcurrencySlot } from "./concurrency.ts";
 
 export interface ProxyServices {
   transport: ProxyTransport;
-  catalog: Catalog;
-  ledger: LedgerSink;
+  /** Prices the ledger row's usage: the same function the policy's estimate prices with (src/catalog/pricer.ts). */
+  pricer: Pricer;
+  /**
+   * Where each request's life is reported: the ledger, the budget settle, the circuit
+   * breaker, /metrics and tracing subscribe to it (wired in the composition root).
+   */
+  observer: RequestObserver;
   policy: ProxyPolicy;
   /** Header that carries the caller's anonymous id upstream (all providers). */
   userIdHeader: string;
@@ -37,230 +41,270 @@ export interface ProxyServices {
 const encoder = new TextEncoder();
 const JSON_HEADERS = { "content-type": "application/json" } as const;
 
+/** What the classification step found out about a request: everything forwarding needs. */
+interface Classified {
+  target: CanonicalTarget;
+  query: Array<readonly [string, string]>;
+  spec: EndpointSpec;
+  bodyBytes: Uint8Array | undefined;
+  body: JsonObject | undefined;
+  shape: RequestShape;
+}
+
+/** The configured route to a provider: its config, upstream base URL and key. */
+interface ConfiguredRoute {
+  config: UpstreamProviderConfig;
+  base: string;
+  key: string | undefined;
+}
+
 /**
- * The hot path: authenticate; canonicalise the target and match it to a declared endpoint
- * (default deny); read the body as that endpoint takes it; admit (policy, object ownership);
- * forward exactly what was classified; meter the answer.
+ * The hot path, one request, as a pipeline reporting to one observer: refuse unforwarded
+ * methods → authenticate (identified) → the provider must be configured → canonicalise the
+ * target, match a declared endpoint, read the body as it takes it (classified) → object
+ * ownership → admit (admitted) → the caller's concurrency slot → forward each routed model
+ * in turn (attempted) → meter the answer (firstByte, ended). Every path ends in exactly one
+ * `ended`: a refusal at any step ends here, an answer ends in its metering tap.
  */
 export function createProviderHandler(provider: ProviderDescriptor, deps: AppDeps, services: ProxyServices, ownership: ObjectOwnership) {
   const { clock, logger, settings } = deps;
-  const { transport } = services;
+  const { transport, observer } = services;
   // Every provider's billing and credential headers are stripped on every route: one that is
   // harmless at one provider today may be honoured by an OpenAI-compatible server tomorrow.
   const stripped = [...new Set(providers.flatMap((p) => p.strippedRequestHeaders)), ...(services.stripHeaders ?? [])];
+  const metering: MeteringServices = { pricer: services.pricer, logger };
 
   return async (c: Context<AppEnv>): Promise<Response> => {
     const startedAt = clock.monotonic();
     const ts = clock.now();
     const requestId = c.get("requestId");
     const head = transport.head(c);
-    /** The Responses API's WebSocket mode: one governed, metered response per response.create. */
-    const openSocket = async (governedAs: string, caller: Caller, target: CanonicalTarget, query: Array<readonly [string, string]>, key: string | undefined, base: string, pinned: Record<string, string>): Promise<Response> => {
-      const governed = provider.endpoints.find((e) => e.name === governedAs);
-      const upgrade = head.headers["upgrade"];
-      if (!transport.acceptWebSocket || !governed || typeof upgrade !== "string" || upgrade.toLowerCase() !== "websocket") {
-        throw new GatewayError("bad_request", `GET ${provider.routePrefix}${target.path} is the Responses API's WebSocket mode: open it with Upgrade: websocket, or POST the request instead.`);
-      }
-      const headers = forwardRequestHeaders(head.headers, key ? { placement: provider.keyPlacement, value: key } : undefined, { ...pinned, [services.userIdHeader]: caller.id }, [...stripped, ...WEBSOCKET_HANDSHAKE_HEADERS]);
-      const metering: MeteringServices = { catalog: services.catalog, config: deps.config, ledger: services.ledger, logger };
-      // An open socket holds one of the caller's upstream slots until either side closes it.
-      const slot = services.concurrency?.acquire(caller.id);
-      try {
-        return await transport.acceptWebSocket(
-          c,
-          { url: upstreamUrl(base, target.forwardPath, encodeQuery(query)).replace(/^http/, "ws"), headers, timeoutMs: settings.upstreamHeaderTimeoutMs, maxMessageBytes: settings.maxRequestBodyBytes },
-          (client, upstream) => {
-            const session = createResponsesSocketSession(client, upstream, { provider, caller, spec: governed, policy: services.policy, ledger: services.ledger, metering, clock, logger, newRequestId: () => uuidv7(clock.now()), maxMessageBytes: settings.maxRequestBodyBytes });
-            return {
-              ...session,
-              clientClosed: () => (session.clientClosed(), slot?.release()),
-              upstreamClosed: (code, reason) => (session.upstreamClosed(code, reason), slot?.release()),
-            };
-          },
-        );
-      } catch (err) {
-        slot?.release();
-        throw err;
-      }
-    };
-    let callerId: string | undefined;
+    const listener = observer.begin({ requestId, provider, method: head.method, ts, startedAt, traceparent: single(head.headers["traceparent"]), tracestate: single(head.headers["tracestate"]) });
+    // Set as the pipeline learns them: who (a refusal after it has a ledger row), what, where.
+    let record: RequestRecord | undefined;
+    let shape: RequestShape | undefined;
     let upstreamHost: string | undefined;
-    const fail = (err: unknown): Response => {
+    let slot: ConcurrencySlot | undefined;
+
+    const errorResponse = (err: unknown): Response => {
       const gatewayError = toGatewayError(err);
       // One line per refused or failed request: ids, status and code, never bodies or keys.
       // The client gets an opaque message for internal errors; the log keeps the cause.
-      const fields = { requestId, provider: provider.id, callerId, upstreamHost, status: gatewayError.status, code: gatewayError.code, reason: gatewayError.message };
+      const fields = { requestId, provider: provider.id, callerId: record?.caller.id, upstreamHost, status: gatewayError.status, code: gatewayError.code, reason: gatewayError.message };
       if (gatewayError.code === "internal") logger.error({ ...fields, err: describeError(err) }, "proxy request failed");
       else if (gatewayError.status >= 500) logger.warn({ ...fields, cause: gatewayError.cause === undefined ? undefined : describeError(gatewayError.cause) }, "proxy request failed");
       else logger.info(fields, "proxy request refused");
       return providerErrorResponse(c, provider, gatewayError, requestId);
     };
-    // Never forwarded, whoever asks: TRACE would echo the injected key, CONNECT opens a tunnel.
-    if (!FORWARDED_METHODS.has(head.method)) return fail(new GatewayError("method_not_allowed", `${head.method} is not forwarded by this gateway.`));
 
-    let caller: Caller;
     try {
-      caller = await deps.authenticator.authenticate(headerReader(head.headers));
-    } catch (err) {
-      return fail(err);
-    }
+      // Never forwarded, whoever asks: TRACE would echo the injected key, CONNECT opens a tunnel.
+      if (!FORWARDED_METHODS.has(head.method)) throw new GatewayError("method_not_allowed", `${head.method} is not forwarded by this gateway.`);
+      const caller = await deps.authenticator.authenticate(headerReader(head.headers));
+      record = { requestId, ts, startedAt, caller, provider, clock };
+      listener?.identified?.(caller);
 
-    callerId = caller.id;
-    const record: RequestRecord = { requestId, ts, startedAt, caller, provider, clock };
-    const row = (shape: RequestShape | undefined, status: number, outcome: StreamOutcome, errorCode: string | null): LedgerRow => ledgerRow(record, shape, status, outcome, errorCode);
-    const metering: MeteringServices = { catalog: services.catalog, config: deps.config, ledger: services.ledger, logger };
-
-    const config = deps.config.current();
-    const providerConfig = config.providers[provider.id];
-    const base = providerConfig?.upstream ?? provider.defaultUpstream;
-    if (!providerConfig || !base) return fail(new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`));
-    upstreamHost = hostOf(base);
-    const keyName = providerConfig.apiKeyEnv ?? provider.defaultApiKeyEnv;
-    const key = deps.secrets.get(keyName);
-    // The env var's name is not a secret; an administrator needs it to fix this.
-    if (!key && !provider.keyOptional) return fail(new GatewayError("not_configured", `No key is configured for provider ${provider.id}: set ${keyName} in the gateway's environment or secrets file.`));
-
-    // Everything that decides what the request is happens here, once; any failure refuses it.
-    let target: CanonicalTarget;
-    let query: Array<readonly [string, string]>;
-    let spec: EndpointSpec;
-    let bodyBytes: Uint8Array | undefined;
-    let body: JsonObject | undefined;
-    let shape: RequestShape | undefined;
-    let objectPlan: ObjectPlan | undefined;
-    let bodyChanged = false;
-    try {
-      target = canonicalTarget(head.path, head.search, provider.routePrefix);
-      const match = matchEndpoint(provider, head.method, target.path, providerConfig.passThrough);
-      spec = match.spec;
-      query = checkedQuery(provider, spec, target.query, spec.name === PASS_THROUGH_SPEC.name);
-      if (spec.body === "none") requireNoBody(head.headers);
-      else {
-        bodyBytes = await transport.readBody(c, settings.maxRequestBodyBytes, settings.requestBodyTimeoutMs);
-        if (spec.body === "json") body = parseJsonRequest(bodyBytes, head.headers["content-type"], head.headers["content-encoding"]);
+      const route = configuredRoute(provider, deps);
+      upstreamHost = hostOf(route.base);
+      // Everything that decides what the request is happens here, once; any failure refuses it.
+      const request = await classify(c, provider, route.config, head, transport, settings);
+      shape = request.shape;
+      listener?.classified?.(shape);
+      if (request.spec.websocket !== undefined) {
+        const upgraded = await openSocket(c, provider, deps, services, stripped, request, record, route, head, upstreamHost);
+        // The upgrade carries no usage of its own: each response.create on the socket is its own request.
+        listener?.ended({ outcome: "completed", status: 101, errorCode: null, row: undefined });
+        return upgraded;
       }
-      shape = shapeOf(match, query, body);
-      if (spec.websocket !== undefined) {
-        const socket = await openSocket(spec.websocket, caller, target, query, key, base, providerConfig.pinHeaders);
-        return socket;
-      }
-      objectPlan = await planObjectAccess(provider, providerConfig, shape, body, caller, ownership);
-      bodyChanged = keepStateless(shape, body);
-    } catch (err) {
-      const gatewayError = toGatewayError(err);
-      services.ledger.record(row(shape, gatewayError.status, "not_forwarded", gatewayError.code));
-      return fail(gatewayError);
-    }
-
-    let admission: Admission;
-    try {
-      admission = await services.policy.admit({ caller, provider, shape, body, requestId, path: target.path, bodyBytes: bodyBytes?.byteLength ?? 0 });
-    } catch (err) {
-      const gatewayError = toGatewayError(err);
-      services.ledger.record(row(shape, gatewayError.status, "not_forwarded", gatewayError.code));
-      return fail(gatewayError);
-    }
-    // Fair use: the caller's upstream requests in flight are capped (src/proxy/concurrency.ts).
-    let slot: ConcurrencySlot | undefined;
-    try {
+      const objectPlan = await planObjectAccess(provider, route.config, shape, request.body, caller, ownership);
+      let bodyChanged = keepStateless(shape, request.body);
+      const admission = await services.policy.admit({ caller, provider, shape, body: request.body, requestId, path: request.target.path, bodyBytes: request.bodyBytes?.byteLength ?? 0 });
+      listener?.admitted?.(admission);
+      // Fair use: the caller's upstream requests in flight are capped (src/proxy/concurrency.ts).
       slot = services.concurrency?.acquire(caller.id);
-    } catch (err) {
-      const gatewayError = toGatewayError(err);
-      const refused = row(shape, gatewayError.status, "not_forwarded", gatewayError.code);
-      services.ledger.record(refused);
-      admission.settle(refused);
-      return fail(gatewayError);
-    }
+      if (admission.bodyChanged) bodyChanged = true;
 
-    if (admission.bodyChanged) bodyChanged = true;
-    let hideInjectedUsage = false;
-    if (body) {
-      if (setEndUser(body, shape, caller.id)) bodyChanged = true;
-      if (shape.format === "openai-chat" && shape.streaming && !clientAskedForUsage(body)) {
-        // Usage only arrives on streamed chat when asked for; ask, and hide the extra chunk.
-        const options = isObject(body["stream_options"]) ? body["stream_options"] : {};
-        body["stream_options"] = { ...options, include_usage: true };
-        bodyChanged = true;
-        hideInjectedUsage = true;
-      }
-    }
-
-    const headers = forwardRequestHeaders(
-      head.headers,
-      key ? { placement: provider.keyPlacement, value: key } : undefined,
-      // A JSON body is re-serialised from what was parsed, so it leaves as plain JSON.
-      body ? { ...providerConfig.pinHeaders, ...JSON_HEADERS, [services.userIdHeader]: caller.id } : { ...providerConfig.pinHeaders, [services.userIdHeader]: caller.id },
-      body ? [...stripped, "content-encoding"] : stripped,
-    );
-    const search = encodeQuery(query);
-
-    // Routing: the admitted model first, then its fallbacks (only before a byte reached the client).
-    const models = admission.route ? [admission.route.model, ...admission.route.fallbacks] : [shape.model];
-    const requestedModel = shape.model;
-    const streamsAnswer = shape.streaming || spec.streaming === "alt-sse";
-    let lastError: GatewayError | undefined;
-    let serialized: Uint8Array | undefined;
-    for (let attempt = 0; attempt < models.length; attempt++) {
-      const model = models[attempt];
-      const isLast = attempt === models.length - 1;
-      const attemptShape: RequestShape = { ...shape, model };
-      let attemptPath = target.forwardPath;
-      if (model !== undefined && model !== requestedModel) {
-        if (spec.model === "body" && body) {
-          body["model"] = model;
+      // Forward exactly what was classified, to each routed model in turn.
+      const { body, bodyBytes, spec, target } = request;
+      let hideInjectedUsage = false;
+      if (body) {
+        if (setEndUser(body, shape, caller.id)) bodyChanged = true;
+        if (shape.format === "openai-chat" && shape.streaming && !clientAskedForUsage(body)) {
+          // Usage only arrives on streamed chat when asked for; ask, and hide the extra chunk.
+          const options = isObject(body["stream_options"]) ? body["stream_options"] : {};
+          body["stream_options"] = { ...options, include_usage: true };
           bodyChanged = true;
-        } else if (spec.model === "path") attemptPath = target.forwardPath.replace(`/models/${requestedModel ?? ""}:`, `/models/${model}:`);
-      }
-      // What the upstream gets is what was classified: a parsed body always leaves re-serialised
-      // (no duplicate keys, escapes or encodings read one way here and another way there).
-      if (body && (serialized === undefined || bodyChanged)) {
-        serialized = encoder.encode(JSON.stringify(body));
-        bodyChanged = false;
-      }
-      const attemptBody = body ? serialized : bodyBytes;
-      if (attemptBody) headers["content-length"] = String(attemptBody.byteLength);
-
-      const meteringTap = createMeteringTap(record, attemptShape, attempt + 1, requestedModel, admission, metering, { body, bytes: attemptBody?.byteLength ?? 0 });
-      const ownedTap = objectPlan ? objectPlan.wrapTap(meteringTap) : meteringTap;
-      const tap = slot ? slot.track(ownedTap) : ownedTap;
-      try {
-        const result = await transport.forward(
-          c,
-          { url: upstreamUrl(base, attemptPath, search), method: head.method, headers, body: attemptBody },
-          tap,
-          {
-            transform: hideInjectedUsage ? createInjectedUsageFilter() : objectPlan?.transform,
-            responseHeaders: { "x-gatehouse-request-id": requestId },
-            streamErrorEvent: shape.streaming ? provider.streamErrorEvent("The upstream provider connection failed mid-stream; the answer is incomplete.", shape.format) : undefined,
-            streamErrorFor: shape.streaming ? (message: string) => provider.streamErrorEvent(message, attemptShape.format) : undefined,
-            headerTimeoutMs: settings.upstreamHeaderTimeoutMs,
-            idleTimeoutMs: settings.upstreamIdleTimeoutMs,
-            clientWriteTimeoutMs: settings.clientWriteTimeoutMs,
-            streaming: streamsAnswer,
-            retryOn: isLast ? undefined : isRetryableStatus,
-          },
-        );
-        if (!isRetrySignal(result)) return result;
-        admission.recordAttempt?.(model ?? "unknown", result.status);
-        lastError = new GatewayError("upstream_unavailable", `Upstream answered ${result.status}.`);
-      } catch (err) {
-        lastError = toGatewayError(err);
-        admission.recordAttempt?.(model ?? "unknown", 0);
-        if (isLast) {
-          slot?.release();
-          const failed = row(attemptShape, lastError.status, "upstream_failed", lastError.code);
-          failed.attempts = attempt + 1;
-          failed.requested_model = requestedModel ?? null;
-          services.ledger.record(failed);
-          admission.settle(failed);
-          return fail(lastError);
+          hideInjectedUsage = true;
         }
       }
+      const pinned = { ...route.config.pinHeaders, [services.userIdHeader]: caller.id };
+      const headers = forwardRequestHeaders(
+        head.headers,
+        route.key ? { placement: provider.keyPlacement, value: route.key } : undefined,
+        // A JSON body is re-serialised from what was parsed, so it leaves as plain JSON.
+        body ? { ...pinned, ...JSON_HEADERS } : pinned,
+        body ? [...stripped, "content-encoding"] : stripped,
+      );
+      const search = encodeQuery(request.query);
+
+      // Routing: the admitted model first, then its fallbacks (only before a byte reached the client).
+      const models = admission.route ? [admission.route.model, ...admission.route.fallbacks] : [shape.model];
+      const requestedModel = shape.model;
+      const streamsAnswer = shape.streaming || spec.streaming === "alt-sse";
+      let serialized: Uint8Array | undefined;
+      for (let attempt = 1; ; attempt++) {
+        const model = models[attempt - 1];
+        const isLast = attempt === models.length;
+        const attemptShape: RequestShape = { ...shape, model };
+        let attemptPath = target.forwardPath;
+        if (model !== undefined && model !== requestedModel) {
+          if (spec.model === "body" && body) {
+            body["model"] = model;
+            bodyChanged = true;
+          } else if (spec.model === "path") attemptPath = target.forwardPath.replace(`/models/${requestedModel ?? ""}:`, `/models/${model}:`);
+        }
+        // What the upstream gets is what was classified: a parsed body always leaves re-serialised
+        // (no duplicate keys, escapes or encodings read one way here and another way there).
+        if (body && (serialized === undefined || bodyChanged)) {
+          serialized = encoder.encode(JSON.stringify(body));
+          bodyChanged = false;
+        }
+        const attemptBody = body ? serialized : bodyBytes;
+        if (attemptBody) headers["content-length"] = String(attemptBody.byteLength);
+        listener?.upstreamHeaders?.(attempt, headers);
+
+        const meteringTap = createMeteringTap(record, { shape: attemptShape, attempt, requestedModel, request: { body, bytes: attemptBody?.byteLength ?? 0 }, serverAddress: upstreamHost }, metering, listener);
+        const ownedTap = objectPlan ? objectPlan.wrapTap(meteringTap) : meteringTap;
+        const tap = slot ? slot.track(ownedTap) : ownedTap;
+        let failure: GatewayError;
+        try {
+          const result = await transport.forward(
+            c,
+            { url: upstreamUrl(route.base, attemptPath, search), method: head.method, headers, body: attemptBody },
+            tap,
+            {
+              transform: hideInjectedUsage ? createInjectedUsageFilter() : objectPlan?.transform,
+              responseHeaders: { "x-gatehouse-request-id": requestId },
+              streamErrorEvent: shape.streaming ? provider.streamErrorEvent("The upstream provider connection failed mid-stream; the answer is incomplete.", shape.format) : undefined,
+              streamErrorFor: shape.streaming ? (message: string) => provider.streamErrorEvent(message, attemptShape.format) : undefined,
+              headerTimeoutMs: settings.upstreamHeaderTimeoutMs,
+              idleTimeoutMs: settings.upstreamIdleTimeoutMs,
+              clientWriteTimeoutMs: settings.clientWriteTimeoutMs,
+              streaming: streamsAnswer,
+              retryOn: isLast ? undefined : isRetryableStatus,
+            },
+          );
+          // An answer: its tap reports the rest (firstByte, ended).
+          if (!isRetrySignal(result)) return result;
+          listener?.attempted?.({ attempt, model, status: result.status, serverAddress: upstreamHost, retried: true });
+          continue;
+        } catch (err) {
+          failure = toGatewayError(err);
+        }
+        listener?.attempted?.({ attempt, model, status: 0, serverAddress: upstreamHost, retried: !isLast });
+        if (isLast) {
+          slot?.release();
+          listener?.ended({ outcome: "upstream_failed", status: failure.status, errorCode: failure.code, error: failure, row: failedAttemptRow(record, attemptShape, attempt, requestedModel, failure) });
+          return errorResponse(failure);
+        }
+      }
+    } catch (err) {
+      // Refused before anything was forwarded (or an internal error on the way there).
+      slot?.release();
+      const error = toGatewayError(err);
+      listener?.ended({ outcome: "not_forwarded", status: error.status, errorCode: error.code, error, row: record ? ledgerRow(record, shape, error.status, "not_forwarded", error.code) : undefined });
+      return errorResponse(err);
     }
-    // Unreachable: the last attempt never retries; kept for the type checker.
-    slot?.release();
-    return fail(lastError ?? new GatewayError("internal", "No upstream attempt was made."));
   };
+}
+
+/** The provider's configured upstream and key, or not_configured saying what to set. */
+function configuredRoute(provider: ProviderDescriptor, deps: AppDeps): ConfiguredRoute {
+  const config = deps.config.current().providers[provider.id];
+  const base = config?.upstream ?? provider.defaultUpstream;
+  if (!config || !base) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
+  const keyName = config.apiKeyEnv ?? provider.defaultApiKeyEnv;
+  const key = deps.secrets.get(keyName);
+  // The env var's name is not a secret; an administrator needs it to fix this.
+  if (!key && !provider.keyOptional) throw new GatewayError("not_configured", `No key is configured for provider ${provider.id}: set ${keyName} in the gateway's environment or secrets file.`);
+  return { config, base, key };
+}
+
+/** Canonical target → declared endpoint (default deny) → checked query → the body as that endpoint takes it. */
+async function classify(c: Context<AppEnv>, provider: ProviderDescriptor, config: UpstreamProviderConfig, head: IncomingHead, transport: ProxyTransport, settings: AppDeps["settings"]): Promise<Classified> {
+  const target = canonicalTarget(head.path, head.search, provider.routePrefix);
+  const match = matchEndpoint(provider, head.method, target.path, config.passThrough);
+  const spec = match.spec;
+  const query = checkedQuery(provider, spec, target.query, spec.name === PASS_THROUGH_SPEC.name);
+  let bodyBytes: Uint8Array | undefined;
+  let body: JsonObject | undefined;
+  if (spec.body === "none") requireNoBody(head.headers);
+  else {
+    bodyBytes = await transport.readBody(c, settings.maxRequestBodyBytes, settings.requestBodyTimeoutMs);
+    if (spec.body === "json") body = parseJsonRequest(bodyBytes, head.headers["content-type"], head.headers["content-encoding"]);
+  }
+  return { target, query, spec, bodyBytes, body, shape: shapeOf(match, query, body) };
+}
+
+/** The Responses API's WebSocket mode: one governed, metered request per response.create. */
+async function openSocket(
+  c: Context<AppEnv>,
+  provider: ProviderDescriptor,
+  deps: AppDeps,
+  services: ProxyServices,
+  stripped: readonly string[],
+  request: Classified,
+  record: RequestRecord,
+  route: ConfiguredRoute,
+  head: IncomingHead,
+  serverAddress: string | undefined,
+): Promise<Response> {
+  const { transport } = services;
+  const { clock, logger, settings } = deps;
+  const { caller } = record;
+  const governed = provider.endpoints.find((e) => e.name === request.spec.websocket);
+  const upgrade = head.headers["upgrade"];
+  if (!transport.acceptWebSocket || !governed || typeof upgrade !== "string" || upgrade.toLowerCase() !== "websocket") {
+    throw new GatewayError("bad_request", `GET ${provider.routePrefix}${request.target.path} is the Responses API's WebSocket mode: open it with Upgrade: websocket, or POST the request instead.`);
+  }
+  const headers = forwardRequestHeaders(head.headers, route.key ? { placement: provider.keyPlacement, value: route.key } : undefined, { ...route.config.pinHeaders, [services.userIdHeader]: caller.id }, [...stripped, ...WEBSOCKET_HANDSHAKE_HEADERS]);
+  const metering: MeteringServices = { pricer: services.pricer, logger };
+  // An open socket holds one of the caller's upstream slots until either side closes it.
+  const slot = services.concurrency?.acquire(caller.id);
+  try {
+    return await transport.acceptWebSocket(
+      c,
+      { url: upstreamUrl(route.base, request.target.forwardPath, encodeQuery(request.query)).replace(/^http/, "ws"), headers, timeoutMs: settings.upstreamHeaderTimeoutMs, maxMessageBytes: settings.maxRequestBodyBytes },
+      (client, upstream) => {
+        const session = createResponsesSocketSession(client, upstream, {
+          provider,
+          caller,
+          spec: governed,
+          policy: services.policy,
+          observer: services.observer,
+          metering,
+          serverAddress,
+          clock,
+          logger,
+          newRequestId: () => uuidv7(clock.now()),
+          maxMessageBytes: settings.maxRequestBodyBytes,
+        });
+        return {
+          ...session,
+          clientClosed: () => (session.clientClosed(), slot?.release()),
+          upstreamClosed: (code, reason) => (session.upstreamClosed(code, reason), slot?.release()),
+        };
+      },
+    );
+  } catch (err) {
+    slot?.release();
+    throw err;
+  }
+}
+
+/** A header's one value (the first, when repeated). */
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Set by the WebSocket client library for its own handshake with the upstream. */

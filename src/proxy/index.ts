@@ -1,5 +1,8 @@
 export { createProxyModule } from "./module.ts";
 export type { ProxyServices } from "./handler.ts";
+export { combineObservers, type RequestObserver, type RequestListener, type RequestStart, type RequestEnd, type AttemptResult } from "./observer.ts";
+export { ledgerSubscriber } from "./subscribers/ledger.ts";
+export { policySubscriber } from "./subscribers/policy.ts";
 export type { ProxyTransport, IncomingHead, UpstreamRequest, ResponseTap, ForwardOptions, ChunkTransform, RetrySignal } from "./transport.ts";
 export { isRetrySignal, FAILURE_NOT_SENT } from "./transport.ts";
 export type { ProxyPolicy, Admission, AdmissionRequest } from "./policy.ts";

@@ -1,15 +1,15 @@
 import type { Clock } from "../core/clock.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Logger } from "../core/logger.ts";
-import type { ConfigHolder } from "../config/index.ts";
-import { resolvePrice, type Catalog } from "../catalog/index.ts";
-import { blankLedgerRow, type LedgerRow, type LedgerSink } from "../ledger/index.ts";
+import type { Pricer } from "../catalog/index.ts";
+import { blankLedgerRow, type LedgerRow } from "../ledger/index.ts";
 import type { ProviderDescriptor, RequestShape } from "../providers/index.ts";
 import type { StreamOutcome } from "../store/index.ts";
-import { createUsageReader, priceUsage, type UsageReport } from "../usage/index.ts";
+import { createUsageReader, type UsageReport } from "../usage/index.ts";
 import { estimateUsage, preloadTokenizers, tokenizerLoadFailure } from "../usage/estimate/index.ts";
 import type { JsonObject } from "../providers/index.ts";
-import type { Admission } from "./policy.ts";
+import type { GatewayError } from "../core/errors.ts";
+import type { RequestListener } from "./observer.ts";
 import { FAILURE_NOT_SENT, type ResponseTap } from "./transport.ts";
 
 /** What one request's ledger rows share: who, when, through which provider. */
@@ -45,11 +45,32 @@ export function ledgerRow(r: RequestRecord, shape: RequestShape | undefined, sta
   return row;
 }
 
+/** The row of an attempt that could not reach the upstream (the last one: no fallback left). */
+export function failedAttemptRow(r: RequestRecord, shape: RequestShape, attempts: number, requestedModel: string | undefined, error: GatewayError): LedgerRow {
+  const row = ledgerRow(r, shape, error.status, "upstream_failed", error.code);
+  row.attempts = attempts;
+  row.requested_model = requestedModel ?? null;
+  return row;
+}
+
 export interface MeteringServices {
-  catalog: Catalog;
-  config: ConfigHolder;
-  ledger: LedgerSink;
+  /** The same pricing function the policy's estimate uses (src/catalog/pricer.ts). */
+  pricer: Pricer;
   logger: Logger;
+}
+
+/** One upstream attempt, as the tap reports it. */
+export interface MeteredAttempt {
+  /** The attempt's shape (its model is the one this attempt calls). */
+  shape: RequestShape;
+  /** 1-based. */
+  attempt: number;
+  /** The model the client asked for (before routing). */
+  requestedModel: string | undefined;
+  /** The request as it left, for an estimate. */
+  request: ForwardedRequest;
+  /** The upstream's host, for the observer. */
+  serverAddress: string | undefined;
 }
 
 /** The request as the upstream received it: what an estimate counts the prompt from. */
@@ -61,44 +82,49 @@ export interface ForwardedRequest {
 }
 
 /**
- * The tap of one upstream attempt: feeds the response bytes to the usage reader as they
- * pass, and at the end writes the one ledger row (tokens, cost, timings) and settles the
- * policy's reservation, whatever way the stream ended. When the provider's usage never
- * arrived (abort, broken or cut stream, a body without usage) the row carries the
- * gateway's own count and `estimated = 1`; the reservation settles at that figure.
+ * The tap of the upstream attempt that answers the client: feeds the response bytes to
+ * the usage reader as they pass and reports to the request's listener: `attempted` when
+ * the answer starts, `firstByte`, and at the end `ended` with the one ledger row (tokens,
+ * cost, timings), whatever way the stream ended. The subscribers write the row and settle
+ * the reservation. When the provider's usage never arrived (abort, broken or cut stream,
+ * a body without usage) the row carries the gateway's own count and `estimated = 1`.
  */
-export function createMeteringTap(
-  r: RequestRecord,
-  shape: RequestShape,
-  attempts: number,
-  requestedModel: string | undefined,
-  admission: Admission,
-  services: MeteringServices,
-  request: ForwardedRequest = { body: undefined, bytes: 0 },
-): ResponseTap {
+export function createMeteringTap(r: RequestRecord, a: MeteredAttempt, services: MeteringServices, listener: RequestListener | undefined): ResponseTap {
   // Loads the tokenizers in the background on the first request (a no-op afterwards).
   void preloadTokenizers();
+  const { shape, requestedModel, request } = a;
   const reader = createUsageReader(shape.format, { streaming: shape.streaming });
   const forwardStartedAt = r.clock.monotonic();
   let upstreamStatus = 0;
+  let answered = false;
   let upstreamLatency: number | null = null;
   let ttfb: number | null = null;
+  const attempted = (status: number) => {
+    answered = true;
+    listener?.attempted?.({ attempt: a.attempt, model: shape.model, status, serverAddress: a.serverAddress, retried: false });
+  };
   return {
     onResponse(status) {
       upstreamStatus = status;
       upstreamLatency = r.clock.monotonic() - forwardStartedAt;
+      attempted(status);
     },
     onChunk(chunk) {
-      if (ttfb === null) ttfb = r.clock.monotonic() - r.startedAt;
+      if (ttfb === null) {
+        ttfb = r.clock.monotonic() - r.startedAt;
+        listener?.firstByte?.(ttfb);
+      }
       reader.push(chunk);
     },
     onEnd(outcome, failure) {
+      // The answer never started (unreachable mid-way, or the client left first): the attempt still counts.
+      if (!answered) attempted(0);
       const report = reader.finish();
       const row = ledgerRow(r, shape, upstreamStatus, outcome, failure ?? (upstreamStatus >= 400 ? `upstream_${upstreamStatus}` : null));
       const model = shape.model ?? report.model ?? "unknown";
       row.model = model;
       row.requested_model = requestedModel ?? null;
-      row.attempts = attempts;
+      row.attempts = a.attempt;
       let usage = report.usage;
       if (needsEstimate(shape, upstreamStatus, outcome, failure, report)) {
         usage = estimateUsage({ format: shape.format, model, body: request.body, bodyBytes: request.bytes, report, output: reader.output() });
@@ -112,17 +138,12 @@ export function createMeteringTap(
       row.cache_write_1h_tokens = usage.cacheWrite1hTokens;
       row.reasoning_tokens = usage.reasoningTokens;
       // The requested id first (what the org configured prices for), then the id the upstream reports.
-      const config = services.config.current();
-      const priced =
-        resolvePrice(services.catalog, config, r.provider.id, model) ??
-        (report.model && report.model !== model ? resolvePrice(services.catalog, config, r.provider.id, report.model) : undefined);
-      if (priced) row.cost_usd = priceUsage(usage, priced.price);
+      const cost = services.pricer(r.provider.id, model, usage) ?? (report.model && report.model !== model ? services.pricer(r.provider.id, report.model, usage) : undefined);
+      if (cost !== undefined) row.cost_usd = cost;
       else row.unpriced = hasTokens(row) ? 1 : 0;
       row.upstream_latency_ms = upstreamLatency;
       row.ttfb_ms = ttfb;
-      services.ledger.record(row);
-      admission.recordAttempt?.(model, upstreamStatus);
-      admission.settle(row);
+      listener?.ended({ outcome, status: upstreamStatus, errorCode: row.error_code ?? null, row });
       if (outcome !== "completed") services.logger.info({ requestId: r.requestId, provider: r.provider.id, callerId: r.caller.id, outcome, failure }, "request ended early");
       else if (upstreamStatus >= 400) services.logger.info({ requestId: r.requestId, provider: r.provider.id, callerId: r.caller.id, status: upstreamStatus, code: row.error_code }, "upstream answered with an error");
     },

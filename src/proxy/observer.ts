@@ -4,6 +4,8 @@ import type { LedgerRow } from "../ledger/index.ts";
 import type { ProviderDescriptor, RequestShape } from "../providers/index.ts";
 import type { StreamOutcome } from "../store/index.ts";
 import type { Admission } from "./policy.ts";
+import type { Logger } from "../core/logger.ts";
+import { describeError } from "../core/app.ts";
 
 /**
  * The one seam through which the proxy reports each request's life. The ledger, the budget
@@ -30,7 +32,12 @@ export interface RequestStart {
   tracestate?: string | undefined;
 }
 
-/** One request's events, in this order; every method but `ended` is optional and may be skipped. */
+/**
+ * One request's events, in this order; every method but `ended` is optional and may be
+ * skipped. `attempted` comes once per upstream attempt: for a discarded fallback attempt as
+ * soon as it is given up (`retried`), for the attempt that answers when its answer starts
+ * (or with status 0 at its end when it never started).
+ */
 export interface RequestListener {
   /** Authentication succeeded: who sent it. */
   identified?(caller: Caller): void;
@@ -72,31 +79,136 @@ export interface RequestEnd {
   error?: GatewayError | undefined;
   /**
    * The request's ledger row: usage, cost, timings, attempts. Undefined only when nobody
-   * is known to charge it to (authentication failed, or it was refused before it).
+   * is known to charge it to (authentication failed, or it was refused before it), and for
+   * a WebSocket upgrade (status 101), whose response.create requests each have their own.
    */
   row: LedgerRow | undefined;
 }
 
-/** One observer from several, in order; a request nobody listens to costs one call per observer. */
-export function combineObservers(observers: readonly RequestObserver[]): RequestObserver {
-  if (observers.length === 1) return observers[0]!;
+/**
+ * One observer from several, in order, as the composition root wires them. Each subscriber
+ * is isolated: one that throws is logged and the others still hear the event (a tracing
+ * exporter's bug must not lose a ledger row or a budget settle), and the proxy never sees
+ * the throw. `ended` is passed on once per request even if the proxy called it twice, and
+ * no event after it. A request costs one listener object; an event no subscriber
+ * listens to costs one loop over the request's listeners.
+ */
+export function combineObservers(observers: readonly RequestObserver[], logger: Logger): RequestObserver {
   return {
     begin(request) {
-      const listeners: RequestListener[] = [];
+      let listeners: RequestListener[] | undefined;
       for (const observer of observers) {
-        const listener = observer.begin(request);
-        if (listener) listeners.push(listener);
+        let listener: RequestListener | undefined;
+        try {
+          listener = observer.begin(request);
+        } catch (err) {
+          logSubscriberFailure(logger, "begin", request.requestId, err);
+        }
+        if (listener) (listeners ??= []).push(listener);
       }
-      if (listeners.length <= 1) return listeners[0];
-      return {
-        identified: (caller) => listeners.forEach((l) => l.identified?.(caller)),
-        classified: (shape) => listeners.forEach((l) => l.classified?.(shape)),
-        admitted: (admission) => listeners.forEach((l) => l.admitted?.(admission)),
-        upstreamHeaders: (attempt, headers) => listeners.forEach((l) => l.upstreamHeaders?.(attempt, headers)),
-        attempted: (result) => listeners.forEach((l) => l.attempted?.(result)),
-        firstByte: (ttfbMs) => listeners.forEach((l) => l.firstByte?.(ttfbMs)),
-        ended: (end) => listeners.forEach((l) => l.ended(end)),
-      };
+      return listeners ? new CombinedListener(listeners, request.requestId, logger) : undefined;
     },
   };
+}
+
+class CombinedListener implements RequestListener {
+  private done = false;
+
+  constructor(
+    private readonly listeners: RequestListener[],
+    private readonly requestId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  identified(caller: Caller): void {
+    if (this.done) return;
+    for (const l of this.listeners) {
+      if (!l.identified) continue;
+      try {
+        l.identified(caller);
+      } catch (err) {
+        this.failed("identified", err);
+      }
+    }
+  }
+
+  classified(shape: RequestShape): void {
+    if (this.done) return;
+    for (const l of this.listeners) {
+      if (!l.classified) continue;
+      try {
+        l.classified(shape);
+      } catch (err) {
+        this.failed("classified", err);
+      }
+    }
+  }
+
+  admitted(admission: Admission): void {
+    if (this.done) return;
+    for (const l of this.listeners) {
+      if (!l.admitted) continue;
+      try {
+        l.admitted(admission);
+      } catch (err) {
+        this.failed("admitted", err);
+      }
+    }
+  }
+
+  upstreamHeaders(attempt: number, headers: Record<string, string>): void {
+    if (this.done) return;
+    for (const l of this.listeners) {
+      if (!l.upstreamHeaders) continue;
+      try {
+        l.upstreamHeaders(attempt, headers);
+      } catch (err) {
+        this.failed("upstreamHeaders", err);
+      }
+    }
+  }
+
+  attempted(result: AttemptResult): void {
+    if (this.done) return;
+    for (const l of this.listeners) {
+      if (!l.attempted) continue;
+      try {
+        l.attempted(result);
+      } catch (err) {
+        this.failed("attempted", err);
+      }
+    }
+  }
+
+  firstByte(ttfbMs: number): void {
+    if (this.done) return;
+    for (const l of this.listeners) {
+      if (!l.firstByte) continue;
+      try {
+        l.firstByte(ttfbMs);
+      } catch (err) {
+        this.failed("firstByte", err);
+      }
+    }
+  }
+
+  ended(end: RequestEnd): void {
+    if (this.done) return;
+    this.done = true;
+    for (const l of this.listeners) {
+      try {
+        l.ended(end);
+      } catch (err) {
+        this.failed("ended", err);
+      }
+    }
+  }
+
+  private failed(event: string, err: unknown): void {
+    logSubscriberFailure(this.logger, event, this.requestId, err);
+  }
+}
+
+function logSubscriberFailure(logger: Logger, event: string, requestId: string, err: unknown): void {
+  logger.error({ requestId, event, err: describeError(err) }, "a request observer failed; the other subscribers still ran");
 }

@@ -2,8 +2,8 @@ import type { Caller } from "../core/caller.ts";
 import { GatewayError, toGatewayError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { setEndUser, shapeOf, type EndpointSpec, type JsonObject, type RequestShape } from "../providers/index.ts";
-import type { LedgerSink } from "../ledger/index.ts";
 import { createMeteringTap, ledgerRow, type MeteringServices, type RequestRecord } from "./metering.ts";
+import type { RequestListener, RequestObserver } from "./observer.ts";
 import type { Admission, ProxyPolicy } from "./policy.ts";
 import type { ProviderDescriptor } from "../providers/index.ts";
 import type { ResponseTap } from "./transport.ts";
@@ -30,8 +30,11 @@ export interface ResponsesSocketOptions {
   /** The declared endpoint a `response.create` is governed as (POST /responses). */
   spec: EndpointSpec;
   policy: ProxyPolicy;
-  ledger: LedgerSink;
+  /** Each response.create is one request to it: begin, identified, classified, admitted, attempted, ended. */
+  observer: RequestObserver;
   metering: MeteringServices;
+  /** The upstream's host, for the observer. */
+  serverAddress?: string | undefined;
   clock: Clock;
   logger: Logger;
   /** A new request id per response (the ledger is keyed by it). */
@@ -84,7 +87,10 @@ export function createResponsesSocketSession(client: SocketPeer, upstream: Socke
   async function admitCreate(event: JsonObject): Promise<void> {
     const requestId = o.newRequestId();
     const startedAt = o.clock.monotonic();
-    const record: RequestRecord = { requestId, ts: o.clock.now(), startedAt, caller: o.caller, provider: o.provider, clock: o.clock };
+    const ts = o.clock.now();
+    const record: RequestRecord = { requestId, ts, startedAt, caller: o.caller, provider: o.provider, clock: o.clock };
+    const listener: RequestListener | undefined = o.observer.begin({ requestId, provider: o.provider, method: "POST", ts, startedAt });
+    listener?.identified?.(o.caller);
     const { type: _type, ...body } = event;
     let shape: RequestShape | undefined;
     let admission: Admission;
@@ -101,22 +107,25 @@ export function createResponsesSocketSession(client: SocketPeer, upstream: Socke
         throw new GatewayError("forbidden", `"previous_response_id" may only name a response created earlier on this connection.`);
       }
       body["store"] = false;
+      listener?.classified?.(shape);
       admission = await o.policy.admit({ caller: o.caller, provider: o.provider, shape, body, requestId, path: "/v1/responses", bodyBytes: encoder.encode(JSON.stringify(body)).byteLength });
     } catch (err) {
       const error = toGatewayError(err);
-      o.ledger.record(ledgerRow(record, shape, error.status, "not_forwarded", error.code));
+      listener?.ended({ outcome: "not_forwarded", status: error.status, errorCode: error.code, error, row: ledgerRow(record, shape, error.status, "not_forwarded", error.code) });
       refuse(error);
       return;
     }
+    listener?.admitted?.(admission);
     if (closed) {
-      admission.settle(ledgerRow(record, shape, 0, "client_aborted", "client_closed"));
+      // The client left while it was being admitted: nothing was sent, the reservation is given back.
+      listener?.ended({ outcome: "client_aborted", status: 0, errorCode: "client_closed", row: ledgerRow(record, shape, 0, "client_aborted", "client_closed") });
       return;
     }
     setEndUser(body, shape, o.caller.id);
     const model = admission.route?.model ?? shape.model;
     if (model !== undefined) body["model"] = model;
     // The forwarded body is what an estimate counts the prompt from if the response never completes.
-    const tap = createMeteringTap(record, { ...shape, model }, 1, shape.model, admission, o.metering, { body, bytes: encoder.encode(JSON.stringify(body)).byteLength });
+    const tap = createMeteringTap(record, { shape: { ...shape, model }, attempt: 1, requestedModel: shape.model, request: { body, bytes: encoder.encode(JSON.stringify(body)).byteLength }, serverAddress: o.serverAddress }, o.metering, listener);
     tap.onResponse(200);
     pending.push({ tap, requestId, created: false });
     upstream.send(JSON.stringify({ type: "response.create", ...body }));

@@ -1,6 +1,7 @@
 import WebSocket from "ws";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { orgConfigSchema } from "../../src/config/index.ts";
+import type { RequestObserver } from "../../src/proxy/index.ts";
 import { CLIENT_TOKEN, KEYS, devCallerId, ledgerRows, snapshotCost, startHarness, type Harness } from "./harness.ts";
 
 /**
@@ -9,9 +10,26 @@ import { CLIENT_TOKEN, KEYS, devCallerId, ledgerRows, snapshotCost, startHarness
  * response.create is governed like POST /v1/responses and metered into its own ledger row.
  */
 
+/** What the gateway's observer heard, per request: its method and events in order. */
+const heard = new Map<string, { method: string; events: string[] }>();
+const recorder: RequestObserver = {
+  begin(start) {
+    const r = { method: start.method, events: [] as string[] };
+    heard.set(start.requestId, r);
+    return {
+      identified: () => void r.events.push("identified"),
+      classified: () => void r.events.push("classified"),
+      admitted: () => void r.events.push("admitted"),
+      attempted: (a) => void r.events.push(`attempted ${a.status}`),
+      firstByte: () => void r.events.push("firstByte"),
+      ended: (end) => void r.events.push(`ended ${end.outcome}${end.row ? " row" : ""}`),
+    };
+  },
+};
+
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ observers: [recorder] });
 });
 afterAll(async () => {
   await h.close();
@@ -181,5 +199,24 @@ describe("Responses over WebSocket under the per-caller concurrency cap", () => 
     } finally {
       await capped.close();
     }
+  });
+});
+
+// Last: the other tests count every Responses row of the ledger.
+describe("Responses over WebSocket, as the observer hears it", () => {
+  it("reports each response.create to the observer as its own request, and the upgrade as one without a row", async () => {
+    heard.clear();
+    const c = await connect();
+    c.ws.send(create({ model: "gpt-5" }));
+    await c.next("response.completed");
+    c.ws.send(create({ model: "gpt-5", store: true }));
+    await c.next("error");
+    c.ws.close();
+    await expect.poll(() => [...heard.values()].filter((r) => r.method === "POST").length, { timeout: 20_000 }).toBe(2);
+    expect([...heard.values()].map((r) => `${r.method}: ${r.events.join(", ")}`)).toEqual([
+      "GET: identified, classified, ended completed",
+      "POST: identified, classified, admitted, attempted 200, firstByte, ended completed row",
+      "POST: identified, ended not_forwarded row",
+    ]);
   });
 });

@@ -3,21 +3,17 @@ import type { AppModule } from "../../core/app.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { ConfigHolder } from "../../config/index.ts";
-import { resolvePrice, type Catalog } from "../../catalog/index.ts";
+import type { Pricer } from "../../catalog/index.ts";
 import { createDashboardModule } from "../../dashboard/index.ts";
-import type { LedgerSink } from "../../ledger/index.ts";
-import { createMetricsModule, meteredLedger, MetricsRegistry } from "../../metrics/index.ts";
+import { createMetricsModule, MetricsRegistry } from "../../metrics/index.ts";
 import { createGovernance, type CounterStore, type Governance, type RateLimiterStore } from "../../policy/index.ts";
-import type { ProviderId } from "../../config/index.ts";
 import type { Database } from "../../store/index.ts";
-import { priceUsage } from "../../usage/index.ts";
 import { nodeDashboardAssets } from "./dashboard-assets.ts";
 import { describeError } from "../../core/app.ts";
 import { PostgresCounterStore, PostgresRateLimiter } from "./cluster/index.ts";
 
 export interface RunningGovernance extends Governance {
-  /** The proxy's ledger sink: feeds /metrics, then the real ledger. */
-  ledger: LedgerSink;
+  /** What /metrics renders; fed by its subscriber on the proxy's observer. */
   metrics: MetricsRegistry;
   /** Dashboard and /metrics. */
   modules: AppModule[];
@@ -26,7 +22,7 @@ export interface RunningGovernance extends Governance {
 }
 
 /**
- * Builds governance for one Node process: the policy priced with the catalog, the first
+ * Builds governance for one Node process: the policy priced with the gateway's one pricer, the first
  * reconciliation with the ledger (awaited, so a restart starts from real spend), and a
  * reconcile loop every `policy.reconcileSeconds` (re-read each time: a reload applies).
  * Given the PostgreSQL budget store (`serve` with DATABASE_URL), rate limits are kept in
@@ -37,12 +33,11 @@ export async function startGovernance(options: {
   db: Kysely<Database>;
   clock: Clock;
   logger: Logger;
-  catalog: Catalog;
-  ledger: LedgerSink;
+  pricer: Pricer;
   counters?: CounterStore;
   rates?: RateLimiterStore;
 }): Promise<RunningGovernance> {
-  const { config, catalog, logger } = options;
+  const { config, logger } = options;
   // Budgets in PostgreSQL mean several instances: their rate windows must be shared too, or
   // N instances would each admit the full limit (N x the limit in total).
   const rates = options.rates ?? (options.counters instanceof PostgresCounterStore ? new PostgresRateLimiter(options.db, logger) : undefined);
@@ -53,10 +48,7 @@ export async function startGovernance(options: {
     logger,
     counters: options.counters,
     rates,
-    pricer: (provider, model, usage) => {
-      const resolved = resolvePrice(catalog, config.current(), provider as ProviderId, model);
-      return resolved ? priceUsage(usage, resolved.price) : undefined;
-    },
+    pricer: options.pricer,
   });
   await governance.reconciler.reconcile();
 
@@ -82,7 +74,6 @@ export async function startGovernance(options: {
   const metrics = new MetricsRegistry();
   return {
     ...governance,
-    ledger: meteredLedger(options.ledger, metrics),
     metrics,
     modules: [createDashboardModule(nodeDashboardAssets()), createMetricsModule(metrics)],
     async stop() {

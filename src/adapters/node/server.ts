@@ -9,9 +9,9 @@ import type { AppDeps, SecretSource } from "../../core/deps.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { Settings } from "../../core/settings.ts";
 import { ConfigHolder } from "../../config/index.ts";
-import { createBundledCatalog, type Catalog } from "../../catalog/index.ts";
+import { createBundledCatalog, createPricer, type Catalog } from "../../catalog/index.ts";
 import { BatchedLedgerWriter, type LedgerCloseResult } from "../../ledger/index.ts";
-import { allowAllPolicy, CallerConcurrencyLimiter, createProxyModule, type ProxyPolicy } from "../../proxy/index.ts";
+import { allowAllPolicy, CallerConcurrencyLimiter, combineObservers, createProxyModule, ledgerSubscriber, policySubscriber, type ProxyPolicy, type RequestObserver } from "../../proxy/index.ts";
 import type { Database } from "../../store/index.ts";
 import { createNodeIdentity } from "./identity/index.ts";
 import { watchConfigDirectory } from "./identity/config-dir.ts";
@@ -21,7 +21,7 @@ import { createMcpModule } from "../../mcp/index.ts";
 import { createMcpAccessPolicy, defaultStoreOutagePolicy, OutageAwareCounters, OutageAwareRates } from "../../policy/index.ts";
 import { StoreHealth } from "../../store/health.ts";
 import { runReadiness } from "../../core/readiness.ts";
-import { metricLines } from "../../metrics/index.ts";
+import { metricLines, metricsSubscriber } from "../../metrics/index.ts";
 import { FileLedgerSpool } from "./ledger-spool.ts";
 import { assertDataDirWritable, assertStoreWritable } from "./store-checks.ts";
 import { sql } from "kysely";
@@ -48,6 +48,8 @@ export interface GatewayOptions {
   /** Replaces the settings' auth mode (tests). */
   authenticator?: Authenticator;
   policy?: ProxyPolicy;
+  /** More subscribers to every request's life (after the ledger, metrics and policy ones). */
+  observers?: RequestObserver[];
   /** Extra capability modules mounted after the proxy. */
   modules?: AppModule[];
   /** Skip the catalog network refresh (tests, offline). */
@@ -161,7 +163,9 @@ async function startOnStore(
   opened.push(() => pgCounters?.stop());
   const sharedCounters = pgCounters ? new OutageAwareCounters(pgCounters, outage) : undefined;
   const sharedRates = pgCounters ? new OutageAwareRates(new PostgresRateLimiter(db, logger), outage) : undefined;
-  const governance = await startGovernance({ config, db, clock: systemClock, logger, catalog, ledger, counters: sharedCounters, rates: sharedRates });
+  // One pricing function for the policy's estimates and the ledger's costs.
+  const pricer = createPricer(catalog, config);
+  const governance = await startGovernance({ config, db, clock: systemClock, logger, pricer, counters: sharedCounters, rates: sharedRates });
   governance.metrics.addCollector((out) => {
     const stats = ledger.stats();
     metricLines(out, "gatehouse_ledger_queued_rows", "gauge", "Ledger rows waiting in memory for the store.", stats.queued);
@@ -199,8 +203,9 @@ async function startOnStore(
   const proxy = createProxyModule({
     transport,
     concurrency,
-    catalog,
-    ledger: governance.ledger,
+    pricer,
+    // Every request's end: its ledger row, /metrics (refusals included), the breaker and the budget settle.
+    observer: combineObservers([ledgerSubscriber(ledger), metricsSubscriber(governance.metrics), policySubscriber(), ...(options.observers ?? [])], logger),
     policy: options.policy ?? governance.policy,
     userIdHeader: settings.userIdHeader,
     stripHeaders: settings.jwtHeader ? [settings.jwtHeader.toLowerCase()] : [],

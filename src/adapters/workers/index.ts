@@ -4,15 +4,14 @@ import type { Authenticator } from "../../core/auth.ts";
 import { systemClock } from "../../core/clock.ts";
 import type { AppDeps, SecretSource } from "../../core/deps.ts";
 import { parseSettings, type Settings } from "../../core/settings.ts";
-import { ConfigHolder, orgConfigSchema, type OrgConfig, type ProviderId } from "../../config/index.ts";
-import { createBundledCatalog, resolvePrice, type Catalog } from "../../catalog/index.ts";
+import { ConfigHolder, orgConfigSchema, type OrgConfig } from "../../config/index.ts";
+import { createBundledCatalog, createPricer, type Catalog } from "../../catalog/index.ts";
 import { createDiscoveryModule } from "../../discovery/index.ts";
 import { AnonymousIds, createIdentity } from "../../identity/index.ts";
 import { BatchedLedgerWriter } from "../../ledger/index.ts";
 import { createGovernance } from "../../policy/index.ts";
-import { createProxyModule } from "../../proxy/index.ts";
+import { combineObservers, createProxyModule, ledgerSubscriber, policySubscriber } from "../../proxy/index.ts";
 import type { Database } from "../../store/index.ts";
-import { priceUsage } from "../../usage/index.ts";
 import type { ExecutionContext, ScheduledController, WorkerEnv } from "./bindings.ts";
 import { KvCatalogFollower, refreshCatalogToKv } from "./catalog-kv.ts";
 import { DurableCounterStore, DurableRateLimiter } from "./counters-client.ts";
@@ -89,18 +88,9 @@ async function build(env: WorkerEnv): Promise<Runtime> {
   const counters = new DurableCounterStore(env.COUNTERS, () => clock.now(), logger);
   // Rate windows in the same object: one limit for every isolate and location.
   const rates = new DurableRateLimiter(env.COUNTERS, logger);
-  const governance = createGovernance({
-    config,
-    clock,
-    db,
-    logger,
-    counters,
-    rates,
-    pricer: (provider, model, usage) => {
-      const resolved = resolvePrice(catalog, config.current(), provider as ProviderId, model);
-      return resolved ? priceUsage(usage, resolved.price) : undefined;
-    },
-  });
+  // One pricing function for the policy's estimates and the ledger's costs.
+  const pricer = createPricer(catalog, config);
+  const governance = createGovernance({ config, clock, db, logger, counters, rates, pricer });
 
   const deps: AppDeps = { settings, logger, clock, db, config, authenticator, secrets };
   const transport = createFetchTransport({
@@ -110,7 +100,7 @@ async function build(env: WorkerEnv): Promise<Runtime> {
     },
   });
   const modules: AppModule[] = [
-    createProxyModule({ transport, catalog, ledger, policy: governance.policy, userIdHeader: settings.userIdHeader }),
+    createProxyModule({ transport, pricer, observer: combineObservers([ledgerSubscriber(ledger), policySubscriber()], logger), policy: governance.policy, userIdHeader: settings.userIdHeader }),
     createDiscoveryModule({ catalog }),
   ];
   const app = createApp(deps, modules);
