@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Caller } from "../core/caller.ts";
 import { blankLedgerRow, type LedgerRow } from "../ledger/index.ts";
 import { providerById, type RequestShape } from "../providers/index.ts";
-import type { RequestListener, RequestStart } from "../proxy/observer.ts";
+import type { RequestListener, RequestStart } from "../proxy/index.ts";
 import { createTracingObserver } from "./observer.ts";
 
 const exporter = new InMemorySpanExporter();

@@ -1,8 +1,7 @@
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import type { Caller } from "../core/caller.ts";
 import type { ProviderDescriptor, RequestShape } from "../providers/index.ts";
-import type { Admission } from "../proxy/policy.ts";
-import type { AttemptResult, RequestEnd, RequestListener, RequestObserver, RequestStart } from "../proxy/observer.ts";
+import type { Admission, AttemptResult, RequestEnd, RequestListener, RequestObserver, RequestStart } from "../proxy/index.ts";
 import { ATTR, operationName, providerName, serverAttributes, spanName, usageAttributes } from "./attributes.ts";
 import { clientTraceContext, injectTraceContext } from "./trace-context.ts";
 

@@ -13,7 +13,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { LogThrottle } from "../core/log-throttle.ts";
 import type { Logger } from "../core/logger.ts";
-import type { RequestObserver } from "../proxy/observer.ts";
+import type { RequestObserver } from "../proxy/index.ts";
 import type { TracingConfig } from "./config.ts";
 import { createTracingObserver } from "./observer.ts";
 import { TRACE_CONTEXT_HEADERS } from "./trace-context.ts";

@@ -30,6 +30,7 @@ import { knowledgeBuiltIn } from "../../knowledge/index.ts";
 import { spawnStdioServer, WorkerPoolExecutor } from "./mcp/index.ts";
 import { resolveDevToken } from "./dev-auth.ts";
 import { createPinoLogger } from "./logger.ts";
+import { startOtlpTracing, type Tracing } from "../../telemetry/index.ts";
 import { loadSecrets } from "./secrets.ts";
 import { openSqliteLedgerWriter } from "./sqlite.ts";
 import { openStore, sqliteFile } from "./store.ts";
@@ -63,6 +64,8 @@ export const DEV_EMAIL = "dev@localhost";
 
 export interface RunningGateway {
   url: string;
+  /** OpenTelemetry tracing, when an OTLP endpoint is set (docs/telemetry.md); undefined = no observer registered. */
+  tracing: Tracing | undefined;
   port: number;
   deps: AppDeps;
   ledger: BatchedLedgerWriter;
@@ -197,6 +200,9 @@ async function startOnStore(
     },
     catalog: () => (catalog.modelCount > 0 ? undefined : "the model catalog is empty"),
   };
+  // OpenTelemetry: nothing at all (no observer, no SDK loaded) unless an OTLP endpoint is set.
+  const tracing = await startOtlpTracing(settings, logger);
+  opened.push(() => tracing?.shutdown());
   const transport = createNodeTransport({ maxSockets: settings.upstreamMaxSockets });
   const concurrency = new CallerConcurrencyLimiter(settings.maxConcurrentPerCaller);
   registerCapacityMetrics(governance.metrics, transport, concurrency);
@@ -205,10 +211,11 @@ async function startOnStore(
     concurrency,
     pricer,
     // Every request's end: its ledger row, /metrics (refusals included), the breaker and the budget settle.
-    observer: combineObservers([ledgerSubscriber(ledger), metricsSubscriber(governance.metrics), policySubscriber(), ...(options.observers ?? [])], logger),
+    observer: combineObservers([ledgerSubscriber(ledger), metricsSubscriber(governance.metrics), policySubscriber(), ...(tracing ? [tracing.observer] : []), ...(options.observers ?? [])], logger),
     policy: options.policy ?? governance.policy,
     userIdHeader: settings.userIdHeader,
-    stripHeaders: settings.jwtHeader ? [settings.jwtHeader.toLowerCase()] : [],
+    // Tracing on: the client's trace headers are replaced by the gateway's own (docs/telemetry.md).
+    stripHeaders: [...(settings.jwtHeader ? [settings.jwtHeader.toLowerCase()] : []), ...(tracing?.stripHeaders ?? [])],
   });
   const discovery = createDiscoveryModule({ catalog });
   // Code Mode sandboxes start lazily on the first execute; stdio MCP servers on first use.
@@ -253,13 +260,15 @@ async function startOnStore(
       await pgCounters?.stop();
       await ledgerWriter?.close();
       await reader?.close();
+      // The drained requests' spans are ended by now: export what is queued.
+      await tracing?.shutdown();
       await db.destroy();
       return { ...written, cutConnections };
     })();
     return closing;
   };
 
-  return { url, port, deps, ledger, catalog, governance, devToken, storeHealth, close };
+  return { url, port, deps, ledger, catalog, governance, devToken, storeHealth, tracing, close };
 }
 
 /**

@@ -21,6 +21,7 @@ import { KvAnonymousIdCache } from "./identity-kv.ts";
 import { createConsoleLogger } from "./logger.ts";
 import { migrateD1 } from "./migrate-d1.ts";
 import { createFetchTransport } from "./transport.ts";
+import { startOtlpTracing } from "../../telemetry/index.ts";
 
 export { GatehouseCounters } from "./counters-durable-object.ts";
 
@@ -93,14 +94,17 @@ async function build(env: WorkerEnv): Promise<Runtime> {
   const governance = createGovernance({ config, clock, db, logger, counters, rates, pricer });
 
   const deps: AppDeps = { settings, logger, clock, db, config, authenticator, secrets };
+  // OpenTelemetry over the exporter's fetch path; a Worker keeps no timer alive after its
+  // response, so each request's spans are flushed like its ledger row (docs/telemetry.md).
+  const tracing = await startOtlpTracing(settings, logger);
   const transport = createFetchTransport({
     afterResponse: async () => {
       await Promise.all([counters.idle(), rates.idle()]);
-      await ledger.flush();
+      await Promise.all([ledger.flush(), tracing?.flush()]);
     },
   });
   const modules: AppModule[] = [
-    createProxyModule({ transport, pricer, observer: combineObservers([ledgerSubscriber(ledger), policySubscriber()], logger), policy: governance.policy, userIdHeader: settings.userIdHeader }),
+    createProxyModule({ transport, pricer, observer: combineObservers([ledgerSubscriber(ledger), policySubscriber(), ...(tracing ? [tracing.observer] : [])], logger), policy: governance.policy, userIdHeader: settings.userIdHeader, stripHeaders: tracing?.stripHeaders ?? [] }),
     createDiscoveryModule({ catalog }),
   ];
   const app = createApp(deps, modules);
@@ -115,7 +119,7 @@ async function build(env: WorkerEnv): Promise<Runtime> {
       // Rows of requests that were refused before forwarding are queued by now; streamed
       // answers flush from the transport when their stream ends. A refusal may have given
       // rate holds back (a call to the counters object) that must finish too.
-      ctx.waitUntil(Promise.all([rates.idle(), ledger.flush()]));
+      ctx.waitUntil(Promise.all([rates.idle(), ledger.flush(), tracing?.flush()]));
       return response;
     },
   };
