@@ -60,7 +60,7 @@ if (args.includes("--postgres")) {
 }
 
 try {
-  let started = performance.now();
+  const started = performance.now();
   const catalog = generateCatalog(join(work, "checkouts"), shapeFor(entities));
   console.log(`generated ${entities} entities in ${catalog.files} catalog-info.yaml files (${JSON.stringify(catalog.shape)}) in ${ms(performance.now() - started)}`);
 

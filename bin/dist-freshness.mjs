@@ -6,10 +6,20 @@ import { fileURLToPath } from "node:url";
 
 export const stampFile = ".build-stamp.json";
 
-/** Not shipped: tests, test fakes and fixtures, and the Workers adapter (wrangler builds it from source). */
+/** Not shipped: unit tests beside the code, and the Workers adapter (wrangler builds it from source). */
 function skipped(path, name, isDirectory) {
-  if (isDirectory) return name === "testing" || name === "fixtures" || path.endsWith(join("src", "adapters", "workers"));
-  return name.endsWith(".test.ts") || name.startsWith("test-") || name.endsWith(".d.ts") || !(name.endsWith(".ts") || name.endsWith(".mjs"));
+  if (isDirectory) return path.endsWith(join("src", "adapters", "workers"));
+  return name.endsWith(".test.ts") || name.endsWith(".d.ts") || !(name.endsWith(".ts") || name.endsWith(".mjs"));
+}
+
+/**
+ * Test support (fakes, fixtures, helpers) lives under test/ and never in src/, so the build has
+ * nothing to leave out but the tests themselves; one that turns up in src/ stops the build
+ * rather than ship (the lint forbids src/ code to import test/ as well).
+ */
+function assertNoTestSupport(path, name, isDirectory) {
+  const looksLikeTestSupport = isDirectory ? /^(testing|fixtures|__fixtures__|__mocks__|fakes?)$/.test(name) : /^(test-|fake-)|[.-](fixtures?|test-helpers?)\.[cm]?[jt]s$/.test(name);
+  if (looksLikeTestSupport) throw new Error(`${path}: test support in src/; move it under test/ (test/support/ for shared helpers), which the build never ships`);
 }
 
 /** Every file the build compiles (.ts) or copies (.mjs worker entries), sorted. */
@@ -18,6 +28,7 @@ export function listSources(projectRoot) {
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const full = join(dir, entry.name);
+      assertNoTestSupport(full, entry.name, entry.isDirectory());
       if (skipped(full, entry.name, entry.isDirectory())) continue;
       if (entry.isDirectory()) walk(full);
       else out.push(full);

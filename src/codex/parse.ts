@@ -1,4 +1,3 @@
-import type { z } from "zod";
 import { explainIssue } from "../config/compiler/hints.ts";
 import { parseYamlSource } from "../config/compiler/yaml-source.ts";
 import { ruleFrontmatterSchema, type CodexRule } from "./schema.ts";
@@ -43,7 +42,7 @@ export function parseRuleFile(source: string, text: string): ParsedRule {
   const problems: RuleProblem[] = [];
   const parsed = ruleFrontmatterSchema.safeParse(yaml.value ?? {});
   if (!parsed.success) {
-    for (const issue of parsed.error.issues as z.core.$ZodIssue[]) {
+    for (const issue of parsed.error.issues) {
       const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
       const at = keys.length > 0 ? yaml.locateKey(issue.path, keys[0] as string) : yaml.locate(issue.path);
       const field = [...issue.path, ...(keys.length === 1 ? keys : [])].map(String).join(".") || "(frontmatter)";

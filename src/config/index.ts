@@ -9,3 +9,7 @@ export type { SourceFile, CompileResult } from "./compiler/compile.ts";
 export { ConfigCompileError, formatIssue } from "./compiler/issues.ts";
 export type { ConfigIssue } from "./compiler/issues.ts";
 export { orgConfigJsonSchema } from "./json-schema.ts";
+export { policySchema, groupRuleSchema, budgetSchema, rateLimitSchema, storeOutageSchema, modelPatternSchema, defaultDashboardPolicy } from "./policy-schema.ts";
+export type { PolicyConfig, GroupRule, BudgetLimits, RateLimits, StoreOutagePolicy } from "./policy-schema.ts";
+export { mcpServersSchema, mcpServerSchema, RESERVED_SERVER_IDS, usesOAuth } from "./mcp-schema.ts";
+export type { McpServerConfig, McpServersConfig, AdminCredential, UpstreamOAuthConfig } from "./mcp-schema.ts";

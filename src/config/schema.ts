@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ENABLEABLE_OBJECT_KINDS, PROVIDER_IDS, type ProviderId } from "../providers/ids.ts";
-import { policySchema } from "../policy/config.ts";
-import { mcpServersSchema } from "../mcp/config-schema.ts";
+import { policySchema } from "./policy-schema.ts";
+import { mcpServersSchema } from "./mcp-schema.ts";
 import { agentSchema, commandSchema, modelRefSchema, opencodeModelSchema, permissionSchema } from "./opencode-schema.ts";
 
 /**

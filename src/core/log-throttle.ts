@@ -36,7 +36,7 @@ export class LogThrottle {
 
   private log(level: Level, fields: Record<string, unknown>, message: string): void {
     const err = fields["err"];
-    const detail = err && typeof err === "object" && "message" in err ? String((err as { message: unknown }).message) : "";
+    const detail = err && typeof err === "object" && "message" in err ? String(err.message) : "";
     const key = `${level}\u0000${message}\u0000${detail}`;
     const now = this.now();
     const entry = this.seen.get(key);

@@ -4,7 +4,7 @@ import type { Caller } from "../core/caller.ts";
 import type { AppDeps } from "../core/deps.ts";
 import { CLIENT_CREDENTIAL_HEADERS, type HeaderReader } from "../core/auth.ts";
 import { GatewayError } from "../core/errors.ts";
-import { defaultDashboardPolicy } from "../policy/index.ts";
+import { defaultDashboardPolicy } from "../config/index.ts";
 
 export const TOKEN_COOKIE = "gatehouse_token";
 

@@ -181,7 +181,7 @@ export async function groupSpendByDay(db: Kysely<Database>, monthStart: string, 
     .execute();
   for (const r of rows) {
     let days = result.get(r.group_name);
-    if (!days) result.set(r.group_name, (days = new Map()));
+    if (!days) result.set(r.group_name, (days = new Map<string, number>()));
     days.set(r.day, Number(r.cost));
   }
   return result;

@@ -1,6 +1,6 @@
 import type { AppModule } from "../core/app.ts";
 import type { OrgConfig } from "../config/index.ts";
-import { publicBaseUrl } from "../identity/index.ts";
+import { publicBaseUrl } from "../core/base-url.ts";
 import { buildWellKnown, type WellKnownOpencode } from "./build.ts";
 import { emptyModelLister, type ModelLister } from "./catalog-port.ts";
 

@@ -4,7 +4,7 @@ import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { settingsEnvNames, type Settings } from "../core/settings.ts";
 import type { Database } from "../store/index.ts";
-import { assertPublicUrlConfigured } from "./base-url.ts";
+import { assertPublicUrlConfigured } from "../core/base-url.ts";
 import { AnonymousIds, type SharedAnonymousIdCache } from "./anonymous-ids.ts";
 import { JwtAuthenticator, type TokenRules } from "./authenticator.ts";
 import { GATEHOUSE_AUDIENCE, GATEHOUSE_ISSUER, TokenIssuer } from "./gatehouse-tokens.ts";

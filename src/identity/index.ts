@@ -13,7 +13,7 @@ export { IdentityAdmin } from "./admin.ts";
 export type { TokenRow } from "./admin.ts";
 export { createLoginModule } from "./login/module.ts";
 export type { LoginModuleOptions } from "./login/module.ts";
-export { publicBaseUrl, assertPublicUrlConfigured } from "./base-url.ts";
+export { publicBaseUrl, assertPublicUrlConfigured } from "../core/base-url.ts";
 export { ServiceAccounts } from "./service-accounts/store.ts";
 export { ServiceAccountVerifier } from "./service-accounts/verifier.ts";
 export { SERVICE_ACCOUNT_KEY_PREFIX, isServiceAccountKey } from "./service-accounts/keys.ts";

@@ -159,7 +159,7 @@ async function ownerDetail(queries: CatalogQueries, owner: string): Promise<Reco
   const resolution = await queries.resolve(owner);
   if (!("found" in resolution)) return { ref: owner, note: "(not in the catalog)" };
   const row = resolution.found;
-  const spec = ((JSON.parse(row.entity_json) as { spec?: { profile?: { email?: string } } }).spec ?? {}) as { profile?: { email?: string } };
+  const spec = ((JSON.parse(row.entity_json) as { spec?: { profile?: { email?: string } } }).spec ?? {});
   return { ...summarize(row), ...(spec.profile?.email ? { email: spec.profile.email } : {}) };
 }
 

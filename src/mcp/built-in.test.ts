@@ -2,7 +2,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../core/logger.ts";
 import { builtInTransports, withBuiltIns, type BuiltInMcpServer } from "./built-in.ts";
-import { mcpServersSchema, type McpServerConfig, type McpServersConfig } from "./config-schema.ts";
+import { mcpServersSchema, type McpServerConfig, type McpServersConfig } from "../config/mcp-schema.ts";
 
 function entry(servers: McpServersConfig, id: string): McpServerConfig {
   const config = servers[id];

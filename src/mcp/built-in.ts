@@ -1,7 +1,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Logger } from "../core/logger.ts";
 import { GatewayError } from "../core/errors.ts";
-import { mcpServerSchema, type McpServersConfig } from "./config-schema.ts";
+import { mcpServerSchema, type McpServersConfig } from "../config/mcp-schema.ts";
 import type { StdioTransportFactory } from "./upstream/transport-factory.ts";
 
 /**

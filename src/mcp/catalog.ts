@@ -182,7 +182,7 @@ export class PortalCatalog {
     const split = splitNamespaced(name);
     if (!split || !this.pool.config(split.serverId) || !serverAllowed(this.policy, caller, split.serverId)) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${name}`);
     const connection = await this.pool.connection(split.serverId, caller);
-    const result = (await connection.run((client) => client.getPrompt({ name: split.name, ...(args ? { arguments: args } : {}) }, connection.requestOptions()), { idempotent: true })) as GetPromptResult;
+    const result = await connection.run<GetPromptResult>((client) => client.getPrompt({ name: split.name, ...(args ? { arguments: args } : {}) }, connection.requestOptions()), { idempotent: true });
     return { ...result, messages: result.messages.map((message) => ({ ...message, content: namespaceBlock(split.serverId, message.content) })) };
   }
 
@@ -234,10 +234,10 @@ export class PortalCatalog {
     }
     try {
       const connection = await this.pool.connection(split.serverId, caller);
-      const result = (await connection.run((client) => client.readResource({ uri: split.uri }, { ...connection.requestOptions(), ...(context.signal ? { signal: context.signal } : {}) }), {
+      const result = await connection.run<ReadResourceResult>((client) => client.readResource({ uri: split.uri }, { ...connection.requestOptions(), ...(context.signal ? { signal: context.signal } : {}) }), {
         idempotent: true,
         ...(context.signal ? { signal: context.signal } : {}),
-      })) as ReadResourceResult;
+      });
       record("ok", null);
       return { ...result, contents: result.contents.map((content) => ({ ...content, uri: namespacedUri(split.serverId, content.uri) })) };
     } catch (err) {
@@ -267,7 +267,7 @@ export class PortalCatalog {
     return connection.run(
       async (client) => {
         if (!client.getServerCapabilities()?.completions) return empty;
-        return (await client.complete({ ...params, ref: upstreamRef }, connection.requestOptions())) as CompleteResult;
+        return (await client.complete({ ...params, ref: upstreamRef }, connection.requestOptions()));
       },
       { idempotent: true },
     );

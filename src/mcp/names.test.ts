@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { namespaced, namespacedUri, splitNamespaced, splitNamespacedUri } from "./names.ts";
-import { mcpServersSchema } from "./config-schema.ts";
+import { mcpServersSchema } from "../config/mcp-schema.ts";
 import { allowAllPolicy, groupAllowListPolicy, serverAllowed, toolAllowed, type McpAccessPolicy } from "./policy.ts";
 import type { Caller } from "../core/caller.ts";
 

@@ -1,6 +1,6 @@
 import type { AppModule } from "../core/app.ts";
 import { GatewayError, errorBody } from "../core/errors.ts";
-import { defaultDashboardPolicy } from "../policy/index.ts";
+import { defaultDashboardPolicy } from "../config/index.ts";
 import type { MetricsRegistry } from "./registry.ts";
 
 export { MetricsRegistry, metricLines, DURATION_BUCKETS, TTFB_BUCKETS } from "./registry.ts";

@@ -4,7 +4,7 @@ import { orgConfigSchema } from "../config/index.ts";
 import { GovernancePolicy } from "./governance.ts";
 import { InMemoryCounterStore } from "./counters.ts";
 import { SlidingWindowRateLimiter } from "./rate-limit.ts";
-import { caller, FixedClock, flatPricer, holder, ledgerRow, request } from "./test-helpers.ts";
+import { caller, FixedClock, flatPricer, holder, ledgerRow, request } from "../../test/support/policy.ts";
 import type { ConfigHolder } from "../config/index.ts";
 import { isZdr } from "./zdr.ts";
 

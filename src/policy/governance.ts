@@ -4,7 +4,7 @@ import { GatewayError } from "../core/errors.ts";
 import type { ConfigHolder } from "../config/index.ts";
 import type { LedgerRow } from "../ledger/index.ts";
 import type { Admission, AdmissionRequest, ProxyPolicy } from "../proxy/index.ts";
-import type { PolicyConfig } from "./config.ts";
+import type { PolicyConfig } from "../config/policy-schema.ts";
 import { CircuitBreaker, classifyAttempt } from "./breaker.ts";
 import { dayKey, monthKey, periodsOf, type BudgetClaim, type CounterStore, type Reservation } from "./counters.ts";
 import { budgetDenial } from "./denial.ts";

@@ -9,9 +9,9 @@ import { GovernancePolicy } from "./governance.ts";
 import { SlidingWindowRateLimiter, type RateLimiterStore } from "./rate-limit.ts";
 import { LedgerReconciler } from "./reconcile.ts";
 
-export { policySchema, groupRuleSchema, budgetSchema, rateLimitSchema, modelPatternSchema, modelRefSchema, defaultDashboardPolicy } from "./config.ts";
-export type { PolicyConfig, GroupRule, BudgetLimits, RateLimits, StoreOutagePolicy } from "./config.ts";
-export { storeOutageSchema } from "./config.ts";
+export { policySchema, groupRuleSchema, budgetSchema, rateLimitSchema, modelPatternSchema, modelRefSchema, defaultDashboardPolicy } from "../config/policy-schema.ts";
+export type { PolicyConfig, GroupRule, BudgetLimits, RateLimits, StoreOutagePolicy } from "../config/policy-schema.ts";
+export { storeOutageSchema } from "../config/policy-schema.ts";
 export { OutageAwareCounters, OutageAwareRates, storeUnavailable, defaultStoreOutagePolicy } from "./outage.ts";
 export { budgetDenial } from "./denial.ts";
 export { GovernancePolicy, type GovernanceOptions } from "./governance.ts";

@@ -5,7 +5,7 @@ import { StoreHealth } from "../store/health.ts";
 import { InMemoryCounterStore, type BudgetClaim, type CounterStore, type Reservation, type ReserveOutcome } from "./counters.ts";
 import { budgetDenial } from "./denial.ts";
 import { OutageAwareCounters, OutageAwareRates } from "./outage.ts";
-import type { StoreOutagePolicy } from "./config.ts";
+import type { StoreOutagePolicy } from "../config/policy-schema.ts";
 import { SlidingWindowRateLimiter, type RateClaim, type RateOutcome } from "./rate-limit.ts";
 
 const connectionRefused = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
@@ -84,7 +84,7 @@ describe("budgets while the store is down", () => {
     // Before the outage u1 spent $0.97 of $1.00.
     const before = await counters.reserve([day("u1", 1)], 0.97);
     if (!before.ok) throw new Error("refused");
-    counters.settle(before.reservation, 0.97);
+    await counters.settle(before.reservation, 0.97);
     inner.down = true;
 
     // u2 may spend the allowance ($0.05) on this instance, then gets the 503 again.
@@ -101,7 +101,7 @@ describe("budgets while the store is down", () => {
     const u1 = await counters.reserve([day("u1", 1)], 0.04);
     expect(u1.ok).toBe(false);
     // A settle below the estimate gives allowance back.
-    for (const r of granted) counters.settle(r, 0.002);
+    for (const r of granted) await counters.settle(r, 0.002);
     expect((await counters.reserve([day("u2", 100)], 0.01)).ok).toBe(true);
 
     // Back: the real outage spend is in the store's counters (5 x $0.002), the estimate of the open one is not.

@@ -3,7 +3,7 @@ import { GatewayError } from "../core/errors.ts";
 import { LogThrottle } from "../core/log-throttle.ts";
 import type { Logger } from "../core/logger.ts";
 import type { StoreHealth } from "../store/health.ts";
-import type { StoreOutagePolicy } from "./config.ts";
+import type { StoreOutagePolicy } from "../config/policy-schema.ts";
 import type { BudgetClaim, CounterStore, Reservation, ReserveOutcome } from "./counters.ts";
 import { SlidingWindowRateLimiter, type RateClaim, type RateHold, type RateLimiterStore, type RateOutcome } from "./rate-limit.ts";
 

@@ -3,7 +3,7 @@ import { GatewayError } from "../core/errors.ts";
 import { InMemoryCounterStore } from "./counters.ts";
 import { GovernancePolicy } from "./governance.ts";
 import { SlidingWindowRateLimiter, type RateClaim, type RateHold, type RateLimiterStore, type RateOutcome } from "./rate-limit.ts";
-import { caller, FixedClock, flatPricer, holder, ledgerRow, request } from "./test-helpers.ts";
+import { caller, FixedClock, flatPricer, holder, ledgerRow, request } from "../../test/support/policy.ts";
 
 const T0 = Date.UTC(2026, 10, 24, 12, 0, 30);
 const chat = { model: "gpt-5", messages: [{ role: "user", content: "hi" }], max_tokens: 100 };

@@ -1,4 +1,4 @@
-import type { PolicyConfig } from "./config.ts";
+import type { PolicyConfig } from "../config/policy-schema.ts";
 import type { CircuitBreaker } from "./breaker.ts";
 
 export interface Route {

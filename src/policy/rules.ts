@@ -1,4 +1,4 @@
-import type { PolicyConfig, GroupRule } from "./config.ts";
+import type { PolicyConfig, GroupRule } from "../config/policy-schema.ts";
 import { globToRegExp } from "./glob.ts";
 
 export interface BudgetScope {

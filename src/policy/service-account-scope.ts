@@ -1,7 +1,7 @@
 import type { Caller, ServiceAccountLimits } from "../core/caller.ts";
 import { GatewayError } from "../core/errors.ts";
 import type { ProviderDescriptor, RequestShape } from "../providers/index.ts";
-import type { PolicyConfig } from "./config.ts";
+import type { PolicyConfig } from "../config/policy-schema.ts";
 import { globToRegExp } from "./glob.ts";
 
 /**

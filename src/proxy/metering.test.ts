@@ -74,4 +74,11 @@ describe("metering estimates", () => {
     expect(attempts).toEqual([{ status: 0, model: "gpt-5" }]);
     expect(rows[0]).toMatchObject({ outcome: "upstream_failed", error_code: "upstream_reset" });
   });
+
+  it("a client that leaves before the answer starts is not an upstream failure: no attempt reaches the breaker", () => {
+    const { tap, rows, attempts } = meter();
+    tap.onEnd("client_aborted");
+    expect(attempts).toEqual([]);
+    expect(rows[0]).toMatchObject({ outcome: "client_aborted", status: 0 });
+  });
 });

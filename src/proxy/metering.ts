@@ -117,8 +117,10 @@ export function createMeteringTap(r: RequestRecord, a: MeteredAttempt, services:
       reader.push(chunk);
     },
     onEnd(outcome, failure) {
-      // The answer never started (unreachable mid-way, or the client left first): the attempt still counts.
-      if (!answered) attempted(0);
+      // The answer never started because the upstream failed: the attempt counts against it (breaker).
+      // A client that left first says nothing about the upstream; counted, clients that abort on
+      // purpose could open a model's circuit for everyone.
+      if (!answered && outcome !== "client_aborted") attempted(0);
       const report = reader.finish();
       const row = ledgerRow(r, shape, upstreamStatus, outcome, failure ?? (upstreamStatus >= 400 ? `upstream_${upstreamStatus}` : null));
       const model = shape.model ?? report.model ?? "unknown";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createInjectedUsageFilter } from "./injected-usage-filter.ts";
 import { createUsageReader } from "./reader.ts";
-import * as f from "./fixtures/streams.ts";
+import * as f from "../../test/support/usage-streams.ts";
 
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 

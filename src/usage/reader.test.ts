@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createUsageReader } from "./reader.ts";
 import type { UsageReport, WireFormat } from "./types.ts";
-import * as f from "./fixtures/streams.ts";
+import * as f from "../../test/support/usage-streams.ts";
 
 function readAll(format: WireFormat, streaming: boolean, chunks: Uint8Array[]): UsageReport {
   const reader = createUsageReader(format, { streaming });

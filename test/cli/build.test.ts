@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildDist, buildIfStale, rewriteSpecifiers } from "../../bin/build.mjs";
 import { buildLock, distIsStale, listSources } from "../../bin/dist-freshness.mjs";
@@ -11,7 +11,7 @@ afterEach(() => {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A project shaped like ours: src/ with .ts imports of .ts, a worker .mjs, a JSON file outside src/, tests and fakes. */
+/** A project shaped like ours: src/ with .ts imports of .ts, a worker .mjs, a JSON file outside src/, a test and the Workers adapter. */
 function tinyProject(): string {
   const root = mkdtempSync(join(tmpdir(), "gatehouse-build-"));
   made.push(root);
@@ -37,7 +37,6 @@ function tinyProject(): string {
     ].join("\n"),
   );
   write("src/main.test.ts", `throw new Error("tests are not compiled");\n`);
-  write("src/review/testing/fake-github.ts", `export const fake = true;\n`);
   write("src/adapters/workers/index.ts", `export default {};\n`);
   return root;
 }
@@ -51,10 +50,18 @@ describe("bin/build.mjs", () => {
     expect(readFileSync(join(root, "dist/src/main.js"), "utf8")).not.toMatch(/\.ts"/);
   });
 
-  it("leaves tests, test fakes and the Workers adapter out of dist/", async () => {
+  it("leaves tests and the Workers adapter out of dist/", async () => {
     const root = tinyProject();
     const sources = listSources(root).map((f) => f.slice(root.length + 1));
     expect(sources).toEqual(["src/lib/add.ts", "src/lib/types.ts", "src/lib/worker.mjs", "src/main.ts"]);
+  });
+
+  it.each([["src/review/testing/fake-github.ts"], ["src/usage/fixtures/streams.ts"], ["src/policy/test-helpers.ts"], ["src/proxy/fake-upstream.ts"]])("refuses to build with test support in src/ (%s): it belongs under test/", async (path) => {
+    const root = tinyProject();
+    mkdirSync(join(root, dirname(path)), { recursive: true });
+    writeFileSync(join(root, path), `export const fake = true;\n`);
+    expect(() => listSources(root)).toThrow(/test support in src\/; move it under test\//);
+    await expect(buildDist(root)).rejects.toThrow(/test support in src\//);
   });
 
   it("is stale when missing, when a source is newer, when a file is added or removed; fresh right after a build", async () => {

@@ -7,7 +7,7 @@ import { GatewayError } from "../../src/core/errors.ts";
 import { orgConfigSchema } from "../../src/config/index.ts";
 import { usageSummary } from "../../src/ledger/index.ts";
 import { formatUsage } from "../../src/cli/commands/usage.ts";
-import { ledgerRow } from "../../src/policy/test-helpers.ts";
+import { ledgerRow } from "../support/policy.ts";
 import { startHarness, type Harness } from "../gateway/harness.ts";
 import { checkLayout } from "./layout.ts";
 

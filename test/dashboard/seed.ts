@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../src/store/index.ts";
-import { ledgerRow } from "../../src/policy/test-helpers.ts";
+import { ledgerRow } from "../support/policy.ts";
 import type { LedgerRow } from "../../src/ledger/index.ts";
 
 const MODELS: Array<[string, string, number]> = [

@@ -107,7 +107,7 @@ export function generateCatalog(root: string, shape: CatalogShape, seed = 14): G
     const language = LANGUAGES[i % LANGUAGES.length] as string;
     const docs: unknown[] = [
       entity("Component", name, spec, {
-        description: `${language} ${spec["type"]} for ${WORDS[i % WORDS.length]}${round > 0 ? ` (revision ${round})` : ""}`,
+        description: `${language} ${String(spec["type"])} for ${WORDS[i % WORDS.length]}${round > 0 ? ` (revision ${round})` : ""}`,
         tags: [language, WORDS[i % WORDS.length]],
         links: [{ url: `https://git.example.com/${name}`, title: "Repository" }],
       }),

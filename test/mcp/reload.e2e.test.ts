@@ -54,13 +54,17 @@ afterAll(async () => {
   await everything?.stop();
 });
 
-/** A 3-step long-running call, resolved once its first progress arrived (it is in flight upstream). */
-async function longCall(client: Awaited<ReturnType<typeof portalClient>>, name: string): Promise<Promise<string>> {
+/**
+ * A 3-step long-running call, resolved once its first progress arrived (it is in flight
+ * upstream). The answer is wrapped: an async function returning a bare promise would adopt it,
+ * so awaiting the call would wait for the answer and nothing would be in flight any more.
+ */
+async function longCall(client: Awaited<ReturnType<typeof portalClient>>, name: string): Promise<{ answer: Promise<string> }> {
   let started!: () => void;
   const inFlight = new Promise<void>((resolve) => (started = resolve));
   const result = client.callTool({ name, arguments: { duration: 2, steps: 4 } }, undefined, { onprogress: () => started(), timeout: 60_000 }).then(textOf);
   await inFlight;
-  return result;
+  return { answer: result };
 }
 
 describe.skipIf(!realServersAvailable)("config reload applies a diff", () => {
@@ -70,7 +74,7 @@ describe.skipIf(!realServersAvailable)("config reload applies a diff", () => {
     const pids = spawned.map((s) => s.transport.pid);
     const webHealth = portal.runtime.pool().health("web");
     config.replace(compile(yaml("an edited comment", "the web server")));
-    for (const result of running) expect(await result).toContain("Long running operation");
+    for (const call of running) expect(await call.answer).toContain("Long running operation");
     expect(spawned.map((s) => s.transport.pid)).toEqual(pids);
     expect(portal.runtime.pool().health("web")).toBe(webHealth);
     expect(textOf(await client.callTool({ name: "local_echo", arguments: { message: "same process" } }))).toContain("same process");
@@ -84,7 +88,7 @@ describe.skipIf(!realServersAvailable)("config reload applies a diff", () => {
     const pid = spawned[0]!.transport.pid;
     const webHealth = portal.runtime.pool().health("web");
     config.replace(compile(yaml("an edited comment", "a new description")));
-    expect(await local).toContain("Long running operation");
+    expect(await local.answer).toContain("Long running operation");
     expect(spawned.map((s) => s.transport.pid)).toEqual([pid]);
     expect(portal.runtime.pool().health("web")).not.toBe(webHealth);
     expect(portal.runtime.pool().config("web")?.description).toBe("a new description");

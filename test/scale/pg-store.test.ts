@@ -119,7 +119,7 @@ describe("PostgreSQL store shared by two instances", { timeout: 120_000 }, () =>
     expect(await sa.read("user:u1:d:2026-11-24")).toBeCloseTo(1, 9);
 
     // Settling at half the estimate frees the rest for either instance.
-    await Promise.all(granted.map((o, i) => (o.ok ? (i % 2 ? sb : sa).settle(o.reservation, 0.01) : undefined)));
+    await Promise.all(granted.map(async (o, i) => (o.ok ? (i % 2 ? sb : sa).settle(o.reservation, 0.01) : undefined)));
     expect(await sb.read("user:u1:d:2026-11-24")).toBeCloseTo(0.5, 9);
     expect(await sb.read("group:eng:d:2026-11-24")).toBeCloseTo(0.5, 9);
     const more = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? sa : sb).reserve(claims, 0.02)));

@@ -28,9 +28,9 @@ const NUMERIC_OID = 1700;
 const numberTypes = {
   getTypeParser(oid: number, format?: "text" | "binary") {
     if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format);
+    return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
   },
-} as pg.CustomTypesConfig;
+};
 
 /** Opens a pooled Kysely over PostgreSQL. Does not migrate: see openPostgresStore. */
 export function openPostgres(url: string, options: PostgresOptions = {}): Kysely<Database> {

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { OrgConfig, ProviderId } from "../../config/index.ts";
 import type { SecretSource } from "../../core/deps.ts";
 import type { Settings } from "../../core/settings.ts";
-import { defaultDashboardPolicy } from "../../policy/index.ts";
+import { defaultDashboardPolicy } from "../../config/index.ts";
 import { providerById } from "../../providers/index.ts";
 import { sqliteFile } from "./store.ts";
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { openStore } from "../../adapters/node/server.ts";
 import { parseSettings } from "../../core/settings.ts";
-import { ledgerRow } from "../../policy/test-helpers.ts";
+import { ledgerRow } from "../../../test/support/policy.ts";
 import { main } from "../main.ts";
 
 /** Runs `gatehouse …` in this process; returns what it printed and its exit code. */

@@ -43,5 +43,5 @@ export function compileMarkdown<S extends z.ZodType>(file: string, name: string,
     );
     return { name, value: undefined, issues };
   }
-  return { name, value: parsed.data as z.infer<S>, issues: [], locate: source.locate };
+  return { name, value: parsed.data, issues: [], locate: source.locate };
 }

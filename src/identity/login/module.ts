@@ -5,7 +5,7 @@ import type { AppEnv, AppModule } from "../../core/app.ts";
 import { GatewayError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { Settings } from "../../core/settings.ts";
-import { publicBaseUrl } from "../base-url.ts";
+import { publicBaseUrl } from "../../core/base-url.ts";
 import type { Identity } from "../create.ts";
 import { normalizeEmail } from "../anonymous-ids.ts";
 import { pkceChallenge, randomToken } from "./codes.ts";

@@ -29,7 +29,7 @@ export function schemaToType(schema: unknown, depth = 0, docs = true): string {
   }
   if (Array.isArray(schema["allOf"])) return schema["allOf"].map((part) => wrap(schemaToType(part, depth + 1, docs))).join(" & ") || "unknown";
   const type = schema["type"];
-  if (Array.isArray(type)) return type.map((t) => wrap(schemaToType({ ...schema, type: t }, depth + 1, docs))).join(" | ");
+  if (Array.isArray(type)) return (type as unknown[]).map((t) => wrap(schemaToType({ ...schema, type: t }, depth + 1, docs))).join(" | ");
   switch (type) {
     case "string":
       return "string";

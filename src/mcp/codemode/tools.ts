@@ -29,7 +29,7 @@ export const executeInputSchema = z
 
 function jsonSchema(schema: z.ZodType): Tool["inputSchema"] {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: "input" }) as Record<string, unknown>;
-  return { ...rest, type: "object" } as Tool["inputSchema"];
+  return { ...rest, type: "object" };
 }
 
 /** The two tools Code Mode shows instead of the whole catalogue. */

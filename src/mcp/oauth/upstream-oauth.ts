@@ -2,7 +2,7 @@ import type { Clock } from "../../core/clock.ts";
 import type { SecretSource } from "../../core/deps.ts";
 import type { Logger } from "../../core/logger.ts";
 import { GatewayError } from "../../core/errors.ts";
-import { usesOAuth, type McpServersConfig, type UpstreamOAuthConfig } from "../config-schema.ts";
+import { usesOAuth, type McpServersConfig, type UpstreamOAuthConfig } from "../../config/mcp-schema.ts";
 import type { UserTokenProvider } from "../upstream/pool.ts";
 import { timingSafeEqualText } from "../../core/auth.ts";
 import { toBase64Url } from "./cipher.ts";

@@ -15,7 +15,7 @@ import {
 import type { Logger } from "../../core/logger.ts";
 import { describeError } from "../../core/app.ts";
 import { GatewayError } from "../../core/errors.ts";
-import type { McpServerConfig } from "../config-schema.ts";
+import type { McpServerConfig } from "../../config/mcp-schema.ts";
 import { isTimeout } from "./errors.ts";
 import type { ServerHealth } from "./health.ts";
 import { sharedSchemaValidator } from "./schema-validator.ts";

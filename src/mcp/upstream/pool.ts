@@ -3,7 +3,7 @@ import type { SecretSource } from "../../core/deps.ts";
 import type { Logger } from "../../core/logger.ts";
 import { describeError } from "../../core/app.ts";
 import { GatewayError } from "../../core/errors.ts";
-import { usesOAuth, type McpServerConfig, type McpServersConfig } from "../config-schema.ts";
+import { usesOAuth, type McpServerConfig, type McpServersConfig } from "../../config/mcp-schema.ts";
 import { UpstreamConnection } from "./connection.ts";
 import { ServerHealth, type HealthOptions } from "./health.ts";
 import { httpTransport, sseTransport, type StdioTransportFactory, type UpstreamFetch } from "./transport-factory.ts";

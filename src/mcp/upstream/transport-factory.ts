@@ -1,7 +1,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import type { McpServerConfig } from "../config-schema.ts";
+import type { McpServerConfig } from "../../config/mcp-schema.ts";
 
 /**
  * Builds the transport towards one upstream. HTTP kinds live here (Web fetch only); stdio

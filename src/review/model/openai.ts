@@ -34,7 +34,7 @@ const finishReasons: Record<string, StopReason> = { stop: "end", tool_calls: "to
 
 export function parseOpenAIResponse(body: unknown): Omit<ChatResult, "usage"> | string {
   if (!isRecord(body) || !Array.isArray(body["choices"])) return "response is not a chat completion";
-  const choice = body["choices"][0];
+  const choice = (body["choices"] as unknown[])[0];
   if (!isRecord(choice) || !isRecord(choice["message"])) return "chat completion has no choices[0].message";
   const message = choice["message"];
   const toolCalls: ToolCall[] = [];

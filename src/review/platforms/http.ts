@@ -56,7 +56,7 @@ export class ApiClient {
       const result = await this.request("GET", next);
       if (result.status >= 300) throw new PlatformError(this.options.platform, result.status, `GET ${path} → ${result.status} ${errorText(result.json)}`);
       if (!Array.isArray(result.json)) throw new PlatformError(this.options.platform, result.status, `GET ${path} did not return a list`);
-      items.push(...result.json);
+      items.push(...(result.json as unknown[]));
       const link = /<([^>]+)>;\s*rel="next"/.exec(result.headers.get("link") ?? "");
       const nextPage = result.headers.get("x-next-page");
       next = link?.[1] ?? (nextPage ? `${path}${path.includes("?") ? "&" : "?"}per_page=100&page=${nextPage}` : undefined);

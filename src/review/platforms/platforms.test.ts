@@ -12,7 +12,7 @@ import { usersBefore as base, usersWithInjection as injected } from "../../../te
 import type { ReviewPlatform } from "./types.ts";
 
 const fixedInjection = injected.replace("db.query(`SELECT * FROM users WHERE email = '${email}'`)", 'db.query("SELECT * FROM users WHERE email = $1", [email])');
-const fixedBoth = fixedInjection.replace(/for \(const id of ids\) \{\n.*\n  \}/, 'teams.push(...(await db.query("SELECT * FROM teams WHERE id = ANY($1)", [ids])));');
+const fixedBoth = fixedInjection.replace(/for \(const id of ids\) \{\n.*\n {2}\}/, 'teams.push(...(await db.query("SELECT * FROM teams WHERE id = ANY($1)", [ids])));');
 
 const injection = { id: "G1", severity: "critical", path: "src/users.ts", line: 4, title: "SQL injection through the email parameter", evidence: "return db.query(`SELECT * FROM users WHERE email = '${email}'`);", suggestion: "Bind it." };
 const nPlusOne = { id: "G2", severity: "warning", path: "src/users.ts", line: 10, title: "N+1 query for teams", evidence: 'teams.push(await db.query("SELECT * FROM teams WHERE id = $1", [id]));', suggestion: "One query." };

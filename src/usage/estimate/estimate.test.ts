@@ -3,7 +3,7 @@ import { countTokens as cl100k } from "gpt-tokenizer/encoding/cl100k_base";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createUsageReader } from "../reader.ts";
 import { zeroUsage } from "../types.ts";
-import { anthropicStream, encode, geminiSseStream, openAiChatStream, openAiResponsesStream } from "../fixtures/streams.ts";
+import { anthropicStream, encode, geminiSseStream, openAiChatStream, openAiResponsesStream } from "../../../test/support/usage-streams.ts";
 import { countTokens, estimateInputTokens, estimateUsage, looseStrings, MAX_TOKENIZED_CHARS, preloadTokenizers, promptParts, tokenizerProfile } from "./index.ts";
 
 beforeAll(async () => {

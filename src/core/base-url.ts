@@ -1,7 +1,7 @@
-import type { Settings } from "../core/settings.ts";
-import { settingsEnvNames } from "../core/settings.ts";
-import { GatewayError } from "../core/errors.ts";
-import { isLoopbackHostname } from "../core/host-guard.ts";
+import type { Settings } from "./settings.ts";
+import { settingsEnvNames } from "./settings.ts";
+import { GatewayError } from "./errors.ts";
+import { isLoopbackHostname } from "./host-guard.ts";
 
 /**
  * The gateway's public origin for served documents (OpenCode config, OAuth metadata, the OIDC

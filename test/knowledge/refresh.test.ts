@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openSqlite } from "../adapters/node/sqlite.ts";
-import { localCatalogSource } from "../adapters/node/knowledge/local-source.ts";
-import { migrateToLatest, type Database } from "../store/index.ts";
-import { checkouts, fraudRepo, ledgerRepo, orgRepo, paymentsRepo, StepClock, writeCheckoutFiles } from "../../test/knowledge/fixtures.ts";
-import { catalogQueries, catalogStore, refreshCatalog, type CatalogSource } from "./index.ts";
-import { knowledgeDb } from "./tables.ts";
+import { openSqlite } from "../../src/adapters/node/sqlite.ts";
+import { localCatalogSource } from "../../src/adapters/node/knowledge/local-source.ts";
+import { migrateToLatest, type Database } from "../../src/store/index.ts";
+import { checkouts, fraudRepo, ledgerRepo, orgRepo, paymentsRepo, StepClock, writeCheckoutFiles } from "./fixtures.ts";
+import { catalogQueries, catalogStore, refreshCatalog, type CatalogSource } from "../../src/knowledge/index.ts";
+import { knowledgeDb } from "../../src/knowledge/tables.ts";
 
 let db: Kysely<Database>;
 const clock = new StepClock();

@@ -1,14 +1,14 @@
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openSqlite } from "../../adapters/node/sqlite.ts";
-import type { Clock } from "../../core/clock.ts";
-import { GatewayError } from "../../core/errors.ts";
-import { silentLogger } from "../../core/logger.ts";
-import { parseSettings } from "../../core/settings.ts";
-import { migrateToLatest, type Database } from "../../store/index.ts";
-import { createIdentity } from "../index.ts";
-import { ServiceAccounts } from "./store.ts";
-import { ServiceAccountVerifier } from "./verifier.ts";
+import { openSqlite } from "../../src/adapters/node/sqlite.ts";
+import type { Clock } from "../../src/core/clock.ts";
+import { GatewayError } from "../../src/core/errors.ts";
+import { silentLogger } from "../../src/core/logger.ts";
+import { parseSettings } from "../../src/core/settings.ts";
+import { migrateToLatest, type Database } from "../../src/store/index.ts";
+import { createIdentity } from "../../src/identity/index.ts";
+import { ServiceAccounts } from "../../src/identity/service-accounts/store.ts";
+import { ServiceAccountVerifier } from "../../src/identity/service-accounts/verifier.ts";
 
 const FRESH_MS = 200;
 let db: Kysely<Database>;

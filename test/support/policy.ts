@@ -1,12 +1,12 @@
-import type { Caller } from "../core/caller.ts";
-import type { Clock } from "../core/clock.ts";
-import { ConfigHolder, orgConfigSchema } from "../config/index.ts";
-import { blankLedgerRow, type LedgerRow } from "../ledger/index.ts";
-import { classify, providerById, type JsonObject } from "../providers/index.ts";
-import type { AdmissionRequest } from "../proxy/index.ts";
-import type { ProviderId } from "../config/index.ts";
-import type { TokenUsage } from "../usage/types.ts";
-import type { Pricer } from "./estimate.ts";
+import type { Caller } from "../../src/core/caller.ts";
+import type { Clock } from "../../src/core/clock.ts";
+import { ConfigHolder, orgConfigSchema } from "../../src/config/index.ts";
+import { blankLedgerRow, type LedgerRow } from "../../src/ledger/index.ts";
+import { classify, providerById, type JsonObject } from "../../src/providers/index.ts";
+import type { AdmissionRequest } from "../../src/proxy/index.ts";
+import type { ProviderId } from "../../src/config/index.ts";
+import type { TokenUsage } from "../../src/usage/types.ts";
+import type { Pricer } from "../../src/policy/estimate.ts";
 
 /** Test helpers shared by the policy tests (not exported from index.ts). */
 export class FixedClock implements Clock {

@@ -2,11 +2,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { openSqlite } from "../adapters/node/sqlite.ts";
-import { GatewayError } from "../core/errors.ts";
-import type { Logger } from "../core/logger.ts";
-import { migrateToLatest } from "../store/index.ts";
-import { AnonymousIds } from "./anonymous-ids.ts";
+import { openSqlite } from "../../src/adapters/node/sqlite.ts";
+import { GatewayError } from "../../src/core/errors.ts";
+import type { Logger } from "../../src/core/logger.ts";
+import { migrateToLatest } from "../../src/store/index.ts";
+import { AnonymousIds } from "../../src/identity/anonymous-ids.ts";
 
 const clock = { now: () => Date.now(), monotonic: () => performance.now() };
 

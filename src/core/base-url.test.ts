@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { assertPublicUrlConfigured, publicBaseUrl } from "./base-url.ts";
-import { hostnameOfHost, isLoopbackHostname } from "../core/host-guard.ts";
+import { hostnameOfHost, isLoopbackHostname } from "./host-guard.ts";
 
 describe("publicBaseUrl: never the request's Host outside dev mode", () => {
   it("uses the configured public URL in every mode, whatever the request named", () => {

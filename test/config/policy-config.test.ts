@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadOrgConfig } from "../adapters/node/config-loader.ts";
+import { loadOrgConfig } from "../../src/adapters/node/config-loader.ts";
 
 function configDir(yaml: string): string {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-policy-config-"));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { UsageSummaryRow } from "../ledger/index.ts";
-import { formatUsage } from "../cli/commands/usage.ts";
-import { csvCell, toCsv, usageCsv } from "./csv.ts";
+import type { UsageSummaryRow } from "../../src/ledger/index.ts";
+import { formatUsage } from "../../src/cli/commands/usage.ts";
+import { csvCell, toCsv, usageCsv } from "../../src/dashboard/csv.ts";
 
 /** RFC 4180 reader, written here apart from the writer: what a spreadsheet would read. */
 function readCsv(text: string): string[][] {
@@ -12,13 +12,22 @@ function readCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i] as string;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else cell += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ",") row.push(cell), (cell = "");
-    else if (ch === "\r" && text[i + 1] === "\n") row.push(cell), rows.push(row), (row = []), (cell = ""), i++;
-    else cell += ch;
+    else if (ch === ",") {
+      row.push(cell);
+      cell = "";
+    } else if (ch === "\r" && text[i + 1] === "\n") {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = "";
+      i++;
+    } else cell += ch;
   }
   return rows;
 }

@@ -1,12 +1,12 @@
 import { afterAll, describe, expect, it } from "vitest";
-import type { Clock } from "../../core/clock.ts";
-import { silentLogger } from "../../core/logger.ts";
-import { openSqlite } from "../../adapters/node/sqlite.ts";
-import { migrateToLatest } from "../../store/index.ts";
-import { mcpServersSchema } from "../config-schema.ts";
-import { TokenCipher } from "./cipher.ts";
-import { OAuthTokenStore } from "./token-store.ts";
-import { PENDING_TTL_MS, UpstreamOAuth } from "./upstream-oauth.ts";
+import type { Clock } from "../../src/core/clock.ts";
+import { silentLogger } from "../../src/core/logger.ts";
+import { openSqlite } from "../../src/adapters/node/sqlite.ts";
+import { migrateToLatest } from "../../src/store/index.ts";
+import { mcpServersSchema } from "../../src/config/mcp-schema.ts";
+import { TokenCipher } from "../../src/mcp/oauth/cipher.ts";
+import { OAuthTokenStore } from "../../src/mcp/oauth/token-store.ts";
+import { PENDING_TTL_MS, UpstreamOAuth } from "../../src/mcp/oauth/upstream-oauth.ts";
 
 /** Connect state: single use, short lived, bound to its caller and browser; refusals never reach the token endpoint. */
 const db = openSqlite(":memory:");

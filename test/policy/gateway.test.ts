@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Authenticator, HeaderReader } from "../core/auth.ts";
-import { extractClientToken } from "../core/auth.ts";
-import type { Caller } from "../core/caller.ts";
-import { GatewayError } from "../core/errors.ts";
-import { orgConfigSchema } from "../config/index.ts";
-import { ledgerRows, startHarness, type Harness } from "../../test/gateway/harness.ts";
+import type { Authenticator, HeaderReader } from "../../src/core/auth.ts";
+import { extractClientToken } from "../../src/core/auth.ts";
+import type { Caller } from "../../src/core/caller.ts";
+import { GatewayError } from "../../src/core/errors.ts";
+import { orgConfigSchema } from "../../src/config/index.ts";
+import { ledgerRows, startHarness, type Harness } from "../gateway/harness.ts";
 
 /** Tokens to callers, so one gateway serves several people in several groups. */
 const PEOPLE: Record<string, Caller> = {

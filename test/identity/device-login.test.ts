@@ -1,14 +1,14 @@
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openSqlite } from "../../adapters/node/sqlite.ts";
-import { createApp } from "../../core/app.ts";
-import { systemClock } from "../../core/clock.ts";
-import type { AppDeps } from "../../core/deps.ts";
-import { silentLogger } from "../../core/logger.ts";
-import { parseSettings } from "../../core/settings.ts";
-import { ConfigHolder, orgConfigSchema } from "../../config/index.ts";
-import { migrateToLatest, type Database } from "../../store/index.ts";
-import { createIdentity, createLoginModule, generateSigningJwk, importSigningKey, type Identity } from "../index.ts";
+import { openSqlite } from "../../src/adapters/node/sqlite.ts";
+import { createApp } from "../../src/core/app.ts";
+import { systemClock } from "../../src/core/clock.ts";
+import type { AppDeps } from "../../src/core/deps.ts";
+import { silentLogger } from "../../src/core/logger.ts";
+import { parseSettings } from "../../src/core/settings.ts";
+import { ConfigHolder, orgConfigSchema } from "../../src/config/index.ts";
+import { migrateToLatest, type Database } from "../../src/store/index.ts";
+import { createIdentity, createLoginModule, generateSigningJwk, importSigningKey, type Identity } from "../../src/identity/index.ts";
 
 let db: Kysely<Database>;
 let identity: Identity;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { createBundledCatalog, modelPrice } from "../catalog/index.ts";
-import { priceUsage } from "./pricing.ts";
-import { createUsageReader } from "./reader.ts";
-import { zeroUsage, type ModelPrice, type TokenUsage, type WireFormat } from "./types.ts";
-import * as f from "./fixtures/streams.ts";
+import { createBundledCatalog, modelPrice } from "../../src/catalog/index.ts";
+import { priceUsage } from "../../src/usage/pricing.ts";
+import { createUsageReader } from "../../src/usage/reader.ts";
+import { zeroUsage, type ModelPrice, type TokenUsage, type WireFormat } from "../../src/usage/types.ts";
+import * as f from "../support/usage-streams.ts";
 
 const catalog = createBundledCatalog();
 function catalogPrice(provider: string, model: string): ModelPrice {
