@@ -169,7 +169,12 @@ describe("tracing observer", () => {
     listener.classified?.(chat);
     listener.upstreamHeaders?.(1, {});
     listener.attempted?.({ attempt: 1, model: "claude-sonnet-4-5", status: 0, serverAddress: "api.anthropic.com", retried: false });
-    listener.ended({ outcome: "upstream_failed", status: 502, errorCode: "upstream_unavailable", row: row({ input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_5m_tokens: 0, cache_write_1h_tokens: 0, reasoning_tokens: 0, status: 502, outcome: "upstream_failed" }) });
+    listener.ended({
+      outcome: "upstream_failed",
+      status: 502,
+      errorCode: "upstream_unavailable",
+      row: row({ input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_5m_tokens: 0, cache_write_1h_tokens: 0, reasoning_tokens: 0, status: 502, outcome: "upstream_failed" }),
+    });
     const { server, clients } = spans();
     expect(server.attributes).toMatchObject({ "error.type": "upstream_unavailable", "http.response.status_code": 502, "gatehouse.outcome": "upstream_failed", "gen_ai.usage.input_tokens": 0 });
     expect(server.status).toMatchObject({ code: SpanStatusCode.ERROR, message: "upstream_unavailable" });

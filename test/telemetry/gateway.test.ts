@@ -156,7 +156,11 @@ describe("tracing off", () => {
     const off = await startHarness();
     try {
       expect(off.gateway.tracing).toBeUndefined();
-      const res = await fetch(`${off.gateway.url}/openai/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${CLIENT_TOKEN}`, traceparent: CLIENT_TRACEPARENT, tracestate: "vendor=abc" }, body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }) });
+      const res = await fetch(`${off.gateway.url}/openai/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${CLIENT_TOKEN}`, traceparent: CLIENT_TRACEPARENT, tracestate: "vendor=abc" },
+        body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }),
+      });
       expect(res.status).toBe(200);
       await res.text();
       expect(off.fake.requests[0]?.headers["traceparent"]).toBe(CLIENT_TRACEPARENT);
@@ -173,7 +177,11 @@ describe("shutdown", () => {
     // A batch delay far past the test: only the close can send them.
     const g = await startHarness({}, { OTEL_EXPORTER_OTLP_ENDPOINT: local.url, OTEL_BSP_SCHEDULE_DELAY: "600000" });
     try {
-      const res = await fetch(`${g.gateway.url}/openai/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${CLIENT_TOKEN}` }, body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }) });
+      const res = await fetch(`${g.gateway.url}/openai/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${CLIENT_TOKEN}` },
+        body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }),
+      });
       await res.text();
       const requestId = res.headers.get("x-gatehouse-request-id") as string;
       await rowWhenWritten(g, requestId);

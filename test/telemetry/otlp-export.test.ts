@@ -41,7 +41,12 @@ function oneRequest(tracing: Tracing, headers: Record<string, string> = {}): Rec
   listener?.classified?.({ endpoint: "chat", format: "openai-chat", model: "gpt-4o-mini", streaming: false, metered: true });
   listener?.upstreamHeaders?.(1, headers);
   listener?.attempted?.({ attempt: 1, model: "gpt-4o-mini", status: 200, serverAddress: "127.0.0.1:9", retried: false });
-  const row = { ...blankLedgerRow({ request_id: "req-export", ts: 0, day: "2026-12-01", caller_id: "x", team: null, provider: "openai", model: "gpt-4o-mini-2024-07-18", endpoint: "chat", status: 200, outcome: "completed", duration_ms: 5 }), input_tokens: 70, cache_read_tokens: 30, output_tokens: 9 };
+  const row = {
+    ...blankLedgerRow({ request_id: "req-export", ts: 0, day: "2026-12-01", caller_id: "x", team: null, provider: "openai", model: "gpt-4o-mini-2024-07-18", endpoint: "chat", status: 200, outcome: "completed", duration_ms: 5 }),
+    input_tokens: 70,
+    cache_read_tokens: 30,
+    output_tokens: 9,
+  };
   listener?.ended({ outcome: "completed", status: 200, errorCode: null, row });
   return headers;
 }
@@ -62,7 +67,13 @@ describe("OTLP/HTTP export", () => {
     const server = spans.find((s) => s.kind === "server");
     const client = spans.find((s) => s.kind === "client");
     expect(server).toMatchObject({ name: "chat gpt-4o-mini", traceId: "0af7651916cd43dd8448eb211c80319c", parentSpanId: "b7ad6b7169203331" });
-    expect(server?.attributes).toMatchObject({ "gen_ai.usage.input_tokens": 100, "gen_ai.usage.cache_read.input_tokens": 30, "gen_ai.usage.output_tokens": 9, "gen_ai.response.model": "gpt-4o-mini-2024-07-18", "enduser.pseudo.id": "0199aaaa-0000-7000-8000-000000000001" });
+    expect(server?.attributes).toMatchObject({
+      "gen_ai.usage.input_tokens": 100,
+      "gen_ai.usage.cache_read.input_tokens": 30,
+      "gen_ai.usage.output_tokens": 9,
+      "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+      "enduser.pseudo.id": "0199aaaa-0000-7000-8000-000000000001",
+    });
     expect(server?.resource).toMatchObject({ "service.name": "gatehouse-test", "service.version": packageJson.version });
     expect(client).toMatchObject({ parentSpanId: server?.spanId, traceId: server?.traceId });
     expect(client?.attributes).toMatchObject({ "server.address": "127.0.0.1", "server.port": 9 });

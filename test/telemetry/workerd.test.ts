@@ -40,7 +40,7 @@ afterAll(async () => {
 async function ledgerRow(requestId: string): Promise<Record<string, unknown>> {
   const db = await worker.mf.getD1Database("DB");
   // Written from ctx.waitUntil after the answer: poll with a generous deadline that ends as soon as it is there.
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
     const row = await db.prepare("select * from ledger where request_id = ?").bind(requestId).first<Record<string, unknown>>();
     if (row) return row;
     await new Promise((r) => setTimeout(r, 50));
