@@ -4,6 +4,7 @@ import { runReadiness } from "./readiness.ts";
 import type { AppDeps } from "./deps.ts";
 import { errorBody, toGatewayError } from "./errors.ts";
 import { hostGuard } from "./host-guard.ts";
+import { trustedBaseUrl } from "./public-url.ts";
 import { uuidv7 } from "./ids.ts";
 import { landingPage, notFoundBody, routeDirectory, type RouteEntry } from "./landing.ts";
 
@@ -57,16 +58,17 @@ export function createApp(deps: AppDeps, modules: readonly AppModule[]): Hono<Ap
   // The entry points, read from what the modules mounted (after mounting, on first use).
   let directory: RouteEntry[] | undefined;
   const entries = () => (directory ??= routeDirectory(app.routes));
-  const originOf = (url: string) => deps.settings.publicUrl?.replace(/\/+$/, "") ?? new URL(url).origin;
+  // Links on the landing and not-found pages: relative ones when the origin cannot be trusted.
+  const originOf = (request: Request) => trustedBaseUrl(deps.settings, request) ?? "";
 
   app.get("/", (c) => {
     c.header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'");
-    return c.html(landingPage(originOf(c.req.url), entries()));
+    return c.html(landingPage(originOf(c.req.raw), entries()));
   });
 
   for (const module of modules) module.mount(app, deps);
 
-  app.notFound((c) => c.json(notFoundBody(c.req.method, new URL(c.req.url).pathname, originOf(c.req.url), entries(), c.get("requestId") ?? ""), 404));
+  app.notFound((c) => c.json(notFoundBody(c.req.method, new URL(c.req.url).pathname, originOf(c.req.raw), entries(), c.get("requestId") ?? ""), 404));
 
   app.onError((err, c) => {
     const gatewayError = toGatewayError(err);

@@ -1,9 +1,8 @@
 import type { Caller } from "./caller.ts";
-import { GatewayError } from "./errors.ts";
 
 /**
  * The seam between the gateway and identity. The core only needs "headers in, caller out";
- * identity/ supplies JWT and OIDC implementations, this file the static dev token.
+ * identity/ supplies the implementations (JWT, OIDC login, the dev token).
  */
 export interface Authenticator {
   authenticate(headers: HeaderReader): Promise<Caller>;
@@ -40,7 +39,8 @@ export function extractClientToken(headers: HeaderReader, extraHeader?: string):
 
 function stripBearer(value: string): string {
   const trimmed = value.trim();
-  return /^bearer\s+/i.test(trimmed) ? trimmed.replace(/^bearer\s+/i, "").trim() : trimmed;
+  // A bare "Bearer" (an empty token; HTTP strips the space after it) carries no credential.
+  return /^bearer(\s+|$)/i.test(trimmed) ? trimmed.replace(/^bearer(\s+|$)/i, "").trim() : trimmed;
 }
 
 /** Constant-time comparison so a wrong token's timing does not reveal the right one. */
@@ -52,22 +52,4 @@ export function timingSafeEqualText(a: string, b: string): boolean {
   const n = Math.max(x.length, y.length);
   for (let i = 0; i < n; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
   return diff === 0;
-}
-
-/**
- * Development authenticator: one static token from settings maps to one fixed caller.
- * The identity capability replaces it with JWT verification.
- */
-export class StaticTokenAuthenticator implements Authenticator {
-  constructor(
-    private readonly token: string,
-    private readonly caller: Caller,
-  ) {}
-
-  async authenticate(headers: HeaderReader): Promise<Caller> {
-    const presented = extractClientToken(headers);
-    if (!presented) throw new GatewayError("unauthenticated", "Missing gateway token. Send it as cf-access-token, Authorization: Bearer, x-api-key or x-goog-api-key.");
-    if (!timingSafeEqualText(presented, this.token)) throw new GatewayError("unauthenticated", "Invalid gateway token.");
-    return this.caller;
-  }
 }

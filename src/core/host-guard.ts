@@ -61,8 +61,12 @@ export function isLoopbackHostname(hostname: string): boolean {
 
 /** The name part of a Host header (`127.0.0.1:8787`, `[::1]:8787`, `localhost`); undefined when it is not a host. */
 export function hostnameOfHost(host: string): string | undefined {
+  const trimmed = host.trim();
+  // Only what a Host may hold (RFC 9110 §7.2: host [":" port]): a path, user info, a second
+  // host or whitespace would be parsed away by URL and leave a loopback-looking name behind.
+  if (!/^[A-Za-z0-9._~%!$&'()*+;=:[\]-]+$/.test(trimmed)) return undefined;
   try {
-    return new URL(`http://${host.trim()}`).hostname;
+    return new URL(`http://${trimmed}`).hostname;
   } catch (err) {
     if (err instanceof TypeError) return undefined;
     throw err;

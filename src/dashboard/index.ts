@@ -3,6 +3,7 @@ import { setCookie, deleteCookie } from "hono/cookie";
 import type { AppEnv, AppModule } from "../core/app.ts";
 import type { AppDeps } from "../core/deps.ts";
 import { GatewayError, errorBody, toGatewayError } from "../core/errors.ts";
+import { publicUrlIsHttps } from "../core/public-url.ts";
 import { usageSummary, type UsageGroup } from "../ledger/index.ts";
 import { authenticateAdmin, isAdmin, TOKEN_COOKIE } from "./auth.ts";
 import { DASHBOARD_SCRIPT } from "./client-script.ts";
@@ -54,7 +55,7 @@ export function createDashboardModule(assets: DashboardAssets): AppModule {
           const e = toGatewayError(err);
           return c.html(loginPage(e.code === "internal" ? "Sign-in failed." : e.message), e.code === "internal" ? 500 : 401);
         }
-        setCookie(c, TOKEN_COOKIE, token, { httpOnly: true, sameSite: "Strict", path: "/dashboard", secure: new URL(c.req.url).protocol === "https:", maxAge: SESSION_SECONDS });
+        setCookie(c, TOKEN_COOKIE, token, { httpOnly: true, sameSite: "Strict", path: "/dashboard", secure: publicUrlIsHttps(deps.settings, c.req.raw), maxAge: SESSION_SECONDS });
         return c.redirect("/dashboard", 303);
       });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../core/app.ts";
-import { StaticTokenAuthenticator } from "../core/auth.ts";
+import { GatewayError } from "../core/errors.ts";
 import { systemClock } from "../core/clock.ts";
 import type { AppDeps } from "../core/deps.ts";
 import { silentLogger } from "../core/logger.ts";
@@ -44,7 +44,8 @@ function app(env: Record<string, string> = {}) {
     clock: systemClock,
     db: undefined as unknown as Kysely<Database>, // discovery never touches the store
     config,
-    authenticator: new StaticTokenAuthenticator("unused-token-0123456789", { id: "x", email: undefined, groups: [], team: undefined, tokenId: undefined }),
+    // Discovery serves its document without a caller: an authenticator that refuses everyone proves it.
+    authenticator: { authenticate: () => Promise.reject(new GatewayError("unauthenticated", "discovery must not authenticate")) },
     secrets: { get: (name) => (name === "ANTHROPIC_API_KEY" ? "sk-ant-SECRET-never-served" : undefined) },
   };
   return { app: createApp(deps, [createDiscoveryModule({ catalog, cacheMs: 0 })]), config };

@@ -1,6 +1,6 @@
 import type { AppModule } from "../core/app.ts";
 import type { OrgConfig } from "../config/index.ts";
-import { publicBaseUrl } from "../core/base-url.ts";
+import { publicBaseUrl } from "../core/public-url.ts";
 import { buildWellKnown, type WellKnownOpencode } from "./build.ts";
 import { emptyModelLister, type ModelLister } from "./catalog-port.ts";
 
@@ -26,7 +26,7 @@ export function createDiscoveryModule(options: DiscoveryOptions = {}): AppModule
     mount(app, deps) {
       app.get("/.well-known/opencode", (c) => {
         const config = deps.config.current();
-        const base = publicBaseUrl(deps.settings, c.req.url);
+        const base = publicBaseUrl(deps.settings, c.req.raw);
         const now = deps.clock.monotonic();
         if (!cached || cached.config !== config || cached.base !== base || now - cached.at > cacheMs) {
           cached = { config, base, at: now, doc: buildWellKnown(config, deps.settings, base, catalog) };

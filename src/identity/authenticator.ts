@@ -1,9 +1,10 @@
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
-import { CLIENT_CREDENTIAL_HEADERS, extractClientToken, timingSafeEqualText, type Authenticator, type HeaderReader } from "../core/auth.ts";
+import { CLIENT_CREDENTIAL_HEADERS, extractClientToken, type Authenticator, type HeaderReader } from "../core/auth.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Clock } from "../core/clock.ts";
 import { GatewayError } from "../core/errors.ts";
 import type { AnonymousIds } from "./anonymous-ids.ts";
+import { devCaller, invalidDevTokenError, missingTokenError, type DevTokens } from "./dev-token.ts";
 import { emailFromClaims, groupsFromClaims } from "./claims.ts";
 import type { RevocationList, TokenFacts } from "./revocations.ts";
 import type { VerifiedTokenCache } from "./token-cache.ts";
@@ -31,13 +32,15 @@ export interface JwtAuthenticatorOptions {
   revocations: RevocationList | undefined;
   /** Header an identity-aware proxy puts its JWT in, checked before the standard ones. */
   extraHeader?: string;
-  /** Dev mode: static tokens accepted as-is, mapped to an email. */
-  staticTokens?: ReadonlyMap<string, string>;
+  /** Dev mode: the dev token(s), accepted as-is, each mapped to an email (see dev-token.ts). */
+  devTokens?: DevTokens;
   /** Service-account keys (ghsa_…), verified against the store in every mode. */
   serviceAccounts?: ServiceAccountVerifier;
 }
 
 const CLOCK_TOLERANCE_SECONDS = 5;
+/** Three base64url segments: the shape of a signed token (JWS compact serialisation). */
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -57,7 +60,7 @@ export class JwtAuthenticator implements Authenticator {
       return this.options.serviceAccounts.authenticate(serviceKey);
     }
     const token = extractClientToken(headers, this.options.extraHeader);
-    if (!token) throw new GatewayError("unauthenticated", "Missing gateway token. Send it as cf-access-token, Authorization: Bearer, x-api-key or x-goog-api-key.");
+    if (!token) throw missingTokenError();
     if (revocations) await revocations.ensureFresh();
     const now = clock.now();
     const cached = cache.get(token, now);
@@ -72,10 +75,14 @@ export class JwtAuthenticator implements Authenticator {
   }
 
   private async verify(token: string, now: number): Promise<{ caller: Caller; expiresAt: number; facts: TokenFacts }> {
-    const staticEmail = this.staticEmail(token);
-    // Static tokens exist only in dev mode (loopback): the laptop's owner, in the "dev" group
-    // policies can name and in "admin", so the quickstart can open the dashboard.
-    if (staticEmail) return { caller: await this.callerFor(staticEmail, ["dev", "admin"], undefined), expiresAt: Number.POSITIVE_INFINITY, facts: { email: staticEmail } };
+    const devTokens = this.options.devTokens;
+    if (devTokens) {
+      // Dev tokens exist only in dev mode (loopback): the laptop's owner (dev-token.ts).
+      const devEmail = await devTokens.emailFor(token);
+      if (devEmail !== undefined) return { caller: await devCaller(devEmail, this.options.anonymousIds), expiresAt: Number.POSITIVE_INFINITY, facts: { email: devEmail } };
+      // Not shaped like a signed token: refused as a wrong dev token, in the words Workers uses.
+      if (!JWS_COMPACT.test(token)) throw invalidDevTokenError();
+    }
 
     const { rules } = this.options;
     let payload: JWTPayload;
@@ -121,13 +128,6 @@ export class JwtAuthenticator implements Authenticator {
       const value = extractClientToken({ get: (n) => (n === name ? headers.get(name) : undefined) });
       if (value !== undefined && isServiceAccountKey(value)) return value;
     }
-    return undefined;
-  }
-
-  private staticEmail(token: string): string | undefined {
-    const tokens = this.options.staticTokens;
-    if (!tokens) return undefined;
-    for (const [candidate, email] of tokens) if (timingSafeEqualText(token, candidate)) return email;
     return undefined;
   }
 }

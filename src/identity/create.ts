@@ -4,9 +4,10 @@ import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { settingsEnvNames, type Settings } from "../core/settings.ts";
 import type { Database } from "../store/index.ts";
-import { assertPublicUrlConfigured } from "../core/base-url.ts";
+import { assertPublicUrlConfigured } from "../core/public-url.ts";
 import { AnonymousIds, type SharedAnonymousIdCache } from "./anonymous-ids.ts";
 import { JwtAuthenticator, type TokenRules } from "./authenticator.ts";
+import { DevTokens } from "./dev-token.ts";
 import { GATEHOUSE_AUDIENCE, GATEHOUSE_ISSUER, TokenIssuer } from "./gatehouse-tokens.ts";
 import { RevocationList } from "./revocations.ts";
 import { GATEHOUSE_TOKEN_ALG, type SigningKey } from "./signing-key.ts";
@@ -101,8 +102,8 @@ export function createIdentity(settings: Settings, deps: IdentityDeps): Identity
     groupsClaim: "groups",
     gatehouseIssued: true,
   };
-  const staticTokens = settings.authMode === "dev" ? deps.staticTokens : undefined;
-  const authenticator = new JwtAuthenticator({ rules, clock: deps.clock, anonymousIds, cache, revocations, serviceAccounts: serviceAccountVerifier, ...(staticTokens ? { staticTokens } : {}) });
+  const devTokens = settings.authMode === "dev" && deps.staticTokens ? new DevTokens(deps.staticTokens) : undefined;
+  const authenticator = new JwtAuthenticator({ rules, clock: deps.clock, anonymousIds, cache, revocations, serviceAccounts: serviceAccountVerifier, ...(devTokens ? { devTokens } : {}) });
   return { authenticator, anonymousIds, revocations, issuer: new TokenIssuer(signingKey, deps.db, deps.clock), signingKey, serviceAccounts };
 }
 

@@ -2,6 +2,7 @@
 export { createAuthenticator, createIdentity, assertDevModeAllowed, isLoopbackHost, parseAlgorithms } from "./create.ts";
 export type { Identity, IdentityDeps } from "./create.ts";
 export { JwtAuthenticator } from "./authenticator.ts";
+export { DEV_EMAIL, DevTokenAuthenticator, DevTokens } from "./dev-token.ts";
 export { AnonymousIds, normalizeEmail } from "./anonymous-ids.ts";
 export type { SharedAnonymousIdCache } from "./anonymous-ids.ts";
 export { TokenIssuer, GATEHOUSE_ISSUER, GATEHOUSE_AUDIENCE } from "./gatehouse-tokens.ts";
@@ -13,7 +14,6 @@ export { IdentityAdmin } from "./admin.ts";
 export type { TokenRow } from "./admin.ts";
 export { createLoginModule } from "./login/module.ts";
 export type { LoginModuleOptions } from "./login/module.ts";
-export { publicBaseUrl, assertPublicUrlConfigured } from "../core/base-url.ts";
 export { ServiceAccounts } from "./service-accounts/store.ts";
 export { ServiceAccountVerifier } from "./service-accounts/verifier.ts";
 export { SERVICE_ACCOUNT_KEY_PREFIX, isServiceAccountKey } from "./service-accounts/keys.ts";

@@ -15,6 +15,11 @@ export interface LedgerSpool {
   append(row: LedgerRow): boolean;
   /** The oldest segment (rows not yet written to the store), or undefined when the spool is empty. */
   oldest(): Promise<SpoolSegment | undefined>;
+  /**
+   * Resolves once every row appended so far is on disk or counted in `lost`: `close` awaits it
+   * before the process exits, which would cut a background append short.
+   */
+  settled(): Promise<void>;
   /** Rows held (on disk and waiting to be written to it). */
   readonly rows: number;
   /** Rows the spool lost: appends that failed on the disk, unreadable lines. */
@@ -22,7 +27,9 @@ export interface LedgerSpool {
   /**
    * Synchronously writes `rows` and everything still buffered to one segment (shutdown, when
    * nothing can be awaited for long). Returns the file written, or undefined when there was
-   * nothing to write. Throws when the disk refuses.
+   * nothing to write. Throws when the disk refuses; the rows it could not write (those buffered
+   * included) are then no longer in `rows`: the buffered ones are counted in `lost`, the caller
+   * counts `rows`.
    */
   writeNow(rows: readonly LedgerRow[]): string | undefined;
 }

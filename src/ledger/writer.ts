@@ -2,7 +2,8 @@ import type { Insertable, Kysely } from "kysely";
 import type { Logger } from "../core/logger.ts";
 import { describeError } from "../core/app.ts";
 import { LogThrottle } from "../core/log-throttle.ts";
-import type { Database, LedgerTable } from "../store/index.ts";
+import { ledgerRecord, type Database, type LedgerTable } from "../store/index.ts";
+import { rejectAfter, settledWithin } from "./deadlines.ts";
 import type { LedgerSpool } from "./spool.ts";
 
 export type LedgerRow = Insertable<LedgerTable>;
@@ -27,6 +28,13 @@ export interface LedgerWriterOptions {
   /** Longest wait between two retries of a failing store (the wait doubles from `flushMs`). */
   maxRetryMs?: number;
   /**
+   * How long one insert may take before it counts as failed (a store that hangs rather than
+   * refuses: a black-holed connection, a lock never released). The batch stays queued and is
+   * retried; if the late insert lands after all, the retry adds nothing (keyed on request_id).
+   * Default 10 s.
+   */
+  writeTimeoutMs?: number;
+  /**
    * Writes one batch, idempotently by request_id. Defaults to a portable Kysely insert; an
    * adapter may hand in a faster one (the embedded SQLite uses one prepared statement).
    */
@@ -37,6 +45,9 @@ export interface LedgerWriterOptions {
 }
 
 export type LedgerInsert = (rows: readonly LedgerRow[]) => Promise<void>;
+
+/** The least `close` waits for the spool's background append, even past its deadline (a local disk). */
+const SPOOL_SETTLE_MIN_MS = 1_000;
 
 /** What `close` could not write to the store. */
 export interface LedgerCloseResult {
@@ -52,20 +63,25 @@ export interface LedgerStats {
   queued: number;
   /** Rows waiting in the spool on disk. */
   spooled: number;
-  /** Rows lost since start (memory and spool full, or the disk failed). */
+  /** Rows lost since start (memory and spool full, the disk failed, or recorded after `close`). */
   dropped: number;
-  /** Failed inserts since start. */
+  /** Failed inserts since start (refused, or not answered within `writeTimeoutMs`). */
   failedWrites: number;
   /** Epoch ms since when every write failed, or undefined while writes succeed. */
   failingSince: number | undefined;
 }
 
-/** The portable insert: one multi-row statement per batch, keyed on request_id. */
+/**
+ * The portable insert (PostgreSQL, D1): one multi-row statement per batch, keyed on request_id.
+ * Each row is reduced to the store's ledger columns (ledgerRecord), the definition the SQLite
+ * worker's statement uses too, so every dialect writes the same columns.
+ */
 export function kyselyLedgerInsert(db: Kysely<Database>, batchSize: number): LedgerInsert {
   return async (rows) => {
     for (let i = 0; i < rows.length; i += batchSize) {
+      const batch = rows.slice(i, i + batchSize).map((row) => ledgerRecord(row) as LedgerRow);
       // A row written twice (a retried flush, a second instance) stays one row.
-      await db.insertInto("ledger").values(rows.slice(i, i + batchSize)).onConflict((oc) => oc.column("request_id").doNothing()).execute();
+      await db.insertInto("ledger").values(batch).onConflict((oc) => oc.column("request_id").doNothing()).execute();
     }
   };
 }
@@ -82,13 +98,17 @@ export class BatchedLedgerWriter implements LedgerSink {
   private pending: LedgerRow[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private flushing: Promise<void> | undefined;
+  /** Set when `close` starts: no more timers, the shutdown loop writes. */
   private closed = false;
+  /** Set when `close` returns: rows recorded later go straight to the spool, or are counted lost. */
+  private finished = false;
   private droppedRows = 0;
   private failedWrites = 0;
   private failures = 0;
   private failingSince: number | undefined;
   private readonly maxPending: number;
   private readonly maxRetryMs: number;
+  private readonly writeTimeoutMs: number;
   private readonly insert: LedgerInsert;
   private readonly log: LogThrottle;
   private readonly now: () => number;
@@ -99,12 +119,18 @@ export class BatchedLedgerWriter implements LedgerSink {
   ) {
     this.maxPending = options.maxPending ?? 10_000;
     this.maxRetryMs = options.maxRetryMs ?? 5_000;
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
     this.insert = options.insert ?? kyselyLedgerInsert(db, options.batchSize);
-    this.now = options.now ?? Date.now;
+    // Read on each call, not captured: a test's fake Date installed later still applies.
+    this.now = options.now ?? (() => Date.now());
     this.log = new LogThrottle(options.logger, this.now);
   }
 
   record(row: LedgerRow): void {
+    if (this.finished) {
+      this.recordAfterClose(row);
+      return;
+    }
     if (this.pending.length < this.maxPending) this.pending.push(row);
     else if (!this.options.spool?.append(row)) this.drop(1, "the memory queue is full and the spool cannot take more");
     if (this.failingSince !== undefined) {
@@ -158,20 +184,22 @@ export class BatchedLedgerWriter implements LedgerSink {
       if (before === 0) break;
       const remaining = until - this.now();
       if (remaining <= 0) break;
-      const round = this.flush();
-      let timeout: ReturnType<typeof setTimeout> | undefined;
-      const late = await Promise.race([round.then(() => false), new Promise<boolean>((resolve) => (timeout = setTimeout(() => resolve(true), remaining)))]);
-      clearTimeout(timeout);
-      if (late) break;
+      // An insert in flight past the deadline is left behind; its rows are spooled below.
+      if (!(await settledWithin(this.flush(), remaining))) break;
       const after = this.pending.length + (this.options.spool?.rows ?? 0);
       if (after === 0) break;
       // A failed round: wait a little before the next try, within the deadline.
       if (after >= before) await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, until - this.now()))));
     }
+    this.finished = true;
     const unwritten = this.pending;
     this.pending = [];
-    if (unwritten.length === 0 && (this.options.spool?.rows ?? 0) === 0) return { spooled: 0, spoolFile: undefined, lost: this.dropped };
     const spool = this.options.spool;
+    // Rows handed to the spool's background append must be on disk before the process exits.
+    if (spool && !(await settledWithin(spool.settled(), Math.max(SPOOL_SETTLE_MIN_MS, until - this.now())))) {
+      this.options.logger.error({ rows: spool.rows }, "the ledger spool's background write to disk did not finish at shutdown; rows in it may be lost");
+    }
+    if (unwritten.length === 0 && (spool?.rows ?? 0) === 0) return { spooled: 0, spoolFile: undefined, lost: this.dropped };
     if (!spool) {
       this.droppedRows += unwritten.length;
       this.options.logger.error({ rows: unwritten.length }, "ledger rows could not be written at shutdown and there is no spool: they are lost");
@@ -190,6 +218,16 @@ export class BatchedLedgerWriter implements LedgerSink {
     }
   }
 
+  /** A row that ended after the shutdown: written to its own spool segment at once, or counted lost. */
+  private recordAfterClose(row: LedgerRow): void {
+    try {
+      if (this.options.spool?.writeNow([row])) return;
+    } catch (err) {
+      this.log.error({ err: describeError(err) }, "could not spool a ledger row recorded after shutdown");
+    }
+    this.drop(1, "recorded after the ledger was closed, and it could not be spooled");
+  }
+
   private schedule(): void {
     if (this.timer || this.closed || this.flushing) return;
     if (this.pending.length === 0 && (this.options.spool?.rows ?? 0) === 0) return;
@@ -202,13 +240,15 @@ export class BatchedLedgerWriter implements LedgerSink {
 
   private async drain(): Promise<void> {
     // The memory queue first, one batch per insert; the batch leaves the queue only once written.
-    while (this.pending.length > 0) {
+    while (this.pending.length > 0 && !this.finished) {
       const batch = this.pending.slice(0, this.options.batchSize);
       if (!(await this.write(batch))) return;
       this.pending.splice(0, batch.length);
     }
     const spool = this.options.spool;
-    while (spool && spool.rows > 0 && this.pending.length < this.options.batchSize) {
+    // Once `close` returned, a late round (an insert that answered after the deadline) stops:
+    // what it would write is in the spool file the next start replays.
+    while (spool && spool.rows > 0 && this.pending.length < this.options.batchSize && !this.finished) {
       let segment;
       try {
         segment = await spool.oldest();
@@ -218,7 +258,7 @@ export class BatchedLedgerWriter implements LedgerSink {
       }
       if (!segment) return;
       for (let i = 0; i < segment.rows.length; i += this.options.batchSize) {
-        if (!(await this.write(segment.rows.slice(i, i + this.options.batchSize)))) return;
+        if (this.finished || !(await this.write(segment.rows.slice(i, i + this.options.batchSize)))) return;
       }
       await segment.remove();
       this.options.logger.info({ rows: segment.rows.length, segment: segment.name }, "spooled ledger rows written to the store");
@@ -227,7 +267,7 @@ export class BatchedLedgerWriter implements LedgerSink {
 
   private async write(batch: readonly LedgerRow[]): Promise<boolean> {
     try {
-      await this.insert(batch);
+      await rejectAfter(this.insert(batch), this.writeTimeoutMs, () => new Error(`ledger insert did not answer within ${this.writeTimeoutMs} ms (the store hangs); the batch stays queued and is retried`));
     } catch (err) {
       this.failedWrites++;
       this.failures++;

@@ -5,6 +5,8 @@ import type { AppEnv } from "../core/app.ts";
 import type { Authenticator } from "../core/auth.ts";
 import type { Caller } from "../core/caller.ts";
 import { GatewayError } from "../core/errors.ts";
+import { isLoopbackHostname } from "../core/host-guard.ts";
+import { configuredPublicUrl, publicBaseUrl, type PublicUrlSettings } from "../core/public-url.ts";
 import type { CodeExecutor, SandboxLimits } from "../sandbox/index.ts";
 import type { PortalCatalog } from "./catalog.ts";
 import { createPortalServer, type PortalMode } from "./portal-server.ts";
@@ -18,7 +20,8 @@ export interface PortalHttpOptions {
   sessions: SessionStore;
   executor: CodeExecutor | undefined;
   sandboxLimits: Partial<SandboxLimits>;
-  publicUrl: string | undefined;
+  /** GATEHOUSE_PUBLIC_URL and the auth mode: the portal's own origin comes from core/public-url.ts. */
+  site: PublicUrlSettings;
   authorizationServers: readonly string[];
   scopes: readonly string[] | undefined;
   /** Browser origins allowed besides the gateway's own (DNS-rebinding protection). */
@@ -30,7 +33,7 @@ export interface PortalHttpOptions {
 const STATELESS_REVISION = "2026-07-28";
 
 export function mountPortalRoutes(app: Hono<AppEnv>, options: PortalHttpOptions): void {
-  const baseUrl = (c: Context<AppEnv>): string => (options.publicUrl ?? new URL(c.req.url).origin).replace(/\/$/, "");
+  const baseUrl = (c: Context<AppEnv>): string => publicBaseUrl(options.site, c.req.raw);
 
   const metadata = (c: Context<AppEnv>) => c.json(protectedResourceMetadata(baseUrl(c), options.authorizationServers, options.scopes));
   app.get(METADATA_PATH, metadata);
@@ -39,7 +42,7 @@ export function mountPortalRoutes(app: Hono<AppEnv>, options: PortalHttpOptions)
   app.on(["GET", "POST", "DELETE"], "/mcp", async (c) => {
     options.sessions.sweep();
     const origin = c.req.header("origin");
-    if (origin && !originAllowed(origin, options.publicUrl, new URL(c.req.url).origin, options.allowedOrigins)) {
+    if (origin && !originAllowed(origin, configuredPublicUrl(options.site), new URL(c.req.url).origin, options.allowedOrigins)) {
       return rpcError(c, 403, -32000, `Origin ${origin} is not allowed.`);
     }
 
@@ -145,8 +148,7 @@ function originAllowed(origin: string, publicUrl: string | undefined, requestOri
   if (allowed.includes(origin)) return true;
   if (publicUrl && origin === new URL(publicUrl).origin) return true;
   if (origin !== requestOrigin) return false;
-  const host = new URL(origin).hostname;
-  return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
+  return isLoopbackHostname(new URL(origin).hostname);
 }
 
 function rpcError(c: Context<AppEnv>, status: 400 | 403 | 404 | 413, code: number, message: string): Response {

@@ -102,7 +102,7 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
           ? new UpstreamOAuth({ servers: () => servers, store: new OAuthTokenStore(deps.db, new TokenCipher(keySecret)), secrets: deps.secrets, clock: deps.clock, logger: deps.logger, ...(options.fetch ? { fetch: options.fetch } : {}) })
           : undefined;
       const userTokens = options.userTokens?.(deps) ?? builtInOAuth;
-      if (builtInOAuth) mountOAuthRoutes(app, { oauth: builtInOAuth, authenticator: deps.authenticator, publicUrl: deps.settings.publicUrl, allowed: (caller, id) => serverAllowed(policy, caller, id) });
+      if (builtInOAuth) mountOAuthRoutes(app, { oauth: builtInOAuth, authenticator: deps.authenticator, site: deps.settings, allowed: (caller, id) => serverAllowed(policy, caller, id) });
       const buildPool = (servers: McpServersConfig): UpstreamPool =>
         new UpstreamPool({
           servers,
@@ -134,7 +134,7 @@ export function createMcpModule(options: McpModuleOptions = {}): McpModule {
         sessions,
         executor: options.executor,
         sandboxLimits: options.sandboxLimits ?? {},
-        publicUrl: deps.settings.publicUrl,
+        site: deps.settings,
         authorizationServers: options.authorizationServers ?? [],
         scopes: options.scopes,
         allowedOrigins: options.allowedOrigins ?? [],

@@ -1,3 +1,5 @@
+import type { LEDGER_COLUMN_SPECS, LedgerColumn, LedgerColumnValue } from "./ledger-columns.ts";
+
 /**
  * The database as Kysely sees it. Every capability queries through this type with
  * portable SQL, so SQLite, PostgreSQL and D1 run the same code. Add a table here and a
@@ -165,6 +167,11 @@ export interface IdentityAuditTable {
 
 export type StreamOutcome = "completed" | "client_aborted" | "upstream_failed" | "not_forwarded";
 
+/**
+ * One row per request. Its columns are defined once, at run time, in ledger-columns.ts; the
+ * two checks below the interface fail to compile when this interface and that definition
+ * disagree (a column on one side only, or a different type or nullability).
+ */
 export interface LedgerTable {
   request_id: string;
   /** Milliseconds since the epoch when the request arrived. */
@@ -203,6 +210,18 @@ export interface LedgerTable {
    */
   estimated: number;
 }
+
+type Assert<T extends true> = T;
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type LedgerSpec = typeof LEDGER_COLUMN_SPECS;
+/** Columns whose declared type here is not what the definition makes of them (never when all agree). */
+type MistypedLedgerColumns = {
+  [K in LedgerColumn]: LedgerTable[K] extends LedgerColumnValue<LedgerSpec[K]> ? ((null extends LedgerTable[K] ? true : false) extends LedgerSpec[K]["nullable"] ? never : K) : K;
+}[LedgerColumn];
+/** Compile error "Type 'false' does not satisfy the constraint 'true'": a column is in LedgerTable or LEDGER_COLUMN_SPECS but not both. */
+export type LedgerTableHasExactlyTheDefinedColumns = Assert<SameKeys<keyof LedgerTable, LedgerColumn>>;
+/** Compile error here: a column's type or nullability in LedgerTable differs from LEDGER_COLUMN_SPECS. */
+export type LedgerTableTypesMatchTheDefinition = Assert<[MistypedLedgerColumns] extends [never] ? true : false>;
 
 /** One MCP tool call through the portal. Arguments and results only when the server's config asks. */
 export interface McpAuditTable {

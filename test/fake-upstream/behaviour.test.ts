@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
-import { describe, expect, it } from "vitest";
-import { anthropicHeaders, googleHeaders, json, openAiHeaders, parseSse, post, timedReads, waitFor, useFakeUpstream } from "./test-helpers.ts";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { anthropicHeaders, googleHeaders, json, openAiHeaders, parseSse, post, useFakeUpstream } from "./test-helpers.ts";
 import { startFakeUpstream } from "./index.ts";
 import { anthropicMessage, openAiChatCompletion } from "./wire-schemas.ts";
 
@@ -69,34 +69,60 @@ describe("behaviour queue", () => {
 });
 
 describe("timing", () => {
+  // The fake's delays run on vitest's fake setTimeout; the sockets are real. What the client
+  // has received is awaited (a read, a response), never measured against the wall clock.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("delays response headers by the server's delayMs, unless the behaviour says otherwise", async () => {
-    // A delay of a second: an undelayed local request stays well under it even on a loaded machine.
     const slow = await startFakeUpstream({ delayMs: 1_000 });
     try {
-      let started = performance.now();
-      const delayed = await post(slow, "/v1/messages", messagesRequest, anthropicHeaders(slow));
-      expect(performance.now() - started).toBeGreaterThanOrEqual(990);
-      anthropicMessage.parse(json(await delayed.text()));
+      let answered = false;
+      const delayed = post(slow, "/v1/messages", messagesRequest, anthropicHeaders(slow)).then((response) => {
+        answered = true;
+        return response;
+      });
+      await slow.whenRequests(1);
+      await vi.advanceTimersByTimeAsync(999);
+      // A second request told not to wait is answered with no time passing at all; by then the
+      // first, 1 ms short of its delay, has still not been.
       slow.enqueue({ headersDelayMs: 0 });
-      started = performance.now();
-      await (await post(slow, "/v1/messages", messagesRequest, anthropicHeaders(slow))).text();
-      expect(performance.now() - started).toBeLessThan(990);
+      anthropicMessage.parse(json(await (await post(slow, "/v1/messages", messagesRequest, anthropicHeaders(slow))).text()));
+      expect(answered).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      anthropicMessage.parse(json(await (await delayed).text()));
     } finally {
       await slow.close();
     }
   });
 
   it("writes each delta as it is produced, not buffered to the end", async () => {
-    // Deltas 250 ms apart: a loaded machine's scheduling hiccups (tens of ms) cannot merge them.
     fake().enqueue({ text: "abcd", chunks: 4, chunkDelayMs: 250 });
     const response = await post(fake(), "/v1/chat/completions", { ...chatRequest, stream: true }, openAiHeaders(fake()));
-    const reads = await timedReads(response);
-    // The role chunk arrives at once, on its own, before the first delta is produced 250 ms later.
-    expect(reads[0]?.text).toContain('"role":"assistant"');
-    expect(reads[0]?.text).not.toContain('"content":"a"');
-    // Then each delta as it comes: separate reads spread over the ~1 s the deltas take.
-    expect(reads.length).toBeGreaterThanOrEqual(4);
-    expect((reads.at(-1)?.at ?? 0) - (reads[0]?.at ?? 0)).toBeGreaterThanOrEqual(500);
+    if (!response.body) throw new Error("no body");
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    const next = async (): Promise<string> => {
+      const { done, value } = await reader.read();
+      if (done) throw new Error("the stream ended early");
+      return decoder.decode(value, { stream: true });
+    };
+    // The role chunk arrives at once, on its own, before the first delta is produced.
+    const role = await next();
+    expect(role).toContain('"role":"assistant"');
+    expect(role).not.toContain('"content":"a"');
+    // Then each delta once its 250 ms have passed, and only that one: nothing is held back.
+    for (const [i, letter] of ["a", "b", "c", "d"].entries()) {
+      const read = next();
+      await vi.advanceTimersByTimeAsync(250);
+      const text = await read;
+      expect(text).toContain(`"content":"${letter}"`);
+      for (const later of ["a", "b", "c", "d"].slice(i + 1)) expect(text).not.toContain(`"content":"${later}"`);
+    }
   });
 });
 
@@ -121,27 +147,38 @@ describe("failures", () => {
   });
 
   it("endless streams until the client aborts, then stops and counts the abort", async () => {
-    fake().enqueue({ endless: true, chunkDelayMs: 5 });
-    const controller = new AbortController();
-    const response = await post(fake(), "/v1/chat/completions", { ...chatRequest, stream: true }, openAiHeaders(fake()), controller.signal);
-    if (!response.body) throw new Error("no body");
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let text = "";
-    while (parseSse(text).length < 10) {
-      const { done, value } = await reader.read();
-      if (done) throw new Error("an endless stream ended by itself");
-      text += decoder.decode(value, { stream: true });
+    // The ticks run on the fake setTimeout: each read is one tick advanced, and after the abort
+    // a whole second of would-be ticks is advanced to show the fake stopped instead of erroring on.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const failures = vi.spyOn(console, "error");
+    try {
+      fake().enqueue({ endless: true, chunkDelayMs: 5 });
+      const controller = new AbortController();
+      const response = await post(fake(), "/v1/chat/completions", { ...chatRequest, stream: true }, openAiHeaders(fake()), controller.signal);
+      if (!response.body) throw new Error("no body");
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let text = "";
+      while (parseSse(text).length < 10) {
+        const read = reader.read();
+        await vi.advanceTimersByTimeAsync(5);
+        const { done, value } = await read;
+        if (done) throw new Error("an endless stream ended by itself");
+        text += decoder.decode(value, { stream: true });
+      }
+      expect(text).toContain("tick0 ");
+      controller.abort();
+      await fake().whenAborted(1);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(fake().aborted).toBe(1);
+      expect(failures).not.toHaveBeenCalled();
+      // And it keeps serving.
+      const next = await post(fake(), "/v1/chat/completions", chatRequest, openAiHeaders(fake()));
+      expect(next.status).toBe(200);
+    } finally {
+      failures.mockRestore();
+      vi.useRealTimers();
     }
-    expect(text).toContain("tick0 ");
-    controller.abort();
-    await waitFor(() => fake().aborted === 1, 30_000);
-    // Still one abort a little later: the fake stopped writing instead of erroring on.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(fake().aborted).toBe(1);
-    // And it keeps serving.
-    const next = await post(fake(), "/v1/chat/completions", chatRequest, openAiHeaders(fake()));
-    expect(next.status).toBe(200);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { googleHeaders, json, parseSse, post, timedReads, useFakeUpstream } from "./test-helpers.ts";
+import { googleHeaders, json, parseSse, post, useFakeUpstream } from "./test-helpers.ts";
 import { geminiCountTokens, geminiError, geminiResponse } from "./wire-schemas.ts";
 
 const fake = useFakeUpstream();
@@ -61,16 +61,33 @@ describe("Gemini streamGenerateContent", () => {
   });
 
   it("without alt=sse streams one JSON array, element by element", async () => {
-    fake().enqueue({ text: "abcdef", chunks: 3, usage, chunkDelayMs: 15 });
+    // Each element is held until the test releases it and read before the next is released:
+    // no delays, so no reads merged by a loaded machine's scheduling.
+    const releases: Array<() => void> = [];
+    const held = [0, 1, 2].map(() => new Promise<void>((resolve) => releases.push(resolve)));
+    fake().enqueue({ text: "abcdef", chunks: 3, usage, holdChunkUntil: (i) => held[i] ?? Promise.resolve() });
     const response = await post(fake(), `/v1beta/models/${model}:streamGenerateContent`, request, googleHeaders(fake()));
     expect(response.headers.get("content-type")).toBe("application/json; charset=UTF-8");
-    const reads = await timedReads(response);
-    // Each delayed delta arrives in its own read; the first read is an unfinished array.
-    expect(reads.length).toBeGreaterThanOrEqual(3);
-    expect(reads[0]?.text.startsWith("[{")).toBe(true);
-    expect(reads[0]?.text).not.toContain("\r\n,\r\n");
-    expect((reads.at(-1)?.at ?? 0) - (reads[0]?.at ?? 0)).toBeGreaterThanOrEqual(20);
-    const whole = reads.map((r) => r.text).join("");
+    if (!response.body) throw new Error("no body");
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    const reads: string[] = [];
+    for (const release of releases) {
+      release();
+      const { done, value } = await reader.read();
+      if (done) throw new Error("the array ended early");
+      reads.push(decoder.decode(value, { stream: true }));
+    }
+    // The first read is an unfinished array; each later one is the next element on its own.
+    expect(reads[0]?.startsWith("[{")).toBe(true);
+    expect(reads[0]).not.toContain("\r\n,\r\n");
+    for (const later of reads.slice(1)) expect(later.startsWith("\r\n,\r\n{")).toBe(true);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      reads.push(decoder.decode(value, { stream: true }));
+    }
+    const whole = reads.join("");
     expect(whole.startsWith("[{")).toBe(true);
     const array = json(whole);
     if (!Array.isArray(array)) throw new Error("not a JSON array");

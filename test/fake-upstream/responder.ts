@@ -1,5 +1,4 @@
 import type { ServerResponse } from "node:http";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Behaviour, BehaviourError } from "./types.ts";
 
 /** Thrown inside a handler when the stream must stop: the client left or a failure was injected. */
@@ -10,6 +9,9 @@ export class StreamStopped extends Error {
 }
 
 export type Headers = Record<string, string>;
+
+/** The global setTimeout (not node:timers/promises): a test's fake timers move the fake's delays too. */
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Writes one response chunk by chunk: every event is its own `write`, Nagle is off, a full
@@ -123,11 +125,13 @@ export async function runStream(responder: Responder, plan: StreamPlan, pieces: 
   };
 
   if (behaviour.firstEventDelayMs) await sleep(behaviour.firstEventDelayMs);
+  if (behaviour.holdFirstEventUntil) await behaviour.holdFirstEventUntil;
   for (const event of plan.opening) if (!(await emit(event))) return;
   const chunkDelay = behaviour.chunkDelayMs ?? (behaviour.endless ? 10 : 0);
   let index = 0;
   for (const piece of pieces) {
     if (chunkDelay > 0) await sleep(chunkDelay);
+    if (behaviour.holdChunkUntil) await behaviour.holdChunkUntil(index);
     for (const event of plan.delta(piece, index)) if (!(await emit(event))) return;
     index++;
   }

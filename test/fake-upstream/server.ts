@@ -88,6 +88,21 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   let defaultBehaviour: Behaviour = {};
   let aborted = 0;
   const objects = new FakeObjectStore();
+  // Tests waiting for a count: checked whenever a request is recorded or a response aborted.
+  const waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
+  const settleWaiters = (): void => {
+    for (const waiter of waiters.slice()) {
+      if (!waiter.ready()) continue;
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  };
+  const when = (ready: () => boolean): Promise<void> =>
+    ready()
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          waiters.push({ ready, resolve });
+        });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const receivedAt = Date.now();
@@ -97,6 +112,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     const bodyText = await readBody(req);
     const method = req.method ?? "GET";
     if (options.record !== false) requests.push({ method, path, rawPath: (req.url ?? "/").split("?")[0] ?? "/", search: url.search, headers, bodyText, receivedAt });
+    settleWaiters();
     if (method === "TRACE") {
       // RFC 9110 §9.3.8: the origin echoes the request it received, headers included.
       const echoed = [`TRACE ${req.url ?? "/"} HTTP/1.1`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`), "", ""].join("\r\n");
@@ -108,6 +124,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     const responder = new Responder(res, behaviour, serverDelayMs);
     res.on("close", () => {
       if (!res.writableFinished && !responder.destroyedByFake) aborted++;
+      settleWaiters();
     });
 
     const sendError = (error: ErrorReply): Promise<void> => responder.json(error.status, error.body, error.headers);
@@ -162,6 +179,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     nextBehaviour: () => queue.shift() ?? defaultBehaviour,
     record: (request) => {
       if (options.record !== false) requests.push(request);
+      settleWaiters();
     },
   });
   // Benchmarks reuse connections heavily; keep them open longer than any client's idle timeout.
@@ -186,6 +204,8 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     get aborted() {
       return aborted;
     },
+    whenRequests: (count) => when(() => requests.length >= count),
+    whenAborted: (count) => when(() => aborted >= count),
     keys,
     objects,
     enqueue(behaviour) {

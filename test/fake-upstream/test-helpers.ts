@@ -35,33 +35,6 @@ export const anthropicHeaders = (fake: FakeUpstream): Record<string, string> => 
 export const openAiHeaders = (fake: FakeUpstream): Record<string, string> => ({ authorization: `Bearer ${fake.keys.openai}` });
 export const googleHeaders = (fake: FakeUpstream): Record<string, string> => ({ "x-goog-api-key": fake.keys.google });
 
-export interface TimedRead {
-  at: number;
-  text: string;
-}
-
-/** Reads a body as it arrives, noting when each piece came in. */
-export async function timedReads(response: Response): Promise<TimedRead[]> {
-  if (!response.body) throw new Error("response has no body");
-  const reads: TimedRead[] = [];
-  const decoder = new TextDecoder();
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return reads;
-    reads.push({ at: performance.now(), text: decoder.decode(value, { stream: true }) });
-  }
-}
-
-/** Resolves once `predicate` holds, polling; fails the test after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Starts one fake for the test file, resets it before each test, closes it after; returns a getter. */
 export function useFakeUpstream(): () => FakeUpstream {
   let fake: FakeUpstream | undefined;

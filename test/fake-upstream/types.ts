@@ -47,8 +47,16 @@ export interface Behaviour {
   holdHeadersUntil?: Promise<unknown>;
   /** Wait this long after the headers before the first stream event (a model thinking before its first token). */
   firstEventDelayMs?: number;
+  /** Send no stream event until this promise settles (after any delay): a test decides when the model "thinks of" its first token. */
+  holdFirstEventUntil?: Promise<unknown>;
   /** Wait this long before each text delta. */
   chunkDelayMs?: number;
+  /**
+   * Send text delta `index` (from 0) only once the promise this returns settles (after any
+   * delay): a test steps a stream one delta at a time and reads each through the gateway,
+   * instead of spacing deltas out in time and measuring arrivals against slack.
+   */
+  holdChunkUntil?: (index: number) => Promise<unknown>;
   /** How many text deltas to stream. */
   chunks?: number;
   /** Destroy the socket after this many stream events (mid-stream network failure). */
@@ -99,6 +107,10 @@ export interface FakeUpstream {
   readonly requests: RecordedRequest[];
   /** Responses whose client went away before the response ended. */
   readonly aborted: number;
+  /** Resolves once `requests` holds at least `count` requests (at once if it already does): an event to await, not a poll. */
+  whenRequests(count: number): Promise<void>;
+  /** Resolves once `aborted` reaches at least `count` (at once if it already has). */
+  whenAborted(count: number): Promise<void>;
   readonly keys: ProviderKeys;
   /** Files and batches created under the keys (one store for every caller, as at the provider). */
   readonly objects: FakeObjectStore;

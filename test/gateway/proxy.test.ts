@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { parseSse } from "../fake-upstream/test-helpers.ts";
 import { CLIENT_TOKEN, KEYS, devCallerId, ledgerRows, readChunks, snapshotCost, startHarness, type Harness } from "./harness.ts";
 
 let h: Harness;
@@ -265,7 +266,7 @@ describe("bad input and failures", () => {
     await reader.read();
     await reader.cancel();
     controller.abort();
-    await expect.poll(() => h.fake.aborted, { timeout: 30_000 }).toBe(1);
+    await h.fake.whenAborted(1);
     await expect.poll(async () => (await lastRow()).outcome, { timeout: 30_000 }).toBe("client_aborted");
     const row = await lastRow();
     expect(row.input_tokens).toBe(777);
@@ -290,27 +291,62 @@ describe("bad input and failures", () => {
 });
 
 describe("streaming pass-through", () => {
+  // The fake sends what the test releases, and the test reads it through the gateway before
+  // releasing more: a gateway that buffered would never deliver it (the read would wait and the
+  // test time out). No delays, no arrival times measured against slack.
+  const gate = () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    return { held, release };
+  };
+  const streamReader = (res: Response) => {
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    return {
+      get text() {
+        return text;
+      },
+      /** Reads until `done(text)` holds; throws if the stream ends first. */
+      async until(done: (text: string) => boolean): Promise<string> {
+        while (!done(text)) {
+          const { done: ended, value } = await reader.read();
+          if (ended) throw new Error(`the stream ended before the condition held; got ${text}`);
+          text += decoder.decode(value, { stream: true });
+        }
+        return text;
+      },
+    };
+  };
+  const deltas = (text: string) => parseSse(text).filter((m) => m.data !== "[DONE]" && /"content":"[^"]+"/.test(m.data)).length;
+
   it("delivers each upstream chunk as it is sent, not at the end", async () => {
-    h.fake.enqueue({ chunks: 4, chunkDelayMs: 300 });
-    const started = performance.now();
+    const gates = Array.from({ length: 4 }, gate);
+    h.fake.enqueue({ chunks: 4, holdChunkUntil: (i) => gates[i]?.held ?? Promise.resolve() });
     const res = await post("/openai/v1/chat/completions", { model: "gpt-5", stream: true, messages: [{ role: "user", content: "hi" }] }, { authorization: `Bearer ${CLIENT_TOKEN}` });
-    const { arrivals } = await readChunks(res);
-    const first = (arrivals[0] ?? Infinity) - started;
-    const last = (arrivals.at(-1) ?? 0) - started;
-    // Four deltas 300 ms apart: the first must arrive long before the last (~1.2 s; a loaded
-    // machine's scheduling hiccups are far shorter than the 400 ms of slack).
-    expect(last - first).toBeGreaterThan(800);
-    expect(arrivals.length).toBeGreaterThanOrEqual(4);
+    const stream = streamReader(res);
+    // The role chunk reaches the client while every delta is still held upstream.
+    await stream.until((text) => text.includes('"role":"assistant"'));
+    expect(deltas(stream.text)).toBe(0);
+    for (const [i, step] of gates.entries()) {
+      step.release();
+      await stream.until((text) => deltas(text) === i + 1);
+      expect(deltas(stream.text)).toBe(i + 1);
+    }
+    await stream.until((text) => text.includes("[DONE]"));
   });
 
   it("opens a stream for the client before a slow first token", async () => {
-    // The upstream sends its headers, then thinks for 1.5 s before the first event.
-    h.fake.enqueue({ firstEventDelayMs: 1500 });
+    // The upstream sends its headers, then "thinks" until the test lets it answer: the client
+    // has the stream open (fetch resolved on the headers) while no event exists yet.
+    const thinking = gate();
+    h.fake.enqueue({ holdFirstEventUntil: thinking.held });
     const res = await post("/openai/v1/chat/completions", { model: "gpt-5", stream: true, messages: [{ role: "user", content: "hi" }] }, { authorization: `Bearer ${CLIENT_TOKEN}` });
-    const opened = performance.now(); // fetch resolves when the response headers arrive
     expect(res.headers.get("content-type")).toContain("text/event-stream");
-    const { arrivals } = await readChunks(res);
-    expect((arrivals[0] ?? 0) - opened).toBeGreaterThan(700);
+    const stream = streamReader(res);
+    thinking.release();
+    await stream.until((text) => text.includes("[DONE]"));
+    expect(deltas(stream.text)).toBeGreaterThan(0);
   });
 });
 

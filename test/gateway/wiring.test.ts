@@ -3,12 +3,24 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Logger } from "../../src/core/logger.ts";
 import { CLIENT_TOKEN, KEYS, startHarness, type Harness } from "./harness.ts";
+
+/** Resolves with the next log line whose message matches: the gateway's own word that something happened. */
+const logged: Array<{ pattern: RegExp; resolve: (message: string) => void }> = [];
+const nextLog = (pattern: RegExp): Promise<string> => new Promise((resolve) => logged.push({ pattern, resolve }));
+const hear = (_fields: Record<string, unknown>, message: string): void => {
+  for (const waiter of logged.filter((w) => w.pattern.test(message))) {
+    logged.splice(logged.indexOf(waiter), 1);
+    waiter.resolve(message);
+  }
+};
+const listeningLogger: Logger = { debug: hear, info: hear, warn: hear, error: hear };
 
 // `startGateway` is what `gatehouse serve` runs: these check every capability is mounted there.
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ logger: listeningLogger });
 });
 afterAll(async () => {
   await h.close();
@@ -58,15 +70,20 @@ describe("config hot reload (what `gatehouse serve` watches)", () => {
     const original = readFileSync(file, "utf8");
     const price = () => h.gateway.deps.config.current().pricing["compat/local-llama"]?.input;
     expect(price()).toBe(0.5);
+    // Each step waits for the watcher's own log line (real inotify, real debounce), not for time.
+    let reloaded = nextLog(/^config (reloaded|change rejected|reload failed)/);
     writeFileSync(file, original.replace("input: 0.5", "input: 0.75"));
-    await expect.poll(price, { timeout: 30_000 }).toBe(0.75);
-
-    writeFileSync(file, `${original}\nproviders: [not, a, map\n`);
-    // Give the watcher time to see and reject it; the served config must not change.
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(await reloaded).toBe("config reloaded");
     expect(price()).toBe(0.75);
+
+    const rejected = nextLog(/^config (reloaded|change rejected|reload failed)/);
+    writeFileSync(file, `${original}\nproviders: [not, a, map\n`);
+    expect(await rejected).toMatch(/still serving the previous config/);
+    expect(price()).toBe(0.75);
+    reloaded = nextLog(/^config (reloaded|change rejected|reload failed)/);
     writeFileSync(file, original);
-    await expect.poll(price, { timeout: 30_000 }).toBe(0.5);
+    expect(await reloaded).toBe("config reloaded");
+    expect(price()).toBe(0.5);
   });
 });
 

@@ -2,25 +2,31 @@ import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqlite } from "../../src/adapters/node/sqlite.ts";
 import { createApp } from "../../src/core/app.ts";
-import { systemClock } from "../../src/core/clock.ts";
+import type { Clock } from "../../src/core/clock.ts";
 import type { AppDeps } from "../../src/core/deps.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { parseSettings } from "../../src/core/settings.ts";
 import { ConfigHolder, orgConfigSchema } from "../../src/config/index.ts";
 import { migrateToLatest, type Database } from "../../src/store/index.ts";
 import { createIdentity, createLoginModule, generateSigningJwk, importSigningKey, type Identity } from "../../src/identity/index.ts";
+import { LOGIN_TTL_MS, POLL_INTERVAL_SECONDS } from "../../src/identity/login/device-flow.ts";
 
 let db: Kysely<Database>;
 let identity: Identity;
 let app: ReturnType<typeof createApp>;
 const BASE = "http://127.0.0.1:8787";
+// A clock that stands still unless a test moves it: a login's expiry and the poll interval
+// are checked to the millisecond by moving time, not by waiting for it.
+const T0 = Date.now();
+let skewMs = 0;
+const clock: Clock = { now: () => T0 + skewMs, monotonic: () => skewMs };
 
 beforeAll(async () => {
   db = openSqlite(":memory:");
   await migrateToLatest(db);
   const settings = parseSettings({}, { authMode: "dev" });
-  identity = createIdentity(settings, { db, clock: systemClock, logger: silentLogger, signingKey: await importSigningKey(await generateSigningJwk()) });
-  const deps: AppDeps = { settings, logger: silentLogger, clock: systemClock, db, config: new ConfigHolder(orgConfigSchema.parse({})), authenticator: identity.authenticator, secrets: { get: () => undefined } };
+  identity = createIdentity(settings, { db, clock, logger: silentLogger, signingKey: await importSigningKey(await generateSigningJwk()) });
+  const deps: AppDeps = { settings, logger: silentLogger, clock, db, config: new ConfigHolder(orgConfigSchema.parse({})), authenticator: identity.authenticator, secrets: { get: () => undefined } };
   app = createApp(deps, [createLoginModule({ settings, identity, logger: silentLogger })]);
 });
 afterAll(() => db.destroy());
@@ -87,5 +93,31 @@ describe("device login (dev mode)", () => {
     expect(jwks.keys).toHaveLength(1);
     expect(jwks.keys[0]).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256" });
     expect(jwks.keys[0]?.["d"]).toBeUndefined();
+  });
+
+  it("a pending login expires after its lifetime, and a CLI polling faster than the interval is told to slow down", async () => {
+    try {
+      const start = (await (await app.request(`${BASE}/auth/device`, { method: "POST" })).json()) as Record<string, string>;
+      const deviceCode = start["device_code"] as string;
+      expect(Number(start["expires_in"])).toBe(LOGIN_TTL_MS / 1000);
+      expect((await poll(deviceCode)).body["error"]).toBe("authorization_pending");
+      // Hammering the token endpoint: the second poll inside half the interval is slow_down.
+      expect((await poll(deviceCode)).body["error"]).toBe("slow_down");
+      skewMs += (POLL_INTERVAL_SECONDS * 1000) / 2;
+      expect((await poll(deviceCode)).body["error"]).toBe("authorization_pending");
+
+      // 1 ms before the end of its lifetime the browser can still open it; at the end, nothing.
+      skewMs += LOGIN_TTL_MS - (POLL_INTERVAL_SECONDS * 1000) / 2 - 1;
+      const { csrf, cookie } = await openConfirm(start["user_code"] as string);
+      expect(csrf).not.toBe("");
+      skewMs += 1;
+      const late = await app.request(`${BASE}/auth/device/verify`, form({ user_code: start["user_code"] as string, action: "approve", email: "late@example.com", csrf }, { "sec-fetch-site": "same-origin", cookie }));
+      expect(late.status).not.toBe(200);
+      expect(await late.text()).not.toContain("Signed in as");
+      expect((await poll(deviceCode)).body["error"]).toBe("expired_token");
+      expect((await app.request(`${BASE}/auth/device/verify?user_code=${encodeURIComponent(start["user_code"] as string)}`)).status).toBe(404);
+    } finally {
+      skewMs = 0;
+    }
   });
 });

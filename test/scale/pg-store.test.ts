@@ -246,7 +246,13 @@ describe("PostgreSQL store shared by two instances", { timeout: 120_000 }, () =>
     const catalogA = createBundledCatalog();
     const catalogB = createBundledCatalog();
     const common = { clock, logger: silentLogger, pollMs: 60_000, catalogRefreshMs: 3_600_000, catalogUrl: "https://models.example/api.json", fetchFn };
-    const syncA = new ClusterSync({ ...common, db: a, config: configA, catalog: catalogA, instanceId: "a" });
+    // A's publish of a changed config runs from the change listener (replace does not await it): its log line is the event to wait for.
+    const publishedByA: Array<() => void> = [];
+    const hearA = (_fields: Record<string, unknown>, message: string): void => {
+      if (message === "org config published to the cluster") for (const resolve of publishedByA.splice(0)) resolve();
+    };
+    const loggerA = { debug: hearA, info: hearA, warn: hearA, error: hearA };
+    const syncA = new ClusterSync({ ...common, logger: loggerA, db: a, config: configA, catalog: catalogA, instanceId: "a" });
     const syncB = new ClusterSync({ ...common, db: b, config: configB, catalog: catalogB, instanceId: "b" });
     await Promise.all([syncA.start(), syncB.start()]);
     // Overlapping rounds of one instance join each other; a later round finds nothing new.
@@ -260,9 +266,11 @@ describe("PostgreSQL store shared by two instances", { timeout: 120_000 }, () =>
     expect(fetches).toBe(2);
 
     const changed = orgConfigSchema.parse({ providers: { openai: { upstream: "http://127.0.0.1:2/v1" } } });
+    const published = new Promise<void>((resolve) => publishedByA.push(resolve));
     configA.replace(changed);
-    // The publish runs from the change listener (not awaited by replace); wait until it is stored, then B's next poll picks it up.
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline && (await snapshotHead(a, CONFIG_SNAPSHOT))?.revision !== 2; ) await new Promise((r) => setTimeout(r, 25));
+    await published;
+    expect((await snapshotHead(a, CONFIG_SNAPSHOT))?.revision).toBe(2);
+    // B's next poll picks it up.
     await syncB.tick();
     expect(configB.current().providers.openai?.upstream).toBe("http://127.0.0.1:2/v1");
     // B does not publish back what it took: A's revision stays.

@@ -99,9 +99,10 @@ describe("OpenAI files and batches", () => {
 
   it("keeps owners in the store, so they survive a restart and other instances agree", async () => {
     const file = await upload("alice", "/openai/v1");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const row = await h.gateway.deps.db.selectFrom("provider_objects").selectAll().where("object_id", "=", file).executeTakeFirst();
-    expect(row).toMatchObject({ provider: "openai", kind: "files", owner_id: PEOPLE.alice.caller.id });
+    // The owner row is written off the request's path: wait for it to appear (ends as soon as
+    // it does; a fixed 50 ms was a guess at the store's speed).
+    const stored = () => h.gateway.deps.db.selectFrom("provider_objects").selectAll().where("object_id", "=", file).executeTakeFirst();
+    await expect.poll(stored, { timeout: 30_000, interval: 10 }).toMatchObject({ provider: "openai", kind: "files", owner_id: PEOPLE.alice.caller.id });
   });
 
   it("callers under a budget cannot create batches, which are not metered request by request", async () => {

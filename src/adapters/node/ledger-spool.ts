@@ -87,6 +87,11 @@ export class FileLedgerSpool implements LedgerSpool {
     return true;
   }
 
+  async settled(): Promise<void> {
+    // An append that starts while one is awaited (rows arriving during shutdown) is awaited too.
+    while (this.writing) await this.writing;
+  }
+
   async oldest(): Promise<SpoolSegment | undefined> {
     await this.writing;
     // The segment being appended to is closed first, so its rows can drain too.
@@ -139,15 +144,24 @@ export class FileLedgerSpool implements LedgerSpool {
   }
 
   writeNow(rows: readonly LedgerRow[]): string | undefined {
+    const buffered = this.buffer.length;
     const lines = this.buffer.concat(rows.map((row) => `${JSON.stringify(row)}\n`));
     this.buffer = [];
     this.bufferBytes = 0;
-    this.totalRows += rows.length;
     if (lines.length === 0) return this.current?.file ?? this.segments[this.segments.length - 1]?.file;
     const file = this.segmentFile();
     // Its own segment: a background append still in flight cannot interleave with it.
     const text = lines.join("");
-    appendFileSync(file, text, { flush: true });
+    try {
+      appendFileSync(file, text, { flush: true });
+    } catch (err) {
+      // The buffered rows were counted as held when appended: they are lost now, and counted;
+      // the caller counts `rows`, which it still holds.
+      this.totalRows -= buffered;
+      this.lostRows += buffered;
+      throw err;
+    }
+    this.totalRows += rows.length;
     this.segments.push({ file, rows: lines.length, bytes: text.length });
     this.totalBytes += text.length;
     return file;

@@ -3,8 +3,8 @@ import { Worker } from "node:worker_threads";
 import { ensurePrivateDir, ensurePrivateFile } from "./private-files.ts";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
-import type { LedgerInsert, LedgerRow } from "../../ledger/index.ts";
-import type { Database } from "../../store/index.ts";
+import type { LedgerInsert } from "../../ledger/index.ts";
+import { LEDGER_COLUMNS, ledgerValues, type Database } from "../../store/index.ts";
 
 const handles = new WeakMap<Kysely<Database>, BetterSqlite3.Database>();
 
@@ -26,18 +26,13 @@ export function openSqlite(file: string): Kysely<Database> {
   return db;
 }
 
-export const LEDGER_COLUMNS = [
-  "request_id", "ts", "day", "caller_id", "team", "provider", "model", "endpoint", "streamed", "status", "outcome",
-  "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "reasoning_tokens",
-  "cost_usd", "unpriced", "upstream_latency_ms", "ttfb_ms", "duration_ms", "error_code", "requested_model", "attempts",
-  "estimated",
-] as const satisfies readonly (keyof LedgerRow)[];
-
 /**
  * The embedded store's ledger writes, in a worker thread with its own connection: a batch
  * of 500 rows is several milliseconds of synchronous SQLite work that would otherwise stall
  * every request in flight. Rows cross as one JSON string of column-value arrays; `insert` resolves when
- * the batch is committed, so the ledger's shutdown flush still waits for the disk.
+ * the batch is committed, so the ledger's shutdown flush still waits for the disk. The worker's
+ * statement names the store's LEDGER_COLUMNS and each row is bound with ledgerValues, the same
+ * definition the Kysely insert (PostgreSQL, D1) writes.
  */
 export function openSqliteLedgerWriter(file: string): { insert: LedgerInsert; close(): Promise<void> } {
   const worker = new Worker(new URL("./sqlite-ledger-worker.mjs", import.meta.url), { workerData: { file, columns: LEDGER_COLUMNS } });
@@ -60,7 +55,7 @@ export function openSqliteLedgerWriter(file: string): { insert: LedgerInsert; cl
   return {
     insert(rows) {
       if (failure) return Promise.reject(failure);
-      const values = rows.map((row) => LEDGER_COLUMNS.map((column) => row[column] ?? null));
+      const values = rows.map(ledgerValues);
       return new Promise<void>((resolve, reject) => {
         const id = nextId++;
         pending.set(id, { resolve, reject });

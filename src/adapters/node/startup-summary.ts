@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { OrgConfig, ProviderId } from "../../config/index.ts";
 import type { SecretSource } from "../../core/deps.ts";
 import type { Settings } from "../../core/settings.ts";
+import { configuredPublicUrl } from "../../core/public-url.ts";
 import { defaultDashboardPolicy } from "../../config/index.ts";
 import { providerById } from "../../providers/index.ts";
 import { sqliteFile } from "./store.ts";
@@ -38,7 +39,8 @@ export function providerStatuses(config: OrgConfig, secrets: SecretSource): Prov
 
 /** The URL people open: the public URL when set, else the listening one with a wildcard bind shown as loopback. */
 export function browsableUrl(url: string, settings: Settings): string {
-  if (settings.publicUrl) return settings.publicUrl.replace(/\/+$/, "");
+  const configured = configuredPublicUrl(settings);
+  if (configured) return configured;
   return url.replace("//0.0.0.0:", "//127.0.0.1:").replace("//[::]:", "//[::1]:");
 }
 

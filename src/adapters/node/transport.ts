@@ -2,9 +2,23 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { Context } from "hono";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
-import { GatewayError } from "../../core/errors.ts";
+import type { GatewayError } from "../../core/errors.ts";
 import { acceptNodeWebSocket } from "./websocket.ts";
 import { FAILURE_NOT_SENT, filterResponseHeaders, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type RetrySignal, type UpstreamRequest } from "../../proxy/index.ts";
+import {
+  ANSWER_FAILURES,
+  AnswerLifecycle,
+  idleTimeoutMessage,
+  requestBodyTimeoutError,
+  requestBodyTooLargeError,
+  requestBodyUnreadableError,
+  SilenceTimer,
+  streamErrorEvent,
+  streamErrorSuffix,
+  UpstreamTimeout,
+  upstreamTimeoutError,
+  upstreamUnavailableError,
+} from "../../proxy/transport-lifecycle.ts";
 
 interface NodeBindings {
   incoming: IncomingMessage;
@@ -109,12 +123,12 @@ function readHead(c: Context): IncomingHead {
 function readBody(c: Context, limit: number, deadlineMs?: number): Promise<Uint8Array> {
   const { incoming } = bindings(c);
   const declared = Number(incoming.headers["content-length"] ?? NaN);
-  if (declared > limit) return Promise.reject(tooLarge(limit));
+  if (declared > limit) return Promise.reject(requestBodyTooLargeError(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     // A body trickled in (1 byte/s) would otherwise hold the connection forever.
-    const deadline = deadlineMs === undefined ? undefined : setTimeout(() => stop(bodyTimeout(deadlineMs)), deadlineMs);
+    const deadline = deadlineMs === undefined ? undefined : setTimeout(() => stop(requestBodyTimeoutError(deadlineMs)), deadlineMs);
     const stop = (err: GatewayError) => {
       clearTimeout(deadline);
       incoming.off("data", onData);
@@ -125,7 +139,7 @@ function readBody(c: Context, limit: number, deadlineMs?: number): Promise<Uint8
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) return stop(tooLarge(limit));
+      if (size > limit) return stop(requestBodyTooLargeError(limit));
       chunks.push(chunk);
     };
     const onEnd = () => {
@@ -134,7 +148,7 @@ function readBody(c: Context, limit: number, deadlineMs?: number): Promise<Uint8
     };
     incoming.on("data", onData);
     incoming.once("end", onEnd);
-    incoming.once("error", (err) => stop(new GatewayError("bad_request", "The request body could not be read.", { cause: err })));
+    incoming.once("error", (err) => stop(requestBodyUnreadableError(err)));
   });
 }
 
@@ -142,28 +156,21 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
   const { outgoing } = bindings(c);
 
   return new Promise<Response | RetrySignal>((resolve, reject) => {
-    let ended = false;
     let responded = false;
-    let settled = false;
-    let idleTimer: NodeJS.Timeout | undefined;
     let writeTimer: NodeJS.Timeout | undefined;
     counter.inFlight++;
-    /** Once per forward, however it ended: the in-flight gauge and the timers. */
-    const endAnswer = (message: string) => failMidStream("gateway_shutdown", message);
-    const release = () => {
-      if (settled) return;
-      settled = true;
+    const endAnswer = (message: string) => failMidStream(ANSWER_FAILURES.shutdown, message);
+    // The upstream's silence is timed only while the client keeps up: a paused upstream
+    // (backpressure) is the client-write deadline's business.
+    const silence = new SilenceTimer(options.idleTimeoutMs, () => failMidStream(ANSWER_FAILURES.idleTimeout, idleTimeoutMessage(options.idleTimeoutMs ?? 0)));
+    // Once per forward, however it ended: the in-flight gauge and the timers.
+    const life = new AnswerLifecycle(tap, () => {
       counter.inFlight--;
       counter.answers.delete(endAnswer);
-      clearTimeout(idleTimer);
+      silence.stop();
       clearTimeout(writeTimer);
-    };
-    const end = (outcome: "completed" | "client_aborted" | "upstream_failed", failure?: string) => {
-      release();
-      if (ended) return;
-      ended = true;
-      tap.onEnd(outcome, failure);
-    };
+    });
+    const end = (outcome: "completed" | "client_aborted" | "upstream_failed", failure?: string) => life.end(outcome, failure);
 
     if (outgoing.destroyed) {
       // The client left while an earlier attempt was being retried: this one was never sent.
@@ -187,8 +194,7 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
       const status = res.statusCode ?? 502;
       if (options.retryOn?.(status)) {
         // Fallback routing: this answer never reaches the client; free the socket.
-        ended = true;
-        release();
+        life.discard();
         res.resume();
         resolve({ retry: true, status });
         return;
@@ -211,17 +217,8 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
       resolve(RESPONSE_ALREADY_SENT);
       counter.answers.add(endAnswer);
 
-      // The upstream's silence is timed only while the client keeps up: a paused upstream
-      // (backpressure) is the client-write deadline's business.
-      const idleMs = options.idleTimeoutMs;
       const armIdle = () => {
-        if (idleMs === undefined || ended) return;
-        if (idleTimer) idleTimer.refresh();
-        else idleTimer = setTimeout(() => failMidStream("upstream_idle_timeout", `The upstream provider sent nothing for ${idleMs} ms; the answer is incomplete (GATEHOUSE_UPSTREAM_IDLE_TIMEOUT_MS).`), idleMs);
-      };
-      const pauseIdle = () => {
-        clearTimeout(idleTimer);
-        idleTimer = undefined;
+        if (!life.ended) silence.arm();
       };
       armIdle();
 
@@ -232,20 +229,20 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
         wroteBody = true;
         if (outgoing.write(out)) return armIdle();
         res.pause();
-        pauseIdle();
+        silence.pause();
         const writeMs = options.clientWriteTimeoutMs;
         // One deadline per stall: a chunk already buffered past the pause must not start a second one.
         if (writeMs !== undefined && writeTimer === undefined) writeTimer = setTimeout(clientStalled, writeMs);
         outgoing.once("drain", () => {
           clearTimeout(writeTimer);
           writeTimer = undefined;
-          if (ended) return;
+          if (life.ended) return;
           res.resume();
           armIdle();
         });
       });
       res.once("end", () => {
-        if (ended) return;
+        if (life.ended) return;
         if (transform) {
           const rest = transform.flush();
           if (rest.byteLength > 0) outgoing.write(rest);
@@ -259,30 +256,23 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
 
     upstream.once("error", (err) => {
       clearTimeout(headerTimer);
-      if (ended) return;
+      if (life.ended) return;
       if (responded) return failMidStream();
-      const timedOut = err instanceof UpstreamTimeout;
       // No response started: the caller records this attempt (it may try a fallback).
-      ended = true;
-      release();
+      life.discard();
       // Rejected errors become a provider-shaped 502/504; never the upstream's text.
-      reject(
-        timedOut
-          ? new GatewayError("upstream_timeout", "The upstream provider did not answer in time.")
-          : new GatewayError("upstream_unavailable", "The upstream provider could not be reached.", { cause: err }),
-      );
+      reject(err instanceof UpstreamTimeout ? upstreamTimeoutError() : upstreamUnavailableError(err));
     });
 
-    function failMidStream(failure = "upstream_stream_broken", message?: string): void {
-      if (ended) return;
+    function failMidStream(failure: string = ANSWER_FAILURES.streamBroken, message?: string): void {
       // Ended first: destroying the upstream below fires its error/aborted events again.
-      end("upstream_failed", failure);
+      if (!end("upstream_failed", failure)) return;
       upstream.destroy();
       if (outgoing.writable && !outgoing.writableEnded) {
         // A streaming client gets an error event it understands; then the stream ends.
-        const event = message !== undefined && options.streamErrorFor ? options.streamErrorFor(message) : options.streamErrorEvent;
+        const event = streamErrorEvent(options, message);
         if (event) {
-          outgoing.write(`\n\n${event}`);
+          outgoing.write(streamErrorSuffix(event));
           outgoing.end();
         } else outgoing.destroy();
       }
@@ -290,8 +280,7 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
 
     /** The client has not taken a byte for the write deadline: it is not reading, and nothing more can reach it. */
     function clientStalled(): void {
-      if (ended) return;
-      end("client_aborted", "client_write_timeout");
+      if (!end("client_aborted", ANSWER_FAILURES.clientWriteTimeout)) return;
       upstream.destroy();
       // No error argument: the socket's 'error' would only be logged by the server as a client error.
       outgoing.destroy();
@@ -324,14 +313,3 @@ function requestTarget(origins: Map<string, Target["options"] & { client: Target
   return { client, options, path };
 }
 
-class UpstreamTimeout extends Error {
-  override readonly name = "UpstreamTimeout";
-}
-
-function bodyTimeout(ms: number): GatewayError {
-  return new GatewayError("request_timeout", `The request body did not arrive within ${ms} ms (GATEHOUSE_REQUEST_BODY_TIMEOUT_MS); send it at once, or raise the limit.`);
-}
-
-function tooLarge(limit: number): GatewayError {
-  return new GatewayError("payload_too_large", `Request body is larger than the gateway's limit of ${limit} bytes.`);
-}

@@ -1,5 +1,18 @@
 import type { Context } from "hono";
 import { GatewayError } from "../../core/errors.ts";
+import {
+  ANSWER_FAILURES,
+  AnswerLifecycle,
+  idleTimeoutMessage,
+  requestBodyTimeoutError,
+  requestBodyTooLargeError,
+  requestBodyUnreadableError,
+  streamErrorEvent,
+  streamErrorSuffix,
+  UpstreamTimeout,
+  upstreamTimeoutError,
+  upstreamUnavailableError,
+} from "../../proxy/transport-lifecycle.ts";
 import { filterResponseHeaders, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type RetrySignal, type UpstreamRequest } from "../../proxy/index.ts";
 import type { ExecutionContext } from "./bindings.ts";
 
@@ -33,7 +46,7 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
 
     async readBody(c: Context, limit: number, deadlineMs?: number): Promise<Uint8Array> {
       const declared = Number(c.req.raw.headers.get("content-length") ?? NaN);
-      if (declared > limit) throw tooLarge(limit);
+      if (declared > limit) throw requestBodyTooLargeError(limit);
       const body = c.req.raw.body;
       if (!body) return new Uint8Array(0);
       const reader = body.getReader();
@@ -46,20 +59,20 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
           const next = await withDeadline(reader.read(), deadline === undefined ? undefined : deadline - Date.now());
           if (next === TIMED_OUT) {
             await reader.cancel();
-            throw new GatewayError("request_timeout", `The request body did not arrive within ${deadlineMs} ms (GATEHOUSE_REQUEST_BODY_TIMEOUT_MS); send it at once, or raise the limit.`);
+            throw requestBodyTimeoutError(deadlineMs ?? 0);
           }
           const { done, value } = next;
           if (done) break;
           size += value.byteLength;
           if (size > limit) {
             await reader.cancel();
-            throw tooLarge(limit);
+            throw requestBodyTooLargeError(limit);
           }
           chunks.push(value);
         }
       } catch (err) {
         if (err instanceof GatewayError) throw err;
-        throw new GatewayError("bad_request", "The request body could not be read.", { cause: err });
+        throw requestBodyUnreadableError(err);
       }
       if (chunks.length === 1) return chunks[0] as Uint8Array;
       const out = new Uint8Array(size);
@@ -85,9 +98,7 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
         });
       } catch (err) {
         const timedOut = abort.signal.aborted && abort.signal.reason instanceof UpstreamTimeout;
-        throw timedOut
-          ? new GatewayError("upstream_timeout", "The upstream provider did not answer in time.")
-          : new GatewayError("upstream_unavailable", "The upstream provider could not be reached.", { cause: err });
+        throw timedOut ? upstreamTimeoutError() : upstreamUnavailableError(err);
       } finally {
         clearTimeout(headerTimer);
       }
@@ -103,13 +114,8 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
       const ended = new Promise<void>((resolve) => {
         settle = resolve;
       });
-      let done = false;
-      const end = (outcome: "completed" | "client_aborted" | "upstream_failed", failure?: string) => {
-        if (done) return;
-        done = true;
-        tap.onEnd(outcome, failure);
-        settle();
-      };
+      const life = new AnswerLifecycle(tap, () => settle());
+      const end = (outcome: "completed" | "client_aborted" | "upstream_failed", failure?: string) => life.end(outcome, failure);
       executionContext(c)?.waitUntil(ended.then(options.afterResponse));
 
       const transform = status < 400 ? forwardOptions.transform : undefined;
@@ -139,20 +145,17 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
       const pipe = new TransformStream<Uint8Array, Uint8Array>();
       const writer = pipe.writable.getWriter();
       const clientGone = () => {
-        if (done) return;
         // The client went away: stop the upstream so it stops generating (and billing).
-        end("client_aborted");
-        abort.abort();
+        if (end("client_aborted")) abort.abort();
       };
       writer.closed.then(undefined, clientGone);
 
       const failMidStream = async (failure: string, err: unknown, message?: string): Promise<void> => {
-        if (done) return;
-        end("upstream_failed", failure);
+        if (!end("upstream_failed", failure)) return;
         // A streaming client gets an error event it understands, then the stream ends.
-        const event = message !== undefined && forwardOptions.streamErrorFor ? forwardOptions.streamErrorFor(message) : forwardOptions.streamErrorEvent;
+        const event = streamErrorEvent(forwardOptions, message);
         if (event) {
-          await writer.write(encoder.encode(`\n\n${event}`));
+          await writer.write(encoder.encode(streamErrorSuffix(event)));
           await writer.close();
         } else await writer.abort(err);
       };
@@ -165,12 +168,12 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
             // The upstream's silence is timed per read; the pump reads only once the client took the last chunk.
             result = await withDeadline(reader.read(), idleMs);
           } catch (err) {
-            await failMidStream("upstream_stream_broken", err);
+            await failMidStream(ANSWER_FAILURES.streamBroken, err);
             return;
           }
           if (result === TIMED_OUT) {
             abort.abort(new UpstreamTimeout());
-            await failMidStream("upstream_idle_timeout", undefined, `The upstream provider sent nothing for ${idleMs} ms; the answer is incomplete (GATEHOUSE_UPSTREAM_IDLE_TIMEOUT_MS).`);
+            await failMidStream(ANSWER_FAILURES.idleTimeout, undefined, idleTimeoutMessage(idleMs ?? 0));
             return;
           }
           if (result.done) {
@@ -185,7 +188,7 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
           if (out.byteLength === 0) continue;
           // A client that stopped reading holds the write forever: past the deadline it is gone.
           if ((await withDeadline(writer.write(out), writeMs)) === TIMED_OUT) {
-            if (!done) end("client_aborted", "client_write_timeout");
+            end("client_aborted", ANSWER_FAILURES.clientWriteTimeout);
             abort.abort();
             await writer.abort(new Error("client write timeout"));
             return;
@@ -231,10 +234,3 @@ async function withDeadline<T>(promise: Promise<T>, ms: number | undefined): Pro
   }
 }
 
-class UpstreamTimeout extends Error {
-  override readonly name = "UpstreamTimeout";
-}
-
-function tooLarge(limit: number): GatewayError {
-  return new GatewayError("payload_too_large", `Request body is larger than the gateway's limit of ${limit} bytes.`);
-}

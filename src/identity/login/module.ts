@@ -5,7 +5,7 @@ import type { AppEnv, AppModule } from "../../core/app.ts";
 import { GatewayError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { Settings } from "../../core/settings.ts";
-import { publicBaseUrl } from "../../core/base-url.ts";
+import { publicBaseUrl, publicUrlIsHttps } from "../../core/public-url.ts";
 import type { Identity } from "../create.ts";
 import { normalizeEmail } from "../anonymous-ids.ts";
 import { pkceChallenge, randomToken } from "./codes.ts";
@@ -50,7 +50,7 @@ export function createLoginModule(options: LoginModuleOptions): AppModule {
       app.get("/auth/jwks.json", (c) => c.json({ keys: [signingKey.publicJwk] }));
 
       app.post("/auth/device", async (c) => {
-        const base = publicBaseUrl(settings, c.req.url);
+        const base = publicBaseUrl(settings, c.req.raw);
         const started = await requests.start();
         const verificationUri = `${base}/auth/device/verify`;
         c.header("cache-control", "no-store");
@@ -72,7 +72,7 @@ export function createLoginModule(options: LoginModuleOptions): AppModule {
         // Double-submit CSRF token: the form's hidden field must match this SameSite=Strict
         // cookie, which a page of another site can neither read nor send.
         const csrf = randomToken();
-        setCookie(c, CSRF_COOKIE, csrf, { httpOnly: true, sameSite: "Strict", path: "/auth/device", secure: publicBaseUrl(settings, c.req.url).startsWith("https:"), maxAge: 600 });
+        setCookie(c, CSRF_COOKIE, csrf, { httpOnly: true, sameSite: "Strict", path: "/auth/device", secure: publicUrlIsHttps(settings, c.req.raw), maxAge: 600 });
         return html(c, confirmPage(request.user_code, mode, csrf));
       });
 
@@ -103,7 +103,7 @@ export function createLoginModule(options: LoginModuleOptions): AppModule {
         const nonce = randomToken();
         const codeVerifier = randomToken();
         await requests.attachAuthorization(request.user_code, { state, nonce, codeVerifier });
-        const url = await (oidc as OidcClient).authorizationUrl({ redirectUri: `${publicBaseUrl(settings, c.req.url)}/auth/callback`, state, nonce, codeChallenge: await pkceChallenge(codeVerifier) });
+        const url = await (oidc as OidcClient).authorizationUrl({ redirectUri: `${publicBaseUrl(settings, c.req.raw)}/auth/callback`, state, nonce, codeChallenge: await pkceChallenge(codeVerifier) });
         return c.redirect(url, 303);
       });
 
@@ -120,7 +120,7 @@ export function createLoginModule(options: LoginModuleOptions): AppModule {
         const code = c.req.query("code");
         if (!code) return html(c, messagePage("Sign-in failed", "The identity provider returned no authorization code."), 400);
         try {
-          const login = await oidc.redeem({ code, redirectUri: `${publicBaseUrl(settings, c.req.url)}/auth/callback`, codeVerifier: request.code_verifier, nonce: request.nonce, emailClaim: settings.jwtEmailClaim, groupsClaim: settings.jwtGroupsClaim });
+          const login = await oidc.redeem({ code, redirectUri: `${publicBaseUrl(settings, c.req.raw)}/auth/callback`, codeVerifier: request.code_verifier, nonce: request.nonce, emailClaim: settings.jwtEmailClaim, groupsClaim: settings.jwtGroupsClaim });
           await requests.approve(request.user_code, normalizeEmail(login.email), login.groups);
           return html(c, donePage(login.email));
         } catch (err) {

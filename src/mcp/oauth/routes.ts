@@ -3,6 +3,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../../core/app.ts";
 import { extractClientToken, type Authenticator, type HeaderReader } from "../../core/auth.ts";
 import { GatewayError } from "../../core/errors.ts";
+import { publicBaseUrl, publicUrlIsHttps, type PublicUrlSettings } from "../../core/public-url.ts";
 import type { Caller } from "../../core/caller.ts";
 import { toBase64Url } from "./cipher.ts";
 import { PENDING_TTL_MS, type UpstreamOAuth } from "./upstream-oauth.ts";
@@ -10,7 +11,8 @@ import { PENDING_TTL_MS, type UpstreamOAuth } from "./upstream-oauth.ts";
 export interface OAuthRouteOptions {
   oauth: UpstreamOAuth;
   authenticator: Authenticator;
-  publicUrl: string | undefined;
+  /** GATEHOUSE_PUBLIC_URL and the auth mode: the callback URL and the cookie's Secure flag come from core/public-url.ts. */
+  site: PublicUrlSettings;
   /** Policy check: may this caller use this server at all? */
   allowed(caller: Caller, serverId: string): boolean;
 }
@@ -27,7 +29,7 @@ const COOKIE_PATH = "/mcp/oauth";
  * credentials they must be the same user's: a link someone else started is refused.
  */
 export function mountOAuthRoutes(app: Hono<AppEnv>, options: OAuthRouteOptions): void {
-  const callbackUrl = (requestUrl: string): string => `${(options.publicUrl ?? new URL(requestUrl).origin).replace(/\/$/, "")}/mcp/oauth/callback`;
+  const callbackUrl = (request: Request): string => `${publicBaseUrl(options.site, request)}/mcp/oauth/callback`;
 
   app.get("/mcp/oauth/callback", async (c) => {
     const state = c.req.query("state");
@@ -57,8 +59,8 @@ export function mountOAuthRoutes(app: Hono<AppEnv>, options: OAuthRouteOptions):
     const caller = await options.authenticator.authenticate({ get: (name) => c.req.header(name) });
     const serverId = c.req.param("server");
     if (!options.allowed(caller, serverId)) throw new GatewayError("not_found", `No MCP server "${serverId}".`);
-    const started = await options.oauth.authorizationUrl(serverId, caller.id, callbackUrl(c.req.url));
-    await setBindingCookie(c, started.state, started.browserKey);
+    const started = await options.oauth.authorizationUrl(serverId, caller.id, callbackUrl(c.req.raw));
+    await setBindingCookie(c, started.state, started.browserKey, publicUrlIsHttps(options.site, c.req.raw));
     if ((c.req.header("accept") ?? "").includes("application/json")) return c.json({ authorizationUrl: started.url });
     return c.redirect(started.url, 302);
   });
@@ -70,12 +72,12 @@ async function presentedCaller(authenticator: Authenticator, headers: HeaderRead
   return (await authenticator.authenticate(headers)).id;
 }
 
-async function setBindingCookie(c: Context<AppEnv>, state: string, browserKey: string): Promise<void> {
+async function setBindingCookie(c: Context<AppEnv>, state: string, browserKey: string, secure: boolean): Promise<void> {
   setCookie(c, await bindingCookieName(state), browserKey, {
     httpOnly: true,
     // Lax, not Strict: the cookie must come back on the top-level redirect from the authorization server.
     sameSite: "Lax",
-    secure: new URL(c.req.url).protocol === "https:",
+    secure,
     path: COOKIE_PATH,
     maxAge: PENDING_TTL_MS / 1000,
   });

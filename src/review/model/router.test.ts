@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startModelHarness, type ModelHarness } from "../../../test/review/harness.ts";
 import { CircuitBreakers } from "./breaker.ts";
 import { GatewayTransport } from "./gateway.ts";
 import { AllModelsFailedError, ModelRouter } from "./router.ts";
-import { ModelCallError } from "./types.ts";
+import { ModelCallError, type ChatTransport } from "./types.ts";
 
 const request = (system: string) => ({ system, messages: [{ role: "user" as const, text: "hi" }], tools: [], maxTokens: 256 });
 
@@ -25,11 +25,32 @@ describe("model router: timeouts, circuit breaker, fallback chain", () => {
   afterAll(() => harness.close());
 
   it("a timed-out model falls back to the next one", async () => {
-    // 2 s: long enough for the fallback's answer on a loaded machine, far short of the slow model's 20 s.
-    const router = new ModelRouter(harness.transport, new CircuitBreakers(clock, 2, 60_000), 2_000);
-    const result = await router.chat(["anthropic/claude-sonnet-4-5", "openai/gpt-5-mini"], request("Reviewer: slow"));
-    expect([result.ref, result.text]).toEqual(["openai/gpt-5-mini", "fast"]);
-    expect(router.attempts[0]?.error).toContain("timed out");
+    // The call deadline runs on the fake setTimeout (the sockets stay real): the slow model's
+    // request is cut exactly at the deadline, however loaded the machine, and nothing waits 2 s.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      let sent!: () => void;
+      const slowSent = new Promise<void>((resolve) => (sent = resolve));
+      const transport: ChatTransport = {
+        send: (model, body, signal) => {
+          if (model.ref === "anthropic/claude-sonnet-4-5") sent();
+          return harness.transport.send(model, body, signal);
+        },
+      };
+      const router = new ModelRouter(transport, new CircuitBreakers(clock, 2, 60_000), 2_000);
+      let settled = false;
+      const answer = router.chat(["anthropic/claude-sonnet-4-5", "openai/gpt-5-mini"], request("Reviewer: slow")).finally(() => (settled = true));
+      await slowSent;
+      await vi.advanceTimersByTimeAsync(1_999);
+      expect(settled).toBe(false);
+      expect(router.attempts).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      const result = await answer;
+      expect([result.ref, result.text]).toEqual(["openai/gpt-5-mini", "fast"]);
+      expect(router.attempts[0]?.error).toContain("timed out");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("opens a circuit after repeated failures, skips it until the cooldown ends", async () => {

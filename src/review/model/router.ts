@@ -34,6 +34,16 @@ function addUsage(into: TokenUsage, more: TokenUsage): void {
 }
 
 /**
+ * One call's deadline, on the global timers rather than AbortSignal.timeout (whose timer no
+ * test clock can move): aborts with a TimeoutError, like AbortSignal.timeout does.
+ */
+function callDeadline(ms: number): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`the model did not answer within ${ms} ms`, "TimeoutError")), ms);
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+/**
  * Sends each call down a fallback chain: models with an open circuit are skipped, a failed or
  * timed-out call moves to the next model. The conversation is provider-neutral, so the next
  * model continues where the failed one stopped. Tokens are tallied per model.
@@ -55,8 +65,9 @@ export class ModelRouter {
         tried.push({ ref, ok: false, skipped: true });
         continue;
       }
+      const deadline = callDeadline(this.timeoutMs);
       try {
-        const result = await this.transport.send(parseModelRef(ref), request, AbortSignal.timeout(this.timeoutMs));
+        const result = await this.transport.send(parseModelRef(ref), request, deadline.signal);
         this.breakers.success(ref);
         this.record(ref, result.usage);
         const attempt = { ref, ok: true };
@@ -71,6 +82,8 @@ export class ModelRouter {
         const attempt = { ref, ok: false, error: err.message };
         tried.push(attempt);
         this.attempts.push(attempt);
+      } finally {
+        deadline.clear();
       }
     }
     throw new AllModelsFailedError(tried);

@@ -1,0 +1,117 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+
+/**
+ * The upstream the contract forwards to: one behaviour per path, each request known by its
+ * x-test-id, with a promise for when its connection closed (the last event that could make
+ * a transport end an answer twice).
+ */
+export const JSON_BODY = JSON.stringify({ id: "chatcmpl-1", choices: [{ message: { role: "assistant", content: "héllo wörld" } }] });
+export const SSE_EVENTS = ['data: {"n":1}\n\n', 'data: {"n":2,"text":"ünïcödé"}\n\n', "data: [DONE]\n\n"];
+
+export interface ContractUpstream {
+  url: string;
+  /** Resolves when the request with this id has been received. */
+  received(id: string): Promise<void>;
+  /** Resolves when the connection of the request with this id has closed. */
+  closed(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Seen {
+  received: Promise<void>;
+  markReceived: () => void;
+  closed: Promise<void>;
+  markClosed: () => void;
+}
+
+export async function startContractUpstream(): Promise<ContractUpstream> {
+  const seen = new Map<string, Seen>();
+  const entry = (id: string): Seen => {
+    let e = seen.get(id);
+    if (!e) {
+      let markReceived = () => undefined as void;
+      let markClosed = () => undefined as void;
+      const received = new Promise<void>((resolve) => (markReceived = resolve));
+      const closed = new Promise<void>((resolve) => (markClosed = resolve));
+      e = { received, markReceived, closed, markClosed };
+      seen.set(id, e);
+    }
+    return e;
+  };
+  const sockets = new Set<import("node:net").Socket>();
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const id = String(req.headers["x-test-id"] ?? "");
+    const e = entry(id);
+    res.once("close", () => e.markClosed());
+    req.resume();
+    req.once("end", () => {
+      e.markReceived();
+      behave(new URL(req.url ?? "/", "http://x").pathname, res);
+    });
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received: (id) => entry(id).received,
+    closed: (id) => entry(id).closed,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function behave(path: string, res: ServerResponse): void {
+  const sse = { "content-type": "text/event-stream", "cache-control": "no-cache", "x-upstream": "sse" };
+  switch (path) {
+    case "/json":
+      res.writeHead(200, { "content-type": "application/json", "x-upstream": "json", "x-request-id": "up-123" }).end(JSON_BODY);
+      return;
+    case "/teapot":
+      res.writeHead(418, { "content-type": "application/json", "x-upstream": "teapot" }).end(JSON.stringify({ error: { message: "I'm a teapot" } }));
+      return;
+    case "/unavailable":
+      res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "overloaded" } }));
+      return;
+    case "/sse": {
+      res.writeHead(200, sse);
+      // One event per write, each after the previous one left: the transport sees several chunks.
+      const write = (i: number): void => {
+        if (i === SSE_EVENTS.length) return void res.end();
+        res.write(SSE_EVENTS[i], () => setImmediate(() => write(i + 1)));
+      };
+      write(0);
+      return;
+    }
+    case "/hold":
+      // One event, then silence until the other side goes away.
+      res.writeHead(200, sse);
+      res.write(SSE_EVENTS[0]);
+      return;
+    case "/drip": {
+      // An event every 50 ms until the other side goes away (a model still generating).
+      res.writeHead(200, sse);
+      res.write(SSE_EVENTS[0]);
+      const timer = setInterval(() => res.write('data: {"drip":true}\n\n'), 50);
+      res.once("close", () => clearInterval(timer));
+      return;
+    }
+    case "/cut":
+      // One event, then the connection is cut (no terminating chunk).
+      res.writeHead(200, sse);
+      res.write(SSE_EVENTS[0], () => setImmediate(() => res.socket?.destroy()));
+      return;
+    case "/silent":
+      // Never answers: the header deadline's case.
+      return;
+    default:
+      res.writeHead(404).end();
+  }
+}
