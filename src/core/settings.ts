@@ -6,6 +6,11 @@ import { z } from "zod";
  * value stops the process with a message naming the variable. Organisation config
  * (providers, agents, policy…) is separate: see config/.
  */
+/** OTEL_EXPORTER_OTLP_HEADERS: `key=value` pairs separated by commas (the W3C Baggage format the OTLP spec names). */
+const OTLP_HEADERS = /^\s*[^\s=,]+\s*=[^,]*(,\s*[^\s=,]+\s*=[^,]*)*$/;
+const OTLP_HEADERS_MESSAGE = "must be key=value pairs separated by commas, e.g. x-api-key=abc,x-team=ops";
+const OTLP_PROTOCOL_MESSAGE = "Gatehouse exports OTLP over HTTP (http/json); grpc is not supported: point the endpoint at the collector's OTLP/HTTP port (4318) and set http/json";
+
 export const settingsSchema = z.object({
   host: z.string().min(1).default("127.0.0.1").describe("Interface to bind (GATEHOUSE_HOST)."),
   port: z.coerce.number().int().min(0).max(65535).default(8787).describe("TCP port (GATEHOUSE_PORT)."),
@@ -55,6 +60,19 @@ export const settingsSchema = z.object({
   revocationPollMs: z.coerce.number().int().min(100).default(3000).describe("How often the revocation list is re-read from the store (GATEHOUSE_REVOCATION_POLL_MS)."),
   loginCommand: z.string().optional().describe("JSON argv served as the OpenCode auth command, {baseURL} filled in; default [\"gatehouse\",\"login\",\"{baseURL}\"] (GATEHOUSE_LOGIN_COMMAND)."),
   tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name").default("GATEHOUSE_TOKEN").describe("Variable name OpenCode stores the gateway token under (GATEHOUSE_TOKEN_ENV)."),
+  // OpenTelemetry tracing (see docs/telemetry.md): the standard OTEL_* variables, off unless an endpoint is set.
+  otelEndpoint: z.url().optional().describe("OTLP/HTTP base URL; spans go to <url>/v1/traces. Setting it (or the traces endpoint) turns tracing on (OTEL_EXPORTER_OTLP_ENDPOINT)."),
+  otelTracesEndpoint: z.url().optional().describe("OTLP/HTTP traces URL, used as is; wins over OTEL_EXPORTER_OTLP_ENDPOINT (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)."),
+  otelHeaders: z.string().regex(OTLP_HEADERS, OTLP_HEADERS_MESSAGE).optional().describe("Headers sent with every export, key=value pairs separated by commas, values percent-encoded (e.g. a collector's API key); never logged (OTEL_EXPORTER_OTLP_HEADERS)."),
+  otelTracesHeaders: z.string().regex(OTLP_HEADERS, OTLP_HEADERS_MESSAGE).optional().describe("Headers for trace exports only, merged over OTEL_EXPORTER_OTLP_HEADERS (OTEL_EXPORTER_OTLP_TRACES_HEADERS)."),
+  otelProtocol: z.enum(["http/json", "http/protobuf"], OTLP_PROTOCOL_MESSAGE).optional().describe("OTLP transport; Gatehouse exports OTLP/HTTP with JSON bodies, which every OTLP/HTTP receiver accepts, so http/protobuf is accepted and sends JSON; grpc is refused (OTEL_EXPORTER_OTLP_PROTOCOL)."),
+  otelTracesProtocol: z.enum(["http/json", "http/protobuf"], OTLP_PROTOCOL_MESSAGE).optional().describe("As OTEL_EXPORTER_OTLP_PROTOCOL, for traces only (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL)."),
+  otelServiceName: z.string().min(1).default("gatehouse").describe("service.name of the exported spans (OTEL_SERVICE_NAME)."),
+  otelSdkDisabled: z.union([z.boolean(), z.stringbool()]).default(false).describe("true turns tracing off even when an endpoint is set (OTEL_SDK_DISABLED)."),
+  otelTracesSampler: z.enum(["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"]).default("parentbased_always_on").describe("Which requests are traced; parentbased_* follow the client's sampled flag when it sent a traceparent (OTEL_TRACES_SAMPLER)."),
+  otelTracesSamplerArg: z.coerce.number().min(0).max(1).default(1).describe("The ratio of traces kept by traceidratio and parentbased_traceidratio, 0 to 1 (OTEL_TRACES_SAMPLER_ARG)."),
+  otelBspScheduleDelay: z.coerce.number().int().positive().default(5000).describe("Milliseconds between two span exports (OTEL_BSP_SCHEDULE_DELAY)."),
+  otelBspMaxQueueSize: z.coerce.number().int().positive().default(2048).describe("Spans kept waiting for export; past it new spans are dropped rather than slow requests (OTEL_BSP_MAX_QUEUE_SIZE)."),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -105,6 +123,18 @@ const envNames: Record<keyof Settings, string> = {
   revocationPollMs: "GATEHOUSE_REVOCATION_POLL_MS",
   loginCommand: "GATEHOUSE_LOGIN_COMMAND",
   tokenEnv: "GATEHOUSE_TOKEN_ENV",
+  otelEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
+  otelTracesEndpoint: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+  otelHeaders: "OTEL_EXPORTER_OTLP_HEADERS",
+  otelTracesHeaders: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+  otelProtocol: "OTEL_EXPORTER_OTLP_PROTOCOL",
+  otelTracesProtocol: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+  otelServiceName: "OTEL_SERVICE_NAME",
+  otelSdkDisabled: "OTEL_SDK_DISABLED",
+  otelTracesSampler: "OTEL_TRACES_SAMPLER",
+  otelTracesSamplerArg: "OTEL_TRACES_SAMPLER_ARG",
+  otelBspScheduleDelay: "OTEL_BSP_SCHEDULE_DELAY",
+  otelBspMaxQueueSize: "OTEL_BSP_MAX_QUEUE_SIZE",
 };
 
 export class SettingsError extends Error {

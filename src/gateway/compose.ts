@@ -24,6 +24,7 @@ import type { DisposerStack } from "./disposers.ts";
 import { registerGatewayGauges } from "./gauges.ts";
 import { startGovernance, type ReconcileLoop, type RunningGovernance } from "./governance.ts";
 import { gatewayReadiness } from "./readiness.ts";
+import { startOtlpTracing, type Tracing } from "../telemetry/index.ts";
 
 /**
  * What only a runtime can give the gateway. A part a runtime cannot offer is `undefined`,
@@ -105,6 +106,8 @@ export interface ComposedGateway {
   ledgerCloseResult(): LedgerCloseResult | undefined;
   /** Work a request leaves behind (ledger rows, audit rows); a runtime without a process awaits it after each response. */
   settled(): Promise<void>;
+  /** OpenTelemetry tracing, when an OTLP endpoint is set (docs/telemetry.md); undefined = no observer registered. */
+  tracing: Tracing | undefined;
 }
 
 /** The names of the modules the composition mounts, in order (before `extraModules`); `mcp` only given `parts.mcp`. */
@@ -164,7 +167,11 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
 
   // Every request's life goes to these, in order: its ledger row, /metrics (refusals included),
   // the breaker and the budget settle. A new subscriber (tracing) is one more line here.
-  const subscribers: RequestObserver[] = [ledgerSubscriber(ledger), metricsSubscriber(metrics), policySubscriber(), ...parts.observers];
+  // OpenTelemetry: nothing at all (no observer, no SDK loaded) unless an OTLP endpoint is set;
+  // disposed after the drain, so the drained requests' spans are exported (docs/telemetry.md).
+  const tracing = await startOtlpTracing(settings, logger);
+  if (tracing) disposers.push("tracing", () => tracing.shutdown());
+  const subscribers: RequestObserver[] = [ledgerSubscriber(ledger), metricsSubscriber(metrics), policySubscriber(), ...(tracing ? [tracing.observer] : []), ...parts.observers];
   const proxy = createProxyModule({
     transport: parts.transport,
     concurrency,
@@ -173,7 +180,8 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
     policy: parts.policy ?? governance.policy,
     userIdHeader: settings.userIdHeader,
     // A configured identity header carries the caller's token: never to a provider.
-    stripHeaders: settings.jwtHeader ? [settings.jwtHeader.toLowerCase()] : [],
+    // Tracing on: the client's trace headers are replaced by the gateway's own.
+    stripHeaders: [...(settings.jwtHeader ? [settings.jwtHeader.toLowerCase()] : []), ...(tracing?.stripHeaders ?? [])],
   });
   // Without a signing key (jwt mode, or a runtime that keeps none) the login module mounts nothing.
   const login: AppModule = parts.identity ? createLoginModule({ settings, identity: parts.identity, logger }) : { name: "identity-login", mount: () => undefined };
@@ -205,8 +213,10 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
       shuttingDown = true;
     },
     ledgerCloseResult: () => closeResult,
+    tracing,
     settled: async () => {
-      await Promise.all([ledger.flush(), mcp?.runtime().audit.flush()]);
+      // A Worker keeps no timer running after its response: each request's spans go with its row.
+      await Promise.all([ledger.flush(), mcp?.runtime().audit.flush(), tracing?.flush()]);
     },
   };
 }

@@ -29,10 +29,11 @@ export function bundleWorker(): Promise<string> {
     bundle: true,
     write: false,
     format: "esm",
-    platform: "neutral",
+    // wrangler's defaults: esbuild's browser platform (packages' `browser` fields apply: the
+    // OpenTelemetry exporter's fetch transport) and its conditions.
+    platform: "browser",
     target: "es2022",
-    conditions: ["workerd", "worker", "browser", "import", "default"],
-    mainFields: ["module", "main"],
+    conditions: ["workerd", "worker", "browser"],
     logLevel: "silent",
     plugins: [chartAsText],
   }).then((result) => {

@@ -8,6 +8,7 @@ import { systemClock } from "../../core/clock.ts";
 import type { AppDeps } from "../../core/deps.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { Settings } from "../../core/settings.ts";
+import type { Tracing } from "../../telemetry/index.ts";
 import { ConfigHolder } from "../../config/index.ts";
 import { createBundledCatalog, type Catalog } from "../../catalog/index.ts";
 import type { BatchedLedgerWriter, LedgerCloseResult } from "../../ledger/index.ts";
@@ -63,6 +64,8 @@ export type RunningGovernance = GatewayGovernance;
 
 export interface RunningGateway {
   url: string;
+  /** OpenTelemetry tracing, when an OTLP endpoint is set (docs/telemetry.md); undefined = no observer registered. */
+  tracing: Tracing | undefined;
   port: number;
   deps: AppDeps;
   ledger: BatchedLedgerWriter;
@@ -233,7 +236,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const written = gateway.ledgerCloseResult() ?? { spooled: 0, spoolFile: undefined, lost: gateway.ledger.stats().queued };
       return { ...written, cutConnections };
     };
-    return { url, port, deps: gateway.deps, ledger: gateway.ledger, catalog, governance: gateway.governance, devToken, storeHealth, disposers, close };
+    return { url, port, deps: gateway.deps, ledger: gateway.ledger, catalog, governance: gateway.governance, devToken, storeHealth, disposers, tracing: gateway.tracing, close };
   } catch (err) {
     await disposers.disposeAll();
     throw err;
