@@ -40,10 +40,12 @@ export function registerAgentsMd(program: Command): void {
     .option("--job <id>", "job id (default: derived from the repo list, so the same command resumes the same job)")
     .option("--concurrency <n>", "repos processed at once", "4")
     .option("--attempts <n>", "attempts per repo before it is failed", "3")
+    .option("--lease-ms <ms>", "how long a repo claimed by a run that died waits before another run takes it over", "30000")
     .option("--json", "print the final report as JSON")
     .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
     .addHelpText("after", "\nProgress goes to stderr: a bar on a terminal, JSON lines otherwise. Exit code 1 when a repo failed.\n\nExamples:\n  gatehouse agents-md generate ./payments ./ledger\n  gatehouse agents-md generate --catalog --concurrency 8 --json")
-    .action(async (repos: string[], opts: { catalog?: boolean; codex?: string; job?: string; concurrency: string; attempts: string; json?: boolean; dataDir?: string }) => {
+    .action(async (repos: string[], opts: { catalog?: boolean; codex?: string; job?: string; concurrency: string; attempts: string; leaseMs: string; json?: boolean; dataDir?: string }) => {
+      const leaseMs = positiveInt(opts.leaseMs, "--lease-ms", 3_600_000);
       const concurrency = positiveInt(opts.concurrency, "--concurrency", 64);
       const maxAttempts = positiveInt(opts.attempts, "--attempts", 10);
       if (repos.length === 0 && !opts.catalog) throw new Error("name at least one checkout, or --catalog for every checkout in the catalog store");
@@ -61,7 +63,7 @@ export function registerAgentsMd(program: Command): void {
         await createJob(db, { id: jobId, kind: GENERATE_JOB_KIND, params: { repos: sorted.length }, items: sorted.map((path) => ({ item: path, input: { path } satisfies GenerateStepInput })) }, systemClock.now());
         const write = (text: string): void => void process.stderr.write(text);
         const progress = process.stderr.isTTY ? barProgress(write) : jsonProgress(write, systemClock.now);
-        const report = await runJob<Database, GenerateStepInput, GenerateStepResult>(db, jobId, GENERATE_JOB_KIND, generateStep(localRepoAccess, catalogQueries(db), rules), { clock: systemClock, concurrency, maxAttempts, progress });
+        const report = await runJob<Database, GenerateStepInput, GenerateStepResult>(db, jobId, GENERATE_JOB_KIND, generateStep(localRepoAccess, catalogQueries(db), rules), { clock: systemClock, concurrency, maxAttempts, leaseMs, progress });
         if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         else {
           const rows = report.steps.filter((s) => s.status !== "done").map((s) => [s.item, s.status, String(s.attempts), s.error ?? ""]);
