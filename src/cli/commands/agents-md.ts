@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { localRepoAccess, readCheckout } from "../../adapters/node/agents-md/checkout.ts";
 import { openStore } from "../../adapters/node/store.ts";
-import { checkAgentsMd, generateStep, GENERATE_JOB_KIND, planAgentsMd, type GenerateStepInput, type GenerateStepResult } from "../../agents-md/index.ts";
+import { checkAgentsMd, generateStep, GENERATE_JOB_KIND, planAgentsMd, upsertAgentsMdPullRequest, type GenerateStepInput, type PullRequestPublisher, type GenerateStepResult } from "../../agents-md/index.ts";
 import { lintRules, type CodexRule } from "../../codex/index.ts";
 import { systemClock } from "../../core/clock.ts";
 import { parseSettings } from "../../core/settings.ts";
@@ -41,15 +41,25 @@ export function registerAgentsMd(program: Command): void {
     .option("--concurrency <n>", "repos processed at once", "4")
     .option("--attempts <n>", "attempts per repo before it is failed", "3")
     .option("--lease-ms <ms>", "how long a repo claimed by a run that died waits before another run takes it over", "30000")
+    .option("--github-owner <owner>", "open or update one PR per repo on GitHub instead of writing the checkout: the repo is <owner>/<checkout dir name>; token from env GITHUB_TOKEN")
+    .option("--github-api-url <url>", "GitHub REST API base URL (GitHub Enterprise: https://host/api/v3)", "https://api.github.com")
     .option("--json", "print the final report as JSON")
     .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
     .addHelpText("after", "\nProgress goes to stderr: a bar on a terminal, JSON lines otherwise. Exit code 1 when a repo failed.\n\nExamples:\n  gatehouse agents-md generate ./payments ./ledger\n  gatehouse agents-md generate --catalog --concurrency 8 --json")
-    .action(async (repos: string[], opts: { catalog?: boolean; codex?: string; job?: string; concurrency: string; attempts: string; leaseMs: string; json?: boolean; dataDir?: string }) => {
+    .action(async (repos: string[], opts: { catalog?: boolean; codex?: string; job?: string; concurrency: string; attempts: string; leaseMs: string; githubOwner?: string; githubApiUrl: string; json?: boolean; dataDir?: string }) => {
       const leaseMs = positiveInt(opts.leaseMs, "--lease-ms", 3_600_000);
       const concurrency = positiveInt(opts.concurrency, "--concurrency", 64);
       const maxAttempts = positiveInt(opts.attempts, "--attempts", 10);
       if (repos.length === 0 && !opts.catalog) throw new Error("name at least one checkout, or --catalog for every checkout in the catalog store");
       const rules = loadCodex(opts.codex);
+      let publish: PullRequestPublisher | undefined;
+      if (opts.githubOwner !== undefined) {
+        const token = process.env["GITHUB_TOKEN"];
+        if (!token) throw new Error("--github-owner needs a token in env GITHUB_TOKEN (contents and pull requests: read and write)");
+        const owner = opts.githubOwner;
+        const apiUrl = opts.githubApiUrl;
+        publish = (path, text) => upsertAgentsMdPullRequest({ apiUrl, token, owner, repo: basename(path) }, text);
+      }
       const db = await openStore(parseSettings(process.env, { dataDir: opts.dataDir }));
       try {
         const paths = new Set(repos.map((r) => resolve(r)));
@@ -63,7 +73,7 @@ export function registerAgentsMd(program: Command): void {
         await createJob(db, { id: jobId, kind: GENERATE_JOB_KIND, params: { repos: sorted.length }, items: sorted.map((path) => ({ item: path, input: { path } satisfies GenerateStepInput })) }, systemClock.now());
         const write = (text: string): void => void process.stderr.write(text);
         const progress = process.stderr.isTTY ? barProgress(write) : jsonProgress(write, systemClock.now);
-        const report = await runJob<Database, GenerateStepInput, GenerateStepResult>(db, jobId, GENERATE_JOB_KIND, generateStep(localRepoAccess, catalogQueries(db), rules), { clock: systemClock, concurrency, maxAttempts, leaseMs, progress });
+        const report = await runJob<Database, GenerateStepInput, GenerateStepResult>(db, jobId, GENERATE_JOB_KIND, generateStep(localRepoAccess, catalogQueries(db), rules, publish), { clock: systemClock, concurrency, maxAttempts, leaseMs, progress });
         if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         else {
           const rows = report.steps.filter((s) => s.status !== "done").map((s) => [s.item, s.status, String(s.attempts), s.error ?? ""]);
