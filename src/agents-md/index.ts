@@ -7,3 +7,4 @@ export { generateStep, planAgentsMd, GENERATE_JOB_KIND, type RepoAccess, type Ge
 export { GENERATED_DIR_NAMES, isGeneratedDir, type RepoSnapshot } from "./repo.ts";
 export type { Component, RepoCommand, Stack } from "./stacks.ts";
 export { upsertAgentsMdPullRequest, AGENTS_MD_BRANCH, type GitHubRepoTarget, type PullRequestOutcome } from "./github-pr.ts";
+export { staleClaimsInTree } from "./review-check.ts";
