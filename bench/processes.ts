@@ -21,9 +21,9 @@ export interface Started {
 const root = new URL("..", import.meta.url).pathname;
 
 /** Starts a child and waits for a line on stdout/stderr that `match` turns into a port. */
-function startChild(name: string, command: string, args: string[], env: Record<string, string>, match: (line: string) => number | undefined): Promise<Started> {
+function startChild(name: string, command: string, args: string[], env: Record<string, string>, match: (line: string) => number | undefined, cwd = root): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     const timer = setTimeout(() => reject(new Error(`${name} did not start in 60 s`)), 60_000);
     const stop = () =>
       new Promise<void>((done) => {
@@ -63,30 +63,33 @@ export const BENCH_TOKEN = "gh_bench_token_0123456789abcdef";
  * A real Gatehouse-signed token (ES256 JWT, like `gatehouse login` hands out), so the bench
  * pays for token verification on every request, not a static-string comparison.
  */
-export function issueSignedToken(dataDir: string): string {
-  const out = spawnSync(process.execPath, ["bin/gatehouse.js", "token", "issue", "--email", "bench@example.com", "--group", "bench", "--data-dir", dataDir], { cwd: root, encoding: "utf8" });
+export function issueSignedToken(dataDir: string, checkout = root): string {
+  const out = spawnSync(process.execPath, ["bin/gatehouse.js", "token", "issue", "--email", "bench@example.com", "--group", "bench", "--data-dir", dataDir], { cwd: checkout, encoding: "utf8" });
   if (out.status !== 0) throw new Error(`token issue failed: ${out.stderr}`);
   return out.stdout.trim();
 }
 
-export async function startSignedGatehouse(upstreamPort: number): Promise<Started & { token: string }> {
-  const started = await startGatehouse(upstreamPort);
-  return { ...started, token: issueSignedToken(started.dataDir as string) };
+/** `checkout`: another checkout's gateway (an older commit, for a before/after in one run). */
+export async function startSignedGatehouse(upstreamPort: number, nodeFlags: readonly string[] = [], checkout = root): Promise<Started & { token: string }> {
+  const started = await startGatehouse(upstreamPort, {}, nodeFlags, checkout);
+  return { ...started, token: issueSignedToken(started.dataDir as string, checkout) };
 }
 
-export function startGatehouse(upstreamPort: number, extraEnv: Record<string, string> = {}): Promise<Started> {
+/** `nodeFlags` go before the script (`--cpu-prof`, `--heapsnapshot-signal=…`): NODE_OPTIONS would reach the CLI's child processes too. */
+export function startGatehouse(upstreamPort: number, extraEnv: Record<string, string> = {}, nodeFlags: readonly string[] = [], checkout = root): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
   writeFileSync(join(dir, "gatehouse.yaml"), `providers:\n  openai:\n    upstream: http://127.0.0.1:${upstreamPort}/v1\n    apiKeyEnv: OPENAI_API_KEY\n`);
   return startChild(
     "gatehouse",
     process.execPath,
-    ["bin/gatehouse.js", "serve", "--config", dir, "--port", "0", "--data-dir", join(dir, "data")],
+    [...nodeFlags, "bin/gatehouse.js", "serve", "--config", dir, "--port", "0", "--data-dir", join(dir, "data")],
     // One bench token stands in for many callers: lift the per-caller concurrency cap (default 64).
     { OPENAI_API_KEY: "sk-bench-upstream-key", GATEHOUSE_DEV_TOKEN: BENCH_TOKEN, GATEHOUSE_LOG_LEVEL: "warn", GATEHOUSE_CATALOG_REFRESH_MS: "0", GATEHOUSE_MAX_CONCURRENT_PER_CALLER: "100000", ...extraEnv },
     (line) => {
       const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
       return m ? Number(m[1]) : undefined;
     },
+    checkout,
   ).then((started) => ({ ...started, dataDir: join(dir, "data") }));
 }
 

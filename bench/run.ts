@@ -5,6 +5,8 @@
  *   --quick       shorter phases (for a smoke check, not for the README)
  *   --no-portkey  skip Portkey
  *   --no-scale    skip the scale-out rows (two instances on PostgreSQL, the worker in workerd)
+ *   --compare DIR one more Gatehouse row, started from another checkout (an older commit via
+ *                 `git archive`, node_modules linked): a before/after in the same run; repeatable
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -15,8 +17,13 @@ import { startPostgresPair, startWorkerd } from "./scale.ts";
 const quick = process.argv.includes("--quick");
 const withPortkey = !process.argv.includes("--no-portkey");
 const withScale = !process.argv.includes("--no-scale");
+const compareDirs = process.argv.flatMap((arg, i) => (arg === "--compare" && process.argv[i + 1] ? [process.argv[i + 1] as string] : []));
 const LATENCY_N = quick ? 200 : 1000;
-const THROUGHPUT_S = quick ? 3 : 8;
+// Throughput is measured in rounds, one phase per candidate each, the order rotating, so a
+// burst of load from other work on the shared machine lands on one round of everybody, not
+// on one candidate's whole figure; each figure is the median of its rounds.
+const THROUGHPUT_ROUNDS = quick ? 2 : 4;
+const ROUND_S = 2;
 const STREAMS = 1000;
 const SOAK_N = quick ? 20_000 : 100_000;
 
@@ -34,9 +41,13 @@ interface Row {
   name: string;
   p50: number;
   p99: number;
+  /** Medians over the throughput rounds. */
   rps: number;
   /** CPU the candidate's process spent per request during the throughput phase. */
   cpuUsPerRequest: number;
+  /** Medians of the per-round ratios to the bare proxy's figure of the same round. */
+  rpsVsBare: number;
+  cpuVsBare: number;
   ttfb50: number;
   ttfb99: number;
   peakStreamsMiB: number;
@@ -53,17 +64,20 @@ async function main(): Promise<void> {
   const up = `http://127.0.0.1:${upstream.port}`;
   const bare = await startBareProxy(upstream.port);
   const gatehouse = await startSignedGatehouse(upstream.port);
+  const compared: Array<Started & { token: string; dir: string }> = [];
+  for (const dir of compareDirs) compared.push({ ...(await startSignedGatehouse(upstream.port, [], dir)), dir });
   const portkey = withPortkey ? await startPortkey() : undefined;
   // Scale-out rows (issue 5; bench/scale.ts).
   const pgPair = withScale ? await startPostgresPair(upstream.port) : undefined;
   const workerd = withScale ? await startWorkerd(upstream.port) : undefined;
-  const started = [upstream, bare, gatehouse, ...(portkey ? [portkey] : []), ...(pgPair ? [pgPair] : []), ...(workerd ? [{ stop: workerd.stop }] : [])];
+  const started = [upstream, bare, gatehouse, ...compared, ...(portkey ? [portkey] : []), ...(pgPair ? [pgPair] : []), ...(workerd ? [{ stop: workerd.stop }] : [])];
 
   const candidates: Candidate[] = [
     { name: "direct", target: { url: `${up}/v1/chat/completions`, headers: { authorization: "Bearer sk-direct" } } },
     { name: "bare node proxy", target: { url: `http://127.0.0.1:${bare.port}/openai/v1/chat/completions`, headers: {} }, process: bare },
     { name: "gatehouse", target: { url: `http://127.0.0.1:${gatehouse.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${gatehouse.token}` } }, process: gatehouse },
   ];
+  for (const other of compared) candidates.push({ name: `gatehouse (${other.dir})`, target: { url: `http://127.0.0.1:${other.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${other.token}` } }, process: other });
   if (pgPair) candidates.push({ name: pgPair.name, target: { url: `http://127.0.0.1:${pgPair.port}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${pgPair.token}` } }, process: pgPair, sharedCpu: true });
   if (workerd) candidates.push({ name: "worker (workerd)", target: { url: `${workerd.url}/openai/v1/chat/completions`, headers: { authorization: `Bearer ${BENCH_TOKEN}` } } });
   if (portkey) {
@@ -84,15 +98,12 @@ async function main(): Promise<void> {
     const lat = await interleaved(candidates, body("bench-delay-20"), LATENCY_N, "total");
     process.stderr.write(`time to first byte of streams (${LATENCY_N} rounds)\n`);
     const ttfb = await interleaved(candidates, body("bench-stream", true), LATENCY_N, "ttfb");
+    process.stderr.write(`throughput at concurrency 64, zero-delay upstream (${THROUGHPUT_ROUNDS} rounds of ${ROUND_S} s per candidate, after a 1 s warm-up each)\n`);
+    for (const candidate of candidates) await throughput(candidate.target, body("bench-delay-0"), 1, 64);
+    const rounds = await throughputRounds(candidates);
     for (const [index, candidate] of candidates.entries()) {
       process.stderr.write(`${candidate.name}\n`);
       const t = candidate.target;
-      progress(`throughput at concurrency 64, zero-delay upstream (${THROUGHPUT_S} s)`);
-      await throughput(t, body("bench-delay-0"), 1, 64);
-      const cpuBefore = candidate.process && !candidate.sharedCpu ? cpuMs(candidate.process.pid) : NaN;
-      const tp = await throughput(t, body("bench-delay-0"), THROUGHPUT_S, 64);
-      const cpuPerRequest = candidate.process && !candidate.sharedCpu ? ((cpuMs(candidate.process.pid) - cpuBefore) * 1000) / Math.max(tp.total, 1) : NaN;
-      if (tp.non2xx + tp.errors > 0) throw new Error(`${candidate.name}: ${tp.non2xx} non-2xx and ${tp.errors} errors under load`);
       let peak = NaN;
       const memory: number[] = [];
       if (candidate.process) {
@@ -112,7 +123,8 @@ async function main(): Promise<void> {
       }
       const l = lat[index] as number[];
       const f = ttfb[index] as number[];
-      rows.push({ name: candidate.name, p50: percentile(l, 50), p99: percentile(l, 99), rps: tp.rps, cpuUsPerRequest: cpuPerRequest, ttfb50: percentile(f, 50), ttfb99: percentile(f, 99), peakStreamsMiB: peak, memory });
+      const r = rounds[index] as RoundFigures;
+      rows.push({ name: candidate.name, p50: percentile(l, 50), p99: percentile(l, 99), ...r, ttfb50: percentile(f, 50), ttfb99: percentile(f, 99), peakStreamsMiB: peak, memory });
     }
   } finally {
     await Promise.all(started.map((s) => s.stop()));
@@ -131,16 +143,18 @@ function render(rows: Row[]): string {
   const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "-");
   const addedP99 = (r: Row) => r.p99 - direct.p99;
   const addedTtfb99 = (r: Row) => r.ttfb99 - direct.ttfb99;
+  // A ratio to the floor's added p99 means nothing when the floor added nothing (or less than the direct call).
+  const p99VsBare = (r: Row) => (addedP99(bare) > 0.05 ? `${f(addedP99(r) / addedP99(bare))}x` : "n/a");
   const lines = [
-    `Benchmark, ${new Date().toISOString()}, Node ${process.version}, ${quick ? "quick" : "full"} run, ${cpus().length} cores. Latencies in ms; "added" = the candidate's percentile minus the direct call's, sampled round-robin.`,
+    `Benchmark, ${new Date().toISOString()}, Node ${process.version}, ${quick ? "quick" : "full"} run, ${cpus().length} cores, load average at the end ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}. Latencies in ms; "added" = the candidate's percentile minus the direct call's, sampled round-robin. Throughput and CPU: median of ${THROUGHPUT_ROUNDS} rounds of ${ROUND_S} s; "vs bare" = median of the per-round ratios to the bare proxy's figure of the same round.`,
     "",
-    "| candidate | added p50 | added p99 | added p99 vs bare | req/s (c=64) | req/s vs bare | req/s vs direct | CPU µs/request | added TTFB p50 | added TTFB p99 | peak RSS, 1000 streams (MiB) | RSS after warm-up → half → full soak (MiB) |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| candidate | added p50 | added p99 | added p99 vs bare | req/s (c=64) | req/s vs bare | req/s vs direct | CPU µs/request | CPU vs bare | added TTFB p50 | added TTFB p99 | peak RSS, 1000 streams (MiB) | RSS after warm-up → half → full soak (MiB) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
     const isDirect = r === direct;
     lines.push(
-      `| ${r.name} | ${isDirect ? "-" : f(r.p50 - direct.p50, 3)} | ${isDirect ? "-" : f(addedP99(r), 3)} | ${isDirect || r === bare ? "-" : `${f(addedP99(r) / Math.max(addedP99(bare), 0.001))}x`} | ${f(r.rps, 0)} | ${f(r.rps / bare.rps)} | ${f(r.rps / direct.rps)} | ${f(r.cpuUsPerRequest, 0)} | ${isDirect ? "-" : f(r.ttfb50 - direct.ttfb50, 3)} | ${isDirect ? "-" : f(addedTtfb99(r), 3)} | ${f(r.peakStreamsMiB, 0)} | ${r.memory.length ? r.memory.map((m) => f(m, 0)).join(" → ") : "-"} |`,
+      `| ${r.name} | ${isDirect ? "-" : f(r.p50 - direct.p50, 3)} | ${isDirect ? "-" : f(addedP99(r), 3)} | ${isDirect || r === bare ? "-" : p99VsBare(r)} | ${f(r.rps, 0)} | ${f(r.rpsVsBare)} | ${f(r.rps / direct.rps)} | ${f(r.cpuUsPerRequest, 0)} | ${r === bare || !Number.isFinite(r.cpuVsBare) ? "-" : `${f(r.cpuVsBare)}x`} | ${isDirect ? "-" : f(r.ttfb50 - direct.ttfb50, 3)} | ${isDirect ? "-" : f(addedTtfb99(r), 3)} | ${f(r.peakStreamsMiB, 0)} | ${r.memory.length ? r.memory.map((m) => f(m, 0)).join(" → ") : "-"} |`,
     );
   }
   const gh = rows.find((r) => r.name === "gatehouse");
@@ -148,10 +162,62 @@ function render(rows: Row[]): string {
   if (gh) {
     lines.push("");
     lines.push(
-      `Gatehouse: throughput ${f((gh.rps / bare.rps) * 100, 0)}% of the bare proxy${pk ? ` and ${f(gh.rps / pk.rps, 1)}x Portkey` : ""}; added p99 ${f(addedP99(gh), 3)} ms (${f(addedP99(gh) / Math.max(addedP99(bare), 0.001))}x the bare proxy's); added TTFB p99 ${f(addedTtfb99(gh), 3)} ms (the bare proxy's: ${f(addedTtfb99(bare), 3)} ms).`,
+      `Gatehouse: throughput ${f(gh.rpsVsBare * 100, 0)}% of the bare proxy${pk ? ` and ${f(gh.rps / pk.rps, 1)}x Portkey` : ""}; CPU per request ${f(gh.cpuVsBare)}x the bare proxy's; added p99 ${f(addedP99(gh), 3)} ms (${p99VsBare(gh)} the bare proxy's); added TTFB p99 ${f(addedTtfb99(gh), 3)} ms (the bare proxy's: ${f(addedTtfb99(bare), 3)} ms).`,
     );
   }
   return lines.join("\n");
+}
+
+interface RoundFigures {
+  rps: number;
+  cpuUsPerRequest: number;
+  rpsVsBare: number;
+  cpuVsBare: number;
+}
+
+/**
+ * THROUGHPUT_ROUNDS rounds of one ROUND_S phase per candidate, the order rotating each round
+ * (a phase pays for garbage the phase before it left in the same machine's caches and
+ * processes). Per candidate: the medians of its rounds and of its ratios to the bare proxy's
+ * figures of the same round.
+ */
+async function throughputRounds(candidates: readonly Candidate[]): Promise<RoundFigures[]> {
+  const bareIndex = candidates.findIndex((c) => c.name === "bare node proxy");
+  const perRound = candidates.map(() => [] as Array<{ rps: number; cpu: number }>);
+  for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
+    for (let k = 0; k < candidates.length; k++) {
+      const index = (round + k) % candidates.length;
+      const candidate = candidates[index] as Candidate;
+      const measured = candidate.process && !candidate.sharedCpu ? candidate.process.pid : undefined;
+      const cpuBefore = measured === undefined ? NaN : cpuMs(measured);
+      const tp = await throughput(candidate.target, body("bench-delay-0"), ROUND_S, 64);
+      if (tp.non2xx + tp.errors > 0) throw new Error(`${candidate.name}: ${tp.non2xx} non-2xx and ${tp.errors} errors under load`);
+      const cpu = measured === undefined ? NaN : ((cpuMs(measured) - cpuBefore) * 1000) / Math.max(tp.total, 1);
+      (perRound[index] as Array<{ rps: number; cpu: number }>).push({ rps: tp.rps, cpu });
+    }
+    progress(
+      `round ${round + 1}: ${candidates
+        .map((c, i) => {
+          const r = (perRound[i] as Array<{ rps: number; cpu: number }>)[round];
+          return `${c.name} ${r?.rps.toFixed(0)}/s${Number.isFinite(r?.cpu) ? ` ${r?.cpu.toFixed(0)} µs` : ""}`;
+        })
+        .join(", ")}`,
+    );
+  }
+  const bareRounds = perRound[bareIndex] as Array<{ rps: number; cpu: number }>;
+  return perRound.map((rounds) => ({
+    rps: median(rounds.map((r) => r.rps)),
+    cpuUsPerRequest: median(rounds.map((r) => r.cpu)),
+    rpsVsBare: median(rounds.map((r, i) => r.rps / (bareRounds[i] as { rps: number }).rps)),
+    cpuVsBare: median(rounds.map((r, i) => r.cpu / (bareRounds[i] as { cpu: number }).cpu)),
+  }));
+}
+
+function median(values: readonly number[]): number {
+  const finite = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (finite.length === 0) return NaN;
+  const mid = Math.floor(finite.length / 2);
+  return finite.length % 2 ? (finite[mid] as number) : ((finite[mid - 1] as number) + (finite[mid] as number)) / 2;
 }
 
 /** `rounds` rounds of one request per candidate, in turn; returns each candidate's sorted samples. */

@@ -5,6 +5,8 @@ export interface DescriptorFile {
   /** `file:/abs/path/catalog-info.yaml` (Backstage's location ref form). */
   location: string;
   text: string;
+  /** A validator (ETag, blob id) a remote source can check next time instead of downloading. */
+  version?: string;
 }
 
 export interface ParsedDocument {

@@ -4,7 +4,7 @@ import { EntityValidationError, refKey, validateEntity } from "./entity.ts";
 import { deriveRelations } from "./relations.ts";
 import { contentHash, entityRow, textHash, type EntityRecord } from "./rows.ts";
 import type { CatalogSource } from "./source.ts";
-import type { CatalogStore } from "./store.ts";
+import type { CatalogStore, CleanFile } from "./store.ts";
 
 export interface SourceRefreshReport {
   sourceId: string;
@@ -17,6 +17,8 @@ export interface SourceRefreshReport {
   updated: number;
   unchanged: number;
   removed: number;
+  /** Files a remote source found unchanged by a validator (ETag, blob id): not downloaded, not parsed. */
+  notModified: number;
   /** Files or documents that could not be used; the entities they held before are kept. */
   problems: FileError[];
 }
@@ -35,30 +37,52 @@ export async function refreshCatalog(store: CatalogStore, sources: readonly Cata
 }
 
 async function refreshSource(store: CatalogStore, source: CatalogSource, clock: Clock): Promise<SourceRefreshReport> {
-  const report: SourceRefreshReport = { sourceId: source.id, status: "ok", files: 0, entities: 0, added: 0, updated: 0, unchanged: 0, removed: 0, problems: [] };
+  const report: SourceRefreshReport = { sourceId: source.id, status: "ok", files: 0, entities: 0, added: 0, updated: 0, unchanged: 0, removed: 0, notModified: 0, problems: [] };
   const attemptAt = clock.now();
   try {
-    const snapshot = await source.read();
-    report.files = snapshot.files.length;
-    report.problems.push(...snapshot.errors);
     const stored = await store.storedBySource(source.id);
     const cleanBefore = await store.cleanFiles(source.id);
+    const versions = new Map<string, string>();
+    for (const [location, file] of cleanBefore) if (file.version !== null) versions.set(location, file.version);
+    const snapshot = await source.read({ versions });
+    const unchangedFiles = snapshot.unchanged ?? [];
+    report.files = snapshot.files.length + unchangedFiles.length;
+    report.notModified = unchangedFiles.length;
+    report.problems.push(...snapshot.errors);
     const storedByLocation = new Map<string, string[]>();
     for (const entity of stored.values()) storedByLocation.set(entity.location, [...(storedByLocation.get(entity.location) ?? []), entity.ref]);
     // Files whose entities cannot be known this time: whatever they held stays.
     const unsettled = new Set(snapshot.errors.map((error) => error.location));
     const fileHashes = new Map<string, string>();
     const seen = new Set<string>();
+    const clean = new Map<string, CleanFile>();
+    // Checked by the source without a download (same ETag or blob id): same entities as stored.
+    for (const file of unchangedFiles) {
+      const before = cleanBefore.get(file.location);
+      if (!before) {
+        report.problems.push({ location: file.location, message: "the source reported this file unchanged, but it was never read cleanly; its entities are kept and it is read in full next time" });
+        unsettled.add(file.location);
+        continue;
+      }
+      const held = storedByLocation.get(file.location) ?? [];
+      for (const ref of held) seen.add(ref);
+      report.entities += held.length;
+      report.unchanged += held.length;
+      fileHashes.set(file.location, before.hash);
+      // Rewritten only when the validator moved on (a push that left this file alone).
+      if (before.version !== file.version) clean.set(file.location, { hash: before.hash, version: file.version });
+    }
     const toParse: typeof snapshot.files = [];
     for (const file of snapshot.files) {
       const hash = await textHash(file.text);
       fileHashes.set(file.location, hash);
       const held = storedByLocation.get(file.location);
       // Same text as the last clean read: its entities are exactly the stored ones, unchanged.
-      if (held && cleanBefore.get(file.location) === hash) {
+      if (held && cleanBefore.get(file.location)?.hash === hash) {
         for (const ref of held) seen.add(ref);
         report.entities += held.length;
         report.unchanged += held.length;
+        if ((cleanBefore.get(file.location)?.version ?? null) !== (file.version ?? null)) clean.set(file.location, { hash, version: file.version ?? null });
       } else toParse.push(file);
     }
     const candidates: EntityRecord[] = [];
@@ -110,7 +134,7 @@ async function refreshSource(store: CatalogStore, source: CatalogSource, clock: 
     report.removed = deletes.length;
     // Kept entities of unsettled files still count as held by the source.
     report.entities += [...stored.values()].filter((entity) => !seen.has(entity.ref) && unsettled.has(entity.location)).length;
-    const clean = new Map(toParse.filter((file) => !unsettled.has(file.location)).map((file) => [file.location, fileHashes.get(file.location) ?? ""]));
+    for (const file of toParse) if (!unsettled.has(file.location)) clean.set(file.location, { hash: fileHashes.get(file.location) ?? "", version: file.version ?? null });
     const dropped = [...cleanBefore.keys()].filter((location) => unsettled.has(location) || !fileHashes.has(location));
     await store.apply(source.id, upserts, deletes, { clean, dropped });
     await store.recordSource({ id: source.id, target: source.target, status: "ok", error: null, entity_count: report.entities, last_attempt_at: attemptAt, last_success_at: attemptAt });

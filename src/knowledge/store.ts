@@ -18,6 +18,12 @@ const RELATION_COLUMNS = 4;
 /** Entities per transaction: long enough to amortise the commit, short enough not to hold SQLite's write lock for long. */
 const ENTITIES_PER_TRANSACTION = 250;
 
+/** A descriptor file as last read cleanly: its text hash, and the source's validator for it. */
+export interface CleanFile {
+  hash: string;
+  version: string | null;
+}
+
 /** Stored state of a source's entities, for the refresh's diff. */
 export interface StoredEntity {
   ref: string;
@@ -54,10 +60,10 @@ export class CatalogStore {
     return holders;
   }
 
-  /** Text hashes of the files this source last read cleanly, by location. */
-  async cleanFiles(sourceId: string): Promise<Map<string, string>> {
-    const rows = await this.db.selectFrom("knowledge_files").select(["location", "hash"]).where("source_id", "=", sourceId).execute();
-    return new Map(rows.map((row) => [row.location, row.hash]));
+  /** Text hashes (and the source's validators) of the files this source last read cleanly, by location. */
+  async cleanFiles(sourceId: string): Promise<Map<string, CleanFile>> {
+    const rows = await this.db.selectFrom("knowledge_files").select(["location", "hash", "version"]).where("source_id", "=", sourceId).execute();
+    return new Map(rows.map((row) => [row.location, { hash: row.hash, version: row.version }]));
   }
 
   /**
@@ -65,14 +71,18 @@ export class CatalogStore {
    * deleted ones, then records which files were clean. The file records come last: after an
    * interrupted write the old hashes no longer match, so the next refresh parses those files again.
    */
-  async apply(sourceId: string, upserts: readonly EntityRecord[], deletes: readonly string[], files: { clean: ReadonlyMap<string, string>; dropped: readonly string[] }): Promise<void> {
+  async apply(sourceId: string, upserts: readonly EntityRecord[], deletes: readonly string[], files: { clean: ReadonlyMap<string, CleanFile>; dropped: readonly string[] }): Promise<void> {
     for (const batch of chunks(upserts, ENTITIES_PER_TRANSACTION)) await this.inTransaction((db) => this.writeBatch(db, batch));
     for (const batch of chunks(deletes, ENTITIES_PER_TRANSACTION)) await this.inTransaction((db) => this.deleteBatch(db, batch));
-    const clean = [...files.clean].map(([location, hash]) => ({ source_id: sourceId, location, hash }));
+    const clean = [...files.clean].map(([location, file]) => ({ source_id: sourceId, location, hash: file.hash, version: file.version }));
     for (const batch of chunks(clean, ENTITIES_PER_TRANSACTION)) {
       await this.inTransaction(async (db) => {
-        for (const chunk of chunks(batch, Math.floor(this.maxParams / 3))) {
-          await db.insertInto("knowledge_files").values(chunk).onConflict((oc) => oc.columns(["source_id", "location"]).doUpdateSet((eb) => ({ hash: eb.ref("excluded.hash") }))).execute();
+        for (const chunk of chunks(batch, Math.floor(this.maxParams / 4))) {
+          await db
+            .insertInto("knowledge_files")
+            .values(chunk)
+            .onConflict((oc) => oc.columns(["source_id", "location"]).doUpdateSet((eb) => ({ hash: eb.ref("excluded.hash"), version: eb.ref("excluded.version") })))
+            .execute();
         }
       });
     }

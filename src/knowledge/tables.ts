@@ -17,6 +17,8 @@ export interface KnowledgeFilesTable {
   location: string;
   /** sha256 of the file's text. */
   hash: string;
+  /** The source's validator for the file (ETag, blob id; migration 010), null for local files. */
+  version: string | null;
 }
 
 export interface KnowledgeEntitiesTable {

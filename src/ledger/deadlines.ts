@@ -9,7 +9,13 @@ export async function settledWithin(work: Promise<void>, ms: number): Promise<bo
   const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
   try {
     // A rejection is settled too: the caller reads the outcome from its counters, not from here.
-    return await Promise.race([work.then(() => true, () => true), late]);
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -129,7 +129,10 @@ describe("BatchedLedgerWriter timing", () => {
     expect(store.calls).toEqual([{ at: 100, rows: 1 }]);
     for (let i = 1; i <= 10; i++) writer.record(row(i));
     await vi.advanceTimersByTimeAsync(0);
-    expect(store.calls).toEqual([{ at: 100, rows: 1 }, { at: 100, rows: 10 }]);
+    expect(store.calls).toEqual([
+      { at: 100, rows: 1 },
+      { at: 100, rows: 10 },
+    ]);
     expect(store.rows.size).toBe(11);
     // Idle: no timer left behind.
     expect(vi.getTimerCount()).toBe(0);

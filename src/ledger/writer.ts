@@ -2,7 +2,7 @@ import type { Insertable, Kysely } from "kysely";
 import type { Logger } from "../core/logger.ts";
 import { describeError } from "../core/app.ts";
 import { LogThrottle } from "../core/log-throttle.ts";
-import { ledgerRecord, type Database, type LedgerTable } from "../store/index.ts";
+import { LEDGER_COLUMNS, ledgerRecord, type Database, type LedgerTable } from "../store/index.ts";
 import { rejectAfter, settledWithin } from "./deadlines.ts";
 import type { LedgerSpool } from "./spool.ts";
 
@@ -72,14 +72,17 @@ export interface LedgerStats {
 }
 
 /**
- * The portable insert (PostgreSQL, D1): one multi-row statement per batch, keyed on request_id.
- * Each row is reduced to the store's ledger columns (ledgerRecord), the definition the SQLite
- * worker's statement uses too, so every dialect writes the same columns.
+ * The portable insert (PostgreSQL, D1): multi-row statements keyed on request_id. Each row is
+ * reduced to the store's ledger columns (ledgerRecord), the definition the SQLite worker's
+ * statement uses too, so every dialect writes the same columns. A statement holds at most
+ * `batchSize` rows and at most `maxBoundParameters` values (PostgreSQL's wire limit by
+ * default; D1 allows 100, so 3 ledger rows: see adapters/workers/d1-dialect.ts).
  */
-export function kyselyLedgerInsert(db: Kysely<Database>, batchSize: number): LedgerInsert {
+export function kyselyLedgerInsert(db: Kysely<Database>, batchSize: number, maxBoundParameters = 65_535): LedgerInsert {
+  const rowsPerStatement = Math.max(1, Math.min(batchSize, Math.floor(maxBoundParameters / LEDGER_COLUMNS.length)));
   return async (rows) => {
-    for (let i = 0; i < rows.length; i += batchSize) {
-      const batch = rows.slice(i, i + batchSize).map((row) => ledgerRecord(row) as LedgerRow);
+    for (let i = 0; i < rows.length; i += rowsPerStatement) {
+      const batch = rows.slice(i, i + rowsPerStatement).map((row) => ledgerRecord(row) as LedgerRow);
       // A row written twice (a retried flush, a second instance) stays one row.
       await db.insertInto("ledger").values(batch).onConflict((oc) => oc.column("request_id").doNothing()).execute();
     }

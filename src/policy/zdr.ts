@@ -3,9 +3,12 @@ import type { JsonObject, RequestShape } from "../providers/index.ts";
 import { globToRegExp, matchesAny } from "./glob.ts";
 
 const compiled = new WeakMap<readonly string[], RegExp[]>();
+// One empty list for a config without ZDR models: a fresh `[]` per request missed the cache
+// and compiled (and stored in the WeakMap) once per request.
+const NO_MODELS: readonly string[] = [];
 
 function zdrPatterns(config: OrgConfig): RegExp[] {
-  const models = config.policy?.zdr.models ?? [];
+  const models = config.policy?.zdr.models ?? NO_MODELS;
   let patterns = compiled.get(models);
   if (!patterns) {
     patterns = models.map(globToRegExp);

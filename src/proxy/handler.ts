@@ -8,7 +8,7 @@ import { createInjectedUsageFilter } from "../usage/index.ts";
 import type { Pricer } from "../catalog/index.ts";
 import { createMeteringTap, failedAttemptRow, ledgerRow, type MeteringServices, type RequestRecord } from "./metering.ts";
 import type { RequestObserver } from "./observer.ts";
-import { forwardRequestHeaders } from "./headers.ts";
+import { forwardRequestHeaders, gatewayHeaders } from "./headers.ts";
 import { upstreamUrl } from "./url.ts";
 import { canonicalTarget, encodeQuery, type CanonicalTarget } from "./canonical.ts";
 import type { ObjectOwnership } from "./object-ownership.ts";
@@ -39,7 +39,6 @@ export interface ProxyServices {
 }
 
 const encoder = new TextEncoder();
-const JSON_HEADERS = { "content-type": "application/json" } as const;
 
 /** What the classification step found out about a request: everything forwarding needs. */
 interface Classified {
@@ -72,6 +71,8 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
   // Every provider's billing and credential headers are stripped on every route: one that is
   // harmless at one provider today may be honoured by an OpenAI-compatible server tomorrow.
   const stripped = [...new Set(providers.flatMap((p) => p.strippedRequestHeaders)), ...(services.stripHeaders ?? [])];
+  // A parsed JSON body leaves re-serialised, as plain JSON: its content-encoding goes too.
+  const strippedForJson = [...stripped, "content-encoding"];
   const metering: MeteringServices = { pricer: services.pricer, logger };
 
   return async (c: Context<AppEnv>): Promise<Response> => {
@@ -137,13 +138,12 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
           hideInjectedUsage = true;
         }
       }
-      const pinned = { ...route.config.pinHeaders, [services.userIdHeader]: caller.id };
       const headers = forwardRequestHeaders(
         head.headers,
         route.key ? { placement: provider.keyPlacement, value: route.key } : undefined,
         // A JSON body is re-serialised from what was parsed, so it leaves as plain JSON.
-        body ? { ...pinned, ...JSON_HEADERS } : pinned,
-        body ? [...stripped, "content-encoding"] : stripped,
+        gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, body !== undefined),
+        body ? strippedForJson : stripped,
       );
       const search = encodeQuery(request.query);
 
@@ -267,7 +267,7 @@ async function openSocket(
   if (!transport.acceptWebSocket || !governed || typeof upgrade !== "string" || upgrade.toLowerCase() !== "websocket") {
     throw new GatewayError("bad_request", `GET ${provider.routePrefix}${request.target.path} is the Responses API's WebSocket mode: open it with Upgrade: websocket, or POST the request instead.`);
   }
-  const headers = forwardRequestHeaders(head.headers, route.key ? { placement: provider.keyPlacement, value: route.key } : undefined, { ...route.config.pinHeaders, [services.userIdHeader]: caller.id }, [...stripped, ...WEBSOCKET_HANDSHAKE_HEADERS]);
+  const headers = forwardRequestHeaders(head.headers, route.key ? { placement: provider.keyPlacement, value: route.key } : undefined, gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, false), [...stripped, ...WEBSOCKET_HANDSHAKE_HEADERS]);
   const metering: MeteringServices = { pricer: services.pricer, logger };
   // An open socket holds one of the caller's upstream slots until either side closes it.
   const slot = services.concurrency?.acquire(caller.id);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { filterResponseHeaders, forwardRequestHeaders } from "./headers.ts";
+import { filterResponseHeaders, forwardRequestHeaders, gatewayHeaders } from "./headers.ts";
 
 describe("forwardRequestHeaders (security)", () => {
   const incoming = {
@@ -59,5 +59,14 @@ describe("filterResponseHeaders", () => {
   it("keeps content-length unless the body is rewritten", () => {
     expect(filterResponseHeaders({ "content-length": "12" }, false)["content-length"]).toBe("12");
     expect(filterResponseHeaders({ "content-length": "12" }, true)["content-length"]).toBeUndefined();
+  });
+});
+
+describe("gatewayHeaders", () => {
+  it("the caller's id overrides a pinned header of that name, the JSON content type a pinned content type", () => {
+    const pinned = { "x-gatehouse-user-id": "pinned-spoof", "content-type": "text/plain", "x-org": "acme" };
+    expect(gatewayHeaders(pinned, "x-gatehouse-user-id", "uuid-1", true)).toEqual({ "x-gatehouse-user-id": "uuid-1", "content-type": "application/json", "x-org": "acme" });
+    expect(gatewayHeaders(pinned, "x-gatehouse-user-id", "uuid-1", false)).toEqual({ "x-gatehouse-user-id": "uuid-1", "content-type": "text/plain", "x-org": "acme" });
+    expect(pinned["x-gatehouse-user-id"]).toBe("pinned-spoof");
   });
 });

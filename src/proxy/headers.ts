@@ -38,6 +38,21 @@ export function forwardRequestHeaders(
   return out;
 }
 
+/**
+ * The headers the gateway sets on an upstream request, later ones winning: the provider's
+ * pinned headers, the caller's anonymous id, and for a re-serialised JSON body its content
+ * type. Built by assignment into a fresh object: spreading the parsed config object with a
+ * computed key gave a dictionary-mode object, 4 µs per request to build and walk
+ * (bench/README.md, "Hot path after the observer").
+ */
+export function gatewayHeaders(pinned: Readonly<Record<string, string>>, userIdHeader: string, callerId: string, jsonBody: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name in pinned) out[name] = pinned[name] as string;
+  out[userIdHeader] = callerId;
+  if (jsonBody) out["content-type"] = "application/json";
+  return out;
+}
+
 export function filterResponseHeaders(upstream: Readonly<Record<string, string | string[] | undefined>>, dropContentLength: boolean): Record<string, string | string[]> {
   const named = connectionNamed(upstream["connection"]);
   const out: Record<string, string | string[]> = {};

@@ -82,3 +82,11 @@ describe("metering estimates", () => {
     expect(rows[0]).toMatchObject({ outcome: "client_aborted", status: 0 });
   });
 });
+
+describe("utcDay", () => {
+  it("is the UTC date of each time, across midnight both ways and across years", async () => {
+    const { utcDay } = await import("./metering.ts");
+    const times = [Date.UTC(2026, 11, 1, 23, 59, 59, 999), Date.UTC(2026, 11, 2), Date.UTC(2026, 11, 1, 12), Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), 0, Date.UTC(2027, 0, 1, 0, 0, 0, 1)];
+    for (const ts of times) expect(utcDay(ts)).toBe(new Date(ts).toISOString().slice(0, 10));
+  });
+});

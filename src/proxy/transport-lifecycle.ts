@@ -95,6 +95,26 @@ export class SilenceTimer {
   }
 }
 
+/**
+ * The same deadlines for a byte path that awaits (Workers reads and writes a stream): each
+ * awaited read is the idle limit's unit, each awaited write the client-write limit's.
+ */
+export const TIMED_OUT: unique symbol = Symbol("timed out");
+
+/** The promise's value, or TIMED_OUT when it has not settled within `ms` (no deadline when undefined). */
+export async function withDeadline<T>(promise: Promise<T>, ms: number | undefined): Promise<T | typeof TIMED_OUT> {
+  if (ms === undefined) return promise;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** What the client reads when the upstream went silent past the idle limit. */
 export function idleTimeoutMessage(ms: number): string {
   return `The upstream provider sent nothing for ${ms} ms; the answer is incomplete (GATEHOUSE_UPSTREAM_IDLE_TIMEOUT_MS).`;

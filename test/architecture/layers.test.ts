@@ -98,6 +98,11 @@ describe("the layer table reader", () => {
     expect(verdict(a!, c!, true)).toBe("forbidden");
   });
 
+  it("ignores a remark after a spaced dash, but not a dash inside a reason", () => {
+    const [a, b] = parseLayerTable(table(["| `src/a` | x | — |", "| `src/b` | x | a (types: the port — never more) — never c |", "| `src/c` | x | — |"]));
+    expect(b?.allows).toEqual([{ layer: a?.folder, typesOnly: true }]);
+  });
+
   it("refuses a table it cannot read exactly, rather than allowing more than it says", () => {
     expect(() => parseLayerTable(table(["| `src/a` | x | nothing of ours but types |"]))).toThrow(/cannot read "nothing of ours but types"/);
     expect(() => parseLayerTable(table(["| `src/a` | x | core |"]))).toThrow(/names "core", which is no folder of the table/);

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { openStore } from "../../src/adapters/node/server.ts";
 import { parseSettings } from "../../src/core/settings.ts";
 import { catalogQueries } from "../../src/knowledge/index.ts";
+import { startFakeGitHub } from "../fake-github/index.ts";
 import { checkouts, ledgerRepo, orgRepo, paymentsRepo } from "./fixtures.ts";
 
 const run = promisify(execFile);
@@ -42,6 +43,56 @@ describe("gatehouse knowledge refresh", { timeout: 120_000 }, () => {
       expect((await queries.related("component:default/payments", ["ownedBy"])).map((r) => r.target)).toEqual(["group:default/team-payments"]);
     } finally {
       await db.destroy();
+    }
+  });
+});
+
+describe("gatehouse knowledge refresh --source / status (configured sources)", { timeout: 120_000 }, () => {
+  it("refreshes a configured GitHub source with its token from the environment, never prints the token, and shows the status", async () => {
+    const token = "ghp_cliTokenThatMustNeverLeak0123456789ab";
+    const github = await startFakeGitHub({ org: "acme", token });
+    try {
+      github.addRepo("payments", { "catalog-info.yaml": paymentsRepo });
+      const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-knowledge-cli-"));
+      const configDir = mkdtempSync(join(tmpdir(), "gatehouse-knowledge-config-"));
+      const local = checkouts({ "org/catalog-info.yaml": orgRepo });
+      writeFileSync(
+        join(configDir, "gatehouse.yaml"),
+        `knowledge:\n  sources:\n    - { type: github, name: acme, org: acme, apiUrl: "${github.url}", tokenSecret: CATALOG_GITHUB_TOKEN }\n    - { type: local, name: checkouts, path: "${local}" }\n`,
+      );
+      const env = { ...process.env, CATALOG_GITHUB_TOKEN: token };
+      const first = await run(process.execPath, [BIN, "knowledge", "refresh", "--source", "acme", "-c", configDir, "-d", dataDir, "--json"], { env });
+      const reports = JSON.parse(first.stdout) as { sourceId: string; status: string; added: number }[];
+      expect(reports).toEqual([expect.objectContaining({ sourceId: "acme", status: "ok", added: 3 })]);
+
+      // Token revoked: exit 1, the error says 401, the token is in no output.
+      github.faults.push({ path: /^\/orgs\/acme\/repos/, times: 1, fault: { kind: "status", status: 401, body: JSON.stringify({ message: `Bad credentials ${token}`, status: "401" }) } });
+      const failed = await run(process.execPath, [BIN, "knowledge", "refresh", "-c", configDir, "-d", dataDir], { env }).then(
+        () => undefined,
+        (err: { code: number; stdout: string; stderr: string }) => err,
+      );
+      expect(failed?.code).toBe(1);
+      expect(failed?.stdout).toMatch(/acme\s+error\s+/);
+      expect(failed?.stdout).toMatch(/checkouts\s+ok\s+1\s+4\s+4/);
+      const status = await run(process.execPath, [BIN, "knowledge", "status", "-d", dataDir, "--json"]).then(
+        () => undefined,
+        (err: { code: number; stdout: string; stderr: string }) => err,
+      );
+      expect(status?.code).toBe(1);
+      const rows = JSON.parse(status?.stdout ?? "[]") as { source: string; status: string; entities: number; nextRefreshAt: string | null; error: string | null }[];
+      expect(rows).toEqual([
+        expect.objectContaining({ source: "acme", status: "error", entities: 3, error: expect.stringContaining("HTTP 401 (Bad credentials [redacted])"), nextRefreshAt: expect.any(String) }),
+        expect.objectContaining({ source: "checkouts", status: "ok", entities: 4, error: null }),
+      ]);
+      for (const output of [first.stdout, first.stderr, failed?.stdout, failed?.stderr, status?.stdout, status?.stderr]) expect(output ?? "").not.toContain(token);
+
+      const unknown = await run(process.execPath, [BIN, "knowledge", "refresh", "--source", "nope", "-c", configDir, "-d", dataDir], { env }).then(
+        () => undefined,
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(unknown?.stderr).toContain('unknown source "nope"; configured: acme, checkouts');
+    } finally {
+      await github.close();
     }
   });
 });

@@ -32,7 +32,7 @@ beforeAll(async () => {
       hung: { type: "http", url: hung.url, timeoutMs: 6_000 },
       refused: { type: "http", url: `http://127.0.0.1:${refusedPort}/mcp` },
       missing: { type: "stdio", command: "/nonexistent/gatehouse-no-such-mcp-server" },
-      slowtools: { type: "stdio", scope: "shared", command: process.execPath, args: [requireEntry("server-everything"), "stdio"], timeoutMs: 1_500 },
+      slowtools: { type: "stdio", scope: "shared", command: process.execPath, args: [requireEntry("server-everything"), "stdio"], timeoutMs: 4_000 },
     }),
     stdio: spawnStdioServer,
     listBoundMs: BOUND_MS,
@@ -103,7 +103,7 @@ describe.skipIf(!realServersAvailable)("per-upstream health (real server-everyth
   it("one caller's slow tool call (its own timeout) does not open the breaker for everyone", async () => {
     const attacker = await portalClient(portal.url, TOKEN);
     expect(textOf(await attacker.callTool({ name: "slowtools_echo", arguments: { message: "warm" } }))).toContain("warm");
-    const slow = await attacker.callTool({ name: "slowtools_trigger-long-running-operation", arguments: { duration: 5, steps: 5 } }).then(() => "answered", (err: Error) => err.message);
+    const slow = await attacker.callTool({ name: "slowtools_trigger-long-running-operation", arguments: { duration: 10, steps: 5 } }).then(() => "answered", (err: Error) => err.message);
     expect(slow).toMatch(/timed out/i);
     expect(portal.runtime.pool().health("slowtools")?.snapshot().state).toBe("ok");
     const other = await portalClient(portal.url, TOKEN);

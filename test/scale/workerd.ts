@@ -1,10 +1,23 @@
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
+import { readFile } from "node:fs/promises";
 import { Miniflare } from "miniflare";
 
 const root = new URL("../..", import.meta.url).pathname;
 export const WORKER_COMPATIBILITY_DATE = "2026-04-01";
 
 let bundled: Promise<string> | undefined;
+
+/**
+ * wrangler.jsonc's Text rule: `chart.js/dist/chart.umd.js` (the dashboard's chart bundle) is
+ * imported as a string. The package's exports do not list the file, so it is found by path.
+ */
+const chartAsText: Plugin = {
+  name: "chart-umd-as-text",
+  setup(b) {
+    b.onResolve({ filter: /^chart\.js\/dist\/chart\.umd\.js$/ }, () => ({ path: `${root}node_modules/chart.js/dist/chart.umd.js`, namespace: "text-module" }));
+    b.onLoad({ filter: /.*/, namespace: "text-module" }, async (args) => ({ contents: await readFile(args.path, "utf8"), loader: "text" }));
+  },
+};
 
 /**
  * The worker bundled the way wrangler bundles it (esbuild, ESM, workerd export conditions),
@@ -21,6 +34,7 @@ export function bundleWorker(): Promise<string> {
     conditions: ["workerd", "worker", "browser", "import", "default"],
     mainFields: ["module", "main"],
     logLevel: "silent",
+    plugins: [chartAsText],
   }).then((result) => {
     const file = result.outputFiles[0];
     if (!file) throw new Error("esbuild produced no worker bundle");

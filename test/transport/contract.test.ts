@@ -1,4 +1,4 @@
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
@@ -177,6 +177,24 @@ describe.each(hostNames)("transport contract: $label", { timeout: 60_000 }, ({ k
     // its next write, which a silent upstream never causes: the idle deadline ends it there.
     const expected = key === "workerd" ? { type: "end", outcome: "upstream_failed", failure: "upstream_idle_timeout" } : { type: "end", outcome: "client_aborted" };
     expect(ends(record.events)).toEqual([expected]);
+  });
+
+  it("a client that stops reading is given up at the client-write deadline: client_aborted once, upstream stopped", async () => {
+    const id = `t${process.pid}-${nextId++}`;
+    const plan: ForwardPlan = { upstream: `${upstream.url}/flood`, streaming: true, headerTimeoutMs: 20_000, clientWriteTimeoutMs: 500 };
+    const target = new URL(host().url);
+    // A raw socket that sends the request and never reads a byte of the answer.
+    const socket = connect(Number(target.port), target.hostname);
+    socket.pause();
+    socket.on("error", () => undefined);
+    const body = "{}";
+    socket.write(`POST /forward HTTP/1.1\r\nhost: ${target.host}\r\nx-test-id: ${id}\r\nx-forward: ${JSON.stringify(plan)}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    try {
+      const record = await settled(host(), id);
+      expect(ends(record.events)).toEqual([{ type: "end", outcome: "client_aborted", failure: "client_write_timeout" }]);
+    } finally {
+      socket.destroy();
+    }
   });
 
   it("an upstream cut mid-stream ends once as upstream_failed and writes the error event to the client", async () => {

@@ -13,6 +13,7 @@ export interface ForwardPlan {
   streaming: boolean;
   headerTimeoutMs: number;
   idleTimeoutMs?: number;
+  clientWriteTimeoutMs?: number;
   retryOn?: number[];
   /** When set, a stream cut writes this event (and an idle timeout writes `${streamErrorEvent}: <message>`). */
   streamErrorEvent?: string;
@@ -55,6 +56,7 @@ export function createTransportHost(transport: ProxyTransport): Hono {
         responseHeaders: { "x-gateway": "contract" },
         headerTimeoutMs: plan.headerTimeoutMs,
         idleTimeoutMs: plan.idleTimeoutMs,
+        clientWriteTimeoutMs: plan.clientWriteTimeoutMs,
         streaming: plan.streaming,
         retryOn: plan.retryOn ? (status) => (plan.retryOn ?? []).includes(status) : undefined,
         streamErrorEvent: plan.streamErrorEvent,

@@ -103,6 +103,21 @@ function behave(path: string, res: ServerResponse): void {
       res.once("close", () => clearInterval(timer));
       return;
     }
+    case "/flood": {
+      // As fast as the transport takes it, until it stops reading or goes away (bounded: 256 MiB).
+      res.writeHead(200, sse);
+      const chunk = `data: ${"x".repeat(64 * 1024 - 8)}\n\n`;
+      let sent = 0;
+      const pump = (): void => {
+        while (!res.destroyed && sent < 256 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", pump);
+        }
+        if (!res.destroyed) res.end();
+      };
+      pump();
+      return;
+    }
     case "/cut":
       // One event, then the connection is cut (no terminating chunk).
       res.writeHead(200, sse);

@@ -9,6 +9,7 @@
 //                                      or a prefix naming several (`adapters`);
 //                                      note starting with "types" = `import type` only, any other
 //                                      note is a reason and allows value imports.
+//   … — remark                         after a spaced dash outside parentheses: prose, ignored.
 import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,6 +52,18 @@ function splitTopLevel(text: string): string[] {
   }
   parts.push(current);
   return parts.map((p) => p.trim()).filter((p) => p !== "");
+}
+
+/** A cell may end with a remark after a spaced dash outside parentheses (`a, b — never c`): prose, not part of the list. */
+function withoutRemark(cell: string): string {
+  let depth = 0;
+  for (let i = 0; i < cell.length; i += 1) {
+    const ch = cell[i];
+    if (ch === "(") depth += 1;
+    else if (ch === ")") depth -= 1;
+    else if (depth === 0 && i > 0 && cell.startsWith(" — ", i - 1)) return cell.slice(0, i - 1).trim();
+  }
+  return cell;
 }
 
 /** The cells of one `| a | b |` row (a `|` inside backticks does not split). */
@@ -105,7 +118,7 @@ export function parseLayerTable(page: string): Layer[] {
   };
   const layers: Layer[] = [];
   for (const row of rows) {
-    const cell = row.cell.replace(/`/g, "").trim();
+    const cell = withoutRemark(row.cell.replace(/`/g, "").trim());
     let everything = false;
     const allows: Allowance[] = [];
     if (/^everything\s*(\(.*\))?$/.test(cell)) everything = true;

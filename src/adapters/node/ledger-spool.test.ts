@@ -46,7 +46,7 @@ class SqliteStore {
   /** Rows per insert call that reached the store. */
   readonly batches: number[] = [];
   /** Every insert's outcome as the writer reports it (onWrite). */
-  readonly outcomes: Array<"ok" | string> = [];
+  readonly outcomes: string[] = [];
   private gate: Promise<void> | undefined;
   private open: (() => void) | undefined;
   private readonly real: LedgerInsert;
@@ -234,7 +234,11 @@ describe("ledger writer with a failing store", { timeout: 120_000 }, () => {
     await vi.advanceTimersByTimeAsync(300);
     const result = await closing;
     expect(result).toMatchObject({ spooled: 300, lost: 0 });
-    expect(readFileSync(result.spoolFile as string, "utf8").trim().split("\n")).toHaveLength(300);
+    expect(
+      readFileSync(result.spoolFile as string, "utf8")
+        .trim()
+        .split("\n"),
+    ).toHaveLength(300);
     // A crash mid-append leaves half a line behind.
     appendFileSync(join(dir, "999999999999999-1-000000.ndjson"), `${JSON.stringify(row(300))}\n{"request_id":"torn`);
 
@@ -263,7 +267,11 @@ describe("ledger writer with a failing store", { timeout: 120_000 }, () => {
     // The in-flight batch is spooled as well: the store has not said it took it.
     const result = await closing;
     expect(result).toMatchObject({ spooled: 300, lost: 0 });
-    expect(readdirSync(dir).map((f) => readFileSync(join(dir, f), "utf8").trim().split("\n").length).reduce((a, b) => a + b, 0)).toBe(300);
+    expect(
+      readdirSync(dir)
+        .map((f) => readFileSync(join(dir, f), "utf8").trim().split("\n").length)
+        .reduce((a, b) => a + b, 0),
+    ).toBe(300);
 
     // The hung insert lands after all: its 50 rows are in the store, and the closed writer
     // starts nothing more (the spool stays for the next start).

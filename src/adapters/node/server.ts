@@ -1,32 +1,26 @@
 import { WebSocketServer } from "ws";
 import { serve, type ServerType } from "@hono/node-server";
-import type { Kysely } from "kysely";
 import { join } from "node:path";
-import { createApp, type AppModule } from "../../core/app.ts";
+import { hostname } from "node:os";
+import type { AppModule } from "../../core/app.ts";
 import type { Authenticator } from "../../core/auth.ts";
 import { systemClock } from "../../core/clock.ts";
-import type { AppDeps, SecretSource } from "../../core/deps.ts";
+import type { AppDeps } from "../../core/deps.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { Settings } from "../../core/settings.ts";
 import { ConfigHolder } from "../../config/index.ts";
-import { createBundledCatalog, createPricer, type Catalog } from "../../catalog/index.ts";
-import { BatchedLedgerWriter, type LedgerCloseResult } from "../../ledger/index.ts";
-import { allowAllPolicy, CallerConcurrencyLimiter, combineObservers, createProxyModule, ledgerSubscriber, policySubscriber, type ProxyPolicy, type RequestObserver } from "../../proxy/index.ts";
-import type { Database } from "../../store/index.ts";
+import { createBundledCatalog, type Catalog } from "../../catalog/index.ts";
+import type { BatchedLedgerWriter, LedgerCloseResult } from "../../ledger/index.ts";
+import type { ProxyPolicy, RequestObserver } from "../../proxy/index.ts";
+import { defaultStoreOutagePolicy, OutageAwareCounters, OutageAwareRates } from "../../policy/index.ts";
+import { StoreHealth } from "../../store/health.ts";
+import { metricLines } from "../../metrics/index.ts";
+import { composeGateway, DisposerStack, type GatewayGovernance, type Timers } from "../../gateway/index.ts";
 import { createNodeIdentity } from "./identity/index.ts";
 import { watchConfigDirectory } from "./identity/config-dir.ts";
 import { loadOrgConfig } from "./config-loader.ts";
-import { createDiscoveryModule } from "../../discovery/index.ts";
-import { createMcpModule } from "../../mcp/index.ts";
-import { createMcpAccessPolicy, defaultStoreOutagePolicy, OutageAwareCounters, OutageAwareRates } from "../../policy/index.ts";
-import { StoreHealth } from "../../store/health.ts";
-import { runReadiness } from "../../core/readiness.ts";
-import { metricLines, metricsSubscriber } from "../../metrics/index.ts";
 import { FileLedgerSpool } from "./ledger-spool.ts";
 import { assertDataDirWritable, assertStoreWritable } from "./store-checks.ts";
-import { sql } from "kysely";
-import { hostname } from "node:os";
-import { knowledgeBuiltIn } from "../../knowledge/index.ts";
 import { spawnStdioServer, WorkerPoolExecutor } from "./mcp/index.ts";
 import { resolveDevToken } from "./dev-auth.ts";
 import { createPinoLogger } from "./logger.ts";
@@ -38,7 +32,8 @@ import { redactUrl } from "./postgres.ts";
 import { createNodeTransport } from "./transport.ts";
 import { registerCapacityMetrics } from "./capacity-metrics.ts";
 import { startCatalogRefresh } from "./catalog-refresh.ts";
-import { startGovernance, type RunningGovernance } from "./governance.ts";
+import { nodeDashboardAssets } from "./dashboard-assets.ts";
+import { startKnowledgeRefresh } from "./knowledge/refresh-loop.ts";
 import { PostgresCounterStore, PostgresRateLimiter, startClusterSync } from "./cluster/index.ts";
 
 export interface GatewayOptions {
@@ -56,10 +51,15 @@ export interface GatewayOptions {
   offline?: boolean;
   /** Reload the config directory when it changes (default true). */
   watchConfig?: boolean;
+  /** Where the closers go (tests inspect it after a failed start); default a new stack. */
+  disposers?: DisposerStack;
 }
 
 /** The email the generated dev token stands for; it maps to an anonymous id like any other. */
 export const DEV_EMAIL = "dev@localhost";
+
+/** Policy, counters, metrics, dashboard (see docs/governance.md). */
+export type RunningGovernance = GatewayGovernance;
 
 export interface RunningGateway {
   url: string;
@@ -72,6 +72,8 @@ export interface RunningGateway {
   devToken: string | undefined;
   /** Whether the store answered last time it was used (budgets, ledger, readiness). */
   storeHealth: StoreHealth;
+  /** What `close()` (and a failed start) closes, in order: `disposers.order()`. */
+  disposers: DisposerStack;
   /**
    * Stops accepting, lets in-flight requests finish for up to GATEHOUSE_DRAIN_MS (then closes
    * their connections), writes the ledger for up to GATEHOUSE_SHUTDOWN_FLUSH_MS, spools what
@@ -98,6 +100,23 @@ export function shutdownExitCode(report: ShutdownReport): number {
 
 export { openStore, sqliteFile } from "./store.ts";
 
+/** Node's timers for the reconcile loop: they never keep the process alive. */
+const nodeTimers: Timers = {
+  after(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+};
+
+/**
+ * `gatehouse serve`: opens what only Node has (the store and its worker threads, the spool, the
+ * PostgreSQL counters, node:http, the sandbox pool, stdio MCP servers), hands it to the one
+ * composition (src/gateway) and listens. Everything opened is pushed on one disposer stack,
+ * which a failed start and `close()` both run, last opened first: stop accepting and drain →
+ * knowledge refresh → catalog refresh → config watch → MCP → sandbox → governance → ledger close → counters →
+ * ledger writer thread → reader thread → store.
+ */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { settings } = options;
   const env = options.env ?? process.env;
@@ -109,157 +128,116 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const storeHealth = new StoreHealth(() => systemClock.now());
   const db = await openStore(settings, { logger, health: storeHealth });
   // What was opened so far, closed again if the start fails (worker threads would keep the
-  // process alive after the error is printed).
-  const opened: Array<() => Promise<unknown> | unknown> = [() => db.destroy()];
+  // process alive after the error is printed), and at shutdown.
+  const disposers = options.disposers ?? new DisposerStack(logger);
+  disposers.push("store", () => db.destroy());
   try {
     await assertStoreWritable(db, settings.databaseUrl ? redactUrl(settings.databaseUrl) : sqliteFile(settings));
-    return await startOnStore(options, { logger, config, secrets, db, opened, storeHealth });
-  } catch (err) {
-    for (const close of opened.reverse()) await close();
-    throw err;
-  }
-}
 
-async function startOnStore(
-  options: GatewayOptions,
-  base: { logger: Logger; config: ConfigHolder; secrets: SecretSource; db: Kysely<Database>; opened: Array<() => Promise<unknown> | unknown>; storeHealth: StoreHealth },
-): Promise<RunningGateway> {
-  const { settings } = options;
-  const { logger, config, secrets, db, opened, storeHealth } = base;
+    // Dev mode keeps a generated static token working beside `gatehouse token issue` tokens.
+    const devToken = settings.authMode === "dev" ? resolveDevToken(settings).token : undefined;
+    const identity = await createNodeIdentity(settings, { db, clock: systemClock, logger, ...(devToken ? { staticTokens: new Map([[devToken, DEV_EMAIL]]) } : {}) });
 
-  // Dev mode keeps a generated static token working beside `gatehouse token issue` tokens.
-  const devToken = settings.authMode === "dev" ? resolveDevToken(settings).token : undefined;
-  const identity = await createNodeIdentity(settings, { db, clock: systemClock, logger, ...(devToken ? { staticTokens: new Map([[devToken, DEV_EMAIL]]) } : {}) });
-  const authenticator = options.authenticator ?? identity.authenticator;
-  const stopWatch = settings.configDir && options.watchConfig !== false ? watchConfigDirectory(settings.configDir, config, logger) : () => undefined;
-  opened.push(stopWatch);
+    // On the embedded store the ledger is written, and dashboard aggregates are read, by worker
+    // threads: the driver is synchronous and would stall the proxy.
+    const reader = settings.databaseUrl ? undefined : openSqliteReader(sqliteFile(settings));
+    if (reader) disposers.push("reader thread", () => reader.close());
+    const ledgerWriter = settings.databaseUrl ? undefined : openSqliteLedgerWriter(sqliteFile(settings));
+    if (ledgerWriter) disposers.push("ledger writer thread", () => ledgerWriter.close());
+    // Rows past the memory bound, and rows the store did not take by the shutdown deadline,
+    // wait here; segments left by an earlier process are replayed from the start.
+    const spool = new FileLedgerSpool({ dir: join(settings.dataDir, "ledger-spool"), logger, maxBytes: settings.ledgerSpoolMb * 1024 * 1024 });
+    if (spool.rows > 0) logger.warn({ rows: spool.rows, segments: spool.leftover }, "replaying ledger rows spooled by an earlier run");
 
-  const catalog = createBundledCatalog();
-  // On the embedded store the ledger is written, and dashboard aggregates are read, by worker
-  // threads: the driver is synchronous and would stall the proxy.
-  const ledgerWriter = settings.databaseUrl ? undefined : openSqliteLedgerWriter(sqliteFile(settings));
-  const reader = settings.databaseUrl ? undefined : openSqliteReader(sqliteFile(settings));
-  opened.push(() => ledgerWriter?.close(), () => reader?.close());
-  // Rows past the memory bound, and rows the store did not take by the shutdown deadline,
-  // wait here; segments left by an earlier process are replayed from the start.
-  const spool = new FileLedgerSpool({ dir: join(settings.dataDir, "ledger-spool"), logger, maxBytes: settings.ledgerSpoolMb * 1024 * 1024 });
-  if (spool.rows > 0) logger.warn({ rows: spool.rows, segments: spool.leftover }, "replaying ledger rows spooled by an earlier run");
-  const ledger = new BatchedLedgerWriter(db, {
-    flushMs: settings.ledgerFlushMs,
-    batchSize: settings.ledgerBatchSize,
-    maxPending: settings.ledgerMemoryRows,
-    spool,
-    logger,
-    insert: ledgerWriter?.insert,
-    onWrite: (err) => (err === undefined ? storeHealth.succeeded() : storeHealth.failed(err)),
-  });
-  if (spool.rows > 0) void ledger.flush();
-  const deps: AppDeps = { settings, logger, clock: systemClock, db, ...(reader ? { analyticsDb: reader.db } : {}), config, authenticator, secrets };
-  // On PostgreSQL every instance reserves against the same budget and rate-limit rows
-  // (adapters/node/cluster), with a stated behaviour while PostgreSQL is down (policy.storeOutage).
-  const outage = { health: storeHealth, policy: () => config.current().policy?.storeOutage ?? defaultStoreOutagePolicy, logger };
-  const pgCounters = settings.databaseUrl ? new PostgresCounterStore(db, { clock: systemClock, logger, instanceId: `${hostname()}:${process.pid}`, reservationTtlMs: settings.reservationLeaseMs }) : undefined;
-  pgCounters?.start();
-  opened.push(() => pgCounters?.stop());
-  const sharedCounters = pgCounters ? new OutageAwareCounters(pgCounters, outage) : undefined;
-  const sharedRates = pgCounters ? new OutageAwareRates(new PostgresRateLimiter(db, logger), outage) : undefined;
-  // One pricing function for the policy's estimates and the ledger's costs.
-  const pricer = createPricer(catalog, config);
-  const governance = await startGovernance({ config, db, clock: systemClock, logger, pricer, counters: sharedCounters, rates: sharedRates });
-  governance.metrics.addCollector((out) => {
-    const stats = ledger.stats();
-    metricLines(out, "gatehouse_ledger_queued_rows", "gauge", "Ledger rows waiting in memory for the store.", stats.queued);
-    metricLines(out, "gatehouse_ledger_spooled_rows", "gauge", "Ledger rows waiting in the spool on disk (<data dir>/ledger-spool).", stats.spooled);
-    metricLines(out, "gatehouse_ledger_dropped_rows_total", "counter", "Ledger rows lost: memory and spool full, or the disk failed.", stats.dropped);
-    metricLines(out, "gatehouse_ledger_failed_writes_total", "counter", "Ledger inserts the store refused or did not answer.", stats.failedWrites);
-    metricLines(out, "gatehouse_store_up", "gauge", "1 while the store answers, 0 while it is down.", storeHealth.up ? 1 : 0);
-    if (pgCounters) metricLines(out, "gatehouse_budget_pending_settles", "gauge", "Budget settles waiting for PostgreSQL.", pgCounters.pending);
-  });
-  let shuttingDown = false;
-  deps.readiness = {
-    shutdown: () => (shuttingDown ? "shutting down" : undefined),
-    store: async () => {
-      try {
-        await sql`select 1`.execute(db);
-      } catch (err) {
-        storeHealth.failed(err);
-        return `store unreachable: ${err instanceof Error ? err.message : String(err)}`;
-      }
-      const stats = ledger.stats();
-      if (stats.failingSince !== undefined) return `ledger writes failing for ${Math.round((systemClock.now() - stats.failingSince) / 1000)} s (${stats.queued} rows queued in memory, ${stats.spooled} spooled)`;
-      return undefined;
-    },
-    // Loaded = parsed and in force (a start with an invalid config fails, a bad reload keeps the last good one);
-    // a gateway serving neither a provider nor an MCP server is not ready for anything.
-    config: () => {
-      const current = config.current();
-      return Object.keys(current.providers).length > 0 || Object.keys(current.mcp ?? {}).length > 0 ? undefined : "the config serves no provider and no MCP server (check the config directory)";
-    },
-    catalog: () => (catalog.modelCount > 0 ? undefined : "the model catalog is empty"),
-  };
-  const transport = createNodeTransport({ maxSockets: settings.upstreamMaxSockets });
-  const concurrency = new CallerConcurrencyLimiter(settings.maxConcurrentPerCaller);
-  registerCapacityMetrics(governance.metrics, transport, concurrency);
-  const proxy = createProxyModule({
-    transport,
-    concurrency,
-    pricer,
-    // Every request's end: its ledger row, /metrics (refusals included), the breaker and the budget settle.
-    observer: combineObservers([ledgerSubscriber(ledger), metricsSubscriber(governance.metrics), policySubscriber(), ...(options.observers ?? [])], logger),
-    policy: options.policy ?? governance.policy,
-    userIdHeader: settings.userIdHeader,
-    stripHeaders: settings.jwtHeader ? [settings.jwtHeader.toLowerCase()] : [],
-  });
-  const discovery = createDiscoveryModule({ catalog });
-  // Code Mode sandboxes start lazily on the first execute; stdio MCP servers on first use.
-  // Sandbox diagnostics and worker output go to the JSON log as structured lines.
-  const sandbox = new WorkerPoolExecutor({ logger });
-  const mcp = createMcpModule({ executor: sandbox, stdio: spawnStdioServer, policy: createMcpAccessPolicy(config), builtIns: (deps) => ({ knowledge: knowledgeBuiltIn(deps.db) }) });
-  const app = createApp(deps, [proxy, identity.module, discovery, mcp, ...governance.modules, ...(options.modules ?? [])]);
+    // On PostgreSQL every instance reserves against the same budget and rate-limit rows
+    // (adapters/node/cluster), with a stated behaviour while PostgreSQL is down (policy.storeOutage).
+    const outage = { health: storeHealth, policy: () => config.current().policy?.storeOutage ?? defaultStoreOutagePolicy, logger };
+    const pgCounters = settings.databaseUrl ? new PostgresCounterStore(db, { clock: systemClock, logger, instanceId: `${hostname()}:${process.pid}`, reservationTtlMs: settings.reservationLeaseMs }) : undefined;
+    if (pgCounters) {
+      pgCounters.start();
+      disposers.push("counters", () => pgCounters.stop());
+    }
 
-  // On PostgreSQL the instances share config and one catalog refresh per interval (adapters/node/cluster).
-  const stopRefresh = settings.databaseUrl
-    ? await startClusterSync({ db, config, catalog, clock: systemClock, logger, settings, offline: options.offline ?? false })
-    : options.offline || settings.catalogRefreshMs === 0
-      ? () => undefined
-      : startCatalogRefresh(catalog, settings, logger);
+    const transport = createNodeTransport({ maxSockets: settings.upstreamMaxSockets });
+    // Sandbox diagnostics and worker output go to the JSON log as structured lines.
+    const sandbox = new WorkerPoolExecutor({ logger });
+    const catalog = createBundledCatalog();
+    const gateway = await composeGateway({
+      settings,
+      logger,
+      clock: systemClock,
+      db,
+      analyticsDb: reader?.db,
+      config,
+      secrets,
+      storeHealth,
+      catalog,
+      authenticator: options.authenticator ?? identity.authenticator,
+      identity,
+      transport,
+      policy: options.policy,
+      observers: options.observers ?? [],
+      counters: pgCounters ? new OutageAwareCounters(pgCounters, outage) : undefined,
+      // Budgets in PostgreSQL mean several instances: their rate windows must be shared too, or
+      // N instances would each admit the full limit (N x the limit in total).
+      rates: pgCounters ? new OutageAwareRates(new PostgresRateLimiter(db, logger), outage) : undefined,
+      // In-memory counters (one process on the embedded store) are exact once started from the
+      // ledger; shared counters keep the periodic sums as a safety net.
+      reconcile: { timers: nodeTimers, periodicSums: pgCounters !== undefined },
+      ledger: { spool, insert: ledgerWriter?.insert },
+      dashboardAssets: nodeDashboardAssets(),
+      mcp: { executor: sandbox, stdio: spawnStdioServer },
+      instrument: (metrics) => {
+        registerCapacityMetrics(metrics, transport);
+        if (pgCounters) metrics.addCollector((out) => metricLines(out, "gatehouse_budget_pending_settles", "gauge", "Budget settles waiting for PostgreSQL.", pgCounters.pending));
+      },
+      extraModules: options.modules ?? [],
+      disposers,
+    });
 
-  opened.push(() => governance.stop(), () => stopRefresh(), () => sandbox.close());
-  // WebSocket upgrades (the Responses API's WebSocket mode) go through the same app and routes.
-  const sockets = new WebSocketServer({ noServer: true, maxPayload: settings.maxRequestBodyBytes, perMessageDeflate: false });
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port, websocket: { server: sockets } }, () => resolve(s));
-    // A taken port or a bad address is a start failure with a clear message, not a crash.
-    s.once("error", (err: NodeJS.ErrnoException) => reject(new Error(`Cannot listen on ${settings.host}:${settings.port}: ${err.code ?? err.message}`)));
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : settings.port;
-  const url = `http://${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${port}`;
-  logger.info({ url, store: settings.databaseUrl ? "postgres" : "sqlite", authMode: settings.authMode }, "gatehouse listening");
+    // On PostgreSQL the instances share config and one catalog refresh per interval (adapters/node/cluster).
+    const stopWatch = settings.configDir && options.watchConfig !== false ? watchConfigDirectory(settings.configDir, config, logger) : undefined;
+    if (stopWatch) disposers.push("config watch", stopWatch);
+    const stopRefresh = settings.databaseUrl
+      ? await startClusterSync({ db, config, catalog, clock: systemClock, logger, settings, offline: options.offline ?? false })
+      : options.offline || settings.catalogRefreshMs === 0
+        ? undefined
+        : startCatalogRefresh(catalog, settings, logger);
+    if (stopRefresh) disposers.push("catalog refresh", stopRefresh);
+    // The service catalog's configured sources (org config `knowledge`), one refresh per source per interval cluster-wide.
+    const stopKnowledge = startKnowledgeRefresh({ db, config, secrets, logger, clock: systemClock, ...(settings.configDir ? { configDir: settings.configDir } : {}) });
+    disposers.push("knowledge refresh", stopKnowledge);
 
-  let closing: Promise<ShutdownReport> | undefined;
-  const close = (): Promise<ShutdownReport> => {
-    closing ??= (async () => {
-      shuttingDown = true;
-      await stopRefresh();
-      stopWatch();
+    // WebSocket upgrades (the Responses API's WebSocket mode) go through the same app and routes.
+    const sockets = new WebSocketServer({ noServer: true, maxPayload: settings.maxRequestBodyBytes, perMessageDeflate: false });
+    const server: ServerType = await new Promise((resolve, reject) => {
+      const s = serve({ fetch: gateway.app.fetch, hostname: settings.host, port: settings.port, websocket: { server: sockets } }, () => resolve(s));
+      // A taken port or a bad address is a start failure with a clear message, not a crash.
+      s.once("error", (err: NodeJS.ErrnoException) => reject(new Error(`Cannot listen on ${settings.host}:${settings.port}: ${err.code ?? err.message}`)));
+    });
+    let cutConnections = 0;
+    disposers.push("stop accepting and drain", async () => {
+      gateway.beginShutdown();
       // Open WebSockets would hold close() open; each relay records what its responses used.
       for (const socket of sockets.clients) socket.close(1001, "gateway shutting down");
-      const cutConnections = await drainServer(server, settings.drainMs, logger, () => transport.endAnswers("The gateway is shutting down; the answer is incomplete. Retry the request."));
-      await mcp.runtime().close();
-      await sandbox.close();
-      await governance.stop();
-      const written = await ledger.close(settings.shutdownFlushMs);
-      await pgCounters?.stop();
-      await ledgerWriter?.close();
-      await reader?.close();
-      await db.destroy();
-      return { ...written, cutConnections };
-    })();
-    return closing;
-  };
+      cutConnections = await drainServer(server, settings.drainMs, logger, () => transport.endAnswers("The gateway is shutting down; the answer is incomplete. Retry the request."));
+    });
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : settings.port;
+    const url = `http://${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${port}`;
+    logger.info({ url, store: settings.databaseUrl ? "postgres" : "sqlite", authMode: settings.authMode, modules: gateway.modules }, "gatehouse listening");
 
-  return { url, port, deps, ledger, catalog, governance, devToken, storeHealth, close };
+    const close = async (): Promise<ShutdownReport> => {
+      await disposers.disposeAll();
+      // No close result: the ledger's close threw (logged by the stack); its rows are not known to be anywhere.
+      const written = gateway.ledgerCloseResult() ?? { spooled: 0, spoolFile: undefined, lost: gateway.ledger.stats().queued };
+      return { ...written, cutConnections };
+    };
+    return { url, port, deps: gateway.deps, ledger: gateway.ledger, catalog, governance: gateway.governance, devToken, storeHealth, disposers, close };
+  } catch (err) {
+    await disposers.disposeAll();
+    throw err;
+  }
 }
 
 /**

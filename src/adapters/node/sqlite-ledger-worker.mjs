@@ -1,4 +1,5 @@
-// Worker thread that writes ledger batches to the embedded SQLite file (see sqlite-ledger.ts).
+// Worker thread that writes ledger batches to the embedded SQLite file (see sqlite.ts): the
+// statement names the columns it is given, the store's LEDGER_COLUMNS (src/store/ledger-columns.ts).
 // Plain JavaScript on purpose: a worker starts without the TypeScript loader.
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";

@@ -16,7 +16,17 @@ import {
   type QueryCompiler,
   type QueryResult,
 } from "kysely";
+import { kyselyLedgerInsert, type LedgerInsert } from "../../ledger/index.ts";
+import type { Database } from "../../store/index.ts";
 import type { D1Database } from "./bindings.ts";
+
+/** D1's limit on values bound to one statement (Cloudflare's D1 limits page); more fails with "too many SQL variables". */
+export const D1_MAX_BOUND_PARAMETERS = 100;
+
+/** The ledger's insert on D1: the portable one, with statements small enough for D1's bound-parameter limit. */
+export function d1LedgerInsert(db: Kysely<Database>, batchSize: number): LedgerInsert {
+  return kyselyLedgerInsert(db, batchSize, D1_MAX_BOUND_PARAMETERS);
+}
 
 /**
  * Kysely over Cloudflare D1: D1 speaks SQLite, so the SQLite compiler and adapter apply

@@ -1,21 +1,20 @@
 import { Kysely } from "kysely";
-import { createApp, type AppModule } from "../../core/app.ts";
 import type { Authenticator } from "../../core/auth.ts";
 import { systemClock } from "../../core/clock.ts";
-import type { AppDeps, SecretSource } from "../../core/deps.ts";
+import type { SecretSource } from "../../core/deps.ts";
 import { parseSettings, type Settings } from "../../core/settings.ts";
 import { ConfigHolder, orgConfigSchema, type OrgConfig } from "../../config/index.ts";
-import { createBundledCatalog, createPricer, type Catalog } from "../../catalog/index.ts";
-import { createDiscoveryModule } from "../../discovery/index.ts";
-import { AnonymousIds, createIdentity } from "../../identity/index.ts";
-import { BatchedLedgerWriter } from "../../ledger/index.ts";
-import { createGovernance } from "../../policy/index.ts";
-import { combineObservers, createProxyModule, ledgerSubscriber, policySubscriber } from "../../proxy/index.ts";
+import { createBundledCatalog, type Catalog } from "../../catalog/index.ts";
+import { composeGateway, DisposerStack, type ComposedGateway } from "../../gateway/index.ts";
+import { AnonymousIds, createIdentity, type Identity } from "../../identity/index.ts";
+import type { BatchedLedgerWriter } from "../../ledger/index.ts";
+import { StoreHealth } from "../../store/health.ts";
 import type { Database } from "../../store/index.ts";
 import type { ExecutionContext, ScheduledController, WorkerEnv } from "./bindings.ts";
 import { KvCatalogFollower, refreshCatalogToKv } from "./catalog-kv.ts";
 import { DurableCounterStore, DurableRateLimiter } from "./counters-client.ts";
-import { D1Dialect } from "./d1-dialect.ts";
+import { workerDashboardAssets } from "./dashboard-assets.ts";
+import { D1Dialect, d1LedgerInsert } from "./d1-dialect.ts";
 import { WorkerDevAuthenticator } from "./dev-auth.ts";
 import { KvAnonymousIdCache } from "./identity-kv.ts";
 import { createConsoleLogger } from "./logger.ts";
@@ -33,6 +32,8 @@ interface Runtime {
   catalog: Catalog;
   catalogFollower: KvCatalogFollower;
   ledger: BatchedLedgerWriter;
+  /** The mounted modules, in order (the same list as on Node). */
+  modules: readonly string[];
 }
 
 /** Built once per isolate (the first request), then reused while the isolate lives. */
@@ -57,6 +58,11 @@ function parseOrgConfig(text: string | undefined): OrgConfig {
   return result.data;
 }
 
+/**
+ * One isolate's gateway: the Workers parts (D1, KV, the counters Durable Object, fetch) handed
+ * to the same composition as Node's (src/gateway). What Workers cannot offer is `undefined`
+ * there: no spool (no disk), no MCP portal (docs/deploy.md#what-runs-on-workers).
+ */
 async function build(env: WorkerEnv): Promise<Runtime> {
   const vars = stringVars(env);
   const settings = parseSettings(vars, { ledgerBatchSize: D1_LEDGER_BATCH });
@@ -75,47 +81,79 @@ async function build(env: WorkerEnv): Promise<Runtime> {
   // Anonymous ids: D1 decides (unique email), KV caches them for every isolate.
   const anonymousIdCache = new KvAnonymousIdCache(env.CACHE, logger);
   let authenticator: Authenticator;
+  let identity: Identity | undefined;
   if (settings.authMode === "dev") {
     // A Worker is always reachable from the internet: dev mode must be asked for explicitly.
     if (!settings.allowDevAuth) throw new Error("GATEHOUSE_AUTH_MODE=dev on Workers needs GATEHOUSE_ALLOW_DEV_AUTH=true (local testing only); use jwt behind Cloudflare Access.");
     if (!settings.devToken) throw new Error("GATEHOUSE_AUTH_MODE=dev needs GATEHOUSE_DEV_TOKEN (a Worker secret).");
     authenticator = new WorkerDevAuthenticator(settings.devToken, new AnonymousIds(db, clock, undefined, anonymousIdCache));
   } else {
-    authenticator = createIdentity(settings, { db, clock, logger, anonymousIdCache }).authenticator;
+    identity = createIdentity(settings, { db, clock, logger, anonymousIdCache });
+    authenticator = identity.authenticator;
   }
 
-  const ledger = new BatchedLedgerWriter(db, { flushMs: settings.ledgerFlushMs, batchSize: settings.ledgerBatchSize, logger });
   const counters = new DurableCounterStore(env.COUNTERS, () => clock.now(), logger);
   // Rate windows in the same object: one limit for every isolate and location.
   const rates = new DurableRateLimiter(env.COUNTERS, logger);
-  // One pricing function for the policy's estimates and the ledger's costs.
-  const pricer = createPricer(catalog, config);
-  const governance = createGovernance({ config, clock, db, logger, counters, rates, pricer });
-
-  const deps: AppDeps = { settings, logger, clock, db, config, authenticator, secrets };
+  // Bound after composing: the transport's end-of-stream work needs the composed ledger.
+  let gateway: ComposedGateway | undefined;
   const transport = createFetchTransport({
     afterResponse: async () => {
       await Promise.all([counters.idle(), rates.idle()]);
-      await ledger.flush();
+      await gateway?.settled();
     },
   });
-  const modules: AppModule[] = [
-    createProxyModule({ transport, pricer, observer: combineObservers([ledgerSubscriber(ledger), policySubscriber()], logger), policy: governance.policy, userIdHeader: settings.userIdHeader }),
-    createDiscoveryModule({ catalog }),
-  ];
-  const app = createApp(deps, modules);
+  // An isolate is never shut down: the stack only closes what a failed build opened.
+  const disposers = new DisposerStack(logger);
+  try {
+    gateway = await composeGateway({
+      settings,
+      logger,
+      clock,
+      db,
+      analyticsDb: undefined,
+      config,
+      secrets,
+      storeHealth: new StoreHealth(() => clock.now()),
+      catalog,
+      authenticator,
+      identity,
+      transport,
+      policy: undefined,
+      observers: [],
+      counters,
+      rates,
+      // The counters object is the durable, exact truth for every isolate: nothing to reconcile.
+      reconcile: undefined,
+      // D1 binds at most 100 values per statement: the insert splits batches to fit.
+      ledger: { spool: undefined, insert: d1LedgerInsert(db, settings.ledgerBatchSize) },
+      dashboardAssets: workerDashboardAssets(),
+      // Not mounted: the portal keeps upstream connections and sessions across requests, and a
+      // Worker may not use one request's I/O (a fetch, its abort signal) from another (docs/deploy.md).
+      mcp: undefined,
+      instrument: undefined,
+      extraModules: [],
+      disposers,
+    });
+  } catch (err) {
+    await disposers.disposeAll();
+    throw err;
+  }
+  const composed = gateway;
 
   return {
     settings,
     catalog,
     catalogFollower,
-    ledger,
+    ledger: composed.ledger,
+    modules: composed.modules,
     async fetch(request, workerEnv, ctx) {
-      const response = await app.fetch(request, workerEnv, ctx);
+      const response = await composed.app.fetch(request, workerEnv, ctx);
       // Rows of requests that were refused before forwarding are queued by now; streamed
       // answers flush from the transport when their stream ends. A refusal may have given
-      // rate holds back (a call to the counters object) that must finish too.
-      ctx.waitUntil(Promise.all([rates.idle(), ledger.flush()]));
+      // rate holds back (a call to the counters object) that must finish too; MCP tool calls
+      // leave audit rows.
+      ctx.waitUntil(Promise.all([rates.idle(), composed.settled()]));
       return response;
     },
   };

@@ -9,9 +9,11 @@ import {
   requestBodyUnreadableError,
   streamErrorEvent,
   streamErrorSuffix,
+  TIMED_OUT,
   UpstreamTimeout,
   upstreamTimeoutError,
   upstreamUnavailableError,
+  withDeadline,
 } from "../../proxy/transport-lifecycle.ts";
 import { filterResponseHeaders, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type RetrySignal, type UpstreamRequest } from "../../proxy/index.ts";
 import type { ExecutionContext } from "./bindings.ts";
@@ -210,7 +212,7 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
 
 function executionContext(c: Context): ExecutionContext | undefined {
   try {
-    return c.executionCtx as unknown as ExecutionContext;
+    return c.executionCtx;
   } catch (err) {
     // Hono throws when the runtime gave no context (only in tests that call app.fetch bare).
     if (err instanceof Error) return undefined;
@@ -218,19 +220,4 @@ function executionContext(c: Context): ExecutionContext | undefined {
   }
 }
 
-const TIMED_OUT: unique symbol = Symbol("timed out");
-
-/** The promise's value, or TIMED_OUT when it has not settled within `ms` (no deadline when undefined). */
-async function withDeadline<T>(promise: Promise<T>, ms: number | undefined): Promise<T | typeof TIMED_OUT> {
-  if (ms === undefined) return promise;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 

@@ -1,7 +1,7 @@
 import type { JsonRecord } from "../json-fields.ts";
 import { zeroUsage, type TokenUsage, type UsageReport, type WireFormat } from "../types.ts";
 import { promptParts } from "./request-text.ts";
-import { countTokens, type Encoding } from "./tokens.ts";
+import { countTokens, loadTokenizer, type Encoding } from "./tokens.ts";
 
 /**
  * How one model family's tokens are counted. OpenAI models are counted with their own
@@ -44,6 +44,17 @@ export function tokenizerProfile(format: WireFormat, model: string | undefined):
   if (format === "gemini") return GEMINI_PROFILE;
   const bare = (model ?? "").replace(/^.*\//, "");
   return CL100K_MODELS.test(bare) ? OPENAI_CL100K : OPENAI_O200K;
+}
+
+/**
+ * Starts loading the encoding an estimate for `format`/`model` would count with, so that the
+ * estimate is exact when it comes. The proxy calls it when a streamed request goes out (a
+ * stream is what clients abort and upstreams cut, seconds into the answer; the load takes
+ * ~300 ms); any other estimate loads its encoding with its first count. No-op once loaded.
+ */
+export function prepareEstimate(format: WireFormat, model: string | undefined): void {
+  if (format === "none") return;
+  void loadTokenizer(tokenizerProfile(format, model).encoding);
 }
 
 /** Prompt tokens of a request body, as the provider would count them (estimated). */

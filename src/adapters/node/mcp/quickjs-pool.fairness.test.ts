@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { SandboxRunEnded, type ExecutionResult, type ToolBridge } from "../../../sandbox/index.ts";
 import { WorkerPoolExecutor } from "./quickjs-pool.ts";
 
@@ -93,19 +93,27 @@ describe("sandbox pool: fairness between callers", () => {
   it("refuses more waiting executions than maxQueuedPerCaller, and ones that waited past queueTimeoutMs", async () => {
     const pool = new WorkerPoolExecutor({ size: 1, runsPerWorker: 1, perCallerConcurrency: 1, maxQueuedPerCaller: 1, queueTimeoutMs: 1_000 });
     try {
-      // Started first: a cold worker's start-up (seconds on a loaded machine) would eat the 1 s queue budget.
+      // Started first, on the real clock: a cold worker's start-up is real time.
       await pool.execute("return 0", async () => ok(null), {}, { callerId: "warm" });
+      // The queue deadline is the pool's own timer in this thread: on the fake setTimeout it
+      // is reached exactly, not waited for (the worker and its messages stay real).
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
       const held = heldBridge();
       const running = pool.execute(`return await codemode.s_t({ tag: 1 })`, held.bridge, { timeoutMs: 60_000 }, { callerId: "alice" });
       await held.waitFor(1);
-      const waiting = pool.execute("return 2", held.bridge, {}, { callerId: "alice" });
+      let timedOut: ExecutionResult | undefined;
+      const waiting = pool.execute("return 2", held.bridge, {}, { callerId: "alice" }).then((r) => (timedOut = r));
       const refused = await pool.execute("return 3", held.bridge, {}, { callerId: "alice" });
       expect(refused.error).toEqual({ kind: "limit", message: expect.stringMatching(/1 Code Mode executions waiting \(the limit is 1\)/) });
-      const timedOut = await waiting;
-      expect(timedOut.error).toEqual({ kind: "limit", message: expect.stringMatching(/busy: this execution waited 1000 ms/) });
+      await vi.advanceTimersByTimeAsync(999);
+      expect(timedOut).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      await waiting;
+      expect(timedOut?.error).toEqual({ kind: "limit", message: expect.stringMatching(/busy: this execution waited 1000 ms/) });
       held.calls[0]!.release();
       expect((await running).resultJson).toBe('"released"');
     } finally {
+      vi.useRealTimers();
       await pool.close();
     }
   }, 60_000);
