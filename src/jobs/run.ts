@@ -94,7 +94,12 @@ export async function runJob<DB, I, R>(database: Kysely<DB>, jobId: string, kind
     } else {
       try {
         const input = JSON.parse(step.input) as I;
-        const result = await handler(input, { item: step.item, attempt: step.attempt, signal: abort.signal, addCost: (usd) => void (cost += Number.isFinite(usd) && usd > 0 ? usd : 0) });
+        const result = await handler(input, { item: step.item, attempt: step.attempt, signal: abort.signal, addCost: (usd) => {
+            // Spend that cannot be counted fails the attempt rather than being counted as nothing.
+            if (!Number.isFinite(usd) || usd < 0) throw new Error(`step cost must be a finite, non-negative USD amount, got ${String(usd)}`);
+            cost += usd;
+          },
+        });
         outcome = "skipped" in result ? { status: "skipped", reason: result.skipped, costUsd: cost } : { status: "done", result: JSON.stringify(result.result ?? null), costUsd: cost };
       } catch (err) {
         const message = (err instanceof Error ? err.message : String(err)).slice(0, ERROR_CHARS);

@@ -109,6 +109,13 @@ describe("the job engine on SQLite", () => {
     expect(report.steps.map((s) => s.result)).toEqual(["before", "after", "after", "after"]);
   });
 
+  it("fails an attempt whose spend cannot be counted instead of counting it as nothing", async () => {
+    const clock = new SleepClock();
+    await createJob(db, { id: "j8", kind: "test", params: null, items: items(1) }, clock.now());
+    const report = await runJob<Database, unknown, string>(db, "j8", "test", async (_input, ctx) => (ctx.addCost(Number.NaN), { result: "x" }), { clock, sleep: clock.sleep, maxAttempts: 1 });
+    expect(report.steps[0]).toMatchObject({ status: "failed", error: "step cost must be a finite, non-negative USD amount, got NaN" });
+  });
+
   it("fails a step whose every attempt died with its worker instead of retrying it for ever", async () => {
     const clock = new SleepClock();
     await createJob(db, { id: "j4", kind: "test", params: null, items: items(1) }, clock.now());
