@@ -78,13 +78,18 @@ export async function runJob<DB, I, R>(database: Kysely<DB>, jobId: string, kind
     const stop = (): void => abort.abort(new Error("the run was stopped"));
     options.signal?.addEventListener("abort", stop, { once: true });
     let renewing: Promise<void> = Promise.resolve();
+    let leaseUntil = clock.now() + leaseMs;
     const timer = setInterval(() => {
-      renewing = renewLease(db, jobId, step.item, workerId, clock.now(), leaseMs).then(
+      const at = clock.now();
+      renewing = renewLease(db, jobId, step.item, workerId, at, leaseMs).then(
         (held) => {
-          if (!held) abort.abort(new Error("lease lost: another worker took the step over"));
+          if (held) leaseUntil = at + leaseMs;
+          else abort.abort(new Error("lease lost: another worker took the step over"));
         },
-        // A store hiccup: the lease stays until it expires; the settle below is fenced anyway.
-        (err: unknown) => void err,
+        // The store did not answer: the lease holds until it expires, after which another worker may take the step.
+        (err: unknown) => {
+          if (clock.now() >= leaseUntil) abort.abort(new Error(`lease expired while the store refused its renewal: ${err instanceof Error ? err.message : String(err)}`));
+        },
       );
     }, Math.max(10, Math.floor(leaseMs / 3)));
     let outcome: Settlement;
