@@ -11,6 +11,8 @@ export interface ChangeContext {
   files: DiffFile[];
   maxPatchChars: number;
   agentsMd: string | undefined;
+  /** Claims of a generated AGENTS.md the reviewed commit no longer bears out (`gatehouse agents-md check`). */
+  agentsMdStale?: string[];
 }
 
 function bullets(items: readonly string[]): string {
@@ -77,6 +79,7 @@ export function changeUserPrompt(context: ChangeContext, includeAgentsMd: boolea
     `## Diff\n\`\`\`diff\n${patches.join("\n")}\n\`\`\``,
     omitted.length > 0 ? `Not shown for size (read them with read_file): ${omitted.join(", ")}` : "",
     includeAgentsMd && context.agentsMd !== undefined ? `## AGENTS.md (at the reviewed commit)\n${context.agentsMd}` : "",
+    includeAgentsMd && context.agentsMdStale !== undefined && context.agentsMdStale.length > 0 ? `## AGENTS.md claims this commit no longer bears out (gatehouse agents-md check)\n${context.agentsMdStale.map((s) => `- ${s}`).join("\n")}` : "",
   ];
   return parts.filter((p) => p !== "").join("\n\n");
 }

@@ -17,6 +17,7 @@ import { changeUserPrompt, type ChangeContext } from "./prompt.ts";
 import { activeFindings, emptyPriorState, reconcile, type PriorState } from "./rereview.ts";
 import { droppedSummary, type ReviewResult } from "./result.ts";
 import { HeadSource } from "./source.ts";
+import { staleClaimsInTree } from "../agents-md/index.ts";
 import { specialists, specialistsFor } from "./specialists.ts";
 import { decideTier } from "./tier.ts";
 
@@ -91,6 +92,8 @@ export async function runReview(input: ReviewInput): Promise<ReviewResult> {
   const breakers = input.breakers ?? new CircuitBreakers(input.clock, config.breaker.failureThreshold, config.breaker.cooldownMs);
   const router = new ModelRouter(input.transport, breakers, config.limits.requestTimeoutMs);
   const context: ChangeContext = { title: input.title ?? "", description: input.description ?? "", tier: tier.tier, files: intake.kept, maxPatchChars: config.limits.maxPatchChars, agentsMd };
+  // The AGENTS.md specialist is told which of the file's claims the head commit no longer bears out.
+  if (agentsMd !== undefined && names.includes("agents-md")) context.agentsMdStale = (await staleClaimsInTree(agentsMd, () => source.list(), (path) => source.read(path))).map((f) => `${f.materiality}: ${f.message}`);
   progress(`tier ${tier.tier} (${tier.reason}); reviewers: ${names.join(", ") || "none"}`);
 
   const outcomes = await inBatches(names, config.limits.parallel, async (name): Promise<SpecialistOutcome> => {

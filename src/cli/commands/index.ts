@@ -18,6 +18,7 @@ export const commandModules: ReadonlyArray<{ name: string; load: () => Promise<R
   { name: "codex", load: async () => (await import("./codex.ts")).registerCodex },
   { name: "mcp", load: async () => (await import("./mcp.ts")).registerMcp },
   { name: "knowledge", load: async () => (await import("./knowledge.ts")).registerKnowledge },
+  { name: "agents-md", load: async () => (await import("./agents-md.ts")).registerAgentsMd },
   { name: "service-account", load: async () => (await import("./service-account.ts")).registerServiceAccount },
 ];
 

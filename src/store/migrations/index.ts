@@ -9,6 +9,7 @@ import * as ledgerEstimated from "./007_ledger_estimated.ts";
 import * as knowledge from "./008_knowledge.ts";
 import * as admin from "./009_admin.ts";
 import * as knowledgeVersions from "./010_knowledge_versions.ts";
+import * as jobs from "./011_jobs.ts";
 
 /**
  * The one migration list, applied in key order on every dialect. Append; never edit a
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   "008_knowledge": { up: (db: Kysely<unknown>) => knowledge.up(db) },
   "009_admin": { up: (db: Kysely<unknown>) => admin.up(db) },
   "010_knowledge_versions": { up: (db: Kysely<unknown>) => knowledgeVersions.up(db) },
+  "011_jobs": { up: (db: Kysely<unknown>) => jobs.up(db) },
 };

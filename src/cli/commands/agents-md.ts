@@ -1,0 +1,113 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import type { Command } from "commander";
+import { localRepoAccess, readCheckout } from "../../adapters/node/agents-md/checkout.ts";
+import { openStore } from "../../adapters/node/store.ts";
+import { checkAgentsMd, generateStep, GENERATE_JOB_KIND, planAgentsMd, upsertAgentsMdPullRequest, type GenerateStepInput, type PullRequestPublisher, type GenerateStepResult } from "../../agents-md/index.ts";
+import { lintRules, type CodexRule } from "../../codex/index.ts";
+import { systemClock } from "../../core/clock.ts";
+import { parseSettings } from "../../core/settings.ts";
+import { barProgress, createJob, jsonProgress, runJob } from "../../jobs/index.ts";
+import { catalogQueries, knowledgeDb } from "../../knowledge/index.ts";
+import { readRuleFiles } from "./codex.ts";
+import type { Database } from "../../store/index.ts";
+import { renderTable } from "../table.ts";
+
+function loadCodex(dir: string | undefined): CodexRule[] {
+  const path = dir ?? (existsSync("codex") ? "codex" : undefined);
+  if (path === undefined) return [];
+  const { rules, problems } = lintRules(readRuleFiles(path));
+  if (problems.length > 0) throw new Error(`invalid Codex rules in ${path}; run \`gatehouse codex lint ${path}\``);
+  return rules;
+}
+
+function positiveInt(value: string, flag: string, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${flag} must be an integer from 1 to ${max}`);
+  return n;
+}
+
+export function registerAgentsMd(program: Command): void {
+  const agentsMd = program.command("agents-md").description("Generate AGENTS.md for repositories from their own files, the service catalog and the Codex rules, and check it for stale claims. See docs/knowledge.md.");
+
+  agentsMd
+    .command("generate")
+    .description("Write AGENTS.md into each checkout, as a durable job (one step per repo): rerunning the same command after a crash or kill resumes it without redoing finished repos.")
+    .argument("[repos...]", "local checkouts")
+    .option("--catalog", "every checkout the catalog store read a Component from (gatehouse knowledge refresh)")
+    .option("--codex <dir>", "Codex rule directory (default ./codex when it exists)")
+    .option("--job <id>", "job id (default: derived from the repo list, so the same command resumes the same job)")
+    .option("--concurrency <n>", "repos processed at once", "4")
+    .option("--attempts <n>", "attempts per repo before it is failed", "3")
+    .option("--lease-ms <ms>", "how long a repo claimed by a run that died waits before another run takes it over", "30000")
+    .option("--github-owner <owner>", "open or update one PR per repo on GitHub instead of writing the checkout: the repo is <owner>/<checkout dir name>; token from env GITHUB_TOKEN")
+    .option("--github-api-url <url>", "GitHub REST API base URL (GitHub Enterprise: https://host/api/v3)", "https://api.github.com")
+    .option("--json", "print the final report as JSON")
+    .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
+    .addHelpText("after", "\nProgress goes to stderr: a bar on a terminal, JSON lines otherwise. Exit code 1 when a repo failed.\n\nExamples:\n  gatehouse agents-md generate ./payments ./ledger\n  gatehouse agents-md generate --catalog --concurrency 8 --json")
+    .action(async (repos: string[], opts: { catalog?: boolean; codex?: string; job?: string; concurrency: string; attempts: string; leaseMs: string; githubOwner?: string; githubApiUrl: string; json?: boolean; dataDir?: string }) => {
+      const leaseMs = positiveInt(opts.leaseMs, "--lease-ms", 3_600_000);
+      const concurrency = positiveInt(opts.concurrency, "--concurrency", 64);
+      const maxAttempts = positiveInt(opts.attempts, "--attempts", 10);
+      if (repos.length === 0 && !opts.catalog) throw new Error("name at least one checkout, or --catalog for every checkout in the catalog store");
+      const rules = loadCodex(opts.codex);
+      let publish: PullRequestPublisher | undefined;
+      if (opts.githubOwner !== undefined) {
+        const token = process.env["GITHUB_TOKEN"];
+        if (!token) throw new Error("--github-owner needs a token in env GITHUB_TOKEN (contents and pull requests: read and write)");
+        const owner = opts.githubOwner;
+        const apiUrl = opts.githubApiUrl;
+        publish = (path, text) => upsertAgentsMdPullRequest({ apiUrl, token, owner, repo: basename(path) }, text);
+      }
+      const db = await openStore(parseSettings(process.env, { dataDir: opts.dataDir }));
+      try {
+        const paths = new Set(repos.map((r) => resolve(r)));
+        if (opts.catalog) {
+          const rows = await knowledgeDb(db).selectFrom("knowledge_entities").select("location").where("kind", "=", "component").where("location", "like", "file:%").execute();
+          for (const row of rows) paths.add(dirname(row.location.slice("file:".length)));
+        }
+        const sorted = [...paths].sort();
+        for (const path of sorted) if (!existsSync(path)) throw new Error(`${path}: no such checkout`);
+        const jobId = opts.job ?? `agents-md-${createHash("sha256").update(sorted.join("\n")).digest("hex").slice(0, 16)}`;
+        await createJob(db, { id: jobId, kind: GENERATE_JOB_KIND, params: { repos: sorted.length }, items: sorted.map((path) => ({ item: path, input: { path } satisfies GenerateStepInput })) }, systemClock.now());
+        const write = (text: string): void => void process.stderr.write(text);
+        const progress = process.stderr.isTTY ? barProgress(write) : jsonProgress(write, systemClock.now);
+        const report = await runJob<Database, GenerateStepInput, GenerateStepResult>(db, jobId, GENERATE_JOB_KIND, generateStep(localRepoAccess, catalogQueries(db), rules, publish), { clock: systemClock, concurrency, maxAttempts, leaseMs, progress });
+        if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        else {
+          const rows = report.steps.filter((s) => s.status !== "done").map((s) => [s.item, s.status, String(s.attempts), s.error ?? ""]);
+          if (rows.length > 0) process.stdout.write(`${renderTable(["repo", "status", "attempts", "error"], rows)}\n`);
+          const written = report.steps.filter((s) => (s.result as GenerateStepResult | undefined)?.written === true).length;
+          process.stdout.write(`job ${jobId}: ${report.counts.done} done (${written} written), ${report.counts.failed} failed, ${report.counts.skipped} skipped; cost $${report.totalCostUsd.toFixed(4)}\n`);
+        }
+        if (report.counts.failed > 0) process.exitCode = 1;
+      } finally {
+        await db.destroy();
+      }
+    });
+
+  agentsMd
+    .command("check")
+    .description("Report AGENTS.md claims that went stale (commands gone, paths gone, owner or dependencies changed in the catalog, over the length limit), each high/medium/low. Exit code 1 when one is high.")
+    .argument("<repo>", "local checkout")
+    .option("--json", "print the findings as JSON")
+    .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
+    .action(async (repo: string, opts: { json?: boolean; dataDir?: string }) => {
+      const root = resolve(repo);
+      if (!existsSync(root)) throw new Error(`${root}: no such checkout`);
+      const snapshot = readCheckout(root);
+      const text = existsSync(join(root, "AGENTS.md")) ? readFileSync(join(root, "AGENTS.md"), "utf8") : undefined;
+      const db = await openStore(parseSettings(process.env, { dataDir: opts.dataDir }));
+      try {
+        const { detection, facts } = await planAgentsMd(snapshot, root, catalogQueries(db), []);
+        const findings = checkAgentsMd(text, snapshot, detection, facts);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ repo: root, findings }, null, 2)}\n`);
+        else if (findings.length === 0) process.stdout.write(`${root}: AGENTS.md is up to date\n`);
+        else process.stdout.write(`${renderTable(["materiality", "kind", "finding"], findings.map((f) => [f.materiality, f.kind, f.message]))}\n`);
+        if (findings.some((f) => f.materiality === "high")) process.exitCode = 1;
+      } finally {
+        await db.destroy();
+      }
+    });
+}
