@@ -83,10 +83,14 @@ async function main(): Promise<void> {
   const at = (share: number) => Math.floor(REQUESTS * share);
   const plan: Array<{ when: number; name: string; run: () => Promise<void> }> = [
     { when: at(0.1), name: "PostgreSQL restart 1", run: restart },
-    { when: at(0.3), name: "SIGKILL instance a", run: async () => {
-      dead.add("a");
-      await instances.a.stop("SIGKILL");
-    } },
+    {
+      when: at(0.3),
+      name: "SIGKILL instance a",
+      run: async () => {
+        dead.add("a");
+        await instances.a.stop("SIGKILL");
+      },
+    },
     { when: at(0.5), name: "PostgreSQL restart 2", run: restart },
   ];
   async function restart(): Promise<void> {
@@ -130,7 +134,11 @@ async function main(): Promise<void> {
   const ids = answers.map((a) => a.id).filter((id): id is string => id !== null);
   const found = new Map<string, number>();
   for (let i = 0; i < ids.length; i += 1000) {
-    const rows = await db.selectFrom("ledger").select("request_id").where("request_id", "in", ids.slice(i, i + 1000)).execute();
+    const rows = await db
+      .selectFrom("ledger")
+      .select("request_id")
+      .where("request_id", "in", ids.slice(i, i + 1000))
+      .execute();
     for (const row of rows) found.set(row.request_id, (found.get(row.request_id) ?? 0) + 1);
   }
   const lost = { a: 0, b: 0 };
@@ -146,7 +154,11 @@ async function main(): Promise<void> {
   const admitted = answers.filter((a) => a.status === 200).length;
   // What the provider served (and would bill), whether or not the gateway recorded it.
   const billed = fake.requests.filter((r) => r.bodyText.includes('"content":"chaos"')).length;
-  const spend = await db.selectFrom("ledger").select((eb) => eb.fn.sum<number>("cost_usd").as("usd")).where("model", "=", "gpt-budget").executeTakeFirstOrThrow();
+  const spend = await db
+    .selectFrom("ledger")
+    .select((eb) => eb.fn.sum<number>("cost_usd").as("usd"))
+    .where("model", "=", "gpt-budget")
+    .executeTakeFirstOrThrow();
   const ledgerUsd = Number(spend.usd ?? 0);
   const result = {
     requests: REQUESTS,

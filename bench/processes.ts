@@ -93,17 +93,10 @@ export function startGatehouse(upstreamPort: number, extraEnv: Record<string, st
   ).then((started) => ({ ...started, dataDir: join(dir, "data") }));
 }
 
-
 export async function startPortkey(): Promise<Started> {
   const port = await freePort();
-  return startChild(
-    "portkey",
-    process.execPath,
-    ["node_modules/@portkey-ai/gateway/build/start-server.js", `--port=${port}`, "--headless"],
-    {},
-    (line) => {
-      const m = /(?:localhost|127\.0\.0\.1|0\.0\.0\.0):(\d+)/.exec(line);
-      return m ? Number(m[1]) : undefined;
-    },
-  );
+  return startChild("portkey", process.execPath, ["node_modules/@portkey-ai/gateway/build/start-server.js", `--port=${port}`, "--headless"], {}, (line) => {
+    const m = /(?:localhost|127\.0\.0\.1|0\.0\.0\.0):(\d+)/.exec(line);
+    return m ? Number(m[1]) : undefined;
+  });
 }

@@ -93,7 +93,18 @@ export async function buildDist(projectRoot = root) {
     }
     for (const name of VENDORED) {
       // Resolved from the project, else from next to this script (a test builds a project without node_modules).
-      buildSync({ entryPoints: [name], absWorkingDir: projectRoot, nodePaths: [join(root, "node_modules")], outfile: join(tmp, "vendor", `${name}.js`), bundle: true, format: "esm", platform: "node", target: "node20.10", legalComments: "eof", logLevel: "silent" });
+      buildSync({
+        entryPoints: [name],
+        absWorkingDir: projectRoot,
+        nodePaths: [join(root, "node_modules")],
+        outfile: join(tmp, "vendor", `${name}.js`),
+        bundle: true,
+        format: "esm",
+        platform: "node",
+        target: "node20.10",
+        legalComments: "eof",
+        logLevel: "silent",
+      });
     }
     for (const file of sources.filter((f) => !f.endsWith(".ts"))) {
       const out = join(tmp, relative(projectRoot, file));

@@ -39,7 +39,14 @@ describe("stack detection details", () => {
 
 describe("the template", () => {
   it("stays within the line limit on a very large repo and round-trips its claims", () => {
-    const files: Record<string, string> = { "package.json": JSON.stringify({ workspaces: ["p/*"], scripts: { build: "b", test: "t", lint: "l", typecheck: "c", format: "f" } }), "go.mod": "m", "Cargo.toml": "[package]", "pom.xml": "<project/>", "pyproject.toml": "[tool.ruff]\n[tool.mypy]\n[tool.pytest.ini_options]\n", Makefile: "build:\n" };
+    const files: Record<string, string> = {
+      "package.json": JSON.stringify({ workspaces: ["p/*"], scripts: { build: "b", test: "t", lint: "l", typecheck: "c", format: "f" } }),
+      "go.mod": "m",
+      "Cargo.toml": "[package]",
+      "pom.xml": "<project/>",
+      "pyproject.toml": "[tool.ruff]\n[tool.mypy]\n[tool.pytest.ini_options]\n",
+      Makefile: "build:\n",
+    };
     for (let i = 0; i < 80; i++) {
       files[`d${i}/x.ts`] = "";
       files[`p/m${i}/package.json`] = '{"scripts":{"test":"t"}}';

@@ -54,7 +54,11 @@ export async function upsertAgentsMdPullRequest(target: GitHubRepoTarget, text: 
     if (body !== undefined) init.body = JSON.stringify(body);
     const response = await fetcher(`${base}${path}`, init);
     const data = (await response.json().catch(() => ({}))) as T & { message?: string };
-    if (!response.ok && !allow.includes(response.status)) throw new GitHubError(response.status, `GitHub ${method} ${target.owner}/${target.repo}${path.split("?")[0]}: ${response.status} ${data.message ?? response.statusText}${response.status === 401 || response.status === 403 ? " (check the token's access to the repository: contents and pull requests, read and write)" : ""}`);
+    if (!response.ok && !allow.includes(response.status))
+      throw new GitHubError(
+        response.status,
+        `GitHub ${method} ${target.owner}/${target.repo}${path.split("?")[0]}: ${response.status} ${data.message ?? response.statusText}${response.status === 401 || response.status === 403 ? " (check the token's access to the repository: contents and pull requests, read and write)" : ""}`,
+      );
     return { status: response.status, data };
   };
 

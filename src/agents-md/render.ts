@@ -34,7 +34,13 @@ export function renderAgentsMd(name: string, detection: Detection, facts: Catalo
   out.push("## Repository");
   if (facts) out.push(`- Catalog entity: \`${facts.ref}\`${facts.owner ? `, owned by \`${facts.owner}\`` : ""}${facts.system ? `, part of \`${facts.system}\`` : ""}${facts.inStore ? "" : " (from catalog-info.yaml; not in the catalog store yet)"}`);
   else out.push("- No catalog-info.yaml: this repository has no catalog entity (owner unknown).");
-  if (detection.languages.length > 0) out.push(`- Languages: ${detection.languages.slice(0, 6).map((l) => `${l.name} (${l.files} file${l.files === 1 ? "" : "s"})`).join(", ")}`);
+  if (detection.languages.length > 0)
+    out.push(
+      `- Languages: ${detection.languages
+        .slice(0, 6)
+        .map((l) => `${l.name} (${l.files} file${l.files === 1 ? "" : "s"})`)
+        .join(", ")}`,
+    );
   const root = detection.components.filter((c) => c.path === ".");
   if (root.length > 0) out.push(`- Stack: ${root.map((c) => `${c.stack} with ${c.packageManager}`).join("; ")}`);
   for (const command of detection.commands) out.push(`- ${command.kind[0]?.toUpperCase()}${command.kind.slice(1)}: \`${command.command}\``);
@@ -42,13 +48,23 @@ export function renderAgentsMd(name: string, detection: Detection, facts: Catalo
   out.push("");
 
   out.push("## How to navigate");
-  out.push(...capped(detection.topDirs.map((d) => `- \`${d}/\``), "directories"));
+  out.push(
+    ...capped(
+      detection.topDirs.map((d) => `- \`${d}/\``),
+      "directories",
+    ),
+  );
   const workspaces = [...new Set(root.flatMap((c) => c.workspaces))];
   if (workspaces.length > 0) out.push(`- Monorepo: workspaces ${workspaces.map((w) => `\`${w}\``).join(", ")}`);
   const members = detection.components.filter((c) => c.path !== ".");
   if (members.length > 0) {
     out.push("- Components (run their commands from their directory):");
-    out.push(...capped(members.map((c) => `  - \`${c.path}/\`: ${c.stack} (${c.packageManager})${c.commands.find((x) => x.kind === "test") ? `, test with \`${c.commands.find((x) => x.kind === "test")?.command}\`` : ""}`), "components"));
+    out.push(
+      ...capped(
+        members.map((c) => `  - \`${c.path}/\`: ${c.stack} (${c.packageManager})${c.commands.find((x) => x.kind === "test") ? `, test with \`${c.commands.find((x) => x.kind === "test")?.command}\`` : ""}`),
+        "components",
+      ),
+    );
   }
   out.push("");
 
@@ -56,7 +72,12 @@ export function renderAgentsMd(name: string, detection: Detection, facts: Catalo
   if (rules.length === 0) out.push("- No Engineering Codex rule applies to this repository's files.");
   else {
     out.push("Engineering Codex rules that apply to this repository's files (`gatehouse review` checks them):");
-    out.push(...capped(rules.map((r) => `- \`${r.id}\` (${r.severity}): ${r.title}`), "rules"));
+    out.push(
+      ...capped(
+        rules.map((r) => `- \`${r.id}\` (${r.severity}): ${r.title}`),
+        "rules",
+      ),
+    );
   }
   out.push("");
 
@@ -68,9 +89,23 @@ export function renderAgentsMd(name: string, detection: Detection, facts: Catalo
 
   out.push("## Dependencies");
   out.push("### Depends on");
-  out.push(...(claims.dependsOn.length > 0 ? capped(claims.dependsOn.map((d) => `- \`${d}\``), "dependencies") : ["- none in the catalog"]));
+  out.push(
+    ...(claims.dependsOn.length > 0
+      ? capped(
+          claims.dependsOn.map((d) => `- \`${d}\``),
+          "dependencies",
+        )
+      : ["- none in the catalog"]),
+  );
   out.push("### Depended on by");
-  out.push(...(claims.dependedOnBy.length > 0 ? capped(claims.dependedOnBy.map((d) => `- \`${d}\``), "dependents") : ["- none in the catalog"]));
+  out.push(
+    ...(claims.dependedOnBy.length > 0
+      ? capped(
+          claims.dependedOnBy.map((d) => `- \`${d}\``),
+          "dependents",
+        )
+      : ["- none in the catalog"]),
+  );
   out.push("");
   out.push(`<!-- ${CLAIMS_MARKER} ${JSON.stringify(claims)} -->`);
   return { text: `${out.join("\n")}\n`, claims };

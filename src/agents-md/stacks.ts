@@ -51,7 +51,11 @@ function node(repo: RepoSnapshot, dir: string): Component | undefined {
     if (name) commands.push({ kind, command: `${pm} run ${name}`, source: `${join(dir, "package.json")}#scripts.${name}` });
   }
   const ws = manifest.workspaces;
-  const workspaces = Array.isArray(ws) ? ws.filter((w): w is string => typeof w === "string") : typeof ws === "object" && ws !== null && Array.isArray((ws as { packages?: unknown }).packages) ? ((ws as { packages: unknown[] }).packages.filter((w): w is string => typeof w === "string")) : [];
+  const workspaces = Array.isArray(ws)
+    ? ws.filter((w): w is string => typeof w === "string")
+    : typeof ws === "object" && ws !== null && Array.isArray((ws as { packages?: unknown }).packages)
+      ? (ws as { packages: unknown[] }).packages.filter((w): w is string => typeof w === "string")
+      : [];
   const pnpmWorkspace = repo.read(join(dir, "pnpm-workspace.yaml"));
   if (pnpmWorkspace !== undefined) for (const match of pnpmWorkspace.matchAll(/^\s*-\s*["']?([^"'\n#]+?)["']?\s*$/gm)) if (match[1]) workspaces.push(match[1]);
   return { path: dir, stack: "node", packageManager: pm, commands, workspaces };
@@ -92,7 +96,8 @@ function python(repo: RepoSnapshot, dir: string): Component | undefined {
 
 function go(repo: RepoSnapshot, dir: string): Component | undefined {
   if (repo.read(join(dir, "go.mod")) === undefined) return undefined;
-  const lint = has(repo, join(dir, ".golangci.yml")) || has(repo, join(dir, ".golangci.yaml")) ? { kind: "lint" as const, command: "golangci-lint run", source: join(dir, ".golangci.yml") } : { kind: "lint" as const, command: "go vet ./...", source: join(dir, "go.mod") };
+  const lint =
+    has(repo, join(dir, ".golangci.yml")) || has(repo, join(dir, ".golangci.yaml")) ? { kind: "lint" as const, command: "golangci-lint run", source: join(dir, ".golangci.yml") } : { kind: "lint" as const, command: "go vet ./...", source: join(dir, "go.mod") };
   const goWork = repo.read(join(dir, "go.work"));
   const workspaces = goWork ? [...goWork.matchAll(/^\s*(\.\/[^\s)]+)/gm)].map((m) => (m[1] ?? "").replace(/^\.\//, "")) : [];
   return { path: dir, stack: "go", packageManager: "go", commands: [{ kind: "build", command: "go build ./...", source: join(dir, "go.mod") }, { kind: "test", command: "go test ./...", source: join(dir, "go.mod") }, lint], workspaces };
@@ -106,7 +111,12 @@ function rust(repo: RepoSnapshot, dir: string): Component | undefined {
     path: dir,
     stack: "rust",
     packageManager: "cargo",
-    commands: [{ kind: "build", command: "cargo build", source }, { kind: "test", command: "cargo test", source }, { kind: "lint", command: "cargo clippy -- -D warnings", source }, { kind: "format", command: "cargo fmt --check", source }],
+    commands: [
+      { kind: "build", command: "cargo build", source },
+      { kind: "test", command: "cargo test", source },
+      { kind: "lint", command: "cargo clippy -- -D warnings", source },
+      { kind: "format", command: "cargo fmt --check", source },
+    ],
     workspaces: tomlArray(tomlSection(cargo, "workspace") ?? "", "members"),
   };
 }
@@ -117,14 +127,32 @@ function java(repo: RepoSnapshot, dir: string): Component | undefined {
     const mvn = has(repo, join(dir, "mvnw")) ? "./mvnw" : "mvn";
     const source = join(dir, "pom.xml");
     const modules = [...pom.matchAll(/<module>\s*([^<\s]+)\s*<\/module>/g)].map((m) => m[1] ?? "");
-    return { path: dir, stack: "java", packageManager: "maven", commands: [{ kind: "build", command: `${mvn} -B package`, source }, { kind: "test", command: `${mvn} -B test`, source }], workspaces: modules };
+    return {
+      path: dir,
+      stack: "java",
+      packageManager: "maven",
+      commands: [
+        { kind: "build", command: `${mvn} -B package`, source },
+        { kind: "test", command: `${mvn} -B test`, source },
+      ],
+      workspaces: modules,
+    };
   }
   const gradleFile = ["build.gradle.kts", "build.gradle"].map((f) => join(dir, f)).find((f) => has(repo, f));
   if (!gradleFile) return undefined;
   const gradle = has(repo, join(dir, "gradlew")) ? "./gradlew" : "gradle";
   const settings = repo.read(join(dir, "settings.gradle.kts")) ?? repo.read(join(dir, "settings.gradle")) ?? "";
   const modules = [...settings.matchAll(/include\s*\(?\s*([^)\n]+)\)?/g)].flatMap((m) => [...(m[1] ?? "").matchAll(/["']:?([^"']+)["']/g)].map((x) => (x[1] ?? "").replace(/:/g, "/")));
-  return { path: dir, stack: "java", packageManager: "gradle", commands: [{ kind: "build", command: `${gradle} build`, source: gradleFile }, { kind: "test", command: `${gradle} test`, source: gradleFile }], workspaces: modules };
+  return {
+    path: dir,
+    stack: "java",
+    packageManager: "gradle",
+    commands: [
+      { kind: "build", command: `${gradle} build`, source: gradleFile },
+      { kind: "test", command: `${gradle} test`, source: gradleFile },
+    ],
+    workspaces: modules,
+  };
 }
 
 const DETECTORS = [node, python, go, rust, java] as const;

@@ -56,11 +56,18 @@ describe("Catalog over the bundled models.dev snapshot", () => {
 
   it("skips a malformed model and keeps the rest", () => {
     const lenient = new Catalog({
-      acme: { id: "acme", name: "Acme", env: [], npm: "x", doc: "d", models: {
-        good: { id: "good", name: "Good", limit: { context: 1000, output: 100 }, cost: { input: 1, output: 2 } },
-        bad: { id: "bad", name: "Bad", limit: { context: "lots" } },
-        worse: "not an object",
-      } },
+      acme: {
+        id: "acme",
+        name: "Acme",
+        env: [],
+        npm: "x",
+        doc: "d",
+        models: {
+          good: { id: "good", name: "Good", limit: { context: 1000, output: 100 }, cost: { input: 1, output: 2 } },
+          bad: { id: "bad", name: "Bad", limit: { context: "lots" } },
+          worse: "not an object",
+        },
+      },
       broken: { id: 7 },
     });
     expect(lenient.modelCount).toBe(1);

@@ -56,11 +56,28 @@ describe("resolvePrice", () => {
 
   it("turns both models.dev tier shapes into price tiers and skips unknown tier types", () => {
     const catalogDoc = new Catalog({
-      acme: { id: "acme", name: "Acme", models: {
-        legacy: { id: "legacy", name: "L", limit: { context: 1e6, output: 1e4 }, cost: { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75, context_over_200k: { input: 6, output: 22.5, cache_read: 0.6, cache_write: 7.5 } } },
-        tiered: { id: "tiered", name: "T", limit: { context: 1e6, output: 1e4 }, cost: { input: 2.5, output: 15, cache_read: 0.25, tiers: [{ input: 5, output: 22.5, cache_read: 0.5, tier: { size: 272000, type: "context" } }, { input: 99, output: 99, tier: { size: 1000, type: "requests_per_day" } }] } },
-        together: { id: "together", name: "Q", limit: { context: 1e5, output: 1e4 }, cost: { input: 0.6, output: 3.6, cached_input: 0.35 } },
-      } },
+      acme: {
+        id: "acme",
+        name: "Acme",
+        models: {
+          legacy: { id: "legacy", name: "L", limit: { context: 1e6, output: 1e4 }, cost: { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75, context_over_200k: { input: 6, output: 22.5, cache_read: 0.6, cache_write: 7.5 } } },
+          tiered: {
+            id: "tiered",
+            name: "T",
+            limit: { context: 1e6, output: 1e4 },
+            cost: {
+              input: 2.5,
+              output: 15,
+              cache_read: 0.25,
+              tiers: [
+                { input: 5, output: 22.5, cache_read: 0.5, tier: { size: 272000, type: "context" } },
+                { input: 99, output: 99, tier: { size: 1000, type: "requests_per_day" } },
+              ],
+            },
+          },
+          together: { id: "together", name: "Q", limit: { context: 1e5, output: 1e4 }, cost: { input: 0.6, output: 3.6, cached_input: 0.35 } },
+        },
+      },
     });
     const legacy = modelPrice(catalogDoc.findModel("acme", "legacy")!)!;
     expect(legacy.tiers).toEqual([{ aboveInputTokens: 200000, price: { input: 6, output: 22.5, cacheRead: 0.6, cacheWrite: 7.5 } }]);

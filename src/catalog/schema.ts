@@ -32,9 +32,7 @@ export const catalogCostSchema = z.looseObject({
   output_audio: rate.optional(),
   tiers: z.array(catalogCostTierSchema).optional(),
   /** Older models.dev shape of the >200k-token tier. */
-  context_over_200k: z
-    .looseObject({ input: rate, output: rate, cache_read: rate.optional(), cache_write: rate.optional() })
-    .optional(),
+  context_over_200k: z.looseObject({ input: rate, output: rate, cache_read: rate.optional(), cache_write: rate.optional() }).optional(),
 });
 
 export const catalogModelSchema = z.looseObject({

@@ -4,11 +4,7 @@ import { commandModules, commandsFor } from "./commands/index.ts";
 
 /** Builds the `gatehouse` program with the given commands (each lives in commands/<name>.ts). */
 export async function buildProgram(commands: typeof commandModules = commandModules): Promise<Command> {
-  const program = new Command("gatehouse")
-    .description("Gatehouse: one control point for your organisation's AI coding tools.")
-    .version(packageJson.version)
-    .showHelpAfterError()
-    .exitOverride();
+  const program = new Command("gatehouse").description("Gatehouse: one control point for your organisation's AI coding tools.").version(packageJson.version).showHelpAfterError().exitOverride();
   const registers = await Promise.all(commands.map((c) => c.load()));
   for (const register of registers) register(program);
   return program;

@@ -22,7 +22,14 @@ const frontmatterPattern = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?([\s\S]*)$/;
 /** The first fenced code block under a `## <heading>` section, and the heading's line in the body (0-based), or undefined. */
 function exampleUnder(body: string, heading: string): { code: string | undefined; line: number } | undefined {
   const lines = body.split(/\r?\n/);
-  const start = lines.findIndex((l) => /^##\s+/.test(l) && l.replace(/^##\s+/, "").trim().toLowerCase() === heading);
+  const start = lines.findIndex(
+    (l) =>
+      /^##\s+/.test(l) &&
+      l
+        .replace(/^##\s+/, "")
+        .trim()
+        .toLowerCase() === heading,
+  );
   if (start < 0) return undefined;
   const end = lines.findIndex((l, i) => i > start && /^##\s+/.test(l));
   const section = lines.slice(start + 1, end < 0 ? undefined : end).join("\n");

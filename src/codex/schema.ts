@@ -4,9 +4,7 @@ export const severitySchema = z.enum(["critical", "warning", "suggestion"]).desc
 export type Severity = z.infer<typeof severitySchema>;
 
 /** A Codex rule id: lowercase words joined by dashes, optionally namespaced (`ts/no-floating-promises`). */
-export const ruleIdSchema = z
-  .string()
-  .regex(/^[a-z0-9]+(?:[-_.][a-z0-9]+)*(?:\/[a-z0-9]+(?:[-_.][a-z0-9]+)*)*$/, "rule id must be lowercase words joined by - _ . or /");
+export const ruleIdSchema = z.string().regex(/^[a-z0-9]+(?:[-_.][a-z0-9]+)*(?:\/[a-z0-9]+(?:[-_.][a-z0-9]+)*)*$/, "rule id must be lowercase words joined by - _ . or /");
 
 /**
  * The YAML frontmatter of one Codex rule file. The Markdown body holds the explanation and

@@ -56,7 +56,12 @@ export const mcpServerSchema = z
       ),
     perUser: z
       .object({
-        idleMs: z.number().int().positive().default(10 * 60_000).describe("A per-user upstream session (or process) unused this long is closed."),
+        idleMs: z
+          .number()
+          .int()
+          .positive()
+          .default(10 * 60_000)
+          .describe("A per-user upstream session (or process) unused this long is closed."),
         max: z.number().int().positive().default(50).describe("Per-user upstream sessions (processes) of this server at once; past it the least recently used idle one is closed, and when none is idle a new caller is refused."),
       })
       .strict()
@@ -65,7 +70,12 @@ export const mcpServerSchema = z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "Env var names use letters, digits and '_'."), z.string())
       .default({})
       .describe("Env vars set for a per-user stdio process; `{user}` in a value becomes an opaque per-caller key (hex), e.g. MEMORY_FILE_PATH: /var/lib/gatehouse/memory/{user}.jsonl."),
-    maxArgumentBytes: z.number().int().positive().default(1024 * 1024).describe("Largest tool-call arguments (as JSON) sent to this upstream; a larger call is refused before it reaches the server."),
+    maxArgumentBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024)
+      .describe("Largest tool-call arguments (as JSON) sent to this upstream; a larger call is refused before it reaches the server."),
     audit: z
       .object({
         arguments: z.boolean().default(false).describe("Store tool-call arguments in the audit log."),
@@ -78,12 +88,9 @@ export const mcpServerSchema = z
   .superRefine((server, ctx) => {
     if (server.type === "stdio" && !server.command) ctx.addIssue({ code: "custom", path: ["command"], message: "A stdio server needs `command`." });
     if (server.type !== "stdio" && !server.url) ctx.addIssue({ code: "custom", path: ["url"], message: `A ${server.type} server needs \`url\`.` });
-    if (server.type === "stdio" && server.auth && typeof server.auth === "object" && "oauth" in server.auth)
-      ctx.addIssue({ code: "custom", path: ["auth"], message: "Per-user OAuth needs an http or sse server; a stdio server gets its secrets from `env`." });
-    if (server.scope === "shared" && server.auth && typeof server.auth === "object" && "oauth" in server.auth)
-      ctx.addIssue({ code: "custom", path: ["scope"], message: "A server with per-user OAuth is always per-user; remove `scope: shared`." });
-    if (Object.keys(server.userEnv).length > 0 && (server.type !== "stdio" || server.scope === "shared"))
-      ctx.addIssue({ code: "custom", path: ["userEnv"], message: "`userEnv` applies to per-user stdio servers only." });
+    if (server.type === "stdio" && server.auth && typeof server.auth === "object" && "oauth" in server.auth) ctx.addIssue({ code: "custom", path: ["auth"], message: "Per-user OAuth needs an http or sse server; a stdio server gets its secrets from `env`." });
+    if (server.scope === "shared" && server.auth && typeof server.auth === "object" && "oauth" in server.auth) ctx.addIssue({ code: "custom", path: ["scope"], message: "A server with per-user OAuth is always per-user; remove `scope: shared`." });
+    if (Object.keys(server.userEnv).length > 0 && (server.type !== "stdio" || server.scope === "shared")) ctx.addIssue({ code: "custom", path: ["userEnv"], message: "`userEnv` applies to per-user stdio servers only." });
   });
 
 /** Prefixes the portal uses for its own tools (`portal_list_servers`, `codemode_search`…). */

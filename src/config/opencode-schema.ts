@@ -30,7 +30,10 @@ export const agentSchema = z
     tools: z.record(z.string(), z.boolean()).optional().describe("Deprecated in OpenCode in favour of permission; still accepted."),
     hidden: z.boolean().optional().describe("Hide a subagent from @-completion."),
     disable: z.boolean().optional(),
-    color: z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be a hex colour like #ff8800").optional(),
+    color: z
+      .string()
+      .regex(/^#[0-9a-fA-F]{6}$/, "must be a hex colour like #ff8800")
+      .optional(),
     options: z.record(z.string(), z.unknown()).optional().describe("Provider options passed through to the model."),
   })
   .strict();

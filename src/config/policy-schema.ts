@@ -10,12 +10,15 @@ import { isProviderId, PROVIDER_IDS } from "../providers/ids.ts";
 /** "provider/model-glob": provider is an id or "*"; "*" in the model part matches anything, "/" included. */
 export const modelPatternSchema = z
   .string()
-  .refine((value) => {
-    const slash = value.indexOf("/");
-    if (slash <= 0 || slash === value.length - 1) return false;
-    const provider = value.slice(0, slash);
-    return provider === "*" || isProviderId(provider);
-  }, `must be "provider/model" with provider one of ${PROVIDER_IDS.join(", ")} or "*", e.g. "anthropic/claude-*"`)
+  .refine(
+    (value) => {
+      const slash = value.indexOf("/");
+      if (slash <= 0 || slash === value.length - 1) return false;
+      const provider = value.slice(0, slash);
+      return provider === "*" || isProviderId(provider);
+    },
+    `must be "provider/model" with provider one of ${PROVIDER_IDS.join(", ")} or "*", e.g. "anthropic/claude-*"`,
+  )
   .describe('A model pattern "provider/model"; "*" matches any run of characters, "?" one character.');
 
 /** A concrete "provider/model" (no globs): a routing target. */
@@ -45,7 +48,9 @@ export const storeOutageSchema = z
     mode: z
       .enum(["closed", "open"])
       .default("closed")
-      .describe('"closed": while the shared store (PostgreSQL) cannot be reached, requests under a budget or rate limit get a 503 in the provider\'s error shape with retry-after. "open": each user may spend up to openAllowanceUsd per instance during the outage (never past what the instance last saw of their budgets); the real cost is added to the shared counters when the store is back.'),
+      .describe(
+        '"closed": while the shared store (PostgreSQL) cannot be reached, requests under a budget or rate limit get a 503 in the provider\'s error shape with retry-after. "open": each user may spend up to openAllowanceUsd per instance during the outage (never past what the instance last saw of their budgets); the real cost is added to the shared counters when the store is back.',
+      ),
     retryAfterSeconds: z.number().int().positive().max(3600).default(5).describe("retry-after sent with the 503 while the store is down."),
     openAllowanceUsd: z.number().nonnegative().finite().default(1).describe("open mode: USD each user may spend on one instance while the store is down (estimates count until the real cost is known)."),
   })
@@ -86,10 +91,7 @@ export const policySchema = z
       .describe("Zero data retention: Gatehouse sets store:false on OpenAI, refuses routes that retain data, never logs bodies."),
     routing: z
       .object({
-        aliases: z
-          .record(z.string().min(1), z.array(modelRefSchema).min(1))
-          .default({})
-          .describe("Requested model name -> ordered chain of provider/model; the first healthy one the caller may use is sent, the rest are fallbacks."),
+        aliases: z.record(z.string().min(1), z.array(modelRefSchema).min(1)).default({}).describe("Requested model name -> ordered chain of provider/model; the first healthy one the caller may use is sent, the rest are fallbacks."),
       })
       .strict()
       .default({ aliases: {} }),
@@ -107,10 +109,7 @@ export const policySchema = z
       })
       .strict()
       .default({ bytesPerToken: 1, defaultMaxOutputTokens: 4096 }),
-    unpriced: z
-      .enum(["deny", "allow"])
-      .default("deny")
-      .describe("A model with no price (catalog or pricing:) where a budget applies: deny refuses it (a budget cannot hold what it cannot price); allow serves it and records the row as unpriced."),
+    unpriced: z.enum(["deny", "allow"]).default("deny").describe("A model with no price (catalog or pricing:) where a budget applies: deny refuses it (a budget cannot hold what it cannot price); allow serves it and records the row as unpriced."),
     reconcileSeconds: z.number().positive().default(30).describe("How often in-memory spend is reconciled with the ledger."),
     storeOutage: storeOutageSchema.default({ mode: "closed", retryAfterSeconds: 5, openAllowanceUsd: 1 }),
     dashboard: z

@@ -39,16 +39,17 @@ export const passThroughSchema = z
 export const upstreamProviderSchema = z
   .object({
     upstream: z.url().optional().describe("Base URL requests are forwarded to; defaults to the provider's public API."),
-    apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name").optional().describe("Name of the env var (or secrets-file key) holding the provider key."),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name")
+      .optional()
+      .describe("Name of the env var (or secrets-file key) holding the provider key."),
     catalogProvider: z.string().optional().describe("models.dev provider id used for prices and the model list (compat: e.g. cloudflare-workers-ai)."),
     name: z.string().min(1).optional().describe("Name OpenCode shows for this provider (useful for compat)."),
     models: z.record(z.string().min(1), opencodeModelSchema).optional().describe("Models to add to (or override in) the catalog's list, by model id; compat servers usually need this."),
     whitelist: z.array(z.string().min(1)).optional().describe("If set, only these model ids are offered to clients."),
     zeroDataRetention: z.boolean().default(false).describe("Ask the provider not to store prompts: OpenAI models are served with store: false."),
-    passThrough: z
-      .array(passThroughSchema)
-      .default([])
-      .describe("Endpoints forwarded although Gatehouse does not declare them (docs/security.md): unread, unmetered, with the org key; only callers who may use the provider."),
+    passThrough: z.array(passThroughSchema).default([]).describe("Endpoints forwarded although Gatehouse does not declare them (docs/security.md): unread, unmetered, with the org key; only callers who may use the provider."),
     objects: z
       .object({
         allow: z.array(z.enum(ENABLEABLE_OBJECT_KINDS)).default([]).describe("Provider-side object kinds callers may create; each object is visible only to its creator and the admin groups."),
@@ -68,7 +69,10 @@ export const upstreamProviderSchema = z
 export const orgConfigSchema = z
   .object({
     providers: z.partialRecord(providerIdSchema, upstreamProviderSchema).default({}).describe("Providers served by this gateway."),
-    pricing: z.record(z.string().regex(/^[a-z0-9-]+\/.+$/, "key must be provider/model"), modelPriceSchema).default({}).describe("Per-model price overrides, keyed provider/model; win over the catalog."),
+    pricing: z
+      .record(z.string().regex(/^[a-z0-9-]+\/.+$/, "key must be provider/model"), modelPriceSchema)
+      .default({})
+      .describe("Per-model price overrides, keyed provider/model; win over the catalog."),
     policy: policySchema.optional().describe("Governance (see docs/governance.md); absent = every authenticated caller may use everything."),
     model: modelRefSchema.optional().describe(`Default model served to OpenCode, as provider/model (gateway provider ids, as in policy: ${PROVIDER_IDS.join(", ")}).`),
     small_model: modelRefSchema.optional().describe("Small model for titles and summaries, as provider/model."),
@@ -76,8 +80,14 @@ export const orgConfigSchema = z
     instructions: z.array(z.string().min(1)).optional().describe("Instruction files or URLs OpenCode adds to every session (e.g. AGENTS.md)."),
     mcp: mcpServersSchema,
     knowledge: knowledgeConfigSchema.optional().describe("Service catalog sources (local checkouts, GitHub, GitLab, Backstage) and their refresh (see docs/knowledge.md)."),
-    agent: z.record(z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/i, "agent names use letters, digits, -, _ and /"), agentSchema).default({}).describe("Agents by name; compiled from agents/*.md."),
-    command: z.record(z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/i, "command names use letters, digits, -, _ and /"), commandSchema).default({}).describe("Commands by name; compiled from commands/*.md."),
+    agent: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/i, "agent names use letters, digits, -, _ and /"), agentSchema)
+      .default({})
+      .describe("Agents by name; compiled from agents/*.md."),
+    command: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/i, "command names use letters, digits, -, _ and /"), commandSchema)
+      .default({})
+      .describe("Commands by name; compiled from commands/*.md."),
   })
   .strict();
 

@@ -17,13 +17,7 @@ export interface HeaderReader {
  * Claude Code (`x-api-key`), Codex CLI and OpenAI SDKs (`authorization`) and the Gemini
  * SDK (`x-goog-api-key`) all work. Whichever carries it is stripped before forwarding.
  */
-export const CLIENT_CREDENTIAL_HEADERS = [
-  "cf-access-token",
-  "cf-access-jwt-assertion",
-  "authorization",
-  "x-api-key",
-  "x-goog-api-key",
-] as const;
+export const CLIENT_CREDENTIAL_HEADERS = ["cf-access-token", "cf-access-jwt-assertion", "authorization", "x-api-key", "x-goog-api-key"] as const;
 
 /** First non-empty credential, in the order above. Empty values (OpenCode sends `x-api-key: ""`) are skipped. */
 export function extractClientToken(headers: HeaderReader, extraHeader?: string): string | undefined {

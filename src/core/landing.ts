@@ -49,9 +49,7 @@ export function routeDirectory(routes: readonly MountedRoute[]): RouteEntry[] {
     const i = descriptions.findIndex(([g]) => g === group);
     return i < 0 ? descriptions.length : i;
   };
-  return [...shortest]
-    .sort(([a], [b]) => rank(a) - rank(b))
-    .map(([group, path]) => ({ path: group.startsWith("/.well-known/") ? path : group, description: descriptions.find(([g]) => g === group)?.[1] ?? "" }));
+  return [...shortest].sort(([a], [b]) => rank(a) - rank(b)).map(([group, path]) => ({ path: group.startsWith("/.well-known/") ? path : group, description: descriptions.find(([g]) => g === group)?.[1] ?? "" }));
 }
 
 /**
@@ -97,7 +95,9 @@ function escapeHtml(text: string): string {
 export function landingPage(origin: string, directory: readonly RouteEntry[]): string {
   const rows = directory.map((e) => `<tr><td><code>${escapeHtml(e.path)}</code></td><td>${escapeHtml(e.description.replaceAll("{origin}", origin))}</td></tr>`).join("\n");
   const has = (prefix: string) => directory.some((e) => e.path === prefix);
-  const links = [has("/dashboard") ? `<a href="/dashboard">Usage dashboard</a>` : "", has("/.well-known/opencode") ? `<a href="/.well-known/opencode">/.well-known/opencode</a> (OpenCode: <code>opencode auth login ${escapeHtml(origin)}</code>)` : ""].filter(Boolean);
+  const links = [has("/dashboard") ? `<a href="/dashboard">Usage dashboard</a>` : "", has("/.well-known/opencode") ? `<a href="/.well-known/opencode">/.well-known/opencode</a> (OpenCode: <code>opencode auth login ${escapeHtml(origin)}</code>)` : ""].filter(
+    Boolean,
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Gatehouse</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:760px;margin:40px auto;padding:0 16px;color:#1d2430}code{font-size:13px}table{border-collapse:collapse;width:100%}td{padding:6px 8px;border-top:1px solid #e3e6ea;vertical-align:top}td:first-child{white-space:nowrap}</style></head>

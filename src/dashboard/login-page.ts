@@ -17,5 +17,8 @@ ${message ? `<p class="error" role="alert" data-test="login-error">${esc(message
 }
 
 export function forbiddenPage(message: string): string {
-  return layout("Gatehouse · forbidden", `<main style="max-width:520px;margin:60px auto"><section><h1>Not allowed</h1><p class="error" data-test="forbidden">${esc(message)}</p><form method="post" action="/dashboard/logout"><button class="secondary">Sign out</button></form></section></main>`);
+  return layout(
+    "Gatehouse · forbidden",
+    `<main style="max-width:520px;margin:60px auto"><section><h1>Not allowed</h1><p class="error" data-test="forbidden">${esc(message)}</p><form method="post" action="/dashboard/logout"><button class="secondary">Sign out</button></form></section></main>`,
+  );
 }

@@ -36,10 +36,16 @@ function percentileRow(label: string, test: string, p: Percentiles): string {
 
 function mcpSection(r: DashboardReport): string {
   const toolRows = r.mcp.tools
-    .map((t) => `<tr data-test="mcp-tool" data-key="${esc(`${t.server}_${t.tool}`)}" data-calls="${t.calls}" data-failed="${t.failed}" data-denied="${t.denied}">${keyCell(`${t.server}_${t.tool}`, false)}<td>${fmtInt(t.calls)}</td><td>${fmtInt(t.failed)}</td><td>${fmtInt(t.denied)}</td><td>${fmtMs(t.avgMs)}</td></tr>`)
+    .map(
+      (t) =>
+        `<tr data-test="mcp-tool" data-key="${esc(`${t.server}_${t.tool}`)}" data-calls="${t.calls}" data-failed="${t.failed}" data-denied="${t.denied}">${keyCell(`${t.server}_${t.tool}`, false)}<td>${fmtInt(t.calls)}</td><td>${fmtInt(t.failed)}</td><td>${fmtInt(t.denied)}</td><td>${fmtMs(t.avgMs)}</td></tr>`,
+    )
     .join("");
   const recentRows = r.mcp.recent
-    .map((e) => `<tr data-test="mcp-call" data-outcome="${esc(e.outcome)}"><td class="when">${esc(new Date(e.ts).toISOString().slice(0, 19).replace("T", " "))}</td><td class="key id caller wide" title="${esc(e.callerId)}" tabindex="0">${esc(e.callerId)}</td><td class="key" title="${esc(`${e.serverId}_${e.tool}${e.via === "codemode" ? " (code mode)" : ""}`)}" tabindex="0">${esc(`${e.serverId}_${e.tool}`)}${e.via === "codemode" ? " <span class=\"muted\">(code mode)</span>" : ""}</td><td>${esc(e.outcome)}</td><td>${fmtMs(e.durationMs)}</td></tr>`)
+    .map(
+      (e) =>
+        `<tr data-test="mcp-call" data-outcome="${esc(e.outcome)}"><td class="when">${esc(new Date(e.ts).toISOString().slice(0, 19).replace("T", " "))}</td><td class="key id caller wide" title="${esc(e.callerId)}" tabindex="0">${esc(e.callerId)}</td><td class="key" title="${esc(`${e.serverId}_${e.tool}${e.via === "codemode" ? " (code mode)" : ""}`)}" tabindex="0">${esc(`${e.serverId}_${e.tool}`)}${e.via === "codemode" ? ' <span class="muted">(code mode)</span>' : ""}</td><td>${esc(e.outcome)}</td><td>${fmtMs(e.durationMs)}</td></tr>`,
+    )
     .join("");
   return `<div class="grid2">
 <section data-test="mcp-tools"><h2>MCP tool calls</h2>

@@ -49,7 +49,12 @@ function toTotals(row: Record<string, unknown>): Totals {
 }
 
 export async function totals(db: Kysely<Database>, range: DayRange): Promise<Totals> {
-  const row = await db.selectFrom("ledger").select([...sums]).where("day", ">=", range.from).where("day", "<=", range.to).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom("ledger")
+    .select([...sums])
+    .where("day", ">=", range.from)
+    .where("day", "<=", range.to)
+    .executeTakeFirstOrThrow();
   return toTotals(row);
 }
 
@@ -79,11 +84,7 @@ export interface ClassDay {
 export async function costByDayAndClass(db: Kysely<Database>, range: DayRange): Promise<ClassDay[]> {
   const rows = await db
     .selectFrom("ledger")
-    .select([
-      "day",
-      sql<number>`coalesce(sum(case when provider = 'compat' then 0 else cost_usd end), 0)`.as("frontier"),
-      sql<number>`coalesce(sum(case when provider = 'compat' then cost_usd else 0 end), 0)`.as("open_weight"),
-    ])
+    .select(["day", sql<number>`coalesce(sum(case when provider = 'compat' then 0 else cost_usd end), 0)`.as("frontier"), sql<number>`coalesce(sum(case when provider = 'compat' then cost_usd else 0 end), 0)`.as("open_weight")])
     .where("day", ">=", range.from)
     .where("day", "<=", range.to)
     .groupBy("day")
@@ -108,12 +109,7 @@ export interface Outcomes {
 export async function outcomes(db: Kysely<Database>, range: DayRange): Promise<Outcomes> {
   const rows = await db
     .selectFrom("ledger")
-    .select([
-      "outcome",
-      "error_code",
-      sql<number>`count(*)`.as("n"),
-      sql<number>`coalesce(sum(case when status >= 400 or outcome = 'upstream_failed' then 1 else 0 end), 0)`.as("failed"),
-    ])
+    .select(["outcome", "error_code", sql<number>`count(*)`.as("n"), sql<number>`coalesce(sum(case when status >= 400 or outcome = 'upstream_failed' then 1 else 0 end), 0)`.as("failed")])
     .where("day", ">=", range.from)
     .where("day", "<=", range.to)
     .groupBy(["outcome", "error_code"])
@@ -146,15 +142,7 @@ export const PERCENTILE_SAMPLE = 100_000;
 
 /** Nearest-rank percentiles of whole-request duration and time to first byte, over forwarded requests. */
 export async function latency(db: Kysely<Database>, range: DayRange): Promise<{ duration: Percentiles; ttfb: Percentiles }> {
-  const rows = await db
-    .selectFrom("ledger")
-    .select(["duration_ms", "ttfb_ms"])
-    .where("day", ">=", range.from)
-    .where("day", "<=", range.to)
-    .where("outcome", "<>", "not_forwarded")
-    .orderBy("ts", "desc")
-    .limit(PERCENTILE_SAMPLE)
-    .execute();
+  const rows = await db.selectFrom("ledger").select(["duration_ms", "ttfb_ms"]).where("day", ">=", range.from).where("day", "<=", range.to).where("outcome", "<>", "not_forwarded").orderBy("ts", "desc").limit(PERCENTILE_SAMPLE).execute();
   const durations = rows.map((r) => Number(r.duration_ms));
   const ttfbs = rows.filter((r) => r.ttfb_ms !== null).map((r) => Number(r.ttfb_ms));
   return { duration: percentiles(durations), ttfb: percentiles(ttfbs) };
@@ -199,7 +187,15 @@ export async function callerMonthSpend(db: Kysely<Database>, monthStart: string,
     .limit(limit)
     .execute();
   if (rows.length === 0) return [];
-  const memberships = await db.selectFrom("caller_groups").select(["caller_id", "group_name"]).where("caller_id", "in", rows.map((r) => r.caller_id)).execute();
+  const memberships = await db
+    .selectFrom("caller_groups")
+    .select(["caller_id", "group_name"])
+    .where(
+      "caller_id",
+      "in",
+      rows.map((r) => r.caller_id),
+    )
+    .execute();
   const byCaller = new Map<string, string[]>();
   for (const m of memberships) byCaller.set(m.caller_id, [...(byCaller.get(m.caller_id) ?? []), m.group_name]);
   return rows.map((r) => ({ callerId: r.caller_id, costUsd: Number(r.cost), groups: (byCaller.get(r.caller_id) ?? []).sort() }));

@@ -22,7 +22,10 @@ export function parseRange(from: string | undefined, to: string | undefined, now
   const today = new Date(now).toISOString().slice(0, 10);
   const end = to || today;
   const start = from || shiftDay(end, -29);
-  for (const [name, value] of [["from", start], ["to", end]] as const) {
+  for (const [name, value] of [
+    ["from", start],
+    ["to", end],
+  ] as const) {
     if (!isCalendarDay(value)) {
       throw new GatewayError("bad_request", `"${name}" must be a date as YYYY-MM-DD, got "${value}".`);
     }

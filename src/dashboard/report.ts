@@ -111,7 +111,12 @@ async function budgets(db: Kysely<Database>, config: OrgConfig, month: string, t
   if (!policy) return { burnDown: [], userBurn: [] };
   const monthStart = `${month}-01`;
   const budgeted = Object.entries(policy.groups).filter(([, rule]) => rule.budget?.group?.monthlyUsd !== undefined);
-  const spend = await groupSpendByDay(db, monthStart, today, budgeted.map(([g]) => g));
+  const spend = await groupSpendByDay(
+    db,
+    monthStart,
+    today,
+    budgeted.map(([g]) => g),
+  );
   const monthDays = daysOf({ from: monthStart, to: today });
   const burnDown = budgeted.map(([group, rule]) => {
     const limitUsd = rule.budget?.group?.monthlyUsd ?? 0;

@@ -9,7 +9,6 @@ export interface WellKnownOpencode {
   config: ServedOpencodeConfig;
 }
 
-
 export function loginCommand(settings: Pick<Settings, "loginCommand" | "authMode">, baseUrl: string): string[] {
   const argv = settings.loginCommand ? parseArgv(settings.loginCommand) : settings.authMode === "jwt" ? ["cloudflared", "access", "login", "--no-verbose", "--auto-close", "{baseURL}"] : ["gatehouse", "login", "{baseURL}"];
   return argv.map((arg) => arg.replaceAll("{baseURL}", baseUrl));
@@ -20,7 +19,7 @@ function parseArgv(text: string): string[] {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new Error("GATEHOUSE_LOGIN_COMMAND must be a JSON array of strings, e.g. [\"gatehouse\",\"login\",\"{baseURL}\"].", { cause: err });
+    throw new Error('GATEHOUSE_LOGIN_COMMAND must be a JSON array of strings, e.g. ["gatehouse","login","{baseURL}"].', { cause: err });
   }
   if (!Array.isArray(value) || value.length === 0 || !value.every((v): v is string => typeof v === "string")) throw new Error("GATEHOUSE_LOGIN_COMMAND must be a non-empty JSON array of strings.");
   return value;

@@ -30,7 +30,11 @@ mcp:
 const catalog: ModelLister = {
   listModels: (id) =>
     id === "openai"
-      ? [{ id: "gpt-5", name: "GPT-5", limit: { context: 400000, output: 128000 } }, { id: "gpt-5-mini", name: "GPT-5 mini" }, { id: "o1-legacy", name: "old" }]
+      ? [
+          { id: "gpt-5", name: "GPT-5", limit: { context: 400000, output: 128000 } },
+          { id: "gpt-5-mini", name: "GPT-5 mini" },
+          { id: "o1-legacy", name: "old" },
+        ]
       : id === "anthropic"
         ? [{ id: "claude-sonnet-4-5", name: "Claude Sonnet 4.5", limit: { context: 200000, output: 64000 } }]
         : [],

@@ -54,7 +54,10 @@ export function assertDevModeAllowed(settings: Settings): void {
 
 /** The allow-list of signing algorithms for jwt mode; symmetric and unsigned ones are refused outright. */
 export function parseAlgorithms(list: string): string[] {
-  const algorithms = list.split(",").map((a) => a.trim()).filter(Boolean);
+  const algorithms = list
+    .split(",")
+    .map((a) => a.trim())
+    .filter(Boolean);
   if (algorithms.length === 0) throw new Error("GATEHOUSE_JWT_ALGORITHMS is empty.");
   const bad = algorithms.filter((a) => FORBIDDEN_ALGORITHMS.test(a));
   if (bad.length) throw new Error(`GATEHOUSE_JWT_ALGORITHMS must not contain ${bad.join(", ")}: only asymmetric algorithms verify against a JWKS.`);
@@ -111,4 +114,3 @@ export function createIdentity(settings: Settings, deps: IdentityDeps): Identity
 export function createAuthenticator(settings: Settings, deps: IdentityDeps): JwtAuthenticator {
   return createIdentity(settings, deps).authenticator;
 }
-

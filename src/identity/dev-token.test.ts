@@ -3,7 +3,12 @@ import { DevTokens } from "./dev-token.ts";
 
 describe("DevTokens", () => {
   it("maps each token to its email and nothing else to anything", async () => {
-    const tokens = new DevTokens(new Map([["first-token-0123456789", "a@localhost"], ["second-token-0123456789", "b@localhost"]]));
+    const tokens = new DevTokens(
+      new Map([
+        ["first-token-0123456789", "a@localhost"],
+        ["second-token-0123456789", "b@localhost"],
+      ]),
+    );
     expect(await tokens.emailFor("first-token-0123456789")).toBe("a@localhost");
     expect(await tokens.emailFor("second-token-0123456789")).toBe("b@localhost");
     expect(await tokens.emailFor("first-token-012345678")).toBeUndefined();

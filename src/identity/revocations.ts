@@ -70,12 +70,7 @@ export class RevocationList {
 
   private async load(): Promise<void> {
     try {
-      const rows = await this.db
-        .selectFrom("issued_tokens")
-        .select("jti")
-        .where("revoked_at", "is not", null)
-        .where("expires_at", ">", this.clock.now())
-        .execute();
+      const rows = await this.db.selectFrom("issued_tokens").select("jti").where("revoked_at", "is not", null).where("expires_at", ">", this.clock.now()).execute();
       const subjects = await this.db.selectFrom("identity_revocations").select(["kind", "value", "revoked_at"]).execute();
       const latest = new Map<string, number>();
       for (const s of subjects) {

@@ -36,7 +36,10 @@ export async function createJob<DB>(database: Kysely<DB>, definition: JobDefinit
   }
   try {
     await db.transaction().execute(async (tx) => {
-      await tx.insertInto("jobs").values({ id: definition.id, kind: definition.kind, params: JSON.stringify(definition.params ?? null), step_count: definition.items.length, created_at: now, finished_at: null }).execute();
+      await tx
+        .insertInto("jobs")
+        .values({ id: definition.id, kind: definition.kind, params: JSON.stringify(definition.params ?? null), step_count: definition.items.length, created_at: now, finished_at: null })
+        .execute();
       for (let i = 0; i < definition.items.length; i += INSERT_CHUNK) {
         const rows = definition.items.slice(i, i + INSERT_CHUNK).map((entry, j) => ({
           job_id: definition.id,

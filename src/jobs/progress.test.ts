@@ -16,7 +16,10 @@ describe("job progress", () => {
 
   it("writes one JSON object per line", () => {
     const out: string[] = [];
-    const json = jsonProgress((l) => out.push(l), () => 7);
+    const json = jsonProgress(
+      (l) => out.push(l),
+      () => 7,
+    );
     json.start("j", 1, 0);
     json.step({ item: "a", status: "failed", attempt: 3, costUsd: 0, error: "boom" });
     json.finish();

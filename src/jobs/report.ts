@@ -41,7 +41,12 @@ export async function jobReport<DB>(database: Kysely<DB>, jobId: string): Promis
 
 /** Marks the job finished once no step is pending or running; true when it is. */
 export async function finishIfComplete(db: Kysely<JobsTables>, jobId: string, now: number): Promise<boolean> {
-  const open = await db.selectFrom("job_steps").select((eb) => eb.fn.countAll<number | string | bigint>().as("n")).where("job_id", "=", jobId).where("status", "in", ["pending", "running"]).executeTakeFirst();
+  const open = await db
+    .selectFrom("job_steps")
+    .select((eb) => eb.fn.countAll<number | string | bigint>().as("n"))
+    .where("job_id", "=", jobId)
+    .where("status", "in", ["pending", "running"])
+    .executeTakeFirst();
   if (Number(open?.n ?? 0) > 0) return false;
   await db.updateTable("jobs").set({ finished_at: now }).where("id", "=", jobId).where("finished_at", "is", null).execute();
   return true;

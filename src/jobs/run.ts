@@ -79,19 +79,22 @@ export async function runJob<DB, I, R>(database: Kysely<DB>, jobId: string, kind
     options.signal?.addEventListener("abort", stop, { once: true });
     let renewing: Promise<void> = Promise.resolve();
     let leaseUntil = clock.now() + leaseMs;
-    const timer = setInterval(() => {
-      const at = clock.now();
-      renewing = renewLease(db, jobId, step.item, workerId, at, leaseMs).then(
-        (held) => {
-          if (held) leaseUntil = at + leaseMs;
-          else abort.abort(new Error("lease lost: another worker took the step over"));
-        },
-        // The store did not answer: the lease holds until it expires, after which another worker may take the step.
-        (err: unknown) => {
-          if (clock.now() >= leaseUntil) abort.abort(new Error(`lease expired while the store refused its renewal: ${err instanceof Error ? err.message : String(err)}`));
-        },
-      );
-    }, Math.max(10, Math.floor(leaseMs / 3)));
+    const timer = setInterval(
+      () => {
+        const at = clock.now();
+        renewing = renewLease(db, jobId, step.item, workerId, at, leaseMs).then(
+          (held) => {
+            if (held) leaseUntil = at + leaseMs;
+            else abort.abort(new Error("lease lost: another worker took the step over"));
+          },
+          // The store did not answer: the lease holds until it expires, after which another worker may take the step.
+          (err: unknown) => {
+            if (clock.now() >= leaseUntil) abort.abort(new Error(`lease expired while the store refused its renewal: ${err instanceof Error ? err.message : String(err)}`));
+          },
+        );
+      },
+      Math.max(10, Math.floor(leaseMs / 3)),
+    );
     let outcome: Settlement;
     if (step.attempt > maxAttempts) {
       // Every attempt so far died with its worker (the step kills the process, or hangs past its lease).
@@ -99,7 +102,11 @@ export async function runJob<DB, I, R>(database: Kysely<DB>, jobId: string, kind
     } else {
       try {
         const input = JSON.parse(step.input) as I;
-        const result = await handler(input, { item: step.item, attempt: step.attempt, signal: abort.signal, addCost: (usd) => {
+        const result = await handler(input, {
+          item: step.item,
+          attempt: step.attempt,
+          signal: abort.signal,
+          addCost: (usd) => {
             // Spend that cannot be counted fails the attempt rather than being counted as nothing.
             if (!Number.isFinite(usd) || usd < 0) throw new Error(`step cost must be a finite, non-negative USD amount, got ${String(usd)}`);
             cost += usd;
@@ -108,10 +115,7 @@ export async function runJob<DB, I, R>(database: Kysely<DB>, jobId: string, kind
         outcome = "skipped" in result ? { status: "skipped", reason: result.skipped, costUsd: cost } : { status: "done", result: JSON.stringify(result.result ?? null), costUsd: cost };
       } catch (err) {
         const message = (err instanceof Error ? err.message : String(err)).slice(0, ERROR_CHARS);
-        outcome =
-          step.attempt >= maxAttempts
-            ? { status: "failed", error: message, costUsd: cost }
-            : { status: "pending", error: message, costUsd: cost, notBefore: clock.now() + backoffDelay(step.attempt, backoff, random) };
+        outcome = step.attempt >= maxAttempts ? { status: "failed", error: message, costUsd: cost } : { status: "pending", error: message, costUsd: cost, notBefore: clock.now() + backoffDelay(step.attempt, backoff, random) };
       }
     }
     clearInterval(timer);

@@ -11,10 +11,7 @@ export interface ClaimedStep {
 
 /** What a settled attempt writes; only the lease holder's write lands. */
 export type Settlement =
-  | { status: "done"; result: string; costUsd: number }
-  | { status: "skipped"; reason: string; costUsd: number }
-  | { status: "failed"; error: string; costUsd: number }
-  | { status: "pending"; error: string; costUsd: number; notBefore: number };
+  { status: "done"; result: string; costUsd: number } | { status: "skipped"; reason: string; costUsd: number } | { status: "failed"; error: string; costUsd: number } | { status: "pending"; error: string; costUsd: number; notBefore: number };
 
 const CANDIDATES = 16;
 

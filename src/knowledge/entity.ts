@@ -60,9 +60,7 @@ export async function validateEntity(raw: unknown): Promise<Entity> {
     }
     if (matched) return entity;
   }
-  throw new EntityValidationError(
-    `${label(entity)}: unsupported apiVersion/kind "${entity.apiVersion}" / "${entity.kind}". Use backstage.io/v1alpha1 with one of Component, API, Resource, System, Domain, Group, User, Location.`,
-  );
+  throw new EntityValidationError(`${label(entity)}: unsupported apiVersion/kind "${entity.apiVersion}" / "${entity.kind}". Use backstage.io/v1alpha1 with one of Component, API, Resource, System, Domain, Group, User, Location.`);
 }
 
 /** The stored key: Backstage refs compare case-insensitively, so the key is lowercased. */

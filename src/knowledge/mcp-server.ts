@@ -24,26 +24,32 @@ export function createKnowledgeMcpServer(queries: CatalogQueries): McpServer {
     server.registerTool(name, { description, inputSchema: shape }, run);
   };
 
-  tool("get_entity", "Look up one catalog entity (service, API, resource, system, domain, group, user) by ref or name: metadata, owner, system, links and its relations.", { ref: refArg, kind: z.string().max(40).optional().describe("Preferred kind when a bare name matches several.") }, async ({ ref, kind }) =>
-    withEntity(queries, ref, kind, async (row) => {
-      const entity = JSON.parse(row.entity_json) as { metadata?: { tags?: string[]; links?: { url: string; title?: string }[] } };
-      const related = await queries.related(row.ref);
-      const relations: Record<string, string[]> = {};
-      const counts: Record<string, number> = {};
-      for (const { type, target } of related) {
-        counts[type] = (counts[type] ?? 0) + 1;
-        const list = (relations[type] ??= []);
-        if (list.length < MAX_RELATED_PER_TYPE) list.push(target);
-      }
-      const cut = Object.entries(counts).filter(([, n]) => n > MAX_RELATED_PER_TYPE).map(([type, n]) => `${type}: ${n} (first ${MAX_RELATED_PER_TYPE} shown)`);
-      return ok({
-        ...summarize(row),
-        ...(entity.metadata?.tags?.length ? { tags: entity.metadata.tags } : {}),
-        ...(entity.metadata?.links?.length ? { links: entity.metadata.links.map((link) => ({ url: link.url, ...(link.title ? { title: link.title } : {}) })) } : {}),
-        relations,
-        ...(cut.length ? { truncated: cut } : {}),
-      });
-    }),
+  tool(
+    "get_entity",
+    "Look up one catalog entity (service, API, resource, system, domain, group, user) by ref or name: metadata, owner, system, links and its relations.",
+    { ref: refArg, kind: z.string().max(40).optional().describe("Preferred kind when a bare name matches several.") },
+    async ({ ref, kind }) =>
+      withEntity(queries, ref, kind, async (row) => {
+        const entity = JSON.parse(row.entity_json) as { metadata?: { tags?: string[]; links?: { url: string; title?: string }[] } };
+        const related = await queries.related(row.ref);
+        const relations: Record<string, string[]> = {};
+        const counts: Record<string, number> = {};
+        for (const { type, target } of related) {
+          counts[type] = (counts[type] ?? 0) + 1;
+          const list = (relations[type] ??= []);
+          if (list.length < MAX_RELATED_PER_TYPE) list.push(target);
+        }
+        const cut = Object.entries(counts)
+          .filter(([, n]) => n > MAX_RELATED_PER_TYPE)
+          .map(([type, n]) => `${type}: ${n} (first ${MAX_RELATED_PER_TYPE} shown)`);
+        return ok({
+          ...summarize(row),
+          ...(entity.metadata?.tags?.length ? { tags: entity.metadata.tags } : {}),
+          ...(entity.metadata?.links?.length ? { links: entity.metadata.links.map((link) => ({ url: link.url, ...(link.title ? { title: link.title } : {}) })) } : {}),
+          relations,
+          ...(cut.length ? { truncated: cut } : {}),
+        });
+      }),
   );
 
   tool(
@@ -56,7 +62,11 @@ export function createKnowledgeMcpServer(queries: CatalogQueries): McpServer {
       system: z.string().max(300).optional().describe("System ref or name."),
       lifecycle: z.string().max(40).optional(),
       namespace: z.string().max(100).optional(),
-      tag: z.string().regex(/^[a-z0-9:+#.-]+$/, "Tags are lowercase letters, digits and : + # . -").max(63).optional(),
+      tag: z
+        .string()
+        .regex(/^[a-z0-9:+#.-]+$/, "Tags are lowercase letters, digits and : + # . -")
+        .max(63)
+        .optional(),
       limit: limitArg,
       offset: z.number().int().min(0).max(100_000).default(0),
     },
@@ -126,8 +136,11 @@ export function createKnowledgeMcpServer(queries: CatalogQueries): McpServer {
     }),
   );
 
-  tool("relations", "One hop of any relation type from an entity (ownedBy, ownerOf, dependsOn, dependencyOf, providesApi, apiProvidedBy, consumesApi, apiConsumedBy, partOf, hasPart, memberOf, hasMember, parentOf, childOf).", { ref: refArg, type: z.string().max(40).optional() }, async ({ ref, type }) =>
-    withEntity(queries, ref, undefined, async (row) => ok({ ref: row.ref, relations: await queries.related(row.ref, type ? [type] : undefined) })),
+  tool(
+    "relations",
+    "One hop of any relation type from an entity (ownedBy, ownerOf, dependsOn, dependencyOf, providesApi, apiProvidedBy, consumesApi, apiConsumedBy, partOf, hasPart, memberOf, hasMember, parentOf, childOf).",
+    { ref: refArg, type: z.string().max(40).optional() },
+    async ({ ref, type }) => withEntity(queries, ref, undefined, async (row) => ok({ ref: row.ref, relations: await queries.related(row.ref, type ? [type] : undefined) })),
   );
 
   tool("search", "Free-text search over names, titles, descriptions, tags, types, owners and systems; every word must match.", { query: word, kind: z.string().max(40).optional(), limit: limitArg }, async ({ query, kind, limit }) =>
@@ -159,7 +172,7 @@ async function ownerDetail(queries: CatalogQueries, owner: string): Promise<Reco
   const resolution = await queries.resolve(owner);
   if (!("found" in resolution)) return { ref: owner, note: "(not in the catalog)" };
   const row = resolution.found;
-  const spec = ((JSON.parse(row.entity_json) as { spec?: { profile?: { email?: string } } }).spec ?? {});
+  const spec = (JSON.parse(row.entity_json) as { spec?: { profile?: { email?: string } } }).spec ?? {};
   return { ...summarize(row), ...(spec.profile?.email ? { email: spec.profile.email } : {}) };
 }
 

@@ -156,7 +156,10 @@ export class CatalogQueries {
     for (const word of words) query = query.where("search_text", "like", `%${word}%`);
     if (kind) query = query.where("kind", "=", kind.toLocaleLowerCase("en-US"));
     // Exact-name hits first, then the rest in ref order; a bounded scan keeps the cost fixed.
-    const rows = await query.orderBy("ref").limit(Math.max(limit * 20, 200)).execute();
+    const rows = await query
+      .orderBy("ref")
+      .limit(Math.max(limit * 20, 200))
+      .execute();
     const first = words[0] ?? "";
     const score = (row: { name: string }): number => (row.name === words.join("-") || row.name === first ? 0 : row.name.startsWith(first) ? 1 : 2);
     return rows

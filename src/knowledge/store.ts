@@ -116,7 +116,11 @@ export class CatalogStore {
     for (const chunk of chunks(refs, this.maxParams)) await db.deleteFrom("knowledge_relations").where("origin_ref", "in", chunk).execute();
     const relations = batch.flatMap((record) => record.relations.map((relation) => ({ source_ref: relation.source, type: relation.type, target_ref: relation.target, origin_ref: record.row.ref })));
     for (const chunk of chunks(relations, Math.floor(this.maxParams / RELATION_COLUMNS))) {
-      await db.insertInto("knowledge_relations").values(chunk).onConflict((oc) => oc.doNothing()).execute();
+      await db
+        .insertInto("knowledge_relations")
+        .values(chunk)
+        .onConflict((oc) => oc.doNothing())
+        .execute();
     }
     for (const chunk of chunks(batch, Math.floor(this.maxParams / ENTITY_COLUMNS))) {
       await db

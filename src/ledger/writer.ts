@@ -84,7 +84,11 @@ export function kyselyLedgerInsert(db: Kysely<Database>, batchSize: number, maxB
     for (let i = 0; i < rows.length; i += rowsPerStatement) {
       const batch = rows.slice(i, i + rowsPerStatement).map((row) => ledgerRecord(row) as LedgerRow);
       // A row written twice (a retried flush, a second instance) stays one row.
-      await db.insertInto("ledger").values(batch).onConflict((oc) => oc.column("request_id").doNothing()).execute();
+      await db
+        .insertInto("ledger")
+        .values(batch)
+        .onConflict((oc) => oc.column("request_id").doNothing())
+        .execute();
     }
   };
 }

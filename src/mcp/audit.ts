@@ -107,7 +107,12 @@ export async function listAuditEntries(db: Kysely<Database>, filter: AuditFilter
   if (filter.since !== undefined) query = query.where("ts", ">=", filter.since);
   if (filter.until !== undefined) query = query.where("ts", "<", filter.until);
   const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
-  const rows = await query.orderBy("ts", "desc").orderBy("id", "desc").limit(limit).offset(Math.max(filter.offset ?? 0, 0)).execute();
+  const rows = await query
+    .orderBy("ts", "desc")
+    .orderBy("id", "desc")
+    .limit(limit)
+    .offset(Math.max(filter.offset ?? 0, 0))
+    .execute();
   return rows.map((row) => ({
     id: row.id,
     ts: Number(row.ts),

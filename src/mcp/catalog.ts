@@ -1,4 +1,17 @@
-import { ErrorCode, McpError, type CallToolResult, type ContentBlock, type CompleteRequest, type CompleteResult, type GetPromptResult, type Prompt, type ReadResourceResult, type Resource, type ResourceTemplate, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ErrorCode,
+  McpError,
+  type CallToolResult,
+  type ContentBlock,
+  type CompleteRequest,
+  type CompleteResult,
+  type GetPromptResult,
+  type Prompt,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { Caller } from "../core/caller.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
@@ -267,7 +280,7 @@ export class PortalCatalog {
     return connection.run(
       async (client) => {
         if (!client.getServerCapabilities()?.completions) return empty;
-        return (await client.complete({ ...params, ref: upstreamRef }, connection.requestOptions()));
+        return await client.complete({ ...params, ref: upstreamRef }, connection.requestOptions());
       },
       { idempotent: true },
     );

@@ -45,7 +45,10 @@ describe("MetricsRegistry", () => {
     metrics.observe(row("gpt-5", { input_tokens: 10, cost_usd: 0.5 }));
     let inFlight = 3;
     metrics.gauge("gatehouse_upstream_inflight", "in flight", () => inFlight);
-    metrics.gauge("gatehouse_upstream_pool_sockets", "sockets", () => [['state="active"', 2], ['state="free"', 7]]);
+    metrics.gauge("gatehouse_upstream_pool_sockets", "sockets", () => [
+      ['state="active"', 2],
+      ['state="free"', 7],
+    ]);
     metrics.gauge("gatehouse_caller_concurrency_refused_total", "refused", () => 4, "counter");
     let text = metrics.render();
     expect(text).toContain('gatehouse_estimated_requests_total{provider="openai",model="gpt-5"} 1');

@@ -30,9 +30,7 @@ export function budgetDenial(refusal: ReserveRefusal, estimateUsd: number, now: 
     );
   }
   const retryAfterSeconds = Math.max(1, Math.ceil((claim.resetsAt - now) / 1000));
-  return new GatewayError(
-    "budget_exceeded",
-    `Budget reached: ${claim.label} of ${limit} has $${Math.max(0, claim.limitUsd - usedUsd).toFixed(2)} left, and this request may cost up to ${cost}. It resets at ${new Date(claim.resetsAt).toISOString()}.`,
-    { retryAfterSeconds },
-  );
+  return new GatewayError("budget_exceeded", `Budget reached: ${claim.label} of ${limit} has $${Math.max(0, claim.limitUsd - usedUsd).toFixed(2)} left, and this request may cost up to ${cost}. It resets at ${new Date(claim.resetsAt).toISOString()}.`, {
+    retryAfterSeconds,
+  });
 }

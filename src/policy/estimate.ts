@@ -17,14 +17,7 @@ export interface Estimate {
  * the body size (bytesPerToken = 1 is an upper bound for text), output tokens from the
  * request's own cap, else the configured default.
  */
-export function estimateRequest(
-  options: { bytesPerToken: number; defaultMaxOutputTokens: number },
-  provider: ProviderId,
-  model: string | undefined,
-  body: JsonObject | undefined,
-  bodyBytes: number,
-  pricer: Pricer,
-): Estimate {
+export function estimateRequest(options: { bytesPerToken: number; defaultMaxOutputTokens: number }, provider: ProviderId, model: string | undefined, body: JsonObject | undefined, bodyBytes: number, pricer: Pricer): Estimate {
   const inputTokens = Math.ceil(bodyBytes / options.bytesPerToken);
   const outputTokens = maxOutputTokens(body) ?? options.defaultMaxOutputTokens;
   const usage: TokenUsage = { inputTokens, outputTokens, cacheReadTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0 };

@@ -88,7 +88,10 @@ describe("zero data retention", () => {
 
   it("sets store:false on OpenAI chat and responses, so the provider keeps nothing", async () => {
     const { gov } = setup(policy, zdrConfig);
-    for (const [path, body] of [["/v1/chat/completions", chat("gpt-5")], ["/v1/responses", { model: "gpt-5", input: "hi" }]] as const) {
+    for (const [path, body] of [
+      ["/v1/chat/completions", chat("gpt-5")],
+      ["/v1/responses", { model: "gpt-5", input: "hi" }],
+    ] as const) {
       const req = request("openai", path, { ...body }, alice);
       const admission = await gov.admit(req);
       expect(admission.bodyChanged).toBe(true);

@@ -94,10 +94,7 @@ export class GovernancePolicy implements ProxyPolicy {
       estimateUsd = Math.max(estimateUsd, e.costUsd ?? 0);
       // A budget cannot hold what it cannot price: an unpriced model on a metered endpoint is refused unless the org allows it.
       if (shape.metered && e.costUsd === undefined && policy.unpriced === "deny" && budgetClaims.length > 0) {
-        throw new GatewayError(
-          "forbidden",
-          `Model ${providerId}/${model ?? "(none)"} has no price on this gateway, so your budget cannot be enforced for it. Ask an administrator to add it under pricing: in gatehouse.yaml, or to set policy.unpriced: allow.`,
-        );
+        throw new GatewayError("forbidden", `Model ${providerId}/${model ?? "(none)"} has no price on this gateway, so your budget cannot be enforced for it. Ask an administrator to add it under pricing: in gatehouse.yaml, or to set policy.unpriced: allow.`);
       }
     }
 
@@ -179,14 +176,7 @@ export class GovernancePolicy implements ProxyPolicy {
 function hasLimits(rules: EffectiveRules): boolean {
   const u = rules.userBudget;
   const r = rules.userRate;
-  return (
-    u.dailyUsd !== undefined ||
-    u.monthlyUsd !== undefined ||
-    r.requestsPerMinute !== undefined ||
-    r.tokensPerMinute !== undefined ||
-    rules.groupBudgets.length > 0 ||
-    rules.groupRates.length > 0
-  );
+  return u.dailyUsd !== undefined || u.monthlyUsd !== undefined || r.requestsPerMinute !== undefined || r.tokensPerMinute !== undefined || rules.groupBudgets.length > 0 || rules.groupRates.length > 0;
 }
 
 /** For requests naming no model (model lists, file uploads): any pattern for this provider grants it. */

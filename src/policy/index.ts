@@ -37,15 +37,7 @@ export interface Governance {
  * Everything governance needs for one gateway process. Pass your own `counters` (a shared
  * store) when several instances enforce one budget.
  */
-export function createGovernance(options: {
-  config: ConfigHolder;
-  clock: Clock;
-  db: Kysely<Database>;
-  logger: Logger;
-  pricer: Pricer;
-  counters?: CounterStore;
-  rates?: RateLimiterStore;
-}): Governance {
+export function createGovernance(options: { config: ConfigHolder; clock: Clock; db: Kysely<Database>; logger: Logger; pricer: Pricer; counters?: CounterStore; rates?: RateLimiterStore }): Governance {
   const counters = options.counters ?? new InMemoryCounterStore();
   const rates = options.rates ?? new SlidingWindowRateLimiter();
   const reconciler = new LedgerReconciler(options.db, counters, rates, options.clock, options.logger);

@@ -18,11 +18,7 @@ export interface OutageOptions {
 
 /** The 503 of a request the gateway cannot decide because its store is down (provider's shape, with retry-after). */
 export function storeUnavailable(what: string, retryAfterSeconds: number, detail = ""): GatewayError {
-  return new GatewayError(
-    "store_unavailable",
-    `The gateway cannot reach its store to check ${what}, so it refuses rather than let the request through unchecked.${detail} Retry in ${retryAfterSeconds}s.`,
-    { retryAfterSeconds },
-  );
+  return new GatewayError("store_unavailable", `The gateway cannot reach its store to check ${what}, so it refuses rather than let the request through unchecked.${detail} Retry in ${retryAfterSeconds}s.`, { retryAfterSeconds });
 }
 
 const EPSILON = 1e-9;
@@ -119,7 +115,11 @@ export class OutageAwareCounters implements CounterStore {
       const used = this.used(claim.key);
       if (used >= claim.limitUsd - EPSILON || used + amountUsd > claim.limitUsd + EPSILON) return { ok: false, claim, usedUsd: used };
     }
-    this.addLocal(scope, claims.map((c) => c.key), amountUsd);
+    this.addLocal(
+      scope,
+      claims.map((c) => c.key),
+      amountUsd,
+    );
     this.log.warn({ cause }, "budget store unreachable; admitting within the outage allowance (policy.storeOutage.mode: open)");
     const reservation: LocalReservation = { id: this.nextLocalId--, keys: claims.map((c) => c.key), amountUsd, local: true, scope };
     return { ok: true, reservation };

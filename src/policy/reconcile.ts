@@ -74,11 +74,7 @@ export class LedgerReconciler {
     const perGroup = await this.db
       .selectFrom("ledger")
       .innerJoin("caller_groups", "caller_groups.caller_id", "ledger.caller_id")
-      .select([
-        "caller_groups.group_name as group_name",
-        sql<number>`coalesce(sum(ledger.cost_usd), 0)`.as("month_usd"),
-        sql<number>`coalesce(sum(case when ledger.day = ${day} then ledger.cost_usd else 0 end), 0)`.as("day_usd"),
-      ])
+      .select(["caller_groups.group_name as group_name", sql<number>`coalesce(sum(ledger.cost_usd), 0)`.as("month_usd"), sql<number>`coalesce(sum(case when ledger.day = ${day} then ledger.cost_usd else 0 end), 0)`.as("day_usd")])
       .where("ledger.day", ">=", monthStart)
       .where("ledger.day", "<=", day)
       .groupBy("caller_groups.group_name")
@@ -101,7 +97,11 @@ export class LedgerReconciler {
       await this.db.transaction().execute(async (trx) => {
         for (const [callerId, groups] of batch) {
           await trx.deleteFrom("caller_groups").where("caller_id", "=", callerId).execute();
-          if (groups.length > 0) await trx.insertInto("caller_groups").values(groups.map((group_name) => ({ caller_id: callerId, group_name, updated_at: now }))).execute();
+          if (groups.length > 0)
+            await trx
+              .insertInto("caller_groups")
+              .values(groups.map((group_name) => ({ caller_id: callerId, group_name, updated_at: now })))
+              .execute();
         }
       });
     } catch (err) {

@@ -14,14 +14,7 @@ export interface Route {
  * the caller may use; models with an open circuit move to the back. Undefined when the
  * name is not an alias or no model of the chain is usable on this route.
  */
-export function resolveRoute(
-  policy: PolicyConfig | undefined,
-  providerId: string,
-  requested: string | undefined,
-  allowed: (model: string) => boolean,
-  breaker: CircuitBreaker,
-  now: number,
-): Route | "none_allowed" | undefined {
+export function resolveRoute(policy: PolicyConfig | undefined, providerId: string, requested: string | undefined, allowed: (model: string) => boolean, breaker: CircuitBreaker, now: number): Route | "none_allowed" | undefined {
   if (!policy || requested === undefined) return undefined;
   const chain = policy.routing.aliases[requested];
   if (!chain) return undefined;

@@ -16,7 +16,14 @@ export function renderEndpointTables(providers: readonly ProviderDescriptor[]): 
     const first = p.apiPrefix?.segments[0];
     const prefix = first ? `${p.routePrefix}/${first}` : p.routePrefix;
     out.push(`### ${p.displayName} (\`${p.routePrefix}\`)`, "");
-    if (p.apiPrefix && p.apiPrefix.segments.length > 1) out.push(`Every path below is also served under ${p.apiPrefix.segments.slice(1).map((s) => `\`${p.routePrefix}/${s}\``).join(" and ")}; the version the client names is the version forwarded.`, "");
+    if (p.apiPrefix && p.apiPrefix.segments.length > 1)
+      out.push(
+        `Every path below is also served under ${p.apiPrefix.segments
+          .slice(1)
+          .map((s) => `\`${p.routePrefix}/${s}\``)
+          .join(" and ")}; the version the client names is the version forwarded.`,
+        "",
+      );
     if (p.apiPrefix?.optional) out.push(`Paths may leave out \`/${first ?? ""}\` (\`${p.routePrefix}/chat/completions\` is \`${prefix}/chat/completions\`).`, "");
     out.push("| method | path | endpoint | body | model from | metered | query accepted | served |", "|---|---|---|---|---|---|---|---|");
     for (const e of p.endpoints) {

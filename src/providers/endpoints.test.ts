@@ -79,8 +79,26 @@ describe("request shapes", () => {
   });
   it("checks query parameters after decoding: unknown names, other values and repeats are refused; credentials dropped", () => {
     const stream = matchEndpoint(google, "POST", "/v1beta/models/m:streamGenerateContent").spec;
-    expect(checkedQuery(google, stream, [["key", "t"], ["alt", "sse"]], false)).toEqual([["alt", "sse"]]);
-    for (const q of [[["alt", "proto"]], [["$alt", "sse"]], [["fields", "x"]], [["alt", "sse"], ["alt", "json"]]] as Array<Array<[string, string]>>) {
+    expect(
+      checkedQuery(
+        google,
+        stream,
+        [
+          ["key", "t"],
+          ["alt", "sse"],
+        ],
+        false,
+      ),
+    ).toEqual([["alt", "sse"]]);
+    for (const q of [
+      [["alt", "proto"]],
+      [["$alt", "sse"]],
+      [["fields", "x"]],
+      [
+        ["alt", "sse"],
+        ["alt", "json"],
+      ],
+    ] as Array<Array<[string, string]>>) {
       expect(() => checkedQuery(google, stream, q, false), JSON.stringify(q)).toThrow(expect.objectContaining({ code: "bad_request" }) as Error);
     }
   });

@@ -6,12 +6,7 @@ import type { EndpointMethod, EndpointSpec, JsonObject, ProviderDescriptor, Requ
  * answer is read for usage. Its body is JSON for POST and PATCH and none otherwise, unless
  * `body` says so (multipart uploads are raw; a bodiless POST such as a cancel is none).
  */
-export function unmeteredEndpoint(
-  name: string,
-  method: EndpointMethod,
-  path: string,
-  options: { object?: EndpointSpec["object"]; query?: EndpointSpec["query"]; body?: EndpointSpec["body"] } = {},
-): EndpointSpec {
+export function unmeteredEndpoint(name: string, method: EndpointMethod, path: string, options: { object?: EndpointSpec["object"]; query?: EndpointSpec["query"]; body?: EndpointSpec["body"] } = {}): EndpointSpec {
   const body = options.body ?? (method === "POST" || method === "PATCH" ? "json" : "none");
   return { name, method, path, body, format: "none", model: "none", streaming: "never", metered: false, query: options.query ?? {}, object: options.object };
 }

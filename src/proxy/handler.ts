@@ -178,22 +178,17 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         const tap = slot ? slot.track(ownedTap) : ownedTap;
         let failure: GatewayError;
         try {
-          const result = await transport.forward(
-            c,
-            { url: upstreamUrl(route.base, attemptPath, search), method: head.method, headers, body: attemptBody },
-            tap,
-            {
-              transform: hideInjectedUsage ? createInjectedUsageFilter() : objectPlan?.transform,
-              responseHeaders: { "x-gatehouse-request-id": requestId },
-              streamErrorEvent: shape.streaming ? provider.streamErrorEvent("The upstream provider connection failed mid-stream; the answer is incomplete.", shape.format) : undefined,
-              streamErrorFor: shape.streaming ? (message: string) => provider.streamErrorEvent(message, attemptShape.format) : undefined,
-              headerTimeoutMs: settings.upstreamHeaderTimeoutMs,
-              idleTimeoutMs: settings.upstreamIdleTimeoutMs,
-              clientWriteTimeoutMs: settings.clientWriteTimeoutMs,
-              streaming: streamsAnswer,
-              retryOn: isLast ? undefined : isRetryableStatus,
-            },
-          );
+          const result = await transport.forward(c, { url: upstreamUrl(route.base, attemptPath, search), method: head.method, headers, body: attemptBody }, tap, {
+            transform: hideInjectedUsage ? createInjectedUsageFilter() : objectPlan?.transform,
+            responseHeaders: { "x-gatehouse-request-id": requestId },
+            streamErrorEvent: shape.streaming ? provider.streamErrorEvent("The upstream provider connection failed mid-stream; the answer is incomplete.", shape.format) : undefined,
+            streamErrorFor: shape.streaming ? (message: string) => provider.streamErrorEvent(message, attemptShape.format) : undefined,
+            headerTimeoutMs: settings.upstreamHeaderTimeoutMs,
+            idleTimeoutMs: settings.upstreamIdleTimeoutMs,
+            clientWriteTimeoutMs: settings.clientWriteTimeoutMs,
+            streaming: streamsAnswer,
+            retryOn: isLast ? undefined : isRetryableStatus,
+          });
           // An answer: its tap reports the rest (firstByte, ended).
           if (!isRetrySignal(result)) return result;
           listener?.attempted?.({ attempt, model, status: result.status, serverAddress: upstreamHost, retried: true });
@@ -267,7 +262,10 @@ async function openSocket(
   if (!transport.acceptWebSocket || !governed || typeof upgrade !== "string" || upgrade.toLowerCase() !== "websocket") {
     throw new GatewayError("bad_request", `GET ${provider.routePrefix}${request.target.path} is the Responses API's WebSocket mode: open it with Upgrade: websocket, or POST the request instead.`);
   }
-  const headers = forwardRequestHeaders(head.headers, route.key ? { placement: provider.keyPlacement, value: route.key } : undefined, gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, false), [...stripped, ...WEBSOCKET_HANDSHAKE_HEADERS]);
+  const headers = forwardRequestHeaders(head.headers, route.key ? { placement: provider.keyPlacement, value: route.key } : undefined, gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, false), [
+    ...stripped,
+    ...WEBSOCKET_HANDSHAKE_HEADERS,
+  ]);
   const metering: MeteringServices = { pricer: services.pricer, logger };
   // An open socket holds one of the caller's upstream slots until either side closes it.
   const slot = services.concurrency?.acquire(caller.id);
@@ -343,7 +341,6 @@ function clientAskedForUsage(body: JsonObject): boolean {
 function isObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
-
 
 function headerReader(headers: Readonly<Record<string, string | string[] | undefined>>) {
   return {

@@ -49,10 +49,7 @@ describe("forwardRequestHeaders (security)", () => {
 
 describe("filterResponseHeaders", () => {
   it("drops hop-by-hop headers and set-cookie, keeps provider headers", () => {
-    const out = filterResponseHeaders(
-      { "content-type": "text/event-stream", "set-cookie": ["__cf_bm=x"], connection: "keep-alive", "transfer-encoding": "chunked", "request-id": "req_1", "anthropic-ratelimit-requests-remaining": "9" },
-      false,
-    );
+    const out = filterResponseHeaders({ "content-type": "text/event-stream", "set-cookie": ["__cf_bm=x"], connection: "keep-alive", "transfer-encoding": "chunked", "request-id": "req_1", "anthropic-ratelimit-requests-remaining": "9" }, false);
     expect(out).toEqual({ "content-type": "text/event-stream", "request-id": "req_1", "anthropic-ratelimit-requests-remaining": "9" });
   });
 

@@ -14,12 +14,7 @@ const STRIPPED_REQUEST = new Set<string>([...CLIENT_CREDENTIAL_HEADERS, "cookie"
 /** Response headers the client must not get from the upstream. */
 const STRIPPED_RESPONSE = new Set<string>([...HOP_BY_HOP, "set-cookie"]);
 
-export function forwardRequestHeaders(
-  incoming: Readonly<Record<string, string | string[] | undefined>>,
-  key: { placement: KeyPlacement; value: string } | undefined,
-  extra: Record<string, string>,
-  alsoStrip: readonly string[] = [],
-): Record<string, string> {
+export function forwardRequestHeaders(incoming: Readonly<Record<string, string | string[] | undefined>>, key: { placement: KeyPlacement; value: string } | undefined, extra: Record<string, string>, alsoStrip: readonly string[] = []): Record<string, string> {
   const named = connectionNamed(incoming["connection"]);
   const out: Record<string, string> = {};
   for (const name in incoming) {
@@ -75,7 +70,12 @@ function connectionNamed(value: string | string[] | undefined): ReadonlySet<stri
   const text = Array.isArray(value) ? value.join(",") : value;
   let named = connectionValues.get(text);
   if (!named) {
-    named = new Set(text.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean));
+    named = new Set(
+      text
+        .split(",")
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    );
     if (connectionValues.size < 256) connectionValues.set(text, named);
   }
   return named;

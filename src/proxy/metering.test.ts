@@ -27,7 +27,12 @@ function meter() {
     },
   };
   const body = { model: "gpt-5", stream: true, messages: [{ role: "user", content: "The quick brown fox jumps over the lazy dog. ".repeat(100) }] };
-  const tap = createMeteringTap(record, { shape: { format: "openai-chat", model: "gpt-5", streaming: true, endpoint: "chat", metered: true }, attempt: 1, requestedModel: "gpt-5", request: { body, bytes: JSON.stringify(body).length }, serverAddress: "api.openai.com" }, services, listener);
+  const tap = createMeteringTap(
+    record,
+    { shape: { format: "openai-chat", model: "gpt-5", streaming: true, endpoint: "chat", metered: true }, attempt: 1, requestedModel: "gpt-5", request: { body, bytes: JSON.stringify(body).length }, serverAddress: "api.openai.com" },
+    services,
+    listener,
+  );
   return { tap, rows, attempts };
 }
 

@@ -5,7 +5,7 @@ const bytes = (text: string) => new TextEncoder().encode(text);
 
 describe("parseMediaType (RFC 9110 §8.3.1)", () => {
   it("is case-insensitive in type and parameter names, and unquotes values", () => {
-    expect(parseMediaType("Application/JSON; Charset=\"UTF-8\"")).toEqual({ essence: "application/json", params: new Map([["charset", "UTF-8"]]) });
+    expect(parseMediaType('Application/JSON; Charset="UTF-8"')).toEqual({ essence: "application/json", params: new Map([["charset", "UTF-8"]]) });
     expect(parseMediaType("application/json;charset=utf-8 ; x=y")?.params.get("x")).toBe("y");
   });
   it.each(["json", "application/", "/json", "application/json; charset", "application/json; =x", "appli cation/json"])("rejects %s", (value) => {

@@ -16,7 +16,11 @@ export const reviewConfigSchema = z
     gateway: z
       .object({
         url: z.url().describe("Gatehouse base URL; every model call goes through it."),
-        tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).default("GATEHOUSE_TOKEN").describe("Env var holding the gateway token."),
+        tokenEnv: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/)
+          .default("GATEHOUSE_TOKEN")
+          .describe("Env var holding the gateway token."),
       })
       .strict(),
     models: z

@@ -51,8 +51,10 @@ export function parseUnifiedDiff(text: string): DiffFile[] {
     if (!hunk) {
       if (line.startsWith("new file mode")) file.status = "added";
       else if (line.startsWith("deleted file mode")) file.status = "deleted";
-      else if (line.startsWith("rename from ")) { file.status = "renamed"; file.oldPath = line.slice("rename from ".length); }
-      else if (line.startsWith("rename to ")) file.path = line.slice("rename to ".length);
+      else if (line.startsWith("rename from ")) {
+        file.status = "renamed";
+        file.oldPath = line.slice("rename from ".length);
+      } else if (line.startsWith("rename to ")) file.path = line.slice("rename to ".length);
       else if (line.startsWith("Binary files ") || line.startsWith("GIT binary patch")) file.binary = true;
       else if (line.startsWith("+++ ") && line !== "+++ /dev/null") file.path = stripPrefix(line.slice(4));
     }

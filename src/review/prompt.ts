@@ -21,15 +21,7 @@ function bullets(items: readonly string[]): string {
 
 function codexSection(rules: readonly CodexRule[]): string {
   const blocks = rules.map((r) =>
-    [
-      `### ${r.id} (default severity: ${r.severity})`,
-      r.title,
-      `Why: ${r.rfc}`,
-      r.exceptions.length > 0 ? `Exceptions: ${r.exceptions.join("; ")}` : "",
-      r.body,
-      "Bad:\n```\n" + r.bad + "\n```",
-      "Good:\n```\n" + r.good + "\n```",
-    ]
+    [`### ${r.id} (default severity: ${r.severity})`, r.title, `Why: ${r.rfc}`, r.exceptions.length > 0 ? `Exceptions: ${r.exceptions.join("; ")}` : "", r.body, "Bad:\n```\n" + r.bad + "\n```", "Good:\n```\n" + r.good + "\n```"]
       .filter((s) => s !== "")
       .join("\n"),
   );

@@ -35,7 +35,12 @@ describe("review run (real git, real tools, fake model over HTTP)", () => {
       {
         reviewer: "security",
         turns: [
-          { toolCalls: [{ name: "read_file", input: { path: "src/users.ts" } }, { name: "grep", input: { pattern: "findUser\\(" } }] },
+          {
+            toolCalls: [
+              { name: "read_file", input: { path: "src/users.ts" } },
+              { name: "grep", input: { pattern: "findUser\\(" } },
+            ],
+          },
           { findings: [{ id: "S1", severity: "critical", path: "src/users.ts", line: 4, title: "SQL injection: email interpolated into the query", evidence: injectionEvidence, suggestion: "Pass email as a bound parameter." }] },
         ],
       },
@@ -60,10 +65,7 @@ describe("review run (real git, real tools, fake model over HTTP)", () => {
       { reviewer: "performance", model: "claude-sonnet-4-5", turns: [{ toolCalls: [{ name: "grep", input: { pattern: "db\\.query", path: "src" } }] }, { error: { status: 529, type: "overloaded_error", message: "Overloaded" } }] },
       {
         reviewer: "performance",
-        turns: [
-          { findings: [] },
-          { findings: [{ id: "P1", severity: "warning", path: "src/users.ts", line: 9, title: "N+1 query: one teams query per id", evidence: loopEvidence, suggestion: "Query all ids at once with WHERE id = ANY($1)." }] },
-        ],
+        turns: [{ findings: [] }, { findings: [{ id: "P1", severity: "warning", path: "src/users.ts", line: 9, title: "N+1 query: one teams query per id", evidence: loopEvidence, suggestion: "Query all ids at once with WHERE id = ANY($1)." }] }],
       },
       {
         reviewer: "codex",
@@ -148,7 +150,10 @@ describe("review run (real git, real tools, fake model over HTTP)", () => {
     const md = renderReview(result, "markdown");
     expect(md).toContain("Changes requested");
     expect(md).toContain("`src/users.ts:4`");
-    const sarif = JSON.parse(renderReview(result, "sarif")) as { version: string; runs: Array<{ tool: { driver: { rules: Array<{ id: string }> } }; results: Array<{ ruleId: string; ruleIndex: number; level: string; locations: Array<{ physicalLocation: { region: { startLine: number } } }> }> }> };
+    const sarif = JSON.parse(renderReview(result, "sarif")) as {
+      version: string;
+      runs: Array<{ tool: { driver: { rules: Array<{ id: string }> } }; results: Array<{ ruleId: string; ruleIndex: number; level: string; locations: Array<{ physicalLocation: { region: { startLine: number } } }> }> }>;
+    };
     expect(sarif.version).toBe("2.1.0");
     const run = sarif.runs[0];
     expect(run?.results.map((r) => [r.ruleId, r.level, r.locations[0]?.physicalLocation.region.startLine])).toEqual([

@@ -42,7 +42,7 @@ export interface ReviewInput {
 }
 
 function chainFor(config: ReviewConfig, reviewer: ReviewerName, trivial: boolean): readonly string[] {
-  return config.models.reviewers[reviewer] ?? (trivial ? config.models.trivial ?? config.models.specialist : config.models.specialist);
+  return config.models.reviewers[reviewer] ?? (trivial ? (config.models.trivial ?? config.models.specialist) : config.models.specialist);
 }
 
 async function inBatches<T, R>(items: readonly T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -86,14 +86,24 @@ export async function runReview(input: ReviewInput): Promise<ReviewResult> {
   const intake = filterDiff(files, config.ignore);
   const tier = decideTier(intake.kept, config);
   const source = new HeadSource(input.git, headSha);
-  const rules = rulesForFiles(input.rules, intake.kept.map((f) => f.path));
+  const rules = rulesForFiles(
+    input.rules,
+    intake.kept.map((f) => f.path),
+  );
   const agentsMd = await source.read("AGENTS.md");
   const names = intake.kept.length === 0 ? [] : specialistsFor(tier.tier, { codexRules: rules.length, hasAgentsMd: agentsMd !== undefined });
   const breakers = input.breakers ?? new CircuitBreakers(input.clock, config.breaker.failureThreshold, config.breaker.cooldownMs);
   const router = new ModelRouter(input.transport, breakers, config.limits.requestTimeoutMs);
   const context: ChangeContext = { title: input.title ?? "", description: input.description ?? "", tier: tier.tier, files: intake.kept, maxPatchChars: config.limits.maxPatchChars, agentsMd };
   // The AGENTS.md specialist is told which of the file's claims the head commit no longer bears out.
-  if (agentsMd !== undefined && names.includes("agents-md")) context.agentsMdStale = (await staleClaimsInTree(agentsMd, () => source.list(), (path) => source.read(path))).map((f) => `${f.materiality}: ${f.message}`);
+  if (agentsMd !== undefined && names.includes("agents-md"))
+    context.agentsMdStale = (
+      await staleClaimsInTree(
+        agentsMd,
+        () => source.list(),
+        (path) => source.read(path),
+      )
+    ).map((f) => `${f.materiality}: ${f.message}`);
   progress(`tier ${tier.tier} (${tier.reason}); reviewers: ${names.join(", ") || "none"}`);
 
   const outcomes = await inBatches(names, config.limits.parallel, async (name): Promise<SpecialistOutcome> => {
@@ -118,7 +128,11 @@ export async function runReview(input: ReviewInput): Promise<ReviewResult> {
     }
   });
   const failed = outcomes.filter((o) => o.error !== undefined);
-  if (failed.length > 0) throw new ReviewNotPerformedError(failed.map((o) => `the ${o.reviewer} reviewer failed: ${o.error ?? ""}`), router.attempts);
+  if (failed.length > 0)
+    throw new ReviewNotPerformedError(
+      failed.map((o) => `the ${o.reviewer} reviewer failed: ${o.error ?? ""}`),
+      router.attempts,
+    );
 
   const givenRuleIds = new Set(rules.map((r) => r.id));
   let judged: Awaited<ReturnType<typeof judgeFindings>>;

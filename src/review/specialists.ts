@@ -24,7 +24,12 @@ export const specialists: Record<ReviewerName, Specialist> = {
   security: {
     name: "security",
     focus: "security vulnerabilities introduced by this change",
-    flag: ["Injection (SQL, shell, path traversal, template) where input reaches a sink.", "Missing or broken authentication/authorization checks.", "Secrets, tokens or keys committed, logged or returned.", "Weak crypto, disabled TLS verification, unsafe deserialization."],
+    flag: [
+      "Injection (SQL, shell, path traversal, template) where input reaches a sink.",
+      "Missing or broken authentication/authorization checks.",
+      "Secrets, tokens or keys committed, logged or returned.",
+      "Weak crypto, disabled TLS verification, unsafe deserialization.",
+    ],
     doNotFlag: [...common, "Theoretical risks whose preconditions do not exist in this code (e.g. injection where the input is a constant).", "Hardening wishes unrelated to the change."],
   },
   performance: {

@@ -2,7 +2,10 @@ import { z } from "zod";
 import type { ToolCall, ToolResult, ToolSpec } from "./model/types.ts";
 import type { HeadSource } from "./source.ts";
 
-const relativePath = z.string().min(1).refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), "path must be relative to the repository root, without ..");
+const relativePath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), "path must be relative to the repository root, without ..");
 
 const readFileInput = z.object({
   path: relativePath.describe("File path relative to the repository root."),

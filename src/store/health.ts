@@ -70,11 +70,29 @@ export class StoreHealth {
 const PG_UNAVAILABLE = /^(08...|57P0[1-3]|53300|53100|25006)$/;
 // Node socket errors and SQLite result codes of a store that cannot be reached or written.
 const SYSTEM_UNAVAILABLE = new Set([
-  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN",
-  "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_CORRUPT", "ENOSPC", "EROFS", "EACCES", "EDQUOT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "SQLITE_BUSY",
+  "SQLITE_LOCKED",
+  "SQLITE_FULL",
+  "SQLITE_READONLY",
+  "SQLITE_IOERR",
+  "SQLITE_CANTOPEN",
+  "SQLITE_CORRUPT",
+  "ENOSPC",
+  "EROFS",
+  "EACCES",
+  "EDQUOT",
 ]);
 // pg's own errors carry no code: a pool that cannot connect in time, a socket that closed.
-const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|the database system is (starting up|shutting down|in recovery)|ledger write failed: .*(disk|readonly|read-only|locked|busy)/i;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection|the database system is (starting up|shutting down|in recovery)|ledger write failed: .*(disk|readonly|read-only|locked|busy)/i;
 
 /** True for errors that mean the store cannot be reached or written (not a bad query). */
 export function isStoreUnavailableError(err: unknown): boolean {

@@ -43,7 +43,7 @@ describe("createInjectedUsageFilter", () => {
   it("forwards complete events immediately and holds back only an incomplete trailing event", () => {
     const first = 'data: {"choices":[{"index":0,"delta":{"content":"a"}}],"usage":null}\n\n';
     const filter = createInjectedUsageFilter();
-    expect(decode(filter.transform(f.encode(first + "data: {\"cho")))).toBe(first);
+    expect(decode(filter.transform(f.encode(first + 'data: {"cho')))).toBe(first);
     expect(decode(filter.transform(f.encode('ices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}\n')))).toBe("");
     expect(decode(filter.transform(f.encode("\ndata: [DONE]\n\n")))).toBe("data: [DONE]\n\n");
     expect(decode(filter.flush())).toBe("");

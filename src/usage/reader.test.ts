@@ -198,7 +198,7 @@ describe("robustness", () => {
 
   it("never throws on garbage and returns what it saw", () => {
     const formats: WireFormat[] = ["anthropic-messages", "openai-chat", "openai-responses", "gemini", "openai-embeddings"];
-    const garbage = ["\u0000\u00ff{{{", "data: {\"usage\": {\"prompt_tokens\": \"many\"}}\n\n", "event: message_start\ndata: {not json\n\n", "[{\"usageMetadata\": 5}, 7, \"x\"]", "{\"usage\": null}"];
+    const garbage = ["\u0000\u00ff{{{", 'data: {"usage": {"prompt_tokens": "many"}}\n\n', "event: message_start\ndata: {not json\n\n", '[{"usageMetadata": 5}, 7, "x"]', '{"usage": null}'];
     for (const format of formats) {
       for (const text of garbage) {
         for (const streaming of [true, false]) {

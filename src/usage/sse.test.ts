@@ -88,7 +88,7 @@ describe("SseParser (WHATWG event stream rules)", () => {
   });
 
   it("parseSseBlock reads one complete block", () => {
-    expect(parseSseBlock("event: x\r\ndata: {\"a\":1}\r\n\r\n")).toEqual({ event: "x", data: '{"a":1}', id: undefined });
+    expect(parseSseBlock('event: x\r\ndata: {"a":1}\r\n\r\n')).toEqual({ event: "x", data: '{"a":1}', id: undefined });
     expect(parseSseBlock(": only a comment\n\n")).toBeUndefined();
   });
 

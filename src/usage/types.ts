@@ -27,13 +27,7 @@ export const zeroUsage = (): TokenUsage => ({
 });
 
 /** How a response body is shaped, decided from the provider and the request path. */
-export type WireFormat =
-  | "anthropic-messages"
-  | "openai-chat"
-  | "openai-responses"
-  | "openai-embeddings"
-  | "gemini"
-  | "none";
+export type WireFormat = "anthropic-messages" | "openai-chat" | "openai-responses" | "openai-embeddings" | "gemini" | "none";
 
 export interface UsageReport {
   usage: TokenUsage;

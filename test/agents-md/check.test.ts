@@ -52,7 +52,8 @@ describe("agents-md check", { timeout: 120_000 }, () => {
       await refreshCatalog(catalogStore(db), [source], systemClock);
 
       expect(await findings(root, "svc-0000", db)).toEqual([
-        "high command-gone: `npm run lint` is no longer declared (was package.json#scripts.lint)", "low command-new: `npm run format` (package.json#scripts.format) is not in AGENTS.md",
+        "high command-gone: `npm run lint` is no longer declared (was package.json#scripts.lint)",
+        "low command-new: `npm run format` (package.json#scripts.format) is not in AGENTS.md",
         // svc-0002 now depends on svc-0000 too.
         "low dependent-changed: depended on by 2 entities now, AGENTS.md lists 1",
       ]);

@@ -36,7 +36,14 @@ describe("AGENTS.md detection over a mixed fleet", { timeout: 120_000 }, () => {
     for (const expected of fleet) {
       const detection = detectRepo(readCheckout(join(root, expected.name)));
       const root_ = detection.components.filter((c) => c.path === ".");
-      expect({ name: expected.name, variant: expected.variant, commands: detection.commands.map((c) => c.command), components: detection.components.map((c) => `${c.path} ${c.stack} ${c.packageManager}`), workspaces: root_.flatMap((c) => c.workspaces), generatedDirs: detection.generatedDirs }).toEqual({
+      expect({
+        name: expected.name,
+        variant: expected.variant,
+        commands: detection.commands.map((c) => c.command),
+        components: detection.components.map((c) => `${c.path} ${c.stack} ${c.packageManager}`),
+        workspaces: root_.flatMap((c) => c.workspaces),
+        generatedDirs: detection.generatedDirs,
+      }).toEqual({
         name: expected.name,
         variant: expected.variant,
         commands: expected.commands,

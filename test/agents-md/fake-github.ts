@@ -95,7 +95,10 @@ export class FakeGitHub {
       const head = url.searchParams.get("head");
       const state = url.searchParams.get("state") ?? "open";
       const list = repo.pulls.filter((p) => (state === "all" || p.state === state) && (!head || `${owner}:${p.head}` === head));
-      return send(200, list.map((p) => ({ number: p.number, state: p.state, title: p.title, html_url: `https://github.example/${owner}/${match[2]}/pull/${p.number}`, head: { ref: p.head }, base: { ref: p.base } })));
+      return send(
+        200,
+        list.map((p) => ({ number: p.number, state: p.state, title: p.title, html_url: `https://github.example/${owner}/${match[2]}/pull/${p.number}`, head: { ref: p.head }, base: { ref: p.base } })),
+      );
     }
     if (rest === "/pulls" && req.method === "POST") {
       const head = body["head"] ?? "";

@@ -23,13 +23,28 @@ function variantFiles(variant: (typeof VARIANTS)[number], i: number): { files: F
   switch (variant) {
     case "node-npm":
       return {
-        files: { "package.json": JSON.stringify({ name: `svc-${i}`, scripts: { build: "tsc", test: "vitest run", lint: "eslint .", start: "node dist/index.js" } }), "package-lock.json": "{}", "tsconfig.json": "{}", "src/index.ts": "export const x = 1;\n", "src/util.ts": "export {};\n", "dist/index.js": "" },
+        files: {
+          "package.json": JSON.stringify({ name: `svc-${i}`, scripts: { build: "tsc", test: "vitest run", lint: "eslint .", start: "node dist/index.js" } }),
+          "package-lock.json": "{}",
+          "tsconfig.json": "{}",
+          "src/index.ts": "export const x = 1;\n",
+          "src/util.ts": "export {};\n",
+          "dist/index.js": "",
+        },
         dirs: ["node_modules"],
         expected: { commands: ["npm run build", "npm run test", "npm run lint"], components: [". node npm"], workspaces: [], generatedDirs: ["dist", "node_modules"] },
       };
     case "node-pnpm-workspaces":
       return {
-        files: { "package.json": JSON.stringify({ name: `svc-${i}`, private: true, scripts: { test: "pnpm -r test", typecheck: "tsc -b" } }), "pnpm-lock.yaml": "", "pnpm-workspace.yaml": "packages:\n  - 'packages/*'\n", "packages/a/package.json": JSON.stringify({ name: "a", scripts: { test: "vitest" } }), "packages/a/index.ts": "", "packages/b/package.json": JSON.stringify({ name: "b", scripts: { build: "tsc" } }), "packages/b/index.js": "" },
+        files: {
+          "package.json": JSON.stringify({ name: `svc-${i}`, private: true, scripts: { test: "pnpm -r test", typecheck: "tsc -b" } }),
+          "pnpm-lock.yaml": "",
+          "pnpm-workspace.yaml": "packages:\n  - 'packages/*'\n",
+          "packages/a/package.json": JSON.stringify({ name: "a", scripts: { test: "vitest" } }),
+          "packages/a/index.ts": "",
+          "packages/b/package.json": JSON.stringify({ name: "b", scripts: { build: "tsc" } }),
+          "packages/b/index.js": "",
+        },
         dirs: [],
         expected: { commands: ["pnpm run test", "pnpm run typecheck"], components: [". node pnpm", "packages/a node npm", "packages/b node npm"], workspaces: ["packages/*"], generatedDirs: [] },
       };
@@ -55,17 +70,37 @@ function variantFiles(variant: (typeof VARIANTS)[number], i: number): { files: F
       return {
         files: { "Cargo.toml": '[workspace]\nmembers = ["crates/core", "crates/cli"]\n', "crates/core/Cargo.toml": '[package]\nname = "core"\n', "crates/core/src/lib.rs": "", "crates/cli/Cargo.toml": '[package]\nname = "cli"\n', "crates/cli/src/main.rs": "" },
         dirs: ["target"],
-        expected: { commands: ["cargo build", "cargo test", "cargo clippy -- -D warnings", "cargo fmt --check"], components: [". rust cargo", "crates/cli rust cargo", "crates/core rust cargo"], workspaces: ["crates/core", "crates/cli"], generatedDirs: ["target"] },
+        expected: {
+          commands: ["cargo build", "cargo test", "cargo clippy -- -D warnings", "cargo fmt --check"],
+          components: [". rust cargo", "crates/cli rust cargo", "crates/core rust cargo"],
+          workspaces: ["crates/core", "crates/cli"],
+          generatedDirs: ["target"],
+        },
       };
     case "java-maven":
       return {
-        files: { "pom.xml": "<project><modules>\n  <module>api</module>\n  <module>core</module>\n</modules></project>\n", mvnw: "#!/bin/sh\n", "api/pom.xml": "<project/>", "api/src/main/java/A.java": "class A {}\n", "core/pom.xml": "<project/>", "core/src/main/java/B.java": "class B {}\n" },
+        files: {
+          "pom.xml": "<project><modules>\n  <module>api</module>\n  <module>core</module>\n</modules></project>\n",
+          mvnw: "#!/bin/sh\n",
+          "api/pom.xml": "<project/>",
+          "api/src/main/java/A.java": "class A {}\n",
+          "core/pom.xml": "<project/>",
+          "core/src/main/java/B.java": "class B {}\n",
+        },
         dirs: ["target"],
         expected: { commands: ["./mvnw -B package", "./mvnw -B test"], components: [". java maven", "api java maven", "core java maven"], workspaces: ["api", "core"], generatedDirs: ["target"] },
       };
     case "java-gradle":
       return {
-        files: { "build.gradle.kts": "plugins { java }\n", "settings.gradle.kts": 'include("app", "lib")\n', gradlew: "#!/bin/sh\n", "app/build.gradle.kts": "", "app/src/Main.kt": "fun main() {}\n", "lib/build.gradle.kts": "", "lib/src/Lib.java": "class Lib {}\n" },
+        files: {
+          "build.gradle.kts": "plugins { java }\n",
+          "settings.gradle.kts": 'include("app", "lib")\n',
+          gradlew: "#!/bin/sh\n",
+          "app/build.gradle.kts": "",
+          "app/src/Main.kt": "fun main() {}\n",
+          "lib/build.gradle.kts": "",
+          "lib/src/Lib.java": "class Lib {}\n",
+        },
         dirs: ["build", ".gradle"],
         expected: { commands: ["./gradlew build", "./gradlew test"], components: [". java gradle", "app java gradle", "lib java gradle"], workspaces: ["app", "lib"], generatedDirs: [".gradle", "build"] },
       };
@@ -98,7 +133,8 @@ export function generateFleet(root: string, count: number): ExpectedRepo[] {
     const { files, dirs, expected } = variantFiles(variant, i);
     const owner = `team-${i % 7}`;
     const dependsOn = i > 0 ? [`component:default/svc-${String(i - 1).padStart(4, "0")}`] : [];
-    files["catalog-info.yaml"] = `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: service\n  lifecycle: production\n  owner: ${owner}\n${dependsOn.length > 0 ? `  dependsOn:\n${dependsOn.map((d) => `    - ${d}\n`).join("")}` : ""}`;
+    files["catalog-info.yaml"] =
+      `apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${name}\nspec:\n  type: service\n  lifecycle: production\n  owner: ${owner}\n${dependsOn.length > 0 ? `  dependsOn:\n${dependsOn.map((d) => `    - ${d}\n`).join("")}` : ""}`;
     const repo = join(root, name);
     for (const [path, text] of Object.entries(files)) {
       mkdirSync(dirname(join(repo, path)), { recursive: true });

@@ -68,7 +68,10 @@ describe("the AGENTS.md pull request on GitHub", { timeout: 300_000 }, () => {
     }
     const gh = github;
     const runCli = (killAt: number | undefined) => {
-      const child = spawn(process.execPath, [BIN, "agents-md", "generate", "--catalog", "--json", "--lease-ms", "2000", "--github-owner", "acme", "--github-api-url", apiUrl, "-d", dataDir], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, GITHUB_TOKEN: TOKEN } });
+      const child = spawn(process.execPath, [BIN, "agents-md", "generate", "--catalog", "--json", "--lease-ms", "2000", "--github-owner", "acme", "--github-api-url", apiUrl, "-d", dataDir], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, GITHUB_TOKEN: TOKEN },
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

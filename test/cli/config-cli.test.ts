@@ -27,7 +27,7 @@ describe("gatehouse config validate / build (a real process)", () => {
       expect(lines[0]).toBe("gatehouse: invalid config (1 problem):");
       // The YAML problem first; the command file's model is checked once gatehouse.yaml is clean.
       expect(lines[1]).toBe(
-        "e2/gatehouse.yaml:3:5: providers.openai.apiKey: unknown key \"apiKey\": provider keys never go in the config; use apiKeyEnv: NAME (e.g. apiKeyEnv: OPENAI_API_KEY) and put the key in the gateway's environment (or GATEHOUSE_SECRETS_FILE)",
+        'e2/gatehouse.yaml:3:5: providers.openai.apiKey: unknown key "apiKey": provider keys never go in the config; use apiKeyEnv: NAME (e.g. apiKeyEnv: OPENAI_API_KEY) and put the key in the gateway\'s environment (or GATEHOUSE_SECRETS_FILE)',
       );
       expect(result.stderr).not.toContain("e2/e2/");
       expect(result.stderr + result.stdout).not.toContain("sk-live-never-echo");

@@ -28,7 +28,9 @@ const commandPaths = new Set(pages.map((p) => p.path));
 
 describe("--help of every command", () => {
   it("covers every command and subcommand", () => {
-    expect([...commandPaths]).toEqual(expect.arrayContaining(["gatehouse serve", "gatehouse token issue", "gatehouse identity resolve", "gatehouse config validate", "gatehouse codex lint", "gatehouse mcp audit", "gatehouse login", "gatehouse usage", "gatehouse review"]));
+    expect([...commandPaths]).toEqual(
+      expect.arrayContaining(["gatehouse serve", "gatehouse token issue", "gatehouse identity resolve", "gatehouse config validate", "gatehouse codex lint", "gatehouse mcp audit", "gatehouse login", "gatehouse usage", "gatehouse review"]),
+    );
   });
 
   it('marks every required option as "required:"', () => {
@@ -45,7 +47,12 @@ describe("--help of every command", () => {
       .flatMap((f) => [...readFileSync(join(cliDir, f), "utf8").matchAll(/env\[\s*"([A-Z_]+)"\s*\]|process\.env\.([A-Z_]+)/g)].map((m) => (m[1] ?? m[2]) as string));
     const known = new Set<string>([...Object.values(settingsEnvNames), ...providers.map((p) => p.defaultApiKeyEnv), "GATEHOUSE_TOKEN", ...readByCommands]);
     const platform = /^(GITHUB|GITLAB|CI)_/;
-    const unknown = pages.flatMap((p) => [...p.text.matchAll(/\b(GATEHOUSE_[A-Z_]+|DATABASE_URL|[A-Z]+_API_KEY)\b/g)].map((m) => m[1] as string).filter((name) => !known.has(name) && !platform.test(name)).map((name) => `${p.path}: ${name}`));
+    const unknown = pages.flatMap((p) =>
+      [...p.text.matchAll(/\b(GATEHOUSE_[A-Z_]+|DATABASE_URL|[A-Z]+_API_KEY)\b/g)]
+        .map((m) => m[1] as string)
+        .filter((name) => !known.has(name) && !platform.test(name))
+        .map((name) => `${p.path}: ${name}`),
+    );
     expect(unknown).toEqual([]);
   });
 

@@ -23,7 +23,18 @@ describe("npm pack", () => {
   });
 
   it("holds the compiled CLI and what it reads at run time", () => {
-    expect(files).toEqual(expect.arrayContaining(["bin/gatehouse.js", "dist/src/cli/main.js", "dist/src/adapters/node/server.js", "dist/src/adapters/node/sqlite-ledger-worker.mjs", "dist/vendor/kysely.js", "data/models-dev-api.json", "package.json", "examples/config/gatehouse.yaml"]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "bin/gatehouse.js",
+        "dist/src/cli/main.js",
+        "dist/src/adapters/node/server.js",
+        "dist/src/adapters/node/sqlite-ledger-worker.mjs",
+        "dist/vendor/kysely.js",
+        "data/models-dev-api.json",
+        "package.json",
+        "examples/config/gatehouse.yaml",
+      ]),
+    );
   });
 });
 
@@ -42,7 +53,9 @@ describe("lean install (npm ci --omit=dev)", () => {
     const missing = new Set<string>();
     for (const file of [...walk(`${root}dist/src`), `${root}bin/gatehouse.js`, `${root}bin/build.mjs`, `${root}bin/dist-freshness.mjs`]) {
       // Static imports and re-exports start a line in esbuild's output; dynamic ones are import("…").
-      for (const m of readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm, "").matchAll(/^(?:import|export)\s[^;]*?\bfrom\s*"([^"]+)"|^import\s*"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)/gm)) {
+      for (const m of readFileSync(file, "utf8")
+        .replace(/\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm, "")
+        .matchAll(/^(?:import|export)\s[^;]*?\bfrom\s*"([^"]+)"|^import\s*"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)/gm)) {
         const spec = (m[1] ?? m[2] ?? m[3]) as string;
         if (spec.startsWith(".")) continue;
         if (spec.startsWith("node:") || builtins.has(spec)) continue;

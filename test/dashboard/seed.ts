@@ -61,7 +61,11 @@ export async function seedLedger(db: Kysely<Database>, today: string, days: numb
       }),
     );
   }
-  for (let i = 0; i < rows.length; i += 200) await db.insertInto("ledger").values(rows.slice(i, i + 200)).execute();
+  for (let i = 0; i < rows.length; i += 200)
+    await db
+      .insertInto("ledger")
+      .values(rows.slice(i, i + 200))
+      .execute();
   await db
     .insertInto("caller_groups")
     .values(CALLERS.map((caller_id, i) => ({ caller_id, group_name: TEAMS[i % TEAMS.length] ?? "eng", updated_at: end })))

@@ -52,7 +52,8 @@ describe("docs recipes install Gatehouse from a pinned source of ours", () => {
     expect(recipeProblems(block("sh", "git clone --branch main https://github.com/gatehouse/gatehouse.git /opt/gatehouse"))).toHaveLength(1);
     expect(recipeProblems(block("sh", "git clone --branch v0.1.0 --depth 1 https://github.com/gatehouse/gatehouse.git /opt/gatehouse"))).toEqual([]);
     expect(recipeProblems(block("sh", "npm install --no-save github:gatehouse/gatehouse#0123456789abcdef0123456789abcdef01234567"))).toEqual([]);
-    const checkout = (ref: string) => `env:\n  GATEHOUSE_REF: ${ref}\njobs:\n  r:\n    steps:\n      - uses: actions/checkout@v4\n        with:\n          repository: gatehouse/gatehouse\n          ref: \${{ env.GATEHOUSE_REF }}\n      - run: node .g/bin/gatehouse.js review\n`;
+    const checkout = (ref: string) =>
+      `env:\n  GATEHOUSE_REF: ${ref}\njobs:\n  r:\n    steps:\n      - uses: actions/checkout@v4\n        with:\n          repository: gatehouse/gatehouse\n          ref: \${{ env.GATEHOUSE_REF }}\n      - run: node .g/bin/gatehouse.js review\n`;
     expect(recipeProblems(block("yaml", checkout("v0.1.0")))).toEqual([]);
     expect(recipeProblems(block("yaml", checkout("main")))).toEqual([
       'sample.md:1: GATEHOUSE_REF "main" is not a pinned ref (vX.Y.Z or a 40-hex sha)',

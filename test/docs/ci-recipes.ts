@@ -62,7 +62,7 @@ function resolveRef(ref: string, vars: ReadonlyMap<string, string>): string {
   const gh = /^\$\{\{\s*env\.(\w+)\s*\}\}$/.exec(ref.trim());
   const sh = /^"?\$\{?(\w+)\}?"?$/.exec(ref.trim());
   const name = gh?.[1] ?? sh?.[1];
-  return name !== undefined ? vars.get(name) ?? ref : ref;
+  return name !== undefined ? (vars.get(name) ?? ref) : ref;
 }
 
 function checkYaml(block: CodeBlock): string[] {

@@ -13,7 +13,7 @@ export interface Directive {
 export function parseNginx(text: string): Directive[] {
   const tokens: Array<{ value: string; line: number; quoted: boolean }> = [];
   let line = 1;
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const ch = text[i] ?? "";
     if (ch === "\n") {
       line += 1;
@@ -87,7 +87,10 @@ export function parseCaddyfile(text: string): Directive[] {
       return;
     }
     const opens = line.endsWith("{");
-    const words = (opens ? line.slice(0, -1) : line).trim().split(/\s+/).filter((w) => w !== "");
+    const words = (opens ? line.slice(0, -1) : line)
+      .trim()
+      .split(/\s+/)
+      .filter((w) => w !== "");
     if (words.some((w) => w.includes("{") || w.includes("}"))) throw new Error(`Caddyfile: braces must end a line or stand alone (line ${lineNo})`);
     const [name = "", ...args] = words;
     const directive: Directive = { name, args, line: lineNo, block: opens ? [] : undefined };

@@ -83,4 +83,3 @@ export function mentionedPages(page: DocPage): Link[] {
 export function mentionResolves(mention: Link): boolean {
   return existsSync(join(repoRoot, dirname(mention.page), mention.target)) || existsSync(join(repoRoot, mention.target));
 }
-

@@ -31,9 +31,32 @@ const gatewayPort = Number(env.get("GATEHOUSE_PORT") ?? defaults.port);
 const upstreamHeaderSeconds = defaults.upstreamHeaderTimeoutMs / 1000;
 
 const nginxDirectives = new Set([
-  "upstream", "server", "keepalive", "listen", "http2", "server_name", "ssl_certificate", "ssl_certificate_key", "client_max_body_size", "location", "proxy_pass",
-  "proxy_http_version", "proxy_set_header", "proxy_buffering", "proxy_cache", "proxy_request_buffering", "gzip", "proxy_connect_timeout", "proxy_read_timeout",
-  "proxy_send_timeout", "return", "add_header", "access_log", "error_log", "include", "ssl_protocols",
+  "upstream",
+  "server",
+  "keepalive",
+  "listen",
+  "http2",
+  "server_name",
+  "ssl_certificate",
+  "ssl_certificate_key",
+  "client_max_body_size",
+  "location",
+  "proxy_pass",
+  "proxy_http_version",
+  "proxy_set_header",
+  "proxy_buffering",
+  "proxy_cache",
+  "proxy_request_buffering",
+  "gzip",
+  "proxy_connect_timeout",
+  "proxy_read_timeout",
+  "proxy_send_timeout",
+  "return",
+  "add_header",
+  "access_log",
+  "error_log",
+  "include",
+  "ssl_protocols",
 ]);
 const caddyDirectives = new Set(["request_body", "max_size", "reverse_proxy", "flush_interval", "transport", "dial_timeout", "response_header_timeout", "read_timeout", "write_timeout", "header_up", "tls", "log"]);
 
@@ -172,7 +195,9 @@ describe("docs/operations.md: nginx", () => {
     try {
       const cert = await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=gatehouse.example.com"]);
       expect(cert.code, cert.output).toBe(0);
-      const site = example("/etc/nginx/conf.d/gatehouse.conf").replace(/\/etc\/letsencrypt\/live\/[^/]+\/fullchain\.pem/, join(dir, "cert.pem")).replace(/\/etc\/letsencrypt\/live\/[^/]+\/privkey\.pem/, join(dir, "key.pem"));
+      const site = example("/etc/nginx/conf.d/gatehouse.conf")
+        .replace(/\/etc\/letsencrypt\/live\/[^/]+\/fullchain\.pem/, join(dir, "cert.pem"))
+        .replace(/\/etc\/letsencrypt\/live\/[^/]+\/privkey\.pem/, join(dir, "key.pem"));
       writeFileSync(join(dir, "gatehouse.conf"), site);
       const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${join(dir, t)};`).join(" ");
       writeFileSync(join(dir, "nginx.conf"), `pid ${join(dir, "nginx.pid")};\nerror_log stderr;\nevents {}\nhttp {\n  access_log off;\n  ${temp}\n  include ${join(dir, "gatehouse.conf")};\n}\n`);

@@ -56,7 +56,7 @@ describe("OpenCode against Gatehouse (real client, real OIDC IdP, headless Chrom
         }
       }
       const result = await login;
-    timings.push(`auth login (incl. browser sign-in): ${Math.round(performance.now() - loginStarted)} ms`);
+      timings.push(`auth login (incl. browser sign-in): ${Math.round(performance.now() - loginStarted)} ms`);
       expect(signIn, `the verification link was never printed:\n${output}`).toBeDefined();
       await signIn;
       expect(result.code, result.stdout + result.stderr).toBe(0);

@@ -35,11 +35,7 @@ describe("Anthropic POST /v1/messages", () => {
     const events = messages.map((m) => anthropicStreamEvent.parse(json(m.data)));
     // The SSE `event:` name always equals the payload's type.
     expect(messages.map((m) => m.event)).toEqual(events.map((e) => e.type));
-    expect(events.map((e) => e.type)).toEqual([
-      "message_start", "content_block_start", "ping",
-      "content_block_delta", "content_block_delta", "content_block_delta",
-      "content_block_stop", "message_delta", "message_stop",
-    ]);
+    expect(events.map((e) => e.type)).toEqual(["message_start", "content_block_start", "ping", "content_block_delta", "content_block_delta", "content_block_delta", "content_block_stop", "message_delta", "message_stop"]);
     const start = events[0];
     if (start?.type !== "message_start") throw new Error("first event is not message_start");
     expect(start.message.model).toBe("claude-sonnet-4-5-20250929");

@@ -66,16 +66,20 @@ async function messages(ctx: RequestContext): Promise<void> {
   const requestId = randomId("req_011C");
 
   if (ctx.body["stream"] !== true) {
-    await responder.json(200, {
-      model,
-      id,
-      type: "message",
-      role: "assistant",
-      content: [{ type: "text", text }],
-      stop_reason: "end_turn",
-      stop_sequence: null,
-      usage: anthropicUsage(usage),
-    }, { "request-id": requestId });
+    await responder.json(
+      200,
+      {
+        model,
+        id,
+        type: "message",
+        role: "assistant",
+        content: [{ type: "text", text }],
+        stop_reason: "end_turn",
+        stop_sequence: null,
+        usage: anthropicUsage(usage),
+      },
+      { "request-id": requestId },
+    );
     return;
   }
 
@@ -115,12 +119,7 @@ async function listModels(ctx: RequestContext): Promise<void> {
 
 export const anthropicApi: ProviderApi = {
   name: "anthropic",
-  routes: [
-    { method: "POST", pattern: /^\/v1\/messages$/, handle: messages },
-    { method: "POST", pattern: /^\/v1\/messages\/count_tokens$/, handle: countTokens },
-    { method: "GET", pattern: /^\/v1\/models$/, handle: listModels },
-    ...anthropicObjectRoutes,
-  ],
+  routes: [{ method: "POST", pattern: /^\/v1\/messages$/, handle: messages }, { method: "POST", pattern: /^\/v1\/messages\/count_tokens$/, handle: countTokens }, { method: "GET", pattern: /^\/v1\/models$/, handle: listModels }, ...anthropicObjectRoutes],
   claims: (headers) => headers["x-api-key"] !== undefined || headers["anthropic-version"] !== undefined,
   authenticate(headers, _query, key) {
     const given = headers["x-api-key"];

@@ -57,12 +57,16 @@ function prepare(ctx: RequestContext): Answer | string {
 async function generateContent(ctx: RequestContext): Promise<void> {
   const answer = prepare(ctx);
   if (typeof answer === "string") return ctx.reject(answer);
-  await ctx.responder.json(200, {
-    candidates: [candidate(answer.text, "STOP")],
-    usageMetadata: geminiUsage(answer.usage),
-    modelVersion: answer.model,
-    responseId: answer.responseId,
-  }, { "content-type": "application/json; charset=UTF-8" });
+  await ctx.responder.json(
+    200,
+    {
+      candidates: [candidate(answer.text, "STOP")],
+      usageMetadata: geminiUsage(answer.usage),
+      modelVersion: answer.model,
+      responseId: answer.responseId,
+    },
+    { "content-type": "application/json; charset=UTF-8" },
+  );
 }
 
 /**
@@ -89,8 +93,7 @@ async function streamGenerateContent(ctx: RequestContext): Promise<void> {
     }
     return `\r\n,\r\n${text}`;
   };
-  const chunk = (text: string, usageMetadata: JsonObject, finishReason?: string): string =>
-    frame({ candidates: [candidate(text, finishReason)], usageMetadata, modelVersion: answer.model, responseId: answer.responseId });
+  const chunk = (text: string, usageMetadata: JsonObject, finishReason?: string): string => frame({ candidates: [candidate(text, finishReason)], usageMetadata, modelVersion: answer.model, responseId: answer.responseId });
 
   const plan: StreamPlan = {
     opening: [],

@@ -47,18 +47,22 @@ async function groqChat(ctx: RequestContext): Promise<void> {
   const xGroqId = groqRequestId();
 
   if (ctx.body["stream"] !== true) {
-    await responder.json(200, {
-      id,
-      object: "chat.completion",
-      created,
-      model,
-      choices: [{ index: 0, message: { role: "assistant", content: text }, logprobs: null, finish_reason: "stop" }],
-      usage,
-      usage_breakdown: null,
-      system_fingerprint: systemFingerprint,
-      x_groq: { id: xGroqId },
-      service_tier: "on_demand",
-    }, groqHeaders());
+    await responder.json(
+      200,
+      {
+        id,
+        object: "chat.completion",
+        created,
+        model,
+        choices: [{ index: 0, message: { role: "assistant", content: text }, logprobs: null, finish_reason: "stop" }],
+        usage,
+        usage_breakdown: null,
+        system_fingerprint: systemFingerprint,
+        x_groq: { id: xGroqId },
+        service_tier: "on_demand",
+      },
+      groqHeaders(),
+    );
     return;
   }
 

@@ -22,16 +22,20 @@ export async function openAiChat(ctx: RequestContext): Promise<void> {
   const systemFingerprint = hexId("fp_", 5);
 
   if (ctx.body["stream"] !== true) {
-    await responder.json(200, {
-      id,
-      object: "chat.completion",
-      created,
-      model,
-      choices: [{ index: 0, message: { role: "assistant", content: text, refusal: null, annotations: [] }, logprobs: null, finish_reason: "stop" }],
-      usage: openAiChatUsage(usage),
-      service_tier: "default",
-      system_fingerprint: systemFingerprint,
-    }, openAiHeaders());
+    await responder.json(
+      200,
+      {
+        id,
+        object: "chat.completion",
+        created,
+        model,
+        choices: [{ index: 0, message: { role: "assistant", content: text, refusal: null, annotations: [] }, logprobs: null, finish_reason: "stop" }],
+        usage: openAiChatUsage(usage),
+        service_tier: "default",
+        system_fingerprint: systemFingerprint,
+      },
+      openAiHeaders(),
+    );
     return;
   }
 
@@ -50,11 +54,7 @@ export async function openAiChat(ctx: RequestContext): Promise<void> {
   const plan: StreamPlan = {
     opening: [chunk([choice({ role: "assistant", content: "", refusal: null })])],
     delta: (piece) => [chunk([choice({ content: piece })])],
-    closing: () => [
-      chunk([choice({}, "stop")]),
-      ...(includeUsage ? [chunk([], openAiChatUsage(usage))] : []),
-      "data: [DONE]\n\n",
-    ],
+    closing: () => [chunk([choice({}, "stop")]), ...(includeUsage ? [chunk([], openAiChatUsage(usage))] : []), "data: [DONE]\n\n"],
     // The API reports a failure after the stream started as a bare error object, then stops.
     errorEvents: (error: BehaviourError) => [dataEvent({ error: { message: error.message, type: error.type, param: null, code: openAiErrorCode(error.type) } })],
   };

@@ -38,4 +38,3 @@ export function openAiReply(status: number, message: string, type: string, code:
 /** The in-stream error chunk of Chat Completions, also used by the Responses `error` event. */
 export const openAiMidStreamError: BehaviourError = { type: "server_error", message: defaultMessages["server_error"] ?? "" };
 export const openAiErrorCode = (type: string): string | null => codeByType[type] ?? null;
-

@@ -33,13 +33,17 @@ export async function openAiEmbeddings(ctx: RequestContext): Promise<void> {
   const dimensions = typeof requestedDimensions === "number" && requestedDimensions > 0 ? requestedDimensions : requested.includes("3-large") ? 3072 : 1536;
   const asBase64 = ctx.body["encoding_format"] === "base64";
   const usage = resolveUsage(ctx.behaviour.usage);
-  await ctx.responder.json(200, {
-    object: "list",
-    data: inputs.map((item, index) => {
-      const values = vector(hash(JSON.stringify(item)), dimensions);
-      return { object: "embedding", index, embedding: asBase64 ? base64Floats(values) : values };
-    }),
-    model: ctx.behaviour.model ?? requested,
-    usage: openAiEmbeddingsUsage(usage),
-  }, openAiHeaders());
+  await ctx.responder.json(
+    200,
+    {
+      object: "list",
+      data: inputs.map((item, index) => {
+        const values = vector(hash(JSON.stringify(item)), dimensions);
+        return { object: "embedding", index, embedding: asBase64 ? base64Floats(values) : values };
+      }),
+      model: ctx.behaviour.model ?? requested,
+      usage: openAiEmbeddingsUsage(usage),
+    },
+    openAiHeaders(),
+  );
 }

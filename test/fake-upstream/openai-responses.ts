@@ -89,10 +89,7 @@ export async function openAiResponses(ctx: RequestContext): Promise<void> {
     errorEvents: (error: BehaviourError, written: number) => {
       const code = openAiErrorCode(error.type) ?? error.type;
       sequence = written;
-      return [
-        event("error", { error: { type: error.type, code, message: error.message, param: null } }),
-        event("response.failed", { response: responseObject(id, createdAt, model, "failed", [], null, { code, message: error.message }) }),
-      ];
+      return [event("error", { error: { type: error.type, code, message: error.message, param: null } }), event("response.failed", { response: responseObject(id, createdAt, model, "failed", [], null, { code, message: error.message }) })];
     },
   };
   await responder.head(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...openAiHeaders() });

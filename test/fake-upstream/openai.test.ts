@@ -97,9 +97,17 @@ describe("OpenAI POST /v1/responses", () => {
     const events = messages.map((m) => openAiResponsesEvent.parse(json(m.data)));
     expect(messages.map((m) => m.event)).toEqual(events.map((e) => e.type));
     expect(events.map((e) => e.type)).toEqual([
-      "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
-      "response.output_text.delta", "response.output_text.delta", "response.output_text.delta",
-      "response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed",
+      "response.created",
+      "response.in_progress",
+      "response.output_item.added",
+      "response.content_part.added",
+      "response.output_text.delta",
+      "response.output_text.delta",
+      "response.output_text.delta",
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "response.completed",
     ]);
     expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
     const created = events[0];

@@ -35,7 +35,12 @@ export const openAiApi: ProviderApi = {
     const authorization = headers["authorization"];
     const match = authorization === undefined ? null : /^Bearer\s+(.+)$/i.exec(authorization);
     if (!match?.[1]) {
-      return reply(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (i.e. Authorization: Basic base64(\":\" + YOUR_KEY)). You can obtain an API key from https://platform.openai.com/account/api-keys.", "invalid_request_error", null);
+      return reply(
+        401,
+        'You didn\'t provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (i.e. Authorization: Basic base64(":" + YOUR_KEY)). You can obtain an API key from https://platform.openai.com/account/api-keys.',
+        "invalid_request_error",
+        null,
+      );
     }
     if (match[1] !== key) {
       return reply(401, `Incorrect API key provided: ${maskKey(match[1])}. You can find your API key at https://platform.openai.com/account/api-keys.`, "invalid_request_error", "invalid_api_key");

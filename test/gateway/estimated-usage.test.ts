@@ -73,7 +73,7 @@ describe.each(routes)("$name stream without the provider's usage", ({ path, body
     // The prompt counted with the model's own tokenizer: within 2% of what the provider reports.
     expect(Math.abs(row.input_tokens - PROMPT_TOKENS) / PROMPT_TOKENS).toBeLessThan(0.02);
     expect(row.output_tokens).toBeGreaterThan(0);
-    expect(row.cost_usd).toBeGreaterThanOrEqual((PROMPT_TOKENS * gpt5.input) / 1e6 * 0.98);
+    expect(row.cost_usd).toBeGreaterThanOrEqual(((PROMPT_TOKENS * gpt5.input) / 1e6) * 0.98);
   });
 
   it("an upstream that breaks mid-stream settles the estimate too", async () => {
@@ -181,7 +181,15 @@ describe("the budget sees estimated spend", () => {
     let denied: Response | undefined;
     for (let i = 0; i < 12 && !denied; i++) {
       h.fake.enqueue({ usage: { input: PROMPT_TOKENS, output: 4000 }, endless: true, chunkDelayMs: 10 });
-      const res = await post("/openai/v1/chat/completions", chatBody({ messages: [{ role: "user", content: PROMPT }, { role: "user", content: `turn ${i}` }] }));
+      const res = await post(
+        "/openai/v1/chat/completions",
+        chatBody({
+          messages: [
+            { role: "user", content: PROMPT },
+            { role: "user", content: `turn ${i}` },
+          ],
+        }),
+      );
       if (res.status === 429) {
         denied = res;
         break;

@@ -60,7 +60,10 @@ export async function startHarness(overrides: Partial<GatewayOptions> = {}, sett
 
 /** models.dev prices from the bundled snapshot, read independently of the code under test. */
 export function snapshotCost(provider: string, model: string): { input: number; output: number; cache_read?: number; cache_write?: number; reasoning?: number } {
-  const data = JSON.parse(readFileSync(new URL("../../data/models-dev-api.json", import.meta.url), "utf8")) as Record<string, { models: Record<string, { cost: { input: number; output: number; cache_read?: number; cache_write?: number; reasoning?: number } }> }>;
+  const data = JSON.parse(readFileSync(new URL("../../data/models-dev-api.json", import.meta.url), "utf8")) as Record<
+    string,
+    { models: Record<string, { cost: { input: number; output: number; cache_read?: number; cache_write?: number; reasoning?: number } }> }
+  >;
   const entry = data[provider]?.models[model];
   if (!entry) throw new Error(`${provider}/${model} is not in the snapshot`);
   return entry.cost;

@@ -87,7 +87,8 @@ describe("one ended per request, on every path", () => {
       { name: "wrong content type", send: () => fetch(`${h.gateway.url}/openai/v1/chat/completions`, { method: "POST", headers: { ...auth, "content-type": "text/plain" }, body: chatBody() }), status: 415, code: "unsupported_media_type" },
       {
         name: "policy denial",
-        send: () => fetch(`${h.gateway.url}/anthropic/v1/messages`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }] }) }),
+        send: () =>
+          fetch(`${h.gateway.url}/anthropic/v1/messages`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }] }) }),
         status: 403,
         code: "forbidden",
       },
@@ -191,7 +192,8 @@ describe("the policy subscriber, in a whole server", () => {
   afterAll(async () => {
     await governed.close();
   });
-  const chat = (body: Record<string, unknown>) => fetch(`${governed.gateway.url}/openai/v1/chat/completions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], ...body }) });
+  const chat = (body: Record<string, unknown>) =>
+    fetch(`${governed.gateway.url}/openai/v1/chat/completions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], ...body }) });
 
   it("an attempt's 503 reaches the circuit breaker: the next request skips the failing model", async () => {
     governed.fake.enqueue({ status: 503 });

@@ -44,8 +44,7 @@ function assertNoClientCredentialForwarded(): void {
 describe("anthropic route", () => {
   const usage = { input: 1200, output: 345, cacheRead: 20000, cacheWrite5m: 1500, cacheWrite1h: 800 };
   const price = snapshotCost("anthropic", "claude-sonnet-4-5");
-  const expectedCost =
-    perM(1200, price.input) + perM(345, price.output) + perM(20000, price.cache_read ?? 0) + perM(1500, price.cache_write ?? 0) + perM(800, price.input * 2);
+  const expectedCost = perM(1200, price.input) + perM(345, price.output) + perM(20000, price.cache_read ?? 0) + perM(1500, price.cache_write ?? 0) + perM(800, price.input * 2);
 
   it("streams a message, injects the real key, sends the anonymous id, and records exact usage and cost", async () => {
     h.fake.enqueue({ usage, chunks: 4 });

@@ -70,7 +70,7 @@ async function connect(token = CLIENT_TOKEN, path = "/openai/v1/responses"): Pro
         (seen as { consumed?: boolean }).consumed = true;
         return Promise.resolve(seen);
       }
-      return new Promise((resolve) => waiters.push({ type, resolve: (e) => ((e as { consumed?: boolean }).consumed = true, resolve(e)) }));
+      return new Promise((resolve) => waiters.push({ type, resolve: (e) => (((e as { consumed?: boolean }).consumed = true), resolve(e)) }));
     },
   };
 }

@@ -59,7 +59,11 @@ describe("service-account keys through the gateway", () => {
     expect(openAiError.error.code).toBe("forbidden");
     expect(openAiError.error.message).toContain("Model openai/gpt-4o is outside service account narrow-bot's scope");
 
-    const anthropic = await fetch(`${h.gateway.url}/anthropic/v1/messages`, { method: "POST", headers: { "x-api-key": key.key, "content-type": "application/json", "anthropic-version": "2023-06-01" }, body: JSON.stringify({ model: "claude-haiku-4-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }] }) });
+    const anthropic = await fetch(`${h.gateway.url}/anthropic/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": key.key, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: "claude-haiku-4-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }] }),
+    });
     expect(anthropic.status).toBe(403);
     const anthropicError = (await anthropic.json()) as { type: string; error: { type: string; message: string } };
     expect(anthropicError.type).toBe("error");
@@ -133,7 +137,11 @@ describe("gatehouse service-account (the CLI, a real process on the running gate
 
     const listed = cli("key", "list", "cli-bot");
     expect(listed.stdout).not.toContain(first);
-    const firstId = listed.stdout.split("\n").find((line) => line.includes(first.slice(0, 11)))?.split(/\s+/)[0] ?? "";
+    const firstId =
+      listed.stdout
+        .split("\n")
+        .find((line) => line.includes(first.slice(0, 11)))
+        ?.split(/\s+/)[0] ?? "";
     expect(cli("key", "revoke", "cli-bot", firstId, "--reason", "rotated").code).toBe(0);
     const deadline = Date.now() + 10_000;
     let status = 0;
@@ -168,7 +176,13 @@ describe("gatehouse token revoke (jwt-mode revocation rows, a real process)", { 
     expect(token("--email", "Bob@Example.com").stdout).toContain("every other token of that email");
     expect(token("iap-jti-1").stdout).toContain("refused as a jwt-mode token id");
     const rows = await h.gateway.deps.db.selectFrom("identity_revocations").select(["kind", "value"]).execute();
-    expect(rows).toEqual(expect.arrayContaining([{ kind: "sub", value: "idp|alice" }, { kind: "email", value: "bob@example.com" }, { kind: "jti", value: "iap-jti-1" }]));
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { kind: "sub", value: "idp|alice" },
+        { kind: "email", value: "bob@example.com" },
+        { kind: "jti", value: "iap-jti-1" },
+      ]),
+    );
     const both = token("--sub", "x", "--email", "y@example.com");
     expect(both.status).not.toBe(0);
     expect(both.stderr).toContain("exactly one of a token id, --email or --sub");

@@ -82,7 +82,7 @@ describe("a client that never reads", () => {
       const rows = await ledgerRows(h);
       const row = rows.find((r) => r.error_code === "client_write_timeout");
       expect(row).toMatchObject({ outcome: "client_aborted", estimated: 1 });
-      expect((row?.output_tokens ?? 0)).toBeGreaterThan(0);
+      expect(row?.output_tokens ?? 0).toBeGreaterThan(0);
       expect(performance.now() - started).toBeLessThan(30_000);
       // The gateway closed the connection (the client would see it once it read again).
       socket.resume();

@@ -115,7 +115,11 @@ describe("jwt mode (identity-aware proxy) security", () => {
 
   it("rejects alg: none", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const token = new UnsecuredJWT({ email: "eve@example.com" }).setIssuer(ISSUER).setAudience(AUD).setExpirationTime(now + 600).encode();
+    const token = new UnsecuredJWT({ email: "eve@example.com" })
+      .setIssuer(ISSUER)
+      .setAudience(AUD)
+      .setExpirationTime(now + 600)
+      .encode();
     expect(await rejectMessage(identity, token)).toMatch(/algorithm|malformed/);
   });
 
@@ -253,7 +257,14 @@ describe("Gatehouse tokens (dev/oidc modes)", () => {
 
   it("rejects a token signed by another Gatehouse's key", async () => {
     const otherKey = await importSigningKey(await generateSigningJwk());
-    const token = await new SignJWT({ email: "mallory@example.com" }).setProtectedHeader({ alg: "ES256", kid: otherKey.kid }).setIssuer("gatehouse").setAudience("gatehouse-gateway").setSubject(crypto.randomUUID()).setJti("x").setExpirationTime("1h").sign(otherKey.privateKey);
+    const token = await new SignJWT({ email: "mallory@example.com" })
+      .setProtectedHeader({ alg: "ES256", kid: otherKey.kid })
+      .setIssuer("gatehouse")
+      .setAudience("gatehouse-gateway")
+      .setSubject(crypto.randomUUID())
+      .setJti("x")
+      .setExpirationTime("1h")
+      .sign(otherKey.privateKey);
     await expect(identity.authenticator.authenticate(new Headers({ "cf-access-token": token }))).rejects.toThrow(/signature is invalid/);
   });
 

@@ -111,8 +111,18 @@ describe("service accounts", () => {
     const accounts = new ServiceAccounts(db, clock);
     const { account, key } = await accounts.create({ name: "iap-bot", ownerGroup: "eng", scopes, createdBy: "test" });
     // The JWKS URL answers nothing: the key must not need it.
-    const jwt = createIdentity(parseSettings({}, { authMode: "jwt", publicUrl: "https://gatehouse.example.com", jwtJwksUrl: "http://127.0.0.1:9/jwks", jwtIssuer: "https://iap.example.com", jwtAudience: "aud", jwtHeader: "cf-access-jwt-assertion" }), { db, clock, logger: silentLogger });
-    for (const headers of [bearer(key.key), new Headers({ "x-api-key": key.key }), new Headers({ "x-goog-api-key": key.key }), new Headers({ "cf-access-token": key.key }), new Headers({ "cf-access-jwt-assertion": "eyJhbGciOiJSUzI1NiJ9.e30.sig", authorization: `Bearer ${key.key}` })]) {
+    const jwt = createIdentity(parseSettings({}, { authMode: "jwt", publicUrl: "https://gatehouse.example.com", jwtJwksUrl: "http://127.0.0.1:9/jwks", jwtIssuer: "https://iap.example.com", jwtAudience: "aud", jwtHeader: "cf-access-jwt-assertion" }), {
+      db,
+      clock,
+      logger: silentLogger,
+    });
+    for (const headers of [
+      bearer(key.key),
+      new Headers({ "x-api-key": key.key }),
+      new Headers({ "x-goog-api-key": key.key }),
+      new Headers({ "cf-access-token": key.key }),
+      new Headers({ "cf-access-jwt-assertion": "eyJhbGciOiJSUzI1NiJ9.e30.sig", authorization: `Bearer ${key.key}` }),
+    ]) {
       expect((await jwt.authenticator.authenticate(headers)).id).toBe(account.id);
     }
     await accounts.revokeKey("iap-bot", key.record.id, "leaked");

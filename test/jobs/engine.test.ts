@@ -101,8 +101,16 @@ describe("the job engine on SQLite", () => {
     const steps = jobsDb(db);
     // A dead worker: step 0 done, step 1 running with a lease that expires in 5 s, step 2 running with an expired lease.
     await steps.updateTable("job_steps").set({ status: "done", attempts: 1, result: '"before"' }).where("item", "=", "repo-000").execute();
-    await steps.updateTable("job_steps").set({ status: "running", attempts: 1, lease_owner: "dead", lease_expires_at: clock.now() + 5000 }).where("item", "=", "repo-001").execute();
-    await steps.updateTable("job_steps").set({ status: "running", attempts: 1, lease_owner: "dead", lease_expires_at: clock.now() - 1 }).where("item", "=", "repo-002").execute();
+    await steps
+      .updateTable("job_steps")
+      .set({ status: "running", attempts: 1, lease_owner: "dead", lease_expires_at: clock.now() + 5000 })
+      .where("item", "=", "repo-001")
+      .execute();
+    await steps
+      .updateTable("job_steps")
+      .set({ status: "running", attempts: 1, lease_owner: "dead", lease_expires_at: clock.now() - 1 })
+      .where("item", "=", "repo-002")
+      .execute();
     const seen: string[] = [];
     const report = await runJob<Database, unknown, string>(db, "j3", "test", async (_input, ctx) => (seen.push(`${ctx.item}#${ctx.attempt}`), { result: "after" }), { clock, sleep: clock.sleep, concurrency: 2, pollMs: 60_000 });
     expect(seen.sort()).toEqual(["repo-001#2", "repo-002#2", "repo-003#1"]);
@@ -119,7 +127,10 @@ describe("the job engine on SQLite", () => {
   it("fails a step whose every attempt died with its worker instead of retrying it for ever", async () => {
     const clock = new SleepClock();
     await createJob(db, { id: "j4", kind: "test", params: null, items: items(1) }, clock.now());
-    await jobsDb(db).updateTable("job_steps").set({ status: "running", attempts: 3, lease_owner: "dead", lease_expires_at: clock.now() - 1 }).execute();
+    await jobsDb(db)
+      .updateTable("job_steps")
+      .set({ status: "running", attempts: 3, lease_owner: "dead", lease_expires_at: clock.now() - 1 })
+      .execute();
     let called = false;
     const report = await runJob<Database, unknown, string>(db, "j4", "test", async () => ((called = true), { result: "x" }), { clock, sleep: clock.sleep, maxAttempts: 3 });
     expect(called).toBe(false);
@@ -154,7 +165,14 @@ describe("the job engine on SQLite", () => {
     await expect(createJob(db, { id: "j7", kind: "test", params: null, items: [...items(2), ...items(1)] }, clock.now())).rejects.toThrow(/listed twice/);
     await expect(runJob(db, "j6", "other", async () => ({ result: 1 }), { clock })).rejects.toThrow(/this worker runs other jobs/);
     const lines: string[] = [];
-    await runJob(db, "j6", "test", async () => ({ result: 1 }), { clock, sleep: clock.sleep, progress: jsonProgress((l) => lines.push(l), () => clock.now()) });
+    await runJob(db, "j6", "test", async () => ({ result: 1 }), {
+      clock,
+      sleep: clock.sleep,
+      progress: jsonProgress(
+        (l) => lines.push(l),
+        () => clock.now(),
+      ),
+    });
     const events = lines.map((l) => JSON.parse(l) as { event: string; settled: number; total: number });
     expect(events.map((e) => e.event)).toEqual(["start", "step", "step", "finish"]);
     expect(events.at(-1)).toMatchObject({ settled: 2, total: 2 });

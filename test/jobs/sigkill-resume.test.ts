@@ -20,7 +20,12 @@ function start(args: string[]): { child: ChildProcess; exit: Promise<{ code: num
   return { child, exit };
 }
 
-const effectLines = (file: string): string[] => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : []);
+const effectLines = (file: string): string[] =>
+  existsSync(file)
+    ? readFileSync(file, "utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+    : [];
 
 async function until(condition: () => boolean, deadlineMs: number, what: string): Promise<void> {
   const end = Date.now() + deadlineMs;

@@ -56,10 +56,7 @@ describe("gatehouse knowledge refresh --source / status (configured sources)", {
       const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-knowledge-cli-"));
       const configDir = mkdtempSync(join(tmpdir(), "gatehouse-knowledge-config-"));
       const local = checkouts({ "org/catalog-info.yaml": orgRepo });
-      writeFileSync(
-        join(configDir, "gatehouse.yaml"),
-        `knowledge:\n  sources:\n    - { type: github, name: acme, org: acme, apiUrl: "${github.url}", tokenSecret: CATALOG_GITHUB_TOKEN }\n    - { type: local, name: checkouts, path: "${local}" }\n`,
-      );
+      writeFileSync(join(configDir, "gatehouse.yaml"), `knowledge:\n  sources:\n    - { type: github, name: acme, org: acme, apiUrl: "${github.url}", tokenSecret: CATALOG_GITHUB_TOKEN }\n    - { type: local, name: checkouts, path: "${local}" }\n`);
       const env = { ...process.env, CATALOG_GITHUB_TOKEN: token };
       const first = await run(process.execPath, [BIN, "knowledge", "refresh", "--source", "acme", "-c", configDir, "-d", dataDir, "--json"], { env });
       const reports = JSON.parse(first.stdout) as { sourceId: string; status: string; added: number }[];

@@ -53,7 +53,20 @@ afterAll(async () => {
 describe("the knowledge catalog as a built-in portal server", () => {
   it("lists its tools namespaced like any upstream", async () => {
     const names = (await alice.listTools()).tools.map((tool) => tool.name);
-    expect(names).toEqual(expect.arrayContaining(["knowledge_get_entity", "knowledge_find_entities", "knowledge_owner_of", "knowledge_dependencies", "knowledge_dependents", "knowledge_apis_of", "knowledge_get_api", "knowledge_group_members", "knowledge_relations", "knowledge_search"]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "knowledge_get_entity",
+        "knowledge_find_entities",
+        "knowledge_owner_of",
+        "knowledge_dependencies",
+        "knowledge_dependents",
+        "knowledge_apis_of",
+        "knowledge_get_api",
+        "knowledge_group_members",
+        "knowledge_relations",
+        "knowledge_search",
+      ]),
+    );
   });
 
   it("answers who owns a service, by bare name, with the team's email", async () => {

@@ -97,7 +97,11 @@ describe("catalog refresh from local checkouts", () => {
     writeCheckoutFiles(good, { "ledger/catalog-info.yaml": ledgerRepo });
     const exploding: CatalogSource = { id: "api", target: "https://backstage.invalid", read: () => Promise.reject(new Error("connect ECONNREFUSED")) };
     const reports = await refreshCatalog(catalogStore(db), [exploding, ...sources], clock);
-    expect(reports.map((r) => [r.sourceId, r.status])).toEqual([["api", "error"], ["gone", "error"], ["good", "ok"]]);
+    expect(reports.map((r) => [r.sourceId, r.status])).toEqual([
+      ["api", "error"],
+      ["gone", "error"],
+      ["good", "ok"],
+    ]);
     expect(reports[2]).toMatchObject({ added: 1 });
     expect("found" in (await catalogQueries(db).resolve("component:default/payments"))).toBe(true);
     expect("found" in (await catalogQueries(db).resolve("component:default/ledger"))).toBe(true);

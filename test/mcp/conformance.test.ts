@@ -135,31 +135,35 @@ afterAll(async () => {
 });
 
 describe("official MCP conformance suite against the portal", () => {
-  it.skipIf(!available)("passes every scenario not in the baseline, and every baseline entry still fails", async () => {
-    const out = mkdtempSync(join(tmpdir(), "gatehouse-conformance-"));
-    const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(NODE22, [SUITE, "server", "--url", proxyUrl, "--expected-failures", BASELINE, "-o", out], { timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout) => {
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout });
+  it.skipIf(!available)(
+    "passes every scenario not in the baseline, and every baseline entry still fails",
+    async () => {
+      const out = mkdtempSync(join(tmpdir(), "gatehouse-conformance-"));
+      const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
+        execFile(NODE22, [SUITE, "server", "--url", proxyUrl, "--expected-failures", BASELINE, "-o", out], { timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout) => {
+          resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout });
+        });
       });
-    });
-    const summary = stdout.slice(stdout.indexOf("=== SUMMARY ==="));
-    console.log(summary);
-    const baseline = [...readFileSync(BASELINE, "utf8").matchAll(/^\s+- ([a-z0-9-]+)\s*$/gm)].map((m) => m[1]!);
-    expect(baseline.sort()).toEqual(Object.keys(EXPECTED_REASONS).sort());
-    // Check level: every failing check is a baseline scenario failing for its documented reason.
-    const scenarios = readdirSync(out).filter((dir) => dir.startsWith("server-"));
-    expect(scenarios.length).toBeGreaterThanOrEqual(30);
-    const unexpected: string[] = [];
-    for (const dir of scenarios) {
-      const scenario = dir.replace(/^server-/, "").replace(/-\d{4}-\d{2}-\d{2}T.*$/, "");
-      const checks = JSON.parse(readFileSync(join(out, dir, "checks.json"), "utf8")) as SuiteCheck[];
-      for (const check of checks.filter((c) => c.status === "FAILURE")) {
-        const reason = EXPECTED_REASONS[scenario];
-        if (!reason || !reason.test(check.errorMessage ?? "")) unexpected.push(`${scenario}/${check.id}: ${check.errorMessage ?? "(no message)"}`);
+      const summary = stdout.slice(stdout.indexOf("=== SUMMARY ==="));
+      console.log(summary);
+      const baseline = [...readFileSync(BASELINE, "utf8").matchAll(/^\s+- ([a-z0-9-]+)\s*$/gm)].map((m) => m[1]!);
+      expect(baseline.sort()).toEqual(Object.keys(EXPECTED_REASONS).sort());
+      // Check level: every failing check is a baseline scenario failing for its documented reason.
+      const scenarios = readdirSync(out).filter((dir) => dir.startsWith("server-"));
+      expect(scenarios.length).toBeGreaterThanOrEqual(30);
+      const unexpected: string[] = [];
+      for (const dir of scenarios) {
+        const scenario = dir.replace(/^server-/, "").replace(/-\d{4}-\d{2}-\d{2}T.*$/, "");
+        const checks = JSON.parse(readFileSync(join(out, dir, "checks.json"), "utf8")) as SuiteCheck[];
+        for (const check of checks.filter((c) => c.status === "FAILURE")) {
+          const reason = EXPECTED_REASONS[scenario];
+          if (!reason || !reason.test(check.errorMessage ?? "")) unexpected.push(`${scenario}/${check.id}: ${check.errorMessage ?? "(no message)"}`);
+        }
       }
-    }
-    expect(unexpected).toEqual([]);
-    expect(summary).toContain("Baseline check passed");
-    expect(code).toBe(0);
-  }, 300_000);
+      expect(unexpected).toEqual([]);
+      expect(summary).toContain("Baseline check passed");
+      expect(code).toBe(0);
+    },
+    300_000,
+  );
 });

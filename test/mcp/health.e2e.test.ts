@@ -88,10 +88,23 @@ describe.skipIf(!realServersAvailable)("per-upstream health (real server-everyth
 
   it("a call to the hung server times out once; the breaker then refuses at once; healthy calls go on", async () => {
     const client = await portalClient(portal.url, TOKEN);
-    const [hungCall, healthy] = await Promise.all([timed(() => client.callTool({ name: "hung_anything", arguments: {} }).then(() => "answered", (err: Error) => err.message)), client.callTool({ name: "everything_echo", arguments: { message: "up" } })]);
+    const [hungCall, healthy] = await Promise.all([
+      timed(() =>
+        client.callTool({ name: "hung_anything", arguments: {} }).then(
+          () => "answered",
+          (err: Error) => err.message,
+        ),
+      ),
+      client.callTool({ name: "everything_echo", arguments: { message: "up" } }),
+    ]);
     expect(textOf(healthy)).toContain("up");
     expect(hungCall.value).toMatch(/timed out|unavailable/);
-    const refused = await timed(() => client.callTool({ name: "hung_anything", arguments: {} }).then(() => "answered", (err: Error) => err.message));
+    const refused = await timed(() =>
+      client.callTool({ name: "hung_anything", arguments: {} }).then(
+        () => "answered",
+        (err: Error) => err.message,
+      ),
+    );
     expect(refused.value).toMatch(/MCP server "hung" is unavailable \(.*\); the portal retries it in \d+ s/);
     expect(refused.ms).toBeLessThan(1_000);
     await client.close();
@@ -103,7 +116,10 @@ describe.skipIf(!realServersAvailable)("per-upstream health (real server-everyth
   it("one caller's slow tool call (its own timeout) does not open the breaker for everyone", async () => {
     const attacker = await portalClient(portal.url, TOKEN);
     expect(textOf(await attacker.callTool({ name: "slowtools_echo", arguments: { message: "warm" } }))).toContain("warm");
-    const slow = await attacker.callTool({ name: "slowtools_trigger-long-running-operation", arguments: { duration: 10, steps: 5 } }).then(() => "answered", (err: Error) => err.message);
+    const slow = await attacker.callTool({ name: "slowtools_trigger-long-running-operation", arguments: { duration: 10, steps: 5 } }).then(
+      () => "answered",
+      (err: Error) => err.message,
+    );
     expect(slow).toMatch(/timed out/i);
     expect(portal.runtime.pool().health("slowtools")?.snapshot().state).toBe("ok");
     const other = await portalClient(portal.url, TOKEN);

@@ -35,7 +35,13 @@ function chunkedPost(url: string, total: number, prefix: string, extraHeaders: R
     const target = new URL(url);
     let sent = 0;
     const req = request(
-      { host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", accept: "application/json, text/event-stream", "transfer-encoding": "chunked", ...extraHeaders } },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", accept: "application/json, text/event-stream", "transfer-encoding": "chunked", ...extraHeaders },
+      },
       (res) => {
         res.resume();
         resolve({ status: res.statusCode ?? 0, sent });

@@ -45,9 +45,7 @@ describe("unknown tools and the cached tool list", () => {
     for (let i = 0; i < 5; i += 1) await expect(client.callTool({ name: "quiet_new", arguments: {} })).rejects.toThrow(/Unknown tool: quiet_new/);
     expect(listed - before).toBeLessThanOrEqual(1);
     tools.push({ name: "new", inputSchema: { type: "object", properties: {} } });
-    await expect
-      .poll(async () => client.callTool({ name: "quiet_new", arguments: {} }).then(textOf, (err: Error) => err.message), { timeout: 15_000, interval: 1_000 })
-      .toBe("ran new");
+    await expect.poll(async () => client.callTool({ name: "quiet_new", arguments: {} }).then(textOf, (err: Error) => err.message), { timeout: 15_000, interval: 1_000 }).toBe("ran new");
     await client.close();
     await portal.runtime.audit.flush();
     const outcomes = (await listAuditEntries(portal.deps.db, { tool: "new" })).map((r) => r.outcome);

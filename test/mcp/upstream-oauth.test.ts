@@ -41,7 +41,11 @@ describe("upstream OAuth connect state", () => {
 
   it("refuses another browser key, another caller, or no key, without calling the token endpoint, and spends the state", async () => {
     tokenRequests.length = 0;
-    for (const proof of [{ browserKey: "someone-elses-key", callerId: undefined }, { browserKey: undefined, callerId: undefined }, { browserKey: undefined, callerId: "alice" }]) {
+    for (const proof of [
+      { browserKey: "someone-elses-key", callerId: undefined },
+      { browserKey: undefined, callerId: undefined },
+      { browserKey: undefined, callerId: "alice" },
+    ]) {
       const started = await oauth.authorizationUrl("gh", "alice", "http://127.0.0.1/cb");
       await expect(oauth.complete(started.state, "code", proof)).rejects.toMatchObject({ code: "forbidden" });
       await expect(oauth.complete(started.state, "code", { browserKey: started.browserKey, callerId: undefined })).rejects.toThrow(/Unknown or expired/);

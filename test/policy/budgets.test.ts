@@ -187,7 +187,10 @@ describe("reconciliation with the ledger", () => {
     await g.policy.admit(request("openai", "/v1/chat/completions", chat, caller("alice", ["eng"]), 1000));
     // What is used now is the open reservation of that request.
     const reserved = g.counters.used(`user:alice:d:${DAY}`);
-    await database.insertInto("ledger").values(ledgerRow({ caller_id: "alice", ts: T0 - 1000, day: DAY, cost_usd: 0.4 })).execute();
+    await database
+      .insertInto("ledger")
+      .values(ledgerRow({ caller_id: "alice", ts: T0 - 1000, day: DAY, cost_usd: 0.4 }))
+      .execute();
     await g.reconciler.reconcile({ sums: false });
     // The row written behind the process's back is not read...
     expect(g.counters.used(`user:alice:d:${DAY}`)).toBeCloseTo(reserved, 12);

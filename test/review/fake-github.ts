@@ -104,18 +104,18 @@ export class FakeGitHub {
 
   private async graphql(c: Context): Promise<Response> {
     const body: unknown = await c.req.json();
-    const query = isRecord(body) ? str(body["query"]) ?? "" : "";
+    const query = isRecord(body) ? (str(body["query"]) ?? "") : "";
     const variables = isRecord(body) && isRecord(body["variables"]) ? body["variables"] : {};
     if (query.includes("reviewThreads")) {
-      if (variables["number"] !== this.options.pullNumber) return c.json({ data: { repository: { pullRequest: null } }, errors: [{ type: "NOT_FOUND", path: ["repository", "pullRequest"], message: `Could not resolve to a PullRequest with the number of ${String(variables["number"])}.` }] });
-      const nodes = this.comments
-        .filter((x) => x.in_reply_to_id === undefined)
-        .map((x) => ({ id: `PRRT_${x.id}`, isResolved: this.resolvedThreads.has(x.id), comments: { nodes: [{ databaseId: x.id }] } }));
+      if (variables["number"] !== this.options.pullNumber)
+        return c.json({ data: { repository: { pullRequest: null } }, errors: [{ type: "NOT_FOUND", path: ["repository", "pullRequest"], message: `Could not resolve to a PullRequest with the number of ${String(variables["number"])}.` }] });
+      const nodes = this.comments.filter((x) => x.in_reply_to_id === undefined).map((x) => ({ id: `PRRT_${x.id}`, isResolved: this.resolvedThreads.has(x.id), comments: { nodes: [{ databaseId: x.id }] } }));
       return c.json({ data: { repository: { pullRequest: { reviewThreads: { nodes } } } } });
     }
     if (query.includes("resolveReviewThread")) {
       const id = Number(String(variables["threadId"]).replace("PRRT_", ""));
-      if (!this.comments.some((x) => x.id === id)) return c.json({ data: { resolveReviewThread: null }, errors: [{ type: "NOT_FOUND", path: ["resolveReviewThread"], message: `Could not resolve to a node with the global id of '${String(variables["threadId"])}'` }] });
+      if (!this.comments.some((x) => x.id === id))
+        return c.json({ data: { resolveReviewThread: null }, errors: [{ type: "NOT_FOUND", path: ["resolveReviewThread"], message: `Could not resolve to a node with the global id of '${String(variables["threadId"])}'` }] });
       this.resolvedThreads.add(id);
       return c.json({ data: { resolveReviewThread: { thread: { id: `PRRT_${id}`, isResolved: true } } } });
     }

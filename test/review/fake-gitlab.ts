@@ -71,7 +71,7 @@ export class FakeGitLab {
       const discussion = this.discussions.find((d) => d.id === c.req.param("did"));
       if (!discussion) return c.json({ message: "404 Discussion Not Found" }, 404);
       const body: unknown = await c.req.json();
-      const note = this.note(isRecord(body) ? str(body["body"]) ?? "" : "", "DiscussionNote", botUser, true);
+      const note = this.note(isRecord(body) ? (str(body["body"]) ?? "") : "", "DiscussionNote", botUser, true);
       discussion.notes.push(note);
       return c.json(note, 201);
     });

@@ -87,7 +87,7 @@ export class FakeModelServer {
     const model = str(body["model"]) ?? "";
     const turn = messages.filter((m) => m["role"] === "assistant").length;
     const first = messages[0]?.["content"];
-    const firstUser = Array.isArray(first) ? first.map((b) => (isRecord(b) ? str(b["text"]) ?? "" : "")).join("") : String(first ?? "");
+    const firstUser = Array.isArray(first) ? first.map((b) => (isRecord(b) ? (str(b["text"]) ?? "") : "")).join("") : String(first ?? "");
     const scripted = this.pick(reviewer, model, firstUser, turn);
     if (scripted.delayMs) await sleep(scripted.delayMs);
     if ("error" in scripted) {

@@ -67,7 +67,10 @@ describe("review through the real gateway", () => {
       pricer: catalogPricer(gateway.catalog, gateway.deps.config.current()),
     });
     expect(result.findings.map((f) => [f.path, f.line, f.severity])).toEqual([["src/port.ts", 2, "warning"]]);
-    expect(fake.calls.map((c) => [c.route, c.status])).toEqual([["anthropic", 200], ["anthropic", 200]]);
+    expect(fake.calls.map((c) => [c.route, c.status])).toEqual([
+      ["anthropic", 200],
+      ["anthropic", 200],
+    ]);
     await gateway.ledger.flush();
     const rows = await usageSummary(gateway.deps.db, { groupBy: ["provider", "model"] });
     expect(rows).toHaveLength(1);

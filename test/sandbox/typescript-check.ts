@@ -13,8 +13,7 @@ export function typeScriptErrors(source: string): string[] {
   const getSourceFile = host.getSourceFile.bind(host);
   host.readFile = (name) => (name === fileName ? source : readFile(name));
   host.fileExists = (name) => name === fileName || fileExists(name);
-  host.getSourceFile = (name, languageVersion, onError, shouldCreate) =>
-    name === fileName ? ts.createSourceFile(name, source, languageVersion, true) : getSourceFile(name, languageVersion, onError, shouldCreate);
+  host.getSourceFile = (name, languageVersion, onError, shouldCreate) => (name === fileName ? ts.createSourceFile(name, source, languageVersion, true) : getSourceFile(name, languageVersion, onError, shouldCreate));
   const program = ts.createProgram([fileName], options, host);
   return ts.getPreEmitDiagnostics(program).map((diagnostic) => {
     const where = diagnostic.file && diagnostic.start !== undefined ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start) : undefined;

@@ -24,10 +24,7 @@ export interface GatewayProcess {
 /** A config directory pointing every provider at the fake upstream, plus extra YAML (policy…). */
 export function writeConfig(fakeUrl: string, extraYaml = ""): string {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-scale-"));
-  writeFileSync(
-    join(dir, "gatehouse.yaml"),
-    ["providers:", "  anthropic:", `    upstream: ${fakeUrl}`, "  openai:", `    upstream: ${fakeUrl}/v1`, "  google-ai-studio:", `    upstream: ${fakeUrl}/v1beta`, extraYaml, ""].join("\n"),
-  );
+  writeFileSync(join(dir, "gatehouse.yaml"), ["providers:", "  anthropic:", `    upstream: ${fakeUrl}`, "  openai:", `    upstream: ${fakeUrl}/v1`, "  google-ai-studio:", `    upstream: ${fakeUrl}/v1beta`, extraYaml, ""].join("\n"));
   return dir;
 }
 

@@ -137,12 +137,23 @@ describe.each(stores)("jwt-mode revocation across two instances: $name", ({ open
     expect(await outcome(b, byEmail)).toMatch(/^401 .*revoked/);
     expect(await outcome(b, byJti)).toMatch(/^401 .*revoked/);
     expect(await outcome(b, sibling)).toBe("accepted");
-    expect((await admin.listIdentityRevocations()).map((r) => [r.kind, r.value])).toEqual(expect.arrayContaining([["email", "carol@example.com"], ["jti", "leaked-jti-1"]]));
+    expect((await admin.listIdentityRevocations()).map((r) => [r.kind, r.value])).toEqual(
+      expect.arrayContaining([
+        ["email", "carol@example.com"],
+        ["jti", "leaked-jti-1"],
+      ]),
+    );
   });
 
   it("a token without iat counts as issued before any revocation of its subject", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const noIat = await new SignJWT({ email: "erin@example.com" }).setProtectedHeader({ alg: "RS256", kid: "k1" }).setIssuer(ISSUER).setAudience(AUD).setSubject("idp|erin").setExpirationTime(now + 3600).sign(privateKey);
+    const noIat = await new SignJWT({ email: "erin@example.com" })
+      .setProtectedHeader({ alg: "RS256", kid: "k1" })
+      .setIssuer(ISSUER)
+      .setAudience(AUD)
+      .setSubject("idp|erin")
+      .setExpirationTime(now + 3600)
+      .sign(privateKey);
     expect(await outcome(b, noIat)).toBe("accepted");
     await new IdentityAdmin(dbA, clock).revokeIdentity({ kind: "sub", value: "idp|erin" }, "x", "test");
     pastPollBound();

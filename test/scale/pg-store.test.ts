@@ -49,16 +49,42 @@ class FakeClock implements Clock {
 function ledgerRow(requestId: string, cost: number): LedgerRow {
   const ts = Date.UTC(2026, 10, 24, 10, 0, 0);
   return {
-    request_id: requestId, ts, day: "2026-11-24", caller_id: "c1", team: null, provider: "openai", model: "gpt-x", endpoint: "chat", streamed: 1,
-    status: 200, outcome: "completed", input_tokens: 12, output_tokens: 34, cache_read_tokens: 0, cache_write_5m_tokens: 0, cache_write_1h_tokens: 0,
-    reasoning_tokens: 0, cost_usd: cost, unpriced: 0, upstream_latency_ms: 1.5, ttfb_ms: 2.5, duration_ms: 10, error_code: null, requested_model: "gpt-x", attempts: 1, estimated: 0,
+    request_id: requestId,
+    ts,
+    day: "2026-11-24",
+    caller_id: "c1",
+    team: null,
+    provider: "openai",
+    model: "gpt-x",
+    endpoint: "chat",
+    streamed: 1,
+    status: 200,
+    outcome: "completed",
+    input_tokens: 12,
+    output_tokens: 34,
+    cache_read_tokens: 0,
+    cache_write_5m_tokens: 0,
+    cache_write_1h_tokens: 0,
+    reasoning_tokens: 0,
+    cost_usd: cost,
+    unpriced: 0,
+    upstream_latency_ms: 1.5,
+    ttfb_ms: 2.5,
+    duration_ms: 10,
+    error_code: null,
+    requested_model: "gpt-x",
+    attempts: 1,
+    estimated: 0,
   };
 }
 
 // PostgreSQL round trips: generous per-test time on a loaded 2-core machine.
 describe("PostgreSQL store shared by two instances", { timeout: 120_000 }, () => {
   it("applied every migration once and returns bigint columns as numbers", async () => {
-    const applied = await a.selectFrom("kysely_migration" as never).selectAll().execute();
+    const applied = await a
+      .selectFrom("kysely_migration" as never)
+      .selectAll()
+      .execute();
     const names = (applied as Array<{ name: string }>).map((r) => r.name);
     expect(new Set(names).size).toBe(names.length);
     expect(names).toContain("005_cluster");
@@ -70,7 +96,10 @@ describe("PostgreSQL store shared by two instances", { timeout: 120_000 }, () =>
     expect(typeof row.ts).toBe("number");
     expect(row.ts).toBe(Date.UTC(2026, 10, 24, 10, 0, 0));
     expect(row.cost_usd).toBe(0.25);
-    const total = await b.selectFrom("ledger").select((eb) => [eb.fn.sum<number>("input_tokens").as("tokens"), eb.fn.countAll<number>().as("n")]).executeTakeFirstOrThrow();
+    const total = await b
+      .selectFrom("ledger")
+      .select((eb) => [eb.fn.sum<number>("input_tokens").as("tokens"), eb.fn.countAll<number>().as("n")])
+      .executeTakeFirstOrThrow();
     expect(total).toEqual({ tokens: 12, n: 1 });
   });
 
@@ -83,7 +112,11 @@ describe("PostgreSQL store shared by two instances", { timeout: 120_000 }, () =>
       wb.record({ ...row });
     }
     await Promise.all([wa.close(), wb.close()]);
-    const count = await a.selectFrom("ledger").select((eb) => eb.fn.countAll<number>().as("n")).where("request_id", "like", "dup-%").executeTakeFirstOrThrow();
+    const count = await a
+      .selectFrom("ledger")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("request_id", "like", "dup-%")
+      .executeTakeFirstOrThrow();
     expect(count.n).toBe(40);
   });
 
@@ -98,7 +131,11 @@ describe("PostgreSQL store shared by two instances", { timeout: 120_000 }, () =>
       expect(fromA).toEqual(fromB);
       expect(new Set(fromA).size).toBe(emails.length);
     }
-    const stored = await a.selectFrom("identities").select((eb) => eb.fn.countAll<number>().as("n")).where("email", "like", "person%@example.com").executeTakeFirstOrThrow();
+    const stored = await a
+      .selectFrom("identities")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("email", "like", "person%@example.com")
+      .executeTakeFirstOrThrow();
     expect(stored.n).toBe(emails.length);
   });
 
@@ -281,7 +318,10 @@ describe("PostgreSQL store shared by two instances", { timeout: 120_000 }, () =>
 
   it("opens without migrating when asked for a bare pool", async () => {
     const bare = openPostgres(database.url, { maxConnections: 1 });
-    const one = await bare.selectFrom("ledger").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    const one = await bare
+      .selectFrom("ledger")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .executeTakeFirstOrThrow();
     expect(one.n).toBeGreaterThan(0);
     await bare.destroy();
   });

@@ -102,7 +102,11 @@ function load(url: string, concurrency: number, max: number) {
 async function ledgerIds(ids: readonly string[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (let i = 0; i < ids.length; i += 1000) {
-    const rows = await db.selectFrom("ledger").select("request_id").where("request_id", "in", ids.slice(i, i + 1000)).execute();
+    const rows = await db
+      .selectFrom("ledger")
+      .select("request_id")
+      .where("request_id", "in", ids.slice(i, i + 1000))
+      .execute();
     for (const row of rows) counts.set(row.request_id, (counts.get(row.request_id) ?? 0) + 1);
   }
   return counts;
@@ -159,7 +163,16 @@ describe("the gateway when PostgreSQL fails", { timeout: 240_000 }, () => {
     const counts = await ledgerIds(ids);
     const missing = ids.filter((id) => counts.get(id) !== 1);
     expect(missing).toEqual([]);
-    const outcomes = await db.selectFrom("ledger").select(["status", (eb) => eb.fn.countAll<number>().as("n")]).where("request_id", "in", refused.slice(0, 1000).map((a) => a.id as string)).groupBy("status").execute();
+    const outcomes = await db
+      .selectFrom("ledger")
+      .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
+      .where(
+        "request_id",
+        "in",
+        refused.slice(0, 1000).map((a) => a.id as string),
+      )
+      .groupBy("status")
+      .execute();
     expect(outcomes).toEqual([{ status: 503, n: Math.min(1000, refused.length) }]);
   });
 

@@ -63,7 +63,11 @@ async function complete(g: GatewayProcess, stream: boolean): Promise<string> {
 
 async function rowsFor(ids: readonly string[]) {
   if (ids.length === 0) return [];
-  return db.selectFrom("ledger").select(["request_id", "outcome", "output_tokens"]).where("request_id", "in", [...ids]).execute();
+  return db
+    .selectFrom("ledger")
+    .select(["request_id", "outcome", "output_tokens"])
+    .where("request_id", "in", [...ids])
+    .execute();
 }
 
 async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void> {
@@ -164,9 +168,19 @@ describe("two gateway processes on one PostgreSQL", { timeout: 120_000 }, () => 
     const counter = counters[0] as { key: string; settled_usd: number };
     const callerId = counter.key.split(":")[1] ?? "";
     expect(callerId).toBe(jwtClaims(signed)["sub"]);
-    const ledger = await db.selectFrom("ledger").select((eb) => [eb.fn.sum<number>("cost_usd").as("total"), eb.fn.countAll<number>().as("n")]).where("model", "=", "gpt-budget").where("status", "=", 200).executeTakeFirstOrThrow();
+    const ledger = await db
+      .selectFrom("ledger")
+      .select((eb) => [eb.fn.sum<number>("cost_usd").as("total"), eb.fn.countAll<number>().as("n")])
+      .where("model", "=", "gpt-budget")
+      .where("status", "=", 200)
+      .executeTakeFirstOrThrow();
     // The counter holds the caller's whole day (earlier tests' requests included, through reconciliation).
-    const daySpend = await db.selectFrom("ledger").select((eb) => eb.fn.sum<number>("cost_usd").as("total")).where("caller_id", "=", callerId).where("day", "=", day).executeTakeFirstOrThrow();
+    const daySpend = await db
+      .selectFrom("ledger")
+      .select((eb) => eb.fn.sum<number>("cost_usd").as("total"))
+      .where("caller_id", "=", callerId)
+      .where("day", "=", day)
+      .executeTakeFirstOrThrow();
     expect(counter.settled_usd).toBeCloseTo(daySpend.total, 12);
     // 50 answers, each costing its estimate.
     expect(ledger.n).toBe(50);
@@ -211,10 +225,18 @@ describe("two gateway processes on one PostgreSQL", { timeout: 120_000 }, () => 
     expect(await c.stop("SIGTERM")).toBe(0);
     expect(await d.stop("SIGTERM")).toBe(0);
     // Both instances recorded the admitted requests under the token's anonymous id.
-    const rows = await db.selectFrom("ledger").select(["caller_id", "status"]).where("caller_id", "=", callerId as string).execute();
+    const rows = await db
+      .selectFrom("ledger")
+      .select(["caller_id", "status"])
+      .where("caller_id", "=", callerId as string)
+      .execute();
     expect(rows.filter((r) => r.status === 200)).toHaveLength(N);
     // The window lives in PostgreSQL: one row for this caller's requests-per-minute key holds all N.
-    const windows = await db.selectFrom("rate_windows").select(["key", "amount"]).where("key", "=", `user:${callerId as string}:rpm`).execute();
+    const windows = await db
+      .selectFrom("rate_windows")
+      .select(["key", "amount"])
+      .where("key", "=", `user:${callerId as string}:rpm`)
+      .execute();
     expect(windows.reduce((sum, w) => sum + Number(w.amount), 0)).toBe(N);
   });
 

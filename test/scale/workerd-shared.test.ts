@@ -70,15 +70,7 @@ async function coldIsolate(): Promise<LocalWorker> {
 
 /** A new token each time (own jti), so the worker's verified-token cache never answers. */
 function jwtFor(email: string): Promise<string> {
-  return new SignJWT({ email, groups: ["eng"] })
-    .setProtectedHeader({ alg: "ES256", kid: "test-key" })
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setSubject(`idp|${email}`)
-    .setJti(`jti-${++jtiSeq}`)
-    .setIssuedAt()
-    .setExpirationTime("10m")
-    .sign(privateKey);
+  return new SignJWT({ email, groups: ["eng"] }).setProtectedHeader({ alg: "ES256", kid: "test-key" }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject(`idp|${email}`).setJti(`jti-${++jtiSeq}`).setIssuedAt().setExpirationTime("10m").sign(privateKey);
 }
 
 async function chat(w: LocalWorker, token: string, content = "hi"): Promise<Response> {
@@ -95,7 +87,7 @@ async function callerOf(w: LocalWorker, res: Response): Promise<string> {
   await res.text();
   const requestId = res.headers.get("x-gatehouse-request-id") as string;
   const db = await w.mf.getD1Database("DB");
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
     const row = await db.prepare("select caller_id from ledger where request_id = ?").bind(requestId).first<{ caller_id: string }>();
     if (row) return row.caller_id;
     await new Promise((r) => setTimeout(r, 50));

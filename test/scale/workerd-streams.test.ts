@@ -44,7 +44,7 @@ function chat(body: Record<string, unknown>): Promise<Response> {
 
 async function ledgerRow(requestId: string) {
   const db = await worker.mf.getD1Database("DB");
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
     const row = await db.prepare("select * from ledger where request_id = ?").bind(requestId).first<Record<string, unknown>>();
     if (row) return row;
     await new Promise((r) => setTimeout(r, 50));

@@ -65,7 +65,7 @@ function chat(body: Record<string, unknown>): Promise<Response> {
 async function ledgerRow(requestId: string) {
   const db = await worker.mf.getD1Database("DB");
   // The row is written from ctx.waitUntil after the stream ended: poll (a generous deadline; a loaded machine is slow).
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
     const row = await db.prepare("select * from ledger where request_id = ?").bind(requestId).first<Record<string, unknown>>();
     if (row) return row;
     await new Promise((r) => setTimeout(r, 50));
@@ -154,7 +154,7 @@ describe("Gatehouse in workerd", { timeout: 120_000 }, () => {
     const key = `user:${devId}:d:${day}`;
     let used = Infinity;
     // Every settle is in by the time the reservations are gone (used drops below one estimate).
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline && used > 0.01; ) {
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && used > 0.01;) {
       const res = await stub.fetch(`https://counters/used?key=${encodeURIComponent(key)}`);
       used = ((await res.json()) as { usedUsd: number }).usedUsd;
       if (used > 0.01) await new Promise((r) => setTimeout(r, 50));
@@ -187,7 +187,7 @@ describe("Gatehouse in workerd", { timeout: 120_000 }, () => {
     expect(res.status).toBe(200);
     await res.text();
     let stored: string | null = null;
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline && stored === null; ) {
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && stored === null;) {
       stored = await kv.get("catalog:models-dev");
       if (stored === null) await new Promise((r) => setTimeout(r, 50));
     }

@@ -30,12 +30,7 @@ let workerPublic: LocalWorker;
 const workerVars = { GATEHOUSE_AUTH_MODE: "dev", GATEHOUSE_ALLOW_DEV_AUTH: "true", GATEHOUSE_DEV_TOKEN: CLIENT_TOKEN, GATEHOUSE_LOG_LEVEL: "error", GATEHOUSE_ORG_CONFIG: JSON.stringify({ providers: { openai: {} } }) };
 
 beforeAll(async () => {
-  [nodeDev, nodePublic, workerDev, workerPublic] = await Promise.all([
-    startHarness(),
-    startHarness({}, { GATEHOUSE_PUBLIC_URL: PUBLIC }),
-    startLocalWorker(workerVars),
-    startLocalWorker({ ...workerVars, GATEHOUSE_PUBLIC_URL: PUBLIC }),
-  ]);
+  [nodeDev, nodePublic, workerDev, workerPublic] = await Promise.all([startHarness(), startHarness({}, { GATEHOUSE_PUBLIC_URL: PUBLIC }), startLocalWorker(workerVars), startLocalWorker({ ...workerVars, GATEHOUSE_PUBLIC_URL: PUBLIC })]);
 }, 180_000);
 
 afterAll(async () => {

@@ -50,7 +50,16 @@ describe("dev mode: loopback Host names only, Origin checked on writes", () => {
 
   it("refuses a state-changing request from another origin; a CLI (no Origin) and the gateway's own page pass", async () => {
     const host = `127.0.0.1:${port}`;
-    const foreign: Record<string, string>[] = [{ origin: `http://${EVIL}` }, { origin: "null" }, { origin: `http://localhost:${port}` }, { origin: `http://127.0.0.1:${Number(port) + 1}` }, { "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }, { origin: "null", "sec-fetch-site": "cross-site" }, { origin: `http://${EVIL}`, "sec-fetch-site": "same-origin" }];
+    const foreign: Record<string, string>[] = [
+      { origin: `http://${EVIL}` },
+      { origin: "null" },
+      { origin: `http://localhost:${port}` },
+      { origin: `http://127.0.0.1:${Number(port) + 1}` },
+      { "sec-fetch-site": "cross-site" },
+      { "sec-fetch-site": "same-site" },
+      { origin: "null", "sec-fetch-site": "cross-site" },
+      { origin: `http://${EVIL}`, "sec-fetch-site": "same-origin" },
+    ];
     for (const headers of foreign) {
       const device = await rawRequest(h.gateway.url, "POST", "/auth/device", { host, ...headers }, "");
       expect(device.status, JSON.stringify(headers)).toBe(403);

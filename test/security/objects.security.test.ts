@@ -24,9 +24,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   const objects = { allow: ["files", "batches"], adminGroups: ["platform"] };
-  h.gateway.deps.config.replace(
-    orgConfigSchema.parse({ ...base, providers: { ...base.providers, openai: { ...base.providers.openai, objects }, anthropic: { ...base.providers.anthropic, objects } } }),
-  );
+  h.gateway.deps.config.replace(orgConfigSchema.parse({ ...base, providers: { ...base.providers, openai: { ...base.providers.openai, objects }, anthropic: { ...base.providers.anthropic, objects } } }));
   h.fake.reset();
 });
 
@@ -43,7 +41,9 @@ function call(who: Person, method: string, path: string, body?: unknown, content
 
 const BOUNDARY = "----gatehouse-test-boundary";
 const multipart = (name: string) =>
-  [`--${BOUNDARY}`, 'Content-Disposition: form-data; name="purpose"', "", "batch", `--${BOUNDARY}`, `Content-Disposition: form-data; name="file"; filename="${name}"`, "Content-Type: application/jsonl", "", '{"custom_id":"1"}', `--${BOUNDARY}--`, ""].join("\r\n");
+  [`--${BOUNDARY}`, 'Content-Disposition: form-data; name="purpose"', "", "batch", `--${BOUNDARY}`, `Content-Disposition: form-data; name="file"; filename="${name}"`, "Content-Type: application/jsonl", "", '{"custom_id":"1"}', `--${BOUNDARY}--`, ""].join(
+    "\r\n",
+  );
 
 async function upload(who: Person, prefix: "/openai/v1" | "/anthropic/v1"): Promise<string> {
   const res = await call(who, "POST", `${prefix}/files`, multipart(`${who}.jsonl`), `multipart/form-data; boundary=${BOUNDARY}`);

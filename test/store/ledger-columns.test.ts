@@ -38,7 +38,9 @@ const expectedColumns: Record<string, ActualColumn> = Object.fromEntries(
 function parseDefault(value: unknown): number | undefined {
   if (value === null || value === undefined) return undefined;
   // PostgreSQL may report a typed literal ('0'::double precision); SQLite the bare text.
-  const text = String(value).replace(/::[a-z ]+$/i, "").replace(/^'(.*)'$/, "$1");
+  const text = String(value)
+    .replace(/::[a-z ]+$/i, "")
+    .replace(/^'(.*)'$/, "$1");
   const number = Number(text);
   if (!Number.isFinite(number)) throw new Error(`unexpected column default ${String(value)}`);
   return number;
@@ -175,7 +177,13 @@ describe.each(dialects)("ledger columns on $name", { timeout: 120_000 }, (dialec
     for (const row of rows) writer.record(row);
     const closed = await writer.close(5_000);
     expect(closed).toEqual({ spooled: 0, spoolFile: undefined, lost: 0 });
-    const stored = await dialect.db().selectFrom("ledger").selectAll().where("request_id", "like", `cols-${dialect.name.split(" ")[0]}-batch-%`).orderBy("request_id").execute();
+    const stored = await dialect
+      .db()
+      .selectFrom("ledger")
+      .selectAll()
+      .where("request_id", "like", `cols-${dialect.name.split(" ")[0]}-batch-%`)
+      .orderBy("request_id")
+      .execute();
     expect(stored.length).toBe(rows.length);
     for (const row of stored) expect(Object.keys(row).sort()).toEqual([...LEDGER_COLUMNS].sort());
     expect(stored).toEqual(rows);

@@ -92,7 +92,7 @@ const ends = (events: readonly TapEvent[]) => events.filter((e) => e.type === "e
  */
 async function settled(host: Host, id: string): Promise<TapRecord> {
   await upstream.closed(id);
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
     const record = await tapOf(host, id);
     if (record.events.some((e) => e.type === "end" || e.type === "retry" || e.type === "rejected")) {
       // One more look after the host has had another turn: a second end would show now.

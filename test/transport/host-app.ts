@@ -19,12 +19,7 @@ export interface ForwardPlan {
   streamErrorEvent?: string;
 }
 
-export type TapEvent =
-  | { type: "response"; status: number }
-  | { type: "chunk"; bytes: number }
-  | { type: "end"; outcome: string; failure: string | undefined }
-  | { type: "retry"; status: number }
-  | { type: "rejected"; code: string };
+export type TapEvent = { type: "response"; status: number } | { type: "chunk"; bytes: number } | { type: "end"; outcome: string; failure: string | undefined } | { type: "retry"; status: number } | { type: "rejected"; code: string };
 
 export interface TapRecord {
   events: TapEvent[];

@@ -70,7 +70,7 @@ describe("double-counting regressions", () => {
     const body = JSON.stringify({ model: "gpt-5", usage: { prompt_tokens: 10_000, completion_tokens: 0, prompt_tokens_details: { cached_tokens: 10_000 } } });
     const tokens = read("openai-chat", false, body);
     expect(tokens).toEqual(usage({ cacheReadTokens: 10_000 }));
-    expect(priceUsage(tokens, catalogPrice("openai", "gpt-5"))).toBeCloseTo(10_000 * 0.125 / 1e6, 12);
+    expect(priceUsage(tokens, catalogPrice("openai", "gpt-5"))).toBeCloseTo((10_000 * 0.125) / 1e6, 12);
   });
 
   it("Anthropic: cache reads/writes are not added to input, repeated message_delta fields are not summed", () => {

@@ -60,8 +60,7 @@ function typeOf(field: JsonSchemaField): string {
   if (field.format === "uri") return "URL";
   if (types.includes("integer") || types.includes("number")) {
     const maximum = field.maximum !== undefined && field.maximum < Number.MAX_SAFE_INTEGER ? field.maximum : undefined;
-    const range =
-      field.minimum !== undefined && maximum !== undefined ? ` ${field.minimum}–${maximum}` : field.minimum !== undefined ? ` ≥ ${field.minimum}` : field.exclusiveMinimum !== undefined ? ` > ${field.exclusiveMinimum}` : "";
+    const range = field.minimum !== undefined && maximum !== undefined ? ` ${field.minimum}–${maximum}` : field.minimum !== undefined ? ` ≥ ${field.minimum}` : field.exclusiveMinimum !== undefined ? ` > ${field.exclusiveMinimum}` : "";
     return `integer${range}`;
   }
   return "string";

@@ -30,7 +30,12 @@ describe("openExistingStore on SQLite", () => {
     const dir = join(root, "real");
     await (await openStore(parseSettings({}, { dataDir: dir }))).destroy();
     const db = await openExistingStore(parseSettings({}, { dataDir: dir }));
-    expect(await db.selectFrom("ledger").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).toEqual({ n: 0 });
+    expect(
+      await db
+        .selectFrom("ledger")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ n: 0 });
     await db.destroy();
   });
 });
@@ -72,7 +77,12 @@ describe("openExistingStore on PostgreSQL", { timeout: 120_000 }, () => {
 
     await (await openPostgresStore(database.url)).destroy();
     const db = await openExistingStore(settings);
-    expect(await db.selectFrom("ledger").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).toEqual({ n: 0 });
+    expect(
+      await db
+        .selectFrom("ledger")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ n: 0 });
     await db.destroy();
   });
 });

@@ -7,9 +7,7 @@ import type { Database } from "../../store/index.ts";
 import { openStore, sqliteFile } from "./store.ts";
 
 /** Where the gateway keeps what a read-only command looks for, and how to point at it. */
-const FIX =
-  "Point --data-dir (or GATEHOUSE_DATA_DIR) at the data directory the gateway runs with (`gatehouse serve --data-dir …`, default ./.gatehouse), " +
-  "or set DATABASE_URL to the gateway's PostgreSQL database. Nothing was created.";
+const FIX = "Point --data-dir (or GATEHOUSE_DATA_DIR) at the data directory the gateway runs with (`gatehouse serve --data-dir …`, default ./.gatehouse), " + "or set DATABASE_URL to the gateway's PostgreSQL database. Nothing was created.";
 
 /**
  * The store for commands that read (and at most append an audit row): `usage`, `mcp audit`,

@@ -46,7 +46,9 @@ export class FileLedgerSpool implements LedgerSpool {
     this.segmentRows = options.segmentRows ?? 5_000;
     this.log = new LogThrottle(options.logger);
     mkdirSync(options.dir, { recursive: true });
-    for (const name of readdirSync(options.dir).filter((n) => n.endsWith(EXTENSION)).sort()) {
+    for (const name of readdirSync(options.dir)
+      .filter((n) => n.endsWith(EXTENSION))
+      .sort()) {
       const file = join(options.dir, name);
       const bytes = statSync(file).size;
       const rows = countLines(readFileSync(file));

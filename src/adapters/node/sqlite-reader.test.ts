@@ -13,9 +13,32 @@ let reader: ReturnType<typeof openSqliteReader>;
 let writer: ReturnType<typeof openSqliteLedgerWriter>;
 
 const row = (i: number) => ({
-  request_id: `r-${i}`, ts: 1_795_000_000_000 + i, day: "2026-11-24", caller_id: `c-${i % 3}`, team: "eng", provider: i % 2 ? "openai" : "anthropic", model: "m", endpoint: "chat",
-  streamed: 0, status: 200, outcome: "completed" as const, input_tokens: 10, output_tokens: 5, cache_read_tokens: 1, cache_write_5m_tokens: 0, cache_write_1h_tokens: 0,
-  reasoning_tokens: 0, cost_usd: 0.25, unpriced: 0, upstream_latency_ms: 1, ttfb_ms: 1, duration_ms: 2, error_code: null, requested_model: "m", attempts: 1, estimated: 0,
+  request_id: `r-${i}`,
+  ts: 1_795_000_000_000 + i,
+  day: "2026-11-24",
+  caller_id: `c-${i % 3}`,
+  team: "eng",
+  provider: i % 2 ? "openai" : "anthropic",
+  model: "m",
+  endpoint: "chat",
+  streamed: 0,
+  status: 200,
+  outcome: "completed" as const,
+  input_tokens: 10,
+  output_tokens: 5,
+  cache_read_tokens: 1,
+  cache_write_5m_tokens: 0,
+  cache_write_1h_tokens: 0,
+  reasoning_tokens: 0,
+  cost_usd: 0.25,
+  unpriced: 0,
+  upstream_latency_ms: 1,
+  ttfb_ms: 1,
+  duration_ms: 2,
+  error_code: null,
+  requested_model: "m",
+  attempts: 1,
+  estimated: 0,
 });
 
 beforeAll(async () => {

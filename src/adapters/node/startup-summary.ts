@@ -89,7 +89,10 @@ export function startupSummary(facts: StartupFacts): string {
 
   lines.push(`Gatehouse is listening on ${facts.url}`);
   if (settings.configDir) {
-    row("config", `${settings.configDir} (${plural(Object.keys(config.providers).length, "provider")}, ${plural(Object.keys(config.agent).length, "agent")}, ${plural(Object.keys(config.command).length, "command")}, ${plural(Object.keys(config.mcp).length, "MCP server")})`);
+    row(
+      "config",
+      `${settings.configDir} (${plural(Object.keys(config.providers).length, "provider")}, ${plural(Object.keys(config.agent).length, "agent")}, ${plural(Object.keys(config.command).length, "command")}, ${plural(Object.keys(config.mcp).length, "MCP server")})`,
+    );
   } else {
     row("config", "none (no --config, no GATEHOUSE_CONFIG)");
   }

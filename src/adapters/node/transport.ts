@@ -312,4 +312,3 @@ function requestTarget(origins: Map<string, Target["options"] & { client: Target
   const { client, ...options } = known;
   return { client, options, path };
 }
-

@@ -16,11 +16,7 @@ function sendableCode(code: number): number {
  * text frames cross through the session. Close and error events are taken from the `ws`
  * sockets directly: Node 20 has no global CloseEvent for the helper's own callbacks.
  */
-export async function acceptNodeWebSocket(
-  c: Context,
-  target: { url: string; headers: Record<string, string>; timeoutMs: number; maxMessageBytes: number },
-  open: (client: SocketPeer, upstream: SocketPeer) => RelaySession,
-): Promise<Response> {
+export async function acceptNodeWebSocket(c: Context, target: { url: string; headers: Record<string, string>; timeoutMs: number; maxMessageBytes: number }, open: (client: SocketPeer, upstream: SocketPeer) => RelaySession): Promise<Response> {
   const upstream = new WebSocket(target.url, { headers: target.headers, perMessageDeflate: false, maxPayload: target.maxMessageBytes, handshakeTimeout: target.timeoutMs });
   await new Promise<void>((resolve, reject) => {
     upstream.once("open", () => resolve());

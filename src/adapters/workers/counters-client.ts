@@ -109,10 +109,12 @@ export class DurableRateLimiter implements RateLimiterStore {
   }
 
   prune(now: number): void {
-    this.track(call(this.namespace, "/prune", { now }).then(
-      () => undefined,
-      (err: unknown) => this.logger.warn({ err: describeError(err) }, "pruning the counters object failed"),
-    ));
+    this.track(
+      call(this.namespace, "/prune", { now }).then(
+        () => undefined,
+        (err: unknown) => this.logger.warn({ err: describeError(err) }, "pruning the counters object failed"),
+      ),
+    );
   }
 
   /** Resolves when every correction started so far is done. */

@@ -105,8 +105,7 @@ export class CountersObject {
     const index = Math.floor(call.now / WINDOW_MS);
     const start = index * WINDOW_MS;
     const elapsed = (call.now % WINDOW_MS) / WINDOW_MS;
-    const amountAt = (key: string, windowStart: number) =>
-      this.sql.exec<{ amount: number }>(`select amount from rate_windows where key = ? and window_start = ?`, key, windowStart).toArray()[0]?.amount ?? 0;
+    const amountAt = (key: string, windowStart: number) => this.sql.exec<{ amount: number }>(`select amount from rate_windows where key = ? and window_start = ?`, key, windowStart).toArray()[0]?.amount ?? 0;
     for (const claim of call.claims) {
       const current = amountAt(claim.key, start);
       const previous = amountAt(claim.key, start - WINDOW_MS);

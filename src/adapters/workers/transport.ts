@@ -219,5 +219,3 @@ function executionContext(c: Context): ExecutionContext | undefined {
     throw err;
   }
 }
-
-

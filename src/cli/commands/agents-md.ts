@@ -104,7 +104,13 @@ export function registerAgentsMd(program: Command): void {
         const findings = checkAgentsMd(text, snapshot, detection, facts);
         if (opts.json) process.stdout.write(`${JSON.stringify({ repo: root, findings }, null, 2)}\n`);
         else if (findings.length === 0) process.stdout.write(`${root}: AGENTS.md is up to date\n`);
-        else process.stdout.write(`${renderTable(["materiality", "kind", "finding"], findings.map((f) => [f.materiality, f.kind, f.message]))}\n`);
+        else
+          process.stdout.write(
+            `${renderTable(
+              ["materiality", "kind", "finding"],
+              findings.map((f) => [f.materiality, f.kind, f.message]),
+            )}\n`,
+          );
         if (findings.some((f) => f.materiality === "high")) process.exitCode = 1;
       } finally {
         await db.destroy();

@@ -21,11 +21,8 @@ export function readRuleFiles(dir: string): RuleFileText[] {
 export function registerCodex(program: Command): void {
   const codex = program
     .command("codex")
-    .description("Engineering Codex: the team's \"if you need X, use Y\" rules that `gatehouse review` enforces.")
-    .addHelpText(
-      "after",
-      "\nA rule is a Markdown file with YAML frontmatter (id, title, rfc, severity, languages, paths, exceptions)\nand `## Bad` / `## Good` sections holding a fenced code example each. See docs/codex.md.",
-    );
+    .description('Engineering Codex: the team\'s "if you need X, use Y" rules that `gatehouse review` enforces.')
+    .addHelpText("after", "\nA rule is a Markdown file with YAML frontmatter (id, title, rfc, severity, languages, paths, exceptions)\nand `## Bad` / `## Good` sections holding a fenced code example each. See docs/codex.md.");
 
   codex
     .command("lint")

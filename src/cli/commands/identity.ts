@@ -16,7 +16,7 @@ export function registerIdentity(program: Command): void {
     .requiredOption("-r, --reason <text>", "required: why you need to know (kept in the audit log)")
     .option("--actor <name>", "who is asking; defaults to the OS user")
     .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
-    .addHelpText("after", "\nExample:\n  gatehouse identity resolve 3f0c…-… --reason \"INC-1234: runaway spend\"")
+    .addHelpText("after", '\nExample:\n  gatehouse identity resolve 3f0c…-… --reason "INC-1234: runaway spend"')
     .action(async (id: string, opts: { reason: string; actor?: string; dataDir?: string }) => {
       const settings = parseSettings(process.env, { dataDir: opts.dataDir });
       const db = await openExistingStore(settings);
@@ -39,7 +39,12 @@ export function registerIdentity(program: Command): void {
       const db = await openExistingStore(settings);
       try {
         const rows = await new IdentityAdmin(db, systemClock).auditLog(Number(opts.limit));
-        process.stdout.write(`${renderTable(["time", "actor", "action", "id", "reason"], rows.map((r) => [new Date(r.ts).toISOString(), r.actor, r.action, r.callerId, r.reason]))}\n`);
+        process.stdout.write(
+          `${renderTable(
+            ["time", "actor", "action", "id", "reason"],
+            rows.map((r) => [new Date(r.ts).toISOString(), r.actor, r.action, r.callerId, r.reason]),
+          )}\n`,
+        );
       } finally {
         await db.destroy();
       }

@@ -32,10 +32,13 @@ const realDir = join(root, "real");
 beforeAll(async () => {
   delete process.env["DATABASE_URL"];
   const db = await openStore(parseSettings({}, { dataDir: realDir }));
-  await db.insertInto("ledger").values([
-    ledgerRow({ ts: Date.parse("2026-11-02T10:00:00Z"), day: "2026-11-02", team: null, provider: "openai", model: "gpt-5", input_tokens: 100, output_tokens: 20, cost_usd: 0.0042 }),
-    ledgerRow({ ts: Date.parse("2026-11-03T10:00:00Z"), day: "2026-11-03", team: "eng", provider: "anthropic", model: "=HYPERLINK(\"http://x\")", input_tokens: 10, cost_usd: 5000 }),
-  ]).execute();
+  await db
+    .insertInto("ledger")
+    .values([
+      ledgerRow({ ts: Date.parse("2026-11-02T10:00:00Z"), day: "2026-11-02", team: null, provider: "openai", model: "gpt-5", input_tokens: 100, output_tokens: 20, cost_usd: 0.0042 }),
+      ledgerRow({ ts: Date.parse("2026-11-03T10:00:00Z"), day: "2026-11-03", team: "eng", provider: "anthropic", model: '=HYPERLINK("http://x")', input_tokens: 10, cost_usd: 5000 }),
+    ])
+    .execute();
   await db.destroy();
 });
 

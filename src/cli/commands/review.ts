@@ -230,8 +230,7 @@ async function evalAction(dataset: string, opts: EvalOptions): Promise<void> {
   const transport = loaded && !precomputed ? transportFor(loaded.config, opts.gatewayUrl) : undefined;
   const breakers = loaded ? new CircuitBreakers(systemClock, loaded.config.breaker.failureThreshold, loaded.config.breaker.cooldownMs) : undefined;
   const judgeChain = loaded?.config.models.evalJudge;
-  const judge =
-    opts.judge && judgeChain && loaded && breakers ? modelJudge(new ModelRouter(transport ?? transportFor(loaded.config, opts.gatewayUrl), breakers, loaded.config.limits.requestTimeoutMs), judgeChain) : undefined;
+  const judge = opts.judge && judgeChain && loaded && breakers ? modelJudge(new ModelRouter(transport ?? transportFor(loaded.config, opts.gatewayUrl), breakers, loaded.config.limits.requestTimeoutMs), judgeChain) : undefined;
 
   const reviewCase: CaseReviewer = async (c) => {
     if (precomputed) return { findings: precomputed[c.id] ?? [] };
@@ -293,7 +292,7 @@ export function registerReview(program: Command): void {
     .command("eval")
     .description("Run the reviewer over a dataset of changes with known issues and report precision, recall and F1.")
     .argument("<dataset>", "dataset directory (golden.json + cases/<pr>/{base,head}) or a golden-comments JSON file")
-    .option("--findings <file>", "score pre-computed findings ({ \"<pr>\": [{ path, line, title }] }) instead of running the reviewer")
+    .option("--findings <file>", 'score pre-computed findings ({ "<pr>": [{ path, line, title }] }) instead of running the reviewer')
     .option("--no-judge", "match on file and line only, even when models.evalJudge is configured")
     .addHelpText(
       "after",

@@ -15,9 +15,7 @@ const DATA_DIR_HELP = "data directory of the gateway; env GATEHOUSE_DATA_DIR (DA
  * Run where the gateway's store is reachable; the gateway itself reads the same tables.
  */
 export function registerServiceAccount(program: Command): void {
-  const sa = program
-    .command("service-account")
-    .description("Create and list service accounts (CI, bots, batch jobs) and add or revoke their ghsa_ keys. Keys work in every auth mode; running gateways see a revocation within GATEHOUSE_REVOCATION_POLL_MS.");
+  const sa = program.command("service-account").description("Create and list service accounts (CI, bots, batch jobs) and add or revoke their ghsa_ keys. Keys work in every auth mode; running gateways see a revocation within GATEHOUSE_REVOCATION_POLL_MS.");
 
   sa.command("create")
     .description("Create a service account and its first key; prints the key on stdout, once (only its hash is stored).")
@@ -70,11 +68,26 @@ export function registerServiceAccount(program: Command): void {
       const settings = parseSettings(process.env, { dataDir: opts.dataDir });
       await withStore(settings, openExistingStore, async (accounts) => {
         const rows = await accounts.list();
-        const limits = (l: Record<string, number | undefined>) => Object.entries(l).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(" ");
+        const limits = (l: Record<string, number | undefined>) =>
+          Object.entries(l)
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(" ");
         process.stdout.write(
           `${renderTable(
             ["name", "id", "group", "routes", "models", "mcp", "scopes", "limits", "expires", "active keys"],
-            rows.map((a) => [a.name, a.id, a.ownerGroup, a.scopes.routes.join(" "), a.scopes.models.join(" "), a.scopes.mcpServers.join(" "), a.scopes.metricsRead ? "metrics:read" : "", limits(a.limits), a.expiresAt ? iso(a.expiresAt) : "", String(a.activeKeys)]),
+            rows.map((a) => [
+              a.name,
+              a.id,
+              a.ownerGroup,
+              a.scopes.routes.join(" "),
+              a.scopes.models.join(" "),
+              a.scopes.mcpServers.join(" "),
+              a.scopes.metricsRead ? "metrics:read" : "",
+              limits(a.limits),
+              a.expiresAt ? iso(a.expiresAt) : "",
+              String(a.activeKeys),
+            ]),
           )}\n`,
         );
       });
@@ -106,7 +119,12 @@ export function registerServiceAccount(program: Command): void {
       const settings = parseSettings(process.env, { dataDir: opts.dataDir });
       await withStore(settings, openExistingStore, async (accounts) => {
         const rows = await accounts.listKeys(name);
-        process.stdout.write(`${renderTable(["key id", "hint", "created", "expires", "revoked", "reason"], rows.map((k) => [k.id, k.hint, iso(k.createdAt), k.expiresAt ? iso(k.expiresAt) : "", k.revokedAt ? iso(k.revokedAt) : "", k.revokedReason ?? ""]))}\n`);
+        process.stdout.write(
+          `${renderTable(
+            ["key id", "hint", "created", "expires", "revoked", "reason"],
+            rows.map((k) => [k.id, k.hint, iso(k.createdAt), k.expiresAt ? iso(k.expiresAt) : "", k.revokedAt ? iso(k.revokedAt) : "", k.revokedReason ?? ""]),
+          )}\n`,
+        );
       });
     });
 

@@ -9,9 +9,7 @@ import { assertDevModeAllowed, AnonymousIds, IdentityAdmin, normalizeEmail, Toke
 import { renderTable } from "../table.ts";
 
 export function registerToken(program: Command): void {
-  const token = program
-    .command("token")
-    .description("Issue, list and revoke Gatehouse-signed tokens (dev and oidc auth modes). Run on the gateway host: it uses the data directory's store and signing key.");
+  const token = program.command("token").description("Issue, list and revoke Gatehouse-signed tokens (dev and oidc auth modes). Run on the gateway host: it uses the data directory's store and signing key.");
 
   token
     .command("issue")
@@ -20,7 +18,10 @@ export function registerToken(program: Command): void {
     .option("-g, --group <group...>", "groups to put in the token (the first is the ledger team); the dashboard needs one of policy.dashboard.adminGroups, by default admin")
     .option("--ttl <seconds>", "lifetime in seconds; env GATEHOUSE_TOKEN_TTL")
     .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
-    .addHelpText("after", "\nExamples:\n  export GATEHOUSE_TOKEN=$(gatehouse token issue --email you@example.com)\n  curl -H \"authorization: Bearer $GATEHOUSE_TOKEN\" http://127.0.0.1:8787/anthropic/v1/messages …\n  gatehouse token issue --email you@example.com --group admin    # can sign in to /dashboard")
+    .addHelpText(
+      "after",
+      '\nExamples:\n  export GATEHOUSE_TOKEN=$(gatehouse token issue --email you@example.com)\n  curl -H "authorization: Bearer $GATEHOUSE_TOKEN" http://127.0.0.1:8787/anthropic/v1/messages …\n  gatehouse token issue --email you@example.com --group admin    # can sign in to /dashboard',
+    )
     .action(async (opts: { email: string; group?: string[]; ttl?: string; dataDir?: string }) => {
       const settings = parseSettings(process.env, { dataDir: opts.dataDir, tokenTtlSeconds: opts.ttl });
       if (settings.authMode === "jwt") throw new Error("GATEHOUSE_AUTH_MODE=jwt: callers use the identity-aware proxy's tokens; Gatehouse tokens would not be accepted.");
@@ -47,13 +48,20 @@ export function registerToken(program: Command): void {
       await withStore(settings, openExistingStore, async (db) => {
         const rows = await new IdentityAdmin(db, systemClock).listTokens({ ...(opts.email ? { email: opts.email } : {}), includeExpired: Boolean(opts.all) });
         const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
-        process.stdout.write(`${renderTable(["token id", "caller id", "source", "issued", "expires", "revoked"], rows.map((r) => [r.jti, r.callerId, r.source, iso(r.issuedAt), iso(r.expiresAt), r.revokedAt ? iso(r.revokedAt) : ""]))}\n`);
+        process.stdout.write(
+          `${renderTable(
+            ["token id", "caller id", "source", "issued", "expires", "revoked"],
+            rows.map((r) => [r.jti, r.callerId, r.source, iso(r.issuedAt), iso(r.expiresAt), r.revokedAt ? iso(r.revokedAt) : ""]),
+          )}\n`,
+        );
       });
     });
 
   token
     .command("revoke")
-    .description("Revoke one token by id (a Gatehouse token, or in jwt mode the proxy's jti), every token of an email, or (jwt mode) every token of a subject, issued up to now. Running gateways refuse them within GATEHOUSE_REVOCATION_POLL_MS (3 s by default); a later sign-in works.")
+    .description(
+      "Revoke one token by id (a Gatehouse token, or in jwt mode the proxy's jti), every token of an email, or (jwt mode) every token of a subject, issued up to now. Running gateways refuse them within GATEHOUSE_REVOCATION_POLL_MS (3 s by default); a later sign-in works.",
+    )
     .argument("[tokenId]", "the token id (jti) from `gatehouse token list`, or a jwt-mode token's jti")
     .option("-e, --email <email>", "revoke all of this person's tokens (Gatehouse-issued and, in jwt mode, the proxy's)")
     .option("--sub <subject>", "jwt mode: revoke every token with this `sub` claim issued up to now")
@@ -74,7 +82,11 @@ export function registerToken(program: Command): void {
         const count = await admin.revoke(tokenId ? { jti: tokenId } : { email: opts.email as string }, opts.reason);
         // Also by id/email in the shared revocation list: tokens Gatehouse did not sign (jwt mode) are covered too.
         await admin.revokeIdentity(tokenId ? { kind: "jti", value: tokenId } : { kind: "email", value: opts.email as string }, opts.reason, actor);
-        process.stdout.write(tokenId ? `revoked token ${tokenId}${count === 0 ? " (not a Gatehouse-issued token: refused as a jwt-mode token id)" : ""}\n` : `revoked ${count} Gatehouse token${count === 1 ? "" : "s"} of ${opts.email}, and every other token of that email issued up to now\n`);
+        process.stdout.write(
+          tokenId
+            ? `revoked token ${tokenId}${count === 0 ? " (not a Gatehouse-issued token: refused as a jwt-mode token id)" : ""}\n`
+            : `revoked ${count} Gatehouse token${count === 1 ? "" : "s"} of ${opts.email}, and every other token of that email issued up to now\n`,
+        );
       });
     });
 }

@@ -22,10 +22,16 @@ export interface UsageOptions {
 
 /** The grouping and day range of `gatehouse usage`, or an error that says what to type instead. */
 export function parseUsageOptions(opts: UsageOptions): { groupBy: UsageGroup[]; since?: string; until?: string; format: (typeof FORMATS)[number] } {
-  const groupBy = opts.by.split(",").map((g) => g.trim()).filter(Boolean);
+  const groupBy = opts.by
+    .split(",")
+    .map((g) => g.trim())
+    .filter(Boolean);
   const unknown = groupBy.filter((g) => !GROUPS.includes(g as UsageGroup));
   if (unknown.length > 0) throw new Error(`unknown --by value ${unknown.join(", ")}; use ${GROUPS.join(", ")}`);
-  for (const [flag, day] of [["--since", opts.since], ["--until", opts.until]] as const) {
+  for (const [flag, day] of [
+    ["--since", opts.since],
+    ["--until", opts.until],
+  ] as const) {
     if (day !== undefined && !isCalendarDay(day)) throw new Error(`${flag} must be a UTC day as YYYY-MM-DD (e.g. 2026-11-01), got "${day}"`);
   }
   if (opts.since && opts.until && opts.until < opts.since) throw new Error(`--until ${opts.until} is before --since ${opts.since}; --since is the first day, --until the last (both included)`);
@@ -75,5 +81,8 @@ export function formatUsage(rows: UsageSummaryRow[], groupBy: UsageGroup[], form
     (estimatedRequests > 0 ? `, of which ${fmtUsd(estimated)} estimated over ${estimatedRequests} requests whose usage the provider never sent` : "") +
     // Unpriced rows are not free: they are uncounted. Say so, with the fix.
     (unpriced > 0 ? `; ${unpriced} requests on unpriced models are not in the total (add their price under pricing: in gatehouse.yaml)` : "");
-  return `${renderTable([...header, "estimated_usd"], body.map((line, i) => [...line, fmtUsd(rows[i]?.estimatedUsd ?? 0)]))}\nTotal cost: ${fmtUsd(total)} over ${rows.reduce((s, r) => s + r.requests, 0)} requests${note}\n`;
+  return `${renderTable(
+    [...header, "estimated_usd"],
+    body.map((line, i) => [...line, fmtUsd(rows[i]?.estimatedUsd ?? 0)]),
+  )}\nTotal cost: ${fmtUsd(total)} over ${rows.reduce((s, r) => s + r.requests, 0)} requests${note}\n`;
 }

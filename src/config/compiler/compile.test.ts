@@ -70,7 +70,7 @@ describe("config compiler (errors name file, line and field)", () => {
   });
 
   it("reports an unknown key with its own line", () => {
-    expect(messages({ "gatehouse.yaml": "providers:\n  anthropic:\n    upstrem: https://x.example\n" })).toEqual(["gatehouse.yaml:3:5: providers.anthropic.upstrem: unknown key \"upstrem\": did you mean \"upstream\"?"]);
+    expect(messages({ "gatehouse.yaml": "providers:\n  anthropic:\n    upstrem: https://x.example\n" })).toEqual(['gatehouse.yaml:3:5: providers.anthropic.upstrem: unknown key "upstrem": did you mean "upstream"?']);
   });
 
   it("reports YAML syntax errors with a position", () => {
@@ -110,14 +110,16 @@ describe("config compiler (errors name file, line and field)", () => {
     expect(messages({ "agents/a.md": "P" })).toEqual(["gatehouse.yaml:1:1: not found: a config directory needs a gatehouse.yaml"]);
     const inline = messages({ "gatehouse.yaml": "providers:\n  openai:\n    apiKey: sk-live-123\n" });
     expect(inline).toEqual([
-      "gatehouse.yaml:3:5: providers.openai.apiKey: unknown key \"apiKey\": provider keys never go in the config; use apiKeyEnv: NAME (e.g. apiKeyEnv: OPENAI_API_KEY) and put the key in the gateway's environment (or GATEHOUSE_SECRETS_FILE)",
+      'gatehouse.yaml:3:5: providers.openai.apiKey: unknown key "apiKey": provider keys never go in the config; use apiKeyEnv: NAME (e.g. apiKeyEnv: OPENAI_API_KEY) and put the key in the gateway\'s environment (or GATEHOUSE_SECRETS_FILE)',
     ]);
     expect(inline.join("\n")).not.toContain("sk-live-123");
   });
 
   it("a bad model in a command file is reported at its line, with the fix", () => {
     const out = messages({ "gatehouse.yaml": MAIN, "commands/review.md": "---\ndescription: review\n\nmodel: google-ai-studio/gemini-2.5-pro\n---\nReview $ARGUMENTS" });
-    expect(out).toEqual([expect.stringMatching(/^commands\/review\.md:4:8: model: model "google-ai-studio\/gemini-2\.5-pro" is on provider "google-ai-studio", which this gateway does not serve \(served: anthropic, compat\); add providers\.google-ai-studio to gatehouse\.yaml/)]);
+    expect(out).toEqual([
+      expect.stringMatching(/^commands\/review\.md:4:8: model: model "google-ai-studio\/gemini-2\.5-pro" is on provider "google-ai-studio", which this gateway does not serve \(served: anthropic, compat\); add providers\.google-ai-studio to gatehouse\.yaml/),
+    ]);
   });
 
   it("models are written with the gateway's provider ids, one name everywhere; OpenCode's name gets the fix", () => {

@@ -66,7 +66,10 @@ export function compileConfig(files: readonly SourceFile[]): CompileResult {
   if (source.issues.length > 0 || typeof raw !== "object" || raw === null || Array.isArray(raw)) return { config: undefined, issues };
 
   const rawObject = raw as Record<string, unknown>;
-  for (const [kind, fromFiles] of [["agent", agents], ["command", commands]] as const) {
+  for (const [kind, fromFiles] of [
+    ["agent", agents],
+    ["command", commands],
+  ] as const) {
     const inline = rawObject[kind];
     if (inline && typeof inline === "object") {
       for (const name of Object.keys(inline)) {

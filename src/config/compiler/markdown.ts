@@ -38,9 +38,7 @@ export function compileMarkdown<S extends z.ZodType>(file: string, name: string,
   const candidate = body ? { ...meta, [bodyKey]: body } : meta;
   const parsed = schema.safeParse(candidate);
   if (!parsed.success) {
-    const issues = zodIssues(file, source, parsed.error, schema).map((issue) =>
-      issue.field === bodyKey ? { ...issue, line: bodyStart + 1, message: `the markdown body (${bodyKey}) ${issue.message.toLowerCase()}` } : issue,
-    );
+    const issues = zodIssues(file, source, parsed.error, schema).map((issue) => (issue.field === bodyKey ? { ...issue, line: bodyStart + 1, message: `the markdown body (${bodyKey}) ${issue.message.toLowerCase()}` } : issue));
     return { name, value: undefined, issues };
   }
   return { name, value: parsed.data, issues: [], locate: source.locate };

@@ -9,12 +9,7 @@ export const POLL_INTERVAL_SECONDS = 1;
 
 export type LoginRequest = Selectable<LoginRequestsTable>;
 
-export type PollResult =
-  | { status: "pending" }
-  | { status: "slow_down" }
-  | { status: "expired" }
-  | { status: "denied" }
-  | { status: "approved"; email: string; groups: string[] };
+export type PollResult = { status: "pending" } | { status: "slow_down" } | { status: "expired" } | { status: "denied" } | { status: "approved"; email: string; groups: string[] };
 
 /**
  * Pending `gatehouse login` requests, in the store so any gateway instance can serve any
@@ -57,12 +52,7 @@ export class LoginRequests {
   }
 
   async attachAuthorization(userCode: string, values: { state: string; codeVerifier: string; nonce: string }): Promise<void> {
-    await this.db
-      .updateTable("login_requests")
-      .set({ state: values.state, code_verifier: values.codeVerifier, nonce: values.nonce })
-      .where("user_code", "=", userCode)
-      .where("status", "=", "pending")
-      .execute();
+    await this.db.updateTable("login_requests").set({ state: values.state, code_verifier: values.codeVerifier, nonce: values.nonce }).where("user_code", "=", userCode).where("status", "=", "pending").execute();
   }
 
   async approve(userCode: string, email: string, groups: readonly string[]): Promise<void> {

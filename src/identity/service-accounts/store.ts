@@ -78,13 +78,7 @@ export class ServiceAccounts {
   /** Revokes one key of the account by its id; running gateways refuse it within the poll interval. */
   async revokeKey(name: string, keyId: string, reason: string): Promise<void> {
     const account = await this.byName(name);
-    const result = await this.db
-      .updateTable("service_account_keys")
-      .set({ revoked_at: this.clock.now(), revoked_reason: reason })
-      .where("id", "=", keyId)
-      .where("account_id", "=", account.id)
-      .where("revoked_at", "is", null)
-      .executeTakeFirst();
+    const result = await this.db.updateTable("service_account_keys").set({ revoked_at: this.clock.now(), revoked_reason: reason }).where("id", "=", keyId).where("account_id", "=", account.id).where("revoked_at", "is", null).executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) throw new Error(`Service account ${name} has no live key ${keyId} (gatehouse service-account key list ${name} shows them).`);
   }
 

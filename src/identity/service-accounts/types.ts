@@ -2,9 +2,7 @@ import { z } from "zod";
 import { isProviderId, PROVIDER_IDS } from "../../providers/ids.ts";
 
 /** Names are what admins type and what the ledger's team view shows beside people. */
-export const serviceAccountNameSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{1,62}$/, "a service account name is 2–63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit");
+export const serviceAccountNameSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{1,62}$/, "a service account name is 2–63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit");
 
 const routeSchema = z.string().refine((r) => r === "*" || isProviderId(r), { message: `a route is a provider id (${PROVIDER_IDS.join(", ")}) or *` });
 const modelGlobSchema = z.string().refine((g) => g === "*" || /^(\*|[a-z0-9-]+)\/.+$/.test(g), { message: 'a model scope is "provider/model" with * as a wildcard, e.g. "openai/gpt-4o-mini*", or *' });

@@ -191,7 +191,10 @@ export function fittedDeclarations(tools: readonly DeclaredTool[], maxChars: num
     const detail = new Map<string, TypeDetail>();
     let length = assemble(rendered, detail).length;
     if (length > maxChars) continue;
-    for (const [from, to] of [["placeholder", "compact"], ["compact", "full"]] as const) {
+    for (const [from, to] of [
+      ["placeholder", "compact"],
+      ["compact", "full"],
+    ] as const) {
       for (const tool of rendered) {
         if ((detail.get(tool.name) ?? "placeholder") !== from) continue;
         const size = (level: TypeDetail): number => (level === "full" ? tool.types : level === "compact" ? tool.compact : tool.placeholder).length;

@@ -23,7 +23,9 @@ export const executeInputSchema = z
       .string()
       .min(1)
       .max(100_000)
-      .describe("JavaScript: an async function body (use `await` and `return`) or `async () => { … }`. Call tools exactly as codemode_search declares them: `await codemode.server_tool({ … })`, or `await codemode[\"server_tool-name\"]({ … })` for names that are not JavaScript identifiers; `Promise.all` runs calls in parallel; `console.log` output is returned."),
+      .describe(
+        'JavaScript: an async function body (use `await` and `return`) or `async () => { … }`. Call tools exactly as codemode_search declares them: `await codemode.server_tool({ … })`, or `await codemode["server_tool-name"]({ … })` for names that are not JavaScript identifiers; `Promise.all` runs calls in parallel; `console.log` output is returned.',
+      ),
   })
   .strict();
 
@@ -37,15 +39,14 @@ export function codeModeTools(): Tool[] {
   return [
     {
       name: SEARCH_TOOL,
-      description:
-        "Search the tools you may use. Returns TypeScript declarations of the matching tools as members of `codemode`, to call from codemode_execute.",
+      description: "Search the tools you may use. Returns TypeScript declarations of the matching tools as members of `codemode`, to call from codemode_execute.",
       inputSchema: jsonSchema(searchInputSchema),
       annotations: { readOnlyHint: true },
     },
     {
       name: EXECUTE_TOOL,
       description:
-        "Run JavaScript in a sandbox (no network, no filesystem) where `codemode.<server>_<tool>(input)` (or `codemode[\"<server>_<tool-name>\"](input)` when the name is not a JavaScript identifier) calls a tool and resolves to its result. Returns the code's return value and console output; large outputs are truncated.",
+        'Run JavaScript in a sandbox (no network, no filesystem) where `codemode.<server>_<tool>(input)` (or `codemode["<server>_<tool-name>"](input)` when the name is not a JavaScript identifier) calls a tool and resolves to its result. Returns the code\'s return value and console output; large outputs are truncated.',
       inputSchema: jsonSchema(executeInputSchema),
     },
   ];
@@ -56,9 +57,7 @@ export async function runSearch(catalog: PortalCatalog, caller: Caller, rawArgs:
   const tools = await catalog.tools(caller);
   const matches = rank(tools, args.query).slice(0, args.limit);
   if (matches.length === 0) return { content: [{ type: "text", text: `No tool matches "${args.query}". ${tools.length} tools are available; search with other words or an empty query.` }] };
-  const header = [
-    `// ${matches.length} of ${tools.length} tools. Call them from codemode_execute, e.g. \`return await ${callExpression(matches[0]!.name)}({ … })\`.`,
-  ];
+  const header = [`// ${matches.length} of ${tools.length} tools. Call them from codemode_execute, e.g. \`return await ${callExpression(matches[0]!.name)}({ … })\`.`];
   const quoted = matches.filter((t) => !isIdentifierName(t.name));
   if (quoted.length > 0) header.push(`// Names that are not JavaScript identifiers are quoted members: call them as written, e.g. ${callExpression(quoted[0]!.name)}({ … }).`);
   const budget = MAX_RESPONSE_CHARS - header.join("\n").length - 200;
@@ -73,7 +72,10 @@ export async function runSearch(catalog: PortalCatalog, caller: Caller, rawArgs:
 
 /** Word-overlap ranking over name and description; good enough for catalogues of hundreds. */
 function rank(tools: CatalogTool[], query: string): CatalogTool[] {
-  const words = query.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  const words = query
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
   if (words.length === 0) return tools;
   const scored = tools.map((tool) => {
     const name = tool.name.toLowerCase();
@@ -85,18 +87,13 @@ function rank(tools: CatalogTool[], query: string): CatalogTool[] {
     }
     return { tool, score };
   });
-  return scored.filter((s) => s.score > 0).sort((a, b) => b.score - a.score).map((s) => s.tool);
+  return scored
+    .filter((s) => s.score > 0)
+    .sort((a, b) => b.score - a.score)
+    .map((s) => s.tool);
 }
 
-export async function runExecute(
-  catalog: PortalCatalog,
-  executor: CodeExecutor,
-  caller: Caller,
-  sessionId: string | undefined,
-  rawArgs: unknown,
-  limits: Partial<SandboxLimits>,
-  signal?: AbortSignal,
-): Promise<CallToolResult> {
+export async function runExecute(catalog: PortalCatalog, executor: CodeExecutor, caller: Caller, sessionId: string | undefined, rawArgs: unknown, limits: Partial<SandboxLimits>, signal?: AbortSignal): Promise<CallToolResult> {
   const args = parseArgs(executeInputSchema, rawArgs);
   // Fail closed: a caller who may use no server has nothing to run code against, so no sandbox for them.
   if (catalog.visibleServers(caller).length === 0) throw new McpError(ErrorCode.InvalidRequest, "You may not use any MCP server through this portal, so Code Mode is not available to you. Ask an administrator for access to a server.");

@@ -12,13 +12,7 @@ export class TokenCipher {
     if (secret.length < 32) throw new Error("The MCP token encryption secret must be at least 32 characters.");
     this.key = (async () => {
       const material = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
-      return crypto.subtle.deriveKey(
-        { name: "HKDF", hash: "SHA-256", salt: encoder.encode("gatehouse-mcp-oauth-tokens"), info: encoder.encode("v1") },
-        material,
-        { name: "AES-GCM", length: 256 },
-        false,
-        ["encrypt", "decrypt"],
-      );
+      return crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: encoder.encode("gatehouse-mcp-oauth-tokens"), info: encoder.encode("v1") }, material, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
     })();
   }
 

@@ -86,7 +86,9 @@ async function setBindingCookie(c: Context<AppEnv>, state: string, browserKey: s
 /** One cookie per connection, so two connections started side by side do not overwrite each other. */
 async function bindingCookieName(state: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(state)));
-  return `gatehouse_mcp_oauth_${toBase64Url(digest).slice(0, 16).replace(/[^A-Za-z0-9]/g, "x")}`;
+  return `gatehouse_mcp_oauth_${toBase64Url(digest)
+    .slice(0, 16)
+    .replace(/[^A-Za-z0-9]/g, "x")}`;
 }
 
 function page(title: string, body: string): string {

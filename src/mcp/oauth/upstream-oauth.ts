@@ -135,10 +135,7 @@ export class UpstreamOAuth implements UserTokenProvider {
     if (!sameBrowser || !sameCaller) {
       // The code is not redeemed: nothing is stored, under either user.
       this.options.logger.warn({ server: pending.serverId, sameBrowser, sameCaller }, "mcp oauth: callback refused (not the browser or user that started it)");
-      throw new GatewayError(
-        "forbidden",
-        `This connection to "${pending.serverId}" was started by another user or in another browser, so it was not completed. Open ${this.connectPath(pending.serverId)} yourself, in this browser, to connect your account.`,
-      );
+      throw new GatewayError("forbidden", `This connection to "${pending.serverId}" was started by another user or in another browser, so it was not completed. Open ${this.connectPath(pending.serverId)} yourself, in this browser, to connect your account.`);
     }
     const config = this.oauthConfig(pending.serverId);
     const tokens = await this.tokenRequest(pending.serverId, config, {

@@ -320,9 +320,7 @@ function staticScope(config: McpServerConfig): SessionScope | undefined {
 
 /** Stable across key order, so only a real change of the entry counts (a comment never does). */
 function fingerprint(config: McpServerConfig): string {
-  return JSON.stringify(config, (_key, value: unknown) =>
-    value && typeof value === "object" && !Array.isArray(value) ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : value,
-  );
+  return JSON.stringify(config, (_key, value: unknown) => (value && typeof value === "object" && !Array.isArray(value) ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : value));
 }
 
 /** Per-caller key for userEnv: hex, filesystem-safe, not the caller id itself. */

@@ -24,7 +24,10 @@ describe("policySubscriber", () => {
     listener?.ended({ outcome: "completed", status: 200, errorCode: null, row });
     // A second end (a bug upstream of it) never settles twice.
     listener?.ended({ outcome: "completed", status: 200, errorCode: null, row });
-    expect(attempts).toEqual([["gpt-5", 503], ["gpt-5-mini", 200]]);
+    expect(attempts).toEqual([
+      ["gpt-5", 503],
+      ["gpt-5-mini", 200],
+    ]);
     expect(settled).toEqual([row]);
   });
 

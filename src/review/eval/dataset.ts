@@ -60,5 +60,9 @@ export interface ReportedFinding {
 /** Pre-computed findings of any tool, keyed by case id (scores other reviewers too). */
 export const findingsFileSchema = z.record(
   z.string(),
-  z.array(z.object({ path: z.string(), line: z.number().int(), title: z.string().default(""), body: z.string().optional(), evidence: z.string().default(""), suggestion: z.string().default(""), severity: z.string().default("warning") }).transform((f) => ({ path: f.path, line: f.line, title: f.title || (f.body ?? ""), evidence: f.evidence, suggestion: f.suggestion, severity: f.severity }))),
+  z.array(
+    z
+      .object({ path: z.string(), line: z.number().int(), title: z.string().default(""), body: z.string().optional(), evidence: z.string().default(""), suggestion: z.string().default(""), severity: z.string().default("warning") })
+      .transform((f) => ({ path: f.path, line: f.line, title: f.title || (f.body ?? ""), evidence: f.evidence, suggestion: f.suggestion, severity: f.severity })),
+  ),
 );

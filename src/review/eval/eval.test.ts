@@ -24,7 +24,10 @@ describe("golden formats", () => {
   });
 
   it("matches one-to-one within the line tolerance and computes P/R/F1", async () => {
-    const golden = [{ body: "off by one", path: "a.ts", line: 10, severity: undefined }, { body: "leak", path: "a.ts", line: 40, severity: undefined }];
+    const golden = [
+      { body: "off by one", path: "a.ts", line: 10, severity: undefined },
+      { body: "leak", path: "a.ts", line: 40, severity: undefined },
+    ];
     const findings = [f("a.ts", 12, "loop bound", ""), f("a.ts", 11, "same loop again", ""), f("b.ts", 40, "elsewhere", "")];
     const score = await scoreCase("c", golden, findings);
     expect([score.truePositives, score.falsePositives, score.falseNegatives]).toEqual([1, 2, 1]);
@@ -36,7 +39,13 @@ describe("golden formats", () => {
 });
 
 describe("an incomplete eval has no score", () => {
-  const cases = parseGoldenFile([{ pr: "a", comments: [{ body: "off by one", path: "a.ts", line: 3 }] }, { pr: "b", comments: [] }], "g.json");
+  const cases = parseGoldenFile(
+    [
+      { pr: "a", comments: [{ body: "off by one", path: "a.ts", line: 3 }] },
+      { pr: "b", comments: [] },
+    ],
+    "g.json",
+  );
 
   it("every case skipped (no reviewer configured) is a failure, not 100% precision and recall", async () => {
     const report = await runEval(cases, async () => ({ skip: "no --config" }));
@@ -79,7 +88,11 @@ describe("gatehouse review eval / review (CLI, real git, fake model)", { timeout
         ],
       },
       { reviewer: "security", when: "app/auth/tokens.py", turns: [{ findings: [f("app/auth/tokens.py", 17, "MAC comparison is not constant-time", "if mac == expected:", "critical")] }] },
-      { reviewer: "codex", when: "internal/search/search.go", turns: [{ findings: [{ ...f("internal/search/search.go", 24, "Query formatted with Sprintf", 'rows, err := db.Query(fmt.Sprintf("SELECT id, name FROM products WHERE name LIKE \'%%%s%%\'", query))', "critical"), rule: "sql-parameterized-queries" }] }] },
+      {
+        reviewer: "codex",
+        when: "internal/search/search.go",
+        turns: [{ findings: [{ ...f("internal/search/search.go", 24, "Query formatted with Sprintf", "rows, err := db.Query(fmt.Sprintf(\"SELECT id, name FROM products WHERE name LIKE '%%%s%%'\", query))", "critical"), rule: "sql-parameterized-queries" }] }],
+      },
       { reviewer: "quality", when: "internal/search/search.go", turns: [{ findings: [f("internal/search/search.go", 28, "rows is never closed", "for rows.Next() {")] }] },
       { reviewer: "generalist", when: "src/greeting.ts", turns: [{ findings: [f("src/greeting.ts", 2, "Prefer const for the greeting", "return `Hello, ${name}!`;", "suggestion")] }] },
       { reviewer: "eval-judge", when: "Math.floor truncates", turns: [{ text: "no" }] },

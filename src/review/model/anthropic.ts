@@ -16,7 +16,10 @@ export function toAnthropicBody(model: string, request: ChatRequest): JsonRecord
   for (const message of request.messages) {
     if (message.role === "user") push("user", [{ type: "text", text: message.text }]);
     else if (message.role === "tool") {
-      push("user", message.results.map((r) => ({ type: "tool_result", tool_use_id: r.id, content: r.content, ...(r.isError ? { is_error: true } : {}) })));
+      push(
+        "user",
+        message.results.map((r) => ({ type: "tool_result", tool_use_id: r.id, content: r.content, ...(r.isError ? { is_error: true } : {}) })),
+      );
     } else {
       const blocks: Block[] = [];
       if (message.text !== "") blocks.push({ type: "text", text: message.text });

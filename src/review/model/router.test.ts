@@ -63,10 +63,18 @@ describe("model router: timeouts, circuit breaker, fallback chain", () => {
     const downCalls = () => harness.fake.calls.filter((c) => c.reviewer === "down");
     const before = downCalls().length;
     await router.chat(chain, request("Reviewer: down"));
-    expect(downCalls().slice(before).map((c) => c.route)).toEqual(["compat"]);
+    expect(
+      downCalls()
+        .slice(before)
+        .map((c) => c.route),
+    ).toEqual(["compat"]);
     now += 60_001;
     await router.chat(chain, request("Reviewer: down"));
-    expect(downCalls().slice(before + 1).map((c) => c.route)).toEqual(["anthropic", "openai", "compat"]);
+    expect(
+      downCalls()
+        .slice(before + 1)
+        .map((c) => c.route),
+    ).toEqual(["anthropic", "openai", "compat"]);
     await expect(router.chat(["anthropic/claude-sonnet-4-5"], request("Reviewer: down"))).rejects.toBeInstanceOf(AllModelsFailedError);
   });
 

@@ -19,7 +19,7 @@ export interface ModelUsage {
 export class AllModelsFailedError extends Error {
   constructor(readonly attempts: ModelAttempt[]) {
     // An attempt's error already starts with its model ref (ModelCallError).
-    super(`every model in the chain failed: ${attempts.map((a) => (a.skipped ? `${a.ref}: skipped, circuit open after earlier failures` : a.error ?? `${a.ref}: failed`)).join("; ")}`);
+    super(`every model in the chain failed: ${attempts.map((a) => (a.skipped ? `${a.ref}: skipped, circuit open after earlier failures` : (a.error ?? `${a.ref}: failed`))).join("; ")}`);
     this.name = "AllModelsFailedError";
   }
 }

@@ -16,10 +16,7 @@ export interface ToolResult {
 }
 
 /** Provider-neutral conversation, converted to each wire format on send (so a fallback model can continue it). */
-export type ChatMessage =
-  | { role: "user"; text: string }
-  | { role: "assistant"; text: string; toolCalls: ToolCall[] }
-  | { role: "tool"; results: ToolResult[] };
+export type ChatMessage = { role: "user"; text: string } | { role: "assistant"; text: string; toolCalls: ToolCall[] } | { role: "tool"; results: ToolResult[] };
 
 export interface ToolSpec {
   name: string;

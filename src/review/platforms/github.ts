@@ -18,7 +18,7 @@ export interface GitHubOptions {
 const events = { approved: "APPROVE", approved_with_comments: "COMMENT", requested_changes: "REQUEST_CHANGES" } as const;
 
 function login(comment: Record<string, unknown>): string {
-  return isRecord(comment["user"]) ? str(comment["user"]["login"]) ?? "unknown" : "unknown";
+  return isRecord(comment["user"]) ? (str(comment["user"]["login"]) ?? "unknown") : "unknown";
 }
 
 const threadsQuery = `query($owner: String!, $name: String!, $number: Int!) {
@@ -151,7 +151,7 @@ export class GitHubPlatform implements ReviewPlatform {
     // An issue comment, not a review: a review event (even COMMENT) would count as reviewed. An
     // earlier APPROVE is not dismissed; the failed job (a required check) is what blocks the merge.
     const comment = await this.api.ok("POST", `${this.repoPath}/issues/${this.options.pullNumber}/comments`, { body: summaryMarkdown });
-    const reference = isRecord(comment) ? str(comment["html_url"]) ?? String(num(comment["id"])) : "";
+    const reference = isRecord(comment) ? (str(comment["html_url"]) ?? String(num(comment["id"]))) : "";
     return { reference, inlineComments: 0, resolvedThreads: 0, platformVerdict: "none", notes: [] };
   }
 }

@@ -17,7 +17,7 @@ export interface GitLabOptions {
 }
 
 function author(note: Record<string, unknown>): string {
-  return isRecord(note["author"]) ? str(note["author"]["username"]) ?? "unknown" : "unknown";
+  return isRecord(note["author"]) ? (str(note["author"]["username"]) ?? "unknown") : "unknown";
 }
 
 /** GitLab merge request discussions on diff lines; fixed findings' discussions are resolved. */

@@ -21,12 +21,21 @@ const commentable = { "src/users.ts": Array.from({ length: 13 }, (_, i) => i + 1
 // The generalist (trivial tier) answers by what the diff contains.
 const script = [
   { reviewer: "generalist", when: "email = '${email}'", turns: [{ findings: [injection, nPlusOne] }] },
-  { reviewer: "generalist", when: "WHERE id = $1\", [id]", turns: [{ findings: [nPlusOne] }] },
+  { reviewer: "generalist", when: 'WHERE id = $1", [id]', turns: [{ findings: [nPlusOne] }] },
 ];
 
 async function review(repo: TestRepo, harness: ModelHarness, platform: ReviewPlatform) {
   const prior = await platform.loadPriorState();
-  const result = await runReview({ git: repo.git, base: "main", head: "feature", config: harness.config({ models: { trivial: ["openai/gpt-5-mini"] }, tiers: { trivialMaxLines: 50, liteMaxLines: 100, smallMaxFiles: 20, fullMinFiles: 50 } }), rules: [], transport: harness.transport, clock, prior });
+  const result = await runReview({
+    git: repo.git,
+    base: "main",
+    head: "feature",
+    config: harness.config({ models: { trivial: ["openai/gpt-5-mini"] }, tiers: { trivialMaxLines: 50, liteMaxLines: 100, smallMaxFiles: 20, fullMinFiles: 50 } }),
+    rules: [],
+    transport: harness.transport,
+    clock,
+    prior,
+  });
   const outcome = await platform.publish(result, renderMarkdown(result));
   return { result, outcome };
 }
@@ -57,7 +66,10 @@ describe("GitHub pull request reviews", () => {
     expect(github.reviews).toHaveLength(1);
     expect(github.reviews[0]?.event).toBe("REQUEST_CHANGES");
     expect(github.reviews[0]?.commit_id).toBe(result.headSha);
-    expect(github.comments.map((c) => [c.path, c.line, c.side])).toEqual([["src/users.ts", 4, "RIGHT"], ["src/users.ts", 10, "RIGHT"]]);
+    expect(github.comments.map((c) => [c.path, c.line, c.side])).toEqual([
+      ["src/users.ts", 4, "RIGHT"],
+      ["src/users.ts", 10, "RIGHT"],
+    ]);
     expect(outcome.inlineComments).toBe(2);
   });
 
@@ -93,7 +105,10 @@ describe("GitHub pull request reviews", () => {
     github.resolveThread(reopened?.id ?? 0);
     repo.push({ "README.md": "notes\n" });
     const { result } = await review(repo, harness, platform);
-    expect(result.findings.map((f) => [f.line, f.status])).toEqual([[4, "respected"], [10, "respected"]]);
+    expect(result.findings.map((f) => [f.line, f.status])).toEqual([
+      [4, "respected"],
+      [10, "respected"],
+    ]);
     expect(result.verdict).toBe("approved");
   });
 });
@@ -136,7 +151,10 @@ describe("GitLab merge request discussions", () => {
     repo.push({ "README.md": "Team loading added.\n" });
     gitlab.setDiffRefs(await refs());
     const second = await review(repo, harness, platform);
-    expect(second.result.findings.map((f) => [f.line, f.status])).toEqual([[4, "respected"], [10, "still-open"]]);
+    expect(second.result.findings.map((f) => [f.line, f.status])).toEqual([
+      [4, "respected"],
+      [10, "still-open"],
+    ]);
     expect(second.outcome.inlineComments).toBe(0);
     expect(second.result.verdict).toBe("approved_with_comments");
 

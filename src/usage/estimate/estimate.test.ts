@@ -55,7 +55,13 @@ describe("relayed output text", () => {
 
 describe("prompt counting", () => {
   it("counts message text with the model's own OpenAI encoding plus the cookbook framing", () => {
-    const body = { model: "gpt-5", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Déjà vu — 日本語 🚀" }] };
+    const body = {
+      model: "gpt-5",
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: "Déjà vu — 日本語 🚀" },
+      ],
+    };
     const expected = o200k("Be brief.\nDéjà vu — 日本語 🚀") + 2 * 3 + 3;
     expect(estimateInputTokens("openai-chat", "gpt-5", body, 0)).toBe(expected);
     expect(tokenizerProfile("openai-chat", "gpt-4-0613").encoding).toBe("cl100k_base");
@@ -68,13 +74,36 @@ describe("prompt counting", () => {
       model: "claude-sonnet-4-5",
       metadata: { user_id: "someone" },
       messages: [
-        { role: "assistant", content: [{ type: "thinking", thinking: "secret chain", signature: "sig" }, { type: "text", text: "Earlier answer" }] },
-        { role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data: "iVBOR".repeat(1000) } }, { type: "text", text: "What is this?" }] },
+        {
+          role: "assistant",
+          content: [
+            { type: "thinking", thinking: "secret chain", signature: "sig" },
+            { type: "text", text: "Earlier answer" },
+          ],
+        },
+        {
+          role: "user",
+          content: [
+            { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBOR".repeat(1000) } },
+            { type: "text", text: "What is this?" },
+          ],
+        },
       ],
     });
     expect(parts.text).toBe("Earlier answer\nWhat is this?");
     expect(parts.media).toBe(1);
-    const openai = promptParts("openai-chat", { model: "gpt-5", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: image } }, { type: "text", text: "hi" }] }] });
+    const openai = promptParts("openai-chat", {
+      model: "gpt-5",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "image_url", image_url: { url: image } },
+            { type: "text", text: "hi" },
+          ],
+        },
+      ],
+    });
     expect(openai.text).toBe("hi");
     expect(openai.media).toBe(1);
   });

@@ -129,7 +129,12 @@ export class PostgresCounterStore implements CounterStore {
         await renewLease(trx, this.leaseName(), this.instanceId, expiresAt);
         for (let i = 0; i < ids.length; i += 1000) {
           // Not a tombstone: a reservation already charged (lapsed) must not count again.
-          await trx.updateTable("budget_reservations").set({ expires_at: expiresAt }).where("id", "in", ids.slice(i, i + 1000)).where("expires_at", ">", 0).execute();
+          await trx
+            .updateTable("budget_reservations")
+            .set({ expires_at: expiresAt })
+            .where("id", "in", ids.slice(i, i + 1000))
+            .where("expires_at", ">", 0)
+            .execute();
         }
       });
     } catch (err) {
@@ -268,16 +273,7 @@ export class PostgresCounterStore implements CounterStore {
             settled_usd: sql<number>`greatest(budget_counters.settled_usd, excluded.settled_usd)`,
             updated_at: now,
           })
-          .where(({ not, exists, selectFrom }) =>
-            not(
-              exists(
-                selectFrom("budget_reservations")
-                  .select("budget_reservations.id")
-                  .whereRef("budget_reservations.key", "=", "budget_counters.key")
-                  .where("budget_reservations.expires_at", ">", now),
-              ),
-            ),
-          ),
+          .where(({ not, exists, selectFrom }) => not(exists(selectFrom("budget_reservations").select("budget_reservations.id").whereRef("budget_reservations.key", "=", "budget_counters.key").where("budget_reservations.expires_at", ">", now)))),
       )
       .execute();
   }
@@ -321,10 +317,18 @@ export class PostgresCounterStore implements CounterStore {
         });
       }
       // Tombstones of charged reservations are kept a day, for a settle that arrives late.
-      await this.db.deleteFrom("budget_reservations").where("expires_at", "<", 0).where("expires_at", ">", -(now - TOMBSTONE_MS)).execute();
+      await this.db
+        .deleteFrom("budget_reservations")
+        .where("expires_at", "<", 0)
+        .where("expires_at", ">", -(now - TOMBSTONE_MS))
+        .execute();
       const keys = await this.db.selectFrom("budget_counters").select("key").execute();
       const dead = keys.map((r) => r.key).filter((key) => !isLive(key));
-      for (let i = 0; i < dead.length; i += 500) await this.db.deleteFrom("budget_counters").where("key", "in", dead.slice(i, i + 500)).execute();
+      for (let i = 0; i < dead.length; i += 500)
+        await this.db
+          .deleteFrom("budget_counters")
+          .where("key", "in", dead.slice(i, i + 500))
+          .execute();
     } catch (err) {
       this.log.warn({ err: describeError(err) }, "pruning shared budget counters failed; will retry at the next prune");
     }
@@ -353,7 +357,12 @@ async function chargeLapsed(trx: Kysely<Database>, keys: readonly string[], now:
   const ids = [...new Set(rows.map((r) => r.id))];
   const recorded = new Map<string, number>();
   for (let i = 0; i < ids.length; i += 500) {
-    for (const row of await trx.selectFrom("ledger").select(["request_id", "cost_usd"]).where("request_id", "in", ids.slice(i, i + 500)).execute()) recorded.set(row.request_id, Number(row.cost_usd));
+    for (const row of await trx
+      .selectFrom("ledger")
+      .select(["request_id", "cost_usd"])
+      .where("request_id", "in", ids.slice(i, i + 500))
+      .execute())
+      recorded.set(row.request_id, Number(row.cost_usd));
   }
   const charged = new Map<string, number>();
   for (const row of rows) {
@@ -364,7 +373,11 @@ async function chargeLapsed(trx: Kysely<Database>, keys: readonly string[], now:
     await trx.updateTable("budget_reservations").set({ amount_usd: amount, expires_at: -now }).where("id", "=", row.id).where("key", "=", row.key).execute();
   }
   for (const [key, amount] of charged) {
-    await trx.updateTable("budget_counters").set({ settled_usd: sql<number>`settled_usd + ${amount}` }).where("key", "=", key).execute();
+    await trx
+      .updateTable("budget_counters")
+      .set({ settled_usd: sql<number>`settled_usd + ${amount}` })
+      .where("key", "=", key)
+      .execute();
   }
   return charged;
 }

@@ -13,10 +13,7 @@ export { loadOrCreateSigningKey, signingKeyPath } from "./signing-key-file.ts";
  * own tokens and builds the mode's authenticator (the login routes are mounted by the
  * composition, src/gateway). `staticTokens` lets dev mode keep accepting the generated dev token.
  */
-export async function createNodeIdentity(
-  settings: Settings,
-  deps: { db: Kysely<Database>; clock: Clock; logger: Logger; staticTokens?: ReadonlyMap<string, string> },
-): Promise<Identity> {
+export async function createNodeIdentity(settings: Settings, deps: { db: Kysely<Database>; clock: Clock; logger: Logger; staticTokens?: ReadonlyMap<string, string> }): Promise<Identity> {
   const signingKey = settings.authMode === "jwt" ? undefined : await loadOrCreateSigningKey(settings);
   return createIdentity(settings, { db: deps.db, clock: deps.clock, logger: deps.logger, ...(signingKey ? { signingKey } : {}), ...(deps.staticTokens ? { staticTokens: deps.staticTokens } : {}) });
 }

@@ -11,8 +11,9 @@ function heldBridge(): { bridge: ToolBridge; calls: { tag: unknown; signal: Abor
   const bridge: ToolBridge = (_name, argsJson, signal) =>
     new Promise<string>((resolve) => {
       calls.push({ tag: (JSON.parse(argsJson) as { tag?: unknown }).tag, signal, release: () => resolve(ok("released")) });
-      for (const waiter of waiters.splice(0)) if (calls.length >= waiter.n) waiter.resolve();
-      else waiters.push(waiter);
+      for (const waiter of waiters.splice(0))
+        if (calls.length >= waiter.n) waiter.resolve();
+        else waiters.push(waiter);
     });
   const waitFor = (n: number): Promise<void> => (calls.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve })));
   return { bridge, calls, waitFor };
@@ -29,10 +30,12 @@ describe("sandbox pool: fairness between callers", () => {
       expect(pool.stats().workers).toBe(2);
       const finished: string[] = [];
       const loops = Array.from({ length: 4 }, (_, i) =>
-        pool.execute("for (;;) {}", async () => ok(null), { timeoutMs: 2_000 }, { callerId: "alice" }).then((result) => {
-          finished.push(`alice${i}`);
-          return result;
-        }),
+        pool
+          .execute("for (;;) {}", async () => ok(null), { timeoutMs: 2_000 }, { callerId: "alice" })
+          .then((result) => {
+            finished.push(`alice${i}`);
+            return result;
+          }),
       );
       const bob = await pool.execute("return 2", async () => ok(null), {}, { callerId: "bob" });
       finished.push("bob");
@@ -59,7 +62,12 @@ describe("sandbox pool: fairness between callers", () => {
       await held.waitFor(3);
       // Alice's third execution is still queued although slots are free: her limit is 2.
       // (Alice's two start side by side on one worker, so their calls may come in either order.)
-      expect(held.calls.slice(0, 2).map((c) => c.tag).sort()).toEqual(["alice0", "alice1"]);
+      expect(
+        held.calls
+          .slice(0, 2)
+          .map((c) => c.tag)
+          .sort(),
+      ).toEqual(["alice0", "alice1"]);
       expect(held.calls[2]!.tag).toBe("bob");
       expect(pool.stats()).toMatchObject({ queued: 3, running: { alice: 2, bob: 1 } });
       // Releasing calls lets Alice's queue drain two at a time.

@@ -23,6 +23,11 @@ describe("sandbox diagnostics reach the JSON log as JSON", () => {
     const diagnostics = lines.map((line) => JSON.parse(line) as { msg?: string; line?: string }).filter((entry) => entry.msg === "sandbox runtime diagnostic");
     expect(diagnostics.length).toBeGreaterThan(0);
     expect(diagnostics[0]!.line).toMatch(/Assertion failed/);
-    expect(stdout.trim().split("\n").map((line) => JSON.parse(line) as unknown)).toEqual([{ result: "memory" }, { result: "memory" }, { after: '"still fine"' }]);
+    expect(
+      stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as unknown),
+    ).toEqual([{ result: "memory" }, { result: "memory" }, { after: '"still fine"' }]);
   }, 150_000);
 });

@@ -75,12 +75,7 @@ describe("Code Mode memory is bounded for real (the sandbox heap and everything 
       await small.execute("return 0", echo, {}, { callerId: "warm" });
       const before = small.replacedWorkers;
       // An operator raised the console cap to 1 G characters: 400 MB of log lines pile up in the worker's heap.
-      const result = await small.execute(
-        "for (let i = 0; i < 40; i++) console.log('x'.repeat(10 * 1024 * 1024) + i); return 1",
-        echo,
-        { memoryBytes: 512 * MB, maxLogChars: 1024 * MB, timeoutMs: 60_000 },
-        { callerId: "alice" },
-      );
+      const result = await small.execute("for (let i = 0; i < 40; i++) console.log('x'.repeat(10 * 1024 * 1024) + i); return 1", echo, { memoryBytes: 512 * MB, maxLogChars: 1024 * MB, timeoutMs: 60_000 }, { callerId: "alice" });
       expect(result.error).toEqual({ kind: "crashed", message: expect.stringMatching(/ran out of memory and was replaced/) });
       expect(small.replacedWorkers).toBe(before + 1);
       expect((await small.execute("return 2", echo, {}, { callerId: "bob" })).resultJson).toBe("2");

@@ -45,10 +45,14 @@ describe("QuickJS worker-thread pool", () => {
     // Closed while the execution waits on its tool call (signalled by the bridge itself, not a guessed sleep).
     let bridged!: () => void;
     const inBridge = new Promise<void>((resolve) => (bridged = resolve));
-    const running = local.execute("await codemode.s_t({}); return 1", () => {
-      bridged();
-      return new Promise<string>(() => undefined);
-    }, { timeoutMs: 60_000 });
+    const running = local.execute(
+      "await codemode.s_t({}); return 1",
+      () => {
+        bridged();
+        return new Promise<string>(() => undefined);
+      },
+      { timeoutMs: 60_000 },
+    );
     await inBridge;
     await local.close();
     expect((await running).error?.kind).toBe("crashed");

@@ -274,9 +274,7 @@ export class WorkerPoolExecutor implements CodeExecutor {
     this.drain(worker.stdout, "stdout");
     this.drain(worker.stderr, "stderr");
     worker.on("message", (message: WorkerToHost) => this.onMessage(entry, message));
-    worker.on("error", (err: Error & { code?: string }) =>
-      this.onExit(entry, err.code === "ERR_WORKER_OUT_OF_MEMORY" ? "The sandbox worker ran out of memory and was replaced; run the code again." : `Sandbox worker crashed: ${err.message}`),
-    );
+    worker.on("error", (err: Error & { code?: string }) => this.onExit(entry, err.code === "ERR_WORKER_OUT_OF_MEMORY" ? "The sandbox worker ran out of memory and was replaced; run the code again." : `Sandbox worker crashed: ${err.message}`));
     worker.on("exit", (code) => this.onExit(entry, `Sandbox worker exited (code ${code}).`));
     // The pool must not keep the process alive on its own.
     worker.unref();

@@ -51,10 +51,14 @@ async function run(id: string, code: string, limits: Extract<HostToWorker, { typ
         return new Promise<string>((resolve) => {
           // The host aborts the upstream call itself when the run ends; here only the waiter goes.
           // Each call has its own signal, aborted at most once.
-          signal.addEventListener("abort", () => {
-            waiting.delete(callId);
-            resolve(JSON.stringify({ ok: false, error: "cancelled" }));
-          }, { once: true });
+          signal.addEventListener(
+            "abort",
+            () => {
+              waiting.delete(callId);
+              resolve(JSON.stringify({ ok: false, error: "cancelled" }));
+            },
+            { once: true },
+          );
           waiting.set(callId, resolve);
           send({ type: "call", id, callId, name, argsJson });
         });
