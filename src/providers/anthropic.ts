@@ -51,6 +51,7 @@ export const anthropic: ProviderDescriptor = {
   opencode: {},
   upstreamExample: "https://api.anthropic.com",
   modelClass: "frontier",
+  genAiProviderName: "anthropic",
   defaultUpstream: "https://api.anthropic.com",
   defaultApiKeyEnv: "ANTHROPIC_API_KEY",
   defaultCatalogProvider: "anthropic",

@@ -14,6 +14,7 @@ export const compat: ProviderDescriptor = {
   opencode: { npm: "@ai-sdk/openai-compatible", defaultName: "Open-weight models (Gatehouse)" },
   upstreamExample: "http://127.0.0.1:11434/v1",
   modelClass: "open-weight",
+  genAiProviderName: "compat",
   chatMaxTokensField: "max_tokens",
   defaultUpstream: undefined,
   defaultApiKeyEnv: "COMPAT_API_KEY",

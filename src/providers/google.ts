@@ -57,6 +57,7 @@ export const google: ProviderDescriptor = {
   opencode: {},
   upstreamExample: "https://generativelanguage.googleapis.com/v1beta",
   modelClass: "frontier",
+  genAiProviderName: "gcp.gemini",
   defaultUpstream: "https://generativelanguage.googleapis.com",
   defaultApiKeyEnv: "GEMINI_API_KEY",
   defaultCatalogProvider: "google",

@@ -17,6 +17,7 @@ export const groq: ProviderDescriptor = {
   opencode: {},
   upstreamExample: "https://api.groq.com/openai/v1",
   modelClass: "open-weight",
+  genAiProviderName: "groq",
   chatMaxTokensField: "max_completion_tokens",
   defaultUpstream: "https://api.groq.com/openai/v1",
   defaultApiKeyEnv: "GROQ_API_KEY",

@@ -97,6 +97,7 @@ export const openai: ProviderDescriptor = {
   opencode: { zdrModelOptions: { store: false } },
   upstreamExample: "https://api.openai.com/v1",
   modelClass: "frontier",
+  genAiProviderName: "openai",
   chatMaxTokensField: "max_completion_tokens",
   defaultUpstream: "https://api.openai.com/v1",
   defaultApiKeyEnv: "OPENAI_API_KEY",

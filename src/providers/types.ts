@@ -93,6 +93,11 @@ export interface ProviderDescriptor {
   opencode: { npm?: string; defaultName?: string; zdrModelOptions?: Readonly<Record<string, unknown>> };
   /** A base URL the config's error hints show as an example for `upstream`. */
   upstreamExample: string;
+  /**
+   * The OpenTelemetry GenAI conventions' `gen_ai.provider.name` for this route (e.g. `gcp.gemini`);
+   * a route that fronts servers the gateway cannot name keeps its own id.
+   */
+  genAiProviderName: string;
   /** How the dashboard splits spend: hosted frontier models, or open-weight ones the org runs or rents. */
   modelClass: "frontier" | "open-weight";
   /**

@@ -40,22 +40,9 @@ export const ATTR = {
   estimated: "gatehouse.usage.estimated",
 } as const;
 
-/**
- * The convention's provider names for this gateway's routes. `compat` fronts any
- * OpenAI-compatible server (vLLM, Ollama, DeepSeek…), which the gateway cannot name, so it
- * keeps its route id; `server.address` says which server it was.
- */
-const PROVIDER_NAMES: Readonly<Record<string, string>> = {
-  anthropic: "anthropic",
-  openai: "openai",
-  "google-ai-studio": "gcp.gemini",
-  mistral: "mistral_ai",
-  groq: "groq",
-  deepseek: "deepseek",
-};
-
+/** The convention's provider name, from the provider's descriptor (one source for provider facts). */
 export function providerName(provider: ProviderDescriptor): string {
-  return PROVIDER_NAMES[provider.id] ?? provider.id;
+  return provider.genAiProviderName;
 }
 
 /**
