@@ -124,16 +124,11 @@ export class PortalCatalog {
     const argsJson = args === undefined ? undefined : JSON.stringify(args);
     const record = (outcome: AuditOutcome, error: string | null, result: unknown): void =>
       this.audit.record({
-        id: crypto.randomUUID(),
-        ts,
-        callerId: caller.id,
-        team: caller.team ?? null,
-        sessionId: context.sessionId ?? null,
+        ...this.auditBase(caller, context.sessionId, ts, started),
         serverId: split?.serverId ?? "",
         tool: split?.name ?? name,
         via: context.via,
         outcome,
-        durationMs: this.clock.monotonic() - started,
         error,
         argumentsJson: config?.audit.arguments && argsJson !== undefined ? argsJson : null,
         resultJson: config?.audit.results && result !== undefined ? JSON.stringify(result) : null,
@@ -215,6 +210,11 @@ export class PortalCatalog {
     return perServer.flat();
   }
 
+  /** What every audit entry of one call shares: its id, who, when, and how long it took so far. */
+  private auditBase(caller: Caller, sessionId: string | undefined, ts: number, started: number) {
+    return { id: crypto.randomUUID(), ts, callerId: caller.id, team: caller.team ?? null, sessionId: sessionId ?? null, durationMs: this.clock.monotonic() - started };
+  }
+
   /** Read a namespaced resource from its upstream; every read is audited (tool `resources/read`, the URI as its argument). */
   async readResource(caller: Caller, uri: string, context: Pick<CallContext, "sessionId" | "signal"> = { sessionId: undefined }): Promise<ReadResourceResult> {
     const started = this.clock.monotonic();
@@ -223,16 +223,11 @@ export class PortalCatalog {
     const config = split ? this.pool.config(split.serverId) : undefined;
     const record = (outcome: AuditOutcome, error: string | null): void =>
       this.audit.record({
-        id: crypto.randomUUID(),
-        ts,
-        callerId: caller.id,
-        team: caller.team ?? null,
-        sessionId: context.sessionId ?? null,
+        ...this.auditBase(caller, context.sessionId, ts, started),
         serverId: split?.serverId ?? "",
         tool: RESOURCE_READ,
         via: "direct",
         outcome,
-        durationMs: this.clock.monotonic() - started,
         error,
         argumentsJson: config?.audit.arguments ? JSON.stringify({ uri: split?.uri ?? uri }) : null,
         resultJson: null,
