@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { openStore } from "../../src/adapters/node/server.ts";
 import { parseSettings } from "../../src/core/settings.ts";
-import { catalogQueries } from "../../src/knowledge/index.ts";
+import { catalogQueries, knowledgeDb } from "../../src/knowledge/index.ts";
 import { startFakeGitHub } from "../fake-github/index.ts";
 import { checkouts, ledgerRepo, orgRepo, paymentsRepo } from "./fixtures.ts";
 
@@ -108,9 +108,9 @@ describe("gatehouse knowledge refresh --source / status (configured sources)", {
         expect("found" in (await queries.resolve("component:default/payments"))).toBe(true);
         expect("found" in (await queries.resolve("component:default/ledger"))).toBe(true);
         expect("found" in (await queries.resolve("group:default/team-payments"))).toBe(false);
-        const left = await db.selectFrom("knowledge_sources").select("id").orderBy("id").execute();
+        const left = await knowledgeDb(db).selectFrom("knowledge_sources").select("id").orderBy("id").execute();
         expect(left.map((row) => row.id)).toEqual(["acme", `local:${adHoc}`]);
-        const relations = await db.selectFrom("knowledge_relations").select("origin_ref").where("origin_ref", "like", "group:%").execute();
+        const relations = await knowledgeDb(db).selectFrom("knowledge_relations").select("origin_ref").where("origin_ref", "like", "group:%").execute();
         expect(relations).toEqual([]);
       } finally {
         await db.destroy();
