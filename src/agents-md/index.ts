@@ -9,3 +9,4 @@ export { GENERATED_DIR_NAMES, isGeneratedDir, type RepoSnapshot } from "./repo.t
 export type { Component, RepoCommand, Stack } from "./stacks.ts";
 export { upsertAgentsMdPullRequest, readAgentsMdOnBranch, AGENTS_MD_BRANCH, type GitHubRepoTarget, type PullRequestOutcome } from "./github-pr.ts";
 export { staleClaimsInTree } from "./review-check.ts";
+export { upsertAgentsMdMergeRequest, readAgentsMdOnGitLabBranch, type GitLabProjectTarget } from "./gitlab-mr.ts";

@@ -6,7 +6,7 @@ import { localRepoAccess, readCheckout } from "../../adapters/node/agents-md/che
 import { openStore } from "../../adapters/node/store.ts";
 import { gatewayProseWriter } from "../../adapters/node/agents-md/gateway-prose.ts";
 import { loadOrgConfig } from "../../adapters/node/config-loader.ts";
-import { checkAgentsMd, generateStep, GENERATE_JOB_KIND, planAgentsMd, readAgentsMdOnBranch, upsertAgentsMdPullRequest, type AgentsMdPublisher, type GenerateStepInput, type GenerateStepResult, type ProseWriter } from "../../agents-md/index.ts";
+import { checkAgentsMd, generateStep, GENERATE_JOB_KIND, planAgentsMd, readAgentsMdOnBranch, readAgentsMdOnGitLabBranch, upsertAgentsMdMergeRequest, upsertAgentsMdPullRequest, type AgentsMdPublisher, type GenerateStepInput, type GenerateStepResult, type ProseWriter } from "../../agents-md/index.ts";
 import { createBundledCatalog } from "../../catalog/index.ts";
 import { catalogPricer } from "../../review/index.ts";
 import { lintRules, type CodexRule } from "../../codex/index.ts";
@@ -41,6 +41,8 @@ interface GenerateOptions {
   leaseMs: string;
   githubOwner?: string;
   githubApiUrl: string;
+  gitlabNamespace?: string;
+  gitlabApiUrl: string;
   model?: string;
   gatewayUrl?: string;
   gatewayTokenEnv: string;
@@ -65,6 +67,8 @@ export function registerAgentsMd(program: Command): void {
     .option("--lease-ms <ms>", "how long a repo claimed by a run that died waits before another run takes it over", "30000")
     .option("--github-owner <owner>", "open or update one PR per repo on GitHub instead of writing the checkout: the repo is <owner>/<checkout dir name>; token from env GITHUB_TOKEN")
     .option("--github-api-url <url>", "GitHub REST API base URL (GitHub Enterprise: https://host/api/v3)", "https://api.github.com")
+    .option("--gitlab-namespace <group>", "open or update one merge request per repo on GitLab instead of writing the checkout: the project is <group>/<checkout dir name>; token from env GITLAB_TOKEN")
+    .option("--gitlab-api-url <url>", "GitLab REST API base URL (self-managed: https://host/api/v4)", "https://gitlab.com/api/v4")
     .option("--model <model>", "have this model write the prose through the gateway: `compat/<model>` (the open-weight route, also for a bare id such as @cf/qwen/qwen3-30b-a3b-fp8) or `<provider>/<model>`; env GATEHOUSE_AGENTS_MD_MODEL; without one the deterministic template writes it")
     .option("--gateway-url <url>", "the gateway the model is called through (its /compat route …); env GATEHOUSE_URL")
     .option("--gateway-token-env <name>", "env var holding your gateway token", "GATEHOUSE_TOKEN")
@@ -92,6 +96,17 @@ export function registerAgentsMd(program: Command): void {
         publish = {
           current: (path) => readAgentsMdOnBranch({ apiUrl, token, owner, repo: basename(path) }),
           publish: (path, text) => upsertAgentsMdPullRequest({ apiUrl, token, owner, repo: basename(path) }, text),
+        };
+      }
+      if (opts.gitlabNamespace !== undefined) {
+        if (publish) throw new Error("give --github-owner or --gitlab-namespace, not both");
+        const token = process.env["GITLAB_TOKEN"];
+        if (!token) throw new Error("--gitlab-namespace needs a token in env GITLAB_TOKEN (api scope, Developer on the projects)");
+        const namespace = opts.gitlabNamespace.replace(/\/+$/, "");
+        const apiUrl = opts.gitlabApiUrl;
+        publish = {
+          current: (path) => readAgentsMdOnGitLabBranch({ apiUrl, token, project: `${namespace}/${basename(path)}` }),
+          publish: (path, text) => upsertAgentsMdMergeRequest({ apiUrl, token, project: `${namespace}/${basename(path)}` }, text),
         };
       }
       const model = opts.model ?? process.env["GATEHOUSE_AGENTS_MD_MODEL"];
