@@ -10,3 +10,4 @@ export type { Component, RepoCommand, Stack } from "./stacks.ts";
 export { upsertAgentsMdPullRequest, readAgentsMdOnBranch, AGENTS_MD_BRANCH, type GitHubRepoTarget, type PullRequestOutcome } from "./github-pr.ts";
 export { staleClaimsInTree } from "./review-check.ts";
 export { upsertAgentsMdMergeRequest, readAgentsMdOnGitLabBranch, type GitLabProjectTarget } from "./gitlab-mr.ts";
+export { listGitHubOrg, listGitLabGroup, githubRepoAccess, gitlabRepoAccess, GITHUB_ITEM, GITLAB_ITEM, type RemoteHost } from "./remote.ts";
