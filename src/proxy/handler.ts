@@ -4,7 +4,7 @@ import { describeError, type AppEnv } from "../core/app.ts";
 import { GatewayError, toGatewayError } from "../core/errors.ts";
 import { checkedQuery, matchEndpoint, PASS_THROUGH_SPEC, providers, setEndUser, shapeOf, type EndpointSpec, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
 import type { UpstreamProviderConfig } from "../config/index.ts";
-import { createInjectedUsageFilter } from "../usage/index.ts";
+import { isUsageOnlyEvent } from "../usage/index.ts";
 import type { Pricer } from "../catalog/index.ts";
 import { createMeteringTap, failedAttemptRow, ledgerRow, type MeteringServices, type RequestRecord } from "./metering.ts";
 import type { RequestObserver } from "./observer.ts";
@@ -179,7 +179,9 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         let failure: GatewayError;
         try {
           const result = await transport.forward(c, { url: upstreamUrl(route.base, attemptPath, search), method: head.method, headers, body: attemptBody }, tap, {
-            transform: hideInjectedUsage ? createInjectedUsageFilter() : objectPlan?.transform,
+            transform: objectPlan?.transform,
+            // A requested stream is framed on event boundaries; the injected-usage chunk is dropped there.
+            sse: shape.streaming ? { dropEvent: hideInjectedUsage ? isUsageOnlyEvent : undefined } : undefined,
             responseHeaders: { "x-gatehouse-request-id": requestId },
             streamErrorEvent: shape.streaming ? provider.streamErrorEvent("The upstream provider connection failed mid-stream; the answer is incomplete.", shape.format) : undefined,
             streamErrorFor: shape.streaming ? (message: string) => provider.streamErrorEvent(message, attemptShape.format) : undefined,
