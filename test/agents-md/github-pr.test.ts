@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { AGENTS_MD_BRANCH, upsertAgentsMdPullRequest } from "../../src/agents-md/index.ts";
+import { AGENTS_MD_BRANCH, readAgentsMdOnBranch, upsertAgentsMdPullRequest } from "../../src/agents-md/index.ts";
 import { FakeGitHub } from "./fake-github.ts";
 
 const TOKEN = "ghp_fakeTokenForTests0123456789";
@@ -15,7 +15,9 @@ describe("the AGENTS.md pull request on GitHub", { timeout: 300_000 }, () => {
     github.addRepo("acme/payments");
     const apiUrl = await github.start();
     const target = { apiUrl, token: TOKEN, owner: "acme", repo: "payments" };
+    expect(await readAgentsMdOnBranch(target)).toBeUndefined();
     expect(await upsertAgentsMdPullRequest(target, "# v1\n")).toMatchObject({ number: 1, action: "created" });
+    expect(await readAgentsMdOnBranch(target)).toBe("# v1\n");
     expect(await upsertAgentsMdPullRequest(target, "# v1\n")).toMatchObject({ number: 1, action: "unchanged" });
     expect(await upsertAgentsMdPullRequest(target, "# v2 — ünïcode\n")).toMatchObject({ number: 1, action: "updated" });
     const repo = github.repos.get("acme/payments");

@@ -115,6 +115,7 @@ describe("AGENTS.md prose written by a model through the gateway", { timeout: 12
     const before = h.fake.requests.length;
     const { result } = await run(repo.name, { token: "gh_not_a_token_the_gateway_knows", ledgerWaitMs: 200 });
     expect(result).toMatchObject({ prose: "fallback", fallback: expect.stringMatching(/HTTP 401/) });
+    expect(JSON.stringify(result)).not.toContain("gh_not_a_token");
     expect(h.fake.requests.length).toBe(before);
   });
 

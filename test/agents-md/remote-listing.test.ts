@@ -63,8 +63,8 @@ afterEach(async () => {
 });
 
 describe("agents-md generate over an org or group listing, read through the API", { timeout: 300_000 }, () => {
-  it("--github-org: every repository of a 3-page listing (210 repos) gets one PR whose AGENTS.md is byte for byte what its checkout gives", async () => {
-    const REPOS = 210;
+  it("--github-org: every repository of a 2-page listing (120 repos) gets one PR whose AGENTS.md is byte for byte what its checkout gives", async () => {
+    const REPOS = 120;
     const { root, dataDir, fleet, expected } = await fleetWithCatalog(REPOS);
     github = new FakeGitHub(GH_TOKEN);
     for (const repo of fleet) github.addRepo(`acme/${repo.name}`, filesOf(join(root, repo.name)));
@@ -74,7 +74,7 @@ describe("agents-md generate over an org or group listing, read through the API"
     const report = JSON.parse(stdout) as { counts: Record<string, number>; steps: { item: string; result: { pr: { action: string } } }[] };
     expect(report.counts).toMatchObject({ done: REPOS, failed: 0 });
     expect(report.steps.map((s) => s.item)).toEqual(fleet.map((r) => `github:acme/${r.name}`));
-    expect(github.requests.filter((r) => r === "GET /orgs/acme/repos")).toHaveLength(3);
+    expect(github.requests.filter((r) => r === "GET /orgs/acme/repos")).toHaveLength(2);
     for (const repo of fleet) {
       const state = github.repos.get(`acme/${repo.name}`);
       expect({ repo: repo.name, pulls: state?.pulls.length }).toEqual({ repo: repo.name, pulls: 1 });
