@@ -86,8 +86,11 @@ export function gatewayProseWriter(options: GatewayProseOptions): ProseWriter {
         return { text: result.text, cost };
       } catch (err) {
         if (err instanceof ProseCallError) throw err;
-        // A refused or failed call may still have a ledger row (an error costs nothing, a cut stream may): count it.
-        const cost = requestId !== undefined ? await costOf(requestId, undefined) : undefined;
+        // An error answer (refused by the gateway's policy, or the upstream's error) carries no
+        // usage, so the ledger prices it at 0: counted as such without waiting for its row (a
+        // revoked token must not cost every repo of a fleet the ledger wait).
+        const cost: ProseCost = { usd: 0, source: "usage", unpriced: false };
+        if (requestId !== undefined) cost.requestId = requestId;
         throw new ProseCallError(err instanceof Error ? err.message : String(err), cost);
       }
     },
