@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -146,6 +146,47 @@ describe("AGENTS.md prose written by a model through the gateway", { timeout: 12
     expect(report.totalCostUsd).toBeCloseTo(4 * COST, 12);
     const human = await run_(process.execPath, [BIN, "agents-md", "generate", ...repos, "--job", "again", "--model", "local-llama", "--gateway-url", h.gateway.url, "-d", join(h.dir, "data")], { env: { ...process.env, GATEHOUSE_TOKEN: CLIENT_TOKEN } });
     expect(human.stdout).toContain("prose by compat/local-llama: 0 written, 4 kept, 0 fell back to the template; cost $0.0000");
+    h.fake.setDefault({});
+  });
+
+  it("SIGKILL half way through a model run and resumed: each repo's prose is paid for once (bar the few in flight at the kill), the report's cost is its steps'", async () => {
+    const REPOS = 24;
+    const fleetRoot = mkdtempSync(join(tmpdir(), "gatehouse-prose-kill-"));
+    const killFleet = generateFleet(fleetRoot, REPOS);
+    await refreshCatalog(catalogStore(h.gateway.deps.db), [localCatalogSource({ id: "prose-kill", path: fleetRoot })], systemClock);
+    h.fake.setDefault({ text: prose(), usage: USAGE });
+    const calls = () => h.fake.requests.filter((r) => r.path === "/v1/chat/completions").length;
+    const before = calls();
+    const repos = killFleet.map((r) => join(fleetRoot, r.name));
+    const args = [BIN, "agents-md", "generate", ...repos, "--json", "--lease-ms", "2000", "--concurrency", "2", "--model", "local-llama", "--gateway-url", h.gateway.url, "-d", join(h.dir, "data")];
+    const env = { ...process.env, GATEHOUSE_TOKEN: CLIENT_TOKEN };
+    const firstDone: string[] = [];
+    const first = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env });
+    let partial = "";
+    first.stderr.on("data", (d: Buffer) => {
+      partial += d.toString();
+      const lines = partial.split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        const event = line.startsWith("{") ? (JSON.parse(line) as { event: string; status?: string; item?: string }) : undefined;
+        if (event?.event === "step" && event.status === "done" && event.item) firstDone.push(event.item);
+      }
+      if (firstDone.length >= REPOS / 2) first.kill("SIGKILL");
+    });
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => first.on("exit", (_code, sig) => resolve(sig)));
+    expect(signal).toBe("SIGKILL");
+    const second = await run_(process.execPath, args, { env, maxBuffer: 16 * 1024 * 1024 });
+    const report = JSON.parse(second.stdout) as { counts: Record<string, number>; totalCostUsd: number; steps: { item: string; attempts: number; costUsd: number; result: GenerateStepResult }[] };
+    expect(report.counts).toMatchObject({ done: REPOS, failed: 0 });
+    const made = calls() - before;
+    // One call per repo; at most the two in flight at the kill were asked again.
+    expect(made).toBeGreaterThanOrEqual(REPOS);
+    expect(made).toBeLessThanOrEqual(REPOS + 2);
+    for (const item of firstDone) expect(report.steps.find((s) => s.item === item)?.attempts).toBe(1);
+    for (const repo of killFleet) expect(readClaims(readFileSync(join(fleetRoot, repo.name, "AGENTS.md"), "utf8"))?.writer).toBe(MODEL);
+    const paid = report.steps.filter((s) => s.result.prose === "model").length;
+    expect(report.totalCostUsd).toBeCloseTo(paid * COST, 12);
+    expect(report.steps.reduce((sum, s) => sum + s.costUsd, 0)).toBeCloseTo(report.totalCostUsd, 12);
     h.fake.setDefault({});
   });
 
