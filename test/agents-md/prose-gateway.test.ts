@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -88,6 +88,16 @@ describe("AGENTS.md prose written by a model through the gateway", { timeout: 12
     expect(again.result).toMatchObject({ prose: "kept", written: false, writer: MODEL });
     expect(again.costs).toEqual([]);
     expect(h.fake.requests.length).toBe(before);
+    // A new script is a new fact: the model is asked again.
+    const pkg = join(root, repo.name, "package.json");
+    const manifest = JSON.parse(readFileSync(pkg, "utf8")) as { scripts: Record<string, string> };
+    manifest.scripts["format"] = "prettier -w .";
+    writeFileSync(pkg, JSON.stringify(manifest));
+    h.fake.enqueue({ text: prose(), usage: USAGE });
+    const changed = await run(repo.name);
+    expect(changed.result).toMatchObject({ prose: "model", written: true });
+    expect(changed.text).toContain("- Format: `npm run format`");
+    expect(h.fake.requests.length).toBe(before + 1);
   });
 
   it.each([
