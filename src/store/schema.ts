@@ -231,6 +231,15 @@ export interface LedgerTable {
    * request body, output from the deltas it relayed (see docs/usage-and-pricing.md).
    */
   estimated: number;
+  /**
+   * The coding client the request's user agent names (src/ledger/client.ts: opencode,
+   * claude-code, codex, gemini-cli, sdk, other); NULL on rows written before it was recorded.
+   */
+  client: string | null;
+  /** The client's version ("2.1.332"; "openai-js/6.49.0" for an SDK), bounded and in a safe charset. */
+  client_version: string | null;
+  /** The client's own session id (x-claude-code-session-id, x-session-id, Codex's session_id), when sent and well-formed. */
+  session_id: string | null;
 }
 
 type Assert<T extends true> = T;
