@@ -183,6 +183,20 @@ describe("usage and the request log", () => {
     const costlyIds = (await h.gateway.deps.db.selectFrom("ledger").select("request_id").where("cost_usd", ">=", 0.0000001).where("outcome", "=", "completed").orderBy("request_id", "desc").execute()).map((r) => r.request_id);
     expect((costly.body["requests"] as Array<{ requestId: string }>).map((r) => r.requestId)).toEqual(costlyIds);
     expect(costlyIds.length).toBeGreaterThan(0);
+
+    // The coding client (migration 012), from the user agent.
+    const fromOpenCode = await fetch(`${h.gateway.url}/openai/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json", "user-agent": "opencode/1.2.3 ai-sdk/provider-utils/3.0.0" },
+      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(fromOpenCode.status).toBe(200);
+    await fromOpenCode.text();
+    await h.gateway.ledger.flush();
+    const byClient = await h.api("GET", "/admin/v1/requests?client=opencode&limit=500", { token: admin });
+    const clientIds = (await h.gateway.deps.db.selectFrom("ledger").select("request_id").where("client", "=", "opencode").orderBy("request_id", "desc").execute()).map((r) => r.request_id);
+    expect(clientIds.length).toBeGreaterThan(0);
+    expect((byClient.body["requests"] as Array<{ requestId: string; client: string }>).map((r) => r.requestId)).toEqual(clientIds);
   });
 });
 
