@@ -119,7 +119,7 @@ export function dashboardPage(r: DashboardReport): string {
 <label>To <input type="date" name="to" value="${esc(r.range.to)}" required></label>
 <button type="submit">Apply</button>
 </form>
-<div class="muted">CSV by ${exportLinks(r)}</div>
+<div class="muted">CSV by ${exportLinks(r)} · <a href="/dashboard/audit" data-test="admin-audit-link">Admin audit log</a></div>
 <form method="post" action="/dashboard/logout"><button class="secondary" type="submit">Sign out</button></form>
 </header>
 <main>

@@ -203,7 +203,7 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
     : undefined;
 
   // The admin API (/admin/v1): its revocations take effect on this instance at once.
-  const admin = createAdminModule({ revocations: parts.identity?.revocations, clientAddress: parts.clientAddress, version: packageJson.version });
+  const admin = createAdminModule({ revocations: parts.identity?.revocations, keys: parts.identity?.serviceAccountVerifier, clientAddress: parts.clientAddress, version: packageJson.version });
   const mounted = [proxy, login, discovery, ...(mcp ? [mcp] : []), dashboard, metricsModule, admin, ...parts.extraModules];
   const app = createApp(deps, mounted);
   if (mcp) disposers.push("mcp", () => mcp.runtime().close());
