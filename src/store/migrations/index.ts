@@ -11,6 +11,7 @@ import * as admin from "./009_admin.ts";
 import * as knowledgeVersions from "./010_knowledge_versions.ts";
 import * as jobs from "./011_jobs.ts";
 import * as ledgerClient from "./012_ledger_client.ts";
+import * as adminApi from "./013_admin_api.ts";
 
 /**
  * The one migration list, applied in key order on every dialect. Append; never edit a
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   "010_knowledge_versions": { up: (db: Kysely<unknown>) => knowledgeVersions.up(db) },
   "011_jobs": { up: (db: Kysely<unknown>) => jobs.up(db) },
   "012_ledger_client": { up: (db: Kysely<unknown>) => ledgerClient.up(db) },
+  "013_admin_api": { up: (db: Kysely<unknown>) => adminApi.up(db) },
 };
