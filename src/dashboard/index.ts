@@ -28,7 +28,7 @@ export interface DashboardAssets {
 
 const SESSION_SECONDS = 8 * 3600;
 const CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-const CSV_GROUPS: readonly UsageGroup[] = ["day", "provider", "model", "team", "caller"];
+const CSV_GROUPS: readonly UsageGroup[] = ["day", "provider", "model", "team", "caller", "client", "session"];
 
 /** The usage dashboard under /dashboard, for callers in `policy.dashboard.adminGroups`. */
 export function createDashboardModule(assets: DashboardAssets): AppModule {
