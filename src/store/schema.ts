@@ -23,6 +23,23 @@ export interface Database {
   service_accounts: ServiceAccountsTable;
   service_account_keys: ServiceAccountKeysTable;
   identity_revocations: IdentityRevocationsTable;
+  captured_bodies: CapturedBodiesTable;
+}
+
+/** Bodies of a captured request (org config `bodyCapture`), redacted and size-capped; see migration 014. */
+export interface CapturedBodiesTable {
+  request_id: string;
+  /** The request's arrival, epoch ms (the ledger's `ts`); the retention deletes by it. */
+  ts: number;
+  request_body: string | null;
+  request_bytes: number;
+  request_truncated: number;
+  response_body: string | null;
+  response_bytes: number;
+  response_truncated: number;
+  request_note: string | null;
+  response_note: string | null;
+  redactions: number;
 }
 
 /** "sub", "email" (normalised) or "jti": tokens of it issued at or before `revoked_at` are refused. */

@@ -35,6 +35,7 @@ import { registerCapacityMetrics } from "./capacity-metrics.ts";
 import { startCatalogRefresh } from "./catalog-refresh.ts";
 import { nodeDashboardAssets } from "./dashboard-assets.ts";
 import { startKnowledgeRefresh } from "./knowledge/refresh-loop.ts";
+import { startCaptureRetention } from "./capture-retention.ts";
 import { PostgresCounterStore, PostgresRateLimiter, startClusterSync } from "./cluster/index.ts";
 
 export interface GatewayOptions {
@@ -210,6 +211,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     // The service catalog's configured sources (org config `knowledge`), one refresh per source per interval cluster-wide.
     const stopKnowledge = startKnowledgeRefresh({ db, config, secrets, logger, clock: systemClock, ...(settings.configDir ? { configDir: settings.configDir } : {}) });
     disposers.push("knowledge refresh", stopKnowledge);
+    // Captured bodies (org config bodyCapture) past their retention are deleted on a timer.
+    disposers.push("body capture retention", startCaptureRetention(gateway.capture, logger));
 
     // WebSocket upgrades (the Responses API's WebSocket mode) go through the same app and routes.
     const sockets = new WebSocketServer({ noServer: true, maxPayload: settings.maxRequestBodyBytes, perMessageDeflate: false });
