@@ -12,6 +12,7 @@ import { forbiddenPage, loginPage } from "./login-page.ts";
 import { dashboardPage } from "./page.ts";
 import { parseRange } from "./range.ts";
 import { buildReport } from "./report.ts";
+import { mountRequestLog } from "./request-log.ts";
 
 export { buildReport, type DashboardReport } from "./report.ts";
 export { providerClass, percentiles } from "./queries.ts";
@@ -75,6 +76,8 @@ export function createDashboardModule(assets: DashboardAssets): AppModule {
         const report = await buildReport(deps.analyticsDb ?? deps.db, deps.config.current(), range, deps.clock.now());
         return c.html(dashboardPage(report));
       });
+
+      mountRequestLog(app, deps, guard);
 
       app.get("/dashboard/export.csv", async (c) => {
         const denied = await guard(c, deps, false);
