@@ -12,7 +12,7 @@ import type { Tracing } from "../../telemetry/index.ts";
 import { ConfigHolder } from "../../config/index.ts";
 import { createBundledCatalog, type Catalog } from "../../catalog/index.ts";
 import type { BatchedLedgerWriter, LedgerCloseResult } from "../../ledger/index.ts";
-import type { ProxyPolicy, RequestObserver } from "../../proxy/index.ts";
+import type { CaptureWriter, ProxyPolicy, RequestObserver } from "../../proxy/index.ts";
 import { defaultStoreOutagePolicy, OutageAwareCounters, OutageAwareRates } from "../../policy/index.ts";
 import { StoreHealth } from "../../store/health.ts";
 import { metricLines } from "../../metrics/index.ts";
@@ -70,6 +70,8 @@ export interface RunningGateway {
   port: number;
   deps: AppDeps;
   ledger: BatchedLedgerWriter;
+  /** Captured bodies' writer (org config bodyCapture): flush, prune. */
+  capture: CaptureWriter;
   catalog: Catalog;
   /** Policy, counters, metrics, dashboard (see docs/governance.md). */
   governance: RunningGovernance;
@@ -239,7 +241,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const written = gateway.ledgerCloseResult() ?? { spooled: 0, spoolFile: undefined, lost: gateway.ledger.stats().queued };
       return { ...written, cutConnections };
     };
-    return { url, port, deps: gateway.deps, ledger: gateway.ledger, catalog, governance: gateway.governance, devToken, storeHealth, disposers, tracing: gateway.tracing, close };
+    return { url, port, deps: gateway.deps, ledger: gateway.ledger, capture: gateway.capture, catalog, governance: gateway.governance, devToken, storeHealth, disposers, tracing: gateway.tracing, close };
   } catch (err) {
     await disposers.disposeAll();
     throw err;

@@ -88,3 +88,31 @@ describe("cutToBytes", () => {
     expect(cutToBytes("a é", 3)).toEqual({ text: "a ", cut: true });
   });
 });
+
+describe("JSON quoted inside a string", () => {
+  it("a prompt that quotes a config with a password loses the password", () => {
+    const out = redactBody(JSON.stringify({ messages: [{ role: "user", content: 'my config: {"db_password": "hunter2-secret", "port": 5432}' }] }));
+    expect(out.text).not.toContain("hunter2-secret");
+    expect(out.text).toContain("5432");
+  });
+});
+
+describe("a key streamed in pieces", () => {
+  it("is found in the joined deltas and removed from every piece", () => {
+    const key = "sk-proj-Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2";
+    const pieces = ["answer with sk-pr", "oj-Zz9Yy8Xx7Ww6Vv", "5Uu4Tt3Ss2 inside"];
+    const sse = pieces.map((p) => `data: ${JSON.stringify({ choices: [{ delta: { content: p } }] })}\n\n`).join("") + "data: [DONE]\n\n";
+    const out = redactBody(sse);
+    const streamed = out.text
+      .split("\n")
+      .filter((l) => l.startsWith("data: {"))
+      .map((l) => (JSON.parse(l.slice(6)) as { choices: Array<{ delta: { content: string } }> }).choices[0]?.delta.content ?? "")
+      .join("");
+    expect(streamed).toBe(`answer with ${REDACTED} inside`);
+    expect(out.text).not.toContain("Zz9Yy8");
+    expect(out.text).not.toContain(key.slice(0, 5));
+    // Anthropic's text deltas the same way.
+    const anthropic = ["AKIAIOSF", "ODNN7EXAMPLE done"].map((t) => `event: content_block_delta\ndata: ${JSON.stringify({ type: "content_block_delta", delta: { type: "text_delta", text: t } })}\n\n`).join("");
+    expect(redactBody(anthropic).text).not.toContain("AKIAIOSF");
+  });
+});

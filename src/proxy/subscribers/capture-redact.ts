@@ -8,8 +8,9 @@
  * - in JSON (a whole body, or each `data:` line of an event stream), every value of a field
  *   whose last word is a secret word (`api_key`, `apiKey`, `x-api-key`, `access_token`,
  *   `client_secret`, `password`, `authorization`, …; not `max_tokens` or `totalTokenCount`);
- * - in every string, the shapes of known credentials (below) and `NAME=value` / header lines
- *   whose name is a secret word.
+ * - in every string, JSON members as text (`"password": "…"` quoted in a prompt, a body cut
+ *   mid-JSON), the shapes of known credentials (below), and `NAME=value` / header lines whose
+ *   name is a secret word.
  */
 export const REDACTED = "[REDACTED]";
 
@@ -85,15 +86,81 @@ export function redactBody(text: string, knownSecrets: readonly string[] = []): 
   }
   const whole = parseJson(out);
   if (whole !== undefined) return { text: JSON.stringify(redactValue(whole, count)), redactions: count.n };
-  const lines = out.split("\n").map((line) => {
+  // An event stream: each `data:` line's JSON is walked like a body; the text the deltas carry
+  // is then checked as one text, since a model may stream a key in pieces ("sk-pr", "oj-…").
+  const events: Array<{ prefix: string; value: object; suffix: string } | string> = out.split("\n").map((line) => {
     const data = /^(data:\s?)(.*?)(\r?)$/.exec(line);
     if (data) {
       const value = parseJson(data[2] ?? "");
-      if (value !== undefined && typeof value === "object" && value !== null) return `${data[1] ?? ""}${JSON.stringify(redactValue(value, count))}${data[3] ?? ""}`;
+      if (value !== undefined && typeof value === "object" && value !== null) return { prefix: data[1] ?? "", value: redactValue(value, count) as object, suffix: data[3] ?? "" };
     }
-    return redactText(line.replace(JSON_MEMBER, (m, name: string, sep: string) => (isSecretField(name) ? (count.n++, `"${name}"${sep}"${REDACTED}"`) : m)), count);
+    return redactText(line, count);
   });
-  return { text: lines.join("\n"), redactions: count.n };
+  redactAcrossDeltas(
+    events.flatMap((e) => (typeof e === "string" ? [] : [e.value])),
+    count,
+  );
+  return { text: events.map((e) => (typeof e === "string" ? e : `${e.prefix}${JSON.stringify(e.value)}${e.suffix}`)).join("\n"), redactions: count.n };
+}
+
+/** Fields that carry a stream's generated text in pieces, across providers (chat `content`, Anthropic `text`/`partial_json`, Responses `delta`, tool `arguments`). */
+const DELTA_FIELDS = new Set(["content", "text", "delta", "partial_json", "arguments", "thinking", "refusal"]);
+
+interface Piece {
+  holder: Record<string, unknown>;
+  key: string;
+  value: string;
+}
+
+function collectPieces(value: unknown, into: Piece[]): void {
+  if (Array.isArray(value)) for (const v of value) collectPieces(v, into);
+  else if (value !== null && typeof value === "object") {
+    const holder = value as Record<string, unknown>;
+    for (const [k, v] of Object.entries(holder)) {
+      if (typeof v === "string" && DELTA_FIELDS.has(k)) into.push({ holder, key: k, value: v });
+      else collectPieces(v, into);
+    }
+  }
+}
+
+/**
+ * The streamed text of all events joined, checked with the text patterns; a match that spans
+ * pieces is removed from each piece it touches ([REDACTED] in the first).
+ */
+function redactAcrossDeltas(events: readonly object[], count: Counter): void {
+  const pieces: Piece[] = [];
+  for (const e of events) collectPieces(e, pieces);
+  if (pieces.length < 2) return;
+  const joined = pieces.map((p) => p.value).join("");
+  const spans: Array<[number, number]> = [];
+  const scratch = new Counter();
+  for (const pattern of [...CREDENTIAL_PATTERNS, ASSIGNMENT, SCHEME_CREDENTIAL, HEADER_LINE]) {
+    for (const m of joined.matchAll(new RegExp(pattern.source, pattern.flags))) {
+      if (m[0].includes(REDACTED) || redactText(m[0], scratch) === m[0]) continue;
+      spans.push([m.index, m.index + m[0].length]);
+    }
+  }
+  if (spans.length === 0) return;
+  let at = 0;
+  for (const p of pieces) {
+    const start = at;
+    const end = at + p.value.length;
+    at = end;
+    let next = "";
+    let pos = start;
+    for (const [s, e] of spans.sort((a, b) => a[0] - b[0])) {
+      if (e <= start || s >= end || e <= pos) continue;
+      const from = Math.max(s, pos);
+      next += p.value.slice(pos - start, from - start);
+      if (s >= start) {
+        next += REDACTED;
+        count.n++;
+      }
+      pos = Math.min(e, end);
+    }
+    if (pos === start) continue;
+    p.holder[p.key] = next + p.value.slice(pos - start);
+  }
 }
 
 function parseJson(text: string): unknown {
@@ -125,7 +192,8 @@ function redactValue(value: unknown, count: Counter): unknown {
 
 /** The credential shapes and secret assignments of one string. */
 export function redactText(text: string, count: Counter = new Counter()): string {
-  let out = text;
+  // JSON inside text (a prompt quoting a config, a body that was cut and does not parse).
+  let out = text.replace(JSON_MEMBER, (m, name: string, sep: string) => (isSecretField(name) ? (count.n++, `"${name}"${sep}"${REDACTED}"`) : m));
   for (const pattern of CREDENTIAL_PATTERNS) {
     out = out.replace(pattern, () => (count.n++, REDACTED));
   }
