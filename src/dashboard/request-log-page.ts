@@ -94,8 +94,9 @@ const REFUSALS: Record<string, string> = {
   not_found: "refused: no such endpoint",
 };
 
-function field(name: string, label: string, value: string, raw: string | number | null = value): string {
-  return `<tr data-field="${esc(name)}" data-value="${esc(raw ?? "")}"><td>${esc(label)}</td><td>${value}</td></tr>`;
+/** One labelled value: `html` is already escaped markup, `raw` the value as stored (for data-value). */
+function field(name: string, label: string, html: string, raw: string | number | null): string {
+  return `<tr data-field="${esc(name)}" data-value="${esc(raw ?? "")}"><td>${esc(label)}</td><td>${html}</td></tr>`;
 }
 
 const num = (v: string | number | null | undefined): number => Number(v ?? 0);
@@ -165,17 +166,18 @@ export function requestDetailPage(d: RequestDetail): string {
     d.serviceAccount !== null ? `<span class="badge">service account</span>${esc(d.serviceAccount)} <span class="muted">(${esc(String(r["caller_id"]))})</span>` : `${esc(String(r["caller_id"]))} <span class="muted">(person, anonymous id)</span>`;
   const ms = (v: string | number | null | undefined) => (v === null || v === undefined ? "–" : fmtMs(Number(v)));
   const rows = [
-    field("request_id", "Request id", esc(String(r["request_id"]))),
+    field("request_id", "Request id", esc(String(r["request_id"])), String(r["request_id"])),
     field("ts", "When (UTC)", esc(when(num(r["ts"]))), num(r["ts"])),
     field("caller", d.serviceAccount !== null ? "Service account" : "Person", caller, String(r["caller_id"])),
     field("team", "Team", esc(text(r["team"]) ?? "(no team)"), text(r["team"])),
-    field("provider", "Provider", esc(String(r["provider"]))),
-    field("endpoint", "Endpoint", esc(String(r["endpoint"])) + (num(r["streamed"]) === 1 ? " (streamed)" : "")),
-    field("model", "Model (answered)", esc(model)),
+    field("provider", "Provider", esc(String(r["provider"])), String(r["provider"])),
+    field("endpoint", "Endpoint", esc(String(r["endpoint"])), String(r["endpoint"])),
+    field("streamed", "Streamed", num(r["streamed"]) === 1 ? "yes" : "no", num(r["streamed"])),
+    field("model", "Model (answered)", esc(model), model),
     field("requested_model", "Model asked for", esc(requested ?? "–"), requested),
     field("attempts", "Attempts", `${fmtInt(attempts)}${fallback ? ` — <strong data-test="fallback">fallback</strong>: asked for ${esc(requested ?? "")}, answered by ${esc(model)}` : attempts > 1 ? " (the earlier attempts failed)" : ""}`, attempts),
     field("status", "Status", esc(num(r["status"])), num(r["status"])),
-    field("outcome", "Outcome", esc(outcome)),
+    field("outcome", "Outcome", esc(outcome), outcome),
   ];
   if (errorCode !== null) {
     if (outcome === "not_forwarded") rows.push(field("denial_reason", "Denial reason", `${esc(errorCode)} <span class="muted">— ${esc(REFUSALS[errorCode] ?? "refused before it was forwarded")}</span>`, errorCode));
