@@ -31,6 +31,18 @@ export const SAME_TS_COUNT = 7;
  * hostile values.
  */
 export async function seedRequestLog(db: Kysely<Database>, today: string): Promise<void> {
+  await db.insertInto("ledger").values(requestLogRows(today)).execute();
+  await db.insertInto("service_accounts").values(serviceAccountRows(today)).execute();
+}
+
+/** The service accounts' rows in `service_accounts`. */
+export function serviceAccountRows(today: string) {
+  const end = Date.parse(`${today}T00:00:00Z`);
+  return SERVICE_ACCOUNTS.map((sa) => ({ id: sa.id, name: sa.name, owner_group: "platform", scopes: JSON.stringify({ routes: ["*"], models: ["*"], mcpServers: [], metricsRead: false }), limits: "{}", created_at: end, created_by: "admin", expires_at: null, disabled_at: null }));
+}
+
+/** The ledger rows seedRequestLog writes. */
+export function requestLogRows(today: string): LedgerRow[] {
   const end = Date.parse(`${today}T00:00:00Z`);
   const rows: LedgerRow[] = [];
   const day = (ts: number) => new Date(ts).toISOString().slice(0, 10);
@@ -109,9 +121,5 @@ export async function seedRequestLog(db: Kysely<Database>, today: string): Promi
       duration_ms: 12,
     }),
   );
-  await db.insertInto("ledger").values(rows).execute();
-  await db
-    .insertInto("service_accounts")
-    .values(SERVICE_ACCOUNTS.map((sa) => ({ id: sa.id, name: sa.name, owner_group: "platform", scopes: JSON.stringify({ routes: ["*"], models: ["*"], mcpServers: [], metricsRead: false }), limits: "{}", created_at: end, created_by: "admin", expires_at: null, disabled_at: null })))
-    .execute();
+  return rows;
 }
