@@ -61,7 +61,7 @@ function costText(costUsd: number, unpriced: boolean): string {
 function requestRow(r: RequestSummary): string {
   const href = `/dashboard/requests/${encodeURIComponent(r.requestId)}`;
   return `<tr data-test="request-row" data-id="${esc(r.requestId)}" data-ts="${r.ts}" data-cost="${r.costUsd}">
-<td class="when"><a href="${esc(href)}" data-test="request-link">${esc(when(r.ts))}</a></td>${callerCell(r.callerId, r.serviceAccount)}<td class="wide">${esc(r.provider)}</td><td class="key" title="${esc(modelText(r))}" tabindex="0">${esc(modelText(r))}</td>
+<td class="when"><a href="${esc(href)}" data-test="request-link">${esc(when(r.ts))}</a></td>${callerCell(r.callerId, r.serviceAccount)}<td class="wide">${esc(r.provider)}</td><td class="key" title="${esc(modelText(r))}" tabindex="0">${esc(modelText(r))}</td><td class="wide">${esc(r.client ?? "–")}</td>
 <td data-col="status">${esc(r.status)}</td><td class="wide">${esc(r.outcome)}${r.errorCode ? ` <span class="muted">${esc(r.errorCode)}</span>` : ""}</td><td class="wide">${fmtInt(r.inputTokens)} / ${fmtInt(r.outputTokens)}</td><td data-col="cost">${esc(costText(r.costUsd, r.unpriced))}</td><td class="wide">${fmtMs(r.durationMs)}</td></tr>`;
 }
 
@@ -73,8 +73,8 @@ export function requestLogPage(q: ParsedLogQuery, page: RequestPage, providers: 
 <main>
 ${filterForm(q, providers)}
 <section data-test="request-list"><h2>Requests, newest first</h2>
-<table><thead><tr><th>When (UTC)</th><th>Caller</th><th class="wide">Provider</th><th>Model</th><th data-col="status">Status</th><th class="wide">Outcome</th><th class="wide">Tokens in / out</th><th data-col="cost">Cost</th><th class="wide">Duration</th></tr></thead>
-<tbody>${rows || `<tr><td colspan="9" class="muted" data-test="no-requests">No requests match these filters.</td></tr>`}</tbody></table>
+<table><thead><tr><th>When (UTC)</th><th>Caller</th><th class="wide">Provider</th><th>Model</th><th class="wide">Client</th><th data-col="status">Status</th><th class="wide">Outcome</th><th class="wide">Tokens in / out</th><th data-col="cost">Cost</th><th class="wide">Duration</th></tr></thead>
+<tbody>${rows || `<tr><td colspan="10" class="muted" data-test="no-requests">No requests match these filters.</td></tr>`}</tbody></table>
 <nav class="pages">${newest}${older}</nav></section>
 </main>`;
   return layout("Gatehouse · request log", `<style>${LOG_STYLE}</style>${body}`);
@@ -130,6 +130,9 @@ const SHOWN = new Set([
   "requested_model",
   "attempts",
   "estimated",
+  "client",
+  "client_version",
+  "session_id",
 ]);
 
 function bodyBlock(test: string, title: string, body: string | null, bytes: number, truncated: number, note: string | null): string {
@@ -176,6 +179,9 @@ export function requestDetailPage(d: RequestDetail): string {
     field("model", "Model (answered)", esc(model), model),
     field("requested_model", "Model asked for", esc(requested ?? "–"), requested),
     field("attempts", "Attempts", `${fmtInt(attempts)}${fallback ? ` — <strong data-test="fallback">fallback</strong>: asked for ${esc(requested ?? "")}, answered by ${esc(model)}` : attempts > 1 ? " (the earlier attempts failed)" : ""}`, attempts),
+    field("client", "Client", r["client"] === null || r["client"] === undefined ? `<span class="muted">(not recorded)</span>` : `${esc(String(r["client"]))}${text(r["client_version"]) !== null ? ` ${esc(String(r["client_version"]))}` : ""}`, text(r["client"])),
+    field("client_version", "Client version", esc(text(r["client_version"]) ?? "–"), text(r["client_version"])),
+    field("session_id", "Client session", esc(text(r["session_id"]) ?? "–"), text(r["session_id"])),
     field("status", "Status", esc(num(r["status"])), num(r["status"])),
     field("outcome", "Outcome", esc(outcome), outcome),
   ];

@@ -10,10 +10,10 @@ import type { CapturedBodiesTable } from "../store/schema.ts";
  */
 
 /**
- * The ledger column the `client` filter reads. Undefined until the ledger has one (migration
- * 012, client/session columns); then this is the one line to change: `= "client"`.
+ * The ledger column the `client` filter reads (migration 012, client/session columns). Set to
+ * undefined on a ledger without one: the filter is then refused and its input disabled.
  */
-export const CLIENT_COLUMN: string | undefined = undefined;
+export const CLIENT_COLUMN: "client" | undefined = "client";
 
 export const OUTCOMES: readonly StreamOutcome[] = ["completed", "client_aborted", "upstream_failed", "not_forwarded"];
 
@@ -55,6 +55,8 @@ export interface RequestSummary {
   model: string;
   requestedModel: string | null;
   endpoint: string;
+  /** The coding client that sent it (migration 012); null on rows written before the gateway recorded it. */
+  client: string | null;
   status: number;
   outcome: string;
   inputTokens: number;
@@ -112,6 +114,7 @@ export async function listRequests(db: Kysely<Database>, filters: RequestFilters
       "ledger.model",
       "ledger.requested_model",
       "ledger.endpoint",
+      "ledger.client",
       "ledger.status",
       "ledger.outcome",
       "ledger.input_tokens",
@@ -142,6 +145,7 @@ export async function listRequests(db: Kysely<Database>, filters: RequestFilters
       model: r.model,
       requestedModel: r.requested_model,
       endpoint: r.endpoint,
+      client: r.client,
       status: Number(r.status),
       outcome: r.outcome,
       inputTokens: Number(r.input_tokens),

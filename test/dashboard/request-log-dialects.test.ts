@@ -6,7 +6,6 @@ import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgresStore } from "../../src/adapters/node/postgres.ts";
 import { openSqlite } from "../../src/adapters/node/sqlite.ts";
-import type { D1Database } from "../../src/adapters/workers/bindings.ts";
 import { D1Dialect } from "../../src/adapters/workers/d1-dialect.ts";
 import { migrateD1 } from "../../src/adapters/workers/migrate-d1.ts";
 import { systemClock } from "../../src/core/clock.ts";
@@ -52,7 +51,7 @@ beforeAll(async () => {
   pgDatabase = await startTestDatabase();
   pgDb = await openPostgresStore(pgDatabase.url);
   mf = new Miniflare({ modules: true, script: "export default { fetch() { return new Response(null, { status: 204 }); } };", compatibilityDate: WORKER_COMPATIBILITY_DATE, d1Databases: { DB: "request-log-test" } });
-  d1Db = new Kysely<Database>({ dialect: new D1Dialect((await mf.getD1Database("DB")) as unknown as D1Database) });
+  d1Db = new Kysely<Database>({ dialect: new D1Dialect(await mf.getD1Database("DB")) });
   await migrateD1(d1Db);
   await Promise.all([seed(sqliteDb), seed(pgDb), seed(d1Db)]);
 }, 180_000);
@@ -85,6 +84,7 @@ const CASES: Array<{ name: string; filters: RequestFilters; where: string }> = [
   { name: "outcome", filters: { outcome: "upstream_failed" }, where: "l.outcome = 'upstream_failed'" },
   { name: "status class", filters: { status: { min: 400, max: 499 } }, where: "l.status >= 400 and l.status <= 499" },
   { name: "min cost", filters: { minCostUsd: 0.03 }, where: "l.cost_usd >= 0.03" },
+  { name: "client", filters: { client: "opencode" }, where: "l.client = 'opencode'" },
   { name: "combined", filters: { provider: "anthropic", outcome: "completed", minCostUsd: 0.01, until: dayStart(2) }, where: `l.provider = 'anthropic' and l.outcome = 'completed' and l.cost_usd >= 0.01 and l.ts < ${dayStart(2)}` },
 ];
 

@@ -16,6 +16,9 @@ export const HOSTILE = {
   team: `<b onmouseover=alert(2)>team</b>`,
   callerId: `"><svg onload=alert(3)>`,
   endpoint: `</td><script>alert(4)</script>`,
+  /** What the ledger keeps of an unknown user agent: its first product token. */
+  clientVersion: `<script>alert(5)</script>/"'1`,
+  sessionId: `"><iframe src=javascript:alert(6)>`,
 };
 
 export const HOSTILE_ID = "ffffffff-0000-4000-8000-0000000bad00";
@@ -56,6 +59,8 @@ export function requestLogRows(today: string): LedgerRow[] {
         day: day(ts),
         caller_id: sa?.id ?? "x",
         team: "platform",
+        client: "sdk",
+        client_version: "openai-js/6.49.0",
         provider: "openai",
         model: "gpt-5-mini",
         requested_model: "gpt-5-mini",
@@ -81,6 +86,9 @@ export function requestLogRows(today: string): LedgerRow[] {
       day: day(fallbackTs),
       caller_id: "c0ffee00-0000-4000-8000-000000000002",
       team: "eng",
+      client: "claude-code",
+      client_version: "2.1.332",
+      session_id: "5e55107d-0000-4000-8000-000000000001",
       provider: "anthropic",
       model: "claude-opus-4-1",
       requested_model: "smart",
@@ -115,6 +123,9 @@ export function requestLogRows(today: string): LedgerRow[] {
       model: HOSTILE.model,
       requested_model: HOSTILE.model,
       endpoint: HOSTILE.endpoint,
+      client: "other",
+      client_version: HOSTILE.clientVersion,
+      session_id: HOSTILE.sessionId,
       status: 502,
       outcome: "upstream_failed",
       error_code: HOSTILE.errorCode,

@@ -60,6 +60,9 @@ export function ledgerSeedRows(today: string, days: number, count: number): Ledg
         ts,
         day: new Date(ts).toISOString().slice(0, 10),
         caller_id: CALLERS[callerIndex] ?? "x",
+        // Rows from before the gateway recorded clients have none.
+        client: (["opencode", "claude-code", null] as const)[i % 3] ?? null,
+        client_version: i % 3 === 2 ? null : `1.${i % 7}.0`,
         team: TEAMS[callerIndex % TEAMS.length] ?? null,
         provider,
         model,
