@@ -13,6 +13,7 @@ import { forbiddenPage, loginPage } from "./login-page.ts";
 import { dashboardPage } from "./page.ts";
 import { parseRange } from "./range.ts";
 import { buildReport } from "./report.ts";
+import { mountRequestLog } from "./request-log.ts";
 
 export { buildReport, type DashboardReport } from "./report.ts";
 export { providerClass, percentiles } from "./queries.ts";
@@ -83,6 +84,8 @@ export function createDashboardModule(assets: DashboardAssets): AppModule {
         if (denied) return denied;
         return c.html(await adminAuditPage(deps.analyticsDb ?? deps.db, deps.clock, adminAuditFilter(c.req.query())));
       });
+
+      mountRequestLog(app, deps, guard);
 
       app.get("/dashboard/export.csv", async (c) => {
         const denied = await guard(c, deps, false);
