@@ -25,6 +25,7 @@ import { registerGatewayGauges } from "./gauges.ts";
 import { startGovernance, type ReconcileLoop, type RunningGovernance } from "./governance.ts";
 import { gatewayReadiness } from "./readiness.ts";
 import { startOtlpTracing, type Tracing } from "../telemetry/index.ts";
+import { startAlerts, type RunningAlerts } from "../alerts/index.ts";
 
 /**
  * What only a runtime can give the gateway. A part a runtime cannot offer is `undefined`,
@@ -108,6 +109,8 @@ export interface ComposedGateway {
   settled(): Promise<void>;
   /** OpenTelemetry tracing, when an OTLP endpoint is set (docs/telemetry.md); undefined = no observer registered. */
   tracing: Tracing | undefined;
+  /** Alerts' emitter and sender; undefined on a runtime without timers (Workers). */
+  alerts: RunningAlerts | undefined;
 }
 
 /** The names of the modules the composition mounts, in order (before `extraModules`); `mcp` only given `parts.mcp`. */
@@ -141,7 +144,11 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
 
   // One pricing function for the policy's estimates and the ledger's costs.
   const pricer = createPricer(catalog, config);
-  const governanceCore = await startGovernance({ config, db, clock, logger, pricer, counters: parts.counters, rates: parts.rates, reconcile: parts.reconcile });
+  // Alerts (policy.alerts): events to the store's outbox, a background sender to the webhooks;
+  // needs the runtime's timers. Stopped after governance, so the drained requests' events are written.
+  const alerts = startAlerts({ db, config, secrets: parts.secrets, clock, logger, timers: parts.reconcile?.timers, instanceId: crypto.randomUUID() });
+  if (alerts) disposers.push("alerts", () => alerts.stop());
+  const governanceCore = await startGovernance({ config, db, clock, logger, pricer, counters: parts.counters, rates: parts.rates, reconcile: parts.reconcile, events: alerts?.emitter });
   disposers.push("governance", () => governanceCore.stop());
   const metrics = new MetricsRegistry();
   const dashboard = createDashboardModule(parts.dashboardAssets);
@@ -171,7 +178,7 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
   // disposed after the drain, so the drained requests' spans are exported (docs/telemetry.md).
   const tracing = await startOtlpTracing(settings, logger);
   if (tracing) disposers.push("tracing", () => tracing.shutdown());
-  const subscribers: RequestObserver[] = [ledgerSubscriber(ledger), metricsSubscriber(metrics), policySubscriber(), ...(tracing ? [tracing.observer] : []), ...parts.observers];
+  const subscribers: RequestObserver[] = [ledgerSubscriber(ledger), metricsSubscriber(metrics), policySubscriber(), ...(alerts ? [alerts.observer] : []), ...(tracing ? [tracing.observer] : []), ...parts.observers];
   const proxy = createProxyModule({
     transport: parts.transport,
     concurrency,
@@ -214,6 +221,7 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
     },
     ledgerCloseResult: () => closeResult,
     tracing,
+    alerts,
     settled: async () => {
       // A Worker keeps no timer running after its response: each request's spans go with its row.
       await Promise.all([ledger.flush(), mcp?.runtime().audit.flush(), tracing?.flush()]);
