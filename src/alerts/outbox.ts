@@ -54,14 +54,13 @@ export async function enqueue(db: Kysely<AlertTables>, entries: readonly OutboxE
  * repeats the condition (as src/jobs claims steps), so of several senders on several
  * instances exactly one gets each row.
  */
-export async function claimDue(db: Kysely<AlertTables>, owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedDelivery[]> {
-  const candidates = await db
+export async function claimDue(db: Kysely<AlertTables>, owner: string, now: number, leaseMs: number, limit: number, skipTargets: readonly string[] = []): Promise<ClaimedDelivery[]> {
+  let query = db
     .selectFrom("alert_outbox")
     .select("id")
-    .where((eb) => eb.or([eb.and([eb("status", "=", "pending"), eb("not_before", "<=", now)]), eb.and([eb("status", "=", "sending"), eb("lease_expires_at", "<", now)])]))
-    .orderBy("created_at")
-    .limit(limit)
-    .execute();
+    .where((eb) => eb.or([eb.and([eb("status", "=", "pending"), eb("not_before", "<=", now)]), eb.and([eb("status", "=", "sending"), eb("lease_expires_at", "<", now)])]));
+  if (skipTargets.length > 0) query = query.where("target", "not in", [...skipTargets]);
+  const candidates = await query.orderBy("created_at").limit(limit).execute();
   const claimed: ClaimedDelivery[] = [];
   for (const { id } of candidates) {
     const row = await db

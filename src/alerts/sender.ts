@@ -32,8 +32,9 @@ export interface AlertSenderOptions {
   random?: () => number;
 }
 
-/** Rows claimed per round. */
-const BATCH = 16;
+/** Attempts in flight per instance, and per webhook (a receiver that hangs holds its own slots only, never another webhook's). */
+const MAX_IN_FLIGHT = 16;
+const MAX_IN_FLIGHT_PER_TARGET = 4;
 /** The lease outlives an attempt by this much, so a slow attempt is never sent twice at once. */
 const LEASE_MARGIN_MS = 30_000;
 /** Statuses worth another attempt: the receiver is overloaded or failing, not refusing. */
@@ -51,10 +52,15 @@ const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
 export class AlertSender {
   private cancel: (() => void) | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
+  /** The earliest retry this instance scheduled and has not looked at yet. */
+  private retryAt = Number.POSITIVE_INFINITY;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
   private readonly inFlight = new Set<AbortController>();
+  /** Deliveries running, by webhook name. */
+  private readonly sending = new Map<string, number>();
+  private readonly deliveries = new Set<Promise<void>>();
   private readonly log: LogThrottle;
   private readonly pollMs: number;
   private readonly fetchFn: typeof fetch;
@@ -80,6 +86,7 @@ export class AlertSender {
     this.cancel?.();
     for (const controller of this.inFlight) controller.abort(new Error("the gateway is shutting down"));
     await this.running;
+    await Promise.all([...this.deliveries]);
   }
 
   /** One round now (tests); joins a round in progress. */
@@ -103,7 +110,7 @@ export class AlertSender {
     this.cancel = this.options.timers.after(ms, () => {
       this.cancel = undefined;
       this.wakeAt = Number.POSITIVE_INFINITY;
-      void this.runOnce().finally(() => this.schedule(this.pollMs));
+      void this.runOnce().finally(() => this.schedule(Math.min(this.pollMs, Math.max(0, this.retryAt - this.options.clock.now()))));
     });
   }
 
@@ -113,15 +120,30 @@ export class AlertSender {
       const config = this.options.alerts();
       if (!config) return;
       const now = this.options.clock.now();
+      if (this.retryAt <= now) this.retryAt = Number.POSITIVE_INFINITY;
+      const room = MAX_IN_FLIGHT - this.deliveries.size;
+      if (room <= 0) return;
+      const busy = [...this.sending].filter(([, n]) => n >= MAX_IN_FLIGHT_PER_TARGET).map(([target]) => target);
       let claimed: ClaimedDelivery[];
       try {
-        claimed = await claimDue(this.options.db, this.options.owner, now, config.delivery.timeoutMs + LEASE_MARGIN_MS, BATCH);
+        claimed = await claimDue(this.options.db, this.options.owner, now, config.delivery.timeoutMs + LEASE_MARGIN_MS, room, busy);
       } catch (err) {
         this.log.warn({ err: describeError(err) }, "cannot read the alert outbox; retrying at the next poll");
         return;
       }
-      await Promise.all(claimed.map((c) => this.deliver(c, config)));
-      if (claimed.length === BATCH) this.again = true;
+      for (const claim of claimed) {
+        this.sending.set(claim.target, (this.sending.get(claim.target) ?? 0) + 1);
+        const delivery: Promise<void> = this.deliver(claim, config).finally(() => {
+          this.deliveries.delete(delivery);
+          const left = (this.sending.get(claim.target) ?? 1) - 1;
+          if (left > 0) this.sending.set(claim.target, left);
+          else this.sending.delete(claim.target);
+          // A slot is free: rows that waited for it are claimed now, not at the next poll.
+          this.schedule(0);
+        });
+        this.deliveries.add(delivery);
+      }
+      if (claimed.length === room) this.again = true;
     } while (this.again && !this.stopped);
   }
 
@@ -137,7 +159,10 @@ export class AlertSender {
       this.log.error({ err: describeError(err), target: claim.target, event: claim.event.id }, "cannot record an alert delivery in the outbox; it is retried when its lease expires");
       return;
     }
-    if (outcome.status === "pending") this.schedule(Math.max(0, outcome.notBefore - now));
+    if (outcome.status === "pending") {
+      this.retryAt = Math.min(this.retryAt, outcome.notBefore);
+      this.schedule(Math.max(0, outcome.notBefore - now));
+    }
     if (outcome.status === "failed" || outcome.status === "dropped") {
       this.options.logger.error({ target: claim.target, event: claim.event.id, type: claim.event.type, attempts: claim.attempt, error: outcome.error }, "alert given up; it stays in the outbox as failed");
     } else if (outcome.status === "delivered") {
