@@ -2,7 +2,8 @@ import type { Kysely } from "kysely";
 import type { Clock } from "../../core/clock.ts";
 import { periodsOf } from "../counters.ts";
 import { insertOverride, insertReset, listOverrides, revokeOverride, type ListFilter } from "./store.ts";
-import { overridesDb } from "./tables.ts";
+import { overridesDb, type OverrideTables } from "./tables.ts";
+import type { Database } from "../../store/index.ts";
 import { capInputSchema, raiseInputSchema, resetInputSchema, type BudgetOverride, type BudgetReset, type CapInput, type RaiseInput, type ResetInput } from "./types.ts";
 
 /** The longest an override may last: a budget raised "for good" is a config change, not an override. */
@@ -21,10 +22,11 @@ export class OverrideInputError extends Error {
  * is reachable, the admin API requires an admin.
  */
 export class BudgetOverrideService {
-  private readonly db;
+  private readonly db: Kysely<OverrideTables>;
 
+  /** `db`: the store (any view of it; the one migration list creates the override tables everywhere). */
   constructor(
-    db: Kysely<unknown>,
+    db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly onChange: () => Promise<void> | void = () => undefined,
   ) {
