@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const env = { ...process.env, GATEHOUSE_LOG_LEVEL: "warn" };
+  const env: Record<string, string | undefined> = { ...process.env, GATEHOUSE_LOG_LEVEL: "warn" };
   delete env["DATABASE_URL"];
   const r = spawnSync(process.execPath, [bin, "budget", ...args], { env, encoding: "utf8", timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
