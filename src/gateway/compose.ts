@@ -124,7 +124,7 @@ export const GATEWAY_MODULES = ["proxy", "identity-login", "discovery", "mcp", "
  * The one composition of the gateway: builds the deps, governance, the ledger and every module
  * from the runtime's parts, in the same way and the same order on Node and Workers, and
  * registers each closer on `parts.disposers`. Disposed in reverse, the gateway's own part of
- * the shutdown is: MCP → sandbox → governance → ledger close (what the runtime pushed before
+ * the shutdown is: MCP → sandbox → governance → alerts (queued events written) → ledger close (what the runtime pushed before
  * this — counters, writer threads, the store — follows).
  */
 export async function composeGateway(parts: GatewayParts): Promise<ComposedGateway> {
