@@ -169,3 +169,23 @@ describe("budget resets", () => {
     expect(await spendUntilDenied(g)).toBe(3);
   });
 });
+
+describe("the override book without timers (Workers)", () => {
+  it("re-reads the store on the first request after the poll interval, so an override made elsewhere applies", async () => {
+    const g = await setup(fiveRequests);
+    expect(await spendUntilDenied(g)).toBe(5);
+    // Written by another instance: this book is not told.
+    await new BudgetOverrideService(g.db, g.clock).raise({ scope: "user:alice", period: "day", amountUsd: 2 * PER_REQUEST, endsAt: T0 + HOUR, reason: "elsewhere", actor: "admin" });
+    expect(await spendOne(g)).toBe("budget_exceeded");
+    g.clock.t += 2_000;
+    // This request starts the re-read; the ones after it see the override.
+    expect(await spendOne(g)).toBe("budget_exceeded");
+    // The re-read runs in the background (a query on SQLite): wait for its effect, not for a call.
+    let admitted = 0;
+    for (let i = 0; i < 200 && admitted === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      admitted = await spendUntilDenied(g);
+    }
+    expect(admitted).toBe(2);
+  });
+});

@@ -38,6 +38,9 @@ export class BudgetOverrideBook {
   private running: Promise<void> | undefined;
   private cancel: (() => void) | undefined;
   private stopped = false;
+  /** Without timers (Workers): re-read when a request finds the snapshot older than this. */
+  private lazyPollMs: number | undefined;
+  private loadedAt = 0;
   private readonly log: LogThrottle;
 
   constructor(
@@ -78,6 +81,8 @@ export class BudgetOverrideBook {
    * the latest reset epoch of the current period.
    */
   effective(scope: string, period: BudgetPeriod, periodKey: string, configuredUsd: number, now: number): EffectiveBudget {
+    // No timer to poll with: the first request past the interval starts a re-read (not awaited; the next requests see it).
+    if (this.lazyPollMs !== undefined && now - this.loadedAt >= this.lazyPollMs && !this.running) void this.refresh();
     const base = `${scope}:${period === "day" ? "d" : "m"}:${periodKey}`;
     const reset = this.resets.get(`${scope}|${period}|${periodKey}`);
     const key = reset && reset.resetAt <= now ? epochKey(scope, period, periodKey, reset.resetAt) : base;
@@ -118,11 +123,14 @@ export class BudgetOverrideBook {
     return this.running;
   }
 
-  /** Loads once (awaited: a start applies the overrides in force) and then every `pollMs`. */
+  /** Loads once (awaited: a start applies the overrides in force) and then every `pollMs` (without timers: on the first request after each `pollMs`). */
   async start(timers: OverrideTimers | undefined, pollMs = OVERRIDE_POLL_MS): Promise<void> {
     // The first read must succeed: a cap that lowers a budget must not be skipped (fail closed).
     await this.load(true);
-    if (!timers) return;
+    if (!timers) {
+      this.lazyPollMs = pollMs;
+      return;
+    }
     const schedule = () => {
       if (this.stopped) return;
       this.cancel = timers.after(pollMs, () => {
@@ -140,8 +148,10 @@ export class BudgetOverrideBook {
   private async load(throwOnError: boolean): Promise<void> {
     if (!this.db) return;
     try {
-      const { overrides, resets } = await loadActive(this.db, this.clock.now());
+      const startedAt = this.clock.now();
+      const { overrides, resets } = await loadActive(this.db, startedAt);
       this.replace(overrides, resets);
+      this.loadedAt = startedAt;
     } catch (err) {
       if (throwOnError) throw new Error("cannot read budget overrides from the store", { cause: err });
       this.log.warn({ err: describeError(err) }, "could not re-read budget overrides; the last ones read keep applying");
