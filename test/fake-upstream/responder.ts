@@ -116,6 +116,8 @@ export async function runStream(responder: Responder, plan: StreamPlan, pieces: 
       return false;
     }
     if (behaviour.failAfterEvents !== undefined && written === behaviour.failAfterEvents) {
+      // cutMidEvent: the connection drops inside the next event, after half of its bytes.
+      if (behaviour.cutMidEvent) await responder.write(event.slice(0, Math.max(1, Math.floor(event.length / 2))));
       await responder.destroy();
       return false;
     }
