@@ -19,7 +19,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * The Responses API's WebSocket mode (`wss://api.openai.com/v1/responses`): Bearer auth on
  * the handshake, then each `response.create` client event is answered with the same
  * semantic events the SSE stream carries (`response.created` … `response.completed` with
- * usage), one JSON text frame each; a bad event gets an `error` event.
+ * usage), one JSON text frame each; a bad event gets an `error` event. A warm-up
+ * (`generate: false`) is created and completed with no output and no tokens.
  */
 export function attachResponsesWebSocket(server: Server, options: ResponsesSocketOptions): { close(): void } {
   const sockets = new WebSocketServer({ noServer: true });
@@ -83,6 +84,11 @@ async function answer(ws: WebSocket, text: string, behaviour: Behaviour): Promis
     for (const [type, fields] of list) send(type, fields);
   };
   send("response.created", { response: responseObject(id, createdAt, answered, "in_progress", [], null) });
+  if (event["generate"] === false) {
+    // A warm-up (Codex sends one first): the request state is prepared, nothing is generated.
+    send("response.completed", { response: responseObject(id, createdAt, answered, "completed", [], openAiResponsesUsage(resolveUsage({ input: 0, output: 0 }))) });
+    return;
+  }
   sendAll(output.added());
   const pieces = behaviour.endless ? Array.from({ length: 10_000 }, () => "x") : textPieces(output.streamedSource, behaviour.chunks);
   for (const piece of pieces) {
