@@ -40,6 +40,8 @@ export interface LedgerRow {
   cost_usd: number;
   unpriced: number;
   error_code: string | null;
+  /** The signed-in person the row is for (joined from identities by the anonymous caller id). */
+  caller_email: string | null;
 }
 
 export interface ServedGateway {
@@ -122,7 +124,7 @@ export async function startServedGateway(fake?: FakeUpstream): Promise<ServedGat
       if (code !== 0) throw new Error(`gatehouse serve exited ${String(code)} (the store did not take every row?)\n${output}`);
       const db = new Database(join(dataDir, "gatehouse.db"), { readonly: true });
       try {
-        return db.prepare("SELECT * FROM ledger ORDER BY ts, request_id").all() as LedgerRow[];
+        return db.prepare("SELECT ledger.*, identities.email AS caller_email FROM ledger LEFT JOIN identities ON identities.id = ledger.caller_id ORDER BY ledger.ts, ledger.request_id").all() as LedgerRow[];
       } finally {
         db.close();
       }
