@@ -1,9 +1,10 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { snapshotCost } from "../gateway/harness.ts";
 import type { Behaviour } from "../fake-upstream/types.ts";
 import { CODEX, codexEnv, HALF_EVENT_PARSE_ERROR } from "./clients.ts";
+import { runGatehouse } from "./setup-harness.ts";
 import { clientHome, DEV_TOKEN, modelRequests, PROVIDER_KEYS, providerKeysIn, runClient, startServedGateway, type ClientRun, type LedgerRow, type ServedGateway } from "./served-gateway.ts";
 
 const MODEL = "gpt-5";
@@ -116,4 +117,57 @@ describe("Codex CLI (codex exec, real 0.171.0 binary) through gatehouse serve", 
       await gw.close();
     }
   }, 90_000);
+
+  it("gatehouse setup codex <url>: merges config.toml (backup kept), signs in once; the real codex with nothing but HOME does a tool turn over the WebSocket with the auth command's token; a re-run changes nothing", async () => {
+    const gw = await startServedGateway();
+    try {
+      const { home, project } = clientHome("codex-setup", "secret.txt", `The secret word is ${SECRET}.\n`);
+      const configFile = join(home, ".codex", "config.toml");
+      mkdirSync(join(home, ".codex"), { recursive: true });
+      const mine = `# my settings\napproval_policy = "never"\n\n[tui]\nnotifications = false\n`;
+      writeFileSync(configFile, mine);
+
+      const setup = await runGatehouse(["setup", "codex", gw.url], home, "bob@example.com");
+      expect(setup.code, setup.stderr).toBe(0);
+      expect(setup.signedIn).toBe(true);
+      const config = readFileSync(configFile, "utf8");
+      expect(config.startsWith(`# my settings\napproval_policy = "never"\nmodel_provider = "gatehouse"\n\n[tui]\nnotifications = false\n\n[model_providers.gatehouse]\n`)).toBe(true);
+      expect(config).toContain(`base_url = "${gw.url}/openai/v1"`);
+      expect(config).toContain(`"login", "--print-token", "${gw.url}"]`);
+      const backups = () => readdirSync(join(home, ".codex")).filter((f) => f.startsWith("config.toml.bak-"));
+      expect(backups()).toHaveLength(1);
+
+      const again = await runGatehouse(["setup", "codex", gw.url], home);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toContain("already set up; nothing changed");
+      expect(readFileSync(configFile, "utf8")).toBe(config);
+      expect(backups()).toHaveLength(1);
+
+      gw.fake.setDefault({ toolCall: { name: "exec_command", arguments: { cmd: "cat secret.txt" } }, text: ANSWER, usage: USAGE });
+      // No key variable at all: the token comes from the auth command setup wrote.
+      const run = await runClient(CODEX, ["exec", "--skip-git-repo-check", "-m", MODEL, "Read secret.txt and tell me the secret word."], { env: codexEnv(home), cwd: project });
+      expect(run.code, dump(run, gw)).toBe(0);
+      expect(run.stdout).toContain(ANSWER);
+      expect(run.stderr).not.toMatch(/Falling back|Reconnecting/);
+      // A custom provider also lists the gateway's models (GET /v1/models) before the turn.
+      const gets = gw.fake.requests.filter((r) => r.method === "GET").map((r) => `${r.path} ${r.headers["upgrade"] ?? ""}`.trim());
+      expect(gets.filter((g) => g !== "/v1/models"), "the gatehouse provider speaks the Responses WebSocket").toEqual(["/v1/responses websocket"]);
+      expect(gw.fake.requests.filter((r) => r.method === "POST")).toEqual([]);
+      const requests = modelRequests(gw.fake.requests);
+      expect(requests.filter((r) => r.bodyText.includes('"function_call_output"') && r.bodyText.includes(SECRET))).toHaveLength(1);
+      expectForwardedSafely(gw);
+      const rows = await gw.stopAndReadLedger();
+      // Every row is a request the provider answered: the model lists (no tokens, no cost) and one per response.
+      const lists = rows.filter((r) => r.endpoint === "models.list");
+      expect(lists).toHaveLength(gets.filter((g) => g === "/v1/models").length);
+      for (const row of lists) expect(row).toMatchObject({ caller_email: "bob@example.com", status: 200, input_tokens: 0, output_tokens: 0, cost_usd: 0 });
+      const responses = rows.filter((r) => r.endpoint === "responses");
+      expect(responses.length + lists.length, "no other rows (no 404s, no fallback)").toBe(rows.length);
+      expect(responses).toHaveLength(requests.length);
+      for (const row of responses) expect(row).toMatchObject({ caller_email: "bob@example.com", provider: "openai", model: MODEL, status: 200, outcome: "completed" });
+      expect(providerKeysIn([setup.stdout, setup.stderr, run.stdout, run.stderr], home)).toEqual([]);
+    } finally {
+      await gw.close();
+    }
+  }, 120_000);
 });
