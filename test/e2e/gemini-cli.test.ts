@@ -1,8 +1,9 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { snapshotCost } from "../gateway/harness.ts";
 import { GEMINI, geminiEnv, HALF_EVENT_PARSE_ERROR } from "./clients.ts";
+import { runGatehouse } from "./setup-harness.ts";
 import { clientHome, DEV_TOKEN, modelRequests, PROVIDER_KEYS, providerKeysIn, runClient, startServedGateway, type ClientRun, type ServedGateway } from "./served-gateway.ts";
 
 const MODEL = "gemini-2.5-flash";
@@ -83,4 +84,50 @@ describe("Gemini CLI (gemini -p, real 0.61.0) through gatehouse serve", () => {
       await gw.close();
     }
   }, 90_000);
+
+  it("gatehouse setup gemini-cli <url>: the selectedType workaround in settings.json and the URL + token in ~/.gemini/.env (0600); the real gemini with nothing but HOME does a tool turn as the signed-in person; a re-run changes nothing", async () => {
+    const gw = await startServedGateway();
+    try {
+      const { home, project } = clientHome("gemini-setup", "secret.txt", `The secret word is ${SECRET}.\n`);
+      const settingsFile = join(home, ".gemini", "settings.json");
+      const envFile = join(home, ".gemini", ".env");
+      mkdirSync(join(home, ".gemini"), { recursive: true });
+      writeFileSync(settingsFile, `${JSON.stringify({ ui: { hideTips: true } }, null, 2)}\n`);
+      writeFileSync(envFile, "# mine\nMY_VAR=1\n");
+
+      const setup = await runGatehouse(["setup", "gemini-cli", gw.url], home, "carol@example.com");
+      expect(setup.code, setup.stderr).toBe(0);
+      expect(setup.signedIn).toBe(true);
+      expect(JSON.parse(readFileSync(settingsFile, "utf8"))).toEqual({ ui: { hideTips: true }, security: { auth: { selectedType: "gemini-api-key" } } });
+      const token = (JSON.parse(readFileSync(join(home, ".config", "gatehouse", "tokens.json"), "utf8")) as Record<string, { token: string }>)[gw.url]?.token;
+      expect(token?.split(".")).toHaveLength(3);
+      expect(readFileSync(envFile, "utf8")).toBe(`# mine\nMY_VAR=1\nGOOGLE_GEMINI_BASE_URL="${gw.url}/google-ai-studio"\nGEMINI_API_KEY="${token ?? ""}"\n`);
+      expect(statSync(envFile).mode & 0o777).toBe(0o600);
+      const backups = () => readdirSync(join(home, ".gemini")).filter((f) => f.includes(".bak-"));
+      expect(backups()).toHaveLength(2);
+
+      const before = [readFileSync(settingsFile, "utf8"), readFileSync(envFile, "utf8")];
+      const again = await runGatehouse(["setup", "gemini-cli", gw.url], home);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr.match(/already set up; nothing changed/g)).toHaveLength(2);
+      expect([readFileSync(settingsFile, "utf8"), readFileSync(envFile, "utf8")]).toEqual(before);
+      expect(backups()).toHaveLength(2);
+
+      gw.fake.setDefault({ toolCall: { name: "read_file", arguments: { file_path: "secret.txt" } }, text: ANSWER, usage: USAGE });
+      // No GEMINI_* variable: Gemini CLI reads ~/.gemini/.env and settings.json itself.
+      const run = await runClient(process.execPath, [GEMINI, "-p", "Read secret.txt and tell me the secret word.", "-m", MODEL], { env: geminiEnv(home), cwd: project });
+      expect(run.code, dump(run, gw)).toBe(0);
+      expect(run.stdout).toContain(ANSWER);
+      const requests = modelRequests(gw.fake.requests);
+      expect(requests.filter((r) => r.bodyText.includes('"functionResponse"') && r.bodyText.includes(SECRET))).toHaveLength(1);
+      expectForwardedSafely(gw);
+      for (const request of gw.fake.requests) expect(JSON.stringify(request.headers)).not.toContain(token);
+      const rows = await gw.stopAndReadLedger();
+      expect(rows).toHaveLength(requests.length);
+      for (const row of rows) expect(row).toMatchObject({ caller_email: "carol@example.com", provider: "google-ai-studio", model: MODEL, status: 200, outcome: "completed", input_tokens: USAGE.input, output_tokens: USAGE.output });
+      expect(providerKeysIn([setup.stdout, setup.stderr, run.stdout, run.stderr], home)).toEqual([]);
+    } finally {
+      await gw.close();
+    }
+  }, 120_000);
 });
