@@ -74,7 +74,12 @@ export const google: ProviderDescriptor = {
   errorBody(error: GatewayError) {
     return { error: { code: error.status, message: error.message, status: googleStatus[error.code] ?? "INTERNAL" } };
   },
+  // Mid-stream, Google sends its error as bare JSON, no SSE framing: @google/genai (and so
+  // Gemini CLI) throws an ApiError with it only when a read chunk parses as `{"error":…}`
+  // (processStreamResponse in js-genai src/_api_client.ts); a `data:` event would be taken
+  // for an empty answer. No trailing newline: one more blank line would make a reader that
+  // got it joined to an earlier event skip it silently instead of failing.
   streamErrorEvent(message) {
-    return `data: ${JSON.stringify({ error: { code: 502, message, status: "UNAVAILABLE" } })}\n\n`;
+    return JSON.stringify({ error: { code: 502, message, status: "UNAVAILABLE" } });
   },
 };

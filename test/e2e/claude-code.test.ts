@@ -58,15 +58,14 @@ describe("Claude Code (claude -p, real 2.1.197 binary) through gatehouse serve",
     }
   }, 90_000);
 
-  // KNOWN FAILING on main until event-boundary SSE forwarding (wt/transport, issue 12) lands:
-  // today the gateway passes the half event on, and Claude Code prints
-  // "Could not parse message into JSON". When the fix is merged this test starts passing,
-  // it.fails turns red, and it must become it().
-  it.fails("a stream cut inside an event: Claude Code fails cleanly with an error, never a JSON parse error of a half event [KNOWN FAILING until event-boundary forwarding lands]", async () => {
+  // Event-boundary SSE forwarding: the half event is dropped and the gateway's error event follows a clean boundary.
+  it("a stream cut inside an event: Claude Code fails cleanly with an error, never a JSON parse error of a half event", async () => {
     const gw = await startServedGateway();
     try {
       const { home, project } = clientHome("claude-cut", "secret.txt", `The secret word is ${SECRET}.\n`);
-      gw.fake.setDefault({ text: ANSWER, chunks: 6, failAfterEvents: 4, cutMidEvent: true, usage: USAGE });
+      // Streams break inside an event; Claude Code's non-streaming retry gets half a JSON body
+      // (failAfterEvents only strikes JSON answers here: no stream has a thousand events).
+      gw.fake.setDefault({ text: ANSWER, chunks: 6, cutInsideEvent: { afterEvents: 4, bytes: 40 }, failAfterEvents: 1000, usage: USAGE });
       const run = await runClaude(gw, home, project);
       const shown = run.stdout + run.stderr;
       expect(shown, dump(run, gw)).not.toMatch(HALF_EVENT_PARSE_ERROR);

@@ -98,7 +98,7 @@ describe("Codex CLI (codex exec, real 0.171.0 binary) through gatehouse serve", 
     const gw = await startServedGateway();
     try {
       const { home, project } = clientHome("codex-cut", "secret.txt", `The secret word is ${SECRET}.\n`);
-      gw.fake.setDefault({ text: ANSWER, chunks: 6, failAfterEvents: 5, cutMidEvent: true, usage: USAGE });
+      gw.fake.setDefault({ text: ANSWER, chunks: 6, cutInsideEvent: { afterEvents: 5, bytes: 40 }, usage: USAGE });
       const run = await runCodex(gw, home, project, "http");
       const shown = run.stdout + run.stderr;
       expect(run.code, dump(run, gw)).not.toBe(0);

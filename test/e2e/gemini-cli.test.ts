@@ -62,14 +62,13 @@ describe("Gemini CLI (gemini -p, real 0.61.0) through gatehouse serve", () => {
     }
   }, 90_000);
 
-  // KNOWN FAILING on main until event-boundary SSE forwarding (wt/transport, issue 12) lands:
-  // today Gemini CLI dies with "SyntaxError: Unterminated string in JSON" on the half event.
-  // When the fix is merged this starts passing, it.fails turns red, and it must become it().
-  it.fails("a stream cut inside an event: Gemini CLI fails cleanly with an error, never a JSON parse error of a half event [KNOWN FAILING until event-boundary forwarding lands]", async () => {
+  // Event-boundary SSE forwarding: the half event is dropped and the gateway's error follows a clean boundary
+  // (before it, Gemini CLI died with "SyntaxError: Unterminated string in JSON").
+  it("a stream cut inside an event: Gemini CLI fails cleanly with an error, never a JSON parse error of a half event", async () => {
     const gw = await startServedGateway();
     try {
       const { home, project } = clientHome("gemini-cut", "secret.txt", `The secret word is ${SECRET}.\n`);
-      gw.fake.setDefault({ text: ANSWER, chunks: 6, failAfterEvents: 3, cutMidEvent: true, usage: USAGE });
+      gw.fake.setDefault({ text: ANSWER, chunks: 6, cutInsideEvent: { afterEvents: 3, bytes: 40 }, usage: USAGE });
       const run = await runGemini(gw, home, project);
       const shown = run.stdout + run.stderr;
       expect(shown, dump(run, gw)).not.toMatch(HALF_EVENT_PARSE_ERROR);

@@ -60,9 +60,9 @@ export class Responder {
     this.res.end(text);
   }
 
-  async write(chunk: string): Promise<void> {
+  async write(chunk: string, encoding: BufferEncoding = "utf8"): Promise<void> {
     if (this.closed) throw new StreamStopped("client went away");
-    if (this.res.write(chunk)) return;
+    if (this.res.write(chunk, encoding)) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         this.res.off("drain", done);
@@ -116,9 +116,15 @@ export async function runStream(responder: Responder, plan: StreamPlan, pieces: 
       return false;
     }
     if (behaviour.failAfterEvents !== undefined && written === behaviour.failAfterEvents) {
-      // cutMidEvent: the connection drops inside the next event, after half of its bytes.
-      if (behaviour.cutMidEvent) await responder.write(event.slice(0, Math.max(1, Math.floor(event.length / 2))));
       await responder.destroy();
+      return false;
+    }
+    const cut = behaviour.cutInsideEvent;
+    if (cut !== undefined && written === cut.afterEvents) {
+      const bytes = Buffer.from(event);
+      await responder.write(bytes.subarray(0, Math.min(cut.bytes, bytes.length - 1)).toString("latin1"), "latin1");
+      if (cut.how === "end") responder.end();
+      else if (cut.how !== "hang") await responder.destroy();
       return false;
     }
     await responder.write(event);

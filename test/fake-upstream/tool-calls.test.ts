@@ -86,27 +86,3 @@ describe("toolCall: a model that calls one offered tool once, then answers", () 
     expect(answer).toMatchObject({ candidates: [{ content: { parts: [{ text: "after" }] } }] });
   });
 });
-
-describe("cutMidEvent", () => {
-  it("sends half of the next event before the socket drops, so the cut falls inside an event", async () => {
-    fake().setDefault({ text: "abcdefgh", chunks: 4, failAfterEvents: 4, cutMidEvent: true });
-    const request = { model: "claude-sonnet-4-5", max_tokens: 64, stream: true, messages: [{ role: "user", content: "hi" }] };
-    const response = await post(fake(), "/v1/messages", request, anthropicHeaders(fake()));
-    let text = "";
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    const decoder = new TextDecoder();
-    await expect(
-      (async () => {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          text += decoder.decode(value, { stream: true });
-        }
-      })(),
-    ).rejects.toThrow();
-    const blocks = text.split("\n\n");
-    expect(blocks).toHaveLength(5); // four whole events, then the half one without its terminator
-    expect(blocks.at(-1)).toMatch(/^event: content_block_delta\ndata: \{/);
-    expect(() => JSON.parse((blocks.at(-1) ?? "").split("data: ")[1] ?? "")).toThrow(SyntaxError);
-  });
-});
