@@ -19,12 +19,13 @@ export interface ClaudeCodeSetup {
 export function mergeClaudeCodeSettings(existing: string | undefined, setup: ClaudeCodeSetup, file = "settings.json"): { text: string; removed: string[] } {
   const settings = parseSettingsObject(existing, file);
   settings["apiKeyHelper"] = setup.apiKeyHelper;
-  const env = objectAt(settings, "env", file);
-  env["ANTHROPIC_BASE_URL"] = setup.baseUrl;
+  // Claude Code's `env` block (variables it sets for itself), not this process's environment.
+  const claudeVariables = objectAt(settings, "env", file);
+  claudeVariables["ANTHROPIC_BASE_URL"] = setup.baseUrl;
   const removed: string[] = [];
   for (const name of ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"]) {
-    if (name in env) {
-      delete env[name];
+    if (name in claudeVariables) {
+      delete claudeVariables[name];
       removed.push(`env.${name}`);
     }
   }

@@ -12,8 +12,7 @@ const USAGE = { input: 1000, output: 50 };
 const SECRET = "PINEAPPLE-77";
 const ANSWER = `The secret word is ${SECRET}, says Codex through Gatehouse.`;
 const price = snapshotCost("openai", MODEL);
-const dump = (run: ClientRun, gw: ServedGateway) =>
-  `codex exit ${String(run.code)} in ${run.ms} ms\nstdout: ${run.stdout}\nstderr: ${run.stderr}\nfake saw: ${gw.fake.requests.map((r) => `${r.method} ${r.path}`).join(", ")}\ngateway: ${gw.output()}`;
+const dump = (run: ClientRun, gw: ServedGateway) => `codex exit ${String(run.code)} in ${run.ms} ms\nstdout: ${run.stdout}\nstderr: ${run.stderr}\nfake saw: ${gw.fake.requests.map((r) => `${r.method} ${r.path}`).join(", ")}\ngateway: ${gw.output()}`;
 
 type Transport = "websocket" | "http";
 
@@ -151,7 +150,10 @@ describe("Codex CLI (codex exec, real 0.171.0 binary) through gatehouse serve", 
       expect(run.stderr).not.toMatch(/Falling back|Reconnecting/);
       // A custom provider also lists the gateway's models (GET /v1/models) before the turn.
       const gets = gw.fake.requests.filter((r) => r.method === "GET").map((r) => `${r.path} ${r.headers["upgrade"] ?? ""}`.trim());
-      expect(gets.filter((g) => g !== "/v1/models"), "the gatehouse provider speaks the Responses WebSocket").toEqual(["/v1/responses websocket"]);
+      expect(
+        gets.filter((g) => g !== "/v1/models"),
+        "the gatehouse provider speaks the Responses WebSocket",
+      ).toEqual(["/v1/responses websocket"]);
       expect(gw.fake.requests.filter((r) => r.method === "POST")).toEqual([]);
       const requests = modelRequests(gw.fake.requests);
       expect(requests.filter((r) => r.bodyText.includes('"function_call_output"') && r.bodyText.includes(SECRET))).toHaveLength(1);

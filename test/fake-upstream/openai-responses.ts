@@ -130,11 +130,7 @@ export async function openAiResponses(ctx: RequestContext): Promise<void> {
   const event = (type: string, fields: JsonObject): string => namedEvent(type, { type, ...fields, sequence_number: sequence++ });
   const events = (list: Array<[string, JsonObject]>): string[] => list.map(([type, fields]) => event(type, fields));
   const plan: StreamPlan = {
-    opening: [
-      event("response.created", { response: responseObject(id, createdAt, model, "in_progress", [], null) }),
-      event("response.in_progress", { response: responseObject(id, createdAt, model, "in_progress", [], null) }),
-      ...events(output.added()),
-    ],
+    opening: [event("response.created", { response: responseObject(id, createdAt, model, "in_progress", [], null) }), event("response.in_progress", { response: responseObject(id, createdAt, model, "in_progress", [], null) }), ...events(output.added())],
     delta: (piece) => events(output.delta(piece)),
     closing: () => [...events(output.done()), event("response.completed", { response: responseObject(id, createdAt, model, "completed", [output.item("completed")], openAiResponsesUsage(usage)) })],
     // As captured from the live API: an `error` event, then `response.failed` without usage.

@@ -18,7 +18,15 @@ describe("toolCall: a model that calls one offered tool once, then answers", () 
     expect(JSON.parse(partial.join(""))).toEqual(toolCall.arguments);
     expect(events.find((e) => e["type"] === "message_delta")).toMatchObject({ delta: { stop_reason: "tool_use" } });
 
-    const followUp = { ...request, stream: false, messages: [...request.messages, { role: "assistant", content: [{ type: "tool_use", id: start.content_block.id, name: "read_file", input: toolCall.arguments }] }, { role: "user", content: [{ type: "tool_result", tool_use_id: start.content_block.id, content: "hello" }] }] };
+    const followUp = {
+      ...request,
+      stream: false,
+      messages: [
+        ...request.messages,
+        { role: "assistant", content: [{ type: "tool_use", id: start.content_block.id, name: "read_file", input: toolCall.arguments }] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: start.content_block.id, content: "hello" }] },
+      ],
+    };
     const answer = json(await (await post(fake(), "/v1/messages", followUp, anthropicHeaders(fake()))).text()) as { content: unknown[]; stop_reason: string };
     expect(answer).toMatchObject({ content: [{ type: "text", text: "done reading" }], stop_reason: "end_turn" });
   });
@@ -53,7 +61,12 @@ describe("toolCall: a model that calls one offered tool once, then answers", () 
 
     const followUp = { ...request, input: [...request.input, done.item, { type: "function_call_output", call_id: done.item.call_id, output: "hello" }] };
     const texts = parseSse(await (await post(fake(), "/v1/responses", followUp, openAiHeaders(fake()))).text()).map((e) => JSON.parse(e.data) as { type: string; delta?: string });
-    expect(texts.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta).join("")).toBe("after");
+    expect(
+      texts
+        .filter((e) => e.type === "response.output_text.delta")
+        .map((e) => e.delta)
+        .join(""),
+    ).toBe("after");
   });
 
   it("OpenAI Responses WebSocket: the same function_call events for a response.create that offers the tool", async () => {
@@ -78,10 +91,15 @@ describe("toolCall: a model that calls one offered tool once, then answers", () 
   it("Gemini: one chunk with the whole functionCall and STOP; the request with the functionResponse gets text", async () => {
     fake().setDefault({ toolCall, text: "after" });
     const request = { contents: [{ role: "user", parts: [{ text: "read it" }] }], tools: [{ functionDeclarations: [{ name: "read_file" }] }] };
-    const chunks = parseSse(await (await post(fake(), "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", request, googleHeaders(fake()))).text()).map((e) => JSON.parse(e.data) as { candidates: Array<{ content: { parts: unknown[] }; finishReason?: string }> });
+    const chunks = parseSse(await (await post(fake(), "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", request, googleHeaders(fake()))).text()).map(
+      (e) => JSON.parse(e.data) as { candidates: Array<{ content: { parts: unknown[] }; finishReason?: string }> },
+    );
     expect(chunks).toHaveLength(1);
     expect(chunks[0]?.candidates[0]).toMatchObject({ content: { parts: [{ functionCall: { name: "read_file", args: toolCall.arguments } }] }, finishReason: "STOP" });
-    const followUp = { ...request, contents: [...request.contents, { role: "model", parts: [{ functionCall: { name: "read_file", args: toolCall.arguments } }] }, { role: "user", parts: [{ functionResponse: { name: "read_file", response: { output: "hello" } } }] }] };
+    const followUp = {
+      ...request,
+      contents: [...request.contents, { role: "model", parts: [{ functionCall: { name: "read_file", args: toolCall.arguments } }] }, { role: "user", parts: [{ functionResponse: { name: "read_file", response: { output: "hello" } } }] }],
+    };
     const answer = json(await (await post(fake(), "/v1beta/models/gemini-2.5-flash:generateContent", followUp, googleHeaders(fake()))).text());
     expect(answer).toMatchObject({ candidates: [{ content: { parts: [{ text: "after" }] } }] });
   });

@@ -16,9 +16,7 @@ const errorSchema = z.object({ error: z.string(), error_description: z.string().
 export function registerLogin(program: Command): void {
   program
     .command("login")
-    .description(
-      "Sign in to a Gatehouse gateway and print a gateway token on stdout (and nothing else); the token is also kept in ~/.config/gatehouse/tokens.json. This is the auth.command OpenCode runs for `opencode auth login <gateway>`.",
-    )
+    .description("Sign in to a Gatehouse gateway and print a gateway token on stdout (and nothing else); the token is also kept in ~/.config/gatehouse/tokens.json. This is the auth.command OpenCode runs for `opencode auth login <gateway>`.")
     .argument("<url>", "the gateway, e.g. https://gateway.example.com")
     .option("--timeout <seconds>", "give up after this long", "600")
     .option("--print-token", "print the kept token for this gateway without signing in (a client's key helper runs this); fails when there is none or it expires within a minute")

@@ -18,7 +18,9 @@ interface SetupOptions {
 export function registerSetup(program: Command): void {
   const setup = program
     .command("setup")
-    .description("Point a coding client at a Gatehouse gateway by writing the client's own config file (merged into yours, the old file backed up; running it again changes nothing): claude-code, codex, gemini-cli. OpenCode needs none: `opencode auth login <url>`.")
+    .description(
+      "Point a coding client at a Gatehouse gateway by writing the client's own config file (merged into yours, the old file backed up; running it again changes nothing): claude-code, codex, gemini-cli. OpenCode needs none: `opencode auth login <url>`.",
+    )
     .addHelpText(
       "after",
       `
@@ -84,7 +86,11 @@ Example:
       await ensureSignedIn(url, opts);
       const file = join(home, ".codex", "config.toml");
       const helper = helperArgv(opts);
-      const text = mergeCodexConfig(readIfExists(file), { gatewayUrl: gatewayKey(url), baseUrl: route.baseUrl, authCommand: { command: helper[0] as string, args: [...helper.slice(1), "login", "--print-token", gatewayKey(url)] }, model: route.defaultModel }, file);
+      const text = mergeCodexConfig(
+        readIfExists(file),
+        { gatewayUrl: gatewayKey(url), baseUrl: route.baseUrl, authCommand: { command: helper[0] as string, args: [...helper.slice(1), "login", "--print-token", gatewayKey(url)] }, model: route.defaultModel },
+        file,
+      );
       report(writeWithBackup(file, text));
       process.stderr.write("Run `codex` as usual.\n");
     });
