@@ -20,6 +20,16 @@ const googleStatus: Record<string, string> = {
   internal: "INTERNAL",
 };
 
+/** Google's error body (`google.rpc.Status` in JSON), shared by AI Studio and Vertex AI. */
+export function googleErrorBody(error: GatewayError): { error: { code: number; message: string; status: string } } {
+  return { error: { code: error.status, message: error.message, status: googleStatus[error.code] ?? "INTERNAL" } };
+}
+
+/** A streamed Gemini answer's failure: one `data:` event holding Google's error body. */
+export function googleStreamErrorEvent(message: string): string {
+  return `data: ${JSON.stringify({ error: { code: 502, message, status: "UNAVAILABLE" } })}\n\n`;
+}
+
 // `alt` picks the answer's encoding: json and sse are read for usage; proto and media are
 // not, so they are refused (an unreadable answer would be free). `$alt`, `fields` and
 // `$fields` are not accepted either: a field mask can drop usageMetadata from the answer.
@@ -71,10 +81,6 @@ export const google: ProviderDescriptor = {
   credentialQueryParams: ["key", "access_token"],
   // x-goog-user-project picks the billed project; X-Goog-FieldMask can drop usageMetadata from the answer.
   strippedRequestHeaders: ["x-goog-user-project", "x-goog-fieldmask"],
-  errorBody(error: GatewayError) {
-    return { error: { code: error.status, message: error.message, status: googleStatus[error.code] ?? "INTERNAL" } };
-  },
-  streamErrorEvent(message) {
-    return `data: ${JSON.stringify({ error: { code: 502, message, status: "UNAVAILABLE" } })}\n\n`;
-  },
+  errorBody: googleErrorBody,
+  streamErrorEvent: googleStreamErrorEvent,
 };

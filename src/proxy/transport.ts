@@ -34,10 +34,10 @@ export interface ForwardOptions {
   transform?: ChunkTransform | undefined;
   /** Headers the gateway adds to the client response. */
   responseHeaders: Record<string, string>;
-  /** Written to a streaming client when the upstream breaks mid-stream, in the provider's format. */
+  /** Written to a streaming client when the upstream breaks mid-stream, in the provider's format; unset: the connection is cut (a binary stream). */
   streamErrorEvent?: string | undefined;
   /** The same event with a message of the transport's choosing (a timeout says which one); falls back to `streamErrorEvent`. */
-  streamErrorFor?: ((message: string) => string) | undefined;
+  streamErrorFor?: ((message: string) => string | undefined) | undefined;
   headerTimeoutMs: number;
   /**
    * Longest silence from the upstream once its headers arrived (no byte while the client
