@@ -58,14 +58,19 @@ function requireMessagesFields(ctx: RequestContext, fields: string[]): string | 
 async function messages(ctx: RequestContext): Promise<void> {
   const problem = requireMessagesFields(ctx, ["model", "max_tokens", "messages"]);
   if (problem) return ctx.reject(problem);
+  await answerMessages(ctx, stringField(ctx.body, "model") ?? "", ctx.body["stream"] === true);
+}
+
+/** Anthropic's Messages answer (a body, or the SSE events when `stream`): also what Claude on Vertex AI answers. */
+export async function answerMessages(ctx: RequestContext, requestedModel: string, stream: boolean): Promise<void> {
   const { behaviour, responder } = ctx;
-  const model = behaviour.model ?? stringField(ctx.body, "model") ?? "";
+  const model = behaviour.model ?? requestedModel;
   const usage = resolveUsage(behaviour.usage);
   const text = answerText(behaviour);
   const id = randomId("msg_01");
   const requestId = randomId("req_011C");
 
-  if (ctx.body["stream"] !== true) {
+  if (!stream) {
     await responder.json(
       200,
       {
