@@ -35,7 +35,9 @@ function capturingLogger(lines: string[]): Logger {
  * its AWS keys in the gateway's environment, Vertex with the fake's service-account key JSON in
  * GOOGLE_SERVICE_ACCOUNT_KEY. `env` overrides (a wrong secret, no key) go on top.
  */
-export async function startCloudHarness(options: { env?: Record<string, string | undefined>; gateway?: Partial<GatewayOptions>; vertexLocation?: string } = {}): Promise<CloudHarness> {
+export async function startCloudHarness(
+  options: { env?: Record<string, string | undefined>; gateway?: Partial<GatewayOptions>; vertexLocation?: string; vertexKey?: (key: Record<string, string>) => Record<string, string> } = {},
+): Promise<CloudHarness> {
   const fake = await startFakeUpstream();
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-cloud-"));
   writeFileSync(
@@ -46,7 +48,7 @@ export async function startCloudHarness(options: { env?: Record<string, string |
     AWS_ACCESS_KEY_ID: fake.aws.accessKeyId,
     AWS_SECRET_ACCESS_KEY: fake.aws.secretAccessKey,
     AWS_SESSION_TOKEN: AWS_SESSION_TOKEN,
-    GOOGLE_SERVICE_ACCOUNT_KEY: JSON.stringify(fake.vertex.serviceAccountKey),
+    GOOGLE_SERVICE_ACCOUNT_KEY: JSON.stringify(options.vertexKey ? options.vertexKey(fake.vertex.serviceAccountKey) : fake.vertex.serviceAccountKey),
     GATEHOUSE_DEV_TOKEN: CLIENT_TOKEN,
     ...options.env,
   };
