@@ -136,7 +136,8 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       res.end(echoed);
       return;
     }
-    const behaviour = queue.shift() ?? defaultBehaviour;
+    // An OAuth token exchange is the gateway's own call, not a model request a test queued a behaviour for.
+    const behaviour = path === "/token" ? {} : (queue.shift() ?? defaultBehaviour);
     const responder = new Responder(res, behaviour, serverDelayMs);
     res.on("close", () => {
       if (!res.writableFinished && !responder.destroyedByFake) aborted++;
