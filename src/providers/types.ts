@@ -126,8 +126,12 @@ export interface ProviderDescriptor {
      * header the gateway strips (the gateway token travels in cf-access-token). Not a secret.
      */
     apiKeyPlaceholder?: string;
-    /** Provider options OpenCode's SDK needs beyond the base URL (e.g. a region it will not start without). */
+    /** Provider options OpenCode's SDK needs beyond the base URL (e.g. the project it will not start without). */
     options?: Readonly<Record<string, string>>;
+    /** The base path served when OpenCode's SDK appends less than `clientBasePath` expects (Vertex's publisher path). */
+    basePath?: string;
+    /** Which of the catalog's models OpenCode's SDK for this provider can call (Vertex's lists Claude, which its Gemini SDK cannot). */
+    servesModel?(id: string): boolean;
   };
   /** A base URL the config's error hints show as an example for `upstream`. */
   upstreamExample: string;

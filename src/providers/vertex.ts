@@ -59,7 +59,14 @@ export const vertex: ProviderDescriptor = {
   routePrefix: "/vertex",
   clientBasePath: "/vertex/v1",
   opencodeId: "google-vertex",
-  opencode: {},
+  // OpenCode's google-vertex provider (@ai-sdk/google-vertex) calls `<baseURL>/models/<m>:streamGenerateContent`;
+  // with an apiKey it sends no Google credentials of its own (the gateway replaces project and location).
+  opencode: {
+    apiKeyPlaceholder: "gatehouse",
+    basePath: "/vertex/v1/projects/gatehouse/locations/global/publishers/google",
+    options: { project: "gatehouse", location: "global" },
+    servesModel: (id) => id.startsWith("gemini-"),
+  },
   upstreamExample: "https://us-east5-aiplatform.googleapis.com",
   modelClass: "frontier",
   genAiProviderName: "gcp.vertex_ai",
