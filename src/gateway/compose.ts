@@ -5,7 +5,9 @@ import type { Clock } from "../core/clock.ts";
 import type { AppDeps, SecretSource } from "../core/deps.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Settings } from "../core/settings.ts";
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
+import packageJson from "../../package.json" with { type: "json" };
+import { createAdminModule } from "../admin/index.ts";
 import { createPricer, type Catalog } from "../catalog/index.ts";
 import type { ConfigHolder } from "../config/index.ts";
 import { createDashboardModule, type DashboardAssets } from "../dashboard/index.ts";
@@ -80,6 +82,8 @@ export interface GatewayParts {
     | undefined;
   /** Runtime-specific /metrics (a connection pool, a shared store's backlog). */
   instrument: ((metrics: MetricsRegistry) => void) | undefined;
+  /** The client's address as the runtime sees it, for the admin audit log ("from where"); undefined = not known. */
+  clientAddress: ((c: Context) => string | undefined) | undefined;
   /** Mounted after the gateway's own modules (tests). */
   extraModules: readonly AppModule[];
   /** Every opened part registers its closer here; the runtime disposes it on a failed start and at shutdown. */
@@ -113,7 +117,7 @@ export interface ComposedGateway {
 }
 
 /** The names of the modules the composition mounts, in order (before `extraModules`); `mcp` only given `parts.mcp`. */
-export const GATEWAY_MODULES = ["proxy", "identity-login", "discovery", "mcp", "dashboard", "metrics"] as const;
+export const GATEWAY_MODULES = ["proxy", "identity-login", "discovery", "mcp", "dashboard", "metrics", "admin"] as const;
 
 /**
  * The one composition of the gateway: builds the deps, governance, the ledger and every module
@@ -201,7 +205,9 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
       })
     : undefined;
 
-  const mounted = [proxy, login, discovery, ...(mcp ? [mcp] : []), dashboard, metricsModule, ...parts.extraModules];
+  // The admin API (/admin/v1): its revocations take effect on this instance at once.
+  const admin = createAdminModule({ revocations: parts.identity?.revocations, clientAddress: parts.clientAddress, version: packageJson.version });
+  const mounted = [proxy, login, discovery, ...(mcp ? [mcp] : []), dashboard, metricsModule, admin, ...parts.extraModules];
   const app = createApp(deps, mounted);
   if (mcp) disposers.push("mcp", () => mcp.runtime().close());
 

@@ -6,3 +6,5 @@ export { blankLedgerRow } from "./row.ts";
 export type { LedgerRowIdentity } from "./row.ts";
 export type { LedgerSpool, SpoolSegment } from "./spool.ts";
 export type { LedgerCloseResult, LedgerStats } from "./writer.ts";
+export { clientOf, classifyUserAgent, sanitizeSessionId, CLIENT_KINDS, SESSION_HEADERS } from "./client.ts";
+export type { ClientInfo, ClientKind } from "./client.ts";

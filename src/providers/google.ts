@@ -25,9 +25,15 @@ export function googleErrorBody(error: GatewayError): { error: { code: number; m
   return { error: { code: error.status, message: error.message, status: googleStatus[error.code] ?? "INTERNAL" } };
 }
 
-/** A streamed Gemini answer's failure: one `data:` event holding Google's error body. */
+/**
+ * A streamed Gemini answer's failure. Mid-stream, Google sends its error as bare JSON, no SSE
+ * framing: @google/genai (and so Gemini CLI) throws an ApiError with it only when a read chunk
+ * parses as `{"error":…}` (processStreamResponse in js-genai src/_api_client.ts); a `data:`
+ * event would be taken for an empty answer. No trailing newline: one more blank line would make
+ * a reader that got it joined to an earlier event skip it silently instead of failing.
+ */
 export function googleStreamErrorEvent(message: string): string {
-  return `data: ${JSON.stringify({ error: { code: 502, message, status: "UNAVAILABLE" } })}\n\n`;
+  return JSON.stringify({ error: { code: 502, message, status: "UNAVAILABLE" } });
 }
 
 // `alt` picks the answer's encoding: json and sse are read for usage; proto and media are

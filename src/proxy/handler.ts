@@ -4,10 +4,11 @@ import { describeError, type AppEnv } from "../core/app.ts";
 import { GatewayError, toGatewayError } from "../core/errors.ts";
 import { checkedQuery, matchEndpoint, PASS_THROUGH_SPEC, providers, setEndUser, shapeOf, type EndpointSpec, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
 import type { UpstreamProviderConfig } from "../config/index.ts";
-import { createInjectedUsageFilter } from "../usage/index.ts";
+import { isUsageOnlyEvent } from "../usage/index.ts";
 import type { Pricer } from "../catalog/index.ts";
 import { createMeteringTap, failedAttemptRow, ledgerRow, type MeteringServices, type RequestRecord } from "./metering.ts";
 import type { RequestObserver } from "./observer.ts";
+import { clientOf } from "../ledger/index.ts";
 import { forwardRequestHeaders, gatewayHeaders } from "./headers.ts";
 import { upstreamUrl } from "./url.ts";
 import { canonicalTarget, encodeQuery, type CanonicalTarget } from "./canonical.ts";
@@ -108,7 +109,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       // Never forwarded, whoever asks: TRACE would echo the injected key, CONNECT opens a tunnel.
       if (!FORWARDED_METHODS.has(head.method)) throw new GatewayError("method_not_allowed", `${head.method} is not forwarded by this gateway.`);
       const caller = await deps.authenticator.authenticate(headerReader(head.headers));
-      record = { requestId, ts, startedAt, caller, provider, clock };
+      record = { requestId, ts, startedAt, caller, provider, clock, client: clientOf(head.headers) };
       listener?.identified?.(caller);
 
       const route = configuredRoute(provider, deps, services.upstreamAuth);
@@ -189,7 +190,10 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         let failure: GatewayError;
         try {
           const result = await transport.forward(c, outgoing, tap, {
-            transform: hideInjectedUsage ? createInjectedUsageFilter() : objectPlan?.transform,
+            transform: objectPlan?.transform,
+            // A requested stream is framed on event boundaries; the injected-usage chunk is dropped there.
+            // Bedrock's binary event stream is not SSE: it passes byte for byte.
+            sse: shape.streaming && !EVENT_STREAM_FORMATS.has(shape.format) ? { dropEvent: hideInjectedUsage ? isUsageOnlyEvent : undefined } : undefined,
             responseHeaders: { "x-gatehouse-request-id": requestId },
             streamErrorEvent: shape.streaming ? provider.streamErrorEvent("The upstream provider connection failed mid-stream; the answer is incomplete.", shape.format) : undefined,
             streamErrorFor: shape.streaming ? (message: string) => provider.streamErrorEvent(message, attemptShape.format) : undefined,
@@ -302,6 +306,7 @@ async function openSocket(
         const session = createResponsesSocketSession(client, upstream, {
           provider,
           caller,
+          client: record.client,
           spec: governed,
           policy: services.policy,
           observer: services.observer,
@@ -332,6 +337,9 @@ function single(value: string | string[] | undefined): string | undefined {
 
 /** Set by the WebSocket client library for its own handshake with the upstream. */
 const WEBSOCKET_HANDSHAKE_HEADERS = ["sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-protocol"];
+
+/** Wire formats whose streams are AWS event-stream frames, not Server-Sent Events. */
+const EVENT_STREAM_FORMATS: ReadonlySet<string> = new Set(["bedrock-invoke", "bedrock-converse"]);
 
 /** Methods a declared or pass-through endpoint can have; anything else is refused before it is read. */
 const FORWARDED_METHODS = new Set(["GET", "POST", "PATCH", "DELETE"]);

@@ -1,4 +1,5 @@
 import type { Caller } from "../core/caller.ts";
+import type { ClientInfo } from "../ledger/index.ts";
 import { GatewayError, toGatewayError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { setEndUser, shapeOf, type EndpointSpec, type JsonObject, type RequestShape } from "../providers/index.ts";
@@ -27,6 +28,8 @@ export interface RelaySession {
 export interface ResponsesSocketOptions {
   provider: ProviderDescriptor;
   caller: Caller;
+  /** The client and its session, from the handshake's headers: every response on the socket is theirs. */
+  client: ClientInfo;
   /** The declared endpoint a `response.create` is governed as (POST /responses). */
   spec: EndpointSpec;
   policy: ProxyPolicy;
@@ -88,7 +91,7 @@ export function createResponsesSocketSession(client: SocketPeer, upstream: Socke
     const requestId = o.newRequestId();
     const startedAt = o.clock.monotonic();
     const ts = o.clock.now();
-    const record: RequestRecord = { requestId, ts, startedAt, caller: o.caller, provider: o.provider, clock: o.clock };
+    const record: RequestRecord = { requestId, ts, startedAt, caller: o.caller, provider: o.provider, clock: o.clock, client: o.client };
     const listener: RequestListener | undefined = o.observer.begin({ requestId, provider: o.provider, method: "POST", ts, startedAt });
     listener?.identified?.(o.caller);
     const { type: _type, ...body } = event;

@@ -14,6 +14,8 @@ export type AnswerOutcome = "completed" | "client_aborted" | "upstream_failed";
 /** The `failure` names `tap.onEnd` is given, as the ledger's error_code stores them. */
 export const ANSWER_FAILURES = {
   streamBroken: "upstream_stream_broken",
+  /** The upstream ended its body in the middle of an event. */
+  streamTruncated: "upstream_stream_truncated",
   idleTimeout: "upstream_idle_timeout",
   clientWriteTimeout: "client_write_timeout",
   shutdown: "gateway_shutdown",
@@ -123,11 +125,6 @@ export function idleTimeoutMessage(ms: number): string {
 /** The provider-format error event a stream cut writes to the client (with a message when the transport names the cause), or undefined for a non-streaming answer. */
 export function streamErrorEvent(options: Pick<ForwardOptions, "streamErrorEvent" | "streamErrorFor">, message?: string): string | undefined {
   return message !== undefined && options.streamErrorFor ? options.streamErrorFor(message) : options.streamErrorEvent;
-}
-
-/** The bytes appended to a cut stream: a blank line ends whatever event was half-written, then the error event. */
-export function streamErrorSuffix(event: string): string {
-  return `\n\n${event}`;
 }
 
 /** Marks the header deadline's abort, to tell it from any other failure of the upstream request. */

@@ -34,7 +34,13 @@ export interface ForwardOptions {
   transform?: ChunkTransform | undefined;
   /** Headers the gateway adds to the client response. */
   responseHeaders: Record<string, string>;
-  /** Written to a streaming client when the upstream breaks mid-stream, in the provider's format; unset: the connection is cut (a binary stream). */
+  /**
+   * The request asked for a Server-Sent Events stream: an answer that is one is framed on
+   * event boundaries (src/proxy/client-stream.ts), so a break never leaves half an event.
+   * `dropEvent` removes a complete event (the injected-usage chunk) on a successful answer.
+   */
+  sse?: { dropEvent?: ((event: Uint8Array) => boolean) | undefined } | undefined;
+  /** Written to a framed client stream when the upstream breaks mid-stream, in the provider's format; unset: the connection is cut (a binary stream). */
   streamErrorEvent?: string | undefined;
   /** The same event with a message of the transport's choosing (a timeout says which one); falls back to `streamErrorEvent`. */
   streamErrorFor?: ((message: string) => string | undefined) | undefined;

@@ -194,3 +194,188 @@ export function parseSseBlock(block: string): SseEvent | undefined {
   parser.end({ dispatchIncomplete: true });
   return found;
 }
+
+export interface SseEventFramerOptions {
+  /**
+   * Called with each complete event (its bytes, blank line included); true drops it instead
+   * of passing it on. Only the injected-usage filter uses it (src/usage/injected-usage-filter.ts).
+   */
+  drop?: ((event: Uint8Array) => boolean) | undefined;
+  /**
+   * Longest unterminated event held back, in bytes. Past it the event is passed on as it
+   * comes (memory stays bounded) and `passingPartialEvent` says so until it ends.
+   */
+  maxHeldBytes?: number | undefined;
+}
+
+/** 16 MiB: far above any text event; an inline image or a huge tool call still fits. */
+export const DEFAULT_MAX_HELD_EVENT_BYTES = 16 * 1024 * 1024;
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * THE shared event-boundary scanner over raw bytes, the byte-level half of the same spec
+ * reading as SseParser (an event ends at a blank line; `\n`, `\r\n` and `\r` end a line,
+ * also when split across chunks). `push` returns every complete event at once, byte for
+ * byte, and holds back only the unterminated tail, so whoever reads what it returns never
+ * sees half an event; `tail`/`discardTail` are the end of the stream. No decoding, no
+ * copy unless an event spans chunks: native indexOf jumps from line end to line end.
+ */
+export class SseEventFramer {
+  private held: Uint8Array[] = [];
+  private heldLength = 0;
+  /** Bytes in the current line so far (across chunks). */
+  private lineLength = 0;
+  /** The last byte scanned was a CR ending a content line (a LF next is its other half). */
+  private afterCr = false;
+  /**
+   * The last chunk ended with the CR of an event's blank line: a LF starting the next chunk
+   * is the other half of that CRLF and shares the event's fate (passed on or dropped).
+   */
+  private leadingLf: "pass" | "drop" | undefined;
+  /** The current event outgrew the hold limit: it is being passed on as it comes. */
+  private passing = false;
+  private readonly maxHeldBytes: number;
+  private readonly drop: ((event: Uint8Array) => boolean) | undefined;
+
+  constructor(options: SseEventFramerOptions = {}) {
+    this.maxHeldBytes = options.maxHeldBytes ?? DEFAULT_MAX_HELD_EVENT_BYTES;
+    this.drop = options.drop;
+  }
+
+  /** Bytes of the unterminated event held back now. */
+  get heldBytes(): number {
+    return this.heldLength;
+  }
+
+  /** Part of the current, unterminated event was already passed on (it outgrew the hold limit). */
+  get passingPartialEvent(): boolean {
+    return this.passing;
+  }
+
+  /**
+   * What was passed on ends with the lone CR of an event's blank line: a reader that splits
+   * on "\r\n\r\n" (@google/genai) waits for the LF, so whatever follows should start with one.
+   */
+  get awaitingLf(): boolean {
+    return this.leadingLf === "pass";
+  }
+
+  /** The complete events this chunk finishes (in order, dropped ones left out). */
+  push(chunk: Uint8Array): Uint8Array {
+    const length = chunk.length;
+    if (length === 0) return NO_BYTES;
+    const pieces: Uint8Array[] = [];
+    let start = 0;
+    if (this.leadingLf !== undefined) {
+      if (chunk[0] === LF) {
+        if (this.leadingLf === "pass") pieces.push(chunk.subarray(0, 1));
+        start = 1;
+      }
+      this.leadingLf = undefined;
+    }
+    // The run of this chunk's bytes to pass on in one piece (complete events not dropped).
+    let runStart = start;
+    let eventStart = start;
+    let nextLf = -2;
+    let nextCr = -2;
+    for (let i = start; i < length; i++) {
+      let c = chunk[i] as number;
+      if (c === LF && this.afterCr) {
+        this.afterCr = false;
+        continue;
+      }
+      if (c !== LF && c !== CR) {
+        if (nextLf !== -1 && nextLf < i) nextLf = chunk.indexOf(LF, i);
+        if (nextCr !== -1 && nextCr < i) nextCr = chunk.indexOf(CR, i);
+        const eol = nextLf === -1 ? nextCr : nextCr === -1 ? nextLf : Math.min(nextLf, nextCr);
+        if (eol === -1) {
+          this.lineLength += length - i;
+          this.afterCr = false;
+          break;
+        }
+        this.lineLength += eol - i;
+        i = eol;
+        c = chunk[i] as number;
+      }
+      this.afterCr = c === CR;
+      const blankLine = this.lineLength === 0;
+      this.lineLength = 0;
+      if (!blankLine) continue;
+      // A blank line ends the event; a CRLF's LF goes with it when it is already here.
+      let end = i + 1;
+      let loneCr = false;
+      if (c === CR) {
+        if (end === length) loneCr = true;
+        else if (chunk[end] === LF) {
+          end++;
+          i++;
+        }
+        this.afterCr = false;
+      }
+      const wasPassing = this.passing;
+      this.passing = false;
+      let dropped = false;
+      if (this.drop && !wasPassing) {
+        const event = this.heldLength === 0 ? chunk.subarray(eventStart, end) : concat([...this.held, chunk.subarray(eventStart, end)], this.heldLength + end - eventStart);
+        dropped = this.drop(event);
+      }
+      if (dropped) {
+        if (runStart < eventStart) pieces.push(chunk.subarray(runStart, eventStart));
+        runStart = end;
+      } else if (this.heldLength > 0) {
+        // The event began in an earlier chunk: its held bytes go first.
+        if (runStart < eventStart) pieces.push(chunk.subarray(runStart, eventStart));
+        pieces.push(...this.held);
+        runStart = eventStart;
+      }
+      this.held = [];
+      this.heldLength = 0;
+      if (loneCr) this.leadingLf = dropped ? "drop" : "pass";
+      eventStart = end;
+    }
+    if (runStart < eventStart) pieces.push(chunk.subarray(runStart, eventStart));
+    if (eventStart < length) {
+      const rest = chunk.subarray(eventStart);
+      if (this.passing) pieces.push(rest);
+      else if (this.heldLength + rest.length > this.maxHeldBytes) {
+        // Far past any event worth holding: pass it on now instead of buffering it.
+        pieces.push(...this.held, rest);
+        this.held = [];
+        this.heldLength = 0;
+        this.passing = true;
+      } else {
+        // A view, not a copy: chunks are not reused once handed to the framer.
+        this.held.push(rest);
+        this.heldLength += rest.length;
+      }
+    }
+    if (pieces.length === 0) return NO_BYTES;
+    return pieces.length === 1 ? (pieces[0] as Uint8Array) : concat(pieces);
+  }
+
+  /** End of stream: the unterminated tail held back (without resetting), for a caller to judge. */
+  tail(): Uint8Array {
+    return this.heldLength === 0 ? NO_BYTES : this.held.length === 1 ? (this.held[0] as Uint8Array) : concat(this.held, this.heldLength);
+  }
+
+  /** Forgets the held tail and the scanning state (the stream is over). */
+  discardTail(): void {
+    this.held = [];
+    this.heldLength = 0;
+    this.lineLength = 0;
+    this.afterCr = false;
+    this.leadingLf = undefined;
+    this.passing = false;
+  }
+}
+
+function concat(parts: readonly Uint8Array[], total?: number): Uint8Array {
+  const size = total ?? parts.reduce((sum, part) => sum + part.byteLength, 0);
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}

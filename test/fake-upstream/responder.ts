@@ -60,9 +60,9 @@ export class Responder {
     this.res.end(text);
   }
 
-  async write(chunk: string | Uint8Array): Promise<void> {
+  async write(chunk: string | Uint8Array, encoding: BufferEncoding = "utf8"): Promise<void> {
     if (this.closed) throw new StreamStopped("client went away");
-    if (this.res.write(chunk)) return;
+    if (this.res.write(chunk, encoding)) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         this.res.off("drain", done);
@@ -120,6 +120,14 @@ export async function runStream(responder: Responder, plan: StreamPlan, pieces: 
     }
     if (behaviour.failAfterEvents !== undefined && written === behaviour.failAfterEvents) {
       await responder.destroy();
+      return false;
+    }
+    const cut = behaviour.cutInsideEvent;
+    if (cut !== undefined && written === cut.afterEvents) {
+      const bytes = Buffer.from(event);
+      await responder.write(bytes.subarray(0, Math.min(cut.bytes, bytes.length - 1)).toString("latin1"), "latin1");
+      if (cut.how === "end") responder.end();
+      else if (cut.how !== "hang") await responder.destroy();
       return false;
     }
     await responder.write(event);

@@ -82,6 +82,10 @@ function validateBehaviour(behaviour: Behaviour): Behaviour {
     const value = behaviour[key];
     if (value !== undefined && (!Number.isInteger(value) || value < 0)) throw new Error(`fake-upstream: behaviour.${key} must be a non-negative integer, got ${String(value)}`);
   }
+  const cut = behaviour.cutInsideEvent;
+  if (cut && (!Number.isInteger(cut.afterEvents) || cut.afterEvents < 0 || !Number.isInteger(cut.bytes) || cut.bytes < 1)) {
+    throw new Error(`fake-upstream: behaviour.cutInsideEvent needs afterEvents >= 0 and bytes >= 1, got ${JSON.stringify(cut)}`);
+  }
   if (behaviour.status !== undefined && (!Number.isInteger(behaviour.status) || behaviour.status < 100 || behaviour.status > 599)) {
     throw new Error(`fake-upstream: behaviour.status must be an HTTP status, got ${String(behaviour.status)}`);
   }

@@ -61,6 +61,13 @@ export interface Behaviour {
   chunks?: number;
   /** Destroy the socket after this many stream events (mid-stream network failure). */
   failAfterEvents?: number;
+  /**
+   * After `afterEvents` stream events, send the first `bytes` bytes of the next event (a
+   * byte count past that event's length is clamped to one byte short of it), then `how`:
+   * `reset` destroys the socket (default), `end` ends the body cleanly mid-event (a
+   * truncated stream), `hang` goes silent until the client leaves (the idle deadline's case).
+   */
+  cutInsideEvent?: { afterEvents: number; bytes: number; how?: "reset" | "end" | "hang" };
   /** After this many stream events, send the provider's in-stream error event and end the stream. */
   errorEventAfter?: number;
   /** Stream deltas every `chunkDelayMs` until the client disconnects (abort tests). */

@@ -61,6 +61,7 @@ async function parts(overrides: Partial<GatewayParts> = {}): Promise<GatewayPart
     dashboardAssets: { chartJs: () => Promise.resolve("/* chart */") },
     mcp: { executor: new InThreadQuickJSExecutor(), stdio: undefined },
     instrument: undefined,
+    clientAddress: undefined,
     extraModules: [],
     disposers: new DisposerStack(silentLogger),
     ...overrides,

@@ -7,7 +7,8 @@ import { createNodeTransport } from "../../src/adapters/node/transport.ts";
 import { createFetchTransport } from "../../src/adapters/workers/transport.ts";
 import { WORKER_COMPATIBILITY_DATE } from "../scale/workerd.ts";
 import { createTransportHost, type ForwardPlan, type TapEvent, type TapRecord } from "./host-app.ts";
-import { JSON_BODY, SSE_EVENTS, startContractUpstream, type ContractUpstream } from "./upstream.ts";
+import { cutStream, JSON_BODY, SSE_EVENTS, startContractUpstream, type ContractUpstream } from "./upstream.ts";
+import { readWithEventSourceParser } from "../support/stream-clients.ts";
 
 /**
  * One contract, three hosts: the Node transport (node:http) and the Workers transport (fetch +
@@ -202,7 +203,7 @@ describe.each(hostNames)("transport contract: $label", { timeout: 60_000 }, ({ k
     const res = await response;
     expect(res.status).toBe(200);
     const text = await res.text();
-    expect(text).toBe(`${SSE_EVENTS[0]}\n\nevent: error`);
+    expect(text).toBe(`${SSE_EVENTS[0]}event: error`);
     const record = await settled(host(), id);
     expect(ends(record.events)).toEqual([{ type: "end", outcome: "upstream_failed", failure: "upstream_stream_broken" }]);
   });
@@ -211,9 +212,96 @@ describe.each(hostNames)("transport contract: $label", { timeout: 60_000 }, ({ k
     const { id, response } = forward(host(), "/hold", { idleTimeoutMs: 300, streamErrorEvent: "event: error" });
     const res = await response;
     const text = await res.text();
-    expect(text).toBe(`${SSE_EVENTS[0]}\n\nevent: error: The upstream provider sent nothing for 300 ms; the answer is incomplete (GATEHOUSE_UPSTREAM_IDLE_TIMEOUT_MS).`);
+    expect(text).toBe(`${SSE_EVENTS[0]}event: error: The upstream provider sent nothing for 300 ms; the answer is incomplete (GATEHOUSE_UPSTREAM_IDLE_TIMEOUT_MS).`);
     const record = await settled(host(), id);
     expect(ends(record.events)).toEqual([{ type: "end", outcome: "upstream_failed", failure: "upstream_idle_timeout" }]);
+  });
+
+  describe("event-boundary framing: an upstream cut inside an event never reaches the client as half an event", () => {
+    const ERROR_EVENT = 'event: error\ndata: {"error":"cut"}\n\n';
+    const eols = { lf: "\n", crlf: "\r\n", cr: "\r" } as const;
+
+    /** What the client must receive when the upstream stops after `at` bytes: every complete event, then the error event. */
+    function expected(eol: keyof typeof eols, at: number): string {
+      const bytes = Buffer.from(cutStream(eols[eol]));
+      const blank = Buffer.from(eols[eol] + eols[eol]);
+      let end = 0;
+      for (let i = bytes.indexOf(blank); i !== -1; i = bytes.indexOf(blank, i + blank.length)) {
+        const boundary = i + blank.length;
+        if (boundary <= at) end = boundary;
+        else if (eol === "crlf" && boundary - 1 === at) end = boundary;
+      }
+      const lf = end === at && bytes[at - 1] === 13 && eol === "cr" ? "\n" : "";
+      return bytes.subarray(0, end).toString("utf8") + lf + ERROR_EVENT;
+    }
+
+    async function cutAt(eol: keyof typeof eols, at: number, how: "reset" | "end" | "hang", step: number): Promise<{ text: string; failure: string | undefined }> {
+      const { id, response } = forward(host(), `/cut-at?at=${at}&how=${how}&step=${step}&eol=${eol}`, { streamErrorEvent: ERROR_EVENT, ...(how === "hang" ? { idleTimeoutMs: 300 } : {}) });
+      const res = await response;
+      const text = await res.text();
+      const record = await settled(host(), id);
+      const end = ends(record.events);
+      expect(end, `${eol} ${how} at ${at}`).toHaveLength(1);
+      return { text, failure: (end[0] as { failure?: string }).failure };
+    }
+
+    /** Runs the cases a few at a time: real sockets, a loaded machine. */
+    async function each<T>(items: T[], run: (item: T) => Promise<void>): Promise<void> {
+      for (let i = 0; i < items.length; i += 6) await Promise.all(items.slice(i, i + 6).map(run));
+    }
+
+    const length = (eol: keyof typeof eols) => Buffer.byteLength(cutStream(eols[eol]));
+
+    it("a connection reset at every byte offset (LF): every complete event, then the error event on a clean boundary", async () => {
+      const offsets = Array.from({ length: length("lf") - 1 }, (_, i) => i + 1);
+      await each(offsets, async (at) => {
+        // Two writes: events also span the transport's chunks.
+        const { text, failure } = await cutAt("lf", at, "reset", Math.max(1, at >> 1));
+        expect(text, `reset at ${at}`).toBe(expected("lf", at));
+        expect(readWithEventSourceParser(text).broken).toEqual([]);
+        expect(failure).toBe("upstream_stream_broken");
+      });
+    });
+
+    it("CRLF and CR terminators, cut at a dense sample of offsets, events split byte by byte", async () => {
+      const cases = (["crlf", "cr"] as const).flatMap((eol) => Array.from({ length: Math.ceil((length(eol) - 1) / 4) }, (_, i) => ({ eol, at: 1 + i * 4 })));
+      await each(cases, async ({ eol, at }) => {
+        const { text } = await cutAt(eol, at, "reset", at % 3 === 0 ? 1 : 7);
+        expect(text, `${eol} reset at ${at}`).toBe(expected(eol, at));
+        expect(readWithEventSourceParser(text).broken).toEqual([]);
+      });
+    });
+
+    it("a body that ends cleanly inside an event is a truncated stream: tail dropped, error event, upstream_stream_truncated", async () => {
+      const total = length("lf");
+      // The last two bytes are the blank line after `data: [DONE]`: without it the stream is complete all the same.
+      const offsets = Array.from({ length: Math.ceil(total / 5) }, (_, i) => 1 + i * 5).filter((at) => at < total - 2);
+      for (const at of [total - 2, total - 1]) {
+        const { text, failure } = await cutAt("lf", at, "end", 5);
+        expect(text).toBe(cutStream("\n"));
+        expect(failure).toBeUndefined();
+      }
+      await each(offsets, async (at) => {
+        const { text, failure } = await cutAt("lf", at, "end", 5);
+        const sent = Buffer.from(cutStream("\n")).subarray(0, at).toString("utf8");
+        if (expected("lf", at) === sent + ERROR_EVENT) {
+          // Ended right after an event: a complete (if short) stream, passed as it was.
+          expect(text).toBe(sent);
+          expect(failure).toBeUndefined();
+        } else {
+          expect(text, `end at ${at}`).toBe(expected("lf", at).replace(ERROR_EVENT, `${ERROR_EVENT}: The upstream provider's stream ended in the middle of an event; the answer is incomplete.`));
+          expect(failure).toBe("upstream_stream_truncated");
+        }
+      });
+    });
+
+    it("an upstream silent inside an event past the idle limit: tail dropped, error event, upstream_idle_timeout", async () => {
+      await each([9, 30, 64], async (at) => {
+        const { text, failure } = await cutAt("lf", at, "hang", 4);
+        expect(text).toBe(expected("lf", at).replace(ERROR_EVENT, `${ERROR_EVENT}: The upstream provider sent nothing for 300 ms; the answer is incomplete (GATEHOUSE_UPSTREAM_IDLE_TIMEOUT_MS).`));
+        expect(failure).toBe("upstream_idle_timeout");
+      });
+    });
   });
 
   it("no headers within the header deadline: forward rejects with upstream_timeout (504) and the tap is never told of an end", async () => {

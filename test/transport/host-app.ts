@@ -53,6 +53,8 @@ export function createTransportHost(transport: ProxyTransport): Hono {
         idleTimeoutMs: plan.idleTimeoutMs,
         clientWriteTimeoutMs: plan.clientWriteTimeoutMs,
         streaming: plan.streaming,
+        // A streamed plan asked for Server-Sent Events: the answer is framed when it is one.
+        sse: plan.streaming ? {} : undefined,
         retryOn: plan.retryOn ? (status) => (plan.retryOn ?? []).includes(status) : undefined,
         streamErrorEvent: plan.streamErrorEvent,
         streamErrorFor: plan.streamErrorEvent ? (message) => `${plan.streamErrorEvent}: ${message}` : undefined,

@@ -8,6 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 export const JSON_BODY = JSON.stringify({ id: "chatcmpl-1", choices: [{ message: { role: "assistant", content: "héllo wörld" } }] });
 export const SSE_EVENTS = ['data: {"n":1}\n\n', 'data: {"n":2,"text":"ünïcödé"}\n\n', "data: [DONE]\n\n"];
 
+/** The stream `/cut-at` sends (with `eol` LF, CRLF or CR terminators) and cuts inside. */
+export const CUT_EVENTS = ['event: start\ndata: {"n":0}\n\n', 'data: {"n":1,"text":"ünïcödé 日本 🚀"}\n\n', ": keep-alive\n\n", 'event: delta\nid: 7\ndata: {"n":2,"text":"two lines"}\n\n', "data: [DONE]\n\n"];
+export const cutStream = (eol: "\n" | "\r\n" | "\r"): string => CUT_EVENTS.join("").replaceAll("\n", eol);
+
 export interface ContractUpstream {
   url: string;
   /** Resolves when the request with this id has been received. */
@@ -46,7 +50,9 @@ export async function startContractUpstream(): Promise<ContractUpstream> {
     req.resume();
     req.once("end", () => {
       e.markReceived();
-      behave(new URL(req.url ?? "/", "http://x").pathname, res);
+      const url = new URL(req.url ?? "/", "http://x");
+      if (url.pathname === "/cut-at") cutAt(url.searchParams, res);
+      else behave(url.pathname, res);
     });
   });
   server.on("connection", (socket) => {
@@ -129,4 +135,29 @@ function behave(path: string, res: ServerResponse): void {
     default:
       res.writeHead(404).end();
   }
+}
+
+/**
+ * `/cut-at?at=N&how=reset|end|hang&step=K&eol=lf|crlf|cr`: the first N bytes of the cut
+ * stream, K bytes per write (each after the previous one left, so the transport sees
+ * separate chunks), then the connection is reset, the body ended cleanly (a truncated
+ * stream), or the upstream goes silent (the idle deadline's case).
+ */
+function cutAt(params: URLSearchParams, res: ServerResponse): void {
+  const eol = params.get("eol") === "crlf" ? "\r\n" : params.get("eol") === "cr" ? "\r" : "\n";
+  const bytes = Buffer.from(cutStream(eol));
+  const at = Math.min(bytes.length, Number(params.get("at") ?? bytes.length));
+  const step = Math.max(1, Number(params.get("step") ?? bytes.length));
+  const how = params.get("how") ?? "reset";
+  res.writeHead(200, { "content-type": "text/event-stream" });
+  res.flushHeaders();
+  const write = (from: number): void => {
+    if (from >= at) {
+      if (how === "end") res.end();
+      else if (how === "reset") setImmediate(() => res.socket?.destroy());
+      return;
+    }
+    res.write(bytes.subarray(from, Math.min(at, from + step)), () => setImmediate(() => write(from + step)));
+  };
+  write(0);
 }

@@ -1,5 +1,6 @@
 import { WebSocketServer } from "ws";
 import { serve, type ServerType } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
 import { join } from "node:path";
 import { hostname } from "node:os";
 import type { AppModule } from "../../core/app.ts";
@@ -198,6 +199,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         registerCapacityMetrics(metrics, transport);
         if (pgCounters) metrics.addCollector((out) => metricLines(out, "gatehouse_budget_pending_settles", "gauge", "Budget settles waiting for PostgreSQL.", pgCounters.pending));
       },
+      clientAddress: (c) => getConnInfo(c).remote.address,
       extraModules: options.modules ?? [],
       disposers,
     });

@@ -13,12 +13,11 @@ import {
   requestBodyTooLargeError,
   requestBodyUnreadableError,
   SilenceTimer,
-  streamErrorEvent,
-  streamErrorSuffix,
   UpstreamTimeout,
   upstreamTimeoutError,
   upstreamUnavailableError,
 } from "../../proxy/transport-lifecycle.ts";
+import { createClientStream, type ClientStream } from "../../proxy/client-stream.ts";
 
 interface NodeBindings {
   incoming: IncomingMessage;
@@ -157,6 +156,7 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
 
   return new Promise<Response | RetrySignal>((resolve, reject) => {
     let responded = false;
+    let client: ClientStream | undefined;
     let writeTimer: NodeJS.Timeout | undefined;
     counter.inFlight++;
     const endAnswer = (message: string) => failMidStream(ANSWER_FAILURES.shutdown, message);
@@ -201,7 +201,10 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
       }
       tap.onResponse(status);
       const transform = status < 400 ? options.transform : undefined;
-      const headers = filterResponseHeaders(res.headers, transform !== undefined);
+      const contentType = res.headers["content-type"];
+      client = createClientStream(options, status, contentType, transform);
+      // A framed stream may drop an event or end in an error event: its length is not the upstream's.
+      const headers = filterResponseHeaders(res.headers, transform !== undefined || client.framed);
       for (const name in options.responseHeaders) headers[name] = options.responseHeaders[name] as string;
       outgoing.writeHead(status, headers);
       let wroteBody = false;
@@ -221,10 +224,11 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
         if (!life.ended) silence.arm();
       };
       armIdle();
+      const stream = client;
 
       res.on("data", (chunk: Buffer) => {
         tap.onChunk(chunk);
-        const out = transform ? transform.transform(chunk) : chunk;
+        const out = stream.push(chunk);
         if (out.byteLength === 0) return armIdle();
         wroteBody = true;
         if (outgoing.write(out)) return armIdle();
@@ -243,10 +247,15 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
       });
       res.once("end", () => {
         if (life.ended) return;
-        if (transform) {
-          const rest = transform.flush();
-          if (rest.byteLength > 0) outgoing.write(rest);
+        const { bytes, failure } = stream.end();
+        if (failure !== undefined) {
+          // The body ended inside an event: the held tail is dropped, the error event ends the stream.
+          if (!end("upstream_failed", failure)) return;
+          if (bytes === undefined) outgoing.destroy();
+          else outgoing.end(bytes);
+          return;
         }
+        if (bytes && bytes.byteLength > 0) outgoing.write(bytes);
         outgoing.end();
         end("completed");
       });
@@ -269,12 +278,11 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
       if (!end("upstream_failed", failure)) return;
       upstream.destroy();
       if (outgoing.writable && !outgoing.writableEnded) {
-        // A streaming client gets an error event it understands; then the stream ends.
-        const event = streamErrorEvent(options, message);
-        if (event) {
-          outgoing.write(streamErrorSuffix(event));
-          outgoing.end();
-        } else outgoing.destroy();
+        // A framed stream drops its unterminated tail and ends with the provider's error event,
+        // on an event boundary; anything else can only be cut (never half an event, then more).
+        const bytes = client?.cut(message);
+        if (bytes) outgoing.end(bytes);
+        else outgoing.destroy();
       }
     }
 

@@ -7,8 +7,6 @@ import {
   requestBodyTimeoutError,
   requestBodyTooLargeError,
   requestBodyUnreadableError,
-  streamErrorEvent,
-  streamErrorSuffix,
   TIMED_OUT,
   UpstreamTimeout,
   upstreamTimeoutError,
@@ -17,6 +15,7 @@ import {
 } from "../../proxy/transport-lifecycle.ts";
 import { filterResponseHeaders, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type RetrySignal, type UpstreamRequest } from "../../proxy/index.ts";
 import type { ExecutionContext } from "./bindings.ts";
+import { createClientStream } from "../../proxy/client-stream.ts";
 
 export interface FetchTransportOptions {
   /**
@@ -26,7 +25,6 @@ export interface FetchTransportOptions {
   afterResponse: () => Promise<void>;
 }
 
-const encoder = new TextEncoder();
 
 /**
  * The proxy's byte path on Workers: global fetch to the upstream, and a pump that reads
@@ -125,7 +123,9 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
       upstream.headers.forEach((value, name) => {
         raw[name] = value;
       });
-      const filtered = filterResponseHeaders(raw, transform !== undefined);
+      const client = createClientStream(forwardOptions, status, raw["content-type"], transform);
+      // A framed stream may drop an event or end in an error event: its length is not the upstream's.
+      const filtered = filterResponseHeaders(raw, transform !== undefined || client.framed);
       const headers = new Headers();
       for (const [name, value] of Object.entries(filtered)) {
         if (Array.isArray(value)) for (const v of value) headers.append(name, v);
@@ -154,10 +154,11 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
 
       const failMidStream = async (failure: string, err: unknown, message?: string): Promise<void> => {
         if (!end("upstream_failed", failure)) return;
-        // A streaming client gets an error event it understands, then the stream ends.
-        const event = streamErrorEvent(forwardOptions, message);
-        if (event) {
-          await writer.write(encoder.encode(streamErrorSuffix(event)));
+        // A framed stream drops its unterminated tail and ends with the provider's error event,
+        // on an event boundary; anything else can only be cut (never half an event, then more).
+        const bytes = client.cut(message);
+        if (bytes) {
+          await writer.write(bytes);
           await writer.close();
         } else await writer.abort(err);
       };
@@ -179,14 +180,24 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
             return;
           }
           if (result.done) {
-            const rest = transform?.flush();
-            if (rest && rest.byteLength > 0) await writer.write(rest);
+            const { bytes, failure } = client.end();
+            if (failure !== undefined) {
+              // The body ended inside an event: the held tail is dropped, the error event ends the stream.
+              if (!end("upstream_failed", failure)) return;
+              if (bytes === undefined) await writer.abort(new Error("upstream stream truncated"));
+              else {
+                await writer.write(bytes);
+                await writer.close();
+              }
+              return;
+            }
+            if (bytes && bytes.byteLength > 0) await writer.write(bytes);
             await writer.close();
             end("completed");
             return;
           }
           tap.onChunk(result.value);
-          const out = transform ? transform.transform(result.value) : result.value;
+          const out = client.push(result.value);
           if (out.byteLength === 0) continue;
           // A client that stopped reading holds the write forever: past the deadline it is gone.
           if ((await withDeadline(writer.write(out), writeMs)) === TIMED_OUT) {

@@ -58,6 +58,7 @@ export class ServiceAccountVerifier {
         models: account.scopes.models,
         mcpServers: account.scopes.mcpServers,
         metricsRead: account.scopes.metricsRead,
+        admin: account.scopes.admin,
         limits: account.limits,
       },
     };
