@@ -49,6 +49,8 @@ const endpoints: EndpointSpec[] = [
   op("invoke_stream", "invoke-with-response-stream", "bedrock-invoke", "always"),
   op("converse", "converse", "bedrock-converse", "never"),
   op("converse_stream", "converse-stream", "bedrock-converse", "always"),
+  // CountTokens is free and generates nothing: served, not metered.
+  { ...op("count_tokens", "count-tokens", "bedrock-converse", "never"), format: "none", metered: false },
 ];
 
 /** Cross-region inference profile prefixes (`us.anthropic.…`, `global.anthropic.…`): the same model, priced as the model when the catalog has no entry for the profile. */

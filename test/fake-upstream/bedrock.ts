@@ -207,6 +207,14 @@ async function converse(ctx: RequestContext, stream: boolean): Promise<void> {
   await runStream(responder, plan, pieces, behaviour, midStreamError);
 }
 
+/** CountTokens (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_CountTokens.html): `input.invokeModel.body` (a JSON string) or `input.converse`. */
+async function countTokens(ctx: RequestContext): Promise<void> {
+  const input = ctx.body["input"] as JsonObject | undefined;
+  if (!input || (input["invokeModel"] === undefined && input["converse"] === undefined)) return ctx.reject("The provided request is not valid: input must name invokeModel or converse.");
+  const tokens = ctx.behaviour.usage?.input ?? Math.max(1, Math.ceil(JSON.stringify(input).length / 4));
+  await ctx.responder.json(200, { inputTokens: tokens }, { "x-amzn-requestid": requestId() });
+}
+
 /** The model id is one path segment; the SDKs send its ":" as %3A (the fake routes on the decoded path). */
 const MODEL = "([^/]+)";
 
@@ -218,6 +226,7 @@ export function createBedrockApi(credentials: { accessKeyId: string; region: str
       { method: "POST", pattern: new RegExp(`^/model/${MODEL}/invoke-with-response-stream$`), handle: (ctx) => invoke(ctx, true) },
       { method: "POST", pattern: new RegExp(`^/model/${MODEL}/converse$`), handle: (ctx) => converse(ctx, false) },
       { method: "POST", pattern: new RegExp(`^/model/${MODEL}/converse-stream$`), handle: (ctx) => converse(ctx, true) },
+      { method: "POST", pattern: new RegExp(`^/model/${MODEL}/count-tokens$`), handle: countTokens },
     ],
     authenticate: (headers, _query, secretAccessKey, request) => verifySigV4(headers, request, { ...credentials, secretAccessKey }),
     errorReply(status, error) {

@@ -46,7 +46,8 @@ describe("bedrock route, refused before forwarding", () => {
     for (const path of [
       `/bedrock/model/${MODEL}/Invoke`,
       `/bedrock/model/${MODEL}/invoke/extra`,
-      `/bedrock/model/${MODEL}/count-tokens`,
+      `/bedrock/model/${MODEL}/count-tokens/`,
+      `/bedrock/model/${MODEL}/retrieve`,
       `/bedrock/model/${MODEL}/invoke-with-bidirectional-stream`,
       "/bedrock/guardrail/g1/version/1/apply",
       "/bedrock/async-invoke",

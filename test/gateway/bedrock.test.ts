@@ -180,6 +180,17 @@ describe("bedrock Converse", () => {
   });
 });
 
+describe("bedrock CountTokens", () => {
+  it("is forwarded signed and is not metered (free, generates nothing)", async () => {
+    h.fake.enqueue({ usage: { input: 77 } });
+    const res = await post(modelPath(SONNET, "count-tokens"), { input: { converse: converseBody } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ inputTokens: 77 });
+    const row = await rowWhenWritten(h, requestId(res));
+    expect(row).toMatchObject({ endpoint: "count_tokens", input_tokens: 0, output_tokens: 0, cost_usd: 0, estimated: 0 });
+  });
+});
+
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let at = 0;
