@@ -14,8 +14,8 @@ import http from "node:http";
 import { EventStreamCodec } from "@smithy/eventstream-codec";
 
 const codec = new EventStreamCodec(
-  (bytes) => new TextDecoder().decode(bytes),
-  (text) => new TextEncoder().encode(text),
+  (bytes: Uint8Array) => new TextDecoder().decode(bytes),
+  (text: string) => new TextEncoder().encode(text),
 );
 
 /** Claude's streamed events: start, ten deltas, stop (the same for both wires). */
