@@ -58,6 +58,9 @@ export async function measureCloudRoutes(upstreamPort: number, gatehouse: Starte
   }
   const anthropicCpu = cpuFigures[1] as number;
   const bedrockCpu = cpuFigures[2] as number;
-  lines.push("", `Bedrock over direct Anthropic on the same gateway: TTFB p50 ${f(percentile(ttfb[2] as number[], 50) - percentile(ttfb[1] as number[], 50))} ms, CPU ${f(bedrockCpu - anthropicCpu, 0)} µs per streamed request (${f(bedrockCpu / anthropicCpu, 2)}x).`);
+  lines.push(
+    "",
+    `Bedrock over direct Anthropic on the same gateway: TTFB p50 ${f(percentile(ttfb[2] as number[], 50) - percentile(ttfb[1] as number[], 50))} ms, CPU ${f(bedrockCpu - anthropicCpu, 0)} µs per streamed request (${f(bedrockCpu / anthropicCpu, 2)}x).`,
+  );
   return lines;
 }

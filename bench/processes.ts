@@ -88,7 +88,17 @@ export function startGatehouse(upstreamPort: number, extraEnv: Record<string, st
     process.execPath,
     [...nodeFlags, "bin/gatehouse.js", "serve", "--config", dir, "--port", "0", "--data-dir", join(dir, "data")],
     // One bench token stands in for many callers: lift the per-caller concurrency cap (default 64).
-    { OPENAI_API_KEY: "sk-bench-upstream-key", ANTHROPIC_API_KEY: "sk-ant-bench-upstream-key", AWS_ACCESS_KEY_ID: "AKIABENCH0000000000", AWS_SECRET_ACCESS_KEY: "bench-secret-access-key", GATEHOUSE_DEV_TOKEN: BENCH_TOKEN, GATEHOUSE_LOG_LEVEL: "warn", GATEHOUSE_CATALOG_REFRESH_MS: "0", GATEHOUSE_MAX_CONCURRENT_PER_CALLER: "100000", ...extraEnv },
+    {
+      OPENAI_API_KEY: "sk-bench-upstream-key",
+      ANTHROPIC_API_KEY: "sk-ant-bench-upstream-key",
+      AWS_ACCESS_KEY_ID: "AKIABENCH0000000000",
+      AWS_SECRET_ACCESS_KEY: "bench-secret-access-key",
+      GATEHOUSE_DEV_TOKEN: BENCH_TOKEN,
+      GATEHOUSE_LOG_LEVEL: "warn",
+      GATEHOUSE_CATALOG_REFRESH_MS: "0",
+      GATEHOUSE_MAX_CONCURRENT_PER_CALLER: "100000",
+      ...extraEnv,
+    },
     (line) => {
       const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
       return m ? Number(m[1]) : undefined;

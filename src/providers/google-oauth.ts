@@ -90,7 +90,10 @@ export function createServiceAccountTokens(options: { key: () => Promise<Service
     if (!response.ok || typeof token !== "string" || typeof expiresIn !== "number") {
       // Google's `error` code (invalid_grant, unauthorized_client…) says what to fix; nothing else of the answer is repeated.
       const code = typeof body?.["error"] === "string" ? ` (${body["error"]})` : "";
-      throw new GatewayError("upstream_unavailable", `Google's token endpoint refused the Vertex AI service account's key: HTTP ${response.status}${code}. Check the key (GOOGLE_SERVICE_ACCOUNT_KEY or GOOGLE_APPLICATION_CREDENTIALS) and that it is not disabled.`);
+      throw new GatewayError(
+        "upstream_unavailable",
+        `Google's token endpoint refused the Vertex AI service account's key: HTTP ${response.status}${code}. Check the key (GOOGLE_SERVICE_ACCOUNT_KEY or GOOGLE_APPLICATION_CREDENTIALS) and that it is not disabled.`,
+      );
     }
     cached = { token, refreshAt: now() + expiresIn * 1000 - TOKEN_REFRESH_MARGIN_MS };
     return token;

@@ -30,7 +30,10 @@ function read(format: "bedrock-invoke" | "bedrock-converse", bytes: Uint8Array, 
 }
 
 const invokeStream = join([
-  chunk({ type: "message_start", message: { model: "claude-sonnet-4-5-20250929", usage: { input_tokens: 10, cache_read_input_tokens: 20, cache_creation_input_tokens: 30, cache_creation: { ephemeral_5m_input_tokens: 10, ephemeral_1h_input_tokens: 20 }, output_tokens: 1 } } }),
+  chunk({
+    type: "message_start",
+    message: { model: "claude-sonnet-4-5-20250929", usage: { input_tokens: 10, cache_read_input_tokens: 20, cache_creation_input_tokens: 30, cache_creation: { ephemeral_5m_input_tokens: 10, ephemeral_1h_input_tokens: 20 }, output_tokens: 1 } },
+  }),
   chunk({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "hello" } }),
   chunk({ type: "message_delta", usage: { output_tokens: 5 } }),
   chunk({ type: "message_stop", "amazon-bedrock-invocationMetrics": { inputTokenCount: 11, outputTokenCount: 7, cacheReadInputTokenCount: 21, cacheWriteInputTokenCount: 31, invocationLatency: 1, firstByteLatency: 1 } }),
@@ -55,7 +58,11 @@ describe("event-stream usage (Bedrock)", () => {
   });
 
   it("reads ConverseStream's metadata usage (cache apart from inputTokens, or inside it when totalTokens says so)", () => {
-    const apart = join([event("messageStart", { role: "assistant" }), event("contentBlockDelta", { delta: { text: "hi" }, contentBlockIndex: 0 }), event("metadata", { usage: { inputTokens: 100, outputTokens: 9, cacheReadInputTokens: 50, cacheWriteInputTokens: 5, totalTokens: 164 }, metrics: { latencyMs: 3 } })]);
+    const apart = join([
+      event("messageStart", { role: "assistant" }),
+      event("contentBlockDelta", { delta: { text: "hi" }, contentBlockIndex: 0 }),
+      event("metadata", { usage: { inputTokens: 100, outputTokens: 9, cacheReadInputTokens: 50, cacheWriteInputTokens: 5, totalTokens: 164 }, metrics: { latencyMs: 3 } }),
+    ]);
     expect(read("bedrock-converse", apart, 5).usage).toMatchObject({ inputTokens: 100, outputTokens: 9, cacheReadTokens: 50, cacheWrite5mTokens: 5 });
     const inside = event("metadata", { usage: { inputTokens: 100, outputTokens: 9, cacheReadInputTokens: 50, totalTokens: 109 } });
     expect(read("bedrock-converse", inside, 8).usage).toMatchObject({ inputTokens: 50, cacheReadTokens: 50 });

@@ -127,7 +127,11 @@ export function createVertexApi(state: VertexFakeState): ProviderApi {
       const match = /^Bearer (\S+)$/.exec(headers["authorization"] ?? "");
       const expiry = match?.[1] === undefined ? undefined : state.tokens.get(match[1]);
       if (expiry === undefined || expiry < Date.now()) {
-        return googleError(401, "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.", "UNAUTHENTICATED");
+        return googleError(
+          401,
+          "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.",
+          "UNAUTHENTICATED",
+        );
       }
       return undefined;
     },

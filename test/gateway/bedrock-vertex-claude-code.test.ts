@@ -73,7 +73,14 @@ describe.skipIf(!existsSync(claude))("Claude Code through the cloud routes", () 
 
   it("Vertex mode: CLAUDE_CODE_USE_VERTEX + ANTHROPIC_VERTEX_BASE_URL + CLAUDE_CODE_SKIP_VERTEX_AUTH", async () => {
     const model = "claude-sonnet-4-5@20250929";
-    const run = await runClaude({ CLAUDE_CODE_USE_VERTEX: "1", ANTHROPIC_VERTEX_BASE_URL: `${h.gateway.url}/vertex/v1`, CLAUDE_CODE_SKIP_VERTEX_AUTH: "1", ANTHROPIC_VERTEX_PROJECT_ID: "a-project-the-gateway-replaces", CLOUD_ML_REGION: "global", ANTHROPIC_MODEL: model });
+    const run = await runClaude({
+      CLAUDE_CODE_USE_VERTEX: "1",
+      ANTHROPIC_VERTEX_BASE_URL: `${h.gateway.url}/vertex/v1`,
+      CLAUDE_CODE_SKIP_VERTEX_AUTH: "1",
+      ANTHROPIC_VERTEX_PROJECT_ID: "a-project-the-gateway-replaces",
+      CLOUD_ML_REGION: "global",
+      ANTHROPIC_MODEL: model,
+    });
     expect({ code: run.code, tail: run.code === 0 ? "" : run.out.slice(-2000) }).toEqual({ code: 0, tail: "" });
     expect(run.out).toContain("PONG from the cloud route");
     const calls = h.fake.requests.filter((r) => r.path.endsWith(":streamRawPredict"));

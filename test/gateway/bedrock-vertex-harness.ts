@@ -35,9 +35,7 @@ function capturingLogger(lines: string[]): Logger {
  * its AWS keys in the gateway's environment, Vertex with the fake's service-account key JSON in
  * GOOGLE_SERVICE_ACCOUNT_KEY. `env` overrides (a wrong secret, no key) go on top.
  */
-export async function startCloudHarness(
-  options: { env?: Record<string, string | undefined>; gateway?: Partial<GatewayOptions>; vertexLocation?: string; vertexKey?: (key: Record<string, string>) => Record<string, string> } = {},
-): Promise<CloudHarness> {
+export async function startCloudHarness(options: { env?: Record<string, string | undefined>; gateway?: Partial<GatewayOptions>; vertexLocation?: string; vertexKey?: (key: Record<string, string>) => Record<string, string> } = {}): Promise<CloudHarness> {
   const fake = await startFakeUpstream();
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-cloud-"));
   writeFileSync(

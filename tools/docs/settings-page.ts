@@ -86,7 +86,8 @@ export function renderSettingsPage(): string {
     return `| \`${env}\` | ${typeOf(field)} | ${defaultOf(defaults[key])} | ${cell(meaningOf(field.description, env))} |`;
   });
   const keyNote = (p: (typeof providers)[number]): string => {
-    if (p.upstreamAuth === "aws-sigv4") return "with `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN` for temporary keys); unset, on Node, the standard AWS sources: `AWS_PROFILE` and the shared config files, SSO, web identity, an ECS or EC2 role (docs/providers/bedrock.md)";
+    if (p.upstreamAuth === "aws-sigv4")
+      return "with `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN` for temporary keys); unset, on Node, the standard AWS sources: `AWS_PROFILE` and the shared config files, SSO, web identity, an ECS or EC2 role (docs/providers/bedrock.md)";
     if (p.upstreamAuth === "google-service-account") return "the service-account key file's JSON; unset, on Node, the file `GOOGLE_APPLICATION_CREDENTIALS` names (docs/providers/vertex.md)";
     return p.keyOptional ? "optional (a local open-weight server may need none)" : "required to forward";
   };
