@@ -59,8 +59,13 @@ function requireMessagesFields(ctx: RequestContext, fields: string[]): string | 
 async function messages(ctx: RequestContext): Promise<void> {
   const problem = requireMessagesFields(ctx, ["model", "max_tokens", "messages"]);
   if (problem) return ctx.reject(problem);
+  await answerMessages(ctx, stringField(ctx.body, "model") ?? "", ctx.body["stream"] === true);
+}
+
+/** Anthropic's Messages answer (a body, or the SSE events when `stream`): also what Claude on Vertex AI answers. */
+export async function answerMessages(ctx: RequestContext, requestedModel: string, stream: boolean): Promise<void> {
   const { behaviour, responder } = ctx;
-  const model = behaviour.model ?? stringField(ctx.body, "model") ?? "";
+  const model = behaviour.model ?? requestedModel;
   const usage = resolveUsage(behaviour.usage);
   const text = answerText(behaviour);
   const id = randomId("msg_01");
@@ -69,7 +74,7 @@ async function messages(ctx: RequestContext): Promise<void> {
   const toolUse = call ? { type: "tool_use", id: randomId("toolu_01"), name: call.name, input: call.arguments } : undefined;
   const stopReason = toolUse ? "tool_use" : "end_turn";
 
-  if (ctx.body["stream"] !== true) {
+  if (!stream) {
     await responder.json(
       200,
       {

@@ -58,7 +58,7 @@ function prepare(ctx: RequestContext): Answer | string {
   };
 }
 
-async function generateContent(ctx: RequestContext): Promise<void> {
+export async function generateContent(ctx: RequestContext): Promise<void> {
   const answer = prepare(ctx);
   if (typeof answer === "string") return ctx.reject(answer);
   await ctx.responder.json(
@@ -78,7 +78,7 @@ async function generateContent(ctx: RequestContext): Promise<void> {
  * JSON array whose elements arrive one by one (`[{...}`, `\r\n,\r\n{...}`, `]`). Every chunk
  * carries usageMetadata so far; the last one (with finishReason) has the final counts.
  */
-async function streamGenerateContent(ctx: RequestContext): Promise<void> {
+export async function streamGenerateContent(ctx: RequestContext): Promise<void> {
   const answer = prepare(ctx);
   if (typeof answer === "string") return ctx.reject(answer);
   const { behaviour, responder } = ctx;
@@ -114,7 +114,7 @@ async function streamGenerateContent(ctx: RequestContext): Promise<void> {
   await runStream(responder, plan, pieces, behaviour, midStreamError);
 }
 
-async function countTokens(ctx: RequestContext): Promise<void> {
+export async function countTokens(ctx: RequestContext): Promise<void> {
   const contents = ctx.body["contents"] ?? (ctx.body["generateContentRequest"] as JsonObject | undefined)?.["contents"];
   if (!Array.isArray(contents)) return ctx.reject("* CountTokensRequest.contents: contents is not specified\n");
   const total = ctx.behaviour.usage?.input ?? Math.max(1, Math.ceil(JSON.stringify(contents).length / 4));

@@ -107,6 +107,10 @@ export interface ProviderKeys {
   openai: string;
   google: string;
   groq: string;
+  /** The AWS secret access key Bedrock's SigV4 signatures are checked with (the access key id is FAKE_AWS_ACCESS_KEY_ID). */
+  bedrock: string;
+  /** Unused: Vertex checks the access tokens it issued for its generated service account. */
+  vertex: string;
 }
 
 export interface FakeUpstreamOptions {
@@ -132,6 +136,10 @@ export interface FakeUpstream {
   /** Resolves once `aborted` reaches at least `count` (at once if it already has). */
   whenAborted(count: number): Promise<void>;
   readonly keys: ProviderKeys;
+  /** The AWS credentials and region Bedrock's signatures must be made with. */
+  readonly aws: { accessKeyId: string; secretAccessKey: string; region: string };
+  /** Vertex AI: the project it serves, the service-account key file a gateway is given, and the token exchanges seen. */
+  readonly vertex: { project: string; serviceAccountKey: Record<string, string>; readonly exchanges: number; expireTokens(): void };
   /** Files and batches created under the keys (one store for every caller, as at the provider). */
   readonly objects: FakeObjectStore;
   /** Behaviour for the next request (FIFO). */

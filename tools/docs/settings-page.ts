@@ -99,7 +99,13 @@ export function renderSettingsPage(): string {
     const field = json.properties[key] ?? {};
     return `| \`${env}\` | ${typeOf(field)} | ${defaultOf(defaults[key])} | ${cell(meaningOf(field.description, env))} |`;
   });
-  const keyRows = providers.map((p) => `| \`${p.defaultApiKeyEnv}\` | ${cell(p.displayName)} (\`${p.routePrefix}\`) | ${p.keyOptional ? "optional (a local open-weight server may need none)" : "required to forward"} |`);
+  const keyNote = (p: (typeof providers)[number]): string => {
+    if (p.upstreamAuth === "aws-sigv4")
+      return "with `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN` for temporary keys); unset, on Node, the standard AWS sources: `AWS_PROFILE` and the shared config files, SSO, web identity, an ECS or EC2 role (docs/providers/bedrock.md)";
+    if (p.upstreamAuth === "google-service-account") return "the service-account key file's JSON; unset, on Node, the file `GOOGLE_APPLICATION_CREDENTIALS` names (docs/providers/vertex.md)";
+    return p.keyOptional ? "optional (a local open-weight server may need none)" : "required to forward";
+  };
+  const keyRows = providers.map((p) => `| \`${p.defaultApiKeyEnv}\` | ${cell(p.displayName)} (\`${p.routePrefix}\`) | ${keyNote(p)} |`);
   const commandRows = commandVariables.map((v) => `| \`${v.name}\` | ${cell(v.meaning)} |`);
   const reviewRows = reviewVariables.map((v) => `| \`${v.name}\` | ${cell(v.meaning)} |`);
   const setupRows = clientSetupVariables.map((v) => `| \`${v.name}\` | ${cell(v.meaning)} |`);
