@@ -3,7 +3,7 @@ export type { ProxyServices } from "./handler.ts";
 export { combineObservers, type RequestObserver, type RequestListener, type RequestStart, type RequestEnd, type AttemptResult } from "./observer.ts";
 export { ledgerSubscriber } from "./subscribers/ledger.ts";
 export { policySubscriber } from "./subscribers/policy.ts";
-export type { ProxyTransport, IncomingHead, UpstreamRequest, ResponseTap, ForwardOptions, ChunkTransform, RetrySignal } from "./transport.ts";
+export type { ProxyTransport, IncomingHead, UpstreamRequest, ResponseTap, ForwardOptions, ChunkTransform, RetrySignal, WebSocketTarget } from "./transport.ts";
 export { isRetrySignal, FAILURE_NOT_SENT } from "./transport.ts";
 export type { ProxyPolicy, Admission, AdmissionRequest } from "./policy.ts";
 export { allowAllPolicy } from "./policy.ts";
