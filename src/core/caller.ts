@@ -25,6 +25,8 @@ export interface ServiceAccountGrant {
   mcpServers: readonly string[];
   /** May scrape /metrics (the metrics:read scope). */
   metricsRead: boolean;
+  /** May call the admin API (the admin scope). */
+  admin: boolean;
   /** The account's own budget and rate limits, on top of its group's (keyed by the account id). */
   limits: ServiceAccountLimits;
 }

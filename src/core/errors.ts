@@ -9,6 +9,7 @@ export type ErrorCode =
   | "not_found"
   | "method_not_allowed"
   | "bad_request"
+  | "conflict"
   | "unsupported_media_type"
   | "payload_too_large"
   | "request_timeout"
@@ -26,6 +27,8 @@ const statusByCode: Record<ErrorCode, number> = {
   not_found: 404,
   method_not_allowed: 405,
   bad_request: 400,
+  // The admin API: a name that exists already.
+  conflict: 409,
   unsupported_media_type: 415,
   payload_too_large: 413,
   request_timeout: 408,

@@ -5,7 +5,9 @@ import type { Clock } from "../core/clock.ts";
 import type { AppDeps, SecretSource } from "../core/deps.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Settings } from "../core/settings.ts";
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
+import packageJson from "../../package.json" with { type: "json" };
+import { createAdminModule } from "../admin/index.ts";
 import { createPricer, type Catalog } from "../catalog/index.ts";
 import type { ConfigHolder } from "../config/index.ts";
 import { createDashboardModule, type DashboardAssets } from "../dashboard/index.ts";
@@ -15,8 +17,9 @@ import { knowledgeBuiltIn } from "../knowledge/index.ts";
 import { BatchedLedgerWriter, type LedgerCloseResult, type LedgerInsert, type LedgerSpool } from "../ledger/index.ts";
 import { createMcpModule, type McpModule, type StdioTransportFactory } from "../mcp/index.ts";
 import { createMetricsModule, metricsSubscriber, MetricsRegistry } from "../metrics/index.ts";
-import { createMcpAccessPolicy, type CounterStore, type RateLimiterStore } from "../policy/index.ts";
-import { CallerConcurrencyLimiter, combineObservers, createProxyModule, ledgerSubscriber, policySubscriber, type ProxyPolicy, type ProxyTransport, type RequestObserver } from "../proxy/index.ts";
+import { createMcpAccessPolicy, isZdr, type CounterStore, type RateLimiterStore } from "../policy/index.ts";
+import { CallerConcurrencyLimiter, captureSubscriber, CaptureWriter, combineObservers, configuredProviderKeys, createProxyModule, ledgerSubscriber, policySubscriber, type ProxyPolicy, type ProxyTransport, type RequestObserver } from "../proxy/index.ts";
+import { DEFAULT_CAPTURE_RETENTION_HOURS } from "../config/index.ts";
 import type { CodeExecutor } from "../sandbox/index.ts";
 import type { StoreHealth } from "../store/health.ts";
 import type { Database } from "../store/index.ts";
@@ -78,6 +81,8 @@ export interface GatewayParts {
     | undefined;
   /** Runtime-specific /metrics (a connection pool, a shared store's backlog). */
   instrument: ((metrics: MetricsRegistry) => void) | undefined;
+  /** The client's address as the runtime sees it, for the admin audit log ("from where"); undefined = not known. */
+  clientAddress: ((c: Context) => string | undefined) | undefined;
   /** Mounted after the gateway's own modules (tests). */
   extraModules: readonly AppModule[];
   /** Every opened part registers its closer here; the runtime disposes it on a failed start and at shutdown. */
@@ -108,10 +113,12 @@ export interface ComposedGateway {
   settled(): Promise<void>;
   /** OpenTelemetry tracing, when an OTLP endpoint is set (docs/telemetry.md); undefined = no observer registered. */
   tracing: Tracing | undefined;
+  /** Where captured bodies go (org config `bodyCapture`); a runtime with timers prunes it periodically. */
+  capture: CaptureWriter;
 }
 
 /** The names of the modules the composition mounts, in order (before `extraModules`); `mcp` only given `parts.mcp`. */
-export const GATEWAY_MODULES = ["proxy", "identity-login", "discovery", "mcp", "dashboard", "metrics"] as const;
+export const GATEWAY_MODULES = ["proxy", "identity-login", "discovery", "mcp", "dashboard", "metrics", "admin"] as const;
 
 /**
  * The one composition of the gateway: builds the deps, governance, the ledger and every module
@@ -171,7 +178,17 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
   // disposed after the drain, so the drained requests' spans are exported (docs/telemetry.md).
   const tracing = await startOtlpTracing(settings, logger);
   if (tracing) disposers.push("tracing", () => tracing.shutdown());
-  const subscribers: RequestObserver[] = [ledgerSubscriber(ledger), metricsSubscriber(metrics), policySubscriber(), ...(tracing ? [tracing.observer] : []), ...parts.observers];
+  // Body capture (org config `bodyCapture`, off by default): no listener at all while off.
+  const capture = new CaptureWriter({
+    db,
+    clock,
+    logger,
+    retentionMs: () => (config.current().bodyCapture?.retentionHours ?? DEFAULT_CAPTURE_RETENTION_HOURS) * 3_600_000,
+    knownSecrets: () => configuredProviderKeys(config.current(), parts.secrets),
+  });
+  disposers.push("body capture", () => capture.close());
+  const captureBodies = captureSubscriber({ config, sink: capture, zeroDataRetention: (providerId, _shape, models) => models.some((model) => isZdr(config.current(), providerId, model)) });
+  const subscribers: RequestObserver[] = [ledgerSubscriber(ledger), metricsSubscriber(metrics), policySubscriber(), captureBodies, ...(tracing ? [tracing.observer] : []), ...parts.observers];
   const proxy = createProxyModule({
     transport: parts.transport,
     concurrency,
@@ -198,7 +215,9 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
       })
     : undefined;
 
-  const mounted = [proxy, login, discovery, ...(mcp ? [mcp] : []), dashboard, metricsModule, ...parts.extraModules];
+  // The admin API (/admin/v1): its revocations take effect on this instance at once.
+  const admin = createAdminModule({ revocations: parts.identity?.revocations, keys: parts.identity?.serviceAccountVerifier, clientAddress: parts.clientAddress, version: packageJson.version });
+  const mounted = [proxy, login, discovery, ...(mcp ? [mcp] : []), dashboard, metricsModule, admin, ...parts.extraModules];
   const app = createApp(deps, mounted);
   if (mcp) disposers.push("mcp", () => mcp.runtime().close());
 
@@ -214,9 +233,10 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
     },
     ledgerCloseResult: () => closeResult,
     tracing,
+    capture,
     settled: async () => {
       // A Worker keeps no timer running after its response: each request's spans go with its row.
-      await Promise.all([ledger.flush(), mcp?.runtime().audit.flush(), tracing?.flush()]);
+      await Promise.all([ledger.flush(), mcp?.runtime().audit.flush(), tracing?.flush(), capture.flush()]);
     },
   };
 }

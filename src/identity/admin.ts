@@ -1,7 +1,12 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../core/clock.ts";
+import { GatewayError } from "../core/errors.ts";
 import type { Database } from "../store/index.ts";
 import { normalizeEmail } from "./anonymous-ids.ts";
+
+/** What `identity_revocations` can name: a subject, an email, a token id, a group. */
+export type RevocationKind = "sub" | "email" | "jti" | "group";
+export const REVOCATION_KINDS: readonly RevocationKind[] = ["sub", "email", "jti", "group"];
 
 export interface TokenRow {
   jti: string;
@@ -50,14 +55,14 @@ export class IdentityAdmin {
   }
 
   /**
-   * Revokes every token of a subject or email issued up to now, or one token id — including
+   * Revokes every token of a subject, email or group issued up to now, or one token id — including
    * tokens Gatehouse did not sign (jwt mode: the IdP's or the proxy's). Every instance refuses
    * them within GATEHOUSE_REVOCATION_POLL_MS; a token issued later (a new sign-in) works.
    */
-  async revokeIdentity(target: { kind: "sub" | "email" | "jti"; value: string }, reason: string, actor: string): Promise<{ id: string; revokedAt: number }> {
+  async revokeIdentity(target: { kind: RevocationKind; value: string }, reason: string, actor: string): Promise<{ id: string; revokedAt: number }> {
     const value = target.kind === "email" ? normalizeEmail(target.value) : target.value.trim();
-    if (!value) throw new Error(`A ${target.kind} to revoke is required.`);
-    if (target.kind === "email" && !/^[^\s@]+@[^\s@]+$/.test(value)) throw new Error(`"${target.value}" is not an email address.`);
+    if (!value) throw new GatewayError("bad_request", `A ${target.kind} to revoke is required.`);
+    if (target.kind === "email" && !/^[^\s@]+@[^\s@]+$/.test(value)) throw new GatewayError("bad_request", `"${target.value}" is not an email address.`);
     const row = { id: crypto.randomUUID(), kind: target.kind, value, revoked_at: this.clock.now(), reason, actor };
     await this.db.insertInto("identity_revocations").values(row).execute();
     return { id: row.id, revokedAt: row.revoked_at };

@@ -112,9 +112,9 @@ export class JwtAuthenticator implements Authenticator {
       if (typeof payload.sub !== "string" || !UUID.test(payload.sub) || typeof payload.jti !== "string") {
         throw new GatewayError("unauthenticated", "Gateway token is missing its subject or id.");
       }
-      return { caller: { id: payload.sub, email, groups, team: groups[0], tokenId: payload.jti }, expiresAt, facts: { ...facts, email } };
+      return { caller: { id: payload.sub, email, groups, team: groups[0], tokenId: payload.jti }, expiresAt, facts: { ...facts, email, groups } };
     }
-    return { caller: await this.callerFor(email, groups, facts.jti), expiresAt, facts: { ...facts, email } };
+    return { caller: await this.callerFor(email, groups, facts.jti), expiresAt, facts: { ...facts, email, groups } };
   }
 
   private async callerFor(email: string, groups: string[], tokenId: string | undefined): Promise<Caller> {

@@ -10,6 +10,8 @@ export interface TokenFacts {
   jti?: string | undefined;
   sub?: string | undefined;
   email?: string | undefined;
+  /** The groups the token carries (its groups claim), for revocation by group. */
+  groups?: readonly string[] | undefined;
   /** Epoch ms of `iat`; a token without one is treated as issued before any revocation. */
   issuedAt?: number | undefined;
 }
@@ -39,7 +41,7 @@ export class RevocationList {
     return jti !== undefined && this.revoked.has(jti);
   }
 
-  /** A Gatehouse token revoked by id, or any token whose id, subject or email was revoked after it was issued. */
+  /** A Gatehouse token revoked by id, or any token whose id, subject, email or one of whose groups was revoked after it was issued. */
   revokes(facts: TokenFacts): boolean {
     if (this.isRevoked(facts.jti)) return true;
     if (this.subjects.size === 0) return false;
@@ -49,7 +51,11 @@ export class RevocationList {
       const at = this.subjects.get(key);
       return at !== undefined && issuedAt <= at;
     };
-    return (facts.sub !== undefined && after(`sub:${facts.sub}`)) || (facts.email !== undefined && after(`email:${normalizeEmail(facts.email)}`));
+    return (
+      (facts.sub !== undefined && after(`sub:${facts.sub}`)) ||
+      (facts.email !== undefined && after(`email:${normalizeEmail(facts.email)}`)) ||
+      (facts.groups !== undefined && facts.groups.some((g) => after(`group:${g}`)))
+    );
   }
 
   /** Keeps the list fresh; resolves at once unless the list is too old to trust. */

@@ -1,8 +1,10 @@
 export { BatchedLedgerWriter, kyselyLedgerInsert } from "./writer.ts";
 export type { LedgerRow, LedgerSink, LedgerWriterOptions, LedgerInsert } from "./writer.ts";
-export { usageSummary } from "./queries.ts";
+export { usageSummary, cacheHitRate, costKnown, USAGE_GROUPS } from "./queries.ts";
 export type { UsageGroup, UsageQuery, UsageSummaryRow } from "./queries.ts";
 export { blankLedgerRow } from "./row.ts";
 export type { LedgerRowIdentity } from "./row.ts";
 export type { LedgerSpool, SpoolSegment } from "./spool.ts";
 export type { LedgerCloseResult, LedgerStats } from "./writer.ts";
+export { clientOf, classifyUserAgent, sanitizeSessionId, CLIENT_KINDS, SESSION_HEADERS } from "./client.ts";
+export type { ClientInfo, ClientKind } from "./client.ts";

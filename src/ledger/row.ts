@@ -21,6 +21,9 @@ export function blankLedgerRow(identity: LedgerRowIdentity): LedgerRow {
     requested_model: null,
     attempts: 1,
     estimated: 0,
+    client: null,
+    client_version: null,
+    session_id: null,
     ...identity,
   };
 }

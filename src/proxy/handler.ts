@@ -8,6 +8,7 @@ import { isUsageOnlyEvent } from "../usage/index.ts";
 import type { Pricer } from "../catalog/index.ts";
 import { createMeteringTap, failedAttemptRow, ledgerRow, type MeteringServices, type RequestRecord } from "./metering.ts";
 import type { RequestListener, RequestObserver } from "./observer.ts";
+import { clientOf } from "../ledger/index.ts";
 import { forwardRequestHeaders, gatewayHeaders } from "./headers.ts";
 import { upstreamUrl } from "./url.ts";
 import { canonicalTarget, encodeQuery, type CanonicalTarget } from "./canonical.ts";
@@ -102,7 +103,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       // Never forwarded, whoever asks: TRACE would echo the injected key, CONNECT opens a tunnel.
       if (!FORWARDED_METHODS.has(head.method)) throw new GatewayError("method_not_allowed", `${head.method} is not forwarded by this gateway.`);
       const caller = await deps.authenticator.authenticate(headerReader(head.headers));
-      record = { requestId, ts, startedAt, caller, provider, clock };
+      record = { requestId, ts, startedAt, caller, provider, clock, client: clientOf(head.headers) };
       listener?.identified?.(caller);
 
       const route = configuredRoute(provider, deps);
@@ -172,6 +173,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         const attemptBody = body ? serialized : bodyBytes;
         if (attemptBody) headers["content-length"] = String(attemptBody.byteLength);
         listener?.upstreamHeaders?.(attempt, headers);
+        if (attempt === 1 && attemptBody) listener?.requestBody?.(attemptBody);
 
         const meteringTap = createMeteringTap(record, { shape: attemptShape, attempt, requestedModel, request: { body, bytes: attemptBody?.byteLength ?? 0 }, serverAddress: upstreamHost }, metering, listener);
         const ownedTap = objectPlan ? objectPlan.wrapTap(meteringTap) : meteringTap;
@@ -289,6 +291,7 @@ async function openSocket(
         const session = createResponsesSocketSession(client, upstream, {
           provider,
           caller,
+          client: record.client,
           spec: governed,
           policy: services.policy,
           observer: services.observer,

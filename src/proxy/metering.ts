@@ -2,7 +2,7 @@ import type { Clock } from "../core/clock.ts";
 import type { Caller } from "../core/caller.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Pricer } from "../catalog/index.ts";
-import { blankLedgerRow, type LedgerRow } from "../ledger/index.ts";
+import { blankLedgerRow, type ClientInfo, type LedgerRow } from "../ledger/index.ts";
 import type { ProviderDescriptor, RequestShape } from "../providers/index.ts";
 import type { StreamOutcome } from "../store/index.ts";
 import { createUsageReader, type UsageReport } from "../usage/index.ts";
@@ -22,6 +22,8 @@ export interface RequestRecord {
   caller: Caller;
   provider: ProviderDescriptor;
   clock: Clock;
+  /** The coding client and its session, from the request's headers (the WebSocket handshake's for a socket). */
+  client: ClientInfo;
 }
 
 const DAY_MS = 86_400_000;
@@ -58,6 +60,9 @@ export function ledgerRow(r: RequestRecord, shape: RequestShape | undefined, sta
   row.streamed = shape?.streaming ? 1 : 0;
   row.error_code = errorCode;
   row.requested_model = shape?.model ?? null;
+  row.client = r.client.client;
+  row.client_version = r.client.clientVersion;
+  row.session_id = r.client.sessionId;
   return row;
 }
 
@@ -133,6 +138,7 @@ export function createMeteringTap(r: RequestRecord, a: MeteredAttempt, services:
         listener?.firstByte?.(ttfb);
       }
       reader.push(chunk);
+      listener?.responseChunk?.(chunk);
     },
     onEnd(outcome, failure) {
       // The answer never started because the upstream failed: the attempt counts against it (breaker).

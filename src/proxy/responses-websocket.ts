@@ -1,4 +1,5 @@
 import type { Caller } from "../core/caller.ts";
+import type { ClientInfo } from "../ledger/index.ts";
 import { GatewayError, toGatewayError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { setEndUser, shapeOf, type EndpointSpec, type JsonObject, type RequestShape } from "../providers/index.ts";
@@ -29,6 +30,8 @@ export interface RelaySession {
 export interface ResponsesSocketOptions {
   provider: ProviderDescriptor;
   caller: Caller;
+  /** The client and its session, from the handshake's headers: every response on the socket is theirs. */
+  client: ClientInfo;
   /** The declared endpoint a `response.create` is governed as (POST /responses). */
   spec: EndpointSpec;
   policy: ProxyPolicy;
@@ -111,7 +114,7 @@ export function createResponsesSocketSession(client: SocketPeer, upstream: Socke
     const requestId = o.newRequestId();
     const startedAt = o.clock.monotonic();
     const ts = o.clock.now();
-    const record: RequestRecord = { requestId, ts, startedAt, caller: o.caller, provider: o.provider, clock: o.clock };
+    const record: RequestRecord = { requestId, ts, startedAt, caller: o.caller, provider: o.provider, clock: o.clock, client: o.client };
     const listener: RequestListener | undefined = o.observer.begin({ requestId, provider: o.provider, method: "POST", ts, startedAt });
     listener?.identified?.(o.caller);
     const { type: _type, ...body } = event;
@@ -148,7 +151,9 @@ export function createResponsesSocketSession(client: SocketPeer, upstream: Socke
     const model = admission.route?.model ?? shape.model;
     if (model !== undefined) body["model"] = model;
     // The forwarded body is what an estimate counts the prompt from if the response never completes.
-    const tap = createMeteringTap(record, { shape: { ...shape, model }, attempt: 1, requestedModel: shape.model, request: { body, bytes: encoder.encode(JSON.stringify(body)).byteLength }, serverAddress: o.serverAddress }, o.metering, listener);
+    const forwarded = encoder.encode(JSON.stringify(body));
+    const tap = createMeteringTap(record, { shape: { ...shape, model }, attempt: 1, requestedModel: shape.model, request: { body, bytes: forwarded.byteLength }, serverAddress: o.serverAddress }, o.metering, listener);
+    listener?.requestBody?.(forwarded);
     tap.onResponse(200);
     pending.push({ tap, requestId, created: false });
     upstream.send(JSON.stringify({ type: "response.create", ...body }));

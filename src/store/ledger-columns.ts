@@ -33,6 +33,9 @@ export const LEDGER_COLUMN_SPECS = {
   requested_model: { type: "text", nullable: true },
   attempts: { type: "integer", nullable: false, default: 1 },
   estimated: { type: "integer", nullable: false, default: 0 },
+  client: { type: "text", nullable: true },
+  client_version: { type: "text", nullable: true },
+  session_id: { type: "text", nullable: true },
 } as const satisfies Record<string, LedgerColumnSpec>;
 
 /** A column as the migrations create it: the SQL type name (the same on SQLite, PostgreSQL and D1), NULL or NOT NULL, its default, whether it is the key. */

@@ -23,9 +23,48 @@ export interface Database {
   service_accounts: ServiceAccountsTable;
   service_account_keys: ServiceAccountKeysTable;
   identity_revocations: IdentityRevocationsTable;
+  admin_audit: AdminAuditTable;
+  captured_bodies: CapturedBodiesTable;
 }
 
-/** "sub", "email" (normalised) or "jti": tokens of it issued at or before `revoked_at` are refused. */
+/** Bodies of a captured request (org config `bodyCapture`), redacted and size-capped; see migration 014. */
+export interface CapturedBodiesTable {
+  request_id: string;
+  /** The request's arrival, epoch ms (the ledger's `ts`); the retention deletes by it. */
+  ts: number;
+  request_body: string | null;
+  request_bytes: number;
+  request_truncated: number;
+  response_body: string | null;
+  response_bytes: number;
+  response_truncated: number;
+  request_note: string | null;
+  response_note: string | null;
+  redactions: number;
+}
+
+/** One admin action (API or CLI); never a secret (docs/admin.md#audit). */
+export interface AdminAuditTable {
+  id: string;
+  ts: number;
+  /** person | service_account | cli */
+  actor_kind: string;
+  actor_id: string;
+  actor_name: string;
+  action: string;
+  target: string;
+  /** started | ok | failed | denied */
+  outcome: string;
+  /** JSON of non-secret facts. */
+  detail: string;
+  /** api | cli */
+  via: string;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+}
+
+/** "sub", "email" (normalised), "jti" or "group": tokens of it issued at or before `revoked_at` are refused. */
 export interface IdentityRevocationsTable {
   id: string;
   kind: string;
@@ -209,6 +248,15 @@ export interface LedgerTable {
    * request body, output from the deltas it relayed (see docs/usage-and-pricing.md).
    */
   estimated: number;
+  /**
+   * The coding client the request's user agent names (src/ledger/client.ts: opencode,
+   * claude-code, codex, gemini-cli, sdk, other); NULL on rows written before it was recorded.
+   */
+  client: string | null;
+  /** The client's version ("2.1.332"; "openai-js/6.49.0" for an SDK), bounded and in a safe charset. */
+  client_version: string | null;
+  /** The client's own session id (x-claude-code-session-id, x-session-id, Codex's session_id), when sent and well-formed. */
+  session_id: string | null;
 }
 
 type Assert<T extends true> = T;

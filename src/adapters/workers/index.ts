@@ -132,6 +132,8 @@ async function build(env: WorkerEnv): Promise<Runtime> {
       // Worker may not use one request's I/O (a fetch, its abort signal) from another (docs/deploy.md).
       mcp: undefined,
       instrument: undefined,
+      // Set by Cloudflare's edge, not by the client.
+      clientAddress: (c) => c.req.header("cf-connecting-ip"),
       extraModules: [],
       disposers,
     });

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Clock } from "../../core/clock.ts";
+import { GatewayError } from "../../core/errors.ts";
 import type { Database, ServiceAccountKeysTable, ServiceAccountsTable } from "../../store/schema.ts";
 import { hashServiceAccountKey, keyHint, newServiceAccountKey } from "./keys.ts";
 import { createServiceAccountSchema, serviceAccountLimitsSchema, serviceAccountScopesSchema, type CreateServiceAccount, type CreatedKey, type ServiceAccount, type ServiceAccountKey } from "./types.ts";
@@ -18,9 +19,9 @@ export class ServiceAccounts {
   async create(input: CreateServiceAccount, keyTtlMs?: number): Promise<{ account: ServiceAccount; key: CreatedKey }> {
     const parsed = createServiceAccountSchema.parse(input);
     const existing = await this.db.selectFrom("service_accounts").select("id").where("name", "=", parsed.name).executeTakeFirst();
-    if (existing) throw new Error(`A service account named ${parsed.name} exists already; pick another name or add a key to it (gatehouse service-account key add ${parsed.name}).`);
+    if (existing) throw new GatewayError("conflict", `A service account named ${parsed.name} exists already; pick another name or add a key to it (gatehouse service-account key add ${parsed.name}).`);
     const now = this.clock.now();
-    if (parsed.expiresAt !== undefined && parsed.expiresAt <= now) throw new Error("The expiry is in the past.");
+    if (parsed.expiresAt !== undefined && parsed.expiresAt <= now) throw new GatewayError("bad_request", "The expiry is in the past.");
     const row: Selectable<ServiceAccountsTable> = {
       id: crypto.randomUUID(),
       name: parsed.name,
@@ -46,7 +47,7 @@ export class ServiceAccounts {
 
   async byName(name: string): Promise<ServiceAccount> {
     const row = await this.db.selectFrom("service_accounts").selectAll().where("name", "=", name).executeTakeFirst();
-    if (!row) throw new Error(`No service account named ${name} (gatehouse service-account list shows them).`);
+    if (!row) throw new GatewayError("not_found", `No service account named ${name} (gatehouse service-account list shows them).`);
     return toAccount(row);
   }
 
@@ -79,7 +80,33 @@ export class ServiceAccounts {
   async revokeKey(name: string, keyId: string, reason: string): Promise<void> {
     const account = await this.byName(name);
     const result = await this.db.updateTable("service_account_keys").set({ revoked_at: this.clock.now(), revoked_reason: reason }).where("id", "=", keyId).where("account_id", "=", account.id).where("revoked_at", "is", null).executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) throw new Error(`Service account ${name} has no live key ${keyId} (gatehouse service-account key list ${name} shows them).`);
+    if (Number(result.numUpdatedRows) !== 1) throw new GatewayError("not_found", `Service account ${name} has no live key ${keyId} (gatehouse service-account key list ${name} shows them).`);
+  }
+
+  /** Disables the account: every key of it is refused within the poll interval; the account stays listed. */
+  async disable(name: string): Promise<ServiceAccount> {
+    const account = await this.byName(name);
+    if (account.disabledAt !== null) throw new GatewayError("conflict", `Service account ${name} is disabled already.`);
+    const at = this.clock.now();
+    await this.db.updateTable("service_accounts").set({ disabled_at: at }).where("id", "=", account.id).where("disabled_at", "is", null).execute();
+    return { ...account, disabledAt: at };
+  }
+
+  /**
+   * Roll-over: a new key, and the old one kept working only until `graceMs` from now (or its
+   * own earlier expiry). Both work until then; `revokeKey` ends the old one at once.
+   */
+  async rollOver(name: string, keyId: string, graceMs: number, ttlMs?: number): Promise<{ created: CreatedKey; old: ServiceAccountKey }> {
+    const account = await this.byName(name);
+    const old = await this.db.selectFrom("service_account_keys").selectAll().where("id", "=", keyId).where("account_id", "=", account.id).executeTakeFirst();
+    const now = this.clock.now();
+    if (!old || old.revoked_at !== null || (old.expires_at !== null && Number(old.expires_at) <= now)) {
+      throw new GatewayError("not_found", `Service account ${name} has no live key ${keyId} (gatehouse service-account key list ${name} shows them).`);
+    }
+    const until = Math.min(now + graceMs, old.expires_at === null ? Number.POSITIVE_INFINITY : Number(old.expires_at));
+    const created = await this.addKey(name, ttlMs);
+    await this.db.updateTable("service_account_keys").set({ expires_at: until }).where("id", "=", keyId).execute();
+    return { created, old: toKey({ ...old, expires_at: until }) };
   }
 
   /** The key and its account by the key's hash, or undefined; the verifier decides what is still valid. */

@@ -12,6 +12,8 @@ export const serviceAccountScopesSchema = z.object({
   models: z.array(modelGlobSchema).default([]),
   mcpServers: z.array(z.string().min(1)).default([]),
   metricsRead: z.boolean().default(false),
+  /** The `admin` scope: may call the admin API (/admin/v1). */
+  admin: z.boolean().default(false),
 });
 export type ServiceAccountScopes = z.infer<typeof serviceAccountScopesSchema>;
 
