@@ -15,10 +15,7 @@ let h: Harness;
 /** The write deadline alone: the in-process fake takes a while to build a 24 MB answer, longer than IDLE_MS. */
 let writes: Harness;
 beforeAll(async () => {
-  [h, writes] = await Promise.all([
-    startHarness({}, { GATEHOUSE_UPSTREAM_IDLE_TIMEOUT_MS: String(IDLE_MS) }),
-    startHarness({}, { GATEHOUSE_UPSTREAM_IDLE_TIMEOUT_MS: "60000", GATEHOUSE_CLIENT_WRITE_TIMEOUT_MS: String(WRITE_MS) }),
-  ]);
+  [h, writes] = await Promise.all([startHarness({}, { GATEHOUSE_UPSTREAM_IDLE_TIMEOUT_MS: String(IDLE_MS) }), startHarness({}, { GATEHOUSE_UPSTREAM_IDLE_TIMEOUT_MS: "60000", GATEHOUSE_CLIENT_WRITE_TIMEOUT_MS: String(WRITE_MS) })]);
 });
 afterAll(async () => {
   await Promise.all([h?.close(), writes?.close()]);
@@ -78,9 +75,7 @@ describe("Responses WebSocket deadlines (Node)", { timeout: 60_000 }, () => {
     const socket = connectTcp(writes.gateway.port, "127.0.0.1");
     socket.on("error", () => undefined);
     const key = randomBytes(16).toString("base64");
-    socket.write(
-      [`GET /openai/v1/responses HTTP/1.1`, "host: 127.0.0.1", "upgrade: websocket", "connection: Upgrade", `sec-websocket-key: ${key}`, "sec-websocket-version: 13", `authorization: Bearer ${CLIENT_TOKEN}`, "", ""].join("\r\n"),
-    );
+    socket.write([`GET /openai/v1/responses HTTP/1.1`, "host: 127.0.0.1", "upgrade: websocket", "connection: Upgrade", `sec-websocket-key: ${key}`, "sec-websocket-version: 13", `authorization: Bearer ${CLIENT_TOKEN}`, "", ""].join("\r\n"));
     // Read the 101 only, then never read again.
     await new Promise<void>((resolve) => socket.once("data", () => resolve()));
     socket.pause();
