@@ -24,7 +24,7 @@ import type { CodeExecutor } from "../sandbox/index.ts";
 import type { StoreHealth } from "../store/health.ts";
 import type { Database } from "../store/index.ts";
 import type { DisposerStack } from "./disposers.ts";
-import { registerGatewayGauges } from "./gauges.ts";
+import { registerAlertMetrics, registerGatewayGauges } from "./gauges.ts";
 import { startGovernance, type ReconcileLoop, type RunningGovernance } from "./governance.ts";
 import { gatewayReadiness } from "./readiness.ts";
 import { startOtlpTracing, type Tracing } from "../telemetry/index.ts";
@@ -179,6 +179,7 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
 
   const concurrency = new CallerConcurrencyLimiter(settings.maxConcurrentPerCaller);
   registerGatewayGauges(metrics, { ledger, storeHealth, concurrency });
+  if (alerts) registerAlertMetrics(metrics, alerts);
   parts.instrument?.(metrics);
 
   // Every request's life goes to these, in order: its ledger row, /metrics (refusals included),
