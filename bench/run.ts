@@ -5,6 +5,8 @@
  *   --quick       shorter phases (for a smoke check, not for the README)
  *   --no-portkey  skip Portkey
  *   --no-scale    skip the scale-out rows (two instances on PostgreSQL, the worker in workerd)
+ *   --no-cloud    skip the cloud-route rows (a Bedrock stream against the direct Anthropic route)
+ *   --cloud-only  only the cloud-route rows
  *   --compare DIR one more Gatehouse row, started from another checkout (an older commit via
  *                 `git archive`, node_modules linked): a before/after in the same run; repeatable
  */
@@ -13,10 +15,13 @@ import { cpus } from "node:os";
 import { fixedCount, peakDuringStreams, percentile, rssMiB, sequential, throughput, timedPost, type Target } from "./measure.ts";
 import { BENCH_TOKEN, startBareProxy, startPortkey, startSignedGatehouse, startUpstream, type Started } from "./processes.ts";
 import { startPostgresPair, startWorkerd } from "./scale.ts";
+import { measureCloudRoutes } from "./cloud-routes.ts";
 
 const quick = process.argv.includes("--quick");
 const withPortkey = !process.argv.includes("--no-portkey");
 const withScale = !process.argv.includes("--no-scale");
+const withCloud = !process.argv.includes("--no-cloud");
+const cloudOnly = process.argv.includes("--cloud-only");
 const compareDirs = process.argv.flatMap((arg, i) => (arg === "--compare" && process.argv[i + 1] ? [process.argv[i + 1] as string] : []));
 const LATENCY_N = quick ? 200 : 1000;
 // Throughput is measured in rounds, one phase per candidate each, the order rotating, so a
@@ -26,6 +31,9 @@ const THROUGHPUT_ROUNDS = quick ? 2 : 4;
 const ROUND_S = 2;
 const STREAMS = 1000;
 const SOAK_N = quick ? 20_000 : 100_000;
+// Streams carry the event framing (src/proxy/client-stream.ts): their CPU is measured apart from the JSON requests'.
+const STREAM_CPU_ROUNDS = quick ? 2 : 4;
+const STREAM_CPU_N = quick ? 500 : 2000;
 
 const body = (model: string, stream = false) => JSON.stringify({ model, stream, messages: [{ role: "user", content: "Say hello." }] });
 
@@ -48,6 +56,8 @@ interface Row {
   /** Medians of the per-round ratios to the bare proxy's figure of the same round. */
   rpsVsBare: number;
   cpuVsBare: number;
+  /** CPU the candidate's process spent per streamed request (10 SSE events each), median of the stream rounds. */
+  cpuUsPerStream: number;
   ttfb50: number;
   ttfb99: number;
   peakStreamsMiB: number;
@@ -59,7 +69,22 @@ function progress(message: string): void {
   process.stderr.write(`  … ${message}\n`);
 }
 
+async function cloudRows(upstreamPort: number, gatehouse: Started & { token: string }): Promise<string[]> {
+  process.stderr.write("cloud routes: a Claude stream through /bedrock and through /anthropic\n");
+  return measureCloudRoutes(upstreamPort, gatehouse, LATENCY_N, quick ? 1000 : 5000);
+}
+
 async function main(): Promise<void> {
+  if (cloudOnly) {
+    const upstream = await startUpstream();
+    const gatehouse = await startSignedGatehouse(upstream.port);
+    try {
+      process.stdout.write(`\n${(await cloudRows(upstream.port, gatehouse)).join("\n")}\n`);
+    } finally {
+      await Promise.all([upstream.stop(), gatehouse.stop()]);
+    }
+    return;
+  }
   const upstream = await startUpstream();
   const up = `http://127.0.0.1:${upstream.port}`;
   const bare = await startBareProxy(upstream.port);
@@ -70,6 +95,7 @@ async function main(): Promise<void> {
   // Scale-out rows (issue 5; bench/scale.ts).
   const pgPair = withScale ? await startPostgresPair(upstream.port) : undefined;
   const workerd = withScale ? await startWorkerd(upstream.port) : undefined;
+  let cloud: string[] = [];
   const started = [upstream, bare, gatehouse, ...compared, ...(portkey ? [portkey] : []), ...(pgPair ? [pgPair] : []), ...(workerd ? [{ stop: workerd.stop }] : [])];
 
   const candidates: Candidate[] = [
@@ -101,6 +127,8 @@ async function main(): Promise<void> {
     process.stderr.write(`throughput at concurrency 64, zero-delay upstream (${THROUGHPUT_ROUNDS} rounds of ${ROUND_S} s per candidate, after a 1 s warm-up each)\n`);
     for (const candidate of candidates) await throughput(candidate.target, body("bench-delay-0"), 1, 64);
     const rounds = await throughputRounds(candidates);
+    process.stderr.write(`CPU per streamed request (${STREAM_CPU_ROUNDS} rounds of ${STREAM_CPU_N} streams at concurrency 32 per candidate)\n`);
+    const streamCpu = await streamCpuRounds(candidates);
     for (const [index, candidate] of candidates.entries()) {
       process.stderr.write(`${candidate.name}\n`);
       const t = candidate.target;
@@ -124,13 +152,14 @@ async function main(): Promise<void> {
       const l = lat[index] as number[];
       const f = ttfb[index] as number[];
       const r = rounds[index] as RoundFigures;
-      rows.push({ name: candidate.name, p50: percentile(l, 50), p99: percentile(l, 99), ...r, ttfb50: percentile(f, 50), ttfb99: percentile(f, 99), peakStreamsMiB: peak, memory });
+      rows.push({ name: candidate.name, p50: percentile(l, 50), p99: percentile(l, 99), ...r, cpuUsPerStream: streamCpu[index] as number, ttfb50: percentile(f, 50), ttfb99: percentile(f, 99), peakStreamsMiB: peak, memory });
     }
+    if (withCloud) cloud = await cloudRows(upstream.port, gatehouse);
   } finally {
     await Promise.all(started.map((s) => s.stop()));
   }
 
-  const report = render(rows);
+  const report = [render(rows), ...(cloud.length > 0 ? ["", ...cloud] : [])].join("\n");
   process.stdout.write(`\n${report}\n`);
   mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
   writeFileSync(new URL("./results/latest.md", import.meta.url), `${report}\n`);
@@ -148,13 +177,13 @@ function render(rows: Row[]): string {
   const lines = [
     `Benchmark, ${new Date().toISOString()}, Node ${process.version}, ${quick ? "quick" : "full"} run, ${cpus().length} cores, load average at the end ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}. Latencies in ms; "added" = the candidate's percentile minus the direct call's, sampled round-robin. Throughput and CPU: median of ${THROUGHPUT_ROUNDS} rounds of ${ROUND_S} s; "vs bare" = median of the per-round ratios to the bare proxy's figure of the same round.`,
     "",
-    "| candidate | added p50 | added p99 | added p99 vs bare | req/s (c=64) | req/s vs bare | req/s vs direct | CPU µs/request | CPU vs bare | added TTFB p50 | added TTFB p99 | peak RSS, 1000 streams (MiB) | RSS after warm-up → half → full soak (MiB) |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| candidate | added p50 | added p99 | added p99 vs bare | req/s (c=64) | req/s vs bare | req/s vs direct | CPU µs/request | CPU vs bare | CPU µs/stream | added TTFB p50 | added TTFB p99 | peak RSS, 1000 streams (MiB) | RSS after warm-up → half → full soak (MiB) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
     const isDirect = r === direct;
     lines.push(
-      `| ${r.name} | ${isDirect ? "-" : f(r.p50 - direct.p50, 3)} | ${isDirect ? "-" : f(addedP99(r), 3)} | ${isDirect || r === bare ? "-" : p99VsBare(r)} | ${f(r.rps, 0)} | ${f(r.rpsVsBare)} | ${f(r.rps / direct.rps)} | ${f(r.cpuUsPerRequest, 0)} | ${r === bare || !Number.isFinite(r.cpuVsBare) ? "-" : `${f(r.cpuVsBare)}x`} | ${isDirect ? "-" : f(r.ttfb50 - direct.ttfb50, 3)} | ${isDirect ? "-" : f(addedTtfb99(r), 3)} | ${f(r.peakStreamsMiB, 0)} | ${r.memory.length ? r.memory.map((m) => f(m, 0)).join(" → ") : "-"} |`,
+      `| ${r.name} | ${isDirect ? "-" : f(r.p50 - direct.p50, 3)} | ${isDirect ? "-" : f(addedP99(r), 3)} | ${isDirect || r === bare ? "-" : p99VsBare(r)} | ${f(r.rps, 0)} | ${f(r.rpsVsBare)} | ${f(r.rps / direct.rps)} | ${f(r.cpuUsPerRequest, 0)} | ${r === bare || !Number.isFinite(r.cpuVsBare) ? "-" : `${f(r.cpuVsBare)}x`} | ${f(r.cpuUsPerStream, 0)} | ${isDirect ? "-" : f(r.ttfb50 - direct.ttfb50, 3)} | ${isDirect ? "-" : f(addedTtfb99(r), 3)} | ${f(r.peakStreamsMiB, 0)} | ${r.memory.length ? r.memory.map((m) => f(m, 0)).join(" → ") : "-"} |`,
     );
   }
   const gh = rows.find((r) => r.name === "gatehouse");
@@ -211,6 +240,24 @@ async function throughputRounds(candidates: readonly Candidate[]): Promise<Round
     rpsVsBare: median(rounds.map((r, i) => r.rps / (bareRounds[i] as { rps: number }).rps)),
     cpuVsBare: median(rounds.map((r, i) => r.cpu / (bareRounds[i] as { cpu: number }).cpu)),
   }));
+}
+
+/** Per candidate with its own process: the median over rounds of its CPU per streamed request (bench-stream: 10 events over ~10 ms). */
+async function streamCpuRounds(candidates: readonly Candidate[]): Promise<number[]> {
+  const perRound = candidates.map(() => [] as number[]);
+  for (let round = 0; round < STREAM_CPU_ROUNDS; round++) {
+    for (let k = 0; k < candidates.length; k++) {
+      const index = (round + k) % candidates.length;
+      const candidate = candidates[index] as Candidate;
+      const measured = candidate.process && !candidate.sharedCpu ? candidate.process.pid : undefined;
+      if (measured === undefined) continue;
+      const cpuBefore = cpuMs(measured);
+      const result = await fixedCount(candidate.target, body("bench-stream", true), STREAM_CPU_N, 32);
+      if (result.non2xx + result.errors > 0) throw new Error(`${candidate.name}: ${result.non2xx} non-2xx and ${result.errors} errors on streams`);
+      (perRound[index] as number[]).push(((cpuMs(measured) - cpuBefore) * 1000) / STREAM_CPU_N);
+    }
+  }
+  return perRound.map((values) => median(values));
 }
 
 function median(values: readonly number[]): number {

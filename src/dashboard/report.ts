@@ -5,6 +5,7 @@ import { compileRules } from "../policy/index.ts";
 import { callerMonthSpend, costByDayAndClass, groupedBy, groupSpendByDay, latency, outcomes, providerClass, totals, type Aggregate, type Outcomes, type Percentiles, type Totals } from "./queries.ts";
 import { daysBetween, daysOf, shiftDay, type DayRange } from "./range.ts";
 import { mcpActivity, type McpActivity } from "./mcp-audit.ts";
+import { clientsReport, type ClientsReport } from "./clients.ts";
 import { serviceAccountNames, spendersByKind, type ServiceAccountSpend } from "./spenders.ts";
 
 export interface ClassShare {
@@ -56,13 +57,15 @@ export interface DashboardReport {
   userBurn: UserBurn[];
   /** MCP portal tool calls from its audit log. */
   mcp: McpActivity;
+  /** Per client, the most expensive sessions and the prompt-cache hit rates (clients.ts). */
+  clients: ClientsReport;
 }
 
 const zero = (): Totals => ({ requests: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, costUsd: 0, estimatedUsd: 0, unpricedRequests: 0 });
 
 /** Everything the dashboard page shows for a range, read from the ledger. */
 export async function buildReport(db: Kysely<Database>, config: OrgConfig, range: DayRange, now: number): Promise<DashboardReport> {
-  const [sum, byDay, byClassDay, providers, models, teams, spenders, outcome, lat, mcp] = await Promise.all([
+  const [sum, byDay, byClassDay, providers, models, teams, spenders, outcome, lat, mcp, clients] = await Promise.all([
     totals(db, range),
     groupedBy(db, range, "day"),
     costByDayAndClass(db, range),
@@ -73,6 +76,7 @@ export async function buildReport(db: Kysely<Database>, config: OrgConfig, range
     outcomes(db, range),
     latency(db, range),
     mcpActivity(db, range),
+    clientsReport(db, range),
   ]);
 
   const dayIndex = new Map(byDay.map((d) => [d.key, d]));
@@ -101,6 +105,7 @@ export async function buildReport(db: Kysely<Database>, config: OrgConfig, range
     target.outputTokens += p.outputTokens;
     target.cacheTokens += p.cacheTokens;
     target.costUsd += p.costUsd;
+    target.unpricedRequests += p.unpricedRequests;
   }
 
   const today = new Date(now).toISOString().slice(0, 10);
@@ -108,7 +113,7 @@ export async function buildReport(db: Kysely<Database>, config: OrgConfig, range
   const { burnDown, userBurn } = await budgets(db, config, month, today);
   const daysWithTraffic = days.filter((d) => d.requests > 0).length;
   const monthDaysElapsed = daysBetween(`${month}-01`, today) + 1;
-  return { range, totals: sum, days, daysWithTraffic, providers, classes, models, teams, spenders: spenders.people, serviceAccountSpenders: spenders.serviceAccounts, outcomes: outcome, latency: lat, month, monthDaysElapsed, burnDown, userBurn, mcp };
+  return { range, totals: sum, days, daysWithTraffic, providers, classes, models, teams, spenders: spenders.people, serviceAccountSpenders: spenders.serviceAccounts, outcomes: outcome, latency: lat, month, monthDaysElapsed, burnDown, userBurn, mcp, clients };
 }
 
 async function budgets(db: Kysely<Database>, config: OrgConfig, month: string, today: string): Promise<{ burnDown: BurnDown[]; userBurn: UserBurn[] }> {

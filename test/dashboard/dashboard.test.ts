@@ -172,7 +172,7 @@ describe("usage dashboard in headless Chromium", { timeout: 120_000 }, () => {
     const csv = readFileSync(await download.path(), "utf8")
       .trim()
       .split("\r\n");
-    expect(csv[0]).toBe("model,requests,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,reasoning_tokens,cost_usd,errors");
+    expect(csv[0]).toBe("model,requests,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,reasoning_tokens,cost_usd,errors,cache_hit_rate,unpriced_requests");
     const byModel = new Map(
       csv
         .slice(1)
