@@ -3,7 +3,7 @@ export type { ProxyServices } from "./handler.ts";
 export { combineObservers, type RequestObserver, type RequestListener, type RequestStart, type RequestEnd, type AttemptResult } from "./observer.ts";
 export { ledgerSubscriber } from "./subscribers/ledger.ts";
 export { policySubscriber } from "./subscribers/policy.ts";
-export { captureSubscriber, captureSettingsFor, configuredProviderKeys, REDACTION_MARGIN_BYTES, type CaptureSubscriberOptions } from "./subscribers/capture.ts";
+export { captureSubscriber, captureSettingsFor, captureRetentionMs, configuredProviderKeys, REDACTION_MARGIN_BYTES, type CaptureSubscriberOptions } from "./subscribers/capture.ts";
 export { CaptureWriter, capturedRow, type CaptureSink, type CapturedExchange, type CapturedPart } from "./subscribers/capture-writer.ts";
 export { redactBody, redactText, isSecretField, cutToBytes, REDACTED } from "./subscribers/capture-redact.ts";
 export type { ProxyTransport, IncomingHead, UpstreamRequest, ResponseTap, ForwardOptions, ChunkTransform, RetrySignal, WebSocketTarget } from "./transport.ts";

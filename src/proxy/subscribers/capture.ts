@@ -21,6 +21,14 @@ export interface CaptureSubscriberOptions {
   zeroDataRetention(providerId: string, shape: RequestShape | undefined, models: readonly (string | undefined)[]): boolean;
 }
 
+/** `bodyCapture.retentionHours`' default (config/capture-schema.ts; capture.test.ts checks they agree): what kept rows expire by once the key is gone. */
+export const DEFAULT_RETENTION_HOURS = 72;
+
+/** How long captured bodies are kept, in ms. */
+export function captureRetentionMs(capture: BodyCaptureConfig | undefined): number {
+  return (capture?.retentionHours ?? DEFAULT_RETENTION_HOURS) * 3_600_000;
+}
+
 /** The capture settings of one route, or undefined when its bodies are not captured. */
 export function captureSettingsFor(capture: BodyCaptureConfig | undefined, providerId: string): { maxBytes: number } | undefined {
   if (!capture) return undefined;
