@@ -180,6 +180,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         const attemptBody = body ? serialized : bodyBytes;
         if (attemptBody) headers["content-length"] = String(attemptBody.byteLength);
         listener?.upstreamHeaders?.(attempt, headers);
+        if (attempt === 1 && attemptBody) listener?.requestBody?.(attemptBody);
         // Signed last, over exactly what leaves; a route whose credentials cannot be had is refused here, before anything is sent.
         const unsigned = { url: upstreamUrl(route.base, attemptPath, search), method: head.method, headers, body: attemptBody };
         const outgoing = route.signer ? await route.signer(unsigned) : unsigned;
