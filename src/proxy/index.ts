@@ -6,7 +6,7 @@ export { policySubscriber } from "./subscribers/policy.ts";
 export { captureSubscriber, captureSettingsFor, configuredProviderKeys, REDACTION_MARGIN_BYTES, type CaptureSubscriberOptions } from "./subscribers/capture.ts";
 export { CaptureWriter, capturedRow, type CaptureSink, type CapturedExchange, type CapturedPart } from "./subscribers/capture-writer.ts";
 export { redactBody, redactText, isSecretField, cutToBytes, REDACTED } from "./subscribers/capture-redact.ts";
-export type { ProxyTransport, IncomingHead, UpstreamRequest, ResponseTap, ForwardOptions, ChunkTransform, RetrySignal } from "./transport.ts";
+export type { ProxyTransport, IncomingHead, UpstreamRequest, ResponseTap, ForwardOptions, ChunkTransform, RetrySignal, WebSocketTarget } from "./transport.ts";
 export { isRetrySignal, FAILURE_NOT_SENT } from "./transport.ts";
 export type { ProxyPolicy, Admission, AdmissionRequest } from "./policy.ts";
 export { allowAllPolicy } from "./policy.ts";

@@ -72,6 +72,19 @@ export interface Behaviour {
   errorEventAfter?: number;
   /** Stream deltas every `chunkDelayMs` until the client disconnects (abort tests). */
   endless?: boolean;
+  /**
+   * A model that calls one tool once: a request that offers a tool of this name and carries
+   * no tool result yet is answered with this call (the arguments stream as JSON deltas where
+   * the provider streams them); any other request (the one that brings the result back, a
+   * side request without tools) gets `text`. Lets a real client run one tool turn.
+   */
+  toolCall?: ToolCallBehaviour;
+}
+
+export interface ToolCallBehaviour {
+  /** The tool's name as the client declared it (Anthropic `tools[].name`, OpenAI `tools[].name`, Gemini `functionDeclarations[].name`). */
+  name: string;
+  arguments: Record<string, unknown>;
 }
 
 export interface RecordedRequest {
