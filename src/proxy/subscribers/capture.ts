@@ -2,6 +2,7 @@ import type { BodyCaptureConfig, OrgConfig } from "../../config/index.ts";
 import type { SecretSource } from "../../core/deps.ts";
 import { isProviderId, providerById, type RequestShape } from "../../providers/index.ts";
 import type { Admission } from "../policy.ts";
+import { upstreamSecretValues } from "../upstream-auth.ts";
 import type { RequestListener, RequestObserver, RequestStart } from "../observer.ts";
 import type { CaptureSink, CapturedPart } from "./capture-writer.ts";
 
@@ -140,8 +141,8 @@ export function configuredProviderKeys(config: OrgConfig, secrets: SecretSource)
     const found = new Set<string>();
     for (const [id, route] of Object.entries(config.providers)) {
       if (!isProviderId(id)) continue;
-      const value = secrets.get(route?.apiKeyEnv ?? providerById(id).defaultApiKeyEnv);
-      if (value) found.add(value);
+      const provider = providerById(id);
+      for (const value of upstreamSecretValues(provider, route?.apiKeyEnv ?? provider.defaultApiKeyEnv, secrets)) found.add(value);
     }
     keys = [...found];
     keysByConfig.set(config, keys);
