@@ -14,6 +14,8 @@ import { openApiDocumentSchema } from "./schemas.ts";
 export interface AdminModuleOptions {
   /** This instance's revocation list: re-read at once after a revocation made here. */
   revocations: RevocationList | undefined;
+  /** This instance's verified-key cache: dropped for an account when a key of it is revoked here. */
+  keys: { forgetAccount(accountId: string): void } | undefined;
   /** The client's address as the runtime sees it (Node: the socket's peer; Workers: the edge's). */
   clientAddress: ((c: Context) => string | undefined) | undefined;
   /** The gateway's version, shown in the OpenAPI document. */
@@ -48,7 +50,7 @@ export function createAdminModule(options: AdminModuleOptions): AppModule {
   return {
     name: "admin",
     mount(app, deps) {
-      const service = new AdminService(deps.db, deps.clock, { revocations: options.revocations });
+      const service = new AdminService(deps.db, deps.clock, { revocations: options.revocations, keys: options.keys });
       const routes = adminRoutes(options.version);
       const admin = new Hono<AppEnv>();
       admin.use("*", async (c, next) => {

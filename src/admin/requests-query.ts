@@ -19,6 +19,7 @@ export async function queryRequests(db: Kysely<Database>, filter: RequestFilter)
   if (filter.team !== undefined) q = q.where("team", "=", filter.team);
   if (filter.provider !== undefined) q = q.where("provider", "=", filter.provider);
   if (filter.model !== undefined) q = q.where("model", "=", filter.model);
+  if (filter.client !== undefined) q = q.where("client", "=", filter.client);
   if (filter.outcome !== undefined) q = q.where("outcome", "=", filter.outcome);
   if (filter.status !== undefined) q = q.where("status", "=", filter.status);
   if (filter.minCostUsd !== undefined) q = q.where("cost_usd", ">=", filter.minCostUsd);
@@ -52,6 +53,9 @@ export async function queryRequests(db: Kysely<Database>, filter: RequestFilter)
       durationMs: Number(r.duration_ms),
       attempts: Number(r.attempts),
       errorCode: r.error_code,
+      client: r.client,
+      clientVersion: r.client_version,
+      sessionId: r.session_id,
     })),
     next: rows.length > filter.limit ? (page[page.length - 1]?.request_id ?? null) : null,
   };

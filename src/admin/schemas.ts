@@ -156,6 +156,7 @@ export const requestsQuery = z.strictObject({
   team: z.string().optional(),
   provider: z.string().optional(),
   model: z.string().optional(),
+  client: z.string().optional().describe("the coding client (opencode, claude-code, codex, gemini-cli, sdk, other)"),
   outcome: z.enum(REQUEST_OUTCOMES).optional(),
   status: z.coerce.number().int().min(100).max(599).optional(),
   minCostUsd: z.coerce.number().min(0).optional(),
@@ -187,6 +188,9 @@ export const requestRowSchema = z.object({
   durationMs: z.number(),
   attempts: z.number().int(),
   errorCode: z.string().nullable(),
+  client: z.string().nullable(),
+  clientVersion: z.string().nullable(),
+  sessionId: z.string().nullable(),
 });
 export const requestsResponse = z.object({ requests: z.array(requestRowSchema), next: z.string().nullable().describe("pass as `before` for the next page; null at the end") });
 

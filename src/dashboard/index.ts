@@ -5,6 +5,7 @@ import type { AppDeps } from "../core/deps.ts";
 import { GatewayError, errorBody, toGatewayError } from "../core/errors.ts";
 import { publicUrlIsHttps } from "../core/public-url.ts";
 import { usageSummary, type UsageGroup } from "../ledger/index.ts";
+import { adminAuditFilter, adminAuditPage } from "./admin-audit.ts";
 import { authenticateAdmin, isAdmin, TOKEN_COOKIE } from "./auth.ts";
 import { DASHBOARD_SCRIPT } from "./client-script.ts";
 import { usageCsv } from "./csv.ts";
@@ -12,6 +13,7 @@ import { forbiddenPage, loginPage } from "./login-page.ts";
 import { dashboardPage } from "./page.ts";
 import { parseRange } from "./range.ts";
 import { buildReport } from "./report.ts";
+import { mountRequestLog } from "./request-log.ts";
 
 export { buildReport, type DashboardReport } from "./report.ts";
 export { providerClass, percentiles } from "./queries.ts";
@@ -75,6 +77,15 @@ export function createDashboardModule(assets: DashboardAssets): AppModule {
         const report = await buildReport(deps.analyticsDb ?? deps.db, deps.config.current(), range, deps.clock.now());
         return c.html(dashboardPage(report));
       });
+
+      // The admin audit log (src/dashboard/admin-audit.ts).
+      app.get("/dashboard/audit", async (c) => {
+        const denied = await guard(c, deps, true);
+        if (denied) return denied;
+        return c.html(await adminAuditPage(deps.analyticsDb ?? deps.db, deps.clock, adminAuditFilter(c.req.query())));
+      });
+
+      mountRequestLog(app, deps, guard);
 
       app.get("/dashboard/export.csv", async (c) => {
         const denied = await guard(c, deps, false);

@@ -66,6 +66,18 @@ function exportLinks(r: DashboardReport): string {
   return ["day", "provider", "model", "team", "caller", "client", "session"].map((by) => `<a href="/dashboard/export.csv?${q}&by=${by}" data-test="export-${by}" download>${by}</a>`).join(" · ");
 }
 
+/** Service accounts' spend, apart from people's: named (their id is the cell's tooltip), never mixed into the people's top list. */
+function serviceAccountTable(r: DashboardReport, total: Totals): string {
+  const rows = r.serviceAccountSpenders
+    .map(
+      (a) =>
+        `<tr data-key="${esc(a.key)}" data-name="${esc(a.name)}" data-requests="${a.requests}" data-cost="${a.costUsd}"><td class="key" title="${esc(a.name)}" tabindex="0">${esc(a.name)}</td><td>${fmtInt(a.requests)}</td><td class="wide">${fmtInt(tokensOf(a))}</td><td data-col="cost">${fmtUsd(a.costUsd)}</td><td data-col="share">${fmtPct(a.costUsd, total.costUsd)}</td></tr>`,
+    )
+    .join("");
+  return `<section data-test="service-account-spenders" style="margin-top:18px"><h2>Top spenders: service accounts</h2><table class="aggregate"><thead><tr><th>Service account</th><th>Requests</th><th class="wide">Tokens</th><th data-col="cost">Cost</th><th data-col="share">Share</th></tr></thead>
+<tbody>${rows || `<tr><td colspan="5" class="muted">No service account requests in this range.</td></tr>`}</tbody></table></section>`;
+}
+
 /** Shown above the charts while they cannot show a trend: one bar is a fact, not a trend. */
 export function chartHint(r: Pick<DashboardReport, "daysWithTraffic">): string | undefined {
   if (r.daysWithTraffic === 0) return "No requests in this range yet: the charts fill in once traffic goes through the gateway.";
@@ -114,7 +126,7 @@ export function dashboardPage(r: DashboardReport): string {
     )
     .join("");
   const userRows = r.userBurn
-    .map((u) => `<tr data-test="user-burn" data-key="${esc(u.callerId)}" data-spent="${u.spentUsd}">${keyCell(u.callerId, true)}<td>${fmtUsd(u.limitUsd)}</td><td>${fmtUsd(u.spentUsd)}</td><td>${fmtPct(u.spentUsd, u.limitUsd)}</td></tr>`)
+    .map((u) => `<tr data-test="user-burn" data-key="${esc(u.callerId)}" data-spent="${u.spentUsd}"${u.serviceAccount !== undefined ? ' data-kind="service"' : ""}>${u.serviceAccount !== undefined ? `<td class="key" title="${esc(`service account ${u.serviceAccount}`)}" tabindex="0"><span class="muted">service account</span> ${esc(u.serviceAccount)}</td>` : keyCell(u.callerId, true)}<td>${fmtUsd(u.limitUsd)}</td><td>${fmtUsd(u.spentUsd)}</td><td>${fmtPct(u.spentUsd, u.limitUsd)}</td></tr>`)
     .join("");
   const hint = chartHint(r);
 
@@ -125,7 +137,7 @@ export function dashboardPage(r: DashboardReport): string {
 <label>To <input type="date" name="to" value="${esc(r.range.to)}" required></label>
 <button type="submit">Apply</button>
 </form>
-<div class="muted">CSV by ${exportLinks(r)}</div>
+<div class="muted">CSV by ${exportLinks(r)} · <a href="/dashboard/requests" data-test="requests-link">Request log</a> · <a href="/dashboard/audit" data-test="admin-audit-link">Admin audit log</a></div>
 <form method="post" action="/dashboard/logout"><button class="secondary" type="submit">Sign out</button></form>
 </header>
 <main>
@@ -155,7 +167,10 @@ ${aggregateTable("models", "By model (top 15)", "Model", r.models, t)}
 ${aggregateTable("teams", "By team (top 15)", "Team", r.teams, t)}
 </div>
 <div class="grid2">
-${aggregateTable("spenders", "Top spenders (anonymous ids)", "Caller", r.spenders, t, true)}
+<div>
+${aggregateTable("spenders", "Top spenders: people (anonymous ids)", "Person", r.spenders, t, true)}
+${serviceAccountTable(r, t)}
+</div>
 <section data-test="latency"><h2>Latency</h2><table><thead><tr><th></th><th>p50</th><th>p90</th><th>p99</th><th>Requests</th></tr></thead><tbody>
 ${percentileRow("Whole request", "latency-duration", r.latency.duration)}${percentileRow("Time to first byte", "latency-ttfb", r.latency.ttfb)}</tbody></table>
 <h2 style="margin-top:16px">Errors and denials</h2><table><thead><tr><th>Outcome</th><th>Requests</th><th>Share of all</th></tr></thead><tbody>

@@ -6,6 +6,7 @@ import { callerMonthSpend, costByDayAndClass, groupedBy, groupSpendByDay, latenc
 import { daysBetween, daysOf, shiftDay, type DayRange } from "./range.ts";
 import { mcpActivity, type McpActivity } from "./mcp-audit.ts";
 import { clientsReport, type ClientsReport } from "./clients.ts";
+import { serviceAccountNames, spendersByKind, type ServiceAccountSpend } from "./spenders.ts";
 
 export interface ClassShare {
   frontier: Totals;
@@ -30,6 +31,8 @@ export interface UserBurn {
   callerId: string;
   spentUsd: number;
   limitUsd: number;
+  /** Set when the caller is a service account: its name. */
+  serviceAccount?: string | undefined;
 }
 
 export interface DashboardReport {
@@ -42,7 +45,9 @@ export interface DashboardReport {
   classes: ClassShare;
   models: Aggregate[];
   teams: Aggregate[];
+  /** Top people by spend (anonymous ids); service accounts are apart, in `serviceAccountSpenders`. */
   spenders: Aggregate[];
+  serviceAccountSpenders: ServiceAccountSpend[];
   outcomes: Outcomes;
   latency: { duration: Percentiles; ttfb: Percentiles };
   month: string;
@@ -67,7 +72,7 @@ export async function buildReport(db: Kysely<Database>, config: OrgConfig, range
     groupedBy(db, range, "provider"),
     groupedBy(db, range, "model", 15),
     groupedBy(db, range, "team", 15),
-    groupedBy(db, range, "caller_id", 10),
+    spendersByKind(db, range, 10),
     outcomes(db, range),
     latency(db, range),
     mcpActivity(db, range),
@@ -108,7 +113,7 @@ export async function buildReport(db: Kysely<Database>, config: OrgConfig, range
   const { burnDown, userBurn } = await budgets(db, config, month, today);
   const daysWithTraffic = days.filter((d) => d.requests > 0).length;
   const monthDaysElapsed = daysBetween(`${month}-01`, today) + 1;
-  return { range, totals: sum, days, daysWithTraffic, providers, classes, models, teams, spenders, outcomes: outcome, latency: lat, month, monthDaysElapsed, burnDown, userBurn, mcp, clients };
+  return { range, totals: sum, days, daysWithTraffic, providers, classes, models, teams, spenders: spenders.people, serviceAccountSpenders: spenders.serviceAccounts, outcomes: outcome, latency: lat, month, monthDaysElapsed, burnDown, userBurn, mcp, clients };
 }
 
 async function budgets(db: Kysely<Database>, config: OrgConfig, month: string, today: string): Promise<{ burnDown: BurnDown[]; userBurn: UserBurn[] }> {
@@ -141,7 +146,13 @@ async function budgets(db: Kysely<Database>, config: OrgConfig, month: string, t
     if (limit !== undefined) userBurn.push({ callerId: s.callerId, spentUsd: s.costUsd, limitUsd: limit });
   }
   userBurn.sort((a, b) => b.spentUsd / b.limitUsd - a.spentUsd / a.limitUsd);
-  return { burnDown, userBurn: userBurn.slice(0, 10) };
+  const closest = userBurn.slice(0, 10);
+  const names = await serviceAccountNames(
+    db,
+    closest.map((u) => u.callerId),
+  );
+  for (const u of closest) u.serviceAccount = names.get(u.callerId);
+  return { burnDown, userBurn: closest };
 }
 
 /** The last day of the month of `day` (YYYY-MM-DD). */

@@ -17,8 +17,9 @@ import { knowledgeBuiltIn } from "../knowledge/index.ts";
 import { BatchedLedgerWriter, type LedgerCloseResult, type LedgerInsert, type LedgerSpool } from "../ledger/index.ts";
 import { createMcpModule, type McpModule, type StdioTransportFactory } from "../mcp/index.ts";
 import { createMetricsModule, metricsSubscriber, MetricsRegistry } from "../metrics/index.ts";
-import { createMcpAccessPolicy, type CounterStore, type RateLimiterStore } from "../policy/index.ts";
-import { CallerConcurrencyLimiter, combineObservers, createProxyModule, ledgerSubscriber, policySubscriber, type ProxyPolicy, type ProxyTransport, type RequestObserver } from "../proxy/index.ts";
+import { createMcpAccessPolicy, isZdr, type CounterStore, type RateLimiterStore } from "../policy/index.ts";
+import { CallerConcurrencyLimiter, captureSubscriber, CaptureWriter, combineObservers, configuredProviderKeys, createProxyModule, ledgerSubscriber, policySubscriber, type ProxyPolicy, type ProxyTransport, type RequestObserver } from "../proxy/index.ts";
+import { DEFAULT_CAPTURE_RETENTION_HOURS } from "../config/index.ts";
 import type { CodeExecutor } from "../sandbox/index.ts";
 import type { StoreHealth } from "../store/health.ts";
 import type { Database } from "../store/index.ts";
@@ -112,6 +113,8 @@ export interface ComposedGateway {
   settled(): Promise<void>;
   /** OpenTelemetry tracing, when an OTLP endpoint is set (docs/telemetry.md); undefined = no observer registered. */
   tracing: Tracing | undefined;
+  /** Where captured bodies go (org config `bodyCapture`); a runtime with timers prunes it periodically. */
+  capture: CaptureWriter;
 }
 
 /** The names of the modules the composition mounts, in order (before `extraModules`); `mcp` only given `parts.mcp`. */
@@ -175,7 +178,17 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
   // disposed after the drain, so the drained requests' spans are exported (docs/telemetry.md).
   const tracing = await startOtlpTracing(settings, logger);
   if (tracing) disposers.push("tracing", () => tracing.shutdown());
-  const subscribers: RequestObserver[] = [ledgerSubscriber(ledger), metricsSubscriber(metrics), policySubscriber(), ...(tracing ? [tracing.observer] : []), ...parts.observers];
+  // Body capture (org config `bodyCapture`, off by default): no listener at all while off.
+  const capture = new CaptureWriter({
+    db,
+    clock,
+    logger,
+    retentionMs: () => (config.current().bodyCapture?.retentionHours ?? DEFAULT_CAPTURE_RETENTION_HOURS) * 3_600_000,
+    knownSecrets: () => configuredProviderKeys(config.current(), parts.secrets),
+  });
+  disposers.push("body capture", () => capture.close());
+  const captureBodies = captureSubscriber({ config, sink: capture, zeroDataRetention: (providerId, _shape, models) => models.some((model) => isZdr(config.current(), providerId, model)) });
+  const subscribers: RequestObserver[] = [ledgerSubscriber(ledger), metricsSubscriber(metrics), policySubscriber(), captureBodies, ...(tracing ? [tracing.observer] : []), ...parts.observers];
   const proxy = createProxyModule({
     transport: parts.transport,
     concurrency,
@@ -203,7 +216,7 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
     : undefined;
 
   // The admin API (/admin/v1): its revocations take effect on this instance at once.
-  const admin = createAdminModule({ revocations: parts.identity?.revocations, clientAddress: parts.clientAddress, version: packageJson.version });
+  const admin = createAdminModule({ revocations: parts.identity?.revocations, keys: parts.identity?.serviceAccountVerifier, clientAddress: parts.clientAddress, version: packageJson.version });
   const mounted = [proxy, login, discovery, ...(mcp ? [mcp] : []), dashboard, metricsModule, admin, ...parts.extraModules];
   const app = createApp(deps, mounted);
   if (mcp) disposers.push("mcp", () => mcp.runtime().close());
@@ -220,9 +233,10 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
     },
     ledgerCloseResult: () => closeResult,
     tracing,
+    capture,
     settled: async () => {
       // A Worker keeps no timer running after its response: each request's spans go with its row.
-      await Promise.all([ledger.flush(), mcp?.runtime().audit.flush(), tracing?.flush()]);
+      await Promise.all([ledger.flush(), mcp?.runtime().audit.flush(), tracing?.flush(), capture.flush()]);
     },
   };
 }

@@ -13,6 +13,8 @@ import type { CreateServiceAccount, CreatedKey, ServiceAccount, ServiceAccountKe
 export interface AdminServiceOptions {
   /** This instance's revocation list, re-read at once after a revocation (the others within their poll interval). */
   revocations?: RevocationList | undefined;
+  /** This instance's verified-key cache: an account's keys are read again at once after a revocation made here. */
+  keys?: { forgetAccount(accountId: string): void } | undefined;
 }
 
 export interface RevocationResult {
@@ -69,6 +71,7 @@ export class AdminService {
   disableServiceAccount(ctx: AdminContext, name: string, reason: string): Promise<ServiceAccount> {
     return this.act(ctx, "service_account.disable", `service-account:${name}`, { reason }, async () => {
       const account = await this.accounts.disable(name);
+      this.options.keys?.forgetAccount(account.id);
       return { result: account, detail: { accountId: account.id } };
     });
   }
@@ -94,6 +97,7 @@ export class AdminService {
   revokeKey(ctx: AdminContext, name: string, keyId: string, reason: string): Promise<void> {
     return this.act(ctx, "key.revoke", `key:${keyId}`, { account: name, reason }, async () => {
       await this.accounts.revokeKey(name, keyId, reason);
+      this.options.keys?.forgetAccount((await this.accounts.byName(name)).id);
       return { result: undefined, detail: {} };
     });
   }

@@ -37,6 +37,8 @@ export interface Identity {
   signingKey: SigningKey | undefined;
   /** Service accounts and their keys (accepted in every mode). */
   serviceAccounts: ServiceAccounts;
+  /** This instance's cache of verified keys (the admin API drops an account's entries when it revokes or disables). */
+  serviceAccountVerifier: ServiceAccountVerifier;
 }
 
 const FORBIDDEN_ALGORITHMS = /^(none|HS\d+)$/i;
@@ -87,7 +89,7 @@ export function createIdentity(settings: Settings, deps: IdentityDeps): Identity
       gatehouseIssued: false,
     };
     const authenticator = new JwtAuthenticator({ rules, clock: deps.clock, anonymousIds, cache, revocations, serviceAccounts: serviceAccountVerifier, ...(settings.jwtHeader ? { extraHeader: settings.jwtHeader } : {}) });
-    return { authenticator, anonymousIds, revocations, issuer: undefined, signingKey: undefined, serviceAccounts };
+    return { authenticator, anonymousIds, revocations, issuer: undefined, signingKey: undefined, serviceAccounts, serviceAccountVerifier };
   }
 
   if (settings.authMode === "oidc") {
@@ -107,7 +109,7 @@ export function createIdentity(settings: Settings, deps: IdentityDeps): Identity
   };
   const devTokens = settings.authMode === "dev" && deps.staticTokens ? new DevTokens(deps.staticTokens) : undefined;
   const authenticator = new JwtAuthenticator({ rules, clock: deps.clock, anonymousIds, cache, revocations, serviceAccounts: serviceAccountVerifier, ...(devTokens ? { devTokens } : {}) });
-  return { authenticator, anonymousIds, revocations, issuer: new TokenIssuer(signingKey, deps.db, deps.clock), signingKey, serviceAccounts };
+  return { authenticator, anonymousIds, revocations, issuer: new TokenIssuer(signingKey, deps.db, deps.clock), signingKey, serviceAccounts, serviceAccountVerifier };
 }
 
 /** The factory the server composition calls: the mode's Authenticator. */

@@ -1,10 +1,10 @@
-import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { systemClock } from "../../core/clock.ts";
 import { parseSettings, type Settings } from "../../core/settings.ts";
 import { openStore } from "../../adapters/node/server.ts";
 import { openExistingStore } from "../../adapters/node/existing-store.ts";
-import { ServiceAccounts } from "../../identity/index.ts";
+import { AdminService, DEFAULT_ROLLOVER_GRACE_MS } from "../../identity/index.ts";
+import { cliAdminContext } from "../admin-context.ts";
 import { renderTable } from "../table.ts";
 import { PROVIDER_IDS } from "../../providers/index.ts";
 
@@ -15,7 +15,7 @@ const DATA_DIR_HELP = "data directory of the gateway; env GATEHOUSE_DATA_DIR (DA
  * Run where the gateway's store is reachable; the gateway itself reads the same tables.
  */
 export function registerServiceAccount(program: Command): void {
-  const sa = program.command("service-account").description("Create and list service accounts (CI, bots, batch jobs) and add or revoke their ghsa_ keys. Keys work in every auth mode; running gateways see a revocation within GATEHOUSE_REVOCATION_POLL_MS.");
+  const sa = program.command("service-account").description("Create and list service accounts (CI, bots, batch jobs) and add or revoke their ghsa_ keys. Keys work in every auth mode; running gateways see a revocation within 2 x GATEHOUSE_REVOCATION_POLL_MS.");
 
   sa.command("create")
     .description("Create a service account and its first key; prints the key on stdout, once (only its hash is stored).")
@@ -24,7 +24,7 @@ export function registerServiceAccount(program: Command): void {
     .requiredOption("--route <provider...>", `required: provider routes the key may call (${PROVIDER_IDS.join(", ")}, or *)`)
     .option("--model <glob...>", 'model globs the key may use, "provider/model" with *, e.g. "openai/gpt-4o-mini*"')
     .option("--mcp <server...>", "MCP portal servers the key may use (* = those the group may use)")
-    .option("--scope <scope...>", "extra scopes: metrics:read (scrape /metrics)")
+    .option("--scope <scope...>", "extra scopes: metrics:read (scrape /metrics), admin (call the admin API, /admin/v1)")
     .option("--daily-usd <amount>", "the account's own daily budget (the tighter of this and the group's per-member cap applies)")
     .option("--monthly-usd <amount>", "the account's own monthly budget")
     .option("--rpm <n>", "the account's own requests per minute")
@@ -36,15 +36,16 @@ export function registerServiceAccount(program: Command): void {
     .action(async (name: string, opts: CreateOptions) => {
       const settings = parseSettings(process.env, { dataDir: opts.dataDir });
       const scopes = (opts.scope ?? []).map((s) => s.trim());
-      const unknown = scopes.filter((s) => s !== "metrics:read");
-      if (unknown.length) throw new Error(`unknown --scope ${unknown.join(", ")}; the one extra scope is metrics:read`);
+      const unknown = scopes.filter((s) => s !== "metrics:read" && s !== "admin");
+      if (unknown.length) throw new Error(`unknown --scope ${unknown.join(", ")}; the extra scopes are metrics:read and admin`);
       const now = systemClock.now();
-      await withStore(settings, openStore, async (accounts) => {
-        const { account, key } = await accounts.create(
+      await withStore(settings, openStore, async (service) => {
+        const { account, key } = await service.createServiceAccount(
+          cliAdminContext(),
           {
             name,
             ownerGroup: opts.group,
-            scopes: { routes: opts.route, models: opts.model ?? [], mcpServers: opts.mcp ?? [], metricsRead: scopes.includes("metrics:read") },
+            scopes: { routes: opts.route, models: opts.model ?? [], mcpServers: opts.mcp ?? [], metricsRead: scopes.includes("metrics:read"), admin: scopes.includes("admin") },
             limits: {
               ...(opts.dailyUsd !== undefined ? { dailyUsd: number(opts.dailyUsd, "--daily-usd") } : {}),
               ...(opts.monthlyUsd !== undefined ? { monthlyUsd: number(opts.monthlyUsd, "--monthly-usd") } : {}),
@@ -52,7 +53,6 @@ export function registerServiceAccount(program: Command): void {
               ...(opts.tpm !== undefined ? { tokensPerMinute: number(opts.tpm, "--tpm") } : {}),
             },
             ...(opts.expires !== undefined ? { expiresAt: instant(opts.expires, now, "--expires") } : {}),
-            createdBy: `cli:${userInfo().username}`,
           },
           opts.keyTtl !== undefined ? duration(opts.keyTtl, "--key-ttl") : undefined,
         );
@@ -66,8 +66,8 @@ export function registerServiceAccount(program: Command): void {
     .option("-d, --data-dir <dir>", DATA_DIR_HELP)
     .action(async (opts: { dataDir?: string }) => {
       const settings = parseSettings(process.env, { dataDir: opts.dataDir });
-      await withStore(settings, openExistingStore, async (accounts) => {
-        const rows = await accounts.list();
+      await withStore(settings, openExistingStore, async (service) => {
+        const rows = await service.listServiceAccounts();
         const limits = (l: Record<string, number | undefined>) =>
           Object.entries(l)
             .filter(([, v]) => v !== undefined)
@@ -83,7 +83,7 @@ export function registerServiceAccount(program: Command): void {
               a.scopes.routes.join(" "),
               a.scopes.models.join(" "),
               a.scopes.mcpServers.join(" "),
-              a.scopes.metricsRead ? "metrics:read" : "",
+              [a.scopes.metricsRead ? "metrics:read" : "", a.scopes.admin ? "admin" : ""].filter(Boolean).join(" "),
               limits(a.limits),
               a.expiresAt ? iso(a.expiresAt) : "",
               String(a.activeKeys),
@@ -103,8 +103,8 @@ export function registerServiceAccount(program: Command): void {
     .option("-d, --data-dir <dir>", DATA_DIR_HELP)
     .action(async (name: string, opts: { ttl?: string; dataDir?: string }) => {
       const settings = parseSettings(process.env, { dataDir: opts.dataDir });
-      await withStore(settings, openExistingStore, async (accounts) => {
-        const created = await accounts.addKey(name, opts.ttl !== undefined ? duration(opts.ttl, "--ttl") : undefined);
+      await withStore(settings, openExistingStore, async (service) => {
+        const created = await service.addKey(cliAdminContext(), name, opts.ttl !== undefined ? duration(opts.ttl, "--ttl") : undefined);
         process.stderr.write(`Key ${created.record.id} for ${name}${expiryText(created.record.expiresAt)}. Store it now: it is not shown again.\n`);
         process.stdout.write(`${created.key}\n`);
       });
@@ -117,8 +117,8 @@ export function registerServiceAccount(program: Command): void {
     .option("-d, --data-dir <dir>", DATA_DIR_HELP)
     .action(async (name: string, opts: { dataDir?: string }) => {
       const settings = parseSettings(process.env, { dataDir: opts.dataDir });
-      await withStore(settings, openExistingStore, async (accounts) => {
-        const rows = await accounts.listKeys(name);
+      await withStore(settings, openExistingStore, async (service) => {
+        const rows = await service.listKeys(name);
         process.stdout.write(
           `${renderTable(
             ["key id", "hint", "created", "expires", "revoked", "reason"],
@@ -130,16 +130,47 @@ export function registerServiceAccount(program: Command): void {
 
   key
     .command("revoke")
-    .description("Revoke one key by id; running gateways refuse it within GATEHOUSE_REVOCATION_POLL_MS (3 s by default).")
+    .description("Revoke one key by id; running gateways refuse it within 2 x GATEHOUSE_REVOCATION_POLL_MS (6 s by default).")
     .argument("<name>", "the service account")
     .argument("<keyId>", "the key id from `gatehouse service-account key list <name>`")
     .option("-r, --reason <text>", "why (kept with the revocation)", "revoked by admin")
     .option("-d, --data-dir <dir>", DATA_DIR_HELP)
     .action(async (name: string, keyId: string, opts: { reason: string; dataDir?: string }) => {
       const settings = parseSettings(process.env, { dataDir: opts.dataDir });
-      await withStore(settings, openExistingStore, async (accounts) => {
-        await accounts.revokeKey(name, keyId, opts.reason);
+      await withStore(settings, openExistingStore, async (service) => {
+        await service.revokeKey(cliAdminContext(), name, keyId, opts.reason);
         process.stdout.write(`revoked key ${keyId} of ${name}\n`);
+      });
+    });
+
+  key
+    .command("rollover")
+    .description("Roll a key over: print a new key on stdout, once, and keep the old one working only for --grace more (then it expires); both work until then.")
+    .argument("<name>", "the service account")
+    .argument("<keyId>", "the key to replace, from `gatehouse service-account key list <name>`")
+    .option("--grace <duration>", "how long the old key keeps working (90d, 12h, 30m)", "24h")
+    .option("--ttl <duration>", "lifetime of the new key (90d, 12h, 30m); default: until revoked")
+    .option("-d, --data-dir <dir>", DATA_DIR_HELP)
+    .action(async (name: string, keyId: string, opts: { grace: string; ttl?: string; dataDir?: string }) => {
+      const settings = parseSettings(process.env, { dataDir: opts.dataDir });
+      const graceMs = opts.grace === "24h" ? DEFAULT_ROLLOVER_GRACE_MS : duration(opts.grace, "--grace");
+      await withStore(settings, openExistingStore, async (service) => {
+        const { created, old } = await service.rollOverKey(cliAdminContext(), name, keyId, graceMs, opts.ttl !== undefined ? duration(opts.ttl, "--ttl") : undefined);
+        process.stderr.write(`Key ${created.record.id} for ${name}${expiryText(created.record.expiresAt)}; the old key ${old.id}${expiryText(old.expiresAt)}. Store the new key now: it is not shown again.\n`);
+        process.stdout.write(`${created.key}\n`);
+      });
+    });
+
+  sa.command("disable")
+    .description("Disable a service account: every key of it is refused by running gateways within 2 x GATEHOUSE_REVOCATION_POLL_MS.")
+    .argument("<name>", "the service account")
+    .option("-r, --reason <text>", "why (kept in the admin audit log)", "disabled by admin")
+    .option("-d, --data-dir <dir>", DATA_DIR_HELP)
+    .action(async (name: string, opts: { reason: string; dataDir?: string }) => {
+      const settings = parseSettings(process.env, { dataDir: opts.dataDir });
+      await withStore(settings, openExistingStore, async (service) => {
+        await service.disableServiceAccount(cliAdminContext(), name, opts.reason);
+        process.stdout.write(`disabled service account ${name}\n`);
       });
     });
 }
@@ -159,10 +190,10 @@ interface CreateOptions {
   dataDir?: string;
 }
 
-async function withStore(settings: Settings, open: typeof openStore, run: (accounts: ServiceAccounts) => Promise<void>): Promise<void> {
+async function withStore(settings: Settings, open: typeof openStore, run: (service: AdminService) => Promise<void>): Promise<void> {
   const db = await open(settings);
   try {
-    await run(new ServiceAccounts(db, systemClock));
+    await run(new AdminService(db, systemClock));
   } finally {
     await db.destroy();
   }

@@ -1,11 +1,11 @@
-import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { parseSettings, type Settings } from "../../core/settings.ts";
 import { systemClock } from "../../core/clock.ts";
 import { openStore } from "../../adapters/node/store.ts";
 import { openExistingStore } from "../../adapters/node/existing-store.ts";
 import { loadOrCreateSigningKey } from "../../adapters/node/identity/index.ts";
-import { assertDevModeAllowed, AnonymousIds, IdentityAdmin, normalizeEmail, TokenIssuer } from "../../identity/index.ts";
+import { AdminService, assertDevModeAllowed, AnonymousIds, normalizeEmail, TokenIssuer } from "../../identity/index.ts";
+import { cliAdminContext } from "../admin-context.ts";
 import { renderTable } from "../table.ts";
 
 export function registerToken(program: Command): void {
@@ -30,8 +30,10 @@ export function registerToken(program: Command): void {
       if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new Error(`--email must be an email address, got "${opts.email}"`);
       await withStore(settings, openStore, async (db) => {
         const key = await loadOrCreateSigningKey(settings);
+        const groups = opts.group ?? [];
         const callerId = await new AnonymousIds(db, systemClock).idFor(email);
-        const issued = await new TokenIssuer(key, db, systemClock).issue({ email, callerId, groups: opts.group ?? [], source: "cli", ttlSeconds: settings.tokenTtlSeconds });
+        // Audited like every admin action; the token itself is never in the log.
+        const issued = await new AdminService(db, systemClock).issueToken(cliAdminContext(), email, groups, () => new TokenIssuer(key, db, systemClock).issue({ email, callerId, groups, source: "cli", ttlSeconds: settings.tokenTtlSeconds }));
         process.stderr.write(`Token ${issued.jti} for ${email} (anonymous id ${callerId}), valid until ${new Date(issued.expiresAt).toISOString()}\n`);
         process.stdout.write(`${issued.token}\n`);
       });
@@ -46,7 +48,7 @@ export function registerToken(program: Command): void {
     .action(async (opts: { email?: string; all?: boolean; dataDir?: string }) => {
       const settings = parseSettings(process.env, { dataDir: opts.dataDir });
       await withStore(settings, openExistingStore, async (db) => {
-        const rows = await new IdentityAdmin(db, systemClock).listTokens({ ...(opts.email ? { email: opts.email } : {}), includeExpired: Boolean(opts.all) });
+        const rows = await new AdminService(db, systemClock).listTokens({ ...(opts.email ? { email: opts.email } : {}), includeExpired: Boolean(opts.all) });
         const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
         process.stdout.write(
           `${renderTable(
@@ -60,28 +62,34 @@ export function registerToken(program: Command): void {
   token
     .command("revoke")
     .description(
-      "Revoke one token by id (a Gatehouse token, or in jwt mode the proxy's jti), every token of an email, or (jwt mode) every token of a subject, issued up to now. Running gateways refuse them within GATEHOUSE_REVOCATION_POLL_MS (3 s by default); a later sign-in works.",
+      "Revoke one token by id (a Gatehouse token, or in jwt mode the proxy's jti), every token of an email, every token carrying a group, or (jwt mode) every token of a subject, issued up to now. Running gateways refuse them within 2 x GATEHOUSE_REVOCATION_POLL_MS (6 s by default); a later sign-in works.",
     )
     .argument("[tokenId]", "the token id (jti) from `gatehouse token list`, or a jwt-mode token's jti")
     .option("-e, --email <email>", "revoke all of this person's tokens (Gatehouse-issued and, in jwt mode, the proxy's)")
     .option("--sub <subject>", "jwt mode: revoke every token with this `sub` claim issued up to now")
+    .option("--group <group>", "revoke every person's token carrying this group (its groups claim) issued up to now")
     .option("-r, --reason <text>", "why (kept with the revocation)", "revoked by admin")
     .option("-d, --data-dir <dir>", "data directory of the gateway; env GATEHOUSE_DATA_DIR")
-    .action(async (tokenId: string | undefined, opts: { email?: string; sub?: string; reason: string; dataDir?: string }) => {
-      const given = [tokenId, opts.email, opts.sub].filter((v) => v !== undefined);
-      if (given.length !== 1) throw new Error("give exactly one of a token id, --email or --sub");
+    .action(async (tokenId: string | undefined, opts: { email?: string; sub?: string; group?: string; reason: string; dataDir?: string }) => {
+      const given = [tokenId, opts.email, opts.sub, opts.group].filter((v) => v !== undefined);
+      if (given.length !== 1) throw new Error("give exactly one of a token id, --email, --sub or --group");
       const settings = parseSettings(process.env, { dataDir: opts.dataDir });
-      const actor = `cli:${userInfo().username}`;
       await withStore(settings, openExistingStore, async (db) => {
-        const admin = new IdentityAdmin(db, systemClock);
+        const service = new AdminService(db, systemClock);
+        const ctx = cliAdminContext();
         if (opts.sub !== undefined) {
-          await admin.revokeIdentity({ kind: "sub", value: opts.sub }, opts.reason, actor);
+          await service.revoke(ctx, "sub", opts.sub, opts.reason);
           process.stdout.write(`revoked every token of subject ${opts.sub} issued up to now\n`);
           return;
         }
-        const count = await admin.revoke(tokenId ? { jti: tokenId } : { email: opts.email as string }, opts.reason);
-        // Also by id/email in the shared revocation list: tokens Gatehouse did not sign (jwt mode) are covered too.
-        await admin.revokeIdentity(tokenId ? { kind: "jti", value: tokenId } : { kind: "email", value: opts.email as string }, opts.reason, actor);
+        if (opts.group !== undefined) {
+          await service.revoke(ctx, "group", opts.group, opts.reason);
+          process.stdout.write(`revoked every token carrying group ${opts.group} issued up to now\n`);
+          return;
+        }
+        // By id or email: Gatehouse-issued tokens are marked revoked, and the shared revocation
+        // list covers the tokens Gatehouse did not sign (jwt mode) too.
+        const { gatehouseTokens: count } = tokenId ? await service.revoke(ctx, "jti", tokenId, opts.reason) : await service.revoke(ctx, "email", opts.email as string, opts.reason);
         process.stdout.write(
           tokenId
             ? `revoked token ${tokenId}${count === 0 ? " (not a Gatehouse-issued token: refused as a jwt-mode token id)" : ""}\n`

@@ -29,6 +29,11 @@ export class ServiceAccountVerifier {
     private readonly maxEntries = 10_000,
   ) {}
 
+  /** Drops what this instance remembers of an account's keys, so a revocation made here applies here at once. */
+  forgetAccount(accountId: string): void {
+    for (const [hash, entry] of this.entries) if (entry.caller.id === accountId) this.entries.delete(hash);
+  }
+
   async authenticate(key: string): Promise<Caller> {
     const hash = await hashServiceAccountKey(key);
     const now = this.clock.now();
