@@ -18,7 +18,7 @@ import { BatchedLedgerWriter, type LedgerCloseResult, type LedgerInsert, type Le
 import { createMcpModule, type McpModule, type StdioTransportFactory } from "../mcp/index.ts";
 import { createMetricsModule, metricsSubscriber, MetricsRegistry } from "../metrics/index.ts";
 import { createMcpAccessPolicy, isZdr, type CounterStore, type RateLimiterStore } from "../policy/index.ts";
-import { CallerConcurrencyLimiter, captureSubscriber, CaptureWriter, combineObservers, configuredProviderKeys, createProxyModule, ledgerSubscriber, policySubscriber, type ProxyPolicy, type ProxyTransport, type RequestObserver } from "../proxy/index.ts";
+import { CallerConcurrencyLimiter, captureSubscriber, CaptureWriter, combineObservers, configuredProviderKeys, createProxyModule, createUpstreamAuth, ledgerSubscriber, policySubscriber, type CloudCredentialSources, type ProxyPolicy, type ProxyTransport, type RequestObserver } from "../proxy/index.ts";
 import { DEFAULT_CAPTURE_RETENTION_HOURS } from "../config/index.ts";
 import type { CodeExecutor } from "../sandbox/index.ts";
 import type { StoreHealth } from "../store/health.ts";
@@ -28,6 +28,7 @@ import { registerGatewayGauges } from "./gauges.ts";
 import { startGovernance, type ReconcileLoop, type RunningGovernance } from "./governance.ts";
 import { gatewayReadiness } from "./readiness.ts";
 import { startOtlpTracing, type Tracing } from "../telemetry/index.ts";
+import { startAlerts, type RunningAlerts } from "../alerts/index.ts";
 
 /**
  * What only a runtime can give the gateway. A part a runtime cannot offer is `undefined`,
@@ -52,6 +53,8 @@ export interface GatewayParts {
   identity: Identity | undefined;
   /** How the proxy moves bytes (node:http, fetch). */
   transport: ProxyTransport;
+  /** Where Bedrock's AWS credentials and Vertex's service-account key come from; unset = the secrets (Workers). */
+  cloudCredentials?: CloudCredentialSources | undefined;
   /** Replaces governance's policy on the proxy (tests). */
   policy: ProxyPolicy | undefined;
   /** More subscribers to every request's life, after the gateway's own (tests, a runtime's exporter). */
@@ -115,6 +118,8 @@ export interface ComposedGateway {
   tracing: Tracing | undefined;
   /** Where captured bodies go (org config `bodyCapture`); a runtime with timers prunes it periodically. */
   capture: CaptureWriter;
+  /** Alerts' emitter and sender; undefined on a runtime without timers (Workers). */
+  alerts: RunningAlerts | undefined;
 }
 
 /** The names of the modules the composition mounts, in order (before `extraModules`); `mcp` only given `parts.mcp`. */
@@ -124,7 +129,7 @@ export const GATEWAY_MODULES = ["proxy", "identity-login", "discovery", "mcp", "
  * The one composition of the gateway: builds the deps, governance, the ledger and every module
  * from the runtime's parts, in the same way and the same order on Node and Workers, and
  * registers each closer on `parts.disposers`. Disposed in reverse, the gateway's own part of
- * the shutdown is: MCP → sandbox → governance → ledger close (what the runtime pushed before
+ * the shutdown is: MCP → sandbox → governance → alerts (queued events written) → ledger close (what the runtime pushed before
  * this — counters, writer threads, the store — follows).
  */
 export async function composeGateway(parts: GatewayParts): Promise<ComposedGateway> {
@@ -148,7 +153,11 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
 
   // One pricing function for the policy's estimates and the ledger's costs.
   const pricer = createPricer(catalog, config);
-  const governanceCore = await startGovernance({ config, db, clock, logger, pricer, counters: parts.counters, rates: parts.rates, reconcile: parts.reconcile });
+  // Alerts (policy.alerts): events to the store's outbox, a background sender to the webhooks;
+  // needs the runtime's timers. Stopped after governance, so the drained requests' events are written.
+  const alerts = startAlerts({ db, config, secrets: parts.secrets, clock, logger, timers: parts.reconcile?.timers, instanceId: crypto.randomUUID() });
+  if (alerts) disposers.push("alerts", () => alerts.stop());
+  const governanceCore = await startGovernance({ config, db, clock, logger, pricer, counters: parts.counters, rates: parts.rates, reconcile: parts.reconcile, events: alerts?.emitter });
   disposers.push("governance", () => governanceCore.stop());
   const metrics = new MetricsRegistry();
   const dashboard = createDashboardModule(parts.dashboardAssets);
@@ -188,13 +197,14 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
   });
   disposers.push("body capture", () => capture.close());
   const captureBodies = captureSubscriber({ config, sink: capture, zeroDataRetention: (providerId, _shape, models) => models.some((model) => isZdr(config.current(), providerId, model)) });
-  const subscribers: RequestObserver[] = [ledgerSubscriber(ledger), metricsSubscriber(metrics), policySubscriber(), captureBodies, ...(tracing ? [tracing.observer] : []), ...parts.observers];
+  const subscribers: RequestObserver[] = [ledgerSubscriber(ledger), metricsSubscriber(metrics), policySubscriber(), captureBodies, ...(alerts ? [alerts.observer] : []), ...(tracing ? [tracing.observer] : []), ...parts.observers];
   const proxy = createProxyModule({
     transport: parts.transport,
     concurrency,
     pricer,
     observer: combineObservers(subscribers, logger),
     policy: parts.policy ?? governance.policy,
+    upstreamAuth: createUpstreamAuth(parts.secrets, parts.cloudCredentials),
     userIdHeader: settings.userIdHeader,
     // A configured identity header carries the caller's token: never to a provider.
     // Tracing on: the client's trace headers are replaced by the gateway's own.
@@ -234,6 +244,7 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
     ledgerCloseResult: () => closeResult,
     tracing,
     capture,
+    alerts,
     settled: async () => {
       // A Worker keeps no timer running after its response: each request's spans go with its row.
       await Promise.all([ledger.flush(), mcp?.runtime().audit.flush(), tracing?.flush(), capture.flush()]);

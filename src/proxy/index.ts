@@ -14,3 +14,4 @@ export { forwardRequestHeaders, filterResponseHeaders } from "./headers.ts";
 export { upstreamUrl } from "./url.ts";
 export { CallerConcurrencyLimiter, type ConcurrencySlot } from "./concurrency.ts";
 export { createResponsesSocketSession, type RelaySession, type SocketPeer } from "./responses-websocket.ts";
+export { createUpstreamAuth, awsCredentialsFromSecrets, googleKeyFromSecrets, missingAwsCredentials, type CloudCredentialSources, type UpstreamAuth, type UpstreamSigner } from "./upstream-auth.ts";

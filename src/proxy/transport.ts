@@ -40,10 +40,10 @@ export interface ForwardOptions {
    * `dropEvent` removes a complete event (the injected-usage chunk) on a successful answer.
    */
   sse?: { dropEvent?: ((event: Uint8Array) => boolean) | undefined } | undefined;
-  /** Written to a framed client stream when the upstream breaks mid-stream, in the provider's format. */
+  /** Written to a framed client stream when the upstream breaks mid-stream, in the provider's format; unset: the connection is cut (a binary stream). */
   streamErrorEvent?: string | undefined;
   /** The same event with a message of the transport's choosing (a timeout says which one); falls back to `streamErrorEvent`. */
-  streamErrorFor?: ((message: string) => string) | undefined;
+  streamErrorFor?: ((message: string) => string | undefined) | undefined;
   headerTimeoutMs: number;
   /**
    * Longest silence from the upstream once its headers arrived (no byte while the client

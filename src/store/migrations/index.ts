@@ -13,6 +13,7 @@ import * as jobs from "./011_jobs.ts";
 import * as ledgerClient from "./012_ledger_client.ts";
 import * as adminApi from "./013_admin_api.ts";
 import * as requestLog from "./014_request_log.ts";
+import * as overridesAlerts from "./015_overrides_alerts.ts";
 
 /**
  * The one migration list, applied in key order on every dialect. Append; never edit a
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   "012_ledger_client": { up: (db: Kysely<unknown>) => ledgerClient.up(db) },
   "013_admin_api": { up: (db: Kysely<unknown>) => adminApi.up(db) },
   "014_request_log": { up: (db: Kysely<unknown>) => requestLog.up(db) },
+  "015_overrides_alerts": { up: (db: Kysely<unknown>) => overridesAlerts.up(db) },
 };
