@@ -26,6 +26,9 @@ const THROUGHPUT_ROUNDS = quick ? 2 : 4;
 const ROUND_S = 2;
 const STREAMS = 1000;
 const SOAK_N = quick ? 20_000 : 100_000;
+// Streams carry the event framing (src/proxy/client-stream.ts): their CPU is measured apart from the JSON requests'.
+const STREAM_CPU_ROUNDS = quick ? 2 : 4;
+const STREAM_CPU_N = quick ? 500 : 2000;
 
 const body = (model: string, stream = false) => JSON.stringify({ model, stream, messages: [{ role: "user", content: "Say hello." }] });
 
@@ -48,6 +51,8 @@ interface Row {
   /** Medians of the per-round ratios to the bare proxy's figure of the same round. */
   rpsVsBare: number;
   cpuVsBare: number;
+  /** CPU the candidate's process spent per streamed request (10 SSE events each), median of the stream rounds. */
+  cpuUsPerStream: number;
   ttfb50: number;
   ttfb99: number;
   peakStreamsMiB: number;
@@ -101,6 +106,8 @@ async function main(): Promise<void> {
     process.stderr.write(`throughput at concurrency 64, zero-delay upstream (${THROUGHPUT_ROUNDS} rounds of ${ROUND_S} s per candidate, after a 1 s warm-up each)\n`);
     for (const candidate of candidates) await throughput(candidate.target, body("bench-delay-0"), 1, 64);
     const rounds = await throughputRounds(candidates);
+    process.stderr.write(`CPU per streamed request (${STREAM_CPU_ROUNDS} rounds of ${STREAM_CPU_N} streams at concurrency 32 per candidate)\n`);
+    const streamCpu = await streamCpuRounds(candidates);
     for (const [index, candidate] of candidates.entries()) {
       process.stderr.write(`${candidate.name}\n`);
       const t = candidate.target;
@@ -124,7 +131,7 @@ async function main(): Promise<void> {
       const l = lat[index] as number[];
       const f = ttfb[index] as number[];
       const r = rounds[index] as RoundFigures;
-      rows.push({ name: candidate.name, p50: percentile(l, 50), p99: percentile(l, 99), ...r, ttfb50: percentile(f, 50), ttfb99: percentile(f, 99), peakStreamsMiB: peak, memory });
+      rows.push({ name: candidate.name, p50: percentile(l, 50), p99: percentile(l, 99), ...r, cpuUsPerStream: streamCpu[index] as number, ttfb50: percentile(f, 50), ttfb99: percentile(f, 99), peakStreamsMiB: peak, memory });
     }
   } finally {
     await Promise.all(started.map((s) => s.stop()));
@@ -148,13 +155,13 @@ function render(rows: Row[]): string {
   const lines = [
     `Benchmark, ${new Date().toISOString()}, Node ${process.version}, ${quick ? "quick" : "full"} run, ${cpus().length} cores, load average at the end ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}. Latencies in ms; "added" = the candidate's percentile minus the direct call's, sampled round-robin. Throughput and CPU: median of ${THROUGHPUT_ROUNDS} rounds of ${ROUND_S} s; "vs bare" = median of the per-round ratios to the bare proxy's figure of the same round.`,
     "",
-    "| candidate | added p50 | added p99 | added p99 vs bare | req/s (c=64) | req/s vs bare | req/s vs direct | CPU µs/request | CPU vs bare | added TTFB p50 | added TTFB p99 | peak RSS, 1000 streams (MiB) | RSS after warm-up → half → full soak (MiB) |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| candidate | added p50 | added p99 | added p99 vs bare | req/s (c=64) | req/s vs bare | req/s vs direct | CPU µs/request | CPU vs bare | CPU µs/stream | added TTFB p50 | added TTFB p99 | peak RSS, 1000 streams (MiB) | RSS after warm-up → half → full soak (MiB) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
     const isDirect = r === direct;
     lines.push(
-      `| ${r.name} | ${isDirect ? "-" : f(r.p50 - direct.p50, 3)} | ${isDirect ? "-" : f(addedP99(r), 3)} | ${isDirect || r === bare ? "-" : p99VsBare(r)} | ${f(r.rps, 0)} | ${f(r.rpsVsBare)} | ${f(r.rps / direct.rps)} | ${f(r.cpuUsPerRequest, 0)} | ${r === bare || !Number.isFinite(r.cpuVsBare) ? "-" : `${f(r.cpuVsBare)}x`} | ${isDirect ? "-" : f(r.ttfb50 - direct.ttfb50, 3)} | ${isDirect ? "-" : f(addedTtfb99(r), 3)} | ${f(r.peakStreamsMiB, 0)} | ${r.memory.length ? r.memory.map((m) => f(m, 0)).join(" → ") : "-"} |`,
+      `| ${r.name} | ${isDirect ? "-" : f(r.p50 - direct.p50, 3)} | ${isDirect ? "-" : f(addedP99(r), 3)} | ${isDirect || r === bare ? "-" : p99VsBare(r)} | ${f(r.rps, 0)} | ${f(r.rpsVsBare)} | ${f(r.rps / direct.rps)} | ${f(r.cpuUsPerRequest, 0)} | ${r === bare || !Number.isFinite(r.cpuVsBare) ? "-" : `${f(r.cpuVsBare)}x`} | ${f(r.cpuUsPerStream, 0)} | ${isDirect ? "-" : f(r.ttfb50 - direct.ttfb50, 3)} | ${isDirect ? "-" : f(addedTtfb99(r), 3)} | ${f(r.peakStreamsMiB, 0)} | ${r.memory.length ? r.memory.map((m) => f(m, 0)).join(" → ") : "-"} |`,
     );
   }
   const gh = rows.find((r) => r.name === "gatehouse");
@@ -211,6 +218,24 @@ async function throughputRounds(candidates: readonly Candidate[]): Promise<Round
     rpsVsBare: median(rounds.map((r, i) => r.rps / (bareRounds[i] as { rps: number }).rps)),
     cpuVsBare: median(rounds.map((r, i) => r.cpu / (bareRounds[i] as { cpu: number }).cpu)),
   }));
+}
+
+/** Per candidate with its own process: the median over rounds of its CPU per streamed request (bench-stream: 10 events over ~10 ms). */
+async function streamCpuRounds(candidates: readonly Candidate[]): Promise<number[]> {
+  const perRound = candidates.map(() => [] as number[]);
+  for (let round = 0; round < STREAM_CPU_ROUNDS; round++) {
+    for (let k = 0; k < candidates.length; k++) {
+      const index = (round + k) % candidates.length;
+      const candidate = candidates[index] as Candidate;
+      const measured = candidate.process && !candidate.sharedCpu ? candidate.process.pid : undefined;
+      if (measured === undefined) continue;
+      const cpuBefore = cpuMs(measured);
+      const result = await fixedCount(candidate.target, body("bench-stream", true), STREAM_CPU_N, 32);
+      if (result.non2xx + result.errors > 0) throw new Error(`${candidate.name}: ${result.non2xx} non-2xx and ${result.errors} errors on streams`);
+      (perRound[index] as number[]).push(((cpuMs(measured) - cpuBefore) * 1000) / STREAM_CPU_N);
+    }
+  }
+  return perRound.map((values) => median(values));
 }
 
 function median(values: readonly number[]): number {

@@ -41,15 +41,12 @@ function fromBase64(data: string): string {
   return new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
 }
 
-/**
- * Opens the AGENTS.md pull request, or updates the open one: one branch per repo
- * (`gatehouse/agents-md`), the file committed on it only when its bytes differ, and a PR
- * created only when no open PR has that head. Every step looks before it writes, so a run
- * killed anywhere in between and retried ends with one branch, one commit per change and one PR.
- */
-export async function upsertAgentsMdPullRequest(target: GitHubRepoTarget, text: string, fetcher: Fetch = fetch): Promise<PullRequestOutcome> {
+type Call = <T>(method: string, path: string, body?: unknown, allow?: number[]) => Promise<{ status: number; data: T }>;
+
+/** One REST call on the target repository; an answer not allowed throws with GitHub's message (never the token). */
+function repoCall(target: GitHubRepoTarget, fetcher: Fetch): Call {
   const base = `${target.apiUrl.replace(/\/$/, "")}/repos/${encodeURIComponent(target.owner)}/${encodeURIComponent(target.repo)}`;
-  const call = async <T>(method: string, path: string, body?: unknown, allow: number[] = []): Promise<{ status: number; data: T }> => {
+  return async <T>(method: string, path: string, body?: unknown, allow: number[] = []): Promise<{ status: number; data: T }> => {
     const init: RequestInit = { method, headers: { authorization: `Bearer ${target.token}`, accept: "application/vnd.github+json", "x-github-api-version": "2022-11-28", "content-type": "application/json", "user-agent": "gatehouse-agents-md" } };
     if (body !== undefined) init.body = JSON.stringify(body);
     const response = await fetcher(`${base}${path}`, init);
@@ -61,7 +58,22 @@ export async function upsertAgentsMdPullRequest(target: GitHubRepoTarget, text: 
       );
     return { status: response.status, data };
   };
+}
 
+/** The AGENTS.md on the PR branch now, or undefined when the branch or the file does not exist yet. */
+export async function readAgentsMdOnBranch(target: GitHubRepoTarget, fetcher: Fetch = fetch): Promise<string | undefined> {
+  const current = await repoCall(target, fetcher)<{ content: string }>("GET", `/contents/AGENTS.md?ref=${encodeURIComponent(AGENTS_MD_BRANCH)}`, undefined, [404]);
+  return current.status === 200 ? fromBase64(current.data.content) : undefined;
+}
+
+/**
+ * Opens the AGENTS.md pull request, or updates the open one: one branch per repo
+ * (`gatehouse/agents-md`), the file committed on it only when its bytes differ, and a PR
+ * created only when no open PR has that head. Every step looks before it writes, so a run
+ * killed anywhere in between and retried ends with one branch, one commit per change and one PR.
+ */
+export async function upsertAgentsMdPullRequest(target: GitHubRepoTarget, text: string, fetcher: Fetch = fetch): Promise<PullRequestOutcome> {
+  const call = repoCall(target, fetcher);
   const { data: repo } = await call<{ default_branch: string }>("GET", "");
   const branchRef = await call<{ object: { sha: string } }>("GET", `/git/ref/heads/${AGENTS_MD_BRANCH}`, undefined, [404]);
   if (branchRef.status === 404) {

@@ -4,8 +4,9 @@ import type { RepoSnapshot } from "./repo.ts";
 import { isGeneratedDir } from "./repo.ts";
 
 /** The files detection reads the text of; everything else it only needs to know exists. */
-const READ_BY_DETECTION = new Set(["package.json", "pnpm-workspace.yaml", "pyproject.toml", "tox.ini", "go.mod", "go.work", "Cargo.toml", "pom.xml", "settings.gradle", "settings.gradle.kts", "Makefile", "catalog-info.yaml", "catalog-info.yml"]);
-const MAX_DEPTH = 4;
+export const DETECTION_READS: ReadonlySet<string> = new Set(["package.json", "pnpm-workspace.yaml", "pyproject.toml", "tox.ini", "go.mod", "go.work", "Cargo.toml", "pom.xml", "settings.gradle", "settings.gradle.kts", "Makefile", "catalog-info.yaml", "catalog-info.yml"]);
+/** Path segments at most of a file detection reads (manifests up to three directories down). */
+export const DETECTION_READ_DEPTH = 4;
 
 /**
  * `agents-md check` for a tree read asynchronously (the reviewer's view of the head commit):
@@ -20,7 +21,7 @@ export async function staleClaimsInTree(agentsMd: string, list: () => Promise<st
   for (const file of files) {
     const parts = file.split("/");
     for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join("/"));
-    if (parts.length <= MAX_DEPTH && READ_BY_DETECTION.has(parts.at(-1) ?? "")) {
+    if (parts.length <= DETECTION_READ_DEPTH && DETECTION_READS.has(parts.at(-1) ?? "")) {
       const text = await read(file);
       if (text !== undefined) texts.set(file, text);
     }

@@ -13,3 +13,5 @@ export { policySchema, groupRuleSchema, budgetSchema, rateLimitSchema, storeOuta
 export type { PolicyConfig, GroupRule, BudgetLimits, RateLimits, StoreOutagePolicy } from "./policy-schema.ts";
 export { mcpServersSchema, mcpServerSchema, RESERVED_SERVER_IDS, usesOAuth } from "./mcp-schema.ts";
 export type { McpServerConfig, McpServersConfig, AdminCredential, UpstreamOAuthConfig } from "./mcp-schema.ts";
+export { bodyCaptureSchema, captureRouteSchema, DEFAULT_CAPTURE_MAX_BODY_BYTES, DEFAULT_CAPTURE_RETENTION_HOURS, MAX_CAPTURE_BODY_BYTES } from "./capture-schema.ts";
+export type { BodyCaptureConfig } from "./capture-schema.ts";

@@ -3,6 +3,7 @@ import { ENABLEABLE_OBJECT_KINDS, PROVIDER_IDS, type ProviderId } from "../provi
 import { policySchema } from "./policy-schema.ts";
 import { mcpServersSchema } from "./mcp-schema.ts";
 import { knowledgeConfigSchema } from "./knowledge-schema.ts";
+import { bodyCaptureSchema } from "./capture-schema.ts";
 import { agentSchema, commandSchema, modelRefSchema, opencodeModelSchema, permissionSchema } from "./opencode-schema.ts";
 
 /**
@@ -79,6 +80,7 @@ export const orgConfigSchema = z
     permission: permissionSchema.optional().describe("Default tool permissions served to OpenCode; a developer's local config still wins."),
     instructions: z.array(z.string().min(1)).optional().describe("Instruction files or URLs OpenCode adds to every session (e.g. AGENTS.md)."),
     mcp: mcpServersSchema,
+    bodyCapture: bodyCaptureSchema.optional().describe("Body capture for the dashboard's request log; absent = off (see docs/dashboard.md#body-capture)."),
     knowledge: knowledgeConfigSchema.optional().describe("Service catalog sources (local checkouts, GitHub, GitLab, Backstage) and their refresh (see docs/knowledge.md)."),
     agent: z
       .record(z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/i, "agent names use letters, digits, -, _ and /"), agentSchema)

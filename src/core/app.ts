@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { sql } from "kysely";
 import { runReadiness } from "./readiness.ts";
 import type { AppDeps } from "./deps.ts";
-import { errorBody, toGatewayError } from "./errors.ts";
+import { errorBody, toGatewayError, type GatewayError } from "./errors.ts";
 import { hostGuard } from "./host-guard.ts";
 import { trustedBaseUrl } from "./public-url.ts";
 import { uuidv7 } from "./ids.ts";
@@ -15,6 +15,12 @@ import { landingPage, notFoundBody, routeDirectory, type RouteEntry } from "./la
 export interface AppModule {
   name: string;
   mount(app: Hono<AppEnv>, deps: AppDeps): void;
+  /**
+   * The error body for a request to one of this module's paths when the gateway refuses it
+   * before its route runs (the host guard), so it comes in that route's own shape (a
+   * provider's). Undefined: not this module's path, the gateway's shape is used.
+   */
+  errorBody?(pathname: string, error: GatewayError, requestId: string): unknown;
 }
 
 export interface AppVariables {
@@ -72,8 +78,14 @@ export function createApp(deps: AppDeps, modules: readonly AppModule[]): Hono<Ap
 
   app.onError((err, c) => {
     const gatewayError = toGatewayError(err);
-    if (gatewayError.code === "internal") deps.logger.error({ err: describeError(err), requestId: c.get("requestId") }, "unhandled error");
-    return c.json(errorBody(gatewayError, c.get("requestId") ?? ""), gatewayError.status as 500);
+    const requestId = c.get("requestId") ?? "";
+    if (gatewayError.code === "internal") deps.logger.error({ err: describeError(err), requestId }, "unhandled error");
+    const pathname = new URL(c.req.url).pathname;
+    for (const module of modules) {
+      const shaped = module.errorBody?.(pathname, gatewayError, requestId);
+      if (shaped !== undefined) return c.json(shaped as object, gatewayError.status as 500);
+    }
+    return c.json(errorBody(gatewayError, requestId), gatewayError.status as 500);
   });
 
   return app;

@@ -1,15 +1,26 @@
-import type { UsageGroup, UsageSummaryRow } from "../ledger/index.ts";
+import { cacheHitRate, costKnown, type UsageGroup, type UsageSummaryRow } from "../ledger/index.ts";
 import { groupKeyLabel } from "./names.ts";
 
 /**
  * The one usage CSV writer, for the dashboard's export and `gatehouse usage --format csv`.
  * Columns: the grouping keys, then USAGE_CSV_COLUMNS (snake_case, with the unit: `input_tokens`).
+ * New columns are appended, so a sheet that reads the old ones by position keeps working.
  */
-export const USAGE_CSV_COLUMNS = ["requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "errors"] as const;
+export const USAGE_CSV_COLUMNS = ["requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "errors", "cache_hit_rate", "unpriced_requests"] as const;
 
-/** One row's values in USAGE_CSV_COLUMNS order; cost with 6 decimals (micro-dollars, what the ledger keeps). */
+/** What the cost cell says when nothing in the group has a price: never 0. */
+export const UNPRICED = "unpriced";
+
+/**
+ * One row's values in USAGE_CSV_COLUMNS order; cost with 6 decimals (micro-dollars, what the
+ * ledger keeps), "unpriced" when no request of the group had a price (with some priced, the
+ * cost of those and `unpriced_requests` say the rest is unknown); the cache hit rate as a
+ * fraction with 4 decimals, empty without input tokens.
+ */
 export function usageValues(r: UsageSummaryRow): string[] {
-  return [String(r.requests), String(r.inputTokens), String(r.outputTokens), String(r.cacheReadTokens), String(r.cacheWriteTokens), String(r.reasoningTokens), r.costUsd.toFixed(6), String(r.errors)];
+  const cost = costKnown(r) === "unpriced" ? UNPRICED : r.costUsd.toFixed(6);
+  const hit = cacheHitRate(r);
+  return [String(r.requests), String(r.inputTokens), String(r.outputTokens), String(r.cacheReadTokens), String(r.cacheWriteTokens), String(r.reasoningTokens), cost, String(r.errors), hit === null ? "" : hit.toFixed(4), String(r.unpricedRequests ?? 0)];
 }
 
 export function usageCsv(rows: readonly UsageSummaryRow[], groupBy: readonly UsageGroup[]): string {

@@ -27,6 +27,19 @@ export function fmtUsd(n: number): string {
   const decimals = abs >= 1 ? 2 : Math.min(6, Math.max(2, 2 - Math.floor(Math.log10(abs))));
   return `${sign}$${abs.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: decimals })}`;
 }
+/**
+ * A cost that may be unknown, as people read it: "$1.20"; "unpriced" when nothing in it had a
+ * price (never "$0.00"); "$1.20 + 3 unpriced" when some requests had none (their cost is not
+ * in the amount). docs/usage-and-pricing.md, "Unpriced models".
+ */
+export function fmtCost(c: { costUsd: number; unpricedRequests?: number | undefined }): string {
+  const unpriced = c.unpricedRequests ?? 0;
+  if (unpriced === 0) return fmtUsd(c.costUsd);
+  if (c.costUsd === 0) return "unpriced";
+  return `${fmtUsd(c.costUsd)} + ${fmtInt(unpriced)} unpriced`;
+}
+/** A 0..1 rate as a percentage with one decimal; "–" when there is nothing to rate (null). */
+export const fmtRate = (rate: number | null | undefined): string => (rate === null || rate === undefined ? "–" : `${(100 * rate).toFixed(1)}%`);
 export const fmtPct = (part: number, whole: number): string => (whole === 0 ? "–" : `${((100 * part) / whole).toFixed(1)}%`);
 export const fmtMs = (n: number | null): string => (n === null ? "–" : `${n.toFixed(0)} ms`);
 

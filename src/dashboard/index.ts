@@ -13,6 +13,7 @@ import { forbiddenPage, loginPage } from "./login-page.ts";
 import { dashboardPage } from "./page.ts";
 import { parseRange } from "./range.ts";
 import { buildReport } from "./report.ts";
+import { mountRequestLog } from "./request-log.ts";
 
 export { buildReport, type DashboardReport } from "./report.ts";
 export { providerClass, percentiles } from "./queries.ts";
@@ -28,7 +29,7 @@ export interface DashboardAssets {
 
 const SESSION_SECONDS = 8 * 3600;
 const CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-const CSV_GROUPS: readonly UsageGroup[] = ["day", "provider", "model", "team", "caller"];
+const CSV_GROUPS: readonly UsageGroup[] = ["day", "provider", "model", "team", "caller", "client", "session"];
 
 /** The usage dashboard under /dashboard, for callers in `policy.dashboard.adminGroups`. */
 export function createDashboardModule(assets: DashboardAssets): AppModule {
@@ -83,6 +84,8 @@ export function createDashboardModule(assets: DashboardAssets): AppModule {
         if (denied) return denied;
         return c.html(await adminAuditPage(deps.analyticsDb ?? deps.db, deps.clock, adminAuditFilter(c.req.query())));
       });
+
+      mountRequestLog(app, deps, guard);
 
       app.get("/dashboard/export.csv", async (c) => {
         const denied = await guard(c, deps, false);

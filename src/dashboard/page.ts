@@ -1,7 +1,8 @@
 import type { Aggregate, Percentiles, Totals } from "./queries.ts";
 import { monthEnd, type BurnDown, type DashboardReport } from "./report.ts";
 import { daysOf } from "./range.ts";
-import { esc, fmtInt, fmtMs, fmtPct, fmtUsd, jsonForScript, layout } from "./html.ts";
+import { esc, fmtCost, fmtInt, fmtMs, fmtPct, fmtRate, fmtUsd, jsonForScript, layout } from "./html.ts";
+import { clientsSections, costHtml } from "./clients-page.ts";
 
 const tokensOf = (t: Totals): number => t.inputTokens + t.outputTokens + t.cacheTokens;
 
@@ -18,12 +19,17 @@ function keyCell(key: string, id: boolean): string {
   return `<td class="${id ? "key id" : "key"}" title="${esc(key)}" tabindex="0">${esc(key)}</td>`;
 }
 
+/** A cost's share of the total, or "–" when the cost is unknown (nothing in it had a price). */
+function costShare(c: Totals, total: Totals): string {
+  return c.unpricedRequests > 0 && c.costUsd === 0 ? "–" : fmtPct(c.costUsd, total.costUsd);
+}
+
 /** The token columns are left out on a phone (class "wide"), so Cost and Share stay in view. */
 function aggregateTable(test: string, title: string, keyLabel: string, rows: Aggregate[], total: Totals, idColumn = false): string {
   const body = rows
     .map(
       (r) => `<tr data-key="${esc(r.key)}" data-requests="${r.requests}" data-tokens="${tokensOf(r)}" data-cost="${r.costUsd}">
-${keyCell(r.key, idColumn)}<td>${fmtInt(r.requests)}</td><td class="wide">${fmtInt(r.inputTokens)}</td><td class="wide">${fmtInt(r.outputTokens)}</td><td class="wide">${fmtInt(r.cacheTokens)}</td><td data-col="cost">${fmtUsd(r.costUsd)}</td><td data-col="share">${fmtPct(r.costUsd, total.costUsd)}</td></tr>`,
+${keyCell(r.key, idColumn)}<td>${fmtInt(r.requests)}</td><td class="wide">${fmtInt(r.inputTokens)}</td><td class="wide">${fmtInt(r.outputTokens)}</td><td class="wide">${fmtInt(r.cacheTokens)}</td><td data-col="cost">${costHtml(r)}</td><td data-col="share">${costShare(r, total)}</td></tr>`,
     )
     .join("");
   return `<section data-test="${test}"><h2>${esc(title)}</h2><table class="aggregate"><thead><tr><th>${esc(keyLabel)}</th><th>Requests</th><th class="wide">Input</th><th class="wide">Output</th><th class="wide">Cache</th><th data-col="cost">Cost</th><th data-col="share">Share</th></tr></thead>
@@ -57,7 +63,19 @@ ${recentRows ? `<table><thead><tr><th>When (UTC)</th><th class="wide">Caller</th
 
 function exportLinks(r: DashboardReport): string {
   const q = `from=${r.range.from}&to=${r.range.to}`;
-  return ["day", "provider", "model", "team", "caller"].map((by) => `<a href="/dashboard/export.csv?${q}&by=${by}" data-test="export-${by}" download>${by}</a>`).join(" · ");
+  return ["day", "provider", "model", "team", "caller", "client", "session"].map((by) => `<a href="/dashboard/export.csv?${q}&by=${by}" data-test="export-${by}" download>${by}</a>`).join(" · ");
+}
+
+/** Service accounts' spend, apart from people's: named (their id is the cell's tooltip), never mixed into the people's top list. */
+function serviceAccountTable(r: DashboardReport, total: Totals): string {
+  const rows = r.serviceAccountSpenders
+    .map(
+      (a) =>
+        `<tr data-key="${esc(a.key)}" data-name="${esc(a.name)}" data-requests="${a.requests}" data-cost="${a.costUsd}"><td class="key" title="${esc(a.name)}" tabindex="0">${esc(a.name)}</td><td>${fmtInt(a.requests)}</td><td class="wide">${fmtInt(tokensOf(a))}</td><td data-col="cost">${fmtUsd(a.costUsd)}</td><td data-col="share">${fmtPct(a.costUsd, total.costUsd)}</td></tr>`,
+    )
+    .join("");
+  return `<section data-test="service-account-spenders" style="margin-top:18px"><h2>Top spenders: service accounts</h2><table class="aggregate"><thead><tr><th>Service account</th><th>Requests</th><th class="wide">Tokens</th><th data-col="cost">Cost</th><th data-col="share">Share</th></tr></thead>
+<tbody>${rows || `<tr><td colspan="5" class="muted">No service account requests in this range.</td></tr>`}</tbody></table></section>`;
 }
 
 /** Shown above the charts while they cannot show a trend: one bar is a fact, not a trend. */
@@ -96,7 +114,7 @@ export function dashboardPage(r: DashboardReport): string {
   };
   const withPct = (value: string, pct: string) => `${value} <span class="pct">(${pct})</span>`;
   const classRow = (label: string, test: string, c: Totals) =>
-    `<tr data-test="${test}" data-requests="${c.requests}" data-tokens="${tokensOf(c)}" data-cost="${c.costUsd}"><td>${label}</td><td>${withPct(fmtInt(c.requests), fmtPct(c.requests, t.requests))}</td><td>${withPct(fmtInt(tokensOf(c)), fmtPct(tokensOf(c), allTokens))}</td><td>${withPct(fmtUsd(c.costUsd), fmtPct(c.costUsd, t.costUsd))}</td></tr>`;
+    `<tr data-test="${test}" data-requests="${c.requests}" data-tokens="${tokensOf(c)}" data-cost="${c.costUsd}"><td>${label}</td><td>${withPct(fmtInt(c.requests), fmtPct(c.requests, t.requests))}</td><td>${withPct(fmtInt(tokensOf(c)), fmtPct(tokensOf(c), allTokens))}</td><td>${withPct(costHtml(c), costShare(c, t))}</td></tr>`;
   const outcomeRows = [
     ...Object.entries(o.denials).map(([code, n]) => `<tr data-test="denial-${esc(code)}" data-value="${n}"><td>denied: ${esc(code)}</td><td>${fmtInt(n)}</td><td>${fmtPct(n, o.total)}</td></tr>`),
     ...Object.entries(o.rejected).map(([code, n]) => `<tr data-test="rejected-${esc(code)}" data-value="${n}"><td>rejected: ${esc(code)}</td><td>${fmtInt(n)}</td><td>${fmtPct(n, o.total)}</td></tr>`),
@@ -108,7 +126,7 @@ export function dashboardPage(r: DashboardReport): string {
     )
     .join("");
   const userRows = r.userBurn
-    .map((u) => `<tr data-test="user-burn" data-key="${esc(u.callerId)}" data-spent="${u.spentUsd}">${keyCell(u.callerId, true)}<td>${fmtUsd(u.limitUsd)}</td><td>${fmtUsd(u.spentUsd)}</td><td>${fmtPct(u.spentUsd, u.limitUsd)}</td></tr>`)
+    .map((u) => `<tr data-test="user-burn" data-key="${esc(u.callerId)}" data-spent="${u.spentUsd}"${u.serviceAccount !== undefined ? ' data-kind="service"' : ""}>${u.serviceAccount !== undefined ? `<td class="key" title="${esc(`service account ${u.serviceAccount}`)}" tabindex="0"><span class="muted">service account</span> ${esc(u.serviceAccount)}</td>` : keyCell(u.callerId, true)}<td>${fmtUsd(u.limitUsd)}</td><td>${fmtUsd(u.spentUsd)}</td><td>${fmtPct(u.spentUsd, u.limitUsd)}</td></tr>`)
     .join("");
   const hint = chartHint(r);
 
@@ -119,14 +137,15 @@ export function dashboardPage(r: DashboardReport): string {
 <label>To <input type="date" name="to" value="${esc(r.range.to)}" required></label>
 <button type="submit">Apply</button>
 </form>
-<div class="muted">CSV by ${exportLinks(r)} · <a href="/dashboard/audit" data-test="admin-audit-link">Admin audit log</a></div>
+<div class="muted">CSV by ${exportLinks(r)} · <a href="/dashboard/requests" data-test="requests-link">Request log</a> · <a href="/dashboard/audit" data-test="admin-audit-link">Admin audit log</a></div>
 <form method="post" action="/dashboard/logout"><button class="secondary" type="submit">Sign out</button></form>
 </header>
 <main>
 <div class="cards">
 ${card("total-requests", "Requests", fmtInt(t.requests), t.requests, `${r.range.from} → ${r.range.to}`)}
 ${card("total-tokens", "Tokens", fmtInt(tokensOf(t)), tokensOf(t), `${fmtInt(t.inputTokens)} in · ${fmtInt(t.outputTokens)} out · ${fmtInt(t.cacheTokens)} cache`)}
-${card("total-cost", "Cost", fmtUsd(t.costUsd), t.costUsd, [t.estimatedUsd > 0 ? `of which ${fmtUsd(t.estimatedUsd)} estimated (usage never sent)` : "", t.unpricedRequests > 0 ? `${t.unpricedRequests} requests on unpriced models not included` : ""].filter(Boolean).join("; "))}
+${card("total-cost", "Cost", fmtCost(t), t.costUsd, [t.estimatedUsd > 0 ? `of which ${fmtUsd(t.estimatedUsd)} estimated (usage never sent)` : "", t.unpricedRequests > 0 ? `+ ${fmtInt(t.unpricedRequests)} unpriced requests: their cost is unknown and not in the total (price them under pricing: in gatehouse.yaml)` : ""].filter(Boolean).join("; "))}
+${card("cache-hit-rate", "Prompt-cache hit rate", fmtRate(r.clients.cacheTotal.cacheHitRate), r.clients.cacheTotal.cacheHitRate ?? 0, `${fmtInt(r.clients.cacheTotal.cacheReadTokens)} of ${fmtInt(r.clients.cacheTotal.allInputTokens)} input tokens read from cache`)}
 ${card("frontier-share", "Frontier / open-weight", `${fmtPct(frontierTokens, allTokens)} / ${fmtPct(openTokens, allTokens)}`, allTokens === 0 ? 0 : frontierTokens / allTokens, "share of tokens")}
 ${card("error-rate", "Error rate", fmtPct(o.errors, o.forwarded), o.forwarded === 0 ? 0 : o.errors / o.forwarded, `${fmtInt(o.errors)} of ${fmtInt(o.forwarded)} forwarded`)}
 ${card("denial-rate", "Denial rate", fmtPct(denials, o.total), o.total === 0 ? 0 : denials / o.total, `${fmtInt(denials)} refused by policy`)}
@@ -148,7 +167,10 @@ ${aggregateTable("models", "By model (top 15)", "Model", r.models, t)}
 ${aggregateTable("teams", "By team (top 15)", "Team", r.teams, t)}
 </div>
 <div class="grid2">
-${aggregateTable("spenders", "Top spenders (anonymous ids)", "Caller", r.spenders, t, true)}
+<div>
+${aggregateTable("spenders", "Top spenders: people (anonymous ids)", "Person", r.spenders, t, true)}
+${serviceAccountTable(r, t)}
+</div>
 <section data-test="latency"><h2>Latency</h2><table><thead><tr><th></th><th>p50</th><th>p90</th><th>p99</th><th>Requests</th></tr></thead><tbody>
 ${percentileRow("Whole request", "latency-duration", r.latency.duration)}${percentileRow("Time to first byte", "latency-ttfb", r.latency.ttfb)}</tbody></table>
 <h2 style="margin-top:16px">Errors and denials</h2><table><thead><tr><th>Outcome</th><th>Requests</th><th>Share of all</th></tr></thead><tbody>
@@ -161,6 +183,7 @@ ${burnRows ? `<table><thead><tr><th>Group</th><th class="wide">Budget</th><th>Sp
 <section data-test="user-burn-table"><h2>Users closest to their monthly budget</h2>
 ${userRows ? `<table><thead><tr><th>Caller</th><th>Budget</th><th>Spent</th><th>Burned</th></tr></thead><tbody>${userRows}</tbody></table>` : `<p class="muted">No per-user monthly budgets in use.</p>`}</section>
 </div>
+${clientsSections(r.clients, t.costUsd)}
 ${mcpSection(r)}
 <script type="application/json" id="chart-data">${jsonForScript(chartData)}</script>
 </main>`;

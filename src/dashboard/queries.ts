@@ -26,7 +26,7 @@ export interface Aggregate extends Totals {
   key: string;
 }
 
-const sums = [
+export const sums = [
   sql<number>`count(*)`.as("requests"),
   sql<number>`coalesce(sum(input_tokens), 0)`.as("input_tokens"),
   sql<number>`coalesce(sum(output_tokens), 0)`.as("output_tokens"),
@@ -36,7 +36,7 @@ const sums = [
   sql<number>`coalesce(sum(unpriced), 0)`.as("unpriced_requests"),
 ] as const;
 
-function toTotals(row: Record<string, unknown>): Totals {
+export function toTotals(row: Record<string, unknown>): Totals {
   return {
     requests: Number(row["requests"]),
     inputTokens: Number(row["input_tokens"]),

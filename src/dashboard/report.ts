@@ -5,6 +5,8 @@ import { compileRules } from "../policy/index.ts";
 import { callerMonthSpend, costByDayAndClass, groupedBy, groupSpendByDay, latency, outcomes, providerClass, totals, type Aggregate, type Outcomes, type Percentiles, type Totals } from "./queries.ts";
 import { daysBetween, daysOf, shiftDay, type DayRange } from "./range.ts";
 import { mcpActivity, type McpActivity } from "./mcp-audit.ts";
+import { clientsReport, type ClientsReport } from "./clients.ts";
+import { serviceAccountNames, spendersByKind, type ServiceAccountSpend } from "./spenders.ts";
 
 export interface ClassShare {
   frontier: Totals;
@@ -29,6 +31,8 @@ export interface UserBurn {
   callerId: string;
   spentUsd: number;
   limitUsd: number;
+  /** Set when the caller is a service account: its name. */
+  serviceAccount?: string | undefined;
 }
 
 export interface DashboardReport {
@@ -41,7 +45,9 @@ export interface DashboardReport {
   classes: ClassShare;
   models: Aggregate[];
   teams: Aggregate[];
+  /** Top people by spend (anonymous ids); service accounts are apart, in `serviceAccountSpenders`. */
   spenders: Aggregate[];
+  serviceAccountSpenders: ServiceAccountSpend[];
   outcomes: Outcomes;
   latency: { duration: Percentiles; ttfb: Percentiles };
   month: string;
@@ -51,23 +57,26 @@ export interface DashboardReport {
   userBurn: UserBurn[];
   /** MCP portal tool calls from its audit log. */
   mcp: McpActivity;
+  /** Per client, the most expensive sessions and the prompt-cache hit rates (clients.ts). */
+  clients: ClientsReport;
 }
 
 const zero = (): Totals => ({ requests: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, costUsd: 0, estimatedUsd: 0, unpricedRequests: 0 });
 
 /** Everything the dashboard page shows for a range, read from the ledger. */
 export async function buildReport(db: Kysely<Database>, config: OrgConfig, range: DayRange, now: number): Promise<DashboardReport> {
-  const [sum, byDay, byClassDay, providers, models, teams, spenders, outcome, lat, mcp] = await Promise.all([
+  const [sum, byDay, byClassDay, providers, models, teams, spenders, outcome, lat, mcp, clients] = await Promise.all([
     totals(db, range),
     groupedBy(db, range, "day"),
     costByDayAndClass(db, range),
     groupedBy(db, range, "provider"),
     groupedBy(db, range, "model", 15),
     groupedBy(db, range, "team", 15),
-    groupedBy(db, range, "caller_id", 10),
+    spendersByKind(db, range, 10),
     outcomes(db, range),
     latency(db, range),
     mcpActivity(db, range),
+    clientsReport(db, range),
   ]);
 
   const dayIndex = new Map(byDay.map((d) => [d.key, d]));
@@ -96,6 +105,7 @@ export async function buildReport(db: Kysely<Database>, config: OrgConfig, range
     target.outputTokens += p.outputTokens;
     target.cacheTokens += p.cacheTokens;
     target.costUsd += p.costUsd;
+    target.unpricedRequests += p.unpricedRequests;
   }
 
   const today = new Date(now).toISOString().slice(0, 10);
@@ -103,7 +113,7 @@ export async function buildReport(db: Kysely<Database>, config: OrgConfig, range
   const { burnDown, userBurn } = await budgets(db, config, month, today);
   const daysWithTraffic = days.filter((d) => d.requests > 0).length;
   const monthDaysElapsed = daysBetween(`${month}-01`, today) + 1;
-  return { range, totals: sum, days, daysWithTraffic, providers, classes, models, teams, spenders, outcomes: outcome, latency: lat, month, monthDaysElapsed, burnDown, userBurn, mcp };
+  return { range, totals: sum, days, daysWithTraffic, providers, classes, models, teams, spenders: spenders.people, serviceAccountSpenders: spenders.serviceAccounts, outcomes: outcome, latency: lat, month, monthDaysElapsed, burnDown, userBurn, mcp, clients };
 }
 
 async function budgets(db: Kysely<Database>, config: OrgConfig, month: string, today: string): Promise<{ burnDown: BurnDown[]; userBurn: UserBurn[] }> {
@@ -136,7 +146,13 @@ async function budgets(db: Kysely<Database>, config: OrgConfig, month: string, t
     if (limit !== undefined) userBurn.push({ callerId: s.callerId, spentUsd: s.costUsd, limitUsd: limit });
   }
   userBurn.sort((a, b) => b.spentUsd / b.limitUsd - a.spentUsd / a.limitUsd);
-  return { burnDown, userBurn: userBurn.slice(0, 10) };
+  const closest = userBurn.slice(0, 10);
+  const names = await serviceAccountNames(
+    db,
+    closest.map((u) => u.callerId),
+  );
+  for (const u of closest) u.serviceAccount = names.get(u.callerId);
+  return { burnDown, userBurn: closest };
 }
 
 /** The last day of the month of `day` (YYYY-MM-DD). */

@@ -17,8 +17,9 @@ import { knowledgeBuiltIn } from "../knowledge/index.ts";
 import { BatchedLedgerWriter, type LedgerCloseResult, type LedgerInsert, type LedgerSpool } from "../ledger/index.ts";
 import { createMcpModule, type McpModule, type StdioTransportFactory } from "../mcp/index.ts";
 import { createMetricsModule, metricsSubscriber, MetricsRegistry } from "../metrics/index.ts";
-import { createMcpAccessPolicy, type CounterStore, type RateLimiterStore } from "../policy/index.ts";
-import { CallerConcurrencyLimiter, combineObservers, createProxyModule, ledgerSubscriber, policySubscriber, type ProxyPolicy, type ProxyTransport, type RequestObserver } from "../proxy/index.ts";
+import { createMcpAccessPolicy, isZdr, type CounterStore, type RateLimiterStore } from "../policy/index.ts";
+import { CallerConcurrencyLimiter, captureSubscriber, CaptureWriter, combineObservers, configuredProviderKeys, createProxyModule, ledgerSubscriber, policySubscriber, type ProxyPolicy, type ProxyTransport, type RequestObserver } from "../proxy/index.ts";
+import { DEFAULT_CAPTURE_RETENTION_HOURS } from "../config/index.ts";
 import type { CodeExecutor } from "../sandbox/index.ts";
 import type { StoreHealth } from "../store/health.ts";
 import type { Database } from "../store/index.ts";
@@ -27,6 +28,7 @@ import { registerGatewayGauges } from "./gauges.ts";
 import { startGovernance, type ReconcileLoop, type RunningGovernance } from "./governance.ts";
 import { gatewayReadiness } from "./readiness.ts";
 import { startOtlpTracing, type Tracing } from "../telemetry/index.ts";
+import { startAlerts, type RunningAlerts } from "../alerts/index.ts";
 
 /**
  * What only a runtime can give the gateway. A part a runtime cannot offer is `undefined`,
@@ -112,6 +114,10 @@ export interface ComposedGateway {
   settled(): Promise<void>;
   /** OpenTelemetry tracing, when an OTLP endpoint is set (docs/telemetry.md); undefined = no observer registered. */
   tracing: Tracing | undefined;
+  /** Where captured bodies go (org config `bodyCapture`); a runtime with timers prunes it periodically. */
+  capture: CaptureWriter;
+  /** Alerts' emitter and sender; undefined on a runtime without timers (Workers). */
+  alerts: RunningAlerts | undefined;
 }
 
 /** The names of the modules the composition mounts, in order (before `extraModules`); `mcp` only given `parts.mcp`. */
@@ -121,7 +127,7 @@ export const GATEWAY_MODULES = ["proxy", "identity-login", "discovery", "mcp", "
  * The one composition of the gateway: builds the deps, governance, the ledger and every module
  * from the runtime's parts, in the same way and the same order on Node and Workers, and
  * registers each closer on `parts.disposers`. Disposed in reverse, the gateway's own part of
- * the shutdown is: MCP → sandbox → governance → ledger close (what the runtime pushed before
+ * the shutdown is: MCP → sandbox → governance → alerts (queued events written) → ledger close (what the runtime pushed before
  * this — counters, writer threads, the store — follows).
  */
 export async function composeGateway(parts: GatewayParts): Promise<ComposedGateway> {
@@ -145,7 +151,11 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
 
   // One pricing function for the policy's estimates and the ledger's costs.
   const pricer = createPricer(catalog, config);
-  const governanceCore = await startGovernance({ config, db, clock, logger, pricer, counters: parts.counters, rates: parts.rates, reconcile: parts.reconcile });
+  // Alerts (policy.alerts): events to the store's outbox, a background sender to the webhooks;
+  // needs the runtime's timers. Stopped after governance, so the drained requests' events are written.
+  const alerts = startAlerts({ db, config, secrets: parts.secrets, clock, logger, timers: parts.reconcile?.timers, instanceId: crypto.randomUUID() });
+  if (alerts) disposers.push("alerts", () => alerts.stop());
+  const governanceCore = await startGovernance({ config, db, clock, logger, pricer, counters: parts.counters, rates: parts.rates, reconcile: parts.reconcile, events: alerts?.emitter });
   disposers.push("governance", () => governanceCore.stop());
   const metrics = new MetricsRegistry();
   const dashboard = createDashboardModule(parts.dashboardAssets);
@@ -175,7 +185,17 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
   // disposed after the drain, so the drained requests' spans are exported (docs/telemetry.md).
   const tracing = await startOtlpTracing(settings, logger);
   if (tracing) disposers.push("tracing", () => tracing.shutdown());
-  const subscribers: RequestObserver[] = [ledgerSubscriber(ledger), metricsSubscriber(metrics), policySubscriber(), ...(tracing ? [tracing.observer] : []), ...parts.observers];
+  // Body capture (org config `bodyCapture`, off by default): no listener at all while off.
+  const capture = new CaptureWriter({
+    db,
+    clock,
+    logger,
+    retentionMs: () => (config.current().bodyCapture?.retentionHours ?? DEFAULT_CAPTURE_RETENTION_HOURS) * 3_600_000,
+    knownSecrets: () => configuredProviderKeys(config.current(), parts.secrets),
+  });
+  disposers.push("body capture", () => capture.close());
+  const captureBodies = captureSubscriber({ config, sink: capture, zeroDataRetention: (providerId, _shape, models) => models.some((model) => isZdr(config.current(), providerId, model)) });
+  const subscribers: RequestObserver[] = [ledgerSubscriber(ledger), metricsSubscriber(metrics), policySubscriber(), captureBodies, ...(alerts ? [alerts.observer] : []), ...(tracing ? [tracing.observer] : []), ...parts.observers];
   const proxy = createProxyModule({
     transport: parts.transport,
     concurrency,
@@ -220,9 +240,11 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
     },
     ledgerCloseResult: () => closeResult,
     tracing,
+    capture,
+    alerts,
     settled: async () => {
       // A Worker keeps no timer running after its response: each request's spans go with its row.
-      await Promise.all([ledger.flush(), mcp?.runtime().audit.flush(), tracing?.flush()]);
+      await Promise.all([ledger.flush(), mcp?.runtime().audit.flush(), tracing?.flush(), capture.flush()]);
     },
   };
 }

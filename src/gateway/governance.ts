@@ -4,7 +4,8 @@ import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { ConfigHolder } from "../config/index.ts";
 import type { Pricer } from "../catalog/index.ts";
-import { createGovernance, type CounterStore, type Governance, type RateLimiterStore } from "../policy/index.ts";
+import { createGovernance, type CounterStore, type Governance, type GovernanceEvents, type RateLimiterStore } from "../policy/index.ts";
+import { BudgetOverrideBook, overridesDb } from "../policy/overrides/index.ts";
 import type { Database } from "../store/index.ts";
 
 /** Runs `fn` once after `ms`; returns a cancel. Node's timers do not keep the process alive. */
@@ -27,6 +28,8 @@ export interface ReconcileLoop {
 }
 
 export interface RunningGovernance extends Governance {
+  /** The budget overrides and resets in force, re-read from the store every OVERRIDE_POLL_MS (and at once after a write here). */
+  overrides: BudgetOverrideBook;
   /** Stops the reconcile timer and writes pending group memberships. */
   stop(): Promise<void>;
 }
@@ -46,8 +49,13 @@ export async function startGovernance(options: {
   counters: CounterStore | undefined;
   rates: RateLimiterStore | undefined;
   reconcile: ReconcileLoop | undefined;
+  /** Soft-limit crossings and circuit changes go here (alerts). */
+  events?: GovernanceEvents | undefined;
 }): Promise<RunningGovernance> {
   const { config, logger, reconcile } = options;
+  // Read before the first reconcile: a reset's epoch key is summed from the ledger there.
+  const overrides = new BudgetOverrideBook(overridesDb(options.db), options.clock, logger);
+  await overrides.start(reconcile?.timers);
   const governance = createGovernance({
     config,
     clock: options.clock,
@@ -56,8 +64,10 @@ export async function startGovernance(options: {
     counters: options.counters,
     rates: options.rates,
     pricer: options.pricer,
+    overrides,
+    events: options.events,
   });
-  if (!reconcile) return { ...governance, stop: async () => undefined };
+  if (!reconcile) return { ...governance, overrides, stop: async () => overrides.stop() };
 
   await governance.reconciler.reconcile();
   let cancel: (() => void) | undefined;
@@ -76,9 +86,11 @@ export async function startGovernance(options: {
 
   return {
     ...governance,
+    overrides,
     async stop() {
       stopped = true;
       cancel?.();
+      overrides.stop();
       await governance.reconciler.reconcile({ sums: reconcile.periodicSums }).catch((err: unknown) => logger.error({ err: describeError(err) }, "final budget reconciliation failed"));
     },
   };

@@ -7,6 +7,7 @@ import { CatalogStore, type CatalogStoreOptions } from "./store.ts";
 import { knowledgeDb } from "./tables.ts";
 
 export { refreshCatalog, type SourceRefreshReport } from "./refresh.ts";
+export { pruneRemovedSources, AD_HOC_SOURCE_PREFIX, type RemovedSourceReport } from "./prune.ts";
 export { validateEntity, EntityValidationError, refKey, type Entity } from "./entity.ts";
 export { deriveRelations, type Relation } from "./relations.ts";
 export { CatalogStore, type CatalogStoreOptions } from "./store.ts";

@@ -107,6 +107,27 @@ export class CatalogStore {
       .execute();
   }
 
+  /**
+   * Removes a source's entities (with the relations they declared), its clean-file records
+   * and its status row: the source is no longer configured, and knowledge nobody refreshes
+   * any more goes stale. Entities first, the status row last, so an interrupted removal is
+   * still listed and is redone by the next refresh.
+   */
+  async removeSource(sourceId: string): Promise<number> {
+    const refs = [...(await this.storedBySource(sourceId)).keys()];
+    for (const batch of chunks(refs, ENTITIES_PER_TRANSACTION)) await this.inTransaction((db) => this.deleteBatch(db, batch));
+    await this.db.deleteFrom("knowledge_files").where("source_id", "=", sourceId).execute();
+    await this.db.deleteFrom("knowledge_sources").where("id", "=", sourceId).execute();
+    return refs.length;
+  }
+
+  /** Ids of every source that holds entities or has a status row. */
+  async knownSourceIds(): Promise<string[]> {
+    const fromEntities = await this.db.selectFrom("knowledge_entities").select("source_id").distinct().execute();
+    const fromStatus = await this.db.selectFrom("knowledge_sources").select("id").execute();
+    return [...new Set([...fromEntities.map((row) => row.source_id), ...fromStatus.map((row) => row.id)])].sort();
+  }
+
   async sources(): Promise<KnowledgeSourcesTable[]> {
     return this.db.selectFrom("knowledge_sources").selectAll().orderBy("id").execute();
   }

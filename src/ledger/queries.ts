@@ -1,7 +1,10 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../store/index.ts";
 
-export type UsageGroup = "day" | "provider" | "model" | "caller" | "team";
+export type UsageGroup = "day" | "provider" | "model" | "caller" | "team" | "client" | "session";
+
+/** Every grouping `gatehouse usage --by` and the dashboard's CSV accept, in the order the help lists them. */
+export const USAGE_GROUPS: readonly UsageGroup[] = ["day", "provider", "model", "caller", "team", "client", "session"];
 
 export interface UsageQuery {
   groupBy: readonly UsageGroup[];
@@ -13,7 +16,8 @@ export interface UsageQuery {
 }
 
 export interface UsageSummaryRow {
-  keys: Record<UsageGroup, string | undefined>;
+  /** The grouped keys' values; NULL in the ledger (no team, a row from before the client was recorded, no session) is undefined. */
+  keys: Partial<Record<UsageGroup, string | undefined>>;
   requests: number;
   inputTokens: number;
   outputTokens: number;
@@ -25,17 +29,46 @@ export interface UsageSummaryRow {
   estimatedUsd?: number;
   /** Requests whose usage was estimated; absent = 0. */
   estimatedRequests?: number;
-  /** Requests with tokens on a model the gateway has no price for (counted as $0; policy.unpriced: allow); absent = 0. */
+  /**
+   * Requests with tokens on a model the gateway has no price for (policy.unpriced: allow):
+   * their cost is unknown and NOT in costUsd, which is then a lower bound; with costUsd 0
+   * the group's cost is unknown altogether (`costKnown`). Absent = 0.
+   */
   unpricedRequests?: number;
   errors: number;
+  /**
+   * Prompt-cache hit rate: cache-read tokens / all input tokens (uncached input + cache reads
+   * + cache writes), 0..1; null when the group had no input tokens. The ledger stores input
+   * without cache reads and writes for every provider (the readers subtract what OpenAI and
+   * Gemini include), so this is one formula for all. Absent when not computed.
+   */
+  cacheHitRate?: number | null;
 }
 
-const column: Record<UsageGroup, "day" | "provider" | "model" | "caller_id" | "team"> = {
+/** The cache hit rate of summed tokens: cache reads over all input; null without input. */
+export function cacheHitRate(t: { inputTokens: number; cacheReadTokens: number; cacheWriteTokens: number }): number | null {
+  const all = t.inputTokens + t.cacheReadTokens + t.cacheWriteTokens;
+  return all > 0 ? t.cacheReadTokens / all : null;
+}
+
+/**
+ * What is known of a group's cost: "priced" (every request with tokens had a price),
+ * "partial" (costUsd is what the priced ones cost, `unpricedRequests` more are unknown),
+ * "unpriced" (nothing in it had a price: its cost is unknown, never $0).
+ */
+export function costKnown(r: Pick<UsageSummaryRow, "costUsd" | "unpricedRequests">): "priced" | "partial" | "unpriced" {
+  if ((r.unpricedRequests ?? 0) === 0) return "priced";
+  return r.costUsd > 0 ? "partial" : "unpriced";
+}
+
+const column: Record<UsageGroup, "day" | "provider" | "model" | "caller_id" | "team" | "client" | "session_id"> = {
   day: "day",
   provider: "provider",
   model: "model",
   caller: "caller_id",
   team: "team",
+  client: "client",
+  session: "session_id",
 };
 
 /** Aggregates the ledger; portable SQL so it runs on SQLite, PostgreSQL and D1. */
@@ -60,16 +93,16 @@ export async function usageSummary(db: Kysely<Database>, query: UsageQuery): Pro
   if (query.since) q = q.where("day", ">=", query.since);
   if (query.until) q = q.where("day", "<=", query.until);
   if (cols.length > 0) q = q.groupBy(cols);
-  q = cols.length > 0 ? q.orderBy(cols[0] === "day" ? "day" : sql`sum(cost_usd)`, cols[0] === "day" ? "asc" : "desc") : q;
+  q = cols.length > 0 ? q.orderBy(cols[0] === "day" ? "day" : sql`sum(cost_usd)`, cols[0] === "day" ? "asc" : "desc").orderBy(sql`count(*)`, "desc") : q;
   if (query.limit) q = q.limit(query.limit);
   const rows = (await q.execute()) as unknown as Array<Record<string, string | number | null>>;
   return rows.map((row) => {
-    const keys = {} as Record<UsageGroup, string | undefined>;
+    const keys: Partial<Record<UsageGroup, string | undefined>> = {};
     for (const g of query.groupBy) {
       const v = row[column[g]];
       keys[g] = v === null || v === undefined ? undefined : String(v);
     }
-    return {
+    const summary: UsageSummaryRow = {
       keys,
       requests: Number(row["requests"]),
       inputTokens: Number(row["input_tokens"]),
@@ -83,5 +116,7 @@ export async function usageSummary(db: Kysely<Database>, query: UsageQuery): Pro
       unpricedRequests: Number(row["unpriced_requests"]),
       errors: Number(row["errors"]),
     };
+    summary.cacheHitRate = cacheHitRate(summary);
+    return summary;
   });
 }

@@ -61,4 +61,33 @@ describe("MetricsRegistry", () => {
     text = metrics.render();
     expect(text).toContain("gatehouse_upstream_inflight 0");
   });
+
+  it("an unpriced request gets no cost sample, only its own counter, also when its usage was estimated", () => {
+    const metrics = new MetricsRegistry();
+    metrics.observe(row("gpt-6.2-sol", { input_tokens: 5000, output_tokens: 10, unpriced: 1 }));
+    metrics.observe(row("gpt-6.2-sol", { input_tokens: 300, unpriced: 1, estimated: 1, outcome: "client_aborted" }));
+    // A row that says unpriced and still carries a cost (a writer's bug) must not be summed as one.
+    metrics.observe(row("gpt-6.2-sol", { input_tokens: 1, unpriced: 1, cost_usd: 0.5 }));
+    metrics.observe(row("gpt-5", { input_tokens: 10, cost_usd: 0.25 }));
+    const text = metrics.render();
+    expect(text).toContain('gatehouse_unpriced_requests_total{provider="openai",model="gpt-6.2-sol"} 3');
+    expect(text).not.toMatch(/gatehouse_cost_usd_total\{[^}]*gpt-6\.2-sol/);
+    expect(text).not.toMatch(/gatehouse_estimated_cost_usd_total\{[^}]*gpt-6\.2-sol/);
+    expect(text).toContain('gatehouse_estimated_requests_total{provider="openai",model="gpt-6.2-sol"} 1');
+    expect(text).toContain('gatehouse_cost_usd_total{provider="openai",model="gpt-5"} 0.25');
+    expect(text).not.toMatch(/gatehouse_unpriced_requests_total\{[^}]*gpt-5"/);
+    expect(text).toContain("# TYPE gatehouse_unpriced_requests_total counter");
+  });
+
+  it("counts requests per coding client, rows from before the client was recorded as unknown", () => {
+    const metrics = new MetricsRegistry();
+    metrics.observe(row("gpt-5", { client: "codex" }));
+    metrics.observe(row("gpt-5", { client: "codex" }));
+    metrics.observe(row("gpt-5", { client: "claude-code" }));
+    metrics.observe(row("gpt-5", { client: null }));
+    const text = metrics.render();
+    expect(text).toContain('gatehouse_client_requests_total{client="codex"} 2');
+    expect(text).toContain('gatehouse_client_requests_total{client="claude-code"} 1');
+    expect(text).toContain('gatehouse_client_requests_total{client="unknown"} 1');
+  });
 });

@@ -39,6 +39,10 @@ export class MetricsRegistry {
   }
 
   private readonly estimated = new Map<string, number>();
+  /** Requests with tokens on a model without a price: counted here, never as $0 in the cost counter. */
+  private readonly unpriced = new Map<string, number>();
+  /** Requests per coding client (src/ledger/client.ts: six names, so a bounded label). */
+  private readonly byClient = new Map<string, number>();
   private readonly estimatedCost = new Map<string, number>();
   private readonly gauges: Gauge[] = [];
 
@@ -60,10 +64,13 @@ export class MetricsRegistry {
     if ((row.cache_read_tokens ?? 0) > 0) inc(this.tokens, set.tokens.cache_read, row.cache_read_tokens ?? 0);
     if (cacheWrite > 0) inc(this.tokens, set.tokens.cache_write, cacheWrite);
     if ((row.reasoning_tokens ?? 0) > 0) inc(this.tokens, set.tokens.reasoning, row.reasoning_tokens ?? 0);
-    if ((row.cost_usd ?? 0) > 0) inc(this.cost, set.model, row.cost_usd ?? 0);
+    // An unpriced request's cost is unknown: it gets no cost sample (a 0 would read as free), only its own counter.
+    if (row.unpriced === 1) inc(this.unpriced, set.model, 1);
+    else if ((row.cost_usd ?? 0) > 0) inc(this.cost, set.model, row.cost_usd ?? 0);
+    inc(this.byClient, clientLabels(row.client), 1);
     if (row.estimated === 1) {
       inc(this.estimated, set.model, 1);
-      if ((row.cost_usd ?? 0) > 0) inc(this.estimatedCost, set.model, row.cost_usd ?? 0);
+      if (row.unpriced !== 1 && (row.cost_usd ?? 0) > 0) inc(this.estimatedCost, set.model, row.cost_usd ?? 0);
     }
     if (row.outcome !== "not_forwarded") {
       observeHistogram(this.durations, set.provider, DURATION_BUCKETS, row.duration_ms / 1000);
@@ -97,6 +104,8 @@ export class MetricsRegistry {
     histogram(out, "gatehouse_ttfb_seconds", "Time to the first response byte.", TTFB_BUCKETS, this.ttfb);
     counter(out, "gatehouse_estimated_requests_total", "Requests whose usage the provider never sent (abort, broken stream), counted by the gateway, by provider and model.", this.estimated);
     counter(out, "gatehouse_estimated_cost_usd_total", "The part of gatehouse_cost_usd_total priced from estimated usage, by provider and model.", this.estimatedCost);
+    counter(out, "gatehouse_unpriced_requests_total", "Requests with tokens on a model without a price (not in gatehouse_cost_usd_total: their cost is unknown), by provider and model.", this.unpriced);
+    counter(out, "gatehouse_client_requests_total", "Requests with a ledger row, by the coding client their user agent names (opencode, claude-code, codex, gemini-cli, sdk, other).", this.byClient);
     for (const gauge of this.gauges) {
       const value = gauge.read();
       out.push(`# HELP ${gauge.name} ${gauge.help}`, `# TYPE ${gauge.name} ${gauge.type}`);
@@ -129,6 +138,22 @@ export class MetricsRegistry {
 }
 
 const OTHER_MODEL = "other";
+
+const CLIENT_LABELS = new Map<string, string>();
+/**
+ * `client="codex"`; a row from before the client was recorded is `client="unknown"`. The
+ * ledger only writes its six names, but the label set is capped anyway: a row is a value.
+ */
+function clientLabels(client: string | null | undefined): string {
+  const name = client ?? "unknown";
+  let rendered = CLIENT_LABELS.get(name);
+  if (rendered === undefined) {
+    if (CLIENT_LABELS.size >= 16) return labels("client", "other");
+    rendered = labels("client", name);
+    CLIENT_LABELS.set(name, rendered);
+  }
+  return rendered;
+}
 /** The model label of a request refused before its model was read (the ledger's own default). */
 const UNKNOWN_MODEL = "unknown";
 

@@ -1,3 +1,5 @@
+import type { CircuitChange } from "./events.ts";
+
 /**
  * Per-model circuit breaker for routing: after `failureThreshold` consecutive 429/5xx or
  * network failures a model is skipped for `openSeconds`; then one trial request may go
@@ -9,12 +11,20 @@ interface Circuit {
   failures: number;
   openUntil: number;
   trialInFlight: boolean;
+  /** When it last went from closed to open; 0 while closed. */
+  openedAt: number;
 }
+
+/** Told when a circuit opens (closed → open) and when it closes again; re-opening after a failed trial is no change. */
+export type CircuitListener = (change: CircuitChange) => void;
 
 export class CircuitBreaker {
   private readonly circuits = new Map<string, Circuit>();
 
-  constructor(private readonly settings: () => { failureThreshold: number; openSeconds: number }) {}
+  constructor(
+    private readonly settings: () => { failureThreshold: number; openSeconds: number },
+    private readonly onChange?: CircuitListener,
+  ) {}
 
   /** True when the model should be skipped now. Claims the half-open trial when the open period is over. */
   isOpen(key: string, now: number): boolean {
@@ -40,15 +50,22 @@ export class CircuitBreaker {
       return;
     }
     if (result === "success") {
+      const was = this.circuits.get(key);
       this.circuits.delete(key);
+      if (was && was.openUntil !== 0) this.onChange?.({ key, state: "closed", failures: was.failures, openedAt: was.openedAt, openUntil: was.openUntil, now });
       return;
     }
-    const c = this.circuits.get(key) ?? { failures: 0, openUntil: 0, trialInFlight: false };
+    const c = this.circuits.get(key) ?? { failures: 0, openUntil: 0, trialInFlight: false, openedAt: 0 };
     c.failures++;
     const { failureThreshold, openSeconds } = this.settings();
+    const wasOpen = c.openUntil !== 0;
     if (c.trialInFlight || c.failures >= failureThreshold) c.openUntil = now + openSeconds * 1000;
     c.trialInFlight = false;
     this.circuits.set(key, c);
+    if (!wasOpen && c.openUntil !== 0) {
+      c.openedAt = now;
+      this.onChange?.({ key, state: "open", failures: c.failures, openedAt: now, openUntil: c.openUntil, now });
+    }
   }
 }
 

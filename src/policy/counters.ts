@@ -18,6 +18,8 @@ export interface BudgetClaim {
   resetsAt: number;
   /** For the denial message: "your daily budget", "group eng's monthly budget". */
   label: string;
+  /** Soft limit: the fraction of `limitUsd` at which the policy reports a threshold crossing (alerts). */
+  warnAt?: number | undefined;
 }
 
 export interface Reservation {

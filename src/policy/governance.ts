@@ -15,6 +15,9 @@ import { resolveRoute } from "./routing.ts";
 import { assertServiceAccountScope, hasOwnLimits, serviceAccountAllowsModel, tighter, userLabel } from "./service-account-scope.ts";
 import { RulesCache, type EffectiveRules } from "./rules.ts";
 import { anyZdr, applyZdr, isZdr, zdrRefusal } from "./zdr.ts";
+import type { GovernanceEvents } from "./events.ts";
+import type { BudgetOverrideBook } from "./overrides/book.ts";
+import type { BudgetPeriod } from "./overrides/types.ts";
 
 export interface GovernanceOptions {
   config: ConfigHolder;
@@ -24,6 +27,10 @@ export interface GovernanceOptions {
   rates: RateLimiterStore;
   /** Called with callers whose groups matter for group budgets, so the reconciler can attribute ledger spend. */
   onMembership?: (callerId: string, groups: readonly string[]) => void;
+  /** Budget overrides and resets in force (policy/overrides); absent = the configured limits as they are. */
+  overrides?: BudgetOverrideBook | undefined;
+  /** Soft-limit crossings and circuit changes, for alerts; absent = nobody is told. */
+  events?: GovernanceEvents | undefined;
 }
 
 const noop = (): void => undefined;
@@ -38,7 +45,8 @@ export class GovernancePolicy implements ProxyPolicy {
   private readonly rules = new RulesCache();
 
   constructor(private readonly options: GovernanceOptions) {
-    this.breaker = new CircuitBreaker(() => options.config.current().policy?.circuitBreaker ?? { failureThreshold: 5, openSeconds: 30 });
+    const events = options.events;
+    this.breaker = new CircuitBreaker(() => options.config.current().policy?.circuitBreaker ?? { failureThreshold: 5, openSeconds: 30 }, events ? (change) => events.circuitChanged(change) : undefined);
   }
 
   async admit(request: AdmissionRequest): Promise<Admission> {
@@ -131,11 +139,29 @@ export class GovernancePolicy implements ProxyPolicy {
     admission.settle = (row: LedgerRow) => {
       if (settled) return;
       settled = true;
-      if (reservation) void this.options.counters.settle(reservation, row.cost_usd ?? 0);
+      if (reservation) {
+        const settledOnce = this.options.counters.settle(reservation, row.cost_usd ?? 0);
+        const events = this.options.events;
+        if (events && budgetClaims.some((c) => c.warnAt !== undefined)) {
+          // Checked once the counters hold the real cost (a shared store's settle is a round trip); never awaited by the request.
+          const check = () => this.checkThresholds(events, budgetClaims, caller);
+          if (settledOnce && typeof settledOnce === "object" && "then" in settledOnce) void settledOnce.then(check, check);
+          else check();
+        }
+      }
       const actualTokens = tokensOf(row);
       for (const hold of holds) if (hold.key.endsWith(":tpm")) this.options.rates.adjust(hold, actualTokens);
     };
     return admission;
+  }
+
+  private checkThresholds(events: GovernanceEvents, claims: readonly BudgetClaim[], caller: Caller): void {
+    const now = this.options.clock.now();
+    for (const claim of claims) {
+      if (claim.warnAt === undefined) continue;
+      const used = this.options.counters.used(claim.key);
+      if (used >= claim.warnAt * claim.limitUsd) events.budgetThreshold({ ...claim, warnAt: claim.warnAt }, used, caller, now);
+    }
   }
 
   /** The effective rules for a caller; throws forbidden when no configured group applies. */
@@ -162,14 +188,23 @@ export class GovernancePolicy implements ProxyPolicy {
   private budgetClaims(caller: Caller, rules: EffectiveRules, now: number): BudgetClaim[] {
     const { day, month, dayEndsAt, monthEndsAt } = periodsOf(now);
     const claims: BudgetClaim[] = [];
-    const add = (scope: string, label: string, daily: number | undefined, monthly: number | undefined) => {
-      if (daily !== undefined) claims.push({ key: dayKey(scope, day), limitUsd: daily, resetsAt: dayEndsAt, label: `${label} daily budget` });
-      if (monthly !== undefined) claims.push({ key: monthKey(scope, month), limitUsd: monthly, resetsAt: monthEndsAt, label: `${label} monthly budget` });
+    const add = (scope: string, label: string, daily: number | undefined, monthly: number | undefined, warnAt: number | undefined) => {
+      if (daily !== undefined) claims.push(this.claim(scope, "day", day, daily, dayEndsAt, `${label} daily budget`, warnAt, now));
+      if (monthly !== undefined) claims.push(this.claim(scope, "month", month, monthly, monthEndsAt, `${label} monthly budget`, warnAt, now));
     };
     const own = caller.serviceAccount?.limits;
-    add(`user:${caller.id}`, userLabel(caller), tighter(rules.userBudget.dailyUsd, own?.dailyUsd), tighter(rules.userBudget.monthlyUsd, own?.monthlyUsd));
-    for (const g of rules.groupBudgets) add(`group:${g.group}`, `group ${g.group}'s`, g.dailyUsd, g.monthlyUsd);
+    add(`user:${caller.id}`, userLabel(caller), tighter(rules.userBudget.dailyUsd, own?.dailyUsd), tighter(rules.userBudget.monthlyUsd, own?.monthlyUsd), rules.userBudget.warnAt);
+    for (const g of rules.groupBudgets) add(`group:${g.group}`, `group ${g.group}'s`, g.dailyUsd, g.monthlyUsd, g.warnAt);
     return claims;
+  }
+
+  /** One budget's claim with the overrides in force at `now` (a raise, a cap, a reset epoch in the key). */
+  private claim(scope: string, period: BudgetPeriod, periodKey: string, configuredUsd: number, resetsAt: number, label: string, warnAt: number | undefined, now: number): BudgetClaim {
+    const book = this.options.overrides;
+    const withWarn = warnAt !== undefined ? { warnAt } : {};
+    if (!book) return { key: period === "day" ? dayKey(scope, periodKey) : monthKey(scope, periodKey), limitUsd: configuredUsd, resetsAt, label, ...withWarn };
+    const effective = book.effective(scope, period, periodKey, configuredUsd, now);
+    return { key: effective.key, limitUsd: effective.limitUsd, resetsAt, label: effective.note ? `${label} (${effective.note})` : label, ...withWarn };
   }
 }
 

@@ -8,9 +8,11 @@ import type { Pricer } from "./estimate.ts";
 import { GovernancePolicy } from "./governance.ts";
 import { SlidingWindowRateLimiter, type RateLimiterStore } from "./rate-limit.ts";
 import { LedgerReconciler } from "./reconcile.ts";
+import type { GovernanceEvents } from "./events.ts";
+import type { BudgetOverrideBook } from "./overrides/book.ts";
 
 export { policySchema, groupRuleSchema, budgetSchema, rateLimitSchema, modelPatternSchema, modelRefSchema, defaultDashboardPolicy } from "../config/policy-schema.ts";
-export type { PolicyConfig, GroupRule, BudgetLimits, RateLimits, StoreOutagePolicy } from "../config/policy-schema.ts";
+export type { PolicyConfig, GroupRule, BudgetLimits, RateLimits, StoreOutagePolicy, AlertsConfig, AlertWebhook, AlertKind } from "../config/policy-schema.ts";
 export { storeOutageSchema } from "../config/policy-schema.ts";
 export { OutageAwareCounters, OutageAwareRates, storeUnavailable, defaultStoreOutagePolicy } from "./outage.ts";
 export { budgetDenial } from "./denial.ts";
@@ -19,7 +21,8 @@ export { InMemoryCounterStore, periodsOf, dayKey, monthKey } from "./counters.ts
 export type { CounterStore, BudgetClaim, Reservation, ReserveOutcome, ReserveRefusal } from "./counters.ts";
 export { SlidingWindowRateLimiter } from "./rate-limit.ts";
 export type { RateLimiterStore, RateClaim, RateHold, RateOutcome } from "./rate-limit.ts";
-export { CircuitBreaker, classifyAttempt } from "./breaker.ts";
+export { CircuitBreaker, classifyAttempt, type CircuitListener } from "./breaker.ts";
+export type { GovernanceEvents, CircuitChange } from "./events.ts";
 export { LedgerReconciler } from "./reconcile.ts";
 export { isZdr, zdrRefusal, applyZdr } from "./zdr.ts";
 export { estimateRequest, maxOutputTokens, type Pricer, type Estimate } from "./estimate.ts";
@@ -37,10 +40,20 @@ export interface Governance {
  * Everything governance needs for one gateway process. Pass your own `counters` (a shared
  * store) when several instances enforce one budget.
  */
-export function createGovernance(options: { config: ConfigHolder; clock: Clock; db: Kysely<Database>; logger: Logger; pricer: Pricer; counters?: CounterStore; rates?: RateLimiterStore }): Governance {
+export function createGovernance(options: {
+  config: ConfigHolder;
+  clock: Clock;
+  db: Kysely<Database>;
+  logger: Logger;
+  pricer: Pricer;
+  counters?: CounterStore | undefined;
+  rates?: RateLimiterStore | undefined;
+  overrides?: BudgetOverrideBook | undefined;
+  events?: GovernanceEvents | undefined;
+}): Governance {
   const counters = options.counters ?? new InMemoryCounterStore();
   const rates = options.rates ?? new SlidingWindowRateLimiter();
-  const reconciler = new LedgerReconciler(options.db, counters, rates, options.clock, options.logger);
-  const policy = new GovernancePolicy({ config: options.config, clock: options.clock, pricer: options.pricer, counters, rates, onMembership: reconciler.noteMembership });
+  const reconciler = new LedgerReconciler(options.db, counters, rates, options.clock, options.logger, options.overrides);
+  const policy = new GovernancePolicy({ config: options.config, clock: options.clock, pricer: options.pricer, counters, rates, onMembership: reconciler.noteMembership, overrides: options.overrides, events: options.events });
   return { policy, reconciler, counters, rates };
 }

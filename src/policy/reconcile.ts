@@ -5,6 +5,9 @@ import { describeError } from "../core/app.ts";
 import type { Database } from "../store/index.ts";
 import { dayKey, monthKey, periodsOf, type CounterStore } from "./counters.ts";
 import type { RateLimiterStore } from "./rate-limit.ts";
+import { epochKey, type BudgetOverrideBook } from "./overrides/book.ts";
+import { spentSinceReset } from "./overrides/store.ts";
+import { overridesDb } from "./overrides/tables.ts";
 
 /**
  * Brings the in-memory budget counters in line with the ledger: what was spent today and
@@ -23,6 +26,8 @@ export class LedgerReconciler {
     private readonly rates: RateLimiterStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Resets of the current periods: their epoch keys are summed from the reset on. */
+    private readonly overrides?: BudgetOverrideBook,
   ) {}
 
   /** Cheap, synchronous: remembers a caller's groups when they changed since last seen. */
@@ -82,6 +87,10 @@ export class LedgerReconciler {
     for (const row of perGroup) {
       totals.set(dayKey(`group:${row.group_name}`, day), Number(row.day_usd));
       totals.set(monthKey(`group:${row.group_name}`, month), Number(row.month_usd));
+    }
+
+    for (const reset of this.overrides?.currentResets(now) ?? []) {
+      totals.set(epochKey(reset.scope, reset.period, reset.periodKey, reset.resetAt), await spentSinceReset(overridesDb(this.db), reset));
     }
 
     await this.counters.reconcile(totals);

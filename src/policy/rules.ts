@@ -8,6 +8,8 @@ export interface BudgetScope {
   label: string;
   dailyUsd: number | undefined;
   monthlyUsd: number | undefined;
+  /** Soft limit: the fraction of the limit at which a budget.threshold alert goes out. */
+  warnAt: number | undefined;
 }
 
 export interface RateScope {
@@ -25,13 +27,15 @@ export interface EffectiveRules {
   /** The patterns as written, "provider/glob". */
   modelPatternText: readonly string[];
   mcpServers: "all" | ReadonlySet<string>;
-  userBudget: { dailyUsd: number | undefined; monthlyUsd: number | undefined };
+  /** warnAt: the lowest any of the caller's groups sets on perUser (the earliest warning wins). */
+  userBudget: { dailyUsd: number | undefined; monthlyUsd: number | undefined; warnAt: number | undefined };
   groupBudgets: ReadonlyArray<Omit<BudgetScope, "key" | "label"> & { group: string }>;
   userRate: { requestsPerMinute: number | undefined; tokensPerMinute: number | undefined };
   groupRates: ReadonlyArray<Omit<RateScope, "key" | "label"> & { group: string }>;
 }
 
 const maxDefined = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
+const minDefined = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
 
 /**
  * Grants are a union over the caller's groups: models and MCP servers add up, and for
@@ -54,7 +58,7 @@ export function compileRules(policy: PolicyConfig, callerGroups: readonly string
     for (const server of rule.mcpServers) mcpServers.add(server);
   }
 
-  const userBudget = { dailyUsd: undefined as number | undefined, monthlyUsd: undefined as number | undefined };
+  const userBudget = { dailyUsd: undefined as number | undefined, monthlyUsd: undefined as number | undefined, warnAt: undefined as number | undefined };
   const userRate = { requestsPerMinute: undefined as number | undefined, tokensPerMinute: undefined as number | undefined };
   const groupBudgets: Array<EffectiveRules["groupBudgets"][number]> = [];
   const groupRates: Array<EffectiveRules["groupRates"][number]> = [];
@@ -64,11 +68,12 @@ export function compileRules(policy: PolicyConfig, callerGroups: readonly string
     const perUser = rule.budget?.perUser;
     userBudget.dailyUsd = maxDefined(userBudget.dailyUsd, perUser?.dailyUsd);
     userBudget.monthlyUsd = maxDefined(userBudget.monthlyUsd, perUser?.monthlyUsd);
+    userBudget.warnAt = minDefined(userBudget.warnAt, perUser?.warnAt);
     const userLimit = rule.rateLimit?.perUser;
     userRate.requestsPerMinute = maxDefined(userRate.requestsPerMinute, userLimit?.requestsPerMinute);
     userRate.tokensPerMinute = maxDefined(userRate.tokensPerMinute, userLimit?.tokensPerMinute);
     const pool = rule.budget?.group;
-    if (pool && (pool.dailyUsd !== undefined || pool.monthlyUsd !== undefined)) groupBudgets.push({ group, dailyUsd: pool.dailyUsd, monthlyUsd: pool.monthlyUsd });
+    if (pool && (pool.dailyUsd !== undefined || pool.monthlyUsd !== undefined)) groupBudgets.push({ group, dailyUsd: pool.dailyUsd, monthlyUsd: pool.monthlyUsd, warnAt: pool.warnAt });
     const poolRate = rule.rateLimit?.group;
     if (poolRate && (poolRate.requestsPerMinute !== undefined || poolRate.tokensPerMinute !== undefined)) {
       groupRates.push({ group, requestsPerMinute: poolRate.requestsPerMinute, tokensPerMinute: poolRate.tokensPerMinute });

@@ -173,6 +173,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         const attemptBody = body ? serialized : bodyBytes;
         if (attemptBody) headers["content-length"] = String(attemptBody.byteLength);
         listener?.upstreamHeaders?.(attempt, headers);
+        if (attempt === 1 && attemptBody) listener?.requestBody?.(attemptBody);
 
         const meteringTap = createMeteringTap(record, { shape: attemptShape, attempt, requestedModel, request: { body, bytes: attemptBody?.byteLength ?? 0 }, serverAddress: upstreamHost }, metering, listener);
         const ownedTap = objectPlan ? objectPlan.wrapTap(meteringTap) : meteringTap;

@@ -138,6 +138,7 @@ export function createMeteringTap(r: RequestRecord, a: MeteredAttempt, services:
         listener?.firstByte?.(ttfb);
       }
       reader.push(chunk);
+      listener?.responseChunk?.(chunk);
     },
     onEnd(outcome, failure) {
       // The answer never started because the upstream failed: the attempt counts against it (breaker).

@@ -17,5 +17,10 @@ export function createProxyModule(services: ProxyServices): AppModule {
         app.all(`${provider.routePrefix}/*`, handler);
       }
     },
+    // A provider route refused before its handler ran (the host guard) answers in that provider's shape.
+    errorBody(pathname, error, requestId) {
+      const provider = providers.find((p) => pathname === p.routePrefix || pathname.startsWith(`${p.routePrefix}/`));
+      return provider?.errorBody(error, requestId);
+    },
   };
 }

@@ -52,8 +52,18 @@ export interface RequestListener {
   upstreamHeaders?(attempt: number, headers: Record<string, string>): void;
   /** An upstream attempt's answer: its status, or 0 when it could not be reached. */
   attempted?(attempt: AttemptResult): void;
+  /**
+   * The body of the first upstream attempt, as it leaves (body capture). Called at most once,
+   * synchronously: a subscriber copies what it keeps and never holds the request up.
+   */
+  requestBody?(body: Uint8Array): void;
   /** The first response byte went to the client. */
   firstByte?(ttfbMs: number): void;
+  /**
+   * A chunk of the answering attempt's response as it passes to the client (as the upstream
+   * sent it), synchronously from the byte path: a subscriber copies what it keeps, at once.
+   */
+  responseChunk?(chunk: Uint8Array): void;
   /** The request is over: exactly once per request. */
   ended(end: RequestEnd): void;
 }
@@ -113,6 +123,8 @@ export function combineObservers(observers: readonly RequestObserver[], logger: 
 
 class CombinedListener implements RequestListener {
   private done = false;
+  /** The listeners that take response chunks, found once: the byte path loops over none when nobody captures. */
+  private chunkListeners: RequestListener[] | undefined;
 
   constructor(
     private readonly listeners: RequestListener[],
@@ -176,6 +188,30 @@ class CombinedListener implements RequestListener {
         l.attempted(result);
       } catch (err) {
         this.failed("attempted", err);
+      }
+    }
+  }
+
+  requestBody(body: Uint8Array): void {
+    if (this.done) return;
+    for (const l of this.listeners) {
+      if (!l.requestBody) continue;
+      try {
+        l.requestBody(body);
+      } catch (err) {
+        this.failed("requestBody", err);
+      }
+    }
+  }
+
+  responseChunk(chunk: Uint8Array): void {
+    if (this.done) return;
+    this.chunkListeners ??= this.listeners.filter((l) => l.responseChunk !== undefined);
+    for (const l of this.chunkListeners) {
+      try {
+        l.responseChunk?.(chunk);
+      } catch (err) {
+        this.failed("responseChunk", err);
       }
     }
   }

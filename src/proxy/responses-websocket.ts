@@ -128,7 +128,9 @@ export function createResponsesSocketSession(client: SocketPeer, upstream: Socke
     const model = admission.route?.model ?? shape.model;
     if (model !== undefined) body["model"] = model;
     // The forwarded body is what an estimate counts the prompt from if the response never completes.
-    const tap = createMeteringTap(record, { shape: { ...shape, model }, attempt: 1, requestedModel: shape.model, request: { body, bytes: encoder.encode(JSON.stringify(body)).byteLength }, serverAddress: o.serverAddress }, o.metering, listener);
+    const forwarded = encoder.encode(JSON.stringify(body));
+    const tap = createMeteringTap(record, { shape: { ...shape, model }, attempt: 1, requestedModel: shape.model, request: { body, bytes: forwarded.byteLength }, serverAddress: o.serverAddress }, o.metering, listener);
+    listener?.requestBody?.(forwarded);
     tap.onResponse(200);
     pending.push({ tap, requestId, created: false });
     upstream.send(JSON.stringify({ type: "response.create", ...body }));

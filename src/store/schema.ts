@@ -24,6 +24,23 @@ export interface Database {
   service_account_keys: ServiceAccountKeysTable;
   identity_revocations: IdentityRevocationsTable;
   admin_audit: AdminAuditTable;
+  captured_bodies: CapturedBodiesTable;
+}
+
+/** Bodies of a captured request (org config `bodyCapture`), redacted and size-capped; see migration 014. */
+export interface CapturedBodiesTable {
+  request_id: string;
+  /** The request's arrival, epoch ms (the ledger's `ts`); the retention deletes by it. */
+  ts: number;
+  request_body: string | null;
+  request_bytes: number;
+  request_truncated: number;
+  response_body: string | null;
+  response_bytes: number;
+  response_truncated: number;
+  request_note: string | null;
+  response_note: string | null;
+  redactions: number;
 }
 
 /** One admin action (API or CLI); never a secret (docs/admin.md#audit). */

@@ -1,7 +1,8 @@
 import * as semconv from "@opentelemetry/semantic-conventions";
 import * as incubating from "@opentelemetry/semantic-conventions/incubating";
 import { describe, expect, it } from "vitest";
-import { ATTR, serverAttributes } from "./attributes.ts";
+import { blankLedgerRow } from "../ledger/index.ts";
+import { ATTR, serverAttributes, usageAttributes } from "./attributes.ts";
 
 describe("attribute names", () => {
   it("are the semantic conventions' own (package 1.45), not look-alikes", () => {
@@ -43,5 +44,15 @@ describe("serverAttributes", () => {
     ["[::1]", { "server.address": "::1" }],
   ])("%s", (hostPort, expected) => {
     expect(serverAttributes(hostPort)).toEqual(expected);
+  });
+});
+
+describe("usage attributes of an unpriced request", () => {
+  it("carry no cost (its cost is unknown, not $0) and say it is unpriced", () => {
+    const row = blankLedgerRow({ request_id: "r", ts: 0, day: "2026-12-01", caller_id: "c", team: null, provider: "openai", model: "gpt-6.2-sol", endpoint: "responses", status: 200, outcome: "completed", duration_ms: 1 });
+    const unpriced = usageAttributes({ ...row, input_tokens: 10, unpriced: 1 });
+    expect(unpriced).not.toHaveProperty(ATTR.costUsd);
+    expect(unpriced[ATTR.unpriced]).toBe(true);
+    expect(usageAttributes({ ...row, input_tokens: 10, cost_usd: 0.01 })[ATTR.costUsd]).toBe(0.01);
   });
 });

@@ -94,7 +94,8 @@ export function usageAttributes(row: LedgerRow): Record<string, number | boolean
     [ATTR.cacheReadInputTokens]: row.cache_read_tokens,
     [ATTR.cacheCreationInputTokens]: cacheWrite,
     [ATTR.reasoningOutputTokens]: row.reasoning_tokens,
-    [ATTR.costUsd]: row.cost_usd,
+    // An unpriced request's cost is unknown: no cost attribute (a 0 would read as free), `gatehouse.unpriced` says why.
+    ...(row.unpriced === 1 ? {} : { [ATTR.costUsd]: row.cost_usd }),
     [ATTR.unpriced]: row.unpriced === 1,
     [ATTR.estimated]: row.estimated === 1,
   };

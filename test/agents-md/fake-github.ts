@@ -23,9 +23,11 @@ export class FakeGitHub {
   private nextPull = 1;
   constructor(private readonly token: string) {}
 
-  addRepo(fullName: string): void {
+  /** A repository whose default branch `main` holds `files` (path → text). */
+  addRepo(fullName: string, files: Record<string, string> = {}): void {
     const sha = createHash("sha1").update(fullName).digest("hex");
-    this.repos.set(fullName, { defaultBranch: "main", branches: new Map([["main", sha]]), files: new Map([["main", new Map()]]), pulls: [], commits: 0 });
+    const main = new Map(Object.entries(files).map(([path, text]) => [path, { sha: createHash("sha1").update(`blob ${text}`).digest("hex"), text }]));
+    this.repos.set(fullName, { defaultBranch: "main", branches: new Map([["main", sha]]), files: new Map([["main", main]]), pulls: [], commits: 0 });
   }
 
   async start(): Promise<string> {
@@ -51,6 +53,30 @@ export class FakeGitHub {
     if (auth !== `Bearer ${this.token}` && auth !== `token ${this.token}`) return fail(401, "Bad credentials");
     const url = new URL(req.url ?? "/", "http://x");
     this.requests.push(`${req.method} ${url.pathname}`);
+    const org = /^\/orgs\/([^/]+)\/repos$/.exec(url.pathname);
+    if (req.method === "GET" && org) {
+      // List organization repositories: per_page (max 100), page, and an RFC 8288 Link header.
+      const login = decodeURIComponent(org[1] ?? "");
+      const all = [...this.repos.keys()].filter((name) => name.startsWith(`${login}/`)).sort();
+      if (all.length === 0) return fail(404, "Not Found");
+      const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 30) || 30, 100);
+      const page = Math.max(1, Number(url.searchParams.get("page") ?? 1) || 1);
+      const last = Math.max(1, Math.ceil(all.length / perPage));
+      const host = `http://${req.headers.host ?? "127.0.0.1"}`;
+      const link = (p: number, rel: string): string => {
+        const query = new URLSearchParams(url.searchParams);
+        query.set("page", String(p));
+        return `<${host}${url.pathname}?${query.toString()}>; rel="${rel}"`;
+      };
+      const links = [...(page > 1 ? [link(page - 1, "prev")] : []), ...(page < last ? [link(page + 1, "next")] : []), link(1, "first"), link(last, "last")];
+      const items = all.slice((page - 1) * perPage, page * perPage).map((fullName) => {
+        const r = this.repos.get(fullName);
+        return { name: fullName.split("/")[1], full_name: fullName, private: true, html_url: `https://github.example/${fullName}`, fork: false, archived: false, disabled: false, default_branch: r?.defaultBranch, pushed_at: "2026-01-01T00:00:00Z" };
+      });
+      res.writeHead(200, { "content-type": "application/json; charset=utf-8", link: links.join(", ") });
+      res.end(JSON.stringify(items));
+      return;
+    }
     const match = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(url.pathname);
     const repo = match ? this.repos.get(`${decodeURIComponent(match[1] ?? "")}/${decodeURIComponent(match[2] ?? "")}`) : undefined;
     if (!match || !repo) return fail(404, "Not Found");
@@ -58,6 +84,20 @@ export class FakeGitHub {
     const rest = match[3] ?? "";
     const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, string>) : {};
     if (req.method === "GET" && rest === "") return send(200, { full_name: `${owner}/${match[2]}`, default_branch: repo.defaultBranch });
+    const tree = /^\/git\/trees\/(.+)$/.exec(rest);
+    if (req.method === "GET" && tree) {
+      // Get a tree, recursive=1: every blob and the trees above it, `truncated: false`.
+      const files = repo.files.get(decodeURIComponent(tree[1] ?? ""));
+      if (!files) return fail(404, "Not Found");
+      const entries = new Map<string, { type: string; sha: string; size?: number }>();
+      for (const [path, file] of files) {
+        const parts = path.split("/");
+        for (let i = 1; i < parts.length; i++) entries.set(parts.slice(0, i).join("/"), { type: "tree", sha: createHash("sha1").update(parts.slice(0, i).join("/")).digest("hex") });
+        entries.set(path, { type: "blob", sha: file.sha, size: Buffer.byteLength(file.text) });
+      }
+      const list = [...entries].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, e]) => ({ path, mode: e.type === "tree" ? "040000" : "100644", ...e }));
+      return send(200, { sha: repo.branches.get(decodeURIComponent(tree[1] ?? "")) ?? "", truncated: false, tree: list });
+    }
     const ref = /^\/git\/ref\/heads\/(.+)$/.exec(rest);
     if (req.method === "GET" && ref) {
       const name = decodeURIComponent(ref[1] ?? "");

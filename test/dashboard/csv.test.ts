@@ -93,15 +93,15 @@ describe("one usage CSV for the dashboard and the CLI", () => {
     expect(formatUsage(rows, ["provider", "model"], "csv")).toBe(usageCsv(rows, ["provider", "model"]));
     const read = readCsv(formatUsage(rows, ["team", "model"], "csv"));
     expect(read).toEqual([
-      ["team", "model", "requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "errors"],
-      ["(no team)", "gpt-5", "3", "100", "20", "5", "1", "7", "0.004200", "1"],
-      ["eng", "'-1+cmd|' /C calc'!A0", "1", "1", "2", "0", "0", "0", "5000.000000", "0"],
+      ["team", "model", "requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "errors", "cache_hit_rate", "unpriced_requests"],
+      ["(no team)", "gpt-5", "3", "100", "20", "5", "1", "7", "0.004200", "1", "0.0472", "0"],
+      ["eng", "'-1+cmd|' /C calc'!A0", "1", "1", "2", "0", "0", "0", "5000.000000", "0", "0.0000", "0"],
     ]);
   });
 
   it("the CLI table uses the same column names and (no team)", () => {
     const table = formatUsage(rows, ["team"], "table");
-    expect(table.split("\n")[0]).toMatch(/^team\s+requests\s+input_tokens\s+output_tokens\s+cache_read_tokens\s+cache_write_tokens\s+reasoning_tokens\s+cost_usd\s+errors\s+estimated_usd$/);
+    expect(table.split("\n")[0]).toMatch(/^team\s+requests\s+input_tokens\s+output_tokens\s+cache_read_tokens\s+cache_write_tokens\s+reasoning_tokens\s+cost_usd\s+errors\s+cache_hit_rate\s+unpriced_requests\s+estimated_usd$/);
     expect(table).toMatch(/^\(no team\)\s+3\s+100\s/m);
     expect(table).toContain("Total cost: $5,000.00 over 4 requests");
   });

@@ -156,7 +156,7 @@ describe("usage dashboard in headless Chromium", { timeout: 120_000 }, () => {
     const desktop = await checkLayout(page);
     expect(desktop.problems).toEqual([]);
     expect(desktop.width).toBe(1400);
-    expect(desktop.costColumns).toBe(8);
+    expect(desktop.costColumns).toBe(10);
     expect(desktop.cutCells).toBeGreaterThan(0);
     const cutId = page.locator('[data-test="spenders"] td.id').first();
     expect(await cutId.getAttribute("title")).toBe(await cutId.textContent());
@@ -172,7 +172,7 @@ describe("usage dashboard in headless Chromium", { timeout: 120_000 }, () => {
     const csv = readFileSync(await download.path(), "utf8")
       .trim()
       .split("\r\n");
-    expect(csv[0]).toBe("model,requests,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,reasoning_tokens,cost_usd,errors");
+    expect(csv[0]).toBe("model,requests,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,reasoning_tokens,cost_usd,errors,cache_hit_rate,unpriced_requests");
     const byModel = new Map(
       csv
         .slice(1)
@@ -210,7 +210,7 @@ describe("usage dashboard in headless Chromium", { timeout: 120_000 }, () => {
     const phone = await checkLayout(page);
     expect(phone.problems).toEqual([]);
     expect(phone.width).toBe(390);
-    expect(phone.costColumns).toBe(8);
+    expect(phone.costColumns).toBe(10);
     // Every aggregate table still shows Cost and Share figures, not only their headers.
     for (const table of ["providers", "models", "teams", "spenders"]) {
       const cost = page.locator(`[data-test="${table}"] tbody tr`).first().locator('td[data-col="cost"]');

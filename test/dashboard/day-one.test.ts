@@ -185,7 +185,7 @@ describe("dashboard on day one, in headless Chromium", { timeout: 120_000 }, () 
     const phone = await checkLayout(page);
     expect(phone.problems).toEqual([]);
     expect(phone.width).toBe(390);
-    expect(phone.costColumns).toBe(8);
+    expect(phone.costColumns).toBe(10);
     expect(phone.cutCells).toBeGreaterThanOrEqual(2);
     const long = page.locator(`[data-test="models"] tr[data-key="${LONG_MODEL}"] td.key`);
     expect(await long.evaluate((td) => td.scrollWidth > td.clientWidth)).toBe(true);
@@ -207,7 +207,7 @@ describe("dashboard on day one, in headless Chromium", { timeout: 120_000 }, () 
 
     const auth = { headers: { authorization: `Bearer ${ADMIN}` } };
     const byTeam = await (await fetch(`${h.gateway.url}/dashboard/export.csv?from=${TODAY}&to=${TODAY}&by=team`, auth)).text();
-    expect(byTeam.split("\r\n")[0]).toBe("team,requests,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,reasoning_tokens,cost_usd,errors");
+    expect(byTeam.split("\r\n")[0]).toBe("team,requests,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,reasoning_tokens,cost_usd,errors,cache_hit_rate,unpriced_requests");
     expect(byTeam).toContain("\r\n(no team),1,50,5,");
 
     const cli = formatUsage(await usageSummary(h.gateway.deps.db, { groupBy: ["team"], since: TODAY, until: TODAY }), ["team"], "csv");

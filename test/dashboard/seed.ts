@@ -25,6 +25,21 @@ function rng(seed: number): () => number {
 
 /** Realistic ledger rows over the `days` days ending `today`: several providers, teams, callers, errors and denials. */
 export async function seedLedger(db: Kysely<Database>, today: string, days: number, count: number): Promise<void> {
+  const rows = ledgerSeedRows(today, days, count);
+  const end = Date.parse(`${today}T00:00:00Z`);
+  for (let i = 0; i < rows.length; i += 200)
+    await db
+      .insertInto("ledger")
+      .values(rows.slice(i, i + 200))
+      .execute();
+  await db
+    .insertInto("caller_groups")
+    .values(CALLERS.map((caller_id, i) => ({ caller_id, group_name: TEAMS[i % TEAMS.length] ?? "eng", updated_at: end })))
+    .execute();
+}
+
+/** The rows seedLedger writes (the same for the same arguments). */
+export function ledgerSeedRows(today: string, days: number, count: number): LedgerRow[] {
   const rand = rng(42);
   const weighted = MODELS.flatMap(([p, m, w]) => Array.from({ length: w }, () => [p, m] as const));
   const rows: LedgerRow[] = [];
@@ -45,6 +60,9 @@ export async function seedLedger(db: Kysely<Database>, today: string, days: numb
         ts,
         day: new Date(ts).toISOString().slice(0, 10),
         caller_id: CALLERS[callerIndex] ?? "x",
+        // Rows from before the gateway recorded clients have none.
+        client: (["opencode", "claude-code", null] as const)[i % 3] ?? null,
+        client_version: i % 3 === 2 ? null : `1.${i % 7}.0`,
         team: TEAMS[callerIndex % TEAMS.length] ?? null,
         provider,
         model,
@@ -61,13 +79,5 @@ export async function seedLedger(db: Kysely<Database>, today: string, days: numb
       }),
     );
   }
-  for (let i = 0; i < rows.length; i += 200)
-    await db
-      .insertInto("ledger")
-      .values(rows.slice(i, i + 200))
-      .execute();
-  await db
-    .insertInto("caller_groups")
-    .values(CALLERS.map((caller_id, i) => ({ caller_id, group_name: TEAMS[i % TEAMS.length] ?? "eng", updated_at: end })))
-    .execute();
+  return rows;
 }

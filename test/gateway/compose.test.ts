@@ -75,7 +75,7 @@ describe("composeGateway", () => {
     const gateway = await composeGateway(given);
     expect(gateway.modules).toEqual([...GATEWAY_MODULES]);
     // Disposed before what the runtime opened first: MCP, then the sandbox it uses, then governance, then the ledger.
-    expect(given.disposers.order()).toEqual(["mcp", "sandbox", "governance", "ledger", "store (the runtime's)"]);
+    expect(given.disposers.order()).toEqual(["mcp", "sandbox", "body capture", "governance", "ledger", "store (the runtime's)"]);
     await given.disposers.disposeAll();
     expect(gateway.ledgerCloseResult()).toEqual({ spooled: 0, spoolFile: undefined, lost: 0 });
   });
@@ -85,7 +85,7 @@ describe("composeGateway", () => {
     const gateway = await composeGateway(given);
     expect(gateway.modules).toEqual(GATEWAY_MODULES.filter((m) => m !== "mcp"));
     expect(gateway.mcp).toBeUndefined();
-    expect(given.disposers.order()).toEqual(["governance", "ledger"]);
+    expect(given.disposers.order()).toEqual(["body capture", "governance", "ledger"]);
     const portal = await gateway.app.fetch(new Request("http://127.0.0.1/mcp", { method: "POST" }));
     expect(portal.status).toBe(404);
     await given.disposers.disposeAll();

@@ -16,7 +16,7 @@ import { CLIENT_TOKEN, startHarness, type Harness } from "./harness.ts";
  */
 
 /** The shutdown order as it is and must stay (docs/architecture.md, "One composition"). */
-const SHUTDOWN_ORDER = ["stop accepting and drain", "knowledge refresh", "config watch", "mcp", "sandbox", "governance", "ledger", "ledger writer thread", "reader thread", "store"];
+const SHUTDOWN_ORDER = ["stop accepting and drain", "body capture retention", "knowledge refresh", "config watch", "mcp", "sandbox", "body capture", "governance", "alerts", "ledger", "ledger writer thread", "reader thread", "store"];
 
 /** A stack that records each step it runs and can make one step fail after doing its work. */
 class RecordingStack extends DisposerStack {
@@ -43,7 +43,7 @@ afterEach(async () => {
 });
 
 describe("startGateway's disposer stack", { timeout: 60_000 }, () => {
-  it("closes in the order: stop accepting → drain → knowledge refresh → config watch → MCP → sandbox → governance → ledger → writer threads → store", async () => {
+  it("closes in the order: stop accepting → drain → knowledge refresh → config watch → MCP → sandbox → governance → alerts → ledger → writer threads → store", async () => {
     const stack = new RecordingStack();
     harness = await startHarness({ disposers: stack });
     expect(harness.gateway.disposers.order()).toEqual(SHUTDOWN_ORDER);

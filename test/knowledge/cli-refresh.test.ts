@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { openStore } from "../../src/adapters/node/server.ts";
 import { parseSettings } from "../../src/core/settings.ts";
-import { catalogQueries } from "../../src/knowledge/index.ts";
+import { catalogQueries, knowledgeDb } from "../../src/knowledge/index.ts";
 import { startFakeGitHub } from "../fake-github/index.ts";
 import { checkouts, ledgerRepo, orgRepo, paymentsRepo } from "./fixtures.ts";
 
@@ -88,6 +88,33 @@ describe("gatehouse knowledge refresh --source / status (configured sources)", {
         (err: { code: number; stderr: string }) => err,
       );
       expect(unknown?.stderr).toContain('unknown source "nope"; configured: acme, checkouts');
+
+      // `checkouts` taken out of the config, `acme` still in it but failing, an ad-hoc path refreshed
+      // from the command line: a refresh of acme alone removes checkouts' entities, keeps the failing
+      // source's and the ad-hoc one's.
+      const adHoc = checkouts({ "ledger/catalog-info.yaml": ledgerRepo });
+      await run(process.execPath, [BIN, "knowledge", "refresh", adHoc, "-d", dataDir]);
+      writeFileSync(join(configDir, "gatehouse.yaml"), `knowledge:\n  sources:\n    - { type: github, name: acme, org: acme, apiUrl: "${github.url}", tokenSecret: CATALOG_GITHUB_TOKEN }\n`);
+      github.faults.push({ path: /^\/orgs\/acme\/repos/, times: 1, fault: { kind: "status", status: 503, body: JSON.stringify({ message: "Service Unavailable" }) } });
+      const pruned = await run(process.execPath, [BIN, "knowledge", "refresh", "--source", "acme", "-c", configDir, "-d", dataDir, "--json"], { env }).then(
+        () => undefined,
+        (err: { code: number; stdout: string }) => err,
+      );
+      expect(pruned?.code).toBe(1);
+      expect(JSON.parse(pruned?.stdout ?? "[]")).toEqual([expect.objectContaining({ sourceId: "acme", status: "error" }), { sourceId: "checkouts", status: "removed", removed: 4 }]);
+      const db = await openStore(parseSettings({}, { dataDir }));
+      try {
+        const queries = catalogQueries(db);
+        expect("found" in (await queries.resolve("component:default/payments"))).toBe(true);
+        expect("found" in (await queries.resolve("component:default/ledger"))).toBe(true);
+        expect("found" in (await queries.resolve("group:default/team-payments"))).toBe(false);
+        const left = await knowledgeDb(db).selectFrom("knowledge_sources").select("id").orderBy("id").execute();
+        expect(left.map((row) => row.id)).toEqual(["acme", `local:${adHoc}`]);
+        const relations = await knowledgeDb(db).selectFrom("knowledge_relations").select("origin_ref").where("origin_ref", "like", "group:%").execute();
+        expect(relations).toEqual([]);
+      } finally {
+        await db.destroy();
+      }
     } finally {
       await github.close();
     }

@@ -9,7 +9,8 @@ import { KnowledgeRefreshLoop, knowledgeLeaseName, markRefreshed, nextDelayMs } 
 import { configuredSource } from "../../src/adapters/node/knowledge/configured-sources.ts";
 import type { Logger } from "../../src/core/logger.ts";
 import { orgConfigSchema, type OrgConfig } from "../../src/config/index.ts";
-import { catalogQueries, catalogStore, type SourceRefreshReport } from "../../src/knowledge/index.ts";
+import { catalogQueries, catalogStore, refreshCatalog, type SourceRefreshReport } from "../../src/knowledge/index.ts";
+import { localCatalogSource } from "../../src/adapters/node/knowledge/local-source.ts";
 import { knowledgeConfigSchema } from "../../src/config/knowledge-schema.ts";
 import { migrateToLatest, type Database } from "../../src/store/index.ts";
 import { startFakeGitHub, type FakeGitHub } from "../fake-github/index.ts";
@@ -159,6 +160,40 @@ describe("periodic refresh in serve (SQLite)", () => {
     // The local source kept its hourly schedule: refreshed at the start and at the hour (with the first failure), not at the retries.
     expect(logger.lines.filter((l) => l.message === "knowledge source refreshed" && l.fields["source"] === "checkouts")).toHaveLength(2);
     expect("found" in (await catalogQueries(db).resolve("component:default/payments"))).toBe(true);
+  });
+
+  it("a source taken out of the config loses its entities at the next round; a configured source that fails keeps its own; an ad-hoc local: source is left alone", async () => {
+    const logger = new CollectingLogger();
+    let config = orgConfig(github, local);
+    const loop = new KnowledgeRefreshLoop({ db, config: { current: () => config }, secrets, logger, clock, random: () => 0.5 });
+    await loop.tick();
+    const adHoc = checkouts({ "fraud/catalog-info.yaml": fraudRepo });
+    await refreshCatalog(catalogStore(db), [localCatalogSource({ id: `local:${adHoc}`, path: adHoc })], clock);
+    const resolves = async (ref: string) => "found" in (await catalogQueries(db).resolve(ref));
+    expect([await resolves("component:default/payments"), await resolves("component:default/ledger"), await resolves("component:default/fraud")]).toEqual([true, true, true]);
+
+    // checkouts removed from the config; acme (still configured) now failing.
+    config = orgConfigSchema.parse({ knowledge: { ...orgConfig(github, local).knowledge, sources: [{ type: "github", name: "acme", org: "acme", apiUrl: github.url, tokenSecret: "GITHUB_CATALOG_TOKEN" }] } });
+    github.faults.push({ path: /^\/orgs\/acme\/repos/, times: 1, fault: { kind: "status", status: 502, body: "{}" } });
+    clock.t = (await leaseExpiry(db, "acme")) ?? 0;
+    await loop.tick();
+    expect(loop.lastReports.get("acme")).toMatchObject({ status: "error" });
+    expect(loop.lastRemoved).toEqual([{ sourceId: "checkouts", removed: 1 }]);
+    expect([await resolves("component:default/payments"), await resolves("component:default/ledger"), await resolves("component:default/fraud")]).toEqual([true, false, true]);
+    expect((await catalogStore(db).sources()).map((s) => [s.id, s.status])).toEqual([
+      ["acme", "error"],
+      [`local:${adHoc}`, "ok"],
+    ]);
+    expect(logger.lines.filter((l) => l.message.includes("no longer configured")).map((l) => l.fields)).toEqual([{ source: "checkouts", removed: 1 }]);
+    // Nothing left to prune: the next round removes nothing more.
+    await loop.tick();
+    expect(loop.lastRemoved).toHaveLength(1);
+
+    // The whole knowledge section gone: every configured source's entities go, the ad-hoc one stays.
+    config = orgConfigSchema.parse({});
+    await loop.tick();
+    expect(loop.lastRemoved.map((r) => r.sourceId)).toEqual(["checkouts", "acme"]);
+    expect([await resolves("component:default/payments"), await resolves("component:default/fraud")]).toEqual([false, true]);
   });
 
   it("a refresh from the CLI (cron, CI) moves the source's next due time, so serve does not repeat it at once", async () => {

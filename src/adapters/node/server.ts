@@ -13,7 +13,7 @@ import type { Tracing } from "../../telemetry/index.ts";
 import { ConfigHolder } from "../../config/index.ts";
 import { createBundledCatalog, type Catalog } from "../../catalog/index.ts";
 import type { BatchedLedgerWriter, LedgerCloseResult } from "../../ledger/index.ts";
-import type { ProxyPolicy, RequestObserver } from "../../proxy/index.ts";
+import type { CaptureWriter, ProxyPolicy, RequestObserver } from "../../proxy/index.ts";
 import { defaultStoreOutagePolicy, OutageAwareCounters, OutageAwareRates } from "../../policy/index.ts";
 import { StoreHealth } from "../../store/health.ts";
 import { metricLines } from "../../metrics/index.ts";
@@ -36,6 +36,7 @@ import { registerCapacityMetrics } from "./capacity-metrics.ts";
 import { startCatalogRefresh } from "./catalog-refresh.ts";
 import { nodeDashboardAssets } from "./dashboard-assets.ts";
 import { startKnowledgeRefresh } from "./knowledge/refresh-loop.ts";
+import { startCaptureRetention } from "./capture-retention.ts";
 import { PostgresCounterStore, PostgresRateLimiter, startClusterSync } from "./cluster/index.ts";
 
 export interface GatewayOptions {
@@ -70,6 +71,8 @@ export interface RunningGateway {
   port: number;
   deps: AppDeps;
   ledger: BatchedLedgerWriter;
+  /** Captured bodies' writer (org config bodyCapture): flush, prune. */
+  capture: CaptureWriter;
   catalog: Catalog;
   /** Policy, counters, metrics, dashboard (see docs/governance.md). */
   governance: RunningGovernance;
@@ -212,6 +215,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     // The service catalog's configured sources (org config `knowledge`), one refresh per source per interval cluster-wide.
     const stopKnowledge = startKnowledgeRefresh({ db, config, secrets, logger, clock: systemClock, ...(settings.configDir ? { configDir: settings.configDir } : {}) });
     disposers.push("knowledge refresh", stopKnowledge);
+    // Captured bodies (org config bodyCapture) past their retention are deleted on a timer.
+    disposers.push("body capture retention", startCaptureRetention(gateway.capture, logger));
 
     // WebSocket upgrades (the Responses API's WebSocket mode) go through the same app and routes.
     const sockets = new WebSocketServer({ noServer: true, maxPayload: settings.maxRequestBodyBytes, perMessageDeflate: false });
@@ -238,7 +243,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const written = gateway.ledgerCloseResult() ?? { spooled: 0, spoolFile: undefined, lost: gateway.ledger.stats().queued };
       return { ...written, cutConnections };
     };
-    return { url, port, deps: gateway.deps, ledger: gateway.ledger, catalog, governance: gateway.governance, devToken, storeHealth, disposers, tracing: gateway.tracing, close };
+    return { url, port, deps: gateway.deps, ledger: gateway.ledger, capture: gateway.capture, catalog, governance: gateway.governance, devToken, storeHealth, disposers, tracing: gateway.tracing, close };
   } catch (err) {
     await disposers.disposeAll();
     throw err;

@@ -1,5 +1,6 @@
 import type { AdminRoute } from "../route.ts";
 import { auditRoutes } from "./audit.ts";
+import { budgetOverrideRoutes } from "./budget-overrides.ts";
 import { ledgerRoutes } from "./ledger.ts";
 import { serviceAccountRoutes } from "./service-accounts.ts";
 import { tokenRoutes } from "./tokens.ts";
@@ -13,7 +14,5 @@ export const ADMIN_ROUTE_GROUPS: ReadonlyArray<{ name: string; routes: readonly 
   { name: "people's tokens", routes: tokenRoutes },
   { name: "usage and requests", routes: ledgerRoutes },
   { name: "audit", routes: auditRoutes },
-  // Budget overrides (raise for a period, reset) go here: wt/alerts adds
-  //   { name: "budget overrides", routes: budgetOverrideRoutes },
-  // from ./budget-overrides.ts, calling its service module in src/policy.
+  { name: "budget overrides", routes: budgetOverrideRoutes },
 ];

@@ -20,6 +20,7 @@ export const commandModules: ReadonlyArray<{ name: string; load: () => Promise<R
   { name: "knowledge", load: async () => (await import("./knowledge.ts")).registerKnowledge },
   { name: "agents-md", load: async () => (await import("./agents-md.ts")).registerAgentsMd },
   { name: "service-account", load: async () => (await import("./service-account.ts")).registerServiceAccount },
+  { name: "budget", load: async () => (await import("./budget.ts")).registerBudget },
 ];
 
 /**

@@ -8,7 +8,7 @@ import { loadSecrets } from "../../adapters/node/secrets.ts";
 import { openStore } from "../../adapters/node/server.ts";
 import { systemClock } from "../../core/clock.ts";
 import { parseSettings } from "../../core/settings.ts";
-import { catalogStore, refreshCatalog, type CatalogSource, type SourceRefreshReport } from "../../knowledge/index.ts";
+import { catalogStore, pruneRemovedSources, refreshCatalog, type CatalogSource, type RemovedSourceReport, type SourceRefreshReport } from "../../knowledge/index.ts";
 import { renderTable } from "../table.ts";
 
 /** Problems printed per source in the table view; --json prints them all. */
@@ -38,7 +38,8 @@ export function registerKnowledge(program: Command): void {
       "after",
       `
 Configured sources are refreshed one at a time, in config order, with their tokens from the
-gateway's secrets (env vars or GATEHOUSE_SECRETS_FILE). A refresh from here also moves each
+gateway's secrets (env vars or GATEHOUSE_SECRETS_FILE). A source no longer in the config
+loses its entities (a failing one keeps them). A refresh from here also moves each
 source's next due time, so \`gatehouse serve\` does not repeat it at once. Each path given
 instead is its own source (id \`local:<absolute path>\`). Exit code 1 when a source failed.
 
@@ -67,9 +68,11 @@ Examples:
       }
       const db = await openStore(settings);
       try {
+        // The whole configured list decides what was removed, even when --source refreshes a few.
+        const removed = configured ? await pruneRemovedSources(catalogStore(db), configured.sources.map((source) => source.name)) : [];
         const reports = await refreshCatalog(catalogStore(db), sources, systemClock);
         if (configured) for (const report of reports) await markRefreshed(db, report.sourceId, configured.refresh, report, systemClock.now());
-        printReports(reports, opts.json === true);
+        printReports(reports, removed, opts.json === true);
         // A source that could not be read is a failure the caller (cron, CI) must see.
         if (reports.some((r) => r.status === "error")) process.exitCode = 1;
       } finally {
@@ -115,11 +118,14 @@ Examples:
     });
 }
 
-function printReports(reports: readonly SourceRefreshReport[], json: boolean): void {
+function printReports(reports: readonly SourceRefreshReport[], removed: readonly RemovedSourceReport[], json: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+    // An array of source reports, as before; a removed source is a report of its own with status "removed".
+    const removedReports = removed.map((r) => ({ sourceId: r.sourceId, status: "removed", removed: r.removed }));
+    process.stdout.write(`${JSON.stringify([...reports, ...removedReports], null, 2)}\n`);
     return;
   }
+  for (const r of removed) process.stdout.write(`source ${r.sourceId} is no longer configured: its ${r.removed} entities were removed\n`);
   const rows = reports.map((r) => [r.sourceId, r.status, String(r.files), String(r.entities), String(r.added), String(r.updated), String(r.removed), String(r.problems.length), String(r.notModified), r.error ?? ""]);
   process.stdout.write(`${renderTable(["source", "status", "files", "entities", "added", "updated", "removed", "problems", "not modified", "error"], rows)}\n`);
   for (const report of reports) {

@@ -12,6 +12,8 @@ import * as knowledgeVersions from "./010_knowledge_versions.ts";
 import * as jobs from "./011_jobs.ts";
 import * as ledgerClient from "./012_ledger_client.ts";
 import * as adminApi from "./013_admin_api.ts";
+import * as requestLog from "./014_request_log.ts";
+import * as overridesAlerts from "./015_overrides_alerts.ts";
 
 /**
  * The one migration list, applied in key order on every dialect. Append; never edit a
@@ -31,4 +33,6 @@ export const migrations: Record<string, Migration> = {
   "011_jobs": { up: (db: Kysely<unknown>) => jobs.up(db) },
   "012_ledger_client": { up: (db: Kysely<unknown>) => ledgerClient.up(db) },
   "013_admin_api": { up: (db: Kysely<unknown>) => adminApi.up(db) },
+  "014_request_log": { up: (db: Kysely<unknown>) => requestLog.up(db) },
+  "015_overrides_alerts": { up: (db: Kysely<unknown>) => overridesAlerts.up(db) },
 };

@@ -6,7 +6,7 @@ import type { SecretSource } from "../../../core/deps.ts";
 import type { Logger } from "../../../core/logger.ts";
 import type { OrgConfig } from "../../../config/index.ts";
 import type { KnowledgeRefreshConfig, KnowledgeSourceConfig } from "../../../config/knowledge-schema.ts";
-import { catalogStore, refreshCatalog, type CatalogSource, type SourceRefreshReport } from "../../../knowledge/index.ts";
+import { catalogStore, pruneRemovedSources, refreshCatalog, type CatalogSource, type RemovedSourceReport, type SourceRefreshReport } from "../../../knowledge/index.ts";
 import type { Database } from "../../../store/index.ts";
 import { renewLease, tryAcquireLease } from "../cluster/lease.ts";
 import { configuredSource } from "./configured-sources.ts";
@@ -54,6 +54,8 @@ export class KnowledgeRefreshLoop {
   private stopped = false;
   /** The last report per source, for tests and the startup summary. */
   readonly lastReports = new Map<string, SourceRefreshReport>();
+  /** Sources pruned because the config no longer has them, in order. */
+  readonly lastRemoved: RemovedSourceReport[] = [];
 
   constructor(private readonly options: KnowledgeRefreshLoopOptions) {
     this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}`;
@@ -83,7 +85,10 @@ export class KnowledgeRefreshLoop {
 
   private async round(): Promise<void> {
     const knowledge = this.options.config.current().knowledge;
-    if (!knowledge || !knowledge.refresh.enabled) return;
+    // Refresh from the CLI only: the CLI's refresh prunes too.
+    if (knowledge && !knowledge.refresh.enabled) return;
+    await this.pruneRemoved(knowledge?.sources.map((source) => source.name) ?? []);
+    if (!knowledge) return;
     for (const sourceConfig of knowledge.sources) {
       if (this.stopped) return;
       try {
@@ -92,6 +97,18 @@ export class KnowledgeRefreshLoop {
         // The store itself failed (lease or status write): the next poll tries again.
         this.options.logger.warn({ source: sourceConfig.name, err: describeError(err) }, "knowledge refresh could not run; retrying at the next poll");
       }
+    }
+  }
+
+  /** Sources no longer in the config lose their entities (before the refresh, so another source may take their refs over). */
+  private async pruneRemoved(configured: readonly string[]): Promise<void> {
+    try {
+      for (const removed of await pruneRemovedSources(catalogStore(this.options.db), configured)) {
+        this.lastRemoved.push(removed);
+        this.options.logger.info({ source: removed.sourceId, removed: removed.removed }, "knowledge source no longer configured: its entities were removed");
+      }
+    } catch (err) {
+      this.options.logger.warn({ err: describeError(err) }, "knowledge sources removed from the config could not be pruned; retrying at the next poll");
     }
   }
 
