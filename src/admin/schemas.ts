@@ -144,6 +144,7 @@ export const usageResponse = z.object({
       estimatedRequests: z.number().optional(),
       unpricedRequests: z.number().optional(),
       errors: z.number(),
+      cacheHitRate: z.number().nullable().optional().describe("cache reads over all input tokens; null without input"),
     }),
   ),
 });
