@@ -29,7 +29,7 @@ const rec = (v: unknown): Rec | undefined => (v !== null && typeof v === "object
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 
 interface Exchange {
-  format: Exclude<WireFormat, "none" | "openai-embeddings">;
+  format: Exclude<WireFormat, "none" | "openai-embeddings" | "bedrock-invoke" | "bedrock-converse">;
   model: string;
   request: Rec;
   text: string;

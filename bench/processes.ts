@@ -78,13 +78,27 @@ export async function startSignedGatehouse(upstreamPort: number, nodeFlags: read
 /** `nodeFlags` go before the script (`--cpu-prof`, `--heapsnapshot-signal=…`): NODE_OPTIONS would reach the CLI's child processes too. */
 export function startGatehouse(upstreamPort: number, extraEnv: Record<string, string> = {}, nodeFlags: readonly string[] = [], checkout = root): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
-  writeFileSync(join(dir, "gatehouse.yaml"), `providers:\n  openai:\n    upstream: http://127.0.0.1:${upstreamPort}/v1\n    apiKeyEnv: OPENAI_API_KEY\n`);
+  // Anthropic and Bedrock too, for the cloud-route rows (bench/cloud-routes.ts); unused by the other rows.
+  writeFileSync(
+    join(dir, "gatehouse.yaml"),
+    `providers:\n  openai:\n    upstream: http://127.0.0.1:${upstreamPort}/v1\n    apiKeyEnv: OPENAI_API_KEY\n  anthropic:\n    upstream: http://127.0.0.1:${upstreamPort}\n  bedrock:\n    upstream: http://127.0.0.1:${upstreamPort}\n    region: us-east-1\n`,
+  );
   return startChild(
     "gatehouse",
     process.execPath,
     [...nodeFlags, "bin/gatehouse.js", "serve", "--config", dir, "--port", "0", "--data-dir", join(dir, "data")],
     // One bench token stands in for many callers: lift the per-caller concurrency cap (default 64).
-    { OPENAI_API_KEY: "sk-bench-upstream-key", GATEHOUSE_DEV_TOKEN: BENCH_TOKEN, GATEHOUSE_LOG_LEVEL: "warn", GATEHOUSE_CATALOG_REFRESH_MS: "0", GATEHOUSE_MAX_CONCURRENT_PER_CALLER: "100000", ...extraEnv },
+    {
+      OPENAI_API_KEY: "sk-bench-upstream-key",
+      ANTHROPIC_API_KEY: "sk-ant-bench-upstream-key",
+      AWS_ACCESS_KEY_ID: "AKIABENCH0000000000",
+      AWS_SECRET_ACCESS_KEY: "bench-secret-access-key",
+      GATEHOUSE_DEV_TOKEN: BENCH_TOKEN,
+      GATEHOUSE_LOG_LEVEL: "warn",
+      GATEHOUSE_CATALOG_REFRESH_MS: "0",
+      GATEHOUSE_MAX_CONCURRENT_PER_CALLER: "100000",
+      ...extraEnv,
+    },
     (line) => {
       const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
       return m ? Number(m[1]) : undefined;

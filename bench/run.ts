@@ -5,6 +5,8 @@
  *   --quick       shorter phases (for a smoke check, not for the README)
  *   --no-portkey  skip Portkey
  *   --no-scale    skip the scale-out rows (two instances on PostgreSQL, the worker in workerd)
+ *   --no-cloud    skip the cloud-route rows (a Bedrock stream against the direct Anthropic route)
+ *   --cloud-only  only the cloud-route rows
  *   --compare DIR one more Gatehouse row, started from another checkout (an older commit via
  *                 `git archive`, node_modules linked): a before/after in the same run; repeatable
  */
@@ -13,10 +15,13 @@ import { cpus } from "node:os";
 import { fixedCount, peakDuringStreams, percentile, rssMiB, sequential, throughput, timedPost, type Target } from "./measure.ts";
 import { BENCH_TOKEN, startBareProxy, startPortkey, startSignedGatehouse, startUpstream, type Started } from "./processes.ts";
 import { startPostgresPair, startWorkerd } from "./scale.ts";
+import { measureCloudRoutes } from "./cloud-routes.ts";
 
 const quick = process.argv.includes("--quick");
 const withPortkey = !process.argv.includes("--no-portkey");
 const withScale = !process.argv.includes("--no-scale");
+const withCloud = !process.argv.includes("--no-cloud");
+const cloudOnly = process.argv.includes("--cloud-only");
 const compareDirs = process.argv.flatMap((arg, i) => (arg === "--compare" && process.argv[i + 1] ? [process.argv[i + 1] as string] : []));
 const LATENCY_N = quick ? 200 : 1000;
 // Throughput is measured in rounds, one phase per candidate each, the order rotating, so a
@@ -64,7 +69,22 @@ function progress(message: string): void {
   process.stderr.write(`  … ${message}\n`);
 }
 
+async function cloudRows(upstreamPort: number, gatehouse: Started & { token: string }): Promise<string[]> {
+  process.stderr.write("cloud routes: a Claude stream through /bedrock and through /anthropic\n");
+  return measureCloudRoutes(upstreamPort, gatehouse, LATENCY_N, quick ? 1000 : 5000);
+}
+
 async function main(): Promise<void> {
+  if (cloudOnly) {
+    const upstream = await startUpstream();
+    const gatehouse = await startSignedGatehouse(upstream.port);
+    try {
+      process.stdout.write(`\n${(await cloudRows(upstream.port, gatehouse)).join("\n")}\n`);
+    } finally {
+      await Promise.all([upstream.stop(), gatehouse.stop()]);
+    }
+    return;
+  }
   const upstream = await startUpstream();
   const up = `http://127.0.0.1:${upstream.port}`;
   const bare = await startBareProxy(upstream.port);
@@ -75,6 +95,7 @@ async function main(): Promise<void> {
   // Scale-out rows (issue 5; bench/scale.ts).
   const pgPair = withScale ? await startPostgresPair(upstream.port) : undefined;
   const workerd = withScale ? await startWorkerd(upstream.port) : undefined;
+  let cloud: string[] = [];
   const started = [upstream, bare, gatehouse, ...compared, ...(portkey ? [portkey] : []), ...(pgPair ? [pgPair] : []), ...(workerd ? [{ stop: workerd.stop }] : [])];
 
   const candidates: Candidate[] = [
@@ -133,11 +154,12 @@ async function main(): Promise<void> {
       const r = rounds[index] as RoundFigures;
       rows.push({ name: candidate.name, p50: percentile(l, 50), p99: percentile(l, 99), ...r, cpuUsPerStream: streamCpu[index] as number, ttfb50: percentile(f, 50), ttfb99: percentile(f, 99), peakStreamsMiB: peak, memory });
     }
+    if (withCloud) cloud = await cloudRows(upstream.port, gatehouse);
   } finally {
     await Promise.all(started.map((s) => s.stop()));
   }
 
-  const report = render(rows);
+  const report = [render(rows), ...(cloud.length > 0 ? ["", ...cloud] : [])].join("\n");
   process.stdout.write(`\n${report}\n`);
   mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
   writeFileSync(new URL("./results/latest.md", import.meta.url), `${report}\n`);

@@ -5,8 +5,55 @@
  *   bench-delay-<ms>   JSON answer after <ms>
  *   bench-stream       SSE: first chunk at once, then 9 more every 1 ms
  *   bench-slow-stream  SSE: one chunk every 500 ms, 10 chunks (memory test)
+ * and, for the cloud-route rows (bench/cloud-routes.ts), the same ten-delta Claude stream as
+ * Anthropic's SSE on `POST /v1/messages` and as Bedrock's event stream (each event a base64
+ * `chunk`, invocation metrics on the last) on `POST /model/<id>/invoke-with-response-stream`.
+ * The signature is not checked here: the bench measures the gateway, the tests check signing.
  */
 import http from "node:http";
+import { EventStreamCodec } from "@smithy/eventstream-codec";
+
+const codec = new EventStreamCodec(
+  (bytes: Uint8Array) => new TextDecoder().decode(bytes),
+  (text: string) => new TextEncoder().encode(text),
+);
+
+/** Claude's streamed events: start, ten deltas, stop (the same for both wires). */
+function claudeEvents(): Array<Record<string, unknown>> {
+  const usage = { input_tokens: 12, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, output_tokens: 1 };
+  return [
+    { type: "message_start", message: { id: "msg_bench", type: "message", role: "assistant", model: "claude-sonnet-4-5-20250929", content: [], stop_reason: null, stop_sequence: null, usage } },
+    { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+    ...Array.from({ length: 10 }, (_, i) => ({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: `tok${i} ` } })),
+    { type: "content_block_stop", index: 0 },
+    { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { ...usage, output_tokens: 10 } },
+    { type: "message_stop" },
+  ];
+}
+
+const sseEvent = (event: Record<string, unknown>): string => `event: ${String(event["type"])}\ndata: ${JSON.stringify(event)}\n\n`;
+
+function bedrockFrame(event: Record<string, unknown>, last: boolean): Uint8Array {
+  const payload = last ? { ...event, "amazon-bedrock-invocationMetrics": { inputTokenCount: 12, outputTokenCount: 10, invocationLatency: 10, firstByteLatency: 1 } } : event;
+  const body = new TextEncoder().encode(JSON.stringify({ bytes: Buffer.from(JSON.stringify(payload)).toString("base64") }));
+  return codec.encode({ headers: { ":event-type": { type: "string", value: "chunk" }, ":content-type": { type: "string", value: "application/json" }, ":message-type": { type: "string", value: "event" } }, body });
+}
+
+/** The first event at once, then one every 1 ms, as bench-stream does. */
+function streamClaude(res: http.ServerResponse, bedrock: boolean): void {
+  res.socket?.setNoDelay(true);
+  res.writeHead(200, { "content-type": bedrock ? "application/vnd.amazon.eventstream" : "text/event-stream" });
+  const events = claudeEvents();
+  const write = (i: number) => (bedrock ? res.write(bedrockFrame(events[i] as Record<string, unknown>, i === events.length - 1)) : res.write(sseEvent(events[i] as Record<string, unknown>)));
+  let i = 0;
+  write(i++);
+  const timer = setInterval(() => {
+    if (i < events.length) return void write(i++);
+    clearInterval(timer);
+    res.end();
+  }, 1);
+  res.on("close", () => clearInterval(timer));
+}
 
 const port = Number(process.argv[2] ?? 0);
 
@@ -37,6 +84,7 @@ const server = http.createServer((req, res) => {
   const parts: Buffer[] = [];
   req.on("data", (c: Buffer) => parts.push(c));
   req.on("end", () => {
+    if (req.url === "/v1/messages" || req.url?.endsWith("/invoke-with-response-stream")) return streamClaude(res, req.url !== "/v1/messages");
     let model = "bench-delay-0";
     let includeUsage = false;
     try {

@@ -118,7 +118,7 @@ const ENTITY_REF = /\b(?:component|api|resource|system|domain|group|user|locatio
 /**
  * The model's answer as the five prose paragraphs, or why it cannot be used. Refused (and
  * the template written instead): a missing, extra, renamed or reordered section; an empty
- * or overlong one; headings, code blocks or HTML comments inside (a forged claims block);
+ * or overlong one; headings, code blocks or HTML comments inside (a forged claims block); links and URLs;
  * a backticked word or an entity ref that is not one of the facts (an invented command,
  * path, owner or dependency).
  */
@@ -156,6 +156,8 @@ export function parseProse(answer: string, known: ReadonlySet<string>): { prose:
     if (body === "") return { error: `the section "${section}" is empty` };
     if (body.split("\n").length > MAX_PROSE_LINES || body.length > MAX_PROSE_CHARS) return { error: `the section "${section}" is longer than ${MAX_PROSE_LINES} lines or ${MAX_PROSE_CHARS} characters` };
     if (body.includes("```") || body.includes("<!--") || body.includes("-->") || /<\/?[a-z][^>]*>/i.test(body)) return { error: `the section "${section}" has a code block or HTML` };
+    // A link or URL is an instruction source no fact vouches for (an agent told to read a page).
+    if (/\]\(|\b[a-z][a-z0-9+.-]*:\/\//i.test(body)) return { error: `the section "${section}" has a link or URL` };
     for (const match of body.matchAll(/`([^`\n]+)`/g)) {
       const word = (match[1] ?? "").trim();
       if (!known.has(word)) return { error: `the section "${section}" names \`${word}\`, which is not among the facts detection and the catalog found` };

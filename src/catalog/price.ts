@@ -53,9 +53,13 @@ function resolveUncached(catalog: Catalog, orgConfig: OrgConfig, providerId: Pro
   if (override) return { price: override, source: "override" };
   const catalogProvider = catalogProviderFor(orgConfig, providerId);
   if (catalogProvider === undefined) return undefined;
-  const entry = catalog.findModel(catalogProvider, model);
-  const price = entry ? modelPrice(entry) : undefined;
-  return price ? { price, source: "catalog" } : undefined;
+  // The id itself first; then the ids the provider says it is the same model as (Bedrock's `us.anthropic.…` profiles).
+  for (const id of [model, ...(providerById(providerId).catalogModelFallbacks?.(model) ?? [])]) {
+    const entry = catalog.findModel(catalogProvider, id);
+    const price = entry ? modelPrice(entry) : undefined;
+    if (price) return { price, source: "catalog" };
+  }
+  return undefined;
 }
 
 function findOverride(orgConfig: OrgConfig, providerId: ProviderId, model: string): ModelPrice | undefined {

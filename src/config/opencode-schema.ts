@@ -71,8 +71,10 @@ export const opencodeProviderSchema = z
     options: z
       .object({
         baseURL: z.url(),
-        apiKey: z.literal("").describe("Always empty: the gateway token travels in headers, provider keys never leave the gateway."),
+        apiKey: z.union([z.literal(""), z.literal("gatehouse")]).describe('Empty, or the placeholder "gatehouse" for SDKs that would otherwise sign with cloud credentials: the gateway token travels in headers, provider keys never leave the gateway.'),
         headers: z.record(z.string(), z.string()),
+        project: z.string().optional(),
+        location: z.string().optional(),
       })
       .strict(),
   })

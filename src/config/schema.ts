@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { ENABLEABLE_OBJECT_KINDS, PROVIDER_IDS, type ProviderId } from "../providers/ids.ts";
+import { AWS_REGION } from "../providers/bedrock.ts";
+import { GCP_LOCATION, GCP_PROJECT } from "../providers/vertex.ts";
 import { policySchema } from "./policy-schema.ts";
 import { mcpServersSchema } from "./mcp-schema.ts";
 import { knowledgeConfigSchema } from "./knowledge-schema.ts";
@@ -59,6 +61,9 @@ export const upstreamProviderSchema = z
       .strict()
       .default({ allow: [], adminGroups: [] })
       .describe("Provider-side objects (files, batches). Denied by default: they are kept under the org's key and would otherwise be shared by every caller."),
+    region: z.string().regex(AWS_REGION, "must be an AWS region such as us-east-1").optional().describe("bedrock: the AWS region whose Bedrock runtime endpoint serves requests (and signs them), e.g. us-east-1."),
+    project: z.string().regex(GCP_PROJECT, "must be a Google Cloud project id (6-30 of a-z, 0-9, -)").optional().describe("vertex: the Google Cloud project billed; it replaces the project in every client's path."),
+    location: z.string().regex(GCP_LOCATION, "must be a Vertex AI location such as us-east5, europe-west1 or global").optional().describe("vertex: the Vertex AI location (default global); it replaces the location in every client's path."),
     pinHeaders: z
       .record(z.string().regex(/^[a-z0-9-]+$/, "header names are lower-case"), z.string().min(1))
       .default({})
@@ -69,7 +74,15 @@ export const upstreamProviderSchema = z
 
 export const orgConfigSchema = z
   .object({
-    providers: z.partialRecord(providerIdSchema, upstreamProviderSchema).default({}).describe("Providers served by this gateway."),
+    providers: z
+      .partialRecord(providerIdSchema, upstreamProviderSchema)
+      .default({})
+      .superRefine((providers, ctx) => {
+        // A cloud route cannot reach anything without its account: refused at load, not per request.
+        if (providers.bedrock && providers.bedrock.region === undefined) ctx.addIssue({ code: "custom", path: ["bedrock", "region"], message: "bedrock needs region: the AWS region of its Bedrock runtime endpoint, e.g. us-east-1" });
+        if (providers.vertex && providers.vertex.project === undefined) ctx.addIssue({ code: "custom", path: ["vertex", "project"], message: "vertex needs project: the Google Cloud project id whose Vertex AI is used" });
+      })
+      .describe("Providers served by this gateway."),
     pricing: z
       .record(z.string().regex(/^[a-z0-9-]+\/.+$/, "key must be provider/model"), modelPriceSchema)
       .default({})

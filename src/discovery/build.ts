@@ -38,7 +38,9 @@ export function buildWellKnown(config: OrgConfig, settings: Pick<Settings, "logi
   for (const [id, upstream] of Object.entries(config.providers) as [ProviderId, NonNullable<OrgConfig["providers"][ProviderId]>][]) {
     const descriptor = providerById(id);
     const catalogId = upstream.catalogProvider ?? descriptor.defaultCatalogProvider;
-    const models = servedModels(catalogId ? catalog.listModels(catalogId) : [], upstream.models ?? {}, upstream.whitelist);
+    const servesModel = descriptor.opencode.servesModel;
+    const listed = catalogId ? catalog.listModels(catalogId) : [];
+    const models = servedModels(servesModel ? listed.filter((m) => servesModel(m.id)) : listed, upstream.models ?? {}, upstream.whitelist);
     const zdrOptions = descriptor.opencode.zdrModelOptions;
     if (zdrOptions && upstream.zeroDataRetention) {
       for (const model of Object.values(models)) model.options = { ...model.options, ...zdrOptions };
@@ -49,7 +51,7 @@ export function buildWellKnown(config: OrgConfig, settings: Pick<Settings, "logi
       ...(name ? { name } : {}),
       ...(upstream.whitelist ? { whitelist: [...upstream.whitelist] } : {}),
       ...(Object.keys(models).length ? { models } : {}),
-      options: { baseURL: `${baseUrl}${descriptor.clientBasePath}`, apiKey: "", headers: { ...tokenHeaders } },
+      options: { baseURL: `${baseUrl}${descriptor.opencode.basePath ?? descriptor.clientBasePath}`, apiKey: descriptor.opencode.apiKeyPlaceholder === "gatehouse" ? "gatehouse" : "", headers: { ...tokenHeaders }, ...descriptor.opencode.options },
     };
   }
   const served: ServedOpencodeConfig = {

@@ -18,7 +18,7 @@ import { BatchedLedgerWriter, type LedgerCloseResult, type LedgerInsert, type Le
 import { createMcpModule, type McpModule, type StdioTransportFactory } from "../mcp/index.ts";
 import { createMetricsModule, metricsSubscriber, MetricsRegistry } from "../metrics/index.ts";
 import { createMcpAccessPolicy, isZdr, type CounterStore, type RateLimiterStore } from "../policy/index.ts";
-import { CallerConcurrencyLimiter, captureSubscriber, CaptureWriter, combineObservers, configuredProviderKeys, createProxyModule, ledgerSubscriber, policySubscriber, type ProxyPolicy, type ProxyTransport, type RequestObserver } from "../proxy/index.ts";
+import { CallerConcurrencyLimiter, captureSubscriber, CaptureWriter, combineObservers, configuredProviderKeys, createProxyModule, createUpstreamAuth, ledgerSubscriber, policySubscriber, type CloudCredentialSources, type ProxyPolicy, type ProxyTransport, type RequestObserver } from "../proxy/index.ts";
 import { DEFAULT_CAPTURE_RETENTION_HOURS } from "../config/index.ts";
 import type { CodeExecutor } from "../sandbox/index.ts";
 import type { StoreHealth } from "../store/health.ts";
@@ -53,6 +53,8 @@ export interface GatewayParts {
   identity: Identity | undefined;
   /** How the proxy moves bytes (node:http, fetch). */
   transport: ProxyTransport;
+  /** Where Bedrock's AWS credentials and Vertex's service-account key come from; unset = the secrets (Workers). */
+  cloudCredentials?: CloudCredentialSources | undefined;
   /** Replaces governance's policy on the proxy (tests). */
   policy: ProxyPolicy | undefined;
   /** More subscribers to every request's life, after the gateway's own (tests, a runtime's exporter). */
@@ -202,6 +204,7 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
     pricer,
     observer: combineObservers(subscribers, logger),
     policy: parts.policy ?? governance.policy,
+    upstreamAuth: createUpstreamAuth(parts.secrets, parts.cloudCredentials),
     userIdHeader: settings.userIdHeader,
     // A configured identity header carries the caller's token: never to a provider.
     // Tracing on: the client's trace headers are replaced by the gateway's own.

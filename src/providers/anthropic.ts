@@ -20,6 +20,11 @@ const anthropicErrorType: Record<string, string> = {
   internal: "api_error",
 };
 
+/** A streamed Messages answer's failure: Anthropic's `error` event (also on Vertex AI's streamRawPredict). */
+export function anthropicStreamErrorEvent(message: string): string {
+  return `event: error\ndata: ${JSON.stringify({ type: "error", error: { type: "api_error", message } })}\n\n`;
+}
+
 // Claude Code adds ?beta=true to every call; list endpoints page with before_id/after_id.
 const beta = { beta: ["true"] } as const;
 const paging = { ...beta, limit: "any", before_id: "any", after_id: "any" } as const;
@@ -65,7 +70,5 @@ export const anthropic: ProviderDescriptor = {
   errorBody(error: GatewayError, requestId: string) {
     return { type: "error", error: { type: anthropicErrorType[error.code] ?? "api_error", message: error.message }, request_id: requestId };
   },
-  streamErrorEvent(message) {
-    return `event: error\ndata: ${JSON.stringify({ type: "error", error: { type: "api_error", message } })}\n\n`;
-  },
+  streamErrorEvent: anthropicStreamErrorEvent,
 };

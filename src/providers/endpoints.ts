@@ -31,18 +31,26 @@ interface CompiledEndpoint {
   groups: Array<"model" | "id">;
 }
 
-/** `/models/{model}:generateContent` → /^\/models\/([^/:]+):generateContent$/ and its group names. */
+/**
+ * `/models/{model}:generateContent` → /^\/models\/([^/:]+):generateContent$/ and its group names.
+ * `{modelId}` is a model segment that may hold ":" (Bedrock's `anthropic.claude-…-v1:0`);
+ * `{any}` one segment that is matched but not read.
+ */
 function compilePattern(path: string): { pattern: RegExp; groups: Array<"model" | "id"> } {
   const groups: Array<"model" | "id"> = [];
   let source = "";
-  for (const part of path.split(/(\{model\}|\{id\})/)) {
+  for (const part of path.split(/(\{model\}|\{modelId\}|\{id\}|\{any\})/)) {
     if (part === "{model}") {
       groups.push("model");
       source += "([^/:]+)";
+    } else if (part === "{modelId}") {
+      groups.push("model");
+      source += "([^/]+)";
     } else if (part === "{id}") {
       groups.push("id");
       source += "([^/:]+)";
-    } else source += part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    } else if (part === "{any}") source += "[^/:]+";
+    else source += part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   }
   return { pattern: new RegExp(`^${source}$`), groups };
 }
@@ -143,7 +151,7 @@ export function shapeOf(match: EndpointMatch, query: ReadonlyArray<readonly [str
     streaming = body["stream"];
   } else if (spec.streaming === "alt-sse") {
     streaming = query.some(([name, value]) => name === "alt" && value === "sse");
-  }
+  } else if (spec.streaming === "always") streaming = true;
   return {
     endpoint: spec.name,
     format: spec.format,

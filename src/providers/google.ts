@@ -20,6 +20,22 @@ const googleStatus: Record<string, string> = {
   internal: "INTERNAL",
 };
 
+/** Google's error body (`google.rpc.Status` in JSON), shared by AI Studio and Vertex AI. */
+export function googleErrorBody(error: GatewayError): { error: { code: number; message: string; status: string } } {
+  return { error: { code: error.status, message: error.message, status: googleStatus[error.code] ?? "INTERNAL" } };
+}
+
+/**
+ * A streamed Gemini answer's failure. Mid-stream, Google sends its error as bare JSON, no SSE
+ * framing: @google/genai (and so Gemini CLI) throws an ApiError with it only when a read chunk
+ * parses as `{"error":…}` (processStreamResponse in js-genai src/_api_client.ts); a `data:`
+ * event would be taken for an empty answer. No trailing newline: one more blank line would make
+ * a reader that got it joined to an earlier event skip it silently instead of failing.
+ */
+export function googleStreamErrorEvent(message: string): string {
+  return JSON.stringify({ error: { code: 502, message, status: "UNAVAILABLE" } });
+}
+
 // `alt` picks the answer's encoding: json and sse are read for usage; proto and media are
 // not, so they are refused (an unreadable answer would be free). `$alt`, `fields` and
 // `$fields` are not accepted either: a field mask can drop usageMetadata from the answer.
@@ -71,15 +87,6 @@ export const google: ProviderDescriptor = {
   credentialQueryParams: ["key", "access_token"],
   // x-goog-user-project picks the billed project; X-Goog-FieldMask can drop usageMetadata from the answer.
   strippedRequestHeaders: ["x-goog-user-project", "x-goog-fieldmask"],
-  errorBody(error: GatewayError) {
-    return { error: { code: error.status, message: error.message, status: googleStatus[error.code] ?? "INTERNAL" } };
-  },
-  // Mid-stream, Google sends its error as bare JSON, no SSE framing: @google/genai (and so
-  // Gemini CLI) throws an ApiError with it only when a read chunk parses as `{"error":…}`
-  // (processStreamResponse in js-genai src/_api_client.ts); a `data:` event would be taken
-  // for an empty answer. No trailing newline: one more blank line would make a reader that
-  // got it joined to an earlier event skip it silently instead of failing.
-  streamErrorEvent(message) {
-    return JSON.stringify({ error: { code: 502, message, status: "UNAVAILABLE" } });
-  },
+  errorBody: googleErrorBody,
+  streamErrorEvent: googleStreamErrorEvent,
 };

@@ -1,10 +1,12 @@
 import { anthropic } from "./anthropic.ts";
+import { bedrock } from "./bedrock.ts";
 import { compat } from "./compat.ts";
 import { google } from "./google.ts";
 import { groq } from "./groq.ts";
 import type { ProviderId } from "./ids.ts";
 import { openai } from "./openai.ts";
 import type { ProviderDescriptor } from "./types.ts";
+import { vertex } from "./vertex.ts";
 
 /** One descriptor per provider id; the type makes a missing or extra provider a compile error. */
 const byId: { readonly [K in ProviderId]: ProviderDescriptor & { id: K } } = {
@@ -13,6 +15,8 @@ const byId: { readonly [K in ProviderId]: ProviderDescriptor & { id: K } } = {
   "google-ai-studio": google as ProviderDescriptor & { id: "google-ai-studio" },
   compat: compat as ProviderDescriptor & { id: "compat" },
   groq: groq as ProviderDescriptor & { id: "groq" },
+  bedrock: bedrock as ProviderDescriptor & { id: "bedrock" },
+  vertex: vertex as ProviderDescriptor & { id: "vertex" },
 };
 
 /** The one provider registry: routes, discovery, pricing, policy and the docs read this list. */

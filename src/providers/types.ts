@@ -22,18 +22,20 @@ export interface EndpointSpec {
   name: string;
   method: EndpointMethod;
   /**
-   * Path after the provider's API prefix: literal segments, `{model}` (one segment, no ":")
-   * and `{id}` (one segment, no ":") placeholders, e.g. `/models/{model}:generateContent`.
+   * Path after the provider's API prefix: literal segments, `{model}` (one segment, no ":"),
+   * `{modelId}` (one segment, ":" allowed: Bedrock's `anthropic.claude-…-v1:0`), `{id}` (one
+   * segment, no ":") and `{any}` (one segment, no ":", not read: Vertex's project and location,
+   * which the gateway replaces) placeholders, e.g. `/models/{model}:generateContent`.
    */
   path: string;
   /** json: parsed (415 for another media type, 400 when it does not parse); none: no body; raw: bytes pass unread (uploads only). */
   body: "json" | "none" | "raw";
   /** How the response is read for usage. */
   format: WireFormat;
-  /** Where the model id is read: the JSON body's `model`, the `{model}` path segment, or nowhere. */
+  /** Where the model id is read: the JSON body's `model`, the `{model}` or `{modelId}` path segment, or nowhere. */
   model: "body" | "path" | "none";
-  /** body: `"stream": true` in the body; alt-sse: the `alt=sse` query parameter (the answer streams either way); never. */
-  streaming: "body" | "alt-sse" | "never";
+  /** body: `"stream": true` in the body; alt-sse: the `alt=sse` query parameter (the answer streams either way); always: the endpoint streams (Bedrock's `…-stream`, Vertex's `:streamRawPredict`); never. */
+  streaming: "body" | "alt-sse" | "always" | "never";
   /** Produces billable tokens: admitted against budgets and rate limits, priced in the ledger. */
   metered: boolean;
   /** Query parameters accepted, with the values allowed ("any" for free text). Others are refused. */
@@ -73,6 +75,30 @@ export interface RequestShape {
 export type KeyPlacement = "x-api-key" | "authorization-bearer" | "x-goog-api-key";
 
 /**
+ * How the gateway proves itself to the upstream: the provider key in `keyPlacement`, an AWS
+ * SigV4 signature over each request (credentials from the standard AWS sources), or a Google
+ * OAuth access token minted from a service-account key. The last two never come from a client.
+ */
+export type UpstreamAuthKind = "key" | "aws-sigv4" | "google-service-account";
+
+/** The cloud account a route is configured with (`providers.<id>` in gatehouse.yaml). */
+export interface CloudAccount {
+  /** AWS region (Bedrock). */
+  region: string | undefined;
+  /** Google Cloud project id (Vertex AI). */
+  project: string | undefined;
+  /** Google Cloud location, e.g. `us-east5` or `global` (Vertex AI). */
+  location: string | undefined;
+}
+
+/** Where a cloud route's requests go: the account's default base URL, and the forwarded path with the account put in. */
+export interface CloudUpstream {
+  defaultBase: string;
+  /** The canonical forward path with the org's account in it; throws not_found for a path that has no place for it. */
+  forwardPath(path: string): string;
+}
+
+/**
  * A provider is data: where it lives, how its key is sent, which endpoints it serves and
  * how, and how it spells an error. Config, policy, discovery, ZDR and the docs read this.
  */
@@ -90,7 +116,23 @@ export interface ProviderDescriptor {
    * no built-in one for this id, the name shown when the org gives none, and model options
    * that keep an answer off the provider's servers under zero data retention.
    */
-  opencode: { npm?: string; defaultName?: string; zdrModelOptions?: Readonly<Record<string, unknown>> };
+  opencode: {
+    npm?: string;
+    defaultName?: string;
+    zdrModelOptions?: Readonly<Record<string, unknown>>;
+    /**
+     * The `apiKey` served instead of "" when OpenCode's SDK for this provider would otherwise
+     * sign with cloud credentials the developer does not have: a non-empty key makes it send a
+     * header the gateway strips (the gateway token travels in cf-access-token). Not a secret.
+     */
+    apiKeyPlaceholder?: string;
+    /** Provider options OpenCode's SDK needs beyond the base URL (e.g. the project it will not start without). */
+    options?: Readonly<Record<string, string>>;
+    /** The base path served when OpenCode's SDK appends less than `clientBasePath` expects (Vertex's publisher path). */
+    basePath?: string;
+    /** Which of the catalog's models OpenCode's SDK for this provider can call (Vertex's lists Claude, which its Gemini SDK cannot). */
+    servesModel?(id: string): boolean;
+  };
   /** A base URL the config's error hints show as an example for `upstream`. */
   upstreamExample: string;
   /**
@@ -134,8 +176,26 @@ export interface ProviderDescriptor {
    * never taken from the client (the org config may pin some server-side).
    */
   strippedRequestHeaders: readonly string[];
+  /** How the gateway authenticates upstream; absent = `key` (the provider key in `keyPlacement`). */
+  upstreamAuth?: UpstreamAuthKind;
+  /**
+   * Cloud routes: the upstream base and forwarded path follow the configured account (the
+   * region's endpoint, the org's project in the path); throws not_configured naming what to set.
+   */
+  cloudUpstream?(account: CloudAccount): CloudUpstream;
+  /**
+   * The catalog ids to price a model id by, in order, after the id itself (Bedrock's
+   * cross-region inference profiles `us.anthropic.…` fall back to the model's own id).
+   */
+  catalogModelFallbacks?(model: string): readonly string[];
   /** The provider's own error body, so the client's SDK shows our message. */
   errorBody(error: GatewayError, requestId: string): JsonObject;
-  /** One SSE event (with its trailing blank line) announcing a failure mid-stream, in the provider's format. */
-  streamErrorEvent(message: string, format: WireFormat): string;
+  /** Response headers the provider's SDKs read an error by (Bedrock's `x-amzn-ErrorType`). */
+  errorHeaders?(error: GatewayError): Record<string, string>;
+  /**
+   * One SSE event (with its trailing blank line) announcing a failure mid-stream, in the
+   * provider's format; undefined for a binary stream (Bedrock's event stream), which is cut
+   * instead, so the client's decoder fails rather than reading text as a frame.
+   */
+  streamErrorEvent(message: string, format: WireFormat): string | undefined;
 }

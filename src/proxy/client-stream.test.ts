@@ -16,7 +16,7 @@ interface Sample {
   name: string;
   text: string;
   format: WireFormat;
-  errorEvent: (message: string) => string;
+  errorEvent: (message: string) => string | undefined;
   /** The blank-line terminator the sample uses. */
   eol: "\n" | "\r\n" | "\r";
 }

@@ -7,7 +7,7 @@ import type { UpstreamProviderConfig } from "../config/index.ts";
 import { isUsageOnlyEvent } from "../usage/index.ts";
 import type { Pricer } from "../catalog/index.ts";
 import { createMeteringTap, failedAttemptRow, ledgerRow, type MeteringServices, type RequestRecord } from "./metering.ts";
-import type { RequestObserver } from "./observer.ts";
+import type { RequestListener, RequestObserver } from "./observer.ts";
 import { clientOf } from "../ledger/index.ts";
 import { forwardRequestHeaders, gatewayHeaders } from "./headers.ts";
 import { upstreamUrl } from "./url.ts";
@@ -20,6 +20,7 @@ import { uuidv7 } from "../core/ids.ts";
 import { isRetrySignal, type IncomingHead, type ProxyTransport } from "./transport.ts";
 import type { ProxyPolicy } from "./policy.ts";
 import type { CallerConcurrencyLimiter, ConcurrencySlot } from "./concurrency.ts";
+import type { UpstreamAuth, UpstreamSigner } from "./upstream-auth.ts";
 
 export interface ProxyServices {
   transport: ProxyTransport;
@@ -37,6 +38,8 @@ export interface ProxyServices {
   stripHeaders?: readonly string[];
   /** Per-caller cap on upstream requests in flight (src/proxy/concurrency.ts); unset = no cap. */
   concurrency?: CallerConcurrencyLimiter;
+  /** Signs cloud routes' requests (Bedrock's SigV4, Vertex's access token); the proxy module builds one from the secrets when unset. */
+  upstreamAuth?: UpstreamAuth;
 }
 
 const encoder = new TextEncoder();
@@ -51,11 +54,14 @@ interface Classified {
   shape: RequestShape;
 }
 
-/** The configured route to a provider: its config, upstream base URL and key. */
+/** The configured route to a provider: its config, upstream base URL and key, or its signer. */
 interface ConfiguredRoute {
   config: UpstreamProviderConfig;
   base: string;
   key: string | undefined;
+  /** Cloud routes: the account's path (project, location) put into the forwarded path. */
+  forwardPath: (path: string) => string;
+  signer: UpstreamSigner | undefined;
 }
 
 /**
@@ -106,14 +112,14 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       record = { requestId, ts, startedAt, caller, provider, clock, client: clientOf(head.headers) };
       listener?.identified?.(caller);
 
-      const route = configuredRoute(provider, deps);
+      const route = configuredRoute(provider, deps, services.upstreamAuth);
       upstreamHost = hostOf(route.base);
       // Everything that decides what the request is happens here, once; any failure refuses it.
       const request = await classify(c, provider, route.config, head, transport, settings);
       shape = request.shape;
       listener?.classified?.(shape);
       if (request.spec.websocket !== undefined) {
-        const upgraded = await openSocket(c, provider, deps, services, stripped, request, record, route, head, upstreamHost);
+        const upgraded = await openSocket(c, provider, deps, services, stripped, request, record, route, head, upstreamHost, listener);
         // The upgrade carries no usage of its own: each response.create on the socket is its own request.
         listener?.ended({ outcome: "completed", status: 101, errorCode: null, row: undefined });
         return upgraded;
@@ -162,8 +168,9 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
           if (spec.model === "body" && body) {
             body["model"] = model;
             bodyChanged = true;
-          } else if (spec.model === "path") attemptPath = target.forwardPath.replace(`/models/${requestedModel ?? ""}:`, `/models/${model}:`);
+          } else if (spec.model === "path") attemptPath = withPathModel(target.forwardPath, requestedModel ?? "", model);
         }
+        attemptPath = route.forwardPath(attemptPath);
         // What the upstream gets is what was classified: a parsed body always leaves re-serialised
         // (no duplicate keys, escapes or encodings read one way here and another way there).
         if (body && (serialized === undefined || bodyChanged)) {
@@ -174,16 +181,20 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         if (attemptBody) headers["content-length"] = String(attemptBody.byteLength);
         listener?.upstreamHeaders?.(attempt, headers);
         if (attempt === 1 && attemptBody) listener?.requestBody?.(attemptBody);
+        // Signed last, over exactly what leaves; a route whose credentials cannot be had is refused here, before anything is sent.
+        const unsigned = { url: upstreamUrl(route.base, attemptPath, search), method: head.method, headers, body: attemptBody };
+        const outgoing = route.signer ? await route.signer(unsigned) : unsigned;
 
         const meteringTap = createMeteringTap(record, { shape: attemptShape, attempt, requestedModel, request: { body, bytes: attemptBody?.byteLength ?? 0 }, serverAddress: upstreamHost }, metering, listener);
         const ownedTap = objectPlan ? objectPlan.wrapTap(meteringTap) : meteringTap;
         const tap = slot ? slot.track(ownedTap) : ownedTap;
         let failure: GatewayError;
         try {
-          const result = await transport.forward(c, { url: upstreamUrl(route.base, attemptPath, search), method: head.method, headers, body: attemptBody }, tap, {
+          const result = await transport.forward(c, outgoing, tap, {
             transform: objectPlan?.transform,
             // A requested stream is framed on event boundaries; the injected-usage chunk is dropped there.
-            sse: shape.streaming ? { dropEvent: hideInjectedUsage ? isUsageOnlyEvent : undefined } : undefined,
+            // Bedrock's binary event stream is not SSE: it passes byte for byte.
+            sse: shape.streaming && !EVENT_STREAM_FORMATS.has(shape.format) ? { dropEvent: hideInjectedUsage ? isUsageOnlyEvent : undefined } : undefined,
             responseHeaders: { "x-gatehouse-request-id": requestId },
             streamErrorEvent: shape.streaming ? provider.streamErrorEvent("The upstream provider connection failed mid-stream; the answer is incomplete.", shape.format) : undefined,
             streamErrorFor: shape.streaming ? (message: string) => provider.streamErrorEvent(message, attemptShape.format) : undefined,
@@ -217,16 +228,31 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
   };
 }
 
-/** The provider's configured upstream and key, or not_configured saying what to set. */
-function configuredRoute(provider: ProviderDescriptor, deps: AppDeps): ConfiguredRoute {
+/** The provider's configured upstream and key (or signer), or not_configured saying what to set. */
+function configuredRoute(provider: ProviderDescriptor, deps: AppDeps, upstreamAuth: UpstreamAuth | undefined): ConfiguredRoute {
   const config = deps.config.current().providers[provider.id];
-  const base = config?.upstream ?? provider.defaultUpstream;
-  if (!config || !base) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
+  if (!config) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
+  if (provider.cloudUpstream) {
+    const cloud = provider.cloudUpstream({ region: config.region, project: config.project, location: config.location });
+    const signer = upstreamAuth?.signerFor(provider, config);
+    if (!signer) throw new GatewayError("not_configured", `Provider ${provider.id} signs its requests with cloud credentials, and this gateway has no signer for them.`);
+    return { config, base: config.upstream ?? cloud.defaultBase, key: undefined, forwardPath: cloud.forwardPath, signer };
+  }
+  const base = config.upstream ?? provider.defaultUpstream;
+  if (!base) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
   const keyName = config.apiKeyEnv ?? provider.defaultApiKeyEnv;
   const key = deps.secrets.get(keyName);
   // The env var's name is not a secret; an administrator needs it to fix this.
   if (!key && !provider.keyOptional) throw new GatewayError("not_configured", `No key is configured for provider ${provider.id}: set ${keyName} in the gateway's environment or secrets file.`);
-  return { config, base, key };
+  return { config, base, key, forwardPath: samePath, signer: undefined };
+}
+
+const samePath = (path: string): string => path;
+
+/** The forward path with another model in its model segment (`/models/<m>:generateContent`, Bedrock's `/model/<m>/invoke`). */
+function withPathModel(forwardPath: string, requested: string, model: string): string {
+  const escaped = requested.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return forwardPath.replace(new RegExp(`/(models?)/${escaped}(?=[:/]|$)`), (_match, segment: string) => `/${segment}/${model}`);
 }
 
 /** Canonical target → declared endpoint (default deny) → checked query → the body as that endpoint takes it. */
@@ -257,6 +283,7 @@ async function openSocket(
   route: ConfiguredRoute,
   head: IncomingHead,
   serverAddress: string | undefined,
+  listener: RequestListener | undefined,
 ): Promise<Response> {
   const { transport } = services;
   const { clock, logger, settings } = deps;
@@ -273,10 +300,19 @@ async function openSocket(
   const metering: MeteringServices = { pricer: services.pricer, logger };
   // An open socket holds one of the caller's upstream slots until either side closes it.
   const slot = services.concurrency?.acquire(caller.id);
+  // The upstream handshake is the upgrade's one attempt: with telemetry on it is a CLIENT span
+  // (started here, its trace context sent upstream), ended when the upgrade is answered.
+  listener?.upstreamHeaders?.(1, headers);
   try {
-    return await transport.acceptWebSocket(
+    const upgraded = await transport.acceptWebSocket(
       c,
-      { url: upstreamUrl(route.base, request.target.forwardPath, encodeQuery(request.query)).replace(/^http/, "ws"), headers, timeoutMs: settings.upstreamHeaderTimeoutMs, maxMessageBytes: settings.maxRequestBodyBytes },
+      {
+        url: upstreamUrl(route.base, request.target.forwardPath, encodeQuery(request.query)).replace(/^http/, "ws"),
+        headers,
+        timeoutMs: settings.upstreamHeaderTimeoutMs,
+        maxMessageBytes: settings.maxRequestBodyBytes,
+        clientWriteTimeoutMs: settings.clientWriteTimeoutMs,
+      },
       (client, upstream) => {
         const session = createResponsesSocketSession(client, upstream, {
           provider,
@@ -291,16 +327,20 @@ async function openSocket(
           logger,
           newRequestId: () => uuidv7(clock.now()),
           maxMessageBytes: settings.maxRequestBodyBytes,
+          idleTimeoutMs: settings.upstreamIdleTimeoutMs,
         });
         return {
           ...session,
-          clientClosed: () => (session.clientClosed(), slot?.release()),
+          clientClosed: (failure) => (session.clientClosed(failure), slot?.release()),
           upstreamClosed: (code, reason) => (session.upstreamClosed(code, reason), slot?.release()),
         };
       },
     );
+    listener?.attempted?.({ attempt: 1, model: undefined, status: 101, serverAddress, retried: false });
+    return upgraded;
   } catch (err) {
     slot?.release();
+    listener?.attempted?.({ attempt: 1, model: undefined, status: 0, serverAddress, retried: false });
     throw err;
   }
 }
@@ -312,6 +352,9 @@ function single(value: string | string[] | undefined): string | undefined {
 
 /** Set by the WebSocket client library for its own handshake with the upstream. */
 const WEBSOCKET_HANDSHAKE_HEADERS = ["sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-protocol"];
+
+/** Wire formats whose streams are AWS event-stream frames, not Server-Sent Events. */
+const EVENT_STREAM_FORMATS: ReadonlySet<string> = new Set(["bedrock-invoke", "bedrock-converse"]);
 
 /** Methods a declared or pass-through endpoint can have; anything else is refused before it is read. */
 const FORWARDED_METHODS = new Set(["GET", "POST", "PATCH", "DELETE"]);
@@ -332,7 +375,7 @@ function isRetryableStatus(status: number): boolean {
 }
 
 function providerErrorResponse(c: Context<AppEnv>, provider: ProviderDescriptor, error: GatewayError, requestId: string): Response {
-  const headers: Record<string, string> = { "content-type": "application/json", "x-gatehouse-request-id": requestId };
+  const headers: Record<string, string> = { "content-type": "application/json", "x-gatehouse-request-id": requestId, ...provider.errorHeaders?.(error) };
   if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
   if (error.code === "payload_too_large" || error.code === "request_timeout") headers["connection"] = "close";
   return new Response(JSON.stringify(provider.errorBody(error, requestId)), { status: error.status, headers });

@@ -3,6 +3,7 @@ import { providers } from "../providers/index.ts";
 import { CallerConcurrencyLimiter } from "./concurrency.ts";
 import { createProviderHandler, type ProxyServices } from "./handler.ts";
 import { createObjectOwnership } from "./object-ownership.ts";
+import { createUpstreamAuth } from "./upstream-auth.ts";
 
 /** Mounts one route per provider of the registry: `<prefix>/*` to its upstream. */
 export function createProxyModule(services: ProxyServices): AppModule {
@@ -11,7 +12,8 @@ export function createProxyModule(services: ProxyServices): AppModule {
     mount(app, deps) {
       const ownership = createObjectOwnership(deps.db, deps.clock, deps.logger);
       // One cap across every provider route: a caller's requests count together.
-      const shared = { ...services, concurrency: services.concurrency ?? new CallerConcurrencyLimiter(deps.settings.maxConcurrentPerCaller) };
+      // Cloud routes' signers (and their cached credentials) are shared by every provider route.
+      const shared = { ...services, concurrency: services.concurrency ?? new CallerConcurrencyLimiter(deps.settings.maxConcurrentPerCaller), upstreamAuth: services.upstreamAuth ?? createUpstreamAuth(deps.secrets) };
       for (const provider of providers) {
         const handler = createProviderHandler(provider, deps, shared, ownership);
         app.all(`${provider.routePrefix}/*`, handler);

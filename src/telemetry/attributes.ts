@@ -55,6 +55,8 @@ export function operationName(shape: RequestShape): string {
     case "anthropic-messages":
     case "openai-chat":
     case "openai-responses":
+    case "bedrock-invoke":
+    case "bedrock-converse":
       return "chat";
     case "gemini":
       return "generate_content";

@@ -3,6 +3,9 @@ import type { FormatHandler } from "./format.ts";
 import { JsonArraySplitter } from "./json-array.ts";
 import { asRecord, lastObjectField, parseJson } from "./json-fields.ts";
 import { anthropicMessagesHandler } from "./readers/anthropic-messages.ts";
+import { bedrockConverseHandler } from "./readers/bedrock-converse.ts";
+import { bedrockInvokeHandler } from "./readers/bedrock-invoke.ts";
+import { EventStreamFrames, type EventStreamMessage } from "./eventstream.ts";
 import { geminiHandler } from "./readers/gemini.ts";
 import { noUsageHandler } from "./readers/none.ts";
 import { openAiChatHandler } from "./readers/openai-chat.ts";
@@ -38,10 +41,15 @@ const handlers: Record<WireFormat, () => FormatHandler> = {
   "anthropic-messages": anthropicMessagesHandler,
   gemini: geminiHandler,
   "openai-embeddings": openAiEmbeddingsHandler,
+  "bedrock-invoke": bedrockInvokeHandler,
+  "bedrock-converse": bedrockConverseHandler,
   none: noUsageHandler,
 };
 
-type Mode = "sniffing" | "sse" | "json" | "json-array";
+type Mode = "sniffing" | "sse" | "json" | "json-array" | "eventstream";
+
+/** Formats whose streams are AWS event-stream frames rather than SSE. */
+const EVENT_STREAM_FORMATS: ReadonlySet<WireFormat> = new Set(["bedrock-invoke", "bedrock-converse"]);
 
 /**
  * Reads token usage from response bytes as they pass to the client. `push` never throws
@@ -62,6 +70,7 @@ class BodyUsageReader implements UsageReader {
   private mode: Mode;
   private sse: SseParser | undefined;
   private array: JsonArraySplitter | undefined;
+  private frames: EventStreamFrames | undefined;
   private body: CappedBody | undefined;
   private finished: UsageReport | undefined;
   private readonly cap: number;
@@ -109,13 +118,18 @@ class BodyUsageReader implements UsageReader {
    * content; for a body cut mid-JSON, the text-valued strings it had so far.
    */
   output(): RelayedOutput {
-    if (this.mode === "sse" || this.mode === "json-array") return this.collector.text();
+    if (this.mode === "sse" || this.mode === "json-array" || this.mode === "eventstream") return this.collector.text();
     if (this.parsedBodies.length > 0) return { text: this.parsedBodies.map((body) => bodyOutputText(this.format, body)).join(""), scale: 1 };
     if (this.bodySource !== undefined) return { text: looseStrings(this.bodySource, OUTPUT_KEYS).join(""), scale: 1 };
     return { text: "", scale: 1 };
   }
 
   private sniff(chunk: Uint8Array): void {
+    if (EVENT_STREAM_FORMATS.has(this.format)) {
+      // A frame starts with its length's high byte (0 below 16 MiB); a JSON error body with "{".
+      this.mode = chunk[0] === 123 /* { */ ? "json" : "eventstream";
+      return;
+    }
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk[i] as number;
       if (c === 32 || c === 10 || c === 13 || c === 9) continue;
@@ -138,9 +152,30 @@ class BodyUsageReader implements UsageReader {
         this.array ??= new JsonArraySplitter((json) => this.onPayload("message", json), this.cap);
         this.array.push(chunk);
         return;
+      case "eventstream":
+        this.frames ??= new EventStreamFrames((message) => this.onFrame(message));
+        this.frames.push(chunk);
+        return;
       case "sniffing":
         return;
     }
+  }
+
+  /**
+   * One event-stream message as the payload the format's handler reads: an InvokeModel
+   * `chunk` is the model's own event, base64 in `bytes`; a Converse event is its JSON body,
+   * named by its `:event-type`; an exception or error is `exception`.
+   */
+  private onFrame(message: EventStreamMessage): void {
+    const body = frameText.decode(message.body);
+    if (message.messageType !== "event") return this.onPayload("exception", body);
+    if (this.format === "bedrock-invoke") {
+      if (message.type !== "chunk") return;
+      const bytes = asRecord(parseJson(body))?.["bytes"];
+      if (typeof bytes === "string") this.onPayload("message", decodeBase64Text(bytes));
+      return;
+    }
+    this.onPayload(message.type, body);
   }
 
   private onSseEvent(event: SseEvent): void {
@@ -180,6 +215,16 @@ class BodyUsageReader implements UsageReader {
     const usage = lastObjectField(source, key);
     if (usage) this.handler.onBody({ [key.slice(1, -1)]: usage });
   }
+}
+
+const frameText = new TextDecoder("utf-8");
+
+/** Base64 to the UTF-8 text it encodes (atob is the runtime-neutral decoder; it yields bytes as code units). */
+function decodeBase64Text(encoded: string): string {
+  const binary = atob(encoded);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return frameText.decode(bytes);
 }
 
 function describe(error: unknown): string {

@@ -26,8 +26,14 @@ export const zeroUsage = (): TokenUsage => ({
   reasoningTokens: 0,
 });
 
-/** How a response body is shaped, decided from the provider and the request path. */
-export type WireFormat = "anthropic-messages" | "openai-chat" | "openai-responses" | "openai-embeddings" | "gemini" | "none";
+/**
+ * How a response body is shaped, decided from the provider and the request path.
+ * `bedrock-invoke`: Bedrock InvokeModel (Anthropic's body; streamed as `chunk` events of the
+ * binary event stream carrying Anthropic's events in base64, with
+ * `amazon-bedrock-invocationMetrics`); `bedrock-converse`: Bedrock Converse (its own body;
+ * streamed as event-stream frames ending in a `metadata` event with the usage).
+ */
+export type WireFormat = "anthropic-messages" | "openai-chat" | "openai-responses" | "openai-embeddings" | "gemini" | "bedrock-invoke" | "bedrock-converse" | "none";
 
 export interface UsageReport {
   usage: TokenUsage;

@@ -22,8 +22,9 @@ export interface CodeBlock {
 
 /** README.md and every docs/*.md: the pages a new user reads. */
 export function docPages(): DocPage[] {
-  const docs = readdirSync(join(repoRoot, "docs"))
-    .filter((f) => f.endsWith(".md"))
+  // docs/*.md and one level of sub-folders (docs/clients/).
+  const docs = readdirSync(join(repoRoot, "docs"), { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".md") && f.split("/").length <= 2)
     .sort()
     .map((f) => join(repoRoot, "docs", f));
   return [join(repoRoot, "README.md"), ...docs].map((file) => ({ path: relative(repoRoot, file), text: readFileSync(file, "utf8") }));

@@ -2,6 +2,7 @@ import { answerText, endlessPieces, randomId, textPieces } from "./content.ts";
 import { namedEvent, overloaded, runStream, type StreamPlan } from "./responder.ts";
 import { stringField, type ErrorReply, type ProviderApi, type RequestContext } from "./route.ts";
 import { anthropicObjectRoutes } from "./objects.ts";
+import { anthropicTools, toolCallFor } from "./tool-calls.ts";
 import type { BehaviourError } from "./types.ts";
 import { anthropicDeltaUsage, anthropicStartUsage, anthropicUsage, resolveUsage } from "./usage.ts";
 
@@ -58,14 +59,22 @@ function requireMessagesFields(ctx: RequestContext, fields: string[]): string | 
 async function messages(ctx: RequestContext): Promise<void> {
   const problem = requireMessagesFields(ctx, ["model", "max_tokens", "messages"]);
   if (problem) return ctx.reject(problem);
+  await answerMessages(ctx, stringField(ctx.body, "model") ?? "", ctx.body["stream"] === true);
+}
+
+/** Anthropic's Messages answer (a body, or the SSE events when `stream`): also what Claude on Vertex AI answers. */
+export async function answerMessages(ctx: RequestContext, requestedModel: string, stream: boolean): Promise<void> {
   const { behaviour, responder } = ctx;
-  const model = behaviour.model ?? stringField(ctx.body, "model") ?? "";
+  const model = behaviour.model ?? requestedModel;
   const usage = resolveUsage(behaviour.usage);
   const text = answerText(behaviour);
   const id = randomId("msg_01");
   const requestId = randomId("req_011C");
+  const call = toolCallFor(behaviour, ctx.body, anthropicTools);
+  const toolUse = call ? { type: "tool_use", id: randomId("toolu_01"), name: call.name, input: call.arguments } : undefined;
+  const stopReason = toolUse ? "tool_use" : "end_turn";
 
-  if (ctx.body["stream"] !== true) {
+  if (!stream) {
     await responder.json(
       200,
       {
@@ -73,8 +82,8 @@ async function messages(ctx: RequestContext): Promise<void> {
         id,
         type: "message",
         role: "assistant",
-        content: [{ type: "text", text }],
-        stop_reason: "end_turn",
+        content: [toolUse ?? { type: "text", text }],
+        stop_reason: stopReason,
         stop_sequence: null,
         usage: anthropicUsage(usage),
       },
@@ -90,19 +99,20 @@ async function messages(ctx: RequestContext): Promise<void> {
         type: "message_start",
         message: { model, id, type: "message", role: "assistant", content: [], stop_reason: null, stop_sequence: null, usage: anthropicStartUsage(usage) },
       }),
-      namedEvent("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+      namedEvent("content_block_start", { type: "content_block_start", index: 0, content_block: toolUse ? { ...toolUse, input: {} } : { type: "text", text: "" } }),
       namedEvent("ping", { type: "ping" }),
     ],
-    delta: (piece) => [namedEvent("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: piece } })],
+    // A tool call streams its input as partial JSON (input_json_delta), text as text_delta.
+    delta: (piece) => [namedEvent("content_block_delta", { type: "content_block_delta", index: 0, delta: toolUse ? { type: "input_json_delta", partial_json: piece } : { type: "text_delta", text: piece } })],
     closing: () => [
       namedEvent("content_block_stop", { type: "content_block_stop", index: 0 }),
-      namedEvent("message_delta", { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: anthropicDeltaUsage(usage) }),
+      namedEvent("message_delta", { type: "message_delta", delta: { stop_reason: stopReason, stop_sequence: null }, usage: anthropicDeltaUsage(usage) }),
       namedEvent("message_stop", { type: "message_stop" }),
     ],
     errorEvents: (error: BehaviourError) => [namedEvent("error", { type: "error", error: { type: error.type, message: error.message } })],
   };
   await responder.head(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "request-id": requestId });
-  const pieces = behaviour.endless ? endlessPieces() : textPieces(text, behaviour.chunks);
+  const pieces = behaviour.endless ? endlessPieces() : textPieces(toolUse ? JSON.stringify(toolUse.input) : text, behaviour.chunks);
   await runStream(responder, plan, pieces, behaviour, overloaded);
 }
 

@@ -1,7 +1,8 @@
 import { answerText, endlessPieces, randomId, textPieces } from "./content.ts";
 import { runStream, type StreamPlan } from "./responder.ts";
 import type { ErrorReply, JsonObject, ProviderApi, RequestContext } from "./route.ts";
-import type { BehaviourError, NeutralUsage } from "./types.ts";
+import { geminiTools, toolCallFor } from "./tool-calls.ts";
+import type { BehaviourError, NeutralUsage, ToolCallBehaviour } from "./types.ts";
 import { geminiUsage, resolveUsage } from "./usage.ts";
 
 // https://ai.google.dev/gemini-api/docs/troubleshooting: canonical status <-> HTTP code.
@@ -31,8 +32,8 @@ const reply = (code: number, message: string, status: string, details?: unknown[
 
 const midStreamError: BehaviourError = { type: "UNAVAILABLE", message: defaultMessages["UNAVAILABLE"] ?? "" };
 
-const candidate = (text: string, finishReason?: string): JsonObject => ({
-  content: { parts: [{ text }], role: "model" },
+const candidate = (text: string, finishReason?: string, call?: ToolCallBehaviour): JsonObject => ({
+  content: { parts: [call ? { functionCall: { name: call.name, args: call.arguments } } : { text }], role: "model" },
   ...(finishReason ? { finishReason } : {}),
   index: 0,
 });
@@ -42,6 +43,8 @@ interface Answer {
   responseId: string;
   usage: NeutralUsage;
   text: string;
+  /** Gemini sends a function call whole, in one chunk, with the finish reason. */
+  call: ToolCallBehaviour | undefined;
 }
 
 function prepare(ctx: RequestContext): Answer | string {
@@ -51,16 +54,17 @@ function prepare(ctx: RequestContext): Answer | string {
     responseId: randomId("", 22),
     usage: resolveUsage(ctx.behaviour.usage),
     text: answerText(ctx.behaviour),
+    call: toolCallFor(ctx.behaviour, ctx.body, geminiTools),
   };
 }
 
-async function generateContent(ctx: RequestContext): Promise<void> {
+export async function generateContent(ctx: RequestContext): Promise<void> {
   const answer = prepare(ctx);
   if (typeof answer === "string") return ctx.reject(answer);
   await ctx.responder.json(
     200,
     {
-      candidates: [candidate(answer.text, "STOP")],
+      candidates: [candidate(answer.text, "STOP", answer.call)],
       usageMetadata: geminiUsage(answer.usage),
       modelVersion: answer.model,
       responseId: answer.responseId,
@@ -74,12 +78,12 @@ async function generateContent(ctx: RequestContext): Promise<void> {
  * JSON array whose elements arrive one by one (`[{...}`, `\r\n,\r\n{...}`, `]`). Every chunk
  * carries usageMetadata so far; the last one (with finishReason) has the final counts.
  */
-async function streamGenerateContent(ctx: RequestContext): Promise<void> {
+export async function streamGenerateContent(ctx: RequestContext): Promise<void> {
   const answer = prepare(ctx);
   if (typeof answer === "string") return ctx.reject(answer);
   const { behaviour, responder } = ctx;
   const sse = ctx.query.get("alt") === "sse";
-  const pieces = behaviour.endless ? endlessPieces() : textPieces(answer.text, behaviour.chunks);
+  const pieces = behaviour.endless ? endlessPieces() : answer.call ? [] : textPieces(answer.text, behaviour.chunks);
   const total = Array.isArray(pieces) ? pieces.length : Number.POSITIVE_INFINITY;
   const visible = answer.usage.output - answer.usage.reasoning;
 
@@ -93,13 +97,13 @@ async function streamGenerateContent(ctx: RequestContext): Promise<void> {
     }
     return `\r\n,\r\n${text}`;
   };
-  const chunk = (text: string, usageMetadata: JsonObject, finishReason?: string): string => frame({ candidates: [candidate(text, finishReason)], usageMetadata, modelVersion: answer.model, responseId: answer.responseId });
+  const chunk = (text: string, usageMetadata: JsonObject, finishReason?: string, call?: ToolCallBehaviour): string => frame({ candidates: [candidate(text, finishReason, call)], usageMetadata, modelVersion: answer.model, responseId: answer.responseId });
 
   const plan: StreamPlan = {
     opening: [],
     // Partial candidate counts stay below the final one, so summing chunks is visibly wrong.
     delta: (piece, index) => [chunk(piece, geminiUsage(answer.usage, Math.floor((visible * (index + 1)) / (total + 1))))],
-    closing: () => [chunk("", geminiUsage(answer.usage), "STOP"), ...(sse ? [] : ["]"])],
+    closing: () => [chunk("", geminiUsage(answer.usage), "STOP", answer.call), ...(sse ? [] : ["]"])],
     errorEvents: (error: BehaviourError) => {
       const code = codeByStatus[error.type] ?? 500;
       const event = frame(errorBody(code, error.message, error.type));
@@ -110,7 +114,7 @@ async function streamGenerateContent(ctx: RequestContext): Promise<void> {
   await runStream(responder, plan, pieces, behaviour, midStreamError);
 }
 
-async function countTokens(ctx: RequestContext): Promise<void> {
+export async function countTokens(ctx: RequestContext): Promise<void> {
   const contents = ctx.body["contents"] ?? (ctx.body["generateContentRequest"] as JsonObject | undefined)?.["contents"];
   if (!Array.isArray(contents)) return ctx.reject("* CountTokensRequest.contents: contents is not specified\n");
   const total = ctx.behaviour.usage?.input ?? Math.max(1, Math.ceil(JSON.stringify(contents).length / 4));

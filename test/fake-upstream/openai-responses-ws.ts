@@ -2,7 +2,8 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { answerText, hexId, nowSeconds, textPieces } from "./content.ts";
-import { message, outputText, responseObject } from "./openai-responses.ts";
+import { outputItemEvents, responseObject } from "./openai-responses.ts";
+import { openAiResponsesTools, toolCallFor } from "./tool-calls.ts";
 import type { Behaviour, RecordedRequest } from "./types.ts";
 import { openAiResponsesUsage, resolveUsage } from "./usage.ts";
 
@@ -18,7 +19,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * The Responses API's WebSocket mode (`wss://api.openai.com/v1/responses`): Bearer auth on
  * the handshake, then each `response.create` client event is answered with the same
  * semantic events the SSE stream carries (`response.created` … `response.completed` with
- * usage), one JSON text frame each; a bad event gets an `error` event.
+ * usage), one JSON text frame each; a bad event gets an `error` event. A warm-up
+ * (`generate: false`) is created and completed with no output and no tokens.
  */
 export function attachResponsesWebSocket(server: Server, options: ResponsesSocketOptions): { close(): void } {
   const sockets = new WebSocketServer({ noServer: true });
@@ -53,6 +55,11 @@ function serve(ws: WebSocket, options: ResponsesSocketOptions): void {
 async function answer(ws: WebSocket, text: string, behaviour: Behaviour): Promise<void> {
   let sequence = 0;
   const send = (type: string, fields: Record<string, unknown>) => {
+    // failAfterEvents: the connection drops (no close frame) after that many events of this response.
+    if (behaviour.failAfterEvents !== undefined && sequence === behaviour.failAfterEvents) {
+      ws.terminate();
+      throw new Error(`fake-upstream: WebSocket cut after ${sequence} events`);
+    }
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type, ...fields, sequence_number: sequence++ }));
   };
   let event: Record<string, unknown>;
@@ -70,19 +77,25 @@ async function answer(ws: WebSocket, text: string, behaviour: Behaviour): Promis
   }
   const usage = resolveUsage(behaviour.usage);
   const id = hexId("resp_", 25);
-  const itemId = hexId("msg_", 25);
   const createdAt = nowSeconds();
   const answered = behaviour.model ?? model;
+  const output = outputItemEvents(toolCallFor(behaviour, event, openAiResponsesTools), answerText(behaviour));
+  const sendAll = (list: Array<[string, Record<string, unknown>]>) => {
+    for (const [type, fields] of list) send(type, fields);
+  };
   send("response.created", { response: responseObject(id, createdAt, answered, "in_progress", [], null) });
-  send("response.output_item.added", { output_index: 0, item: message(itemId, "in_progress", []) });
-  let streamed = "";
-  const pieces = behaviour.endless ? Array.from({ length: 10_000 }, () => "x") : textPieces(answerText(behaviour), behaviour.chunks);
+  if (event["generate"] === false) {
+    // A warm-up (Codex sends one first): the request state is prepared, nothing is generated.
+    send("response.completed", { response: responseObject(id, createdAt, answered, "completed", [], openAiResponsesUsage(resolveUsage({ input: 0, output: 0 }))) });
+    return;
+  }
+  sendAll(output.added());
+  const pieces = behaviour.endless ? Array.from({ length: 10_000 }, () => "x") : textPieces(output.streamedSource, behaviour.chunks);
   for (const piece of pieces) {
     if (ws.readyState !== ws.OPEN) return;
     if (behaviour.chunkDelayMs) await sleep(behaviour.chunkDelayMs);
-    streamed += piece;
-    send("response.output_text.delta", { item_id: itemId, output_index: 0, content_index: 0, delta: piece, logprobs: [] });
+    sendAll(output.delta(piece));
   }
-  send("response.output_item.done", { output_index: 0, item: message(itemId, "completed", [outputText(streamed)]) });
-  send("response.completed", { response: responseObject(id, createdAt, answered, "completed", [message(itemId, "completed", [outputText(streamed)])], openAiResponsesUsage(usage)) });
+  sendAll(output.done());
+  send("response.completed", { response: responseObject(id, createdAt, answered, "completed", [output.item("completed")], openAiResponsesUsage(usage)) });
 }

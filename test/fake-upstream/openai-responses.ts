@@ -2,7 +2,8 @@ import { answerText, endlessPieces, hexId, nowSeconds, textPieces } from "./cont
 import { openAiErrorCode, openAiHeaders, openAiMidStreamError } from "./openai-common.ts";
 import { namedEvent, runStream, type StreamPlan } from "./responder.ts";
 import { stringField, type JsonObject, type RequestContext } from "./route.ts";
-import type { BehaviourError } from "./types.ts";
+import { openAiResponsesTools, toolCallFor } from "./tool-calls.ts";
+import type { BehaviourError, ToolCallBehaviour } from "./types.ts";
 import { openAiResponsesUsage, resolveUsage } from "./usage.ts";
 
 /**
@@ -46,6 +47,64 @@ export function responseObject(id: string, createdAt: number, model: string, sta
 
 export const outputText = (text: string): JsonObject => ({ type: "output_text", annotations: [], logprobs: [], text });
 export const message = (id: string, status: string, content: unknown[]): JsonObject => ({ id, type: "message", status, content, role: "assistant" });
+export const functionCall = (id: string, callId: string, status: string, name: string, args: string): JsonObject => ({ id, type: "function_call", status, arguments: args, call_id: callId, name });
+
+/**
+ * The one output item of an answer, as the stream builds it: a message with one output_text
+ * part, or a function call whose arguments stream as `response.function_call_arguments.delta`.
+ * Shared by the SSE stream and the WebSocket mode (the same semantic events).
+ */
+export interface OutputItemEvents {
+  /** Events after `response.output_item.added` and before the first delta. */
+  added(): Array<[string, JsonObject]>;
+  delta(piece: string): Array<[string, JsonObject]>;
+  /** Events up to and including `response.output_item.done`. */
+  done(): Array<[string, JsonObject]>;
+  item(status: string): JsonObject;
+  /** What the deltas spell: the text, or the arguments JSON. */
+  readonly streamedSource: string;
+}
+
+export function outputItemEvents(call: ToolCallBehaviour | undefined, text: string): OutputItemEvents {
+  let streamed = "";
+  if (call) {
+    const itemId = hexId("fc_", 25);
+    const callId = `call_${hexId("", 12)}`;
+    const item = (status: string) => functionCall(itemId, callId, status, call.name, status === "completed" ? streamed : "");
+    return {
+      streamedSource: JSON.stringify(call.arguments),
+      item,
+      added: () => [["response.output_item.added", { output_index: 0, item: item("in_progress") }]],
+      delta: (piece) => {
+        streamed += piece;
+        return [["response.function_call_arguments.delta", { item_id: itemId, output_index: 0, delta: piece }]];
+      },
+      done: () => [
+        ["response.function_call_arguments.done", { item_id: itemId, output_index: 0, arguments: streamed }],
+        ["response.output_item.done", { output_index: 0, item: item("completed") }],
+      ],
+    };
+  }
+  const itemId = hexId("msg_", 25);
+  const item = (status: string) => message(itemId, status, status === "completed" ? [outputText(streamed)] : []);
+  return {
+    streamedSource: text,
+    item,
+    added: () => [
+      ["response.output_item.added", { output_index: 0, item: item("in_progress") }],
+      ["response.content_part.added", { item_id: itemId, output_index: 0, content_index: 0, part: outputText("") }],
+    ],
+    delta: (piece) => {
+      streamed += piece;
+      return [["response.output_text.delta", { item_id: itemId, output_index: 0, content_index: 0, delta: piece, logprobs: [] }]];
+    },
+    done: () => [
+      ["response.output_text.done", { item_id: itemId, output_index: 0, content_index: 0, text: streamed, logprobs: [] }],
+      ["response.content_part.done", { item_id: itemId, output_index: 0, content_index: 0, part: outputText(streamed) }],
+      ["response.output_item.done", { output_index: 0, item: item("completed") }],
+    ],
+  };
+}
 
 /** POST /v1/responses, JSON and SSE semantic events, each with a `sequence_number`. */
 export async function openAiResponses(ctx: RequestContext): Promise<void> {
@@ -56,35 +115,24 @@ export async function openAiResponses(ctx: RequestContext): Promise<void> {
   const usage = resolveUsage(behaviour.usage);
   const text = answerText(behaviour);
   const id = hexId("resp_", 25);
-  const itemId = hexId("msg_", 25);
   const createdAt = nowSeconds();
+  const call = toolCallFor(behaviour, ctx.body, openAiResponsesTools);
+  const output = outputItemEvents(call, text);
 
   if (ctx.body["stream"] !== true) {
-    const body = responseObject(id, createdAt, model, "completed", [message(itemId, "completed", [outputText(text)])], openAiResponsesUsage(usage));
+    output.delta(output.streamedSource);
+    const body = responseObject(id, createdAt, model, "completed", [output.item("completed")], openAiResponsesUsage(usage));
     await responder.json(200, body, openAiHeaders());
     return;
   }
 
   let sequence = 0;
   const event = (type: string, fields: JsonObject): string => namedEvent(type, { type, ...fields, sequence_number: sequence++ });
-  let streamed = "";
+  const events = (list: Array<[string, JsonObject]>): string[] => list.map(([type, fields]) => event(type, fields));
   const plan: StreamPlan = {
-    opening: [
-      event("response.created", { response: responseObject(id, createdAt, model, "in_progress", [], null) }),
-      event("response.in_progress", { response: responseObject(id, createdAt, model, "in_progress", [], null) }),
-      event("response.output_item.added", { output_index: 0, item: message(itemId, "in_progress", []) }),
-      event("response.content_part.added", { item_id: itemId, output_index: 0, content_index: 0, part: outputText("") }),
-    ],
-    delta: (piece) => {
-      streamed += piece;
-      return [event("response.output_text.delta", { item_id: itemId, output_index: 0, content_index: 0, delta: piece, logprobs: [] })];
-    },
-    closing: () => [
-      event("response.output_text.done", { item_id: itemId, output_index: 0, content_index: 0, text: streamed, logprobs: [] }),
-      event("response.content_part.done", { item_id: itemId, output_index: 0, content_index: 0, part: outputText(streamed) }),
-      event("response.output_item.done", { output_index: 0, item: message(itemId, "completed", [outputText(streamed)]) }),
-      event("response.completed", { response: responseObject(id, createdAt, model, "completed", [message(itemId, "completed", [outputText(streamed)])], openAiResponsesUsage(usage)) }),
-    ],
+    opening: [event("response.created", { response: responseObject(id, createdAt, model, "in_progress", [], null) }), event("response.in_progress", { response: responseObject(id, createdAt, model, "in_progress", [], null) }), ...events(output.added())],
+    delta: (piece) => events(output.delta(piece)),
+    closing: () => [...events(output.done()), event("response.completed", { response: responseObject(id, createdAt, model, "completed", [output.item("completed")], openAiResponsesUsage(usage)) })],
     // As captured from the live API: an `error` event, then `response.failed` without usage.
     errorEvents: (error: BehaviourError, written: number) => {
       const code = openAiErrorCode(error.type) ?? error.type;
@@ -93,6 +141,6 @@ export async function openAiResponses(ctx: RequestContext): Promise<void> {
     },
   };
   await responder.head(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...openAiHeaders() });
-  const pieces = behaviour.endless ? endlessPieces() : textPieces(text, behaviour.chunks);
+  const pieces = behaviour.endless ? endlessPieces() : textPieces(output.streamedSource, behaviour.chunks);
   await runStream(responder, plan, pieces, behaviour, openAiMidStreamError);
 }

@@ -60,7 +60,7 @@ export class Responder {
     this.res.end(text);
   }
 
-  async write(chunk: string, encoding: BufferEncoding = "utf8"): Promise<void> {
+  async write(chunk: string | Uint8Array, encoding: BufferEncoding = "utf8"): Promise<void> {
     if (this.closed) throw new StreamStopped("client went away");
     if (this.res.write(chunk, encoding)) return;
     await new Promise<void>((resolve) => {
@@ -92,13 +92,16 @@ export class Responder {
   }
 }
 
-/** A provider's streamed answer, as lists of wire events (each string is written on its own). */
+/** One wire event: SSE text, or a binary frame (Bedrock's event stream). */
+export type WireEvent = string | Uint8Array;
+
+/** A provider's streamed answer, as lists of wire events (each one is written on its own). */
 export interface StreamPlan {
-  opening: string[];
-  delta(piece: string, index: number): string[];
-  closing(): string[];
+  opening: WireEvent[];
+  delta(piece: string, index: number): WireEvent[];
+  closing(): WireEvent[];
   /** The provider's in-stream error, then whatever ends the stream after it; `written` events went out before it. */
-  errorEvents(error: BehaviourError, written: number): string[];
+  errorEvents(error: BehaviourError, written: number): WireEvent[];
 }
 
 export const overloaded: BehaviourError = { type: "overloaded_error", message: "Overloaded" };
@@ -109,7 +112,7 @@ export const overloaded: BehaviourError = { type: "overloaded_error", message: "
  */
 export async function runStream(responder: Responder, plan: StreamPlan, pieces: Iterable<string>, behaviour: Behaviour, midStreamError: BehaviourError): Promise<void> {
   let written = 0;
-  const emit = async (event: string): Promise<boolean> => {
+  const emit = async (event: WireEvent): Promise<boolean> => {
     if (behaviour.errorEventAfter !== undefined && written === behaviour.errorEventAfter) {
       for (const errorEvent of plan.errorEvents(behaviour.error ?? midStreamError, written)) await responder.write(errorEvent);
       responder.end();

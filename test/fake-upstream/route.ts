@@ -22,6 +22,17 @@ export interface RequestContext {
   reject(message: string): Promise<void>;
 }
 
+/** The request line and body exactly as they arrived (a SigV4 signature covers them). */
+export interface ArrivedRequest {
+  method: string;
+  /** Path as on the request line, escapes kept. */
+  rawPath: string;
+  /** Query string with its "?", or "". */
+  search: string;
+  host: string;
+  body: Uint8Array;
+}
+
 export interface ErrorReply {
   status: number;
   body: unknown;
@@ -42,8 +53,11 @@ export interface ProviderApi {
   routes: Route[];
   /** Whether a request to a path both providers serve (GET /v1/models) is meant for this one. */
   claims?(headers: Record<string, string>): boolean;
-  /** The provider's own rejection when the key is missing or wrong; undefined when accepted. */
-  authenticate(headers: Record<string, string>, query: URLSearchParams, key: string): ErrorReply | undefined;
+  /**
+   * The provider's own rejection when the key (or signature, or token) is missing or wrong;
+   * undefined when accepted. `request` is the request as it arrived, for a signature over it.
+   */
+  authenticate(headers: Record<string, string>, query: URLSearchParams, key: string, request: ArrivedRequest): ErrorReply | undefined | Promise<ErrorReply | undefined>;
   /** The error body for a behaviour's `status`/`error`, or for a fake-detected bad request. */
   errorReply(status: number | undefined, error: BehaviourError | undefined): ErrorReply;
   notFound(method: string, path: string): ErrorReply;

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { anthropicApi } from "./anthropic.ts";
+import { createBedrockApi, FAKE_AWS_ACCESS_KEY_ID, FAKE_AWS_REGION } from "./bedrock.ts";
+import { createVertexApi, createVertexState, FAKE_GCP_PROJECT, type VertexFakeState } from "./vertex.ts";
 import { geminiApi } from "./gemini.ts";
 import { groqApi } from "./groq.ts";
 import { FakeObjectStore } from "./objects.ts";
@@ -11,10 +13,19 @@ import type { ErrorReply, JsonObject, ProviderApi, RequestContext } from "./rout
 import { resolveUsage } from "./usage.ts";
 import type { Behaviour, FakeUpstream, FakeUpstreamOptions, ProviderKeys, RecordedRequest } from "./types.ts";
 
-export const defaultKeys: ProviderKeys = { anthropic: "fake-anthropic-key", openai: "fake-openai-key", google: "fake-google-key", groq: "gsk_fake-groq-key" };
+export const defaultKeys: ProviderKeys = { anthropic: "fake-anthropic-key", openai: "fake-openai-key", google: "fake-google-key", groq: "gsk_fake-groq-key", bedrock: "fakeAwsSecretAccessKey/0123456789abcdefGHIJKLMN", vertex: "" };
+
+/** The cloud fakes of one server: they keep state (Vertex's issued tokens) or depend on its keys. */
+interface CloudApis {
+  bedrock: ProviderApi;
+  vertex: ProviderApi;
+}
 
 /** Which fake provider a path belongs to; /v1/models and /v1/files are shared by Anthropic and OpenAI. */
-function providerFor(path: string, headers: Record<string, string>): ProviderApi {
+function providerFor(path: string, headers: Record<string, string>, cloud: CloudApis): ProviderApi {
+  // Bedrock's runtime API lives under /model/<id>/…; Vertex AI under /v1/projects/…, its tokens at /token.
+  if (path.startsWith("/model/")) return cloud.bedrock;
+  if (path === "/token" || /^\/v1(beta1)?\/projects\//.test(path)) return cloud.vertex;
   // Google serves v1beta, v1 and v1alpha; its key header tells a /v1/models call apart from OpenAI's.
   if (path.startsWith("/v1beta/") || path.startsWith("/v1alpha/") || headers["x-goog-api-key"] !== undefined) return geminiApi;
   if (path.startsWith("/v1/messages")) return anthropicApi;
@@ -48,10 +59,10 @@ function flattenHeaders(req: IncomingMessage): Record<string, string> {
   return headers;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 function parseJsonObject(text: string): JsonObject | undefined {
@@ -92,6 +103,10 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   let defaultBehaviour: Behaviour = {};
   let aborted = 0;
   const objects = new FakeObjectStore();
+  const aws = { accessKeyId: FAKE_AWS_ACCESS_KEY_ID, secretAccessKey: keys.bedrock, region: FAKE_AWS_REGION };
+  // Vertex's API is made once the server knows its URL (the key's token_uri points at it); until then every Vertex path is a 404.
+  const notYet: ProviderApi = { ...anthropicApi, name: "vertex", routes: [] };
+  const cloud: CloudApis = { bedrock: createBedrockApi(aws), vertex: notYet };
   // Tests waiting for a count: checked whenever a request is recorded or a response aborted.
   const waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
   const settleWaiters = (): void => {
@@ -113,7 +128,8 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     const url = new URL(req.url ?? "/", "http://fake-upstream");
     const path = routedPath(url.pathname);
     const headers = flattenHeaders(req);
-    const bodyText = await readBody(req);
+    const bodyBytes = await readBody(req);
+    const bodyText = bodyBytes.toString("utf8");
     const method = req.method ?? "GET";
     if (options.record !== false) requests.push({ method, path, rawPath: (req.url ?? "/").split("?")[0] ?? "/", search: url.search, headers, bodyText, receivedAt });
     settleWaiters();
@@ -124,7 +140,8 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       res.end(echoed);
       return;
     }
-    const behaviour = queue.shift() ?? defaultBehaviour;
+    // An OAuth token exchange is the gateway's own call, not a model request a test queued a behaviour for.
+    const behaviour = path === "/token" ? {} : (queue.shift() ?? defaultBehaviour);
     const responder = new Responder(res, behaviour, serverDelayMs);
     res.on("close", () => {
       if (!res.writableFinished && !responder.destroyedByFake) aborted++;
@@ -132,9 +149,10 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     });
 
     const sendError = (error: ErrorReply): Promise<void> => responder.json(error.status, error.body, error.headers);
-    const provider = providerFor(path, headers);
+    const provider = providerFor(path, headers, cloud);
     responder.compactJson = provider === anthropicApi;
-    const denied = provider.authenticate(headers, url.searchParams, keys[provider.name]);
+    const rawPath = (req.url ?? "/").split("?")[0] ?? "/";
+    const denied = await provider.authenticate(headers, url.searchParams, keys[provider.name], { method, rawPath, search: url.search, host: headers["host"] ?? "", body: bodyBytes });
     if (denied) return sendError(denied);
     const route = provider.routes.find((candidate) => candidate.method === method && candidate.pattern.test(path));
     if (!route) return sendError(provider.notFound(method, path));
@@ -200,6 +218,8 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   const address = server.address() as AddressInfo;
   const host = options.host ?? "127.0.0.1";
   const urlHost = host.includes(":") ? `[${host}]` : host;
+  const vertexState: VertexFakeState = await createVertexState(`http://${urlHost}:${address.port}/token`);
+  cloud.vertex = createVertexApi(vertexState);
 
   return {
     url: `http://${urlHost}:${address.port}`,
@@ -211,6 +231,17 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     whenRequests: (count) => when(() => requests.length >= count),
     whenAborted: (count) => when(() => aborted >= count),
     keys,
+    aws,
+    vertex: {
+      project: FAKE_GCP_PROJECT,
+      serviceAccountKey: vertexState.serviceAccountKey,
+      get exchanges() {
+        return vertexState.exchanges;
+      },
+      expireTokens() {
+        for (const token of vertexState.tokens.keys()) vertexState.tokens.set(token, 0);
+      },
+    },
     objects,
     enqueue(behaviour) {
       queue.push(validateBehaviour(behaviour));

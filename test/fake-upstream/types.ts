@@ -72,6 +72,19 @@ export interface Behaviour {
   errorEventAfter?: number;
   /** Stream deltas every `chunkDelayMs` until the client disconnects (abort tests). */
   endless?: boolean;
+  /**
+   * A model that calls one tool once: a request that offers a tool of this name and carries
+   * no tool result yet is answered with this call (the arguments stream as JSON deltas where
+   * the provider streams them); any other request (the one that brings the result back, a
+   * side request without tools) gets `text`. Lets a real client run one tool turn.
+   */
+  toolCall?: ToolCallBehaviour;
+}
+
+export interface ToolCallBehaviour {
+  /** The tool's name as the client declared it (Anthropic `tools[].name`, OpenAI `tools[].name`, Gemini `functionDeclarations[].name`). */
+  name: string;
+  arguments: Record<string, unknown>;
 }
 
 export interface RecordedRequest {
@@ -94,6 +107,10 @@ export interface ProviderKeys {
   openai: string;
   google: string;
   groq: string;
+  /** The AWS secret access key Bedrock's SigV4 signatures are checked with (the access key id is FAKE_AWS_ACCESS_KEY_ID). */
+  bedrock: string;
+  /** Unused: Vertex checks the access tokens it issued for its generated service account. */
+  vertex: string;
 }
 
 export interface FakeUpstreamOptions {
@@ -119,6 +136,10 @@ export interface FakeUpstream {
   /** Resolves once `aborted` reaches at least `count` (at once if it already has). */
   whenAborted(count: number): Promise<void>;
   readonly keys: ProviderKeys;
+  /** The AWS credentials and region Bedrock's signatures must be made with. */
+  readonly aws: { accessKeyId: string; secretAccessKey: string; region: string };
+  /** Vertex AI: the project it serves, the service-account key file a gateway is given, and the token exchanges seen. */
+  readonly vertex: { project: string; serviceAccountKey: Record<string, string>; readonly exchanges: number; expireTokens(): void };
   /** Files and batches created under the keys (one store for every caller, as at the provider). */
   readonly objects: FakeObjectStore;
   /** Behaviour for the next request (FIFO). */

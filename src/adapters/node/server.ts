@@ -13,7 +13,7 @@ import type { Tracing } from "../../telemetry/index.ts";
 import { ConfigHolder } from "../../config/index.ts";
 import { createBundledCatalog, type Catalog } from "../../catalog/index.ts";
 import type { BatchedLedgerWriter, LedgerCloseResult } from "../../ledger/index.ts";
-import type { CaptureWriter, ProxyPolicy, RequestObserver } from "../../proxy/index.ts";
+import type { CaptureWriter, CloudCredentialSources, ProxyPolicy, RequestObserver } from "../../proxy/index.ts";
 import { defaultStoreOutagePolicy, OutageAwareCounters, OutageAwareRates } from "../../policy/index.ts";
 import { StoreHealth } from "../../store/health.ts";
 import { metricLines } from "../../metrics/index.ts";
@@ -27,6 +27,7 @@ import { spawnStdioServer, WorkerPoolExecutor } from "./mcp/index.ts";
 import { resolveDevToken } from "./dev-auth.ts";
 import { createPinoLogger } from "./logger.ts";
 import { loadSecrets } from "./secrets.ts";
+import { nodeCloudCredentials } from "./cloud-credentials.ts";
 import { openSqliteLedgerWriter } from "./sqlite.ts";
 import { openStore, sqliteFile } from "./store.ts";
 import { openSqliteReader } from "./sqlite-reader.ts";
@@ -56,6 +57,8 @@ export interface GatewayOptions {
   watchConfig?: boolean;
   /** Where the closers go (tests inspect it after a failed start); default a new stack. */
   disposers?: DisposerStack;
+  /** Replaces where Bedrock's and Vertex's credentials come from (tests); default src/adapters/node/cloud-credentials.ts. */
+  cloudCredentials?: CloudCredentialSources;
 }
 
 /** The email the generated dev token stands for; it maps to an anonymous id like any other. */
@@ -182,6 +185,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       authenticator: options.authenticator ?? identity.authenticator,
       identity,
       transport,
+      cloudCredentials: options.cloudCredentials ?? nodeCloudCredentials(secrets, env),
       policy: options.policy,
       observers: options.observers ?? [],
       counters: pgCounters ? new OutageAwareCounters(pgCounters, outage) : undefined,

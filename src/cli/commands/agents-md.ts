@@ -59,7 +59,7 @@ export function registerAgentsMd(program: Command): void {
 
   agentsMd
     .command("generate")
-    .description("Write AGENTS.md into each checkout, as a durable job (one step per repo): rerunning the same command after a crash or kill resumes it without redoing finished repos.")
+    .description("Write AGENTS.md into each checkout, or open one PR/MR per repo (--github-owner, --gitlab-namespace, or every repo of --github-org / --gitlab-group), as a durable job (one step per repo): rerunning the same command after a crash or kill resumes it without redoing finished repos.")
     .argument("[repos...]", "local checkouts")
     .option("--catalog", "every checkout the catalog store read a Component from (gatehouse knowledge refresh)")
     .option("--codex <dir>", "Codex rule directory (default ./codex when it exists)")

@@ -11,6 +11,7 @@ export const commandModules: ReadonlyArray<{ name: string; load: () => Promise<R
   { name: "serve", load: async () => (await import("./serve.ts")).registerServe },
   { name: "usage", load: async () => (await import("./usage.ts")).registerUsage },
   { name: "login", load: async () => (await import("./login.ts")).registerLogin },
+  { name: "setup", load: async () => (await import("./setup.ts")).registerSetup },
   { name: "token", load: async () => (await import("./token.ts")).registerToken },
   { name: "identity", load: async () => (await import("./identity.ts")).registerIdentity },
   { name: "config", load: async () => (await import("./config.ts")).registerConfig },

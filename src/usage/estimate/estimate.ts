@@ -40,7 +40,8 @@ export const GEMINI_PROFILE: TokenizerProfile = { name: "o200k_base x 1.10", enc
 const CL100K_MODELS = /^(gpt-4(-|$)|gpt-4-turbo|gpt-3\.5|text-embedding-(3|ada))/;
 
 export function tokenizerProfile(format: WireFormat, model: string | undefined): TokenizerProfile {
-  if (format === "anthropic-messages") return ANTHROPIC_PROFILE;
+  // Bedrock's traffic is Claude's, and Converse counts it the same way.
+  if (format === "anthropic-messages" || format === "bedrock-invoke" || format === "bedrock-converse") return ANTHROPIC_PROFILE;
   if (format === "gemini") return GEMINI_PROFILE;
   const bare = (model ?? "").replace(/^.*\//, "");
   return CL100K_MODELS.test(bare) ? OPENAI_CL100K : OPENAI_O200K;

@@ -69,7 +69,11 @@ export function bodyOutputText(format: WireFormat, body: JsonRecord): string {
       for (const item of records(body["output"])) responsesItem(item, parts);
       break;
     case "anthropic-messages":
+    case "bedrock-invoke":
       for (const block of records(body["content"])) anthropicBlock(block, parts);
+      break;
+    case "bedrock-converse":
+      for (const block of records(asRecord(asRecord(body["output"])?.["message"])?.["content"])) converseBlock(block, parts);
       break;
     case "gemini":
       geminiCandidates(body, parts);
@@ -104,7 +108,16 @@ function collectStreamed(format: WireFormat, event: string, data: string, payloa
       }
       return;
     }
-    case "anthropic-messages": {
+    case "bedrock-converse":
+      // contentBlockStart names a tool; contentBlockDelta carries text, tool input and reasoning.
+      if (event === "contentBlockDelta") converseDelta(asRecord(payload["delta"]), parts);
+      else if (event === "contentBlockStart") {
+        const toolName = text(asRecord(asRecord(payload["start"])?.["toolUse"])?.["name"]);
+        if (toolName) parts.push(toolName);
+      }
+      return;
+    case "anthropic-messages":
+    case "bedrock-invoke": {
       const name = sseEventName(event, data) ?? text(payload["type"]);
       if (name === "content_block_delta") {
         const delta = asRecord(payload["delta"]);
@@ -157,6 +170,29 @@ function anthropicBlock(block: JsonRecord, parts: string[]): void {
   }
   const input = asRecord(block["input"]);
   if (input && Object.keys(input).length > 0) parts.push(JSON.stringify(input));
+}
+
+function converseBlock(block: JsonRecord, parts: string[]): void {
+  const value = block["text"];
+  if (typeof value === "string") parts.push(value);
+  const tool = asRecord(block["toolUse"]);
+  if (tool) {
+    const name = text(tool["name"]);
+    if (name) parts.push(name);
+    if (tool["input"] !== undefined) parts.push(JSON.stringify(tool["input"]));
+  }
+  const reasoning = text(asRecord(asRecord(block["reasoningContent"])?.["reasoningText"])?.["text"]);
+  if (reasoning) parts.push(reasoning);
+}
+
+function converseDelta(delta: JsonRecord | undefined, parts: string[]): void {
+  if (!delta) return;
+  const value = delta["text"];
+  if (typeof value === "string") parts.push(value);
+  const input = asRecord(delta["toolUse"])?.["input"];
+  if (typeof input === "string") parts.push(input);
+  const reasoning = asRecord(delta["reasoningContent"])?.["text"];
+  if (typeof reasoning === "string") parts.push(reasoning);
 }
 
 function geminiCandidates(payload: JsonRecord, parts: string[]): void {
