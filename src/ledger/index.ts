@@ -1,6 +1,6 @@
 export { BatchedLedgerWriter, kyselyLedgerInsert } from "./writer.ts";
 export type { LedgerRow, LedgerSink, LedgerWriterOptions, LedgerInsert } from "./writer.ts";
-export { usageSummary, cacheHitRate, costKnown, USAGE_GROUPS } from "./queries.ts";
+export { usageSummary, usageJsonRow, cacheHitRate, costKnown, USAGE_GROUPS } from "./queries.ts";
 export type { UsageGroup, UsageQuery, UsageSummaryRow } from "./queries.ts";
 export { blankLedgerRow } from "./row.ts";
 export type { LedgerRowIdentity } from "./row.ts";

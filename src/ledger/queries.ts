@@ -61,6 +61,14 @@ export function costKnown(r: Pick<UsageSummaryRow, "costUsd" | "unpricedRequests
   return r.costUsd > 0 ? "partial" : "unpriced";
 }
 
+/** A usage row as every JSON answer gives it (`gatehouse usage --format json`, `GET /admin/v1/usage`): `cost` says what is known, `costUsd` is null when nothing in the group had a price, so no reader takes an unknown cost for $0. */
+export type UsageJsonRow = Omit<UsageSummaryRow, "costUsd"> & { costUsd: number | null; cost: "priced" | "partial" | "unpriced"; unpricedRequests: number; cacheHitRate: number | null };
+
+export function usageJsonRow(r: UsageSummaryRow): UsageJsonRow {
+  const cost = costKnown(r);
+  return { ...r, costUsd: cost === "unpriced" ? null : r.costUsd, cost, unpricedRequests: r.unpricedRequests ?? 0, cacheHitRate: cacheHitRate(r) };
+}
+
 const column: Record<UsageGroup, "day" | "provider" | "model" | "caller_id" | "team" | "client" | "session_id"> = {
   day: "day",
   provider: "provider",

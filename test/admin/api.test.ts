@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { usageSummary } from "../../src/ledger/index.ts";
+import { usageJsonRow, usageSummary } from "../../src/ledger/index.ts";
 import { CLIENT_TOKEN, ledgerRows } from "../gateway/harness.ts";
 import { startAdminHarness, type AdminHarness } from "./support.ts";
 
@@ -159,7 +159,7 @@ describe("usage and the request log", () => {
     await h.gateway.ledger.flush();
     const usage = await h.api("GET", "/admin/v1/usage?by=provider,model", { token: admin });
     expect(usage.status).toBe(200);
-    expect(usage.body["rows"]).toEqual(JSON.parse(JSON.stringify(await usageSummary(h.gateway.deps.db, { groupBy: ["provider", "model"] }))));
+    expect(usage.body["rows"]).toEqual(JSON.parse(JSON.stringify((await usageSummary(h.gateway.deps.db, { groupBy: ["provider", "model"] })).map(usageJsonRow))));
     expect((await h.api("GET", "/admin/v1/usage?by=nope", { token: admin })).status).toBe(400);
     expect((await h.api("GET", "/admin/v1/usage?since=2026-02-01&until=2026-01-01", { token: admin })).status).toBe(400);
 

@@ -1,5 +1,5 @@
 import { GatewayError } from "../../core/errors.ts";
-import { usageSummary, type UsageGroup } from "../../ledger/index.ts";
+import { usageJsonRow, usageSummary, type UsageGroup } from "../../ledger/index.ts";
 import { queryRequests } from "../requests-query.ts";
 import { defineRoute, type AdminRoute } from "../route.ts";
 import { requestsQuery, requestsResponse, usageQuery, usageResponse } from "../schemas.ts";
@@ -19,7 +19,7 @@ export const ledgerRoutes: readonly AdminRoute[] = [
     handle: async ({ deps, query }) => {
       if (query.since && query.until && query.until < query.since) throw new GatewayError("bad_request", `until ${query.until} is before since ${query.since}; since is the first day, until the last (both included).`);
       const groupBy = query.by.split(",").map((g) => g.trim()) as UsageGroup[];
-      return { rows: await usageSummary(deps.analyticsDb ?? deps.db, { groupBy, since: query.since, until: query.until }) };
+      return { rows: (await usageSummary(deps.analyticsDb ?? deps.db, { groupBy, since: query.since, until: query.until })).map(usageJsonRow) };
     },
   }),
   defineRoute({

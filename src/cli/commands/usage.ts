@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { parseSettings } from "../../core/settings.ts";
 import { openExistingStore } from "../../adapters/node/existing-store.ts";
-import { cacheHitRate, costKnown, usageSummary, USAGE_GROUPS, type UsageGroup, type UsageSummaryRow } from "../../ledger/index.ts";
+import { cacheHitRate, costKnown, usageJsonRow, usageSummary, USAGE_GROUPS, type UsageGroup, type UsageSummaryRow } from "../../ledger/index.ts";
 // The dashboard's formatting leaves, not its index: that would load the dashboard module, the MCP
 // portal and the sandbox into a command that prints a table (~0.14 s of CPU at start).
 import { fmtCost, fmtRate, fmtUsd } from "../../dashboard/html.ts";
@@ -78,7 +78,7 @@ export function registerUsage(program: Command): void {
  * "$X + N unpriced"), the CSV "unpriced" in `cost_usd`, the JSON `costUsd: null` with `cost: "unpriced"`.
  */
 export function formatUsage(rows: UsageSummaryRow[], groupBy: UsageGroup[], format: string): string {
-  if (format === "json") return `${JSON.stringify(rows.map(jsonRow), null, 2)}\n`;
+  if (format === "json") return `${JSON.stringify(rows.map(usageJsonRow), null, 2)}\n`;
   if (format === "csv") return usageCsv(rows, groupBy);
   if (rows.length === 0) return "No usage recorded for this range.\n";
   const header = [...groupBy, ...USAGE_CSV_COLUMNS];
@@ -103,11 +103,3 @@ export function formatUsage(rows: UsageSummaryRow[], groupBy: UsageGroup[], form
   )}\nTotal cost: ${totalText} over ${rows.reduce((s, r) => s + r.requests, 0)} requests${note}\n`;
 }
 
-/**
- * A row as JSON: its numbers, `cost` ("priced", "partial", "unpriced") and `costUsd` null
- * when nothing in the group had a price, so no reader takes an unknown cost for $0.
- */
-function jsonRow(r: UsageSummaryRow): Record<string, unknown> {
-  const cost = costKnown(r);
-  return { ...r, costUsd: cost === "unpriced" ? null : r.costUsd, cost, unpricedRequests: r.unpricedRequests ?? 0, cacheHitRate: cacheHitRate(r) };
-}
