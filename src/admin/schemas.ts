@@ -80,7 +80,13 @@ export const disableBody = z.strictObject({ reason: reason.optional() });
 export const addKeyBody = z.strictObject({ ttlSeconds: z.number().int().positive().optional().describe("lifetime of the key; absent = until revoked") });
 export const keyListResponse = z.object({ keys: z.array(keySchema) });
 export const rollOverBody = z.strictObject({
-  graceSeconds: z.number().int().min(0).max(90 * 86_400).optional().describe("how long the old key keeps working (default 86400: one day)"),
+  graceSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(90 * 86_400)
+    .optional()
+    .describe("how long the old key keeps working (default 86400: one day)"),
   ttlSeconds: z.number().int().positive().optional().describe("lifetime of the new key; absent = until revoked"),
 });
 export const rollOverResponse = z.object({ key: createdKeySchema, old: keySchema });

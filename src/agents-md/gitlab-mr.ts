@@ -32,7 +32,10 @@ function gitlabMessage(data: unknown, fallback: string): string {
   const value = body.message ?? body.error;
   if (typeof value === "string") return value;
   if (Array.isArray(value)) return value.map(String).join("; ");
-  if (typeof value === "object" && value !== null) return Object.entries(value).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(", ") : String(v)}`).join("; ");
+  if (typeof value === "object" && value !== null)
+    return Object.entries(value)
+      .map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(", ") : String(v)}`)
+      .join("; ");
   return fallback;
 }
 

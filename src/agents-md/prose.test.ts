@@ -28,7 +28,14 @@ describe("the model's prose is validated before it is used", () => {
 
   it.each([
     ["a missing section", good.replace(/## Boundaries\n[^\n]*\n/, ""), /the sections are .*expected/],
-    ["sections out of order", sections(() => "x").replace("## Repository", "## Tmp").replace("## Dependencies", "## Repository").replace("## Tmp", "## Dependencies"), /in that order/],
+    [
+      "sections out of order",
+      sections(() => "x")
+        .replace("## Repository", "## Tmp")
+        .replace("## Dependencies", "## Repository")
+        .replace("## Tmp", "## Dependencies"),
+      /in that order/,
+    ],
     ["a section twice", `${good}\n## Repository\nagain\n`, /appears twice/],
     ["an extra heading", good.replace("Prose about conventions.", "Prose.\n### Commands\n- x"), /heading "### Commands"/],
     ["text before the first section", `Sure! Here it is:\n${good}`, /text before its first section/],

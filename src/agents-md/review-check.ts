@@ -4,7 +4,21 @@ import type { RepoSnapshot } from "./repo.ts";
 import { isGeneratedDir } from "./repo.ts";
 
 /** The files detection reads the text of; everything else it only needs to know exists. */
-export const DETECTION_READS: ReadonlySet<string> = new Set(["package.json", "pnpm-workspace.yaml", "pyproject.toml", "tox.ini", "go.mod", "go.work", "Cargo.toml", "pom.xml", "settings.gradle", "settings.gradle.kts", "Makefile", "catalog-info.yaml", "catalog-info.yml"]);
+export const DETECTION_READS: ReadonlySet<string> = new Set([
+  "package.json",
+  "pnpm-workspace.yaml",
+  "pyproject.toml",
+  "tox.ini",
+  "go.mod",
+  "go.work",
+  "Cargo.toml",
+  "pom.xml",
+  "settings.gradle",
+  "settings.gradle.kts",
+  "Makefile",
+  "catalog-info.yaml",
+  "catalog-info.yml",
+]);
 /** Path segments at most of a file detection reads (manifests up to three directories down). */
 export const DETECTION_READ_DEPTH = 4;
 

@@ -12,11 +12,7 @@ export const DEFAULT_CAPTURE_MAX_BODY_BYTES = 32 * 1024;
 export const MAX_CAPTURE_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_CAPTURE_RETENTION_HOURS = 72;
 
-const maxBodyBytes = z
-  .number()
-  .int()
-  .min(256, "maxBodyBytes is at least 256")
-  .max(MAX_CAPTURE_BODY_BYTES, `maxBodyBytes is at most ${MAX_CAPTURE_BODY_BYTES} (1 MiB); larger bodies are cut there and flagged truncated`);
+const maxBodyBytes = z.number().int().min(256, "maxBodyBytes is at least 256").max(MAX_CAPTURE_BODY_BYTES, `maxBodyBytes is at most ${MAX_CAPTURE_BODY_BYTES} (1 MiB); larger bodies are cut there and flagged truncated`);
 
 export const captureRouteSchema = z
   .object({
@@ -35,10 +31,7 @@ export const bodyCaptureSchema = z
       .max(24 * 366, "retentionHours is at most a year (8784)")
       .default(DEFAULT_CAPTURE_RETENTION_HOURS)
       .describe("Captured bodies older than this are deleted (every 10 minutes on Node; on Workers with each write)."),
-    routes: z
-      .partialRecord(z.enum(PROVIDER_IDS), captureRouteSchema)
-      .default({})
-      .describe("Per provider route (openai, anthropic, …): `enabled` and `maxBodyBytes` override the global ones."),
+    routes: z.partialRecord(z.enum(PROVIDER_IDS), captureRouteSchema).default({}).describe("Per provider route (openai, anthropic, …): `enabled` and `maxBodyBytes` override the global ones."),
   })
   .strict()
   .describe("Request and response body capture for the request log (docs/dashboard.md#body-capture): off by default, redacted, size-capped, deleted after retentionHours.");

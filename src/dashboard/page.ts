@@ -126,7 +126,10 @@ export function dashboardPage(r: DashboardReport): string {
     )
     .join("");
   const userRows = r.userBurn
-    .map((u) => `<tr data-test="user-burn" data-key="${esc(u.callerId)}" data-spent="${u.spentUsd}"${u.serviceAccount !== undefined ? ' data-kind="service"' : ""}>${u.serviceAccount !== undefined ? `<td class="key" title="${esc(`service account ${u.serviceAccount}`)}" tabindex="0"><span class="muted">service account</span> ${esc(u.serviceAccount)}</td>` : keyCell(u.callerId, true)}<td>${fmtUsd(u.limitUsd)}</td><td>${fmtUsd(u.spentUsd)}</td><td>${fmtPct(u.spentUsd, u.limitUsd)}</td></tr>`)
+    .map(
+      (u) =>
+        `<tr data-test="user-burn" data-key="${esc(u.callerId)}" data-spent="${u.spentUsd}"${u.serviceAccount !== undefined ? ' data-kind="service"' : ""}>${u.serviceAccount !== undefined ? `<td class="key" title="${esc(`service account ${u.serviceAccount}`)}" tabindex="0"><span class="muted">service account</span> ${esc(u.serviceAccount)}</td>` : keyCell(u.callerId, true)}<td>${fmtUsd(u.limitUsd)}</td><td>${fmtUsd(u.spentUsd)}</td><td>${fmtPct(u.spentUsd, u.limitUsd)}</td></tr>`,
+    )
     .join("");
   const hint = chartHint(r);
 

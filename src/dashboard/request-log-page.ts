@@ -165,8 +165,7 @@ export function requestDetailPage(d: RequestDetail): string {
   const errorCode = text(r["error_code"]);
   const unpriced = num(r["unpriced"]) === 1;
   const fallback = requested !== null && requested !== model;
-  const caller =
-    d.serviceAccount !== null ? `<span class="badge">service account</span>${esc(d.serviceAccount)} <span class="muted">(${esc(String(r["caller_id"]))})</span>` : `${esc(String(r["caller_id"]))} <span class="muted">(person, anonymous id)</span>`;
+  const caller = d.serviceAccount !== null ? `<span class="badge">service account</span>${esc(d.serviceAccount)} <span class="muted">(${esc(String(r["caller_id"]))})</span>` : `${esc(String(r["caller_id"]))} <span class="muted">(person, anonymous id)</span>`;
   const ms = (v: string | number | null | undefined) => (v === null || v === undefined ? "–" : fmtMs(Number(v)));
   const rows = [
     field("request_id", "Request id", esc(String(r["request_id"])), String(r["request_id"])),
@@ -179,7 +178,12 @@ export function requestDetailPage(d: RequestDetail): string {
     field("model", "Model (answered)", esc(model), model),
     field("requested_model", "Model asked for", esc(requested ?? "–"), requested),
     field("attempts", "Attempts", `${fmtInt(attempts)}${fallback ? ` — <strong data-test="fallback">fallback</strong>: asked for ${esc(requested ?? "")}, answered by ${esc(model)}` : attempts > 1 ? " (the earlier attempts failed)" : ""}`, attempts),
-    field("client", "Client", r["client"] === null || r["client"] === undefined ? `<span class="muted">(not recorded)</span>` : `${esc(String(r["client"]))}${text(r["client_version"]) !== null ? ` ${esc(String(r["client_version"]))}` : ""}`, text(r["client"])),
+    field(
+      "client",
+      "Client",
+      r["client"] === null || r["client"] === undefined ? `<span class="muted">(not recorded)</span>` : `${esc(String(r["client"]))}${text(r["client_version"]) !== null ? ` ${esc(String(r["client_version"]))}` : ""}`,
+      text(r["client"]),
+    ),
     field("client_version", "Client version", esc(text(r["client_version"]) ?? "–"), text(r["client_version"])),
     field("session_id", "Client session", esc(text(r["session_id"]) ?? "–"), text(r["session_id"])),
     field("status", "Status", esc(num(r["status"])), num(r["status"])),

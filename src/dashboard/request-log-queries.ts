@@ -134,29 +134,27 @@ export async function listRequests(db: Kysely<Database>, filters: RequestFilters
     .orderBy("ledger.request_id", "desc")
     .limit(limit + 1)
     .execute();
-  const page = rows.slice(0, limit).map(
-    (r): RequestSummary => ({
-      requestId: r.request_id,
-      ts: Number(r.ts),
-      callerId: r.caller_id,
-      serviceAccount: r.service_account ?? null,
-      team: r.team,
-      provider: r.provider,
-      model: r.model,
-      requestedModel: r.requested_model,
-      endpoint: r.endpoint,
-      client: r.client,
-      status: Number(r.status),
-      outcome: r.outcome,
-      inputTokens: Number(r.input_tokens),
-      outputTokens: Number(r.output_tokens),
-      costUsd: Number(r.cost_usd),
-      unpriced: Number(r.unpriced) === 1,
-      durationMs: Number(r.duration_ms),
-      errorCode: r.error_code,
-      attempts: Number(r.attempts),
-    }),
-  );
+  const page = rows.slice(0, limit).map((r): RequestSummary => ({
+    requestId: r.request_id,
+    ts: Number(r.ts),
+    callerId: r.caller_id,
+    serviceAccount: r.service_account ?? null,
+    team: r.team,
+    provider: r.provider,
+    model: r.model,
+    requestedModel: r.requested_model,
+    endpoint: r.endpoint,
+    client: r.client,
+    status: Number(r.status),
+    outcome: r.outcome,
+    inputTokens: Number(r.input_tokens),
+    outputTokens: Number(r.output_tokens),
+    costUsd: Number(r.cost_usd),
+    unpriced: Number(r.unpriced) === 1,
+    durationMs: Number(r.duration_ms),
+    errorCode: r.error_code,
+    attempts: Number(r.attempts),
+  }));
   const last = page.at(-1);
   return { rows: page, next: rows.length > limit && last ? { ts: last.ts, requestId: last.requestId } : undefined };
 }

@@ -18,7 +18,22 @@ import { BatchedLedgerWriter, type LedgerCloseResult, type LedgerInsert, type Le
 import { createMcpModule, type McpModule, type StdioTransportFactory } from "../mcp/index.ts";
 import { createMetricsModule, metricsSubscriber, MetricsRegistry } from "../metrics/index.ts";
 import { createMcpAccessPolicy, isZdr, type CounterStore, type RateLimiterStore } from "../policy/index.ts";
-import { CallerConcurrencyLimiter, captureRetentionMs, captureSubscriber, CaptureWriter, combineObservers, configuredProviderKeys, createProxyModule, createUpstreamAuth, ledgerSubscriber, policySubscriber, type CloudCredentialSources, type ProxyPolicy, type ProxyTransport, type RequestObserver } from "../proxy/index.ts";
+import {
+  CallerConcurrencyLimiter,
+  captureRetentionMs,
+  captureSubscriber,
+  CaptureWriter,
+  combineObservers,
+  configuredProviderKeys,
+  createProxyModule,
+  createUpstreamAuth,
+  ledgerSubscriber,
+  policySubscriber,
+  type CloudCredentialSources,
+  type ProxyPolicy,
+  type ProxyTransport,
+  type RequestObserver,
+} from "../proxy/index.ts";
 import type { CodeExecutor } from "../sandbox/index.ts";
 import type { StoreHealth } from "../store/health.ts";
 import type { Database } from "../store/index.ts";

@@ -69,7 +69,10 @@ export class AdminAuditLog {
   /** Writes the `started` row; throws (and the caller must not act) when the store did not take it. */
   async begin(ctx: AdminContext, action: string, target: string, detail: AuditDetail = {}): Promise<string> {
     const id = crypto.randomUUID();
-    await this.db.insertInto("admin_audit").values(this.row(id, ctx, action, target, "started", detail)).execute();
+    await this.db
+      .insertInto("admin_audit")
+      .values(this.row(id, ctx, action, target, "started", detail))
+      .execute();
     return id;
   }
 
@@ -77,12 +80,19 @@ export class AdminAuditLog {
   async settle(id: string, outcome: "ok" | "failed", detail: AuditDetail): Promise<void> {
     const existing = await this.db.selectFrom("admin_audit").select("detail").where("id", "=", id).executeTakeFirst();
     const merged = { ...(existing ? (JSON.parse(existing.detail) as AuditDetail) : {}), ...detail };
-    await this.db.updateTable("admin_audit").set({ outcome, detail: encodeDetail(merged) }).where("id", "=", id).execute();
+    await this.db
+      .updateTable("admin_audit")
+      .set({ outcome, detail: encodeDetail(merged) })
+      .where("id", "=", id)
+      .execute();
   }
 
   /** One row for a call refused before it ran (not an admin, a missing scope). */
   async denied(ctx: AdminContext, action: string, target: string, detail: AuditDetail = {}): Promise<void> {
-    await this.db.insertInto("admin_audit").values(this.row(crypto.randomUUID(), ctx, action, target, "denied", detail)).execute();
+    await this.db
+      .insertInto("admin_audit")
+      .values(this.row(crypto.randomUUID(), ctx, action, target, "denied", detail))
+      .execute();
   }
 
   async list(query: AuditQuery = {}): Promise<AdminAuditEntry[]> {

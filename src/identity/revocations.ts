@@ -51,11 +51,7 @@ export class RevocationList {
       const at = this.subjects.get(key);
       return at !== undefined && issuedAt <= at;
     };
-    return (
-      (facts.sub !== undefined && after(`sub:${facts.sub}`)) ||
-      (facts.email !== undefined && after(`email:${normalizeEmail(facts.email)}`)) ||
-      (facts.groups !== undefined && facts.groups.some((g) => after(`group:${g}`)))
-    );
+    return (facts.sub !== undefined && after(`sub:${facts.sub}`)) || (facts.email !== undefined && after(`email:${normalizeEmail(facts.email)}`)) || (facts.groups !== undefined && facts.groups.some((g) => after(`group:${g}`)));
   }
 
   /** Keeps the list fresh; resolves at once unless the list is too old to trust. */

@@ -53,7 +53,7 @@ describe("the client a user agent names", () => {
   });
 
   it("markup, quotes and control characters in the user agent never reach the version", () => {
-    for (const ua of ['claude-cli/2.1.0<script>alert(1)</script>', "codex_cli_rs/0.1\u0000\u001b[31m", 'curl/8"><img src=x onerror=alert(1)>', "=HYPERLINK(\"x\")/1.0", "opencode/1.0\r\nx-injected: 1"]) {
+    for (const ua of ["claude-cli/2.1.0<script>alert(1)</script>", "codex_cli_rs/0.1\u0000\u001b[31m", 'curl/8"><img src=x onerror=alert(1)>', '=HYPERLINK("x")/1.0', "opencode/1.0\r\nx-injected: 1"]) {
       const { clientVersion } = classifyUserAgent(ua);
       if (clientVersion !== null) expect(clientVersion).toMatch(/^[A-Za-z0-9._+/-]+$/);
     }

@@ -64,7 +64,11 @@ const RULES: readonly Rule[] = [
   { client: "claude-code", pattern: new RegExp(`^claude-(?:cli|code)/${VERSION}`, "i"), version: (m) => m[1] },
   { client: "codex", pattern: new RegExp(`^codex[_-][a-z_-]{1,24}/${VERSION}`, "i"), version: (m) => m[1] },
   { client: "gemini-cli", pattern: new RegExp(`^GeminiCLI(?:-[\\w.-]{1,32})?/${VERSION}`, "i"), version: (m) => m[1] },
-  { client: "sdk", pattern: new RegExp(`^(?:Async)?(?:Azure)?(OpenAI|Anthropic)(?:Bedrock|Vertex|Foundry)?/(JS|Python|Go|Java|Kotlin|Ruby|CSharp|PHP) ${VERSION}`, "i"), version: (m) => `${(m[1] ?? "").toLowerCase()}-${(m[2] ?? "").toLowerCase()}/${m[3] ?? ""}` },
+  {
+    client: "sdk",
+    pattern: new RegExp(`^(?:Async)?(?:Azure)?(OpenAI|Anthropic)(?:Bedrock|Vertex|Foundry)?/(JS|Python|Go|Java|Kotlin|Ruby|CSharp|PHP) ${VERSION}`, "i"),
+    version: (m) => `${(m[1] ?? "").toLowerCase()}-${(m[2] ?? "").toLowerCase()}/${m[3] ?? ""}`,
+  },
   {
     client: "sdk",
     pattern: new RegExp(`^google-genai-sdk/${VERSION}(?: gl-(node|python|go|java)/)?`, "i"),

@@ -18,7 +18,15 @@ async function fresh() {
 
 function tap(m: Awaited<ReturnType<typeof fresh>>, shape: RequestShape) {
   const rows: LedgerRow[] = [];
-  const record = { requestId: "r1", ts: Date.now(), startedAt: systemClock.monotonic(), caller: { id: "c", email: undefined, groups: [], team: undefined, tokenId: undefined }, provider: providerById("openai"), clock: systemClock, client: { client: "other" as const, clientVersion: null, sessionId: null } };
+  const record = {
+    requestId: "r1",
+    ts: Date.now(),
+    startedAt: systemClock.monotonic(),
+    caller: { id: "c", email: undefined, groups: [], team: undefined, tokenId: undefined },
+    provider: providerById("openai"),
+    clock: systemClock,
+    client: { client: "other" as const, clientVersion: null, sessionId: null },
+  };
   const body = { model: shape.model, stream: shape.streaming, messages: [{ role: "user", content: "Count me." }] };
   const services = { pricer: () => 0, logger: silentLogger };
   const t = m.createMeteringTap(record, { shape, attempt: 1, requestedModel: shape.model, request: { body, bytes: 64 }, serverAddress: "127.0.0.1" }, services, { ended: (end) => void (end.row && rows.push(end.row)) });

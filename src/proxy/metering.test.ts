@@ -18,7 +18,15 @@ beforeAll(async () => {
 function meter() {
   const rows: LedgerRow[] = [];
   const attempts: Array<{ status: number; model: string | undefined }> = [];
-  const record: RequestRecord = { requestId: "r1", ts: Date.now(), startedAt: systemClock.monotonic(), caller: { id: "c", email: undefined, groups: [], team: undefined, tokenId: undefined }, provider: providerById("openai"), clock: systemClock, client: { client: "codex", clientVersion: "0.171.0", sessionId: "s-1" } };
+  const record: RequestRecord = {
+    requestId: "r1",
+    ts: Date.now(),
+    startedAt: systemClock.monotonic(),
+    caller: { id: "c", email: undefined, groups: [], team: undefined, tokenId: undefined },
+    provider: providerById("openai"),
+    clock: systemClock,
+    client: { client: "codex", clientVersion: "0.171.0", sessionId: "s-1" },
+  };
   const services = { pricer: createPricer(createBundledCatalog(), new ConfigHolder(orgConfigSchema.parse({}))), logger: silentLogger };
   const listener: RequestListener = {
     attempted: (a) => void attempts.push({ status: a.status, model: a.model }),

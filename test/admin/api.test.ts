@@ -207,7 +207,19 @@ describe("the admin audit log", () => {
     const audit = await h.api("GET", "/admin/v1/audit?limit=1000", { token: admin });
     const entries = audit.body["entries"] as Array<{ action: string; outcome: string; actor: { name: string; kind: string }; ip: string; userAgent: string; target: string; detail: Record<string, unknown> }>;
     const actions = entries.map((e) => `${e.action} ${e.outcome}`);
-    for (const expected of ["service_account.create ok", "service_account.create failed", "key.create ok", "key.rollover ok", "key.revoke ok", "key.revoke failed", "service_account.disable ok", "token.revoke_jti ok", "token.revoke_email ok", "token.revoke_group ok", "token.revoke_sub ok"]) {
+    for (const expected of [
+      "service_account.create ok",
+      "service_account.create failed",
+      "key.create ok",
+      "key.rollover ok",
+      "key.revoke ok",
+      "key.revoke failed",
+      "service_account.disable ok",
+      "token.revoke_jti ok",
+      "token.revoke_email ok",
+      "token.revoke_group ok",
+      "token.revoke_sub ok",
+    ]) {
       expect(actions).toContain(expected);
     }
     const create = entries.find((e) => e.action === "service_account.create" && e.outcome === "ok" && e.target === "service-account:ci-reviewer");

@@ -45,7 +45,14 @@ afterAll(async () => {
 });
 
 function step(options: { token?: string; db?: Parameters<typeof gatewayProseWriter>[0]["db"]; ledgerWaitMs?: number } = {}) {
-  const writer = gatewayProseWriter({ gatewayUrl: h.gateway.url, token: options.token ?? CLIENT_TOKEN, model: MODEL, db: options.db ?? h.gateway.deps.db, pricer: catalogPricer(createBundledCatalog(), loadOrgConfig(h.dir)), ledgerWaitMs: options.ledgerWaitMs ?? 30_000 });
+  const writer = gatewayProseWriter({
+    gatewayUrl: h.gateway.url,
+    token: options.token ?? CLIENT_TOKEN,
+    model: MODEL,
+    db: options.db ?? h.gateway.deps.db,
+    pricer: catalogPricer(createBundledCatalog(), loadOrgConfig(h.dir)),
+    ledgerWaitMs: options.ledgerWaitMs ?? 30_000,
+  });
   return generateStep(localRepoAccess, catalogQueries(h.gateway.deps.db), [], undefined, writer);
 }
 
@@ -73,7 +80,11 @@ describe("AGENTS.md prose written by a model through the gateway", { timeout: 12
     expect(body.model).toBe("local-llama");
     expect(body.messages[1]?.content).toContain('"command": "npm run test"');
     // The ledger row is the gateway's own: the caller, the provider, the cost.
-    const row = await h.gateway.deps.db.selectFrom("ledger").selectAll().where("request_id", "=", result.cost?.requestId ?? "").executeTakeFirstOrThrow();
+    const row = await h.gateway.deps.db
+      .selectFrom("ledger")
+      .selectAll()
+      .where("request_id", "=", result.cost?.requestId ?? "")
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ provider: "compat", model: "local-llama", input_tokens: 1000, output_tokens: 200, cost_usd: COST });
     expect(text).toContain(`## Repository\nA Node service owned by \`${repo.owner}\`; run \`npm run test\` before proposing a change.\n\n- Catalog entity: \`component:default/${repo.name}\`, owned by \`${repo.owner}\``);
     for (const command of repo.commands) expect(text).toContain(`: \`${command}\``);
@@ -149,7 +160,9 @@ describe("AGENTS.md prose written by a model through the gateway", { timeout: 12
   it("through the CLI as a job: cost per repo and in total from the gateway's ledger, the prose counted in the report", async () => {
     h.fake.setDefault({ text: prose(), usage: USAGE });
     const repos = fleet.slice(8, 12).map((r) => join(root, r.name));
-    const child = await run_(process.execPath, [BIN, "agents-md", "generate", ...repos, "--json", "--model", "local-llama", "--gateway-url", h.gateway.url, "--concurrency", "2", "-d", join(h.dir, "data")], { env: { ...process.env, GATEHOUSE_TOKEN: CLIENT_TOKEN } });
+    const child = await run_(process.execPath, [BIN, "agents-md", "generate", ...repos, "--json", "--model", "local-llama", "--gateway-url", h.gateway.url, "--concurrency", "2", "-d", join(h.dir, "data")], {
+      env: { ...process.env, GATEHOUSE_TOKEN: CLIENT_TOKEN },
+    });
     const report = JSON.parse(child.stdout) as { counts: Record<string, number>; totalCostUsd: number; steps: { item: string; costUsd: number; result: GenerateStepResult }[] };
     expect(report.counts).toMatchObject({ done: 4, failed: 0 });
     expect(report.steps.map((s) => [s.result.prose, s.result.writer, s.result.cost?.source, s.costUsd])).toEqual(repos.map(() => ["model", MODEL, "ledger", COST]));

@@ -201,9 +201,7 @@ describe("body capture", { timeout: 120_000 }, () => {
       .execute();
     const stop = startCaptureRetention(h.gateway.capture, silentLogger, 50);
     try {
-      await expect
-        .poll(async () => (await h.gateway.deps.db.selectFrom("captured_bodies").select("request_id").where("request_id", "like", "old-%").execute()).length, { timeout: 30_000 })
-        .toBe(0);
+      await expect.poll(async () => (await h.gateway.deps.db.selectFrom("captured_bodies").select("request_id").where("request_id", "like", "old-%").execute()).length, { timeout: 30_000 }).toBe(0);
     } finally {
       await stop();
     }
@@ -217,7 +215,11 @@ describe("body capture", { timeout: 120_000 }, () => {
     try {
       own.gateway.deps.config.replace(orgConfigSchema.parse({ providers: base.providers, pricing: base.pricing, bodyCapture: { enabled: true } }));
       await own.gateway.deps.db.schema.dropTable("captured_bodies").execute();
-      const res = await fetch(`${own.gateway.url}/openai/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${CLIENT_TOKEN}` }, body: JSON.stringify({ model: "gpt-5", messages: [{ role: "user", content: "hi" }] }) });
+      const res = await fetch(`${own.gateway.url}/openai/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${CLIENT_TOKEN}` },
+        body: JSON.stringify({ model: "gpt-5", messages: [{ role: "user", content: "hi" }] }),
+      });
       expect(res.status).toBe(200);
       const id = res.headers.get("x-gatehouse-request-id") ?? "";
       expect((await rowWhenWritten(own, id)).status).toBe(200);

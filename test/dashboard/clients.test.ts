@@ -80,9 +80,7 @@ interface Sums {
 }
 function ledger(group: "client" | "model" | "caller_id"): Sums[] {
   return sqlite
-    .prepare(
-      `select ${group} key, count(*) n, sum(cost_usd) cost, sum(unpriced) unpriced, sum(cache_read_tokens) read, sum(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens) "all" from ledger where day = ? group by ${group}`,
-    )
+    .prepare(`select ${group} key, count(*) n, sum(cost_usd) cost, sum(unpriced) unpriced, sum(cache_read_tokens) read, sum(input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens) "all" from ledger where day = ? group by ${group}`)
     .all(today) as Sums[];
 }
 
@@ -145,12 +143,25 @@ describe("per-client, per-session and cache sections in headless Chromium", { ti
 
   it("lists the most expensive sessions with user, client and top model; one session id of two callers is two sessions", async () => {
     const { page, close } = await open(1400);
-    const want = sqlite
-      .prepare(`select session_id, caller_id, client, sum(cost_usd) cost, count(*) n from ledger where day = ? and session_id is not null group by caller_id, session_id, client order by cost desc`)
-      .all(today) as Array<{ session_id: string; caller_id: string; client: string; cost: number; n: number }>;
-    const got = await page.locator('[data-test="sessions"] tr[data-test="session"]').evaluateAll((trs) =>
-      trs.map((t) => ({ session: t.getAttribute("data-key"), caller: t.getAttribute("data-caller"), client: t.getAttribute("data-client"), model: t.getAttribute("data-model"), n: Number(t.getAttribute("data-requests")), cost: Number(t.getAttribute("data-cost")) })),
-    );
+    const want = sqlite.prepare(`select session_id, caller_id, client, sum(cost_usd) cost, count(*) n from ledger where day = ? and session_id is not null group by caller_id, session_id, client order by cost desc`).all(today) as Array<{
+      session_id: string;
+      caller_id: string;
+      client: string;
+      cost: number;
+      n: number;
+    }>;
+    const got = await page
+      .locator('[data-test="sessions"] tr[data-test="session"]')
+      .evaluateAll((trs) =>
+        trs.map((t) => ({
+          session: t.getAttribute("data-key"),
+          caller: t.getAttribute("data-caller"),
+          client: t.getAttribute("data-client"),
+          model: t.getAttribute("data-model"),
+          n: Number(t.getAttribute("data-requests")),
+          cost: Number(t.getAttribute("data-cost")),
+        })),
+      );
     expect(got.map((g) => [g.session, g.caller, g.client, g.n])).toEqual(want.map((w) => [w.session_id, w.caller_id, w.client, w.n]));
     const cc = got.find((g) => g.session === "cc-session-1" && g.caller === CALLERS[0]);
     expect(cc?.model).toBe("claude-sonnet-4-5");

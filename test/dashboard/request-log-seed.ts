@@ -41,7 +41,17 @@ export async function seedRequestLog(db: Kysely<Database>, today: string): Promi
 /** The service accounts' rows in `service_accounts`. */
 export function serviceAccountRows(today: string) {
   const end = Date.parse(`${today}T00:00:00Z`);
-  return SERVICE_ACCOUNTS.map((sa) => ({ id: sa.id, name: sa.name, owner_group: "platform", scopes: JSON.stringify({ routes: ["*"], models: ["*"], mcpServers: [], metricsRead: false }), limits: "{}", created_at: end, created_by: "admin", expires_at: null, disabled_at: null }));
+  return SERVICE_ACCOUNTS.map((sa) => ({
+    id: sa.id,
+    name: sa.name,
+    owner_group: "platform",
+    scopes: JSON.stringify({ routes: ["*"], models: ["*"], mcpServers: [], metricsRead: false }),
+    limits: "{}",
+    created_at: end,
+    created_by: "admin",
+    expires_at: null,
+    disabled_at: null,
+  }));
 }
 
 /** The ledger rows seedRequestLog writes. */
@@ -76,7 +86,21 @@ export function requestLogRows(today: string): LedgerRow[] {
   }
   const sameTs = end - 3 * 86_400_000 + 12 * 3_600_000;
   for (let i = 0; i < SAME_TS_COUNT; i++) {
-    rows.push(ledgerRow({ request_id: `7777${i}000-0000-4000-8000-000000000000`, ts: sameTs, day: day(sameTs), caller_id: "c0ffee00-0000-4000-8000-000000000001", provider: "anthropic", model: "claude-sonnet-4-5", requested_model: "claude-sonnet-4-5", status: 200, outcome: "completed", cost_usd: 0.01, duration_ms: 500 }));
+    rows.push(
+      ledgerRow({
+        request_id: `7777${i}000-0000-4000-8000-000000000000`,
+        ts: sameTs,
+        day: day(sameTs),
+        caller_id: "c0ffee00-0000-4000-8000-000000000001",
+        provider: "anthropic",
+        model: "claude-sonnet-4-5",
+        requested_model: "claude-sonnet-4-5",
+        status: 200,
+        outcome: "completed",
+        cost_usd: 0.01,
+        duration_ms: 500,
+      }),
+    );
   }
   const fallbackTs = end - 86_400_000 + 5 * 3_600_000;
   rows.push(
@@ -110,7 +134,23 @@ export function requestLogRows(today: string): LedgerRow[] {
     }),
   );
   const unpricedTs = end - 2 * 86_400_000 + 7 * 3_600_000;
-  rows.push(ledgerRow({ request_id: UNPRICED_ID, ts: unpricedTs, day: day(unpricedTs), caller_id: "c0ffee00-0000-4000-8000-000000000003", provider: "compat", model: "local-unpriced", requested_model: "local-unpriced", status: 200, outcome: "completed", input_tokens: 50, output_tokens: 5, unpriced: 1, duration_ms: 40 }));
+  rows.push(
+    ledgerRow({
+      request_id: UNPRICED_ID,
+      ts: unpricedTs,
+      day: day(unpricedTs),
+      caller_id: "c0ffee00-0000-4000-8000-000000000003",
+      provider: "compat",
+      model: "local-unpriced",
+      requested_model: "local-unpriced",
+      status: 200,
+      outcome: "completed",
+      input_tokens: 50,
+      output_tokens: 5,
+      unpriced: 1,
+      duration_ms: 40,
+    }),
+  );
   const hostileTs = end - 86_400_000 + 9 * 3_600_000;
   rows.push(
     ledgerRow({

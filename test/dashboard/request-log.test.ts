@@ -103,7 +103,12 @@ describe("request log in headless Chromium", { timeout: 180_000 }, () => {
       { name: "status", query: { status: "502" }, where: "l.status = 502", args: [] },
       { name: "min cost", query: { min_cost: "0.05" }, where: "l.cost_usd >= ?", args: [0.05] },
       { name: "client", query: { client: "claude-code" }, where: "l.client = ?", args: ["claude-code"] },
-      { name: "combined", query: { provider: "openai", outcome: "completed", min_cost: "0.01", kind: "person", to: daysAgo(3) }, where: "l.provider = 'openai' and l.outcome = 'completed' and l.cost_usd >= 0.01 and sa.id is null and l.ts < ?", args: [ms(daysAgo(2))] },
+      {
+        name: "combined",
+        query: { provider: "openai", outcome: "completed", min_cost: "0.01", kind: "person", to: daysAgo(3) },
+        where: "l.provider = 'openai' and l.outcome = 'completed' and l.cost_usd >= 0.01 and sa.id is null and l.ts < ?",
+        args: [ms(daysAgo(2))],
+      },
     ];
     for (const c of cases) {
       const want = expectedIds(c.where, ...c.args);
@@ -248,7 +253,11 @@ describe("request log in headless Chromium", { timeout: 180_000 }, () => {
     page.setDefaultTimeout(30_000);
     const from = daysAgo(13);
     await page.goto(`${h.gateway.url}/dashboard?from=${from}&to=${today}`);
-    const saSpend = sqlite.prepare("select sa.name name, count(*) n, sum(l.cost_usd) cost from ledger l join service_accounts sa on sa.id = l.caller_id where l.day >= ? and l.day <= ? group by sa.name order by cost desc").all(from, today) as Array<{ name: string; n: number; cost: number }>;
+    const saSpend = sqlite.prepare("select sa.name name, count(*) n, sum(l.cost_usd) cost from ledger l join service_accounts sa on sa.id = l.caller_id where l.day >= ? and l.day <= ? group by sa.name order by cost desc").all(from, today) as Array<{
+      name: string;
+      n: number;
+      cost: number;
+    }>;
     const shown = await page.locator('[data-test="service-account-spenders"] tbody tr').evaluateAll((rows) => rows.map((r) => ({ name: r.getAttribute("data-name"), n: Number(r.getAttribute("data-requests")), cost: Number(r.getAttribute("data-cost")) })));
     expect(shown.map((s) => s.name)).toEqual(saSpend.map((s) => s.name));
     shown.forEach((s, i) => {
@@ -256,7 +265,11 @@ describe("request log in headless Chromium", { timeout: 180_000 }, () => {
       expect(s.cost).toBeCloseTo(saSpend[i]?.cost ?? -1, 9);
     });
     const people = await page.locator('[data-test="spenders"] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute("data-key")));
-    const wantPeople = (sqlite.prepare("select l.caller_id id, sum(l.cost_usd) cost from ledger l left join service_accounts sa on sa.id = l.caller_id where sa.id is null and l.day >= ? and l.day <= ? group by l.caller_id order by cost desc limit 10").all(from, today) as Array<{ id: string }>).map((r) => r.id);
+    const wantPeople = (
+      sqlite
+        .prepare("select l.caller_id id, sum(l.cost_usd) cost from ledger l left join service_accounts sa on sa.id = l.caller_id where sa.id is null and l.day >= ? and l.day <= ? group by l.caller_id order by cost desc limit 10")
+        .all(from, today) as Array<{ id: string }>
+    ).map((r) => r.id);
     expect(people).toEqual(wantPeople);
     for (const sa of SERVICE_ACCOUNTS) expect(people).not.toContain(sa.id);
     const layout = await checkLayout(page);

@@ -283,7 +283,9 @@ export async function startFakeGitLab(options: { token: string; perPageMax?: num
       const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 20) || 20, 100);
       const page = Math.max(1, Number(url.searchParams.get("page") ?? 1) || 1);
       const totalPages = Math.max(1, Math.ceil(all.length / perPage));
-      const items = all.slice((page - 1) * perPage, page * perPage).map(([path, type]) => ({ id: type === "blob" ? gitBlobSha(files.get(path) ?? "") : createHash("sha1").update(path).digest("hex"), name: path.split("/").pop(), type, path, mode: type === "blob" ? "100644" : "040000" }));
+      const items = all
+        .slice((page - 1) * perPage, page * perPage)
+        .map(([path, type]) => ({ id: type === "blob" ? gitBlobSha(files.get(path) ?? "") : createHash("sha1").update(path).digest("hex"), name: path.split("/").pop(), type, path, mode: type === "blob" ? "100644" : "040000" }));
       return answer(200, items, {
         link: pageLinks(`${self.url}${url.pathname}`, url.searchParams, page, totalPages),
         "x-page": String(page),
@@ -297,7 +299,9 @@ export async function startFakeGitLab(options: { token: string; perPageMax?: num
     const branch = /^\/repository\/branches\/(.+)$/.exec(rest);
     if (method === "GET" && branch) {
       const name = decodeURIComponent(branch[1] ?? "");
-      return project.branches.has(name) ? answer(200, { name, merged: false, protected: false, default: name === project.defaultBranch, commit: { id: project.lastCommitId }, web_url: `https://gitlab.example.com/${project.namespace}/${project.path}/-/tree/${name}` }) : answer(404, { message: "404 Branch Not Found" });
+      return project.branches.has(name)
+        ? answer(200, { name, merged: false, protected: false, default: name === project.defaultBranch, commit: { id: project.lastCommitId }, web_url: `https://gitlab.example.com/${project.namespace}/${project.path}/-/tree/${name}` })
+        : answer(404, { message: "404 Branch Not Found" });
     }
     if (method === "POST" && rest === "/repository/branches") {
       const name = url.searchParams.get("branch") ?? "";
@@ -326,7 +330,13 @@ export async function startFakeGitLab(options: { token: string; perPageMax?: num
         }
         project.commits += 1;
         project.lastCommitId = commitId();
-        return answer(201, { id: project.lastCommitId, short_id: project.lastCommitId.slice(0, 8), title: String(body["commit_message"] ?? ""), message: String(body["commit_message"] ?? ""), web_url: `https://gitlab.example.com/${project.namespace}/${project.path}/-/commit/${project.lastCommitId}` });
+        return answer(201, {
+          id: project.lastCommitId,
+          short_id: project.lastCommitId.slice(0, 8),
+          title: String(body["commit_message"] ?? ""),
+          message: String(body["commit_message"] ?? ""),
+          web_url: `https://gitlab.example.com/${project.namespace}/${project.path}/-/commit/${project.lastCommitId}`,
+        });
       });
       return true;
     }
@@ -386,7 +396,18 @@ export async function startFakeGitLab(options: { token: string; perPageMax?: num
     addProject(namespace, path, files, extra = {}) {
       const defaultBranch = extra.defaultBranch === undefined ? "main" : extra.defaultBranch;
       const branchFiles = new Map(Object.entries(files));
-      const project: FakeGitLabProject = { id: nextId++, path, namespace, defaultBranch, archived: extra.archived ?? false, files: branchFiles, lastCommitId: commitId(), branches: new Map(defaultBranch === null ? [] : [[defaultBranch, branchFiles]]), mergeRequests: [], commits: 0 };
+      const project: FakeGitLabProject = {
+        id: nextId++,
+        path,
+        namespace,
+        defaultBranch,
+        archived: extra.archived ?? false,
+        files: branchFiles,
+        lastCommitId: commitId(),
+        branches: new Map(defaultBranch === null ? [] : [[defaultBranch, branchFiles]]),
+        mergeRequests: [],
+        commits: 0,
+      };
       projects.set(project.id, project);
       return project;
     },

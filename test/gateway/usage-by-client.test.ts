@@ -33,7 +33,12 @@ const input = [{ role: "user", content: [{ type: "input_text", text: "hi" }] }];
 beforeAll(async () => {
   h = await startHarness();
   for (let i = 0; i < 2; i++) {
-    await send("/anthropic/v1/messages", { model: "claude-sonnet-4-5", max_tokens: 50, stream: true, messages: [{ role: "user", content: "hi" }] }, { ...claude, "x-claude-code-session-id": "cc-s1" }, { input: 100, cacheRead: 900, cacheWrite5m: 100, output: 10 });
+    await send(
+      "/anthropic/v1/messages",
+      { model: "claude-sonnet-4-5", max_tokens: 50, stream: true, messages: [{ role: "user", content: "hi" }] },
+      { ...claude, "x-claude-code-session-id": "cc-s1" },
+      { input: 100, cacheRead: 900, cacheWrite5m: 100, output: 10 },
+    );
   }
   await send("/openai/v1/responses", { model: UNPRICED_MODEL, stream: true, input }, codex, { input: 500, cacheRead: 500, output: 40 });
   await send("/openai/v1/responses", { model: "gpt-5", stream: true, input }, codex, { input: 300, output: 20 });

@@ -20,7 +20,23 @@ import { startTestDatabase, type TestDatabase } from "./postgres.ts";
 const day = "2026-11-30";
 const ts = Date.parse(`${day}T10:00:00Z`);
 const rows: LedgerRow[] = [
-  ...Array.from({ length: 3 }, (_, i) => ledgerRow({ ts: ts + i, day, caller_id: "u1", client: "claude-code", client_version: "2.1.332", session_id: "s1", provider: "anthropic", model: "claude-sonnet-4-5", input_tokens: 100, cache_read_tokens: 900, cache_write_5m_tokens: 100, output_tokens: 10, cost_usd: 0.001 * (i + 1) })),
+  ...Array.from({ length: 3 }, (_, i) =>
+    ledgerRow({
+      ts: ts + i,
+      day,
+      caller_id: "u1",
+      client: "claude-code",
+      client_version: "2.1.332",
+      session_id: "s1",
+      provider: "anthropic",
+      model: "claude-sonnet-4-5",
+      input_tokens: 100,
+      cache_read_tokens: 900,
+      cache_write_5m_tokens: 100,
+      output_tokens: 10,
+      cost_usd: 0.001 * (i + 1),
+    }),
+  ),
   ledgerRow({ ts, day, caller_id: "u2", client: "claude-code", session_id: "s1", model: "claude-haiku-4-5", input_tokens: 10, output_tokens: 1, cost_usd: 0.0001 }),
   ledgerRow({ ts, day, caller_id: "u1", client: "codex", session_id: "cx", provider: "openai", model: "gpt-6.2-sol", input_tokens: 500, cache_read_tokens: 500, output_tokens: 40, unpriced: 1 }),
   ledgerRow({ ts, day, caller_id: "u1", client: "codex", session_id: "cx", provider: "openai", model: "gpt-5", input_tokens: 300, output_tokens: 20, cost_usd: 0.0006 }),

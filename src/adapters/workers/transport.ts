@@ -26,7 +26,6 @@ export interface FetchTransportOptions {
   afterResponse: () => Promise<void>;
 }
 
-
 /**
  * The proxy's byte path on Workers: global fetch to the upstream, and a pump that reads
  * each upstream chunk, shows it to the usage tap and writes it into an identity

@@ -6,7 +6,27 @@ import { localRepoAccess, readCheckout } from "../../adapters/node/agents-md/che
 import { openStore } from "../../adapters/node/store.ts";
 import { gatewayProseWriter } from "../../adapters/node/agents-md/gateway-prose.ts";
 import { loadOrgConfig } from "../../adapters/node/config-loader.ts";
-import { checkAgentsMd, generateStep, GENERATE_JOB_KIND, planAgentsMd, readAgentsMdOnBranch, readAgentsMdOnGitLabBranch, upsertAgentsMdMergeRequest, upsertAgentsMdPullRequest, type AgentsMdPublisher, type RepoAccess, githubRepoAccess, gitlabRepoAccess, listGitHubOrg, listGitLabGroup, GITHUB_ITEM, GITLAB_ITEM, type GenerateStepInput, type GenerateStepResult, type ProseWriter } from "../../agents-md/index.ts";
+import {
+  checkAgentsMd,
+  generateStep,
+  GENERATE_JOB_KIND,
+  planAgentsMd,
+  readAgentsMdOnBranch,
+  readAgentsMdOnGitLabBranch,
+  upsertAgentsMdMergeRequest,
+  upsertAgentsMdPullRequest,
+  type AgentsMdPublisher,
+  type RepoAccess,
+  githubRepoAccess,
+  gitlabRepoAccess,
+  listGitHubOrg,
+  listGitLabGroup,
+  GITHUB_ITEM,
+  GITLAB_ITEM,
+  type GenerateStepInput,
+  type GenerateStepResult,
+  type ProseWriter,
+} from "../../agents-md/index.ts";
 import { createBundledCatalog } from "../../catalog/index.ts";
 import { catalogPricer } from "../../review/index.ts";
 import { lintRules, type CodexRule } from "../../codex/index.ts";
@@ -59,7 +79,9 @@ export function registerAgentsMd(program: Command): void {
 
   agentsMd
     .command("generate")
-    .description("Write AGENTS.md into each checkout, or open one PR/MR per repo (--github-owner, --gitlab-namespace, or every repo of --github-org / --gitlab-group), as a durable job (one step per repo): rerunning the same command after a crash or kill resumes it without redoing finished repos.")
+    .description(
+      "Write AGENTS.md into each checkout, or open one PR/MR per repo (--github-owner, --gitlab-namespace, or every repo of --github-org / --gitlab-group), as a durable job (one step per repo): rerunning the same command after a crash or kill resumes it without redoing finished repos.",
+    )
     .argument("[repos...]", "local checkouts")
     .option("--catalog", "every checkout the catalog store read a Component from (gatehouse knowledge refresh)")
     .option("--codex <dir>", "Codex rule directory (default ./codex when it exists)")
@@ -73,7 +95,10 @@ export function registerAgentsMd(program: Command): void {
     .option("--github-org <org>", "every repository of this GitHub organization (listed through the API, read from its default branch, no checkout): one PR each; token from env GITHUB_TOKEN")
     .option("--gitlab-group <group>", "every project of this GitLab group and its subgroups (listed through the API, read from its default branch): one MR each; token from env GITLAB_TOKEN")
     .option("--gitlab-api-url <url>", "GitLab REST API base URL (self-managed: https://host/api/v4)", "https://gitlab.com/api/v4")
-    .option("--model <model>", "have this model write the prose through the gateway: `compat/<model>` (the open-weight route, also for a bare id such as @cf/qwen/qwen3-30b-a3b-fp8) or `<provider>/<model>`; env GATEHOUSE_AGENTS_MD_MODEL; without one the deterministic template writes it")
+    .option(
+      "--model <model>",
+      "have this model write the prose through the gateway: `compat/<model>` (the open-weight route, also for a bare id such as @cf/qwen/qwen3-30b-a3b-fp8) or `<provider>/<model>`; env GATEHOUSE_AGENTS_MD_MODEL; without one the deterministic template writes it",
+    )
     .option("--gateway-url <url>", "the gateway the model is called through (its /compat route …); env GATEHOUSE_URL")
     .option("--gateway-token-env <name>", "env var holding your gateway token", "GATEHOUSE_TOKEN")
     .option("--org-config <dir>", "the gateway's config directory: its pricing overrides price a call whose ledger row is not in this store")

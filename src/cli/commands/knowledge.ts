@@ -69,7 +69,12 @@ Examples:
       const db = await openStore(settings);
       try {
         // The whole configured list decides what was removed, even when --source refreshes a few.
-        const removed = configured ? await pruneRemovedSources(catalogStore(db), configured.sources.map((source) => source.name)) : [];
+        const removed = configured
+          ? await pruneRemovedSources(
+              catalogStore(db),
+              configured.sources.map((source) => source.name),
+            )
+          : [];
         const reports = await refreshCatalog(catalogStore(db), sources, systemClock);
         if (configured) for (const report of reports) await markRefreshed(db, report.sourceId, configured.refresh, report, systemClock.now());
         printReports(reports, removed, opts.json === true);

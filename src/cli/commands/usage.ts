@@ -51,7 +51,9 @@ export function parseUsageOptions(opts: UsageOptions): { groupBy: UsageGroup[]; 
 export function registerUsage(program: Command): void {
   program
     .command("usage")
-    .description("Print tokens, cost and the prompt-cache hit rate from the ledger, grouped by day, provider, model, caller, team, client (opencode, claude-code, codex, gemini-cli, sdk, other) or the client's session. Reads the gateway's database; never creates one.")
+    .description(
+      "Print tokens, cost and the prompt-cache hit rate from the ledger, grouped by day, provider, model, caller, team, client (opencode, claude-code, codex, gemini-cli, sdk, other) or the client's session. Reads the gateway's database; never creates one.",
+    )
     .option("-b, --by <groups>", `comma-separated grouping: ${GROUPS.join(", ")}`, "day,provider,model")
     .option("--since <day>", "first day to include (YYYY-MM-DD, UTC)")
     .option("--until <day>", "last day to include (YYYY-MM-DD, UTC)")
@@ -102,4 +104,3 @@ export function formatUsage(rows: UsageSummaryRow[], groupBy: UsageGroup[], form
     body.map((line, i) => [...line, rows[i] && costKnown(rows[i]) === "unpriced" ? "–" : fmtUsd(rows[i]?.estimatedUsd ?? 0)]),
   )}\nTotal cost: ${totalText} over ${rows.reduce((s, r) => s + r.requests, 0)} requests${note}\n`;
 }
-

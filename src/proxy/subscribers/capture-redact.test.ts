@@ -17,9 +17,12 @@ function assertClean(text: string): void {
 }
 
 describe("isSecretField: the last word of the name decides", () => {
-  it.each(["api_key", "apiKey", "x-api-key", "API_KEY", "access_token", "refresh_token", "client_secret", "password", "db_password", "authorization", "Authorization", "privateKey", "aws_secret_access_key", "token", "key", "credentials", "cookie"])("%s is secret", (name) => {
-    expect(isSecretField(name)).toBe(true);
-  });
+  it.each(["api_key", "apiKey", "x-api-key", "API_KEY", "access_token", "refresh_token", "client_secret", "password", "db_password", "authorization", "Authorization", "privateKey", "aws_secret_access_key", "token", "key", "credentials", "cookie"])(
+    "%s is secret",
+    (name) => {
+      expect(isSecretField(name)).toBe(true);
+    },
+  );
   it.each(["max_tokens", "input_tokens", "totalTokenCount", "promptTokenCount", "keyword", "monkey", "token_type", "model", "content", "cache_read_input_tokens", "keys_count"])("%s is not", (name) => {
     expect(isSecretField(name)).toBe(false);
   });

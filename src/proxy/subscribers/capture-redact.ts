@@ -64,7 +64,8 @@ const SCHEME_CREDENTIAL = /\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=-]{8,}/g;
  * lines pasted into prompts): `AWS_SECRET_ACCESS_KEY=…`, `db_password: …`, `apiKey = "…"`.
  * A prefix is joined to the secret word by a separator (or camel case), so `monkey: x` stays.
  */
-const ASSIGNMENT = /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[_.-])*(?:[a-z0-9]+(?=[A-Z]))?(?:api[_-]?key|API[_-]?KEY|[Kk]ey|KEY|[Ss]ecret|SECRET|[Tt]oken|TOKEN|[Pp]assword|PASSWORD|[Pp]asswd|PASSWD|[Cc]redentials?|CREDENTIALS?))(\s*[=:]\s*)("[^"\r\n]*"|'[^'\r\n]*'|[^\s"',;]+)/g;
+const ASSIGNMENT =
+  /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[_.-])*(?:[a-z0-9]+(?=[A-Z]))?(?:api[_-]?key|API[_-]?KEY|[Kk]ey|KEY|[Ss]ecret|SECRET|[Tt]oken|TOKEN|[Pp]assword|PASSWORD|[Pp]asswd|PASSWD|[Cc]redentials?|CREDENTIALS?))(\s*[=:]\s*)("[^"\r\n]*"|'[^'\r\n]*'|[^\s"',;]+)/g;
 /** A JSON string member in text that did not parse (a cut body): `"api_key": "…"`. */
 const JSON_MEMBER = /"((?:[^"\\]|\\.){1,128})"(\s*:\s*)"(?:[^"\\]|\\.)*"?/g;
 
