@@ -119,7 +119,7 @@ export const revocationListResponse = z.object({
 // ── usage, requests, audit ────────────────────────────────────────────────────────────────
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a UTC day as YYYY-MM-DD");
-export const USAGE_GROUPS = ["day", "provider", "model", "caller", "team"] as const;
+export const USAGE_GROUPS = ["day", "provider", "model", "caller", "team", "client", "session"] as const;
 export const usageQuery = z.strictObject({
   by: z
     .string()
@@ -144,6 +144,7 @@ export const usageResponse = z.object({
       estimatedRequests: z.number().optional(),
       unpricedRequests: z.number().optional(),
       errors: z.number(),
+      cacheHitRate: z.number().nullable().optional().describe("cache-read tokens / all input tokens (uncached + cache reads + cache writes); null without input"),
     }),
   ),
 });

@@ -41,6 +41,8 @@ export class AlertEmitter implements GovernanceEvents {
   private flushing: Promise<void> | undefined;
   private scheduled = false;
   private readonly log: LogThrottle;
+  /** Events the store did not take (/metrics). */
+  unstored = 0;
 
   constructor(
     private readonly options: {
@@ -148,6 +150,7 @@ export class AlertEmitter implements GovernanceEvents {
     } catch (err) {
       // Not stored: forget the keys, so the next occurrence of the same condition tries again.
       for (const entry of batch) this.remembered.delete(entry.dedupeKey);
+      this.unstored += batch.length;
       this.log.error({ err: describeError(err), events: batch.length }, "cannot write alerts to the outbox (store unreachable?); they are sent if the condition happens again");
     }
   }

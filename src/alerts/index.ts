@@ -55,7 +55,17 @@ export function startAlerts(options: {
   if (!timers) return undefined;
   const db = alertsDb(options.db);
   const alerts = (): AlertsConfig | undefined => options.config.current().policy?.alerts;
-  const sender = new AlertSender({ db, alerts, secrets: options.secrets, clock: options.clock, logger: options.logger, timers, owner: options.instanceId, ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}), ...(options.fetchFn ? { fetchFn: options.fetchFn } : {}) });
+  const sender = new AlertSender({
+    db,
+    alerts,
+    secrets: options.secrets,
+    clock: options.clock,
+    logger: options.logger,
+    timers,
+    owner: options.instanceId,
+    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+    ...(options.fetchFn ? { fetchFn: options.fetchFn } : {}),
+  });
   const emitter = new AlertEmitter({ db, alerts, clock: options.clock, logger: options.logger, timers, onWritten: () => sender.nudge() });
   sender.start();
   return {

@@ -75,10 +75,7 @@ export async function claimDue(db: Kysely<AlertTables>, owner: string, now: numb
   return claimed;
 }
 
-export type DeliveryOutcome =
-  | { status: "delivered"; httpStatus: number }
-  | { status: "pending"; error: string; httpStatus: number | null; notBefore: number }
-  | { status: "failed" | "dropped"; error: string; httpStatus: number | null };
+export type DeliveryOutcome = { status: "delivered"; httpStatus: number } | { status: "pending"; error: string; httpStatus: number | null; notBefore: number } | { status: "failed" | "dropped"; error: string; httpStatus: number | null };
 
 /** Writes an attempt's outcome, fenced by the lease: false when another sender took the row over meanwhile. */
 export async function settleDelivery(db: Kysely<AlertTables>, id: string, owner: string, now: number, outcome: DeliveryOutcome): Promise<boolean> {

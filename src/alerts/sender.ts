@@ -62,6 +62,8 @@ export class AlertSender {
   private readonly sending = new Map<string, number>();
   private readonly deliveries = new Set<Promise<void>>();
   private readonly log: LogThrottle;
+  /** What this instance's attempts ended as (/metrics). */
+  private readonly counts = { delivered: 0, retried: 0, failed: 0 };
   private readonly pollMs: number;
   private readonly fetchFn: typeof fetch;
 
@@ -73,6 +75,11 @@ export class AlertSender {
 
   start(): void {
     this.schedule(0);
+  }
+
+  /** Attempts of this instance: delivered, to be retried, given up (failed or dropped). */
+  stats(): Readonly<{ delivered: number; retried: number; failed: number }> {
+    return { ...this.counts };
   }
 
   /** Something was just enqueued here: look now rather than at the next poll. */
@@ -159,6 +166,7 @@ export class AlertSender {
       this.log.error({ err: describeError(err), target: claim.target, event: claim.event.id }, "cannot record an alert delivery in the outbox; it is retried when its lease expires");
       return;
     }
+    this.counts[outcome.status === "pending" ? "retried" : outcome.status === "delivered" ? "delivered" : "failed"]++;
     if (outcome.status === "pending") {
       this.retryAt = Math.min(this.retryAt, outcome.notBefore);
       this.schedule(Math.max(0, outcome.notBefore - now));

@@ -30,7 +30,7 @@ describe("Catalog over the bundled models.dev snapshot", () => {
 
   it("parses every provider and model of the real snapshot", () => {
     expect(catalog.providerIds()).toEqual(expect.arrayContaining(["anthropic", "openai", "google", "groq", "cloudflare-workers-ai"]));
-    expect(catalog.modelCount).toBe(868);
+    expect(catalog.modelCount).toBe(1169);
   });
 
   it("matches exact ids first, then dated and prefixed ids", () => {
@@ -48,9 +48,9 @@ describe("Catalog over the bundled models.dev snapshot", () => {
 
   it("lists a provider's models with limits and costs for discovery", () => {
     const models = catalog.listModels("anthropic");
-    expect(models).toHaveLength(24);
+    expect(models).toHaveLength(27);
     const sonnet = models.find((m) => m.id === "claude-sonnet-4-5");
-    expect(sonnet).toMatchObject({ name: "Claude Sonnet 4.5 (latest)", reasoning: true, limit: { context: 200000, output: 64000 }, cost: { input: 3, output: 15 } });
+    expect(sonnet).toMatchObject({ name: "Claude Sonnet 4.5 (latest)", reasoning: true, limit: { context: 1000000, output: 64000 }, cost: { input: 3, output: 15 } });
     expect(catalog.listModels("missing")).toEqual([]);
   });
 
@@ -85,7 +85,7 @@ describe("Catalog.refresh", () => {
     const events: number[] = [];
     catalog.onChange(() => events.push(catalog.version));
     const result = await catalog.refresh(fetch, `${base}/api.json`, 5000);
-    expect(result).toEqual({ ok: true, providers: 18, models: 868 });
+    expect(result).toEqual({ ok: true, providers: 18, models: 1169 });
     expect(catalog.version).toBe(1);
     expect(events).toEqual([1]);
     expect(catalog.findModel("openai", "gpt-5")).toBeDefined();
@@ -101,7 +101,7 @@ describe("Catalog.refresh", () => {
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason).toMatch(/catalog fetch failed/);
     expect(catalog.version).toBe(0);
-    expect(catalog.modelCount).toBe(868);
+    expect(catalog.modelCount).toBe(1169);
   });
 
   it("keeps the previous data on non-2xx, garbage, empty and shrunken catalogs, and on timeout", async () => {
@@ -111,7 +111,7 @@ describe("Catalog.refresh", () => {
       [() => ({ status: 200, body: "<html>oops</html>" }), /not valid JSON/],
       [() => ({ status: 200, body: "{}" }), /0 models/],
       [() => ({ status: 200, body: "[1,2,3]" }), /0 models/],
-      [() => ({ status: 200, body: JSON.stringify(small) }), /1 models, fewer than the 434 required/],
+      [() => ({ status: 200, body: JSON.stringify(small) }), /1 models, fewer than the 584 required/],
       [() => "hang", /timed out after 400 ms/],
     ];
     for (const [serve, reason] of cases) {
@@ -119,7 +119,7 @@ describe("Catalog.refresh", () => {
       const result = await catalog.refresh(fetch, `${base}/api.json`, serve("/") === "hang" ? 400 : 5000);
       expect(result.ok).toBe(false);
       if (!result.ok) expect(result.reason).toMatch(reason);
-      expect(catalog.modelCount).toBe(868);
+      expect(catalog.modelCount).toBe(1169);
       expect(catalog.version).toBe(0);
     }
   });

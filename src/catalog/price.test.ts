@@ -88,4 +88,27 @@ describe("resolvePrice", () => {
     expect(priceUsage({ ...zeroUsage(), inputTokens: 300_000, outputTokens: 10 }, tiered)).toBeCloseTo((1_500_000 + 225) / 1e6, 12);
     expect(modelPrice(catalogDoc.findModel("acme", "together")!)?.cacheRead).toBe(0.35);
   });
+
+  it("a context_over_200k beside context tiers is models.dev's copy of the first tier, not a 200K tier of its own", () => {
+    // As models.dev's api.json writes gpt-6-sol (opencode-ai 1.18.33's snapshot): a 272K tier and its copy.
+    const catalogDoc = new Catalog({
+      openai: {
+        id: "openai",
+        name: "OpenAI",
+        models: {
+          "gpt-6-sol": {
+            id: "gpt-6-sol",
+            name: "GPT-6 Sol",
+            limit: { context: 1_050_000, output: 128_000 },
+            cost: { input: 2, output: 10, cache_read: 0.2, tiers: [{ input: 4, output: 15, cache_read: 0.4, tier: { type: "context", size: 272000 } }], context_over_200k: { input: 4, output: 15, cache_read: 0.4 } },
+          },
+        },
+      },
+    });
+    const price = modelPrice(catalogDoc.findModel("openai", "gpt-6-sol")!)!;
+    expect(price.tiers).toEqual([{ aboveInputTokens: 272000, price: { input: 4, output: 15, cacheRead: 0.4, cacheWrite: undefined, reasoning: undefined } }]);
+    // A 250K prompt is under the 272K tier: base rates.
+    expect(priceUsage({ ...zeroUsage(), inputTokens: 250_000, outputTokens: 1000 }, price)).toBeCloseTo((250_000 * 2 + 1000 * 10) / 1e6, 12);
+    expect(priceUsage({ ...zeroUsage(), inputTokens: 300_000, outputTokens: 1000 }, price)).toBeCloseTo((300_000 * 4 + 1000 * 15) / 1e6, 12);
+  });
 });

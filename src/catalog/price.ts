@@ -105,8 +105,11 @@ function priceTiers(cost: CatalogCost): PriceTier[] {
       price: { input: tier.input, output: tier.output, cacheRead: tier.cache_read, cacheWrite: tier.cache_write, reasoning: tier.reasoning },
     });
   }
+  // models.dev's older spelling of the first context tier. Its api.json still writes it beside
+  // `tiers`, as a copy of the first tier whatever that tier's size (gpt-6-sol: a 272K tier and a
+  // "context_over_200k" with the same rates), so with context tiers it is that copy, not a 200K tier.
   const over200k = cost.context_over_200k;
-  if (over200k && !tiers.some((tier) => tier.aboveInputTokens === 200_000)) {
+  if (over200k && tiers.length === 0) {
     tiers.push({ aboveInputTokens: 200_000, price: { input: over200k.input, output: over200k.output, cacheRead: over200k.cache_read, cacheWrite: over200k.cache_write } });
   }
   return tiers;

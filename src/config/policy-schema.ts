@@ -33,12 +33,7 @@ export const budgetSchema = z
   .object({
     dailyUsd: usd.optional().describe("USD per UTC day."),
     monthlyUsd: usd.optional().describe("USD per UTC calendar month."),
-    warnAt: z
-      .number()
-      .gt(0)
-      .lt(1)
-      .optional()
-      .describe("Soft limit: the fraction of each of these limits (e.g. 0.8) at which a budget.threshold alert is sent, once per budget per period (policy.alerts must name a webhook)."),
+    warnAt: z.number().gt(0).lt(1).optional().describe("Soft limit: the fraction of each of these limits (e.g. 0.8) at which a budget.threshold alert is sent, once per budget per period (policy.alerts must name a webhook)."),
   })
   .strict();
 

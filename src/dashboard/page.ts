@@ -71,7 +71,7 @@ function serviceAccountTable(r: DashboardReport, total: Totals): string {
   const rows = r.serviceAccountSpenders
     .map(
       (a) =>
-        `<tr data-key="${esc(a.key)}" data-name="${esc(a.name)}" data-requests="${a.requests}" data-cost="${a.costUsd}"><td class="key" title="${esc(a.name)}" tabindex="0">${esc(a.name)}</td><td>${fmtInt(a.requests)}</td><td class="wide">${fmtInt(tokensOf(a))}</td><td data-col="cost">${fmtUsd(a.costUsd)}</td><td data-col="share">${fmtPct(a.costUsd, total.costUsd)}</td></tr>`,
+        `<tr data-key="${esc(a.key)}" data-name="${esc(a.name)}" data-requests="${a.requests}" data-cost="${a.costUsd}"><td class="key" title="${esc(a.name)}" tabindex="0">${esc(a.name)}</td><td>${fmtInt(a.requests)}</td><td class="wide">${fmtInt(tokensOf(a))}</td><td data-col="cost">${costHtml(a)}</td><td data-col="share">${costShare(a, total)}</td></tr>`,
     )
     .join("");
   return `<section data-test="service-account-spenders" style="margin-top:18px"><h2>Top spenders: service accounts</h2><table class="aggregate"><thead><tr><th>Service account</th><th>Requests</th><th class="wide">Tokens</th><th data-col="cost">Cost</th><th data-col="share">Share</th></tr></thead>

@@ -18,13 +18,12 @@ import { BatchedLedgerWriter, type LedgerCloseResult, type LedgerInsert, type Le
 import { createMcpModule, type McpModule, type StdioTransportFactory } from "../mcp/index.ts";
 import { createMetricsModule, metricsSubscriber, MetricsRegistry } from "../metrics/index.ts";
 import { createMcpAccessPolicy, isZdr, type CounterStore, type RateLimiterStore } from "../policy/index.ts";
-import { CallerConcurrencyLimiter, captureSubscriber, CaptureWriter, combineObservers, configuredProviderKeys, createProxyModule, createUpstreamAuth, ledgerSubscriber, policySubscriber, type CloudCredentialSources, type ProxyPolicy, type ProxyTransport, type RequestObserver } from "../proxy/index.ts";
-import { DEFAULT_CAPTURE_RETENTION_HOURS } from "../config/index.ts";
+import { CallerConcurrencyLimiter, captureRetentionMs, captureSubscriber, CaptureWriter, combineObservers, configuredProviderKeys, createProxyModule, createUpstreamAuth, ledgerSubscriber, policySubscriber, type CloudCredentialSources, type ProxyPolicy, type ProxyTransport, type RequestObserver } from "../proxy/index.ts";
 import type { CodeExecutor } from "../sandbox/index.ts";
 import type { StoreHealth } from "../store/health.ts";
 import type { Database } from "../store/index.ts";
 import type { DisposerStack } from "./disposers.ts";
-import { registerGatewayGauges } from "./gauges.ts";
+import { registerAlertMetrics, registerGatewayGauges } from "./gauges.ts";
 import { startGovernance, type ReconcileLoop, type RunningGovernance } from "./governance.ts";
 import { gatewayReadiness } from "./readiness.ts";
 import { startOtlpTracing, type Tracing } from "../telemetry/index.ts";
@@ -179,6 +178,7 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
 
   const concurrency = new CallerConcurrencyLimiter(settings.maxConcurrentPerCaller);
   registerGatewayGauges(metrics, { ledger, storeHealth, concurrency });
+  if (alerts) registerAlertMetrics(metrics, alerts);
   parts.instrument?.(metrics);
 
   // Every request's life goes to these, in order: its ledger row, /metrics (refusals included),
@@ -192,7 +192,7 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
     db,
     clock,
     logger,
-    retentionMs: () => (config.current().bodyCapture?.retentionHours ?? DEFAULT_CAPTURE_RETENTION_HOURS) * 3_600_000,
+    retentionMs: () => captureRetentionMs(config.current().bodyCapture),
     knownSecrets: () => configuredProviderKeys(config.current(), parts.secrets),
   });
   disposers.push("body capture", () => capture.close());

@@ -7,7 +7,7 @@ import type { UpstreamProviderConfig } from "../config/index.ts";
 import { isUsageOnlyEvent } from "../usage/index.ts";
 import type { Pricer } from "../catalog/index.ts";
 import { createMeteringTap, failedAttemptRow, ledgerRow, type MeteringServices, type RequestRecord } from "./metering.ts";
-import type { RequestObserver } from "./observer.ts";
+import type { RequestListener, RequestObserver } from "./observer.ts";
 import { clientOf } from "../ledger/index.ts";
 import { forwardRequestHeaders, gatewayHeaders } from "./headers.ts";
 import { upstreamUrl } from "./url.ts";
@@ -134,7 +134,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       shape = request.shape;
       listener?.classified?.(shape);
       if (request.spec.websocket !== undefined) {
-        const upgraded = await openSocket(c, provider, deps, services, stripped, request, record, route, head, upstreamHost);
+        const upgraded = await openSocket(c, provider, deps, services, stripped, request, record, route, head, upstreamHost, listener);
         // The upgrade carries no usage of its own: each response.create on the socket is its own request.
         listener?.ended({ outcome: "completed", status: 101, errorCode: null, row: undefined });
         return upgraded;
@@ -352,6 +352,7 @@ async function openSocket(
   route: ConfiguredRoute,
   head: IncomingHead,
   serverAddress: string | undefined,
+  listener: RequestListener | undefined,
 ): Promise<Response> {
   const { transport } = services;
   const { clock, logger, settings } = deps;
@@ -368,10 +369,19 @@ async function openSocket(
   const metering: MeteringServices = { pricer: services.pricer, logger };
   // An open socket holds one of the caller's upstream slots until either side closes it.
   const slot = services.concurrency?.acquire(caller.id);
+  // The upstream handshake is the upgrade's one attempt: with telemetry on it is a CLIENT span
+  // (started here, its trace context sent upstream), ended when the upgrade is answered.
+  listener?.upstreamHeaders?.(1, headers);
   try {
-    return await transport.acceptWebSocket(
+    const upgraded = await transport.acceptWebSocket(
       c,
-      { url: upstreamUrl(route.base, request.target.forwardPath, encodeQuery(request.query)).replace(/^http/, "ws"), headers, timeoutMs: settings.upstreamHeaderTimeoutMs, maxMessageBytes: settings.maxRequestBodyBytes },
+      {
+        url: upstreamUrl(route.base, request.target.forwardPath, encodeQuery(request.query)).replace(/^http/, "ws"),
+        headers,
+        timeoutMs: settings.upstreamHeaderTimeoutMs,
+        maxMessageBytes: settings.maxRequestBodyBytes,
+        clientWriteTimeoutMs: settings.clientWriteTimeoutMs,
+      },
       (client, upstream) => {
         const session = createResponsesSocketSession(client, upstream, {
           provider,
@@ -386,16 +396,20 @@ async function openSocket(
           logger,
           newRequestId: () => uuidv7(clock.now()),
           maxMessageBytes: settings.maxRequestBodyBytes,
+          idleTimeoutMs: settings.upstreamIdleTimeoutMs,
         });
         return {
           ...session,
-          clientClosed: () => (session.clientClosed(), slot?.release()),
+          clientClosed: (failure) => (session.clientClosed(failure), slot?.release()),
           upstreamClosed: (code, reason) => (session.upstreamClosed(code, reason), slot?.release()),
         };
       },
     );
+    listener?.attempted?.({ attempt: 1, model: undefined, status: 101, serverAddress, retried: false });
+    return upgraded;
   } catch (err) {
     slot?.release();
+    listener?.attempted?.({ attempt: 1, model: undefined, status: 0, serverAddress, retried: false });
     throw err;
   }
 }

@@ -10,6 +10,7 @@ import type { ProviderDescriptor } from "../providers/index.ts";
 import type { ResponseTap } from "./transport.ts";
 import type { Clock } from "../core/clock.ts";
 import { describeError } from "../core/app.ts";
+import { ANSWER_FAILURES, idleTimeoutMessage, SilenceTimer } from "./transport-lifecycle.ts";
 
 /** One side of a relayed WebSocket, as the runtime adapter exposes it. */
 export interface SocketPeer {
@@ -21,7 +22,8 @@ export interface SocketPeer {
 export interface RelaySession {
   fromClient(text: string): void;
   fromUpstream(text: string): void;
-  clientClosed(): void;
+  /** The client's socket closed, or (`failure`) the adapter gave up on it (a write blocked past the deadline). */
+  clientClosed(failure?: string): void;
   upstreamClosed(code: number, reason: string): void;
 }
 
@@ -43,6 +45,12 @@ export interface ResponsesSocketOptions {
   /** A new request id per response (the ledger is keyed by it). */
   newRequestId(): string;
   maxMessageBytes: number;
+  /**
+   * Longest silence on the socket (no frame either way, GATEHOUSE_UPSTREAM_IDLE_TIMEOUT_MS):
+   * with a response pending the upstream stalled, the client is told and the response ends
+   * `upstream_idle_timeout`; with none, the idle connection is closed. Unset: no limit.
+   */
+  idleTimeoutMs?: number | undefined;
 }
 
 const TERMINAL = new Set(["response.completed", "response.failed", "response.incomplete"]);
@@ -79,6 +87,21 @@ export function createResponsesSocketSession(client: SocketPeer, upstream: Socke
   // (the provider keeps them in the connection's memory even with store: false).
   const ownResponses = new Set<string>();
   let closed = false;
+  const idle = new SilenceTimer(o.idleTimeoutMs, () => {
+    if (closed) return;
+    closed = true;
+    const ms = o.idleTimeoutMs ?? 0;
+    const waiting = pending.length > 0;
+    for (const p of pending.splice(0)) p.tap.onEnd("upstream_failed", ANSWER_FAILURES.idleTimeout);
+    o.logger.info({ provider: o.provider.id, callerId: o.caller.id, waiting, idleMs: ms }, "websocket closed after the idle timeout");
+    if (waiting) {
+      // The upstream stalled mid-response: the client hears why before the close.
+      client.send(errorEvent(new GatewayError("upstream_timeout", idleTimeoutMessage(ms))));
+      client.close(1011, "upstream idle timeout");
+    } else client.close(1000, "idle timeout");
+    upstream.close(1000, "idle timeout");
+  });
+  idle.arm();
 
   const refuse = (err: unknown) => {
     const error = toGatewayError(err);
@@ -139,6 +162,7 @@ export function createResponsesSocketSession(client: SocketPeer, upstream: Socke
   return {
     fromClient(text) {
       if (closed) return;
+      idle.arm();
       if (text.length > o.maxMessageBytes) {
         refuse(new GatewayError("payload_too_large", `A WebSocket message may be at most ${o.maxMessageBytes} bytes.`));
         return;
@@ -159,6 +183,7 @@ export function createResponsesSocketSession(client: SocketPeer, upstream: Socke
     },
 
     fromUpstream(text) {
+      if (!closed) idle.arm();
       client.send(text);
       const head = pending[0];
       if (!head) return;
@@ -186,14 +211,16 @@ export function createResponsesSocketSession(client: SocketPeer, upstream: Socke
       }
     },
 
-    clientClosed() {
+    clientClosed(failure) {
       closed = true;
-      for (const p of pending.splice(0)) p.tap.onEnd("client_aborted");
+      idle.stop();
+      for (const p of pending.splice(0)) p.tap.onEnd("client_aborted", failure);
       upstream.close(1000, "client closed");
     },
 
     upstreamClosed(code, reason) {
       closed = true;
+      idle.stop();
       for (const p of pending.splice(0)) p.tap.onEnd("upstream_failed", "upstream_closed");
       client.close(code === 1005 || code === 1006 ? 1011 : code, reason || "upstream closed");
     },

@@ -106,5 +106,18 @@ export interface ProxyTransport {
    * completes the client's upgrade and relays text frames through the session `open`
    * returns. Runtimes without WebSocket support leave it out; the endpoint is then refused.
    */
-  acceptWebSocket?(c: Context, upstream: { url: string; headers: Record<string, string>; timeoutMs: number; maxMessageBytes: number }, open: (client: SocketPeer, upstream: SocketPeer) => RelaySession): Promise<Response>;
+  acceptWebSocket?(c: Context, upstream: WebSocketTarget, open: (client: SocketPeer, upstream: SocketPeer) => RelaySession): Promise<Response>;
+}
+
+/** The upstream end of a relayed WebSocket, and the limits the adapter keeps. */
+export interface WebSocketTarget {
+  /** ws: or wss: URL of the upstream endpoint. */
+  url: string;
+  /** Handshake headers (the real key included). */
+  headers: Record<string, string>;
+  /** Longest wait for the upstream's handshake. */
+  timeoutMs: number;
+  maxMessageBytes: number;
+  /** Longest time frames to the client may stay unsent (a client that stopped reading); where the runtime can tell. Unset: no limit. */
+  clientWriteTimeoutMs?: number | undefined;
 }

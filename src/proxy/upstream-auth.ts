@@ -84,3 +84,28 @@ export function createUpstreamAuth(secrets: SecretSource, sources: CloudCredenti
     },
   };
 }
+
+/**
+ * Every secret value a route's upstream authentication reads from the gateway's secrets, for
+ * redaction by value (body capture): the key of a key route; the AWS access key, secret key and
+ * session token of a SigV4 route; the service-account key's JSON, private key and key id of a
+ * Google route. Credentials the AWS SDK finds elsewhere (profiles, roles) are not known here.
+ */
+export function upstreamSecretValues(provider: ProviderDescriptor, keyEnv: string, secrets: SecretSource): string[] {
+  const values: Array<string | undefined> = [secrets.get(keyEnv)];
+  if (provider.upstreamAuth === "aws-sigv4") values.push(secrets.get("AWS_ACCESS_KEY_ID"), secrets.get("AWS_SECRET_ACCESS_KEY"), secrets.get("AWS_SESSION_TOKEN"));
+  if (provider.upstreamAuth === "google-service-account") {
+    const json = secrets.get(keyEnv);
+    if (json) {
+      try {
+        const key = JSON.parse(json) as { private_key?: unknown; private_key_id?: unknown };
+        if (typeof key.private_key === "string") values.push(key.private_key);
+        if (typeof key.private_key_id === "string") values.push(key.private_key_id);
+      } catch (err) {
+        // Not JSON: the route itself refuses it at the first request (parseServiceAccountKey); the raw value is still redacted above.
+        void err;
+      }
+    }
+  }
+  return values.filter((v): v is string => typeof v === "string" && v.length > 0);
+}

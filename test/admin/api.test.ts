@@ -223,6 +223,17 @@ describe("the admin audit log", () => {
   });
 });
 
+describe("budget overrides (the whole flow and the attacks: test/admin/budgets.test.ts)", () => {
+  it("raise, list, revoke and reset answer in their documented shapes", async () => {
+    const created = await h.api("POST", "/admin/v1/budgets/overrides", { token: admin, body: { group: "eng", addUsd: 5, forSeconds: 600, reason: "api smoke" } });
+    expect(created).toMatchObject({ status: 201, body: { scope: "group:eng", kind: "raise", state: "active" } });
+    const list = await h.api("GET", "/admin/v1/budgets/overrides?group=eng", { token: admin });
+    expect((list.body["overrides"] as Array<{ id: string }>).map((o) => o.id)).toContain(created.body["id"]);
+    expect(await h.api("DELETE", `/admin/v1/budgets/overrides/${String(created.body["id"])}`, { token: admin })).toMatchObject({ status: 200, body: { revoked: true } });
+    expect(await h.api("POST", "/admin/v1/budgets/resets", { token: admin, body: { group: "eng", period: "month", reason: "api smoke" } })).toMatchObject({ status: 201, body: { scope: "group:eng", period: "month" } });
+  });
+});
+
 describe("the OpenAPI document", () => {
   it("is served without a credential, validates as OpenAPI 3.1, and every route in it was exercised by this file", async () => {
     const doc = await h.api("GET", "/admin/v1/openapi.json");

@@ -133,6 +133,8 @@ describe("alerts from a real gateway to a local webhook receiver", { timeout: 60
     expect(log).not.toContain("XXXXslackpathsecret");
     expect(log).not.toMatch(/v1=[0-9a-f]{64}/);
     expect(log).toContain("alert delivered");
+    const metrics = await (await fetch(`${h.gateway.url}/metrics`, { headers: { authorization: "Bearer tok:ad:admin" } })).text();
+    expect(Number(/^gatehouse_alerts_delivered_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(8);
   });
 
   it("a receiver that fails twice and then succeeds still gets each event exactly once (same idempotency key on every attempt)", async () => {

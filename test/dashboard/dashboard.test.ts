@@ -156,7 +156,7 @@ describe("usage dashboard in headless Chromium", { timeout: 120_000 }, () => {
     const desktop = await checkLayout(page);
     expect(desktop.problems).toEqual([]);
     expect(desktop.width).toBe(1400);
-    expect(desktop.costColumns).toBe(10);
+    expect(desktop.costColumns).toBe(12);
     expect(desktop.cutCells).toBeGreaterThan(0);
     const cutId = page.locator('[data-test="spenders"] td.id').first();
     expect(await cutId.getAttribute("title")).toBe(await cutId.textContent());
@@ -210,7 +210,7 @@ describe("usage dashboard in headless Chromium", { timeout: 120_000 }, () => {
     const phone = await checkLayout(page);
     expect(phone.problems).toEqual([]);
     expect(phone.width).toBe(390);
-    expect(phone.costColumns).toBe(10);
+    expect(phone.costColumns).toBe(12);
     // Every aggregate table still shows Cost and Share figures, not only their headers.
     for (const table of ["providers", "models", "teams", "spenders"]) {
       const cost = page.locator(`[data-test="${table}"] tbody tr`).first().locator('td[data-col="cost"]');

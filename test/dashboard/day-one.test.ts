@@ -185,7 +185,7 @@ describe("dashboard on day one, in headless Chromium", { timeout: 120_000 }, () 
     const phone = await checkLayout(page);
     expect(phone.problems).toEqual([]);
     expect(phone.width).toBe(390);
-    expect(phone.costColumns).toBe(10);
+    expect(phone.costColumns).toBe(12);
     expect(phone.cutCells).toBeGreaterThanOrEqual(2);
     const long = page.locator(`[data-test="models"] tr[data-key="${LONG_MODEL}"] td.key`);
     expect(await long.evaluate((td) => td.scrollWidth > td.clientWidth)).toBe(true);

@@ -44,5 +44,16 @@ export function geminiEnv(home: string, extra: Record<string, string> = {}): Rec
   return { ...baseEnv(home), GEMINI_CLI_TRUST_WORKSPACE: "true", ...extra };
 }
 
+/**
+ * Codex settings that keep it offline besides the gateway: no update check, no analytics, no
+ * curated-plugin sync (which otherwise tries github.com and chatgpt.com at every start).
+ * Tests put them in config.toml as a user would, before anything else.
+ */
+export const CODEX_OFFLINE_TOP = `check_for_update_on_startup = false\n`;
+export const CODEX_OFFLINE_TABLES = `[analytics]\nenabled = false\n\n[features]\nplugins = false\n`;
+
+/** Gemini CLI settings that keep it offline besides the gateway: no auto-update or its check, no usage statistics. */
+export const GEMINI_OFFLINE_SETTINGS = { general: { enableAutoUpdate: false, enableAutoUpdateNotification: false }, privacy: { usageStatisticsEnabled: false } };
+
 /** What a client must never print when a stream breaks: a parser choking on half an event. */
 export const HALF_EVENT_PARSE_ERROR = /SyntaxError|Unterminated string|Unexpected end of JSON|Could not parse message into JSON|is not valid JSON|Bad control character/i;

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { snapshotCost } from "../gateway/harness.ts";
 import type { Behaviour } from "../fake-upstream/types.ts";
-import { CODEX, codexEnv, HALF_EVENT_PARSE_ERROR } from "./clients.ts";
+import { CODEX, CODEX_OFFLINE_TABLES, CODEX_OFFLINE_TOP, codexEnv, HALF_EVENT_PARSE_ERROR } from "./clients.ts";
 import { runGatehouse } from "./setup-harness.ts";
 import { clientHome, DEV_TOKEN, modelRequests, PROVIDER_KEYS, providerKeysIn, runClient, startServedGateway, type ClientRun, type LedgerRow, type ServedGateway } from "./served-gateway.ts";
 
@@ -26,8 +26,8 @@ async function runCodex(gw: ServedGateway, home: string, project: string, transp
   mkdirSync(join(home, ".codex"), { recursive: true });
   const config =
     transport === "websocket"
-      ? `openai_base_url = "${gw.url}/openai/v1"\n`
-      : `model_provider = "gatehouse"\n\n[model_providers.gatehouse]\nname = "Gatehouse"\nbase_url = "${gw.url}/openai/v1"\nenv_key = "GATEHOUSE_TOKEN"\nwire_api = "responses"\nrequest_max_retries = 1\nstream_max_retries = 1\n`;
+      ? `${CODEX_OFFLINE_TOP}openai_base_url = "${gw.url}/openai/v1"\n\n${CODEX_OFFLINE_TABLES}`
+      : `${CODEX_OFFLINE_TOP}model_provider = "gatehouse"\n\n${CODEX_OFFLINE_TABLES}\n[model_providers.gatehouse]\nname = "Gatehouse"\nbase_url = "${gw.url}/openai/v1"\nenv_key = "GATEHOUSE_TOKEN"\nwire_api = "responses"\nrequest_max_retries = 1\nstream_max_retries = 1\n`;
   writeFileSync(join(home, ".codex", "config.toml"), config);
   const env = codexEnv(home, transport === "websocket" ? { CODEX_API_KEY: DEV_TOKEN } : { GATEHOUSE_TOKEN: DEV_TOKEN });
   return runClient(CODEX, ["exec", "--skip-git-repo-check", "-m", MODEL, "Read secret.txt and tell me the secret word."], { env, cwd: project });
@@ -123,14 +123,14 @@ describe("Codex CLI (codex exec, real 0.171.0 binary) through gatehouse serve", 
       const { home, project } = clientHome("codex-setup", "secret.txt", `The secret word is ${SECRET}.\n`);
       const configFile = join(home, ".codex", "config.toml");
       mkdirSync(join(home, ".codex"), { recursive: true });
-      const mine = `# my settings\napproval_policy = "never"\n\n[tui]\nnotifications = false\n`;
+      const mine = `# my settings\napproval_policy = "never"\n${CODEX_OFFLINE_TOP}\n[tui]\nnotifications = false\n\n${CODEX_OFFLINE_TABLES}`;
       writeFileSync(configFile, mine);
 
       const setup = await runGatehouse(["setup", "codex", gw.url], home, "bob@example.com");
       expect(setup.code, setup.stderr).toBe(0);
       expect(setup.signedIn).toBe(true);
       const config = readFileSync(configFile, "utf8");
-      expect(config.startsWith(`# my settings\napproval_policy = "never"\nmodel_provider = "gatehouse"\n\n[tui]\nnotifications = false\n\n[model_providers.gatehouse]\n`)).toBe(true);
+      expect(config.startsWith(`# my settings\napproval_policy = "never"\n${CODEX_OFFLINE_TOP}model_provider = "gatehouse"\n\n[tui]\nnotifications = false\n\n${CODEX_OFFLINE_TABLES}\n[model_providers.gatehouse]\n`)).toBe(true);
       expect(config).toContain(`base_url = "${gw.url}/openai/v1"`);
       expect(config).toContain(`"login", "--print-token", "${gw.url}"]`);
       const backups = () => readdirSync(join(home, ".codex")).filter((f) => f.startsWith("config.toml.bak-"));

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "n
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { snapshotCost } from "../gateway/harness.ts";
-import { GEMINI, geminiEnv, HALF_EVENT_PARSE_ERROR } from "./clients.ts";
+import { GEMINI, GEMINI_OFFLINE_SETTINGS, geminiEnv, HALF_EVENT_PARSE_ERROR } from "./clients.ts";
 import { runGatehouse } from "./setup-harness.ts";
 import { clientHome, DEV_TOKEN, modelRequests, PROVIDER_KEYS, providerKeysIn, runClient, startServedGateway, type ClientRun, type ServedGateway } from "./served-gateway.ts";
 
@@ -20,7 +20,7 @@ const dump = (run: ClientRun, gw: ServedGateway) => `gemini exit ${String(run.co
  */
 async function runGemini(gw: ServedGateway, home: string, project: string): Promise<ClientRun> {
   mkdirSync(join(home, ".gemini"), { recursive: true });
-  writeFileSync(join(home, ".gemini", "settings.json"), JSON.stringify({ security: { auth: { selectedType: "gemini-api-key" } } }));
+  writeFileSync(join(home, ".gemini", "settings.json"), JSON.stringify({ ...GEMINI_OFFLINE_SETTINGS, security: { auth: { selectedType: "gemini-api-key" } } }));
   const env = geminiEnv(home, { GOOGLE_GEMINI_BASE_URL: `${gw.url}/google-ai-studio`, GEMINI_API_KEY: DEV_TOKEN });
   return runClient(process.execPath, [GEMINI, "-p", "Read secret.txt and tell me the secret word.", "-m", MODEL], { env, cwd: project });
 }
@@ -91,13 +91,13 @@ describe("Gemini CLI (gemini -p, real 0.61.0) through gatehouse serve", () => {
       const settingsFile = join(home, ".gemini", "settings.json");
       const envFile = join(home, ".gemini", ".env");
       mkdirSync(join(home, ".gemini"), { recursive: true });
-      writeFileSync(settingsFile, `${JSON.stringify({ ui: { hideTips: true } }, null, 2)}\n`);
+      writeFileSync(settingsFile, `${JSON.stringify({ ui: { hideTips: true }, ...GEMINI_OFFLINE_SETTINGS }, null, 2)}\n`);
       writeFileSync(envFile, "# mine\nMY_VAR=1\n");
 
       const setup = await runGatehouse(["setup", "gemini-cli", gw.url], home, "carol@example.com");
       expect(setup.code, setup.stderr).toBe(0);
       expect(setup.signedIn).toBe(true);
-      expect(JSON.parse(readFileSync(settingsFile, "utf8"))).toEqual({ ui: { hideTips: true }, security: { auth: { selectedType: "gemini-api-key" } } });
+      expect(JSON.parse(readFileSync(settingsFile, "utf8"))).toEqual({ ui: { hideTips: true }, ...GEMINI_OFFLINE_SETTINGS, security: { auth: { selectedType: "gemini-api-key" } } });
       const token = (JSON.parse(readFileSync(join(home, ".config", "gatehouse", "tokens.json"), "utf8")) as Record<string, { token: string }>)[gw.url]?.token;
       expect(token?.split(".")).toHaveLength(3);
       expect(readFileSync(envFile, "utf8")).toBe(`# mine\nMY_VAR=1\nGOOGLE_GEMINI_BASE_URL="${gw.url}/google-ai-studio"\nGEMINI_API_KEY="${token ?? ""}"\n`);

@@ -12,7 +12,9 @@ import { CLIENT_TOKEN, startHarness, type Harness } from "./harness.ts";
 const anthropicShape = z.strictObject({ type: z.literal("error"), error: z.strictObject({ type: z.string(), message: z.string().min(10) }), request_id: z.string() });
 const openAiShape = z.strictObject({ error: z.strictObject({ message: z.string().min(10), type: z.string(), param: z.null(), code: z.string() }) });
 const googleShape = (status: number) =>
-  z.strictObject({ error: z.strictObject({ code: z.literal(status), message: z.string().min(10), status: z.enum(["INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED", "NOT_FOUND", "RESOURCE_EXHAUSTED", "UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL"]) }) });
+  z.strictObject({
+    error: z.strictObject({ code: z.literal(status), message: z.string().min(10), status: z.enum(["INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED", "NOT_FOUND", "RESOURCE_EXHAUSTED", "UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL"]) }),
+  });
 
 interface Route {
   name: string;
@@ -27,11 +29,30 @@ interface Route {
   kind?: (status: number) => string;
 }
 
-const googleStatus: Record<number, string> = { 400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 405: "NOT_FOUND", 413: "INVALID_ARGUMENT", 415: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED" };
+const googleStatus: Record<number, string> = {
+  400: "INVALID_ARGUMENT",
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
+  404: "NOT_FOUND",
+  405: "NOT_FOUND",
+  413: "INVALID_ARGUMENT",
+  415: "INVALID_ARGUMENT",
+  429: "RESOURCE_EXHAUSTED",
+  502: "UNAVAILABLE",
+  503: "UNAVAILABLE",
+  504: "DEADLINE_EXCEEDED",
+};
 const chatBody = (model: string) => ({ model, messages: [{ role: "user", content: "hi" }] });
 const bearer = { authorization: `Bearer ${CLIENT_TOKEN}` };
 const routes: Route[] = [
-  { name: "anthropic", bases: ["/anthropic/v1"], endpoint: "/messages", body: { model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }] }, auth: { "x-api-key": CLIENT_TOKEN, "anthropic-version": "2023-06-01" }, shape: () => anthropicShape },
+  {
+    name: "anthropic",
+    bases: ["/anthropic/v1"],
+    endpoint: "/messages",
+    body: { model: "claude-sonnet-4-5", max_tokens: 10, messages: [{ role: "user", content: "hi" }] },
+    auth: { "x-api-key": CLIENT_TOKEN, "anthropic-version": "2023-06-01" },
+    shape: () => anthropicShape,
+  },
   { name: "openai", bases: ["/openai/v1", "/openai"], endpoint: "/chat/completions", body: chatBody("gpt-5"), auth: bearer, shape: () => openAiShape },
   {
     name: "google-ai-studio",

@@ -214,7 +214,8 @@ describe("Responses over WebSocket, as the observer hears it", () => {
     c.ws.close();
     await expect.poll(() => [...heard.values()].filter((r) => r.method === "POST").length, { timeout: 20_000 }).toBe(2);
     expect([...heard.values()].map((r) => `${r.method}: ${r.events.join(", ")}`)).toEqual([
-      "GET: identified, classified, ended completed",
+      // The upstream handshake is the upgrade's one attempt (a CLIENT span with telemetry on).
+      "GET: identified, classified, attempted 101, ended completed",
       "POST: identified, classified, admitted, attempted 200, firstByte, ended completed row",
       "POST: identified, ended not_forwarded row",
     ]);

@@ -125,7 +125,10 @@ describe("budget resets", () => {
     const database = g.db;
     // Five requests spent, recorded in the ledger as the gateway would.
     for (let i = 0; i < 5; i++) {
-      await database.insertInto("ledger").values(ledgerRow({ caller_id: "alice", ts: T0 - 1000 + i, day: "2026-11-24", cost_usd: PER_REQUEST })).execute();
+      await database
+        .insertInto("ledger")
+        .values(ledgerRow({ caller_id: "alice", ts: T0 - 1000 + i, day: "2026-11-24", cost_usd: PER_REQUEST }))
+        .execute();
     }
     await g.reconciler.reconcile();
     expect(await spendOne(g)).toBe("budget_exceeded");
@@ -136,7 +139,10 @@ describe("budget resets", () => {
     // Two requests after the reset, written to the ledger.
     for (let i = 0; i < 2; i++) {
       expect(await spendOne(g)).toBe("ok");
-      await database.insertInto("ledger").values(ledgerRow({ caller_id: "alice", ts: g.clock.t + i, day: "2026-11-24", cost_usd: PER_REQUEST })).execute();
+      await database
+        .insertInto("ledger")
+        .values(ledgerRow({ caller_id: "alice", ts: g.clock.t + i, day: "2026-11-24", cost_usd: PER_REQUEST }))
+        .execute();
     }
     expect(await database.selectFrom("ledger").select("request_id").execute()).toHaveLength(7);
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { defaultText } from "../fake-upstream/index.ts";
 import { CLIENT_TOKEN, KEYS, devCallerId, readChunks, rowWhenWritten, startHarness, type Harness } from "../gateway/harness.ts";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "./otlp-receiver.ts";
+import { connectResponsesSocket, responseCreate } from "../support/responses-socket-client.ts";
 
 const CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN = "00f067aa0ba902b7";
@@ -192,5 +193,24 @@ describe("shutdown", () => {
     } finally {
       await local.close();
     }
+  });
+});
+
+describe("tracing the Responses WebSocket", () => {
+  it("a Responses WebSocket: the upstream handshake is a CLIENT span of the upgrade, and the upstream gets its traceparent", async () => {
+    const c = await connectResponsesSocket(`${h.gateway.url.replace(/^http/, "ws")}/openai/v1/responses`, CLIENT_TOKEN);
+    c.ws.send(responseCreate({ model: "gpt-5" }));
+    await c.next("response.completed");
+    c.ws.close();
+    const handshake = h.fake.requests.find((r) => r.method === "GET" && r.path === "/v1/responses");
+    const traceparent = handshake?.headers["traceparent"] ?? "";
+    expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    const [, traceId, spanId] = traceparent.split("-");
+    const all = await receiver.waitFor((spans) => spans.some((s) => s.spanId === spanId));
+    const client = all.find((s) => s.spanId === spanId) as ReceivedSpan;
+    expect(client).toMatchObject({ kind: "client", traceId });
+    const server = all.find((s) => s.spanId === client.parentSpanId);
+    expect(server?.kind).toBe("server");
+    expect(server?.attributes["http.request.method"] ?? server?.attributes["http.method"] ?? "GET").toBe("GET");
   });
 });

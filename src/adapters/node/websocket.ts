@@ -2,7 +2,11 @@ import type { Context } from "hono";
 import { upgradeWebSocket } from "@hono/node-server";
 import WebSocket from "ws";
 import { GatewayError } from "../../core/errors.ts";
-import type { RelaySession, SocketPeer } from "../../proxy/index.ts";
+import type { RelaySession, SocketPeer, WebSocketTarget } from "../../proxy/index.ts";
+import { ANSWER_FAILURES } from "../../proxy/transport-lifecycle.ts";
+
+/** Frames queued for a client past this many bytes start the client-write deadline. */
+const STALLED_BYTES = 64 * 1024;
 
 /** Close codes a peer may not send (RFC 6455 §7.4.1): they only describe a connection that died. */
 function sendableCode(code: number): number {
@@ -16,7 +20,7 @@ function sendableCode(code: number): number {
  * text frames cross through the session. Close and error events are taken from the `ws`
  * sockets directly: Node 20 has no global CloseEvent for the helper's own callbacks.
  */
-export async function acceptNodeWebSocket(c: Context, target: { url: string; headers: Record<string, string>; timeoutMs: number; maxMessageBytes: number }, open: (client: SocketPeer, upstream: SocketPeer) => RelaySession): Promise<Response> {
+export async function acceptNodeWebSocket(c: Context, target: WebSocketTarget, open: (client: SocketPeer, upstream: SocketPeer) => RelaySession): Promise<Response> {
   const upstream = new WebSocket(target.url, { headers: target.headers, perMessageDeflate: false, maxPayload: target.maxMessageBytes, handshakeTimeout: target.timeoutMs });
   await new Promise<void>((resolve, reject) => {
     upstream.once("open", () => resolve());
@@ -44,15 +48,35 @@ export async function acceptNodeWebSocket(c: Context, target: { url: string; hea
   const middleware = upgradeWebSocket(() => ({
     onOpen(_event, ws) {
       const raw = ws.raw as WebSocket | undefined;
+      let stall: NodeJS.Timeout | undefined;
+      // A client that stopped reading: its frames pile up unsent. Past the write deadline with
+      // the pile still there, it is given up (its pending responses end client_aborted).
+      const watchStall = () => {
+        const writeMs = target.clientWriteTimeoutMs;
+        if (writeMs === undefined || stall !== undefined || !raw || raw.bufferedAmount <= STALLED_BYTES) return;
+        stall = setTimeout(() => {
+          stall = undefined;
+          if (raw.readyState !== WebSocket.OPEN) return;
+          if (raw.bufferedAmount <= STALLED_BYTES) return;
+          session?.clientClosed(ANSWER_FAILURES.clientWriteTimeout);
+          raw.terminate();
+        }, writeMs);
+      };
       const clientPeer: SocketPeer = {
-        send: (text) => ws.send(text),
+        send: (text) => {
+          ws.send(text);
+          watchStall();
+        },
         close: (code, reason) => ws.close(sendableCode(code), reason.slice(0, 120)),
       };
       const current = open(clientPeer, upstreamPeer);
       session = current;
       for (const text of early.splice(0)) current.fromUpstream(text);
       upstream.on("close", (code, reason) => current.upstreamClosed(code, reason.toString("utf8")));
-      raw?.on("close", () => current.clientClosed());
+      raw?.on("close", () => {
+        clearTimeout(stall);
+        current.clientClosed();
+      });
       raw?.on("error", () => undefined);
       if (upstream.readyState !== WebSocket.OPEN) current.upstreamClosed(1011, "upstream closed");
     },

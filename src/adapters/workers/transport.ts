@@ -16,6 +16,7 @@ import {
 import { filterResponseHeaders, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type RetrySignal, type UpstreamRequest } from "../../proxy/index.ts";
 import type { ExecutionContext } from "./bindings.ts";
 import { createClientStream } from "../../proxy/client-stream.ts";
+import { acceptWorkersWebSocket, webSocketPair } from "./websocket.ts";
 
 export interface FetchTransportOptions {
   /**
@@ -35,6 +36,8 @@ export interface FetchTransportOptions {
  */
 export function createFetchTransport(options: FetchTransportOptions): ProxyTransport {
   return {
+    // The Responses API's WebSocket mode, where the runtime has WebSocketPair (workerd; not Node).
+    acceptWebSocket: webSocketPair() ? (c, target, open) => acceptWorkersWebSocket(c, target, open, options.afterResponse, executionContext(c)) : undefined,
     head(c: Context): IncomingHead {
       const url = new URL(c.req.raw.url);
       const headers: Record<string, string> = {};

@@ -26,7 +26,13 @@ const overrideBody = ownerSchema
     addUsd: z.number().positive().finite().optional().describe("A raise: USD added to the limit (raises add up)."),
     capUsd: z.number().positive().finite().optional().describe("A cap: the limit instead of the configured one (the newest active cap wins; raises add on top)."),
     until: z.number().int().positive().optional().describe("When it stops applying (exclusive), epoch ms; default the end of the current period."),
-    forSeconds: z.number().int().positive().max(92 * 86_400).optional().describe("How long it applies from now; instead of until."),
+    forSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(92 * 86_400)
+      .optional()
+      .describe("How long it applies from now; instead of until."),
     reason: z.string().trim().min(1).max(500).describe("Why (kept with the override and in the audit log)."),
   })
   .strict();
@@ -106,7 +112,10 @@ export const budgetOverrideRoutes: readonly AdminRoute[] = [
       const kind = body.addUsd !== undefined ? "raise" : "cap";
       const amount = body.addUsd ?? body.capUsd ?? 0;
       const created = await audited(service, ctx, `budget.${kind}`, scope, { period: body.period, amountUsd: amount, endsAt, reason: body.reason }, async () => {
-        const o = kind === "raise" ? await overridesService(deps).raise({ scope, period: body.period, amountUsd: amount, endsAt, reason: body.reason, actor: ctx.actor.name }) : await overridesService(deps).cap({ scope, period: body.period, limitUsd: amount, endsAt, reason: body.reason, actor: ctx.actor.name });
+        const o =
+          kind === "raise"
+            ? await overridesService(deps).raise({ scope, period: body.period, amountUsd: amount, endsAt, reason: body.reason, actor: ctx.actor.name })
+            : await overridesService(deps).cap({ scope, period: body.period, limitUsd: amount, endsAt, reason: body.reason, actor: ctx.actor.name });
         return { result: o, detail: { overrideId: o.id } };
       });
       return overrideView(created, deps.clock.now());

@@ -12,7 +12,7 @@ export const ledgerRoutes: readonly AdminRoute[] = [
     method: "get",
     path: "/usage",
     operationId: "usage",
-    summary: "Tokens and cost grouped by day, provider, model, caller or team: the rows of `gatehouse usage --format json`",
+    summary: "Tokens, cost and cache hit rate grouped by day, provider, model, caller, team, client or session: the rows of `gatehouse usage` (costUsd is the priced part; unpricedRequests says how many had no price)",
     tag: TAG,
     query: usageQuery,
     response: usageResponse,

@@ -61,7 +61,10 @@ export function registerBudget(program: Command): void {
       await withService(opts.dataDir, async (service, db) => {
         const scope = await resolveScope(db, opts, true);
         const actor = `cli:${userInfo().username}`;
-        const created = opts.addUsd !== undefined ? await service.raise({ scope, period, amountUsd: usd(opts.addUsd, "--add-usd"), endsAt, reason: opts.reason, actor }) : await service.cap({ scope, period, limitUsd: usd(opts.capUsd ?? "", "--cap-usd"), endsAt, reason: opts.reason, actor });
+        const created =
+          opts.addUsd !== undefined
+            ? await service.raise({ scope, period, amountUsd: usd(opts.addUsd, "--add-usd"), endsAt, reason: opts.reason, actor })
+            : await service.cap({ scope, period, limitUsd: usd(opts.capUsd ?? "", "--cap-usd"), endsAt, reason: opts.reason, actor });
         process.stdout.write(`${describe(created)} (override ${created.id}); running gateways apply it within ${OVERRIDE_POLL_MS / 1000} s.\n`);
       });
     });

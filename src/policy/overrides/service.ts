@@ -76,7 +76,20 @@ export class BudgetOverrideService {
     if (input.endsAt <= now) throw new OverrideInputError(`the override would end at ${new Date(input.endsAt).toISOString()}, which is not in the future`);
     if (input.endsAt <= startsAt) throw new OverrideInputError("the override must end after it starts");
     if (input.endsAt - Math.max(now, startsAt) > MAX_OVERRIDE_MS) throw new OverrideInputError(`an override lasts at most ${MAX_OVERRIDE_MS / 86_400_000} days; change the budget in gatehouse.yaml for longer`);
-    const override: BudgetOverride = { id: crypto.randomUUID(), scope: input.scope, period: input.period, kind: input.kind, amountUsd: input.amountUsd, startsAt, endsAt: input.endsAt, reason: input.reason, actor: input.actor, createdAt: now, revokedAt: null, revokedBy: null };
+    const override: BudgetOverride = {
+      id: crypto.randomUUID(),
+      scope: input.scope,
+      period: input.period,
+      kind: input.kind,
+      amountUsd: input.amountUsd,
+      startsAt,
+      endsAt: input.endsAt,
+      reason: input.reason,
+      actor: input.actor,
+      createdAt: now,
+      revokedAt: null,
+      revokedBy: null,
+    };
     await insertOverride(this.db, override);
     await this.onChange();
     return override;

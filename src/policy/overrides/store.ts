@@ -7,11 +7,7 @@ import type { BudgetOverride, BudgetPeriod, BudgetReset, OverrideKind } from "./
 export async function loadActive(db: Kysely<OverrideTables>, now: number): Promise<{ overrides: BudgetOverride[]; resets: BudgetReset[] }> {
   const { day, month } = periodsOf(now);
   const overrides = await db.selectFrom("budget_overrides").selectAll().where("ends_at", ">", now).where("revoked_at", "is", null).execute();
-  const resets = await db
-    .selectFrom("budget_resets")
-    .selectAll()
-    .where("period_key", "in", [day, month])
-    .execute();
+  const resets = await db.selectFrom("budget_resets").selectAll().where("period_key", "in", [day, month]).execute();
   return { overrides: overrides.map(overrideFromRow), resets: resets.map(resetFromRow) };
 }
 

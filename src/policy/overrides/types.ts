@@ -26,7 +26,10 @@ export const raiseInputSchema = z
   .strict();
 
 /** A cap: the budget's limit is `limitUsd` (instead of the configured one) until `endsAt`. */
-export const capInputSchema = raiseInputSchema.omit({ amountUsd: true }).extend({ limitUsd: usd.describe("USD the budget's limit is while the override applies (replaces the configured limit; raises add on top).") }).strict();
+export const capInputSchema = raiseInputSchema
+  .omit({ amountUsd: true })
+  .extend({ limitUsd: usd.describe("USD the budget's limit is while the override applies (replaces the configured limit; raises add on top).") })
+  .strict();
 
 export const resetInputSchema = z
   .object({

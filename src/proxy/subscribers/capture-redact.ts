@@ -26,10 +26,17 @@ function words(name: string): string[] {
     .map((w) => w.toLowerCase());
 }
 
+const fieldVerdicts = new Map<string, boolean>();
+
 export function isSecretField(name: string): boolean {
-  const w = words(name);
-  const last = w.at(-1);
-  return last !== undefined && SECRET_WORDS.has(last);
+  let verdict = fieldVerdicts.get(name);
+  if (verdict === undefined) {
+    const last = words(name).at(-1);
+    verdict = last !== undefined && SECRET_WORDS.has(last);
+    // Field names repeat (every event of a stream has the same ones); the bound keeps odd bodies from growing it.
+    if (fieldVerdicts.size < 10_000) fieldVerdicts.set(name, verdict);
+  }
+  return verdict;
 }
 
 /** Credential shapes, replaced wherever they appear in text. */
@@ -190,8 +197,16 @@ function redactValue(value: unknown, count: Counter): unknown {
   return value;
 }
 
+/**
+ * What every pattern below needs somewhere in the text: a string without any of these (most
+ * streamed deltas, most prose) cannot match one, and skips the ten replaces. Each entry is a
+ * literal one of the patterns cannot match without (case-insensitively): a new pattern adds its own.
+ */
+const ANY_PATTERN = /sk-|ghsa_|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|gsk_|AIza|hf_|A(?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|NPA|NVA|PKA)|eyJ|PRIVATE KEY|key|secret|token|passw|credential|auth|cookie|bearer|basic/i;
+
 /** The credential shapes and secret assignments of one string. */
 export function redactText(text: string, count: Counter = new Counter()): string {
+  if (!ANY_PATTERN.test(text)) return text;
   // JSON inside text (a prompt quoting a config, a body that was cut and does not parse).
   let out = text.replace(JSON_MEMBER, (m, name: string, sep: string) => (isSecretField(name) ? (count.n++, `"${name}"${sep}"${REDACTED}"`) : m));
   for (const pattern of CREDENTIAL_PATTERNS) {

@@ -2,6 +2,7 @@ import type { BodyCaptureConfig, OrgConfig } from "../../config/index.ts";
 import type { SecretSource } from "../../core/deps.ts";
 import { isProviderId, providerById, type RequestShape } from "../../providers/index.ts";
 import type { Admission } from "../policy.ts";
+import { upstreamSecretValues } from "../upstream-auth.ts";
 import type { RequestListener, RequestObserver, RequestStart } from "../observer.ts";
 import type { CaptureSink, CapturedPart } from "./capture-writer.ts";
 
@@ -19,6 +20,14 @@ export interface CaptureSubscriberOptions {
    * provider): such requests are never captured, whatever `bodyCapture` says.
    */
   zeroDataRetention(providerId: string, shape: RequestShape | undefined, models: readonly (string | undefined)[]): boolean;
+}
+
+/** `bodyCapture.retentionHours`' default (config/capture-schema.ts; capture.test.ts checks they agree): what kept rows expire by once the key is gone. */
+export const DEFAULT_RETENTION_HOURS = 72;
+
+/** How long captured bodies are kept, in ms. */
+export function captureRetentionMs(capture: BodyCaptureConfig | undefined): number {
+  return (capture?.retentionHours ?? DEFAULT_RETENTION_HOURS) * 3_600_000;
 }
 
 /** The capture settings of one route, or undefined when its bodies are not captured. */
@@ -132,8 +141,8 @@ export function configuredProviderKeys(config: OrgConfig, secrets: SecretSource)
     const found = new Set<string>();
     for (const [id, route] of Object.entries(config.providers)) {
       if (!isProviderId(id)) continue;
-      const value = secrets.get(route?.apiKeyEnv ?? providerById(id).defaultApiKeyEnv);
-      if (value) found.add(value);
+      const provider = providerById(id);
+      for (const value of upstreamSecretValues(provider, route?.apiKeyEnv ?? provider.defaultApiKeyEnv, secrets)) found.add(value);
     }
     keys = [...found];
     keysByConfig.set(config, keys);
