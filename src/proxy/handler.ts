@@ -362,7 +362,14 @@ async function openSocket(
   if (!transport.acceptWebSocket || !governed || typeof upgrade !== "string" || upgrade.toLowerCase() !== "websocket") {
     throw new GatewayError("bad_request", `GET ${provider.routePrefix}${request.target.path} is the Responses API's WebSocket mode: open it with Upgrade: websocket, or POST the request instead.`);
   }
-  const headers = forwardRequestHeaders(head.headers, route.key ? { placement: provider.keyPlacement, value: route.key } : undefined, gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, false), [
+  // A pool's key for the socket's life (its cooldowns are not fed back from inside a socket); every key cooling refuses the upgrade.
+  let socketKey = route.key;
+  if (route.pool) {
+    const picked = route.pool.pick(new Set());
+    if (isPoolExhausted(picked)) throw new GatewayError("rate_limited", `Every key of provider ${provider.id} is cooling down after rate limits or errors from the provider, or at its per-key limit; retry after ${picked.retryAfterSeconds}s.`, { retryAfterSeconds: picked.retryAfterSeconds });
+    socketKey = picked.value;
+  }
+  const headers = forwardRequestHeaders(head.headers, socketKey ? { placement: provider.keyPlacement, value: socketKey } : undefined, gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, false), [
     ...stripped,
     ...WEBSOCKET_HANDSHAKE_HEADERS,
   ]);
