@@ -6,6 +6,8 @@ import { esc, layout } from "./html.ts";
 
 const OUTCOMES: readonly AdminOutcome[] = ["started", "ok", "failed", "denied"];
 const PAGE_ROWS = 200;
+/** This page's own table: text columns, left-aligned and wrapping (the shared style is for figures). */
+const PAGE_STYLE = "<style>table.audit td,table.audit th{text-align:left}table.audit td.wrap{white-space:normal;overflow-wrap:anywhere;min-width:10em}table.audit td.detail{font-size:12px;color:var(--muted)}</style>";
 
 export interface AdminAuditFilter {
   actor?: string | undefined;
@@ -25,7 +27,7 @@ export async function adminAuditPage(db: Kysely<Database>, clock: Clock, filter:
   const entries = await new AdminAuditLog(db, clock).list({ actorId: filter.actor, action: filter.action, outcome: filter.outcome, limit: PAGE_ROWS });
   const rows = entries.map(row).join("");
   const options = ["", ...OUTCOMES].map((o) => `<option value="${o}"${o === (filter.outcome ?? "") ? " selected" : ""}>${o === "" ? "any outcome" : o}</option>`).join("");
-  const body = `<header>
+  const body = `${PAGE_STYLE}<header>
 <h1>Admin audit log</h1>
 <form class="inline" method="get" action="/dashboard/audit" data-test="audit-filter">
 <label>Actor id <input name="actor" value="${esc(filter.actor ?? "")}"></label>
@@ -37,10 +39,10 @@ export async function adminAuditPage(db: Kysely<Database>, clock: Clock, filter:
 <form method="post" action="/dashboard/logout"><button class="secondary" type="submit">Sign out</button></form>
 </header>
 <main>
-<section data-test="admin-audit"><h2>Latest ${entries.length === PAGE_ROWS ? PAGE_ROWS : ""} admin actions</h2>
+<section data-test="admin-audit"><h2>${entries.length === PAGE_ROWS ? `The latest ${PAGE_ROWS} admin actions` : "Admin actions, newest first"}</h2>
 ${
   rows
-    ? `<table><thead><tr><th>When (UTC)</th><th>Actor</th><th>Action</th><th>Target</th><th>Outcome</th><th class="wide">Via</th><th class="wide">From</th><th class="wide">Detail</th></tr></thead><tbody>${rows}</tbody></table>`
+    ? `<table class="audit"><thead><tr><th>When (UTC)</th><th>Actor</th><th>Action</th><th>Target</th><th>Outcome</th><th class="wide">Via</th><th class="wide">From</th><th class="wide">Detail</th></tr></thead><tbody>${rows}</tbody></table>`
     : `<p class="muted" data-test="audit-empty">No admin actions${filter.actor || filter.action || filter.outcome ? " match these filters" : " yet"}.</p>`
 }
 </section>
@@ -55,5 +57,5 @@ function row(e: AdminAuditEntry): string {
     .filter(([, v]) => v !== null)
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(" ");
-  return `<tr data-test="audit-entry" data-id="${esc(e.id)}" data-action="${esc(e.action)}" data-outcome="${esc(e.outcome)}" data-actor="${esc(e.actor.id)}"><td class="when">${esc(when)}</td><td class="key" title="${esc(`${e.actor.kind} ${e.actor.id}`)}" tabindex="0">${esc(e.actor.name)}</td><td>${esc(e.action)}</td><td class="key" title="${esc(e.target)}" tabindex="0">${esc(e.target)}</td><td>${esc(e.outcome)}</td><td class="wide">${esc(e.via)}</td><td class="wide key" title="${esc(from)}" tabindex="0">${esc(from)}</td><td class="wide">${esc(detail)}</td></tr>`;
+  return `<tr data-test="audit-entry" data-id="${esc(e.id)}" data-action="${esc(e.action)}" data-outcome="${esc(e.outcome)}" data-actor="${esc(e.actor.id)}"><td class="when">${esc(when)}</td><td title="${esc(`${e.actor.kind} ${e.actor.id}`)}">${esc(e.actor.name)}</td><td>${esc(e.action)}</td><td class="wrap">${esc(e.target)}</td><td>${esc(e.outcome)}</td><td class="wide">${esc(e.via)}</td><td class="wide wrap">${esc(from)}</td><td class="wide wrap detail">${esc(detail)}</td></tr>`;
 }

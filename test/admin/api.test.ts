@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,7 +8,8 @@ import { startAdminHarness, type AdminHarness } from "./support.ts";
 
 /**
  * The admin API over HTTP against a real gateway (real SQLite, node:http, dev mode): every
- * route of the OpenAPI document is called here, and the last test checks that (the document's
+ * route of the OpenAPI document is called here (or, for a group of routes with its own file,
+ * there), and the last test checks that (the document's
  * paths and methods against what these tests called). Authorisation attacks are in
  * authz.security.test.ts; two instances on PostgreSQL in two-instances.pg.test.ts.
  */
@@ -235,7 +237,7 @@ describe("budget overrides (the whole flow and the attacks: test/admin/budgets.t
 });
 
 describe("the OpenAPI document", () => {
-  it("is served without a credential, validates as OpenAPI 3.1, and every route in it was exercised by this file", async () => {
+  it("is served without a credential, validates as OpenAPI 3.1, and every route in it is exercised (by this file, or for another group of routes by its file here)", async () => {
     const doc = await h.api("GET", "/admin/v1/openapi.json");
     expect(doc.status).toBe(200);
     const result = await new Validator().validate(doc.body);
@@ -246,10 +248,25 @@ describe("the OpenAPI document", () => {
     const paths = doc.body["paths"] as Record<string, Record<string, unknown>>;
     const operations = Object.entries(paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => ({ method: m.toUpperCase(), path, pattern: new RegExp(`^${path.replace(/\{[^}]+\}/g, "[^/]+")}$`) })));
     expect(operations.length).toBeGreaterThanOrEqual(15);
+    // Called over HTTP by this file, or by another file of this folder whose group of routes it
+    // tests (budget overrides: budgets.test.ts). Those are read from their sources: each call
+    // `h.api("METHOD", "/admin/v1/…")` there, a `${…}` standing for one path segment.
     const called = [...h.called].map((c) => c.split(" ") as [string, string]);
+    called.push(...callsInOtherFiles());
     const missed = operations.filter((op) => !called.some(([method, path]) => method === op.method && op.pattern.test(path)));
     expect(missed.map((op) => `${op.method} ${op.path}`)).toEqual([]);
     // And the dev token (groups dev, admin) is an admin too.
     expect((await h.api("GET", "/admin/v1/audit?limit=1", { token: CLIENT_TOKEN })).status).toBe(200);
   });
 });
+
+/** `METHOD path` of every `h.api(...)` call in the other test files of this folder (paths without the query). */
+function callsInOtherFiles(): Array<[string, string]> {
+  const dir = new URL(".", import.meta.url);
+  const out: Array<[string, string]> = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".test.ts") && f !== "api.test.ts")) {
+    const text = readFileSync(new URL(file, dir), "utf8");
+    for (const m of text.matchAll(/\.api\("([A-Z]+)",\s*[`"](\/admin\/v1\/[^`"?]*)/g)) out.push([m[1] as string, (m[2] as string).replace(/\$\{[^}]+\}/g, "x")]);
+  }
+  return out;
+}
