@@ -47,6 +47,21 @@ export const upstreamProviderSchema = z
       .regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name")
       .optional()
       .describe("Name of the env var (or secrets-file key) holding the provider key."),
+    keys: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be a short name (letters, digits, . _ -): it is logged and metered, the value never is").describe("The key's name, shown in /metrics, the logs and the ledger's key_name."),
+            env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name").describe("Name of the env var (or secrets-file key) holding this key's value."),
+            weight: z.number().positive().default(1).describe("Share of requests this key gets among the healthy keys."),
+            requestsPerMinute: z.number().int().positive().optional().describe("Requests per minute this key may start; over it the next key serves."),
+          })
+          .strict(),
+      )
+      .min(1)
+      .optional()
+      .refine((keys) => keys === undefined || new Set(keys.map((k) => k.name)).size === keys.length, "key names must be unique")
+      .describe("A key pool (docs/providers/key-pools.md): several keys, weighted; a 429 or 5xx cools a key down (for its retry-after) and the next key serves the same request. Replaces apiKeyEnv."),
     catalogProvider: z.string().optional().describe("models.dev provider id used for prices and the model list (compat: e.g. cloudflare-workers-ai)."),
     name: z.string().min(1).optional().describe("Name OpenCode shows for this provider (useful for compat)."),
     models: z.record(z.string().min(1), opencodeModelSchema).optional().describe("Models to add to (or override in) the catalog's list, by model id; compat servers usually need this."),

@@ -24,6 +24,7 @@ export function blankLedgerRow(identity: LedgerRowIdentity): LedgerRow {
     client: null,
     client_version: null,
     session_id: null,
+    key_name: null,
     ...identity,
   };
 }

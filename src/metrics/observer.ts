@@ -15,6 +15,9 @@ export function metricsSubscriber(registry: MetricsRegistry): RequestObserver {
       let listener = byProvider.get(provider);
       if (!listener) {
         listener = {
+          attempted(attempt) {
+            if (attempt.keyName !== undefined) registry.observeKeyAttempt(provider, attempt.keyName, attempt.status);
+          },
           ended(end) {
             if (end.row) registry.observe(end.row);
             else registry.observeUnattributed(provider, end.outcome, end.status, end.errorCode);

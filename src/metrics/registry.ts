@@ -44,6 +44,8 @@ export class MetricsRegistry {
   /** Requests per coding client (src/ledger/client.ts: six names, so a bounded label). */
   private readonly byClient = new Map<string, number>();
   private readonly estimatedCost = new Map<string, number>();
+  /** Upstream attempts per pool key, by the key's configured NAME (bounded by the config; never its value). */
+  private readonly keyAttempts = new Map<string, number>();
   private readonly gauges: Gauge[] = [];
 
   /**
@@ -93,6 +95,12 @@ export class MetricsRegistry {
     if (outcome === "not_forwarded" && errorCode) inc(this.denials, labels("provider", provider, "reason", errorCode), 1);
   }
 
+  /** One upstream attempt made with a pool key: its name and the upstream's status class (`none` when it never answered). */
+  observeKeyAttempt(provider: string, keyName: string, status: number): void {
+    const statusClass = status === 0 ? "none" : `${Math.floor(status / 100)}xx`;
+    inc(this.keyAttempts, labels("provider", provider, "key", keyName, "status", statusClass), 1);
+  }
+
   /** The Prometheus text exposition format, version 0.0.4. */
   render(): string {
     const out: string[] = [];
@@ -106,6 +114,7 @@ export class MetricsRegistry {
     counter(out, "gatehouse_estimated_cost_usd_total", "The part of gatehouse_cost_usd_total priced from estimated usage, by provider and model.", this.estimatedCost);
     counter(out, "gatehouse_unpriced_requests_total", "Requests with tokens on a model without a price (not in gatehouse_cost_usd_total: their cost is unknown), by provider and model.", this.unpriced);
     counter(out, "gatehouse_client_requests_total", "Requests with a ledger row, by the coding client their user agent names (opencode, claude-code, codex, gemini-cli, sdk, other).", this.byClient);
+    counter(out, "gatehouse_provider_key_attempts_total", "Upstream attempts per key of a provider's key pool, by the key's configured name and the upstream's status class (none: no answer).", this.keyAttempts);
     for (const gauge of this.gauges) {
       const value = gauge.read();
       out.push(`# HELP ${gauge.name} ${gauge.help}`, `# TYPE ${gauge.name} ${gauge.type}`);

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { AppDeps } from "../core/deps.ts";
 import { describeError, type AppEnv } from "../core/app.ts";
 import { GatewayError, toGatewayError } from "../core/errors.ts";
-import { checkedQuery, matchEndpoint, PASS_THROUGH_SPEC, providers, setEndUser, shapeOf, type EndpointSpec, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
+import { checkedQuery, createKeyPool, isPoolExhausted, matchEndpoint, type KeyPool, PASS_THROUGH_SPEC, providers, setEndUser, shapeOf, type EndpointSpec, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
 import type { UpstreamProviderConfig } from "../config/index.ts";
 import { isUsageOnlyEvent } from "../usage/index.ts";
 import type { Pricer } from "../catalog/index.ts";
@@ -17,7 +17,7 @@ import { keepStateless, planObjectAccess } from "./objects.ts";
 import { parseJsonRequest, requireNoBody } from "./request-body.ts";
 import { createResponsesSocketSession } from "./responses-websocket.ts";
 import { uuidv7 } from "../core/ids.ts";
-import { isRetrySignal, type IncomingHead, type ProxyTransport } from "./transport.ts";
+import { isRetrySignal, type IncomingHead, type ProxyTransport, type ResponseTap } from "./transport.ts";
 import type { ProxyPolicy } from "./policy.ts";
 import type { CallerConcurrencyLimiter, ConcurrencySlot } from "./concurrency.ts";
 import type { UpstreamAuth, UpstreamSigner } from "./upstream-auth.ts";
@@ -62,6 +62,8 @@ interface ConfiguredRoute {
   /** Cloud routes: the account's path (project, location) put into the forwarded path. */
   forwardPath: (path: string) => string;
   signer: UpstreamSigner | undefined;
+  /** A key pool (`providers.<id>.keys`): each attempt takes its key from it instead of `key`. */
+  pool: KeyPool | undefined;
 }
 
 /**
@@ -81,6 +83,19 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
   // A parsed JSON body leaves re-serialised, as plain JSON: its content-encoding goes too.
   const strippedForJson = [...stripped, "content-encoding"];
   const metering: MeteringServices = { pricer: services.pricer, logger };
+  // Key pools live across requests (their cooldowns are the point), rebuilt when a reload changes the keys.
+  const pools = new Map<string, KeyPool>();
+  const poolFor = (config: UpstreamProviderConfig): KeyPool | undefined => {
+    if (!config.keys) return undefined;
+    const id = JSON.stringify(config.keys);
+    let pool = pools.get(id);
+    if (!pool) {
+      pools.clear();
+      pool = createKeyPool(config.keys, (env) => deps.secrets.get(env), clock);
+      pools.set(id, pool);
+    }
+    return pool;
+  };
 
   return async (c: Context<AppEnv>): Promise<Response> => {
     const startedAt = clock.monotonic();
@@ -112,7 +127,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       record = { requestId, ts, startedAt, caller, provider, clock, client: clientOf(head.headers) };
       listener?.identified?.(caller);
 
-      const route = configuredRoute(provider, deps, services.upstreamAuth);
+      const route = configuredRoute(provider, deps, services.upstreamAuth, poolFor);
       upstreamHost = hostOf(route.base);
       // Everything that decides what the request is happens here, once; any failure refuses it.
       const request = await classify(c, provider, route.config, head, transport, settings);
@@ -145,13 +160,16 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
           hideInjectedUsage = true;
         }
       }
-      const headers = forwardRequestHeaders(
-        head.headers,
-        route.key ? { placement: provider.keyPlacement, value: route.key } : undefined,
-        // A JSON body is re-serialised from what was parsed, so it leaves as plain JSON.
-        gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, body !== undefined),
-        body ? strippedForJson : stripped,
-      );
+      const headersWith = (key: string | undefined): Record<string, string> =>
+        forwardRequestHeaders(
+          head.headers,
+          key ? { placement: provider.keyPlacement, value: key } : undefined,
+          // A JSON body is re-serialised from what was parsed, so it leaves as plain JSON.
+          gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, body !== undefined),
+          body ? strippedForJson : stripped,
+        );
+      const pool = route.pool;
+      let headers = headersWith(route.key);
       const search = encodeQuery(request.query);
 
       // Routing: the admitted model first, then its fallbacks (only before a byte reached the client).
@@ -159,9 +177,28 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       const requestedModel = shape.model;
       const streamsAnswer = shape.streaming || spec.streaming === "alt-sse";
       let serialized: Uint8Array | undefined;
+      // With a key pool, a 429 or 5xx on one key moves to the next key for the same model
+      // (nothing reached the client yet); when every key was tried, to the next model.
+      let modelIndex = 0;
+      let triedKeys = new Set<string>();
       for (let attempt = 1; ; attempt++) {
-        const model = models[attempt - 1];
-        const isLast = attempt === models.length;
+        const model = models[modelIndex];
+        let keyName: string | undefined;
+        if (pool) {
+          const picked = pool.pick(triedKeys);
+          if (isPoolExhausted(picked)) {
+            // No key can be used now: a clear rate limit with when to come back, never a forward without a key.
+            const exhausted = new GatewayError("rate_limited", `Every key of provider ${provider.id} is cooling down after rate limits or errors from the provider, or at its per-key limit; retry after ${picked.retryAfterSeconds}s.`, { retryAfterSeconds: picked.retryAfterSeconds });
+            if (attempt === 1) throw exhausted;
+            slot?.release();
+            listener?.ended({ outcome: "upstream_failed", status: exhausted.status, errorCode: exhausted.code, error: exhausted, row: failedAttemptRow(record, { ...shape, model }, attempt - 1, requestedModel, exhausted) });
+            return errorResponse(exhausted);
+          }
+          keyName = picked.name;
+          headers = headersWith(picked.value);
+        }
+        const moreKeys = pool !== undefined && triedKeys.size + 1 < pool.names().length;
+        const isLast = modelIndex === models.length - 1 && !moreKeys;
         const attemptShape: RequestShape = { ...shape, model };
         let attemptPath = target.forwardPath;
         if (model !== undefined && model !== requestedModel) {
@@ -185,9 +222,11 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         const unsigned = { url: upstreamUrl(route.base, attemptPath, search), method: head.method, headers, body: attemptBody };
         const outgoing = route.signer ? await route.signer(unsigned) : unsigned;
 
-        const meteringTap = createMeteringTap(record, { shape: attemptShape, attempt, requestedModel, request: { body, bytes: attemptBody?.byteLength ?? 0 }, serverAddress: upstreamHost }, metering, listener);
+        const meteringTap = createMeteringTap(record, { shape: attemptShape, attempt, requestedModel, request: { body, bytes: attemptBody?.byteLength ?? 0 }, serverAddress: upstreamHost, keyName }, metering, listener);
         const ownedTap = objectPlan ? objectPlan.wrapTap(meteringTap) : meteringTap;
-        const tap = slot ? slot.track(ownedTap) : ownedTap;
+        const slotTap = slot ? slot.track(ownedTap) : ownedTap;
+        // The answer that reaches the client (no key left to move to) still cools its key on a 429 or 5xx.
+        const tap = pool && keyName !== undefined ? reportingTo(pool, keyName, slotTap) : slotTap;
         let failure: GatewayError;
         try {
           const result = await transport.forward(c, outgoing, tap, {
@@ -206,16 +245,28 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
           });
           // An answer: its tap reports the rest (firstByte, ended).
           if (!isRetrySignal(result)) return result;
-          listener?.attempted?.({ attempt, model, status: result.status, serverAddress: upstreamHost, retried: true });
+          listener?.attempted?.({ attempt, model, status: result.status, serverAddress: upstreamHost, retried: true, keyName });
+          if (pool && keyName !== undefined) {
+            pool.report(keyName, result.status, result.retryAfter);
+            triedKeys.add(keyName);
+            if (moreKeys) continue;
+          }
+          modelIndex++;
+          triedKeys = new Set();
           continue;
         } catch (err) {
           failure = toGatewayError(err);
         }
-        listener?.attempted?.({ attempt, model, status: 0, serverAddress: upstreamHost, retried: !isLast });
+        listener?.attempted?.({ attempt, model, status: 0, serverAddress: upstreamHost, retried: !isLast, keyName });
         if (isLast) {
           slot?.release();
-          listener?.ended({ outcome: "upstream_failed", status: failure.status, errorCode: failure.code, error: failure, row: failedAttemptRow(record, attemptShape, attempt, requestedModel, failure) });
+          listener?.ended({ outcome: "upstream_failed", status: failure.status, errorCode: failure.code, error: failure, row: failedAttemptRow(record, attemptShape, attempt, requestedModel, failure, keyName) });
           return errorResponse(failure);
+        }
+        if (keyName !== undefined && moreKeys) triedKeys.add(keyName);
+        else {
+          modelIndex++;
+          triedKeys = new Set();
         }
       }
     } catch (err) {
@@ -229,25 +280,43 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
 }
 
 /** The provider's configured upstream and key (or signer), or not_configured saying what to set. */
-function configuredRoute(provider: ProviderDescriptor, deps: AppDeps, upstreamAuth: UpstreamAuth | undefined): ConfiguredRoute {
+function configuredRoute(provider: ProviderDescriptor, deps: AppDeps, upstreamAuth: UpstreamAuth | undefined, poolFor: (config: UpstreamProviderConfig) => KeyPool | undefined): ConfiguredRoute {
   const config = deps.config.current().providers[provider.id];
   if (!config) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
   if (provider.cloudUpstream) {
     const cloud = provider.cloudUpstream({ region: config.region, project: config.project, location: config.location });
     const signer = upstreamAuth?.signerFor(provider, config);
     if (!signer) throw new GatewayError("not_configured", `Provider ${provider.id} signs its requests with cloud credentials, and this gateway has no signer for them.`);
-    return { config, base: config.upstream ?? cloud.defaultBase, key: undefined, forwardPath: cloud.forwardPath, signer };
+    return { config, base: config.upstream ?? cloud.defaultBase, key: undefined, forwardPath: cloud.forwardPath, signer, pool: undefined };
   }
   const base = config.upstream ?? provider.defaultUpstream;
   if (!base) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
+  const pool = poolFor(config);
+  if (pool) {
+    // The env names are not secrets; an administrator needs them to fix this.
+    if (pool.names().length === 0) throw new GatewayError("not_configured", `No key of provider ${provider.id}'s key pool has a value: set ${(config.keys ?? []).map((k) => k.env).join(" or ")} in the gateway's environment or secrets file.`);
+    return { config, base, key: undefined, forwardPath: samePath, signer: undefined, pool };
+  }
   const keyName = config.apiKeyEnv ?? provider.defaultApiKeyEnv;
   const key = deps.secrets.get(keyName);
   // The env var's name is not a secret; an administrator needs it to fix this.
   if (!key && !provider.keyOptional) throw new GatewayError("not_configured", `No key is configured for provider ${provider.id}: set ${keyName} in the gateway's environment or secrets file.`);
-  return { config, base, key, forwardPath: samePath, signer: undefined };
+  return { config, base, key, forwardPath: samePath, signer: undefined, pool: undefined };
 }
 
 const samePath = (path: string): string => path;
+
+/** A tap that tells the key pool how the upstream answered its key (the response's retry-after is not read here: the default cooldown applies). */
+function reportingTo(pool: KeyPool, keyName: string, tap: ResponseTap): ResponseTap {
+  return {
+    onResponse(status) {
+      pool.report(keyName, status, undefined);
+      tap.onResponse(status);
+    },
+    onChunk: (chunk) => tap.onChunk(chunk),
+    onEnd: (outcome, failure) => tap.onEnd(outcome, failure),
+  };
+}
 
 /** The forward path with another model in its model segment (`/models/<m>:generateContent`, Bedrock's `/model/<m>/invoke`). */
 function withPathModel(forwardPath: string, requested: string, model: string): string {
@@ -293,7 +362,14 @@ async function openSocket(
   if (!transport.acceptWebSocket || !governed || typeof upgrade !== "string" || upgrade.toLowerCase() !== "websocket") {
     throw new GatewayError("bad_request", `GET ${provider.routePrefix}${request.target.path} is the Responses API's WebSocket mode: open it with Upgrade: websocket, or POST the request instead.`);
   }
-  const headers = forwardRequestHeaders(head.headers, route.key ? { placement: provider.keyPlacement, value: route.key } : undefined, gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, false), [
+  // A pool's key for the socket's life (its cooldowns are not fed back from inside a socket); every key cooling refuses the upgrade.
+  let socketKey = route.key;
+  if (route.pool) {
+    const picked = route.pool.pick(new Set());
+    if (isPoolExhausted(picked)) throw new GatewayError("rate_limited", `Every key of provider ${provider.id} is cooling down after rate limits or errors from the provider, or at its per-key limit; retry after ${picked.retryAfterSeconds}s.`, { retryAfterSeconds: picked.retryAfterSeconds });
+    socketKey = picked.value;
+  }
+  const headers = forwardRequestHeaders(head.headers, socketKey ? { placement: provider.keyPlacement, value: socketKey } : undefined, gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, false), [
     ...stripped,
     ...WEBSOCKET_HANDSHAKE_HEADERS,
   ]);

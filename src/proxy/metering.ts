@@ -63,12 +63,14 @@ export function ledgerRow(r: RequestRecord, shape: RequestShape | undefined, sta
   row.client = r.client.client;
   row.client_version = r.client.clientVersion;
   row.session_id = r.client.sessionId;
+  row.key_name = null;
   return row;
 }
 
 /** The row of an attempt that could not reach the upstream (the last one: no fallback left). */
-export function failedAttemptRow(r: RequestRecord, shape: RequestShape, attempts: number, requestedModel: string | undefined, error: GatewayError): LedgerRow {
+export function failedAttemptRow(r: RequestRecord, shape: RequestShape, attempts: number, requestedModel: string | undefined, error: GatewayError, keyName?: string): LedgerRow {
   const row = ledgerRow(r, shape, error.status, "upstream_failed", error.code);
+  row.key_name = keyName ?? null;
   row.attempts = attempts;
   row.requested_model = requestedModel ?? null;
   return row;
@@ -92,6 +94,8 @@ export interface MeteredAttempt {
   request: ForwardedRequest;
   /** The upstream's host, for the observer. */
   serverAddress: string | undefined;
+  /** The pool key this attempt was sent with (its name), when the provider has a key pool. */
+  keyName?: string | undefined;
 }
 
 /** The request as the upstream received it: what an estimate counts the prompt from. */
@@ -124,7 +128,7 @@ export function createMeteringTap(r: RequestRecord, a: MeteredAttempt, services:
   let ttfb: number | null = null;
   const attempted = (status: number) => {
     answered = true;
-    listener?.attempted?.({ attempt: a.attempt, model: shape.model, status, serverAddress: a.serverAddress, retried: false });
+    listener?.attempted?.({ attempt: a.attempt, model: shape.model, status, serverAddress: a.serverAddress, retried: false, keyName: a.keyName });
   };
   return {
     onResponse(status) {
@@ -151,6 +155,7 @@ export function createMeteringTap(r: RequestRecord, a: MeteredAttempt, services:
       row.model = model;
       row.requested_model = requestedModel ?? null;
       row.attempts = a.attempt;
+      row.key_name = a.keyName ?? null;
       let usage = report.usage;
       if (needsEstimate(shape, upstreamStatus, outcome, failure, report)) {
         usage = estimateUsage({ format: shape.format, model, body: request.body, bodyBytes: request.bytes, report, output: reader.output() });

@@ -77,6 +77,8 @@ export interface AttemptResult {
   serverAddress: string | undefined;
   /** Whether the next model is tried (fallback routing) instead of answering the client. */
   retried: boolean;
+  /** The pool key's name (never its value) the attempt was sent with, when the provider has a key pool. */
+  keyName?: string | undefined;
 }
 
 export interface RequestEnd {

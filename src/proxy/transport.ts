@@ -71,6 +71,8 @@ export const FAILURE_NOT_SENT = "client_aborted_before_send";
 export interface RetrySignal {
   retry: true;
   status: number;
+  /** The discarded answer's `retry-after`, for the key pool's cooldown. */
+  retryAfter?: string | undefined;
 }
 
 export function isRetrySignal(value: Response | RetrySignal): value is RetrySignal {

@@ -257,6 +257,8 @@ export interface LedgerTable {
   client_version: string | null;
   /** The client's own session id (x-claude-code-session-id, x-session-id, Codex's session_id), when sent and well-formed. */
   session_id: string | null;
+  /** The name (never the value) of the pool key that served the request (docs/providers/key-pools.md); NULL without a pool. */
+  key_name: string | null;
 }
 
 type Assert<T extends true> = T;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { hostname } from "node:os";
 import type { AppModule } from "../../core/app.ts";
 import type { Authenticator } from "../../core/auth.ts";
-import { systemClock } from "../../core/clock.ts";
+import { systemClock, type Clock } from "../../core/clock.ts";
 import type { AppDeps } from "../../core/deps.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { Settings } from "../../core/settings.ts";
@@ -59,6 +59,8 @@ export interface GatewayOptions {
   disposers?: DisposerStack;
   /** Replaces where Bedrock's and Vertex's credentials come from (tests); default src/adapters/node/cloud-credentials.ts. */
   cloudCredentials?: CloudCredentialSources;
+  /** The proxy's clock (tests move it forward past a key pool's cooldown); default the system's. */
+  clock?: Clock;
 }
 
 /** The email the generated dev token stands for; it maps to an anonymous id like any other. */
@@ -175,7 +177,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const gateway = await composeGateway({
       settings,
       logger,
-      clock: systemClock,
+      clock: options.clock ?? systemClock,
       db,
       analyticsDb: reader?.db,
       config,

@@ -196,7 +196,8 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
         // Fallback routing: this answer never reaches the client; free the socket.
         life.discard();
         res.resume();
-        resolve({ retry: true, status });
+        const retryAfter = res.headers["retry-after"];
+        resolve({ retry: true, status, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter });
         return;
       }
       tap.onResponse(status);

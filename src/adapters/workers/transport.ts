@@ -108,7 +108,7 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
       const status = upstream.status;
       if (forwardOptions.retryOn?.(status)) {
         await upstream.body?.cancel();
-        return { retry: true, status };
+        return { retry: true, status, retryAfter: upstream.headers.get("retry-after") ?? undefined };
       }
       tap.onResponse(status);
 
