@@ -51,8 +51,14 @@ export const upstreamProviderSchema = z
       .array(
         z
           .object({
-            name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be a short name (letters, digits, . _ -): it is logged and metered, the value never is").describe("The key's name, shown in /metrics, the logs and the ledger's key_name."),
-            env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name").describe("Name of the env var (or secrets-file key) holding this key's value."),
+            name: z
+              .string()
+              .regex(/^[A-Za-z0-9._-]{1,64}$/, "must be a short name (letters, digits, . _ -): it is logged and metered, the value never is")
+              .describe("The key's name, shown in /metrics, the logs and the ledger's key_name."),
+            env: z
+              .string()
+              .regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name")
+              .describe("Name of the env var (or secrets-file key) holding this key's value."),
             weight: z.number().positive().default(1).describe("Share of requests this key gets among the healthy keys."),
             requestsPerMinute: z.number().int().positive().optional().describe("Requests per minute this key may start; over it the next key serves."),
           })

@@ -12,7 +12,15 @@ describe("key pool", () => {
   it("chooses by weight among healthy keys", () => {
     const clock = fixedClock();
     let r = 0;
-    const pool = createKeyPool([{ name: "a", env: "A", weight: 3 }, { name: "b", env: "B", weight: 1 }], (env) => values[env], clock, () => r);
+    const pool = createKeyPool(
+      [
+        { name: "a", env: "A", weight: 3 },
+        { name: "b", env: "B", weight: 1 },
+      ],
+      (env) => values[env],
+      clock,
+      () => r,
+    );
     const counts: Record<string, number> = { a: 0, b: 0 };
     for (let i = 0; i < 100; i++) {
       r = i / 100;
@@ -24,7 +32,15 @@ describe("key pool", () => {
 
   it("cools a key on 429 and 5xx for its retry-after (seconds or HTTP date), capped, and brings it back after", () => {
     const clock = fixedClock();
-    const pool = createKeyPool([{ name: "a", env: "A", weight: 1 }, { name: "b", env: "B", weight: 1 }], (env) => values[env], clock, () => 0);
+    const pool = createKeyPool(
+      [
+        { name: "a", env: "A", weight: 1 },
+        { name: "b", env: "B", weight: 1 },
+      ],
+      (env) => values[env],
+      clock,
+      () => 0,
+    );
     expect(name(pool.pick(new Set()))).toBe("a");
     pool.report("a", 429, "7");
     expect(pool.cooling("a")).toBe(true);
@@ -48,7 +64,16 @@ describe("key pool", () => {
 
   it("is exhausted (with the soonest wait) when every key is cooling, tried or at its per-minute limit; never hands out a key without a value", () => {
     const clock = fixedClock();
-    const pool = createKeyPool([{ name: "a", env: "A", weight: 1, requestsPerMinute: 2 }, { name: "b", env: "B", weight: 1 }, { name: "none", env: "MISSING", weight: 5 }], (env) => values[env], clock, () => 0);
+    const pool = createKeyPool(
+      [
+        { name: "a", env: "A", weight: 1, requestsPerMinute: 2 },
+        { name: "b", env: "B", weight: 1 },
+        { name: "none", env: "MISSING", weight: 5 },
+      ],
+      (env) => values[env],
+      clock,
+      () => 0,
+    );
     expect(pool.names()).toEqual(["a", "b"]);
     pool.report("b", 429, "40");
     expect(name(pool.pick(new Set()))).toBe("a");

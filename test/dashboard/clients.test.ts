@@ -150,18 +150,16 @@ describe("per-client, per-session and cache sections in headless Chromium", { ti
       cost: number;
       n: number;
     }>;
-    const got = await page
-      .locator('[data-test="sessions"] tr[data-test="session"]')
-      .evaluateAll((trs) =>
-        trs.map((t) => ({
-          session: t.getAttribute("data-key"),
-          caller: t.getAttribute("data-caller"),
-          client: t.getAttribute("data-client"),
-          model: t.getAttribute("data-model"),
-          n: Number(t.getAttribute("data-requests")),
-          cost: Number(t.getAttribute("data-cost")),
-        })),
-      );
+    const got = await page.locator('[data-test="sessions"] tr[data-test="session"]').evaluateAll((trs) =>
+      trs.map((t) => ({
+        session: t.getAttribute("data-key"),
+        caller: t.getAttribute("data-caller"),
+        client: t.getAttribute("data-client"),
+        model: t.getAttribute("data-model"),
+        n: Number(t.getAttribute("data-requests")),
+        cost: Number(t.getAttribute("data-cost")),
+      })),
+    );
     expect(got.map((g) => [g.session, g.caller, g.client, g.n])).toEqual(want.map((w) => [w.session_id, w.caller_id, w.client, w.n]));
     const cc = got.find((g) => g.session === "cc-session-1" && g.caller === CALLERS[0]);
     expect(cc?.model).toBe("claude-sonnet-4-5");

@@ -58,7 +58,13 @@ export async function startKeyedOpenAi(keys: Readonly<Record<string, string>>, o
         created: Math.floor(Date.now() / 1000),
         model: body.model ?? "gpt-4o-mini",
         choices: [{ index: 0, message: { role: "assistant", content: "Hello.", refusal: null, annotations: [] }, logprobs: null, finish_reason: "stop" }],
-        usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 } },
+        usage: {
+          prompt_tokens: prompt,
+          completion_tokens: completion,
+          total_tokens: prompt + completion,
+          prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+          completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+        },
         service_tier: "default",
         system_fingerprint: "fp_fake",
       });

@@ -36,15 +36,7 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-keypool-"));
   writeFileSync(
     join(dir, "gatehouse.yaml"),
-    [
-      "providers:",
-      "  openai:",
-      `    upstream: ${fake.url}/v1`,
-      "    keys:",
-      "      - { name: primary, env: OPENAI_KEY_PRIMARY, weight: 3 }",
-      "      - { name: secondary, env: OPENAI_KEY_SECONDARY, weight: 1 }",
-      "",
-    ].join("\n"),
+    ["providers:", "  openai:", `    upstream: ${fake.url}/v1`, "    keys:", "      - { name: primary, env: OPENAI_KEY_PRIMARY, weight: 3 }", "      - { name: secondary, env: OPENAI_KEY_SECONDARY, weight: 1 }", ""].join("\n"),
   );
   const env = { OPENAI_KEY_PRIMARY: KEY_VALUES.primary, OPENAI_KEY_SECONDARY: KEY_VALUES.secondary, GATEHOUSE_DEV_TOKEN: CLIENT_TOKEN };
   const settings = parseSettings(env, { configDir: dir, dataDir: join(dir, "data"), port: 0 });
