@@ -196,8 +196,9 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
         // Fallback routing: this answer never reaches the client; free the socket.
         life.discard();
         res.resume();
-        const retryAfter = res.headers["retry-after"];
-        resolve({ retry: true, status, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter });
+        // node:http joins a repeated retry-after into one string (IncomingHttpHeaders types it so).
+        const retryAfter: string | undefined = res.headers["retry-after"];
+        resolve({ retry: true, status, retryAfter });
         return;
       }
       tap.onResponse(status);
