@@ -196,7 +196,7 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
         // Fallback routing: this answer never reaches the client; free the socket.
         life.discard();
         res.resume();
-        // node:http joins a repeated retry-after into one string (IncomingHttpHeaders types it so).
+        // node:http keeps the first retry-after and discards repeats, so it is one string (IncomingHttpHeaders types it so).
         const retryAfter: string | undefined = res.headers["retry-after"];
         resolve({ retry: true, status, retryAfter });
         return;
