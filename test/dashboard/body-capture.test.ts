@@ -136,6 +136,8 @@ describe("body capture", { timeout: 120_000 }, () => {
     const page = await context.newPage();
     const dialogs: string[] = [];
     page.on("dialog", (d) => void (dialogs.push(d.message()), d.dismiss()));
+    // The detail page is the ledger row's: wait for it too (the bodies' writer may land first).
+    await rowWhenWritten(h, id);
     await page.goto(`${h.gateway.url}/dashboard/requests/${id}`);
     const requestText = (await page.locator('[data-test="request-body-text"]').textContent()) ?? "";
     expect(requestText).toContain('<script>alert(\\"x\\")</script>');
@@ -167,6 +169,8 @@ describe("body capture", { timeout: 120_000 }, () => {
     const context = await browser.newContext();
     await context.addCookies([{ name: "gatehouse_token", value: CLIENT_TOKEN, url: `${h.gateway.url}/dashboard` }]);
     const page = await context.newPage();
+    // The detail page is the ledger row's: wait for it too (the bodies' writer may land first).
+    await rowWhenWritten(h, id);
     await page.goto(`${h.gateway.url}/dashboard/requests/${id}`);
     expect(await page.locator('[data-test="request-body"]').getAttribute("data-truncated")).toBe("1");
     expect(await page.locator('[data-test="request-body-truncated"]').count()).toBe(1);

@@ -115,7 +115,8 @@ describe("usage dates", () => {
   it("one day (--since = --until) is a valid range", async () => {
     const run = await gatehouse("usage", "--since", "2026-11-02", "--until", "2026-11-02", "--by", "model", "--format", "csv", "--data-dir", realDir);
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe("model,requests,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,reasoning_tokens,cost_usd,errors\r\ngpt-5,1,100,20,0,0,0,0.004200,0\r\n");
+    // The CSV's columns: the original ones in their places, cache_hit_rate and unpriced_requests appended.
+    expect(run.stdout).toBe("model,requests,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,reasoning_tokens,cost_usd,errors,cache_hit_rate,unpriced_requests\r\ngpt-5,1,100,20,0,0,0,0.004200,0,0.0000,0\r\n");
   });
 
   it("mcp audit --since says the format, and does not roll 2026-02-30 into March", async () => {
