@@ -17,11 +17,26 @@
  *       [--node-flags "…"]      more node flags for the (first) Gatehouse process, e.g. GC sizes
  *
  * Bounded: rounds × 3 phases × seconds, plus the soak (at most 500k requests).
+ * `--help` prints the header above and exits.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fixedCount, peakDuringStreams, rssMiB, sequential, throughput, type Target } from "./measure.ts";
 import { BENCH_TOKEN, startBareProxy, startSignedGatehouse, startUpstream } from "./processes.ts";
+
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  // The usage is this file's header comment: one text for the reader of the code and of --help.
+  const source = readFileSync(new URL(import.meta.url), "utf8");
+  const header = source.slice(source.indexOf("/**") + 3, source.indexOf("*/"));
+  process.stdout.write(
+    `${header
+      .split("\n")
+      .map((line) => line.replace(/^ \* ?/, ""))
+      .join("\n")
+      .trim()}\n`,
+  );
+  process.exit(0);
+}
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(name);

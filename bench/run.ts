@@ -2,13 +2,7 @@
  * `npm run bench`: one run measures a direct call, a bare Node pass-through proxy (the
  * floor), Gatehouse, and Portkey's open-source gateway against the same upstream process,
  * and prints every figure as a ratio to the direct call and the bare proxy of this run.
- *   --quick       shorter phases (for a smoke check, not for the README)
- *   --no-portkey  skip Portkey
- *   --no-scale    skip the scale-out rows (two instances on PostgreSQL, the worker in workerd)
- *   --no-cloud    skip the cloud-route rows (a Bedrock stream against the direct Anthropic route)
- *   --cloud-only  only the cloud-route rows
- *   --compare DIR one more Gatehouse row, started from another checkout (an older commit via
- *                 `git archive`, node_modules linked): a before/after in the same run; repeatable
+ * Its options are in HELP below (`npm run bench -- --help`).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -16,6 +10,22 @@ import { fixedCount, peakDuringStreams, percentile, rssMiB, sequential, throughp
 import { BENCH_TOKEN, startBareProxy, startPortkey, startSignedGatehouse, startUpstream, type Started } from "./processes.ts";
 import { startPostgresPair, startWorkerd } from "./scale.ts";
 import { measureCloudRoutes } from "./cloud-routes.ts";
+
+const HELP = `Usage: npm run bench [-- options]
+Measures a direct call, a bare Node proxy, Gatehouse and Portkey against one upstream, as ratios of this run.
+  --quick       shorter phases (for a smoke check, not for the README)
+  --no-portkey  skip Portkey
+  --no-scale    skip the scale-out rows (two instances on PostgreSQL, the worker in workerd)
+  --no-cloud    skip the cloud-route rows (a Bedrock stream against the direct Anthropic route)
+  --cloud-only  only the cloud-route rows
+  --compare DIR one more Gatehouse row, started from another checkout (an older commit via
+                \`git archive\`, node_modules linked): a before/after in the same run; repeatable
+  --help        this text
+`;
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
 
 const quick = process.argv.includes("--quick");
 const withPortkey = !process.argv.includes("--no-portkey");
