@@ -103,7 +103,7 @@ export function upstreamSecretValues(provider: ProviderDescriptor, keyEnv: strin
         if (typeof key.private_key_id === "string") values.push(key.private_key_id);
       } catch (err) {
         // Not JSON: the route itself refuses it at the first request (parseServiceAccountKey); the raw value is still redacted above.
-        void err;
+        if (!(err instanceof SyntaxError)) throw err;
       }
     }
   }
