@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { snapshotCost } from "../gateway/harness.ts";
 import { CLAUDE, claudeEnv, HALF_EVENT_PARSE_ERROR } from "./clients.ts";
 import { runGatehouse } from "./setup-harness.ts";
-import { clientHome, DEV_TOKEN, modelRequests, PROVIDER_KEYS, providerKeysIn, runClient, startServedGateway, type ClientRun, type ServedGateway } from "./served-gateway.ts";
+import { clientHome, DEV_TOKEN, expectRowsExact, modelRequests, PROVIDER_KEYS, providerKeysIn, runClient, startServedGateway, type ClientRun, type ServedGateway } from "./served-gateway.ts";
 
 const MODEL = "claude-sonnet-4-5";
 const USAGE = { input: 1000, output: 50 };
@@ -47,11 +47,7 @@ describe("Claude Code (claude -p, real 2.1.197 binary) through gatehouse serve",
       expectForwardedSafely(gw);
 
       const rows = await gw.stopAndReadLedger();
-      expect(rows, "one ledger row per request the provider saw, no junk rows").toHaveLength(requests.length);
-      for (const row of rows) {
-        expect(row).toMatchObject({ provider: "anthropic", model: MODEL, endpoint: "messages", streamed: 1, status: 200, outcome: "completed", input_tokens: USAGE.input, output_tokens: USAGE.output, unpriced: 0 });
-        expect(row.cost_usd).toBeCloseTo((USAGE.input * price.input + USAGE.output * price.output) / 1e6, 12);
-      }
+      expectRowsExact(rows, requests.length, { provider: "anthropic", model: MODEL, endpoint: "messages" }, USAGE, price);
       expect(providerKeysIn([run.stdout, run.stderr], home)).toEqual([]);
     } finally {
       await gw.close();

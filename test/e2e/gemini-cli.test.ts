@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { snapshotCost } from "../gateway/harness.ts";
 import { GEMINI, GEMINI_OFFLINE_SETTINGS, geminiEnv, HALF_EVENT_PARSE_ERROR } from "./clients.ts";
 import { runGatehouse } from "./setup-harness.ts";
-import { clientHome, DEV_TOKEN, modelRequests, PROVIDER_KEYS, providerKeysIn, runClient, startServedGateway, type ClientRun, type ServedGateway } from "./served-gateway.ts";
+import { clientHome, DEV_TOKEN, expectRowsExact, modelRequests, PROVIDER_KEYS, providerKeysIn, runClient, startServedGateway, type ClientRun, type ServedGateway } from "./served-gateway.ts";
 
 const MODEL = "gemini-2.5-flash";
 const USAGE = { input: 1000, output: 50 };
@@ -51,11 +51,7 @@ describe("Gemini CLI (gemini -p, real 0.61.0) through gatehouse serve", () => {
       expectForwardedSafely(gw);
 
       const rows = await gw.stopAndReadLedger();
-      expect(rows, "one ledger row per request the provider saw, no junk rows").toHaveLength(requests.length);
-      for (const row of rows) {
-        expect(row).toMatchObject({ provider: "google-ai-studio", model: MODEL, endpoint: "stream_generate", streamed: 1, status: 200, outcome: "completed", input_tokens: USAGE.input, output_tokens: USAGE.output, unpriced: 0 });
-        expect(row.cost_usd).toBeCloseTo((USAGE.input * price.input + USAGE.output * price.output) / 1e6, 12);
-      }
+      expectRowsExact(rows, requests.length, { provider: "google-ai-studio", model: MODEL, endpoint: "stream_generate" }, USAGE, price);
       expect(providerKeysIn([run.stdout, run.stderr], home)).toEqual([]);
     } finally {
       await gw.close();

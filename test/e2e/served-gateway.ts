@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { startFakeUpstream } from "../fake-upstream/index.ts";
 import type { FakeUpstream, RecordedRequest } from "../fake-upstream/types.ts";
 import { createServer } from "node:http";
+import { expect } from "vitest";
 import type { AddressInfo } from "node:net";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
@@ -221,4 +222,16 @@ export function providerKeysIn(texts: string[], home: string): string[] {
     for (const key of keys) if (content.includes(key)) found.push(`${file} contains ${key}`);
   }
   return found;
+}
+
+/**
+ * The ledger after a client's run: exactly one row per request the provider saw (no junk rows),
+ * each completed with the fake's usage and priced exactly at the bundled snapshot's price.
+ */
+export function expectRowsExact(rows: readonly LedgerRow[], providerRequests: number, expected: { provider: string; model: string; endpoint: string }, usage: { input: number; output: number }, price: { input: number; output: number }): void {
+  expect(rows, "one ledger row per request the provider saw, no junk rows").toHaveLength(providerRequests);
+  for (const row of rows) {
+    expect(row).toMatchObject({ ...expected, streamed: 1, status: 200, outcome: "completed", input_tokens: usage.input, output_tokens: usage.output, unpriced: 0 });
+    expect(row.cost_usd).toBeCloseTo((usage.input * price.input + usage.output * price.output) / 1e6, 12);
+  }
 }
