@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { AppDeps } from "../core/deps.ts";
 import { describeError, type AppEnv } from "../core/app.ts";
 import { GatewayError, toGatewayError } from "../core/errors.ts";
-import { checkedQuery, createKeyPool, isPoolExhausted, matchEndpoint, type KeyPool, PASS_THROUGH_SPEC, providers, setEndUser, shapeOf, type EndpointSpec, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
+import { checkedQuery, isPoolExhausted, matchEndpoint, PASS_THROUGH_SPEC, providers, setEndUser, shapeOf, type EndpointSpec, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
 import type { UpstreamProviderConfig } from "../config/index.ts";
 import { isUsageOnlyEvent } from "../usage/index.ts";
 import type { Pricer } from "../catalog/index.ts";
@@ -17,10 +17,11 @@ import { keepStateless, planObjectAccess } from "./objects.ts";
 import { parseJsonRequest, requireNoBody } from "./request-body.ts";
 import { createResponsesSocketSession } from "./responses-websocket.ts";
 import { uuidv7 } from "../core/ids.ts";
-import { isRetrySignal, type IncomingHead, type ProxyTransport, type ResponseTap } from "./transport.ts";
+import { isRetrySignal, type IncomingHead, type ProxyTransport } from "./transport.ts";
 import type { ProxyPolicy } from "./policy.ts";
 import type { CallerConcurrencyLimiter, ConcurrencySlot } from "./concurrency.ts";
-import type { UpstreamAuth, UpstreamSigner } from "./upstream-auth.ts";
+import type { UpstreamAuth } from "./upstream-auth.ts";
+import { configuredRoute, keyPoolCache, reportingTo, type ConfiguredRoute } from "./route.ts";
 
 export interface ProxyServices {
   transport: ProxyTransport;
@@ -54,18 +55,6 @@ interface Classified {
   shape: RequestShape;
 }
 
-/** The configured route to a provider: its config, upstream base URL and key, or its signer. */
-interface ConfiguredRoute {
-  config: UpstreamProviderConfig;
-  base: string;
-  key: string | undefined;
-  /** Cloud routes: the account's path (project, location) put into the forwarded path. */
-  forwardPath: (path: string) => string;
-  signer: UpstreamSigner | undefined;
-  /** A key pool (`providers.<id>.keys`): each attempt takes its key from it instead of `key`. */
-  pool: KeyPool | undefined;
-}
-
 /**
  * The hot path, one request, as a pipeline reporting to one observer: refuse unforwarded
  * methods → authenticate (identified) → the provider must be configured → canonicalise the
@@ -84,18 +73,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
   const strippedForJson = [...stripped, "content-encoding"];
   const metering: MeteringServices = { pricer: services.pricer, logger };
   // Key pools live across requests (their cooldowns are the point), rebuilt when a reload changes the keys.
-  const pools = new Map<string, KeyPool>();
-  const poolFor = (config: UpstreamProviderConfig): KeyPool | undefined => {
-    if (!config.keys) return undefined;
-    const id = JSON.stringify(config.keys);
-    let pool = pools.get(id);
-    if (!pool) {
-      pools.clear();
-      pool = createKeyPool(config.keys, (env) => deps.secrets.get(env), clock);
-      pools.set(id, pool);
-    }
-    return pool;
-  };
+  const poolFor = keyPoolCache(deps);
 
   return async (c: Context<AppEnv>): Promise<Response> => {
     const startedAt = clock.monotonic();
@@ -278,45 +256,6 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       listener?.ended({ outcome: "not_forwarded", status: error.status, errorCode: error.code, error, row: record ? ledgerRow(record, shape, error.status, "not_forwarded", error.code) : undefined });
       return errorResponse(err);
     }
-  };
-}
-
-/** The provider's configured upstream and key (or signer), or not_configured saying what to set. */
-function configuredRoute(provider: ProviderDescriptor, deps: AppDeps, upstreamAuth: UpstreamAuth | undefined, poolFor: (config: UpstreamProviderConfig) => KeyPool | undefined): ConfiguredRoute {
-  const config = deps.config.current().providers[provider.id];
-  if (!config) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
-  if (provider.cloudUpstream) {
-    const cloud = provider.cloudUpstream({ region: config.region, project: config.project, location: config.location });
-    const signer = upstreamAuth?.signerFor(provider, config);
-    if (!signer) throw new GatewayError("not_configured", `Provider ${provider.id} signs its requests with cloud credentials, and this gateway has no signer for them.`);
-    return { config, base: config.upstream ?? cloud.defaultBase, key: undefined, forwardPath: cloud.forwardPath, signer, pool: undefined };
-  }
-  const base = config.upstream ?? provider.defaultUpstream;
-  if (!base) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
-  const pool = poolFor(config);
-  if (pool) {
-    // The env names are not secrets; an administrator needs them to fix this.
-    if (pool.names().length === 0) throw new GatewayError("not_configured", `No key of provider ${provider.id}'s key pool has a value: set ${(config.keys ?? []).map((k) => k.env).join(" or ")} in the gateway's environment or secrets file.`);
-    return { config, base, key: undefined, forwardPath: samePath, signer: undefined, pool };
-  }
-  const keyName = config.apiKeyEnv ?? provider.defaultApiKeyEnv;
-  const key = deps.secrets.get(keyName);
-  // The env var's name is not a secret; an administrator needs it to fix this.
-  if (!key && !provider.keyOptional) throw new GatewayError("not_configured", `No key is configured for provider ${provider.id}: set ${keyName} in the gateway's environment or secrets file.`);
-  return { config, base, key, forwardPath: samePath, signer: undefined, pool: undefined };
-}
-
-const samePath = (path: string): string => path;
-
-/** A tap that tells the key pool how the upstream answered its key (the response's retry-after is not read here: the default cooldown applies). */
-function reportingTo(pool: KeyPool, keyName: string, tap: ResponseTap): ResponseTap {
-  return {
-    onResponse(status) {
-      pool.report(keyName, status, undefined);
-      tap.onResponse(status);
-    },
-    onChunk: (chunk) => tap.onChunk(chunk),
-    onEnd: (outcome, failure) => tap.onEnd(outcome, failure),
   };
 }
 
