@@ -51,15 +51,31 @@ export function catalogProviderFor(orgConfig: OrgConfig, providerId: ProviderId)
 function resolveUncached(catalog: Catalog, orgConfig: OrgConfig, providerId: ProviderId, model: string): ResolvedPrice | undefined {
   const override = findOverride(orgConfig, providerId, model);
   if (override) return { price: override, source: "override" };
-  const catalogProvider = catalogProviderFor(orgConfig, providerId);
+  const named = namedCompatCatalog(orgConfig, providerId, model);
+  const catalogProvider = named ? named.catalogProvider : catalogProviderFor(orgConfig, providerId);
   if (catalogProvider === undefined) return undefined;
+  const catalogModel = named ? named.model : model;
   // The id itself first; then the ids the provider says it is the same model as (Bedrock's `us.anthropic.…` profiles).
-  for (const id of [model, ...(providerById(providerId).catalogModelFallbacks?.(model) ?? [])]) {
+  for (const id of [catalogModel, ...(providerById(providerId).catalogModelFallbacks?.(catalogModel) ?? [])]) {
     const entry = catalog.findModel(catalogProvider, id);
     const price = entry ? modelPrice(entry) : undefined;
     if (price) return { price, source: "catalog" };
   }
   return undefined;
+}
+
+/**
+ * A named compat upstream's model (`compat` + `vllm/llama-3.3-70b`) is priced in that
+ * upstream's catalog provider under its own id; an upstream without one has no catalog price
+ * (only a `pricing:` override). Undefined for every other model.
+ */
+function namedCompatCatalog(orgConfig: OrgConfig, providerId: ProviderId, model: string): { catalogProvider: string | undefined; model: string } | undefined {
+  const upstreams = providerId === "compat" ? orgConfig.providers.compat?.upstreams : undefined;
+  if (!upstreams) return undefined;
+  const slash = model.indexOf("/");
+  const name = model.slice(0, Math.max(0, slash));
+  const named = name !== "" && Object.hasOwn(upstreams, name) ? upstreams[name] : undefined;
+  return named ? { catalogProvider: named.catalogProvider, model: model.slice(slash + 1) } : undefined;
 }
 
 function findOverride(orgConfig: OrgConfig, providerId: ProviderId, model: string): ModelPrice | undefined {

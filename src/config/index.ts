@@ -1,5 +1,5 @@
-export { orgConfigSchema, providerIdSchema, modelPriceSchema, upstreamProviderSchema } from "./schema.ts";
-export type { OrgConfig, ProviderId, UpstreamProviderConfig } from "./schema.ts";
+export { orgConfigSchema, providerIdSchema, modelPriceSchema, upstreamProviderSchema, namedCompatUpstreamSchema } from "./schema.ts";
+export type { OrgConfig, ProviderId, UpstreamProviderConfig, NamedCompatUpstreamConfig } from "./schema.ts";
 export { ConfigHolder } from "./holder.ts";
 export { agentSchema, commandSchema, permissionSchema, servedOpencodeConfigSchema, modelRefSchema } from "./opencode-schema.ts";
 export type { AgentConfig, CommandConfig, PermissionConfig, OpencodeModel, ServedOpencodeConfig } from "./opencode-schema.ts";

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ENABLEABLE_OBJECT_KINDS, PROVIDER_IDS, type ProviderId } from "../providers/ids.ts";
 import { AWS_REGION } from "../providers/bedrock.ts";
 import { GCP_LOCATION, GCP_PROJECT } from "../providers/vertex.ts";
+import { COMPAT_UPSTREAM_NAME, RESERVED_COMPAT_UPSTREAM_NAMES } from "../providers/compat-upstreams.ts";
 import { policySchema } from "./policy-schema.ts";
 import { mcpServersSchema } from "./mcp-schema.ts";
 import { knowledgeConfigSchema } from "./knowledge-schema.ts";
@@ -39,7 +40,7 @@ export const passThroughSchema = z
   })
   .strict();
 
-export const upstreamProviderSchema = z
+const providerFields = z
   .object({
     upstream: z.url().optional().describe("Base URL requests are forwarded to; defaults to the provider's public API."),
     apiKeyEnv: z
@@ -93,6 +94,31 @@ export const upstreamProviderSchema = z
   })
   .strict();
 
+/**
+ * One named OpenAI-compatible upstream under `providers.compat.upstreams`: its own server,
+ * key (or key pool), catalog provider and models. It inherits nothing key-related from the
+ * unnamed default: an upstream without `apiKeyEnv` or `keys` gets no key.
+ */
+export const namedCompatUpstreamSchema = providerFields
+  .pick({ apiKeyEnv: true, keys: true, catalogProvider: true, name: true, models: true, whitelist: true, pinHeaders: true })
+  .extend({ upstream: z.url().describe("Base URL of this OpenAI-compatible server, e.g. http://10.0.0.5:8000/v1 (vLLM) or https://api.deepseek.com/v1.") })
+  .strict();
+
+export const upstreamProviderSchema = providerFields
+  .extend({
+    upstreams: z
+      .record(
+        z
+          .string()
+          .regex(COMPAT_UPSTREAM_NAME, "must be a short lower-case name (a-z, 0-9, -; at most 32 characters, starting with a letter or digit)")
+          .refine((name) => !RESERVED_COMPAT_UPSTREAM_NAMES.includes(name), `must not be one of ${RESERVED_COMPAT_UPSTREAM_NAMES.join(", ")} (the first segments of /compat's own paths)`),
+        namedCompatUpstreamSchema,
+      )
+      .optional()
+      .describe("compat only: named OpenAI-compatible upstreams (docs/providers/compat.md). Model <name>/<model> on /compat/v1, or /compat/<name>/v1 with the bare model, goes to upstream <name>; the ledger's model is <name>/<model>."),
+  })
+  .strict();
+
 export const orgConfigSchema = z
   .object({
     providers: z
@@ -101,6 +127,9 @@ export const orgConfigSchema = z
       .superRefine((providers, ctx) => {
         // A cloud route cannot reach anything without its account: refused at load, not per request.
         if (providers.bedrock && providers.bedrock.region === undefined) ctx.addIssue({ code: "custom", path: ["bedrock", "region"], message: "bedrock needs region: the AWS region of its Bedrock runtime endpoint, e.g. us-east-1" });
+        for (const [id, config] of Object.entries(providers)) {
+          if (id !== "compat" && config?.upstreams !== undefined) ctx.addIssue({ code: "custom", path: [id, "upstreams"], message: "upstreams (named OpenAI-compatible servers) exist only under providers.compat" });
+        }
         if (providers.vertex && providers.vertex.project === undefined) ctx.addIssue({ code: "custom", path: ["vertex", "project"], message: "vertex needs project: the Google Cloud project id whose Vertex AI is used" });
       })
       .describe("Providers served by this gateway."),
@@ -129,3 +158,4 @@ export const orgConfigSchema = z
 
 export type OrgConfig = z.infer<typeof orgConfigSchema>;
 export type UpstreamProviderConfig = z.infer<typeof upstreamProviderSchema>;
+export type NamedCompatUpstreamConfig = z.infer<typeof namedCompatUpstreamSchema>;

@@ -8,3 +8,4 @@ export { cachedCredentials, createSigV4Signer, type AwsCredentials, type AwsCred
 export { createServiceAccountTokens, parseServiceAccountKey, CLOUD_PLATFORM_SCOPE, type ServiceAccountKey } from "./google-oauth.ts";
 export type { ProviderDescriptor, RequestShape, KeyPlacement, UpstreamAuthKind, CloudAccount, CloudUpstream, JsonObject, EndpointSpec, EndpointMethod, ObjectKind, ObjectAction, EndUserField } from "./types.ts";
 export { createKeyPool, isPoolExhausted, retryAfterMs, DEFAULT_COOLDOWN_MS, MAX_COOLDOWN_MS, type KeyPool, type PoolKey, type PoolKeySpec, type PoolExhausted } from "./key-pool.ts";
+export { COMPAT_UPSTREAM_NAME, RESERVED_COMPAT_UPSTREAM_NAMES, splitCompatModel, compatPathUpstream, compatGatewayModel, noDefaultCompatUpstream, type CompatModelTarget, type CompatPath } from "./compat-upstreams.ts";

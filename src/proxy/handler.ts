@@ -22,6 +22,7 @@ import type { ProxyPolicy } from "./policy.ts";
 import type { CallerConcurrencyLimiter, ConcurrencySlot } from "./concurrency.ts";
 import type { UpstreamAuth } from "./upstream-auth.ts";
 import { configuredRoute, keyPoolCache, reportingTo, type ConfiguredRoute } from "./route.ts";
+import { attemptRoute, namedModelList, namedShape, namedTarget, routeBeforeModel } from "./compat-upstreams.ts";
 
 export interface ProxyServices {
   transport: ProxyTransport;
@@ -53,6 +54,8 @@ interface Classified {
   bodyBytes: Uint8Array | undefined;
   body: JsonObject | undefined;
   shape: RequestShape;
+  /** The named compat upstream the path chose (`/compat/<name>/…`). */
+  pathUpstream: string | undefined;
 }
 
 /**
@@ -105,22 +108,29 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       record = { requestId, ts, startedAt, caller, provider, clock, client: clientOf(head.headers) };
       listener?.identified?.(caller);
 
-      const route = configuredRoute(provider, deps, services.upstreamAuth, poolFor);
-      upstreamHost = hostOf(route.base);
+      // Undefined on a compat route with named upstreams: each attempt's model picks its upstream (compat-upstreams.ts).
+      const { config, route } = routeBeforeModel(provider, deps, services.upstreamAuth, poolFor);
+      if (route) upstreamHost = hostOf(route.base);
       // Everything that decides what the request is happens here, once; any failure refuses it.
-      const request = await classify(c, provider, route.config, head, transport, settings);
+      const request = await classify(c, provider, config, head, transport, settings, (model) => deps.config.current().policy?.routing.aliases[model] !== undefined);
       shape = request.shape;
       listener?.classified?.(shape);
       if (request.spec.websocket !== undefined) {
-        const upgraded = await openSocket(c, provider, deps, services, stripped, request, record, route, head, upstreamHost, listener);
+        const upgraded = await openSocket(c, provider, deps, services, stripped, request, record, route ?? configuredRoute(provider, deps, services.upstreamAuth, poolFor), head, upstreamHost, listener);
         // The upgrade carries no usage of its own: each response.create on the socket is its own request.
         listener?.ended({ outcome: "completed", status: 101, errorCode: null, row: undefined });
         return upgraded;
       }
-      const objectPlan = await planObjectAccess(provider, route.config, shape, request.body, caller, ownership);
+      const objectPlan = await planObjectAccess(provider, config, shape, request.body, caller, ownership);
       let bodyChanged = keepStateless(shape, request.body);
       const admission = await services.policy.admit({ caller, provider, shape, body: request.body, requestId, path: request.target.path, bodyBytes: request.bodyBytes?.byteLength ?? 0 });
       listener?.admitted?.(admission);
+      // /compat/v1/models with named upstreams: the gateway's own list of every upstream's models.
+      const namedList = namedModelList(provider, config, shape.endpoint, request.pathUpstream);
+      if (namedList) {
+        listener?.ended({ outcome: "completed", status: 200, errorCode: null, row: ledgerRow(record, shape, 200, "completed", null) });
+        return namedList(requestId);
+      }
       // Fair use: the caller's upstream requests in flight are capped (src/proxy/concurrency.ts).
       slot = services.concurrency?.acquire(caller.id);
       if (admission.bodyChanged) bodyChanged = true;
@@ -138,16 +148,14 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
           hideInjectedUsage = true;
         }
       }
-      const headersWith = (key: string | undefined): Record<string, string> =>
+      const headersWith = (key: string | undefined, pinHeaders: Record<string, string>): Record<string, string> =>
         forwardRequestHeaders(
           head.headers,
           key ? { placement: provider.keyPlacement, value: key } : undefined,
           // A JSON body is re-serialised from what was parsed, so it leaves as plain JSON.
-          gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, body !== undefined),
+          gatewayHeaders(pinHeaders, services.userIdHeader, caller.id, body !== undefined),
           body ? strippedForJson : stripped,
         );
-      const pool = route.pool;
-      let headers = headersWith(route.key);
       const search = encodeQuery(request.query);
 
       // Routing: the admitted model first, then its fallbacks (only before a byte reached the client).
@@ -161,6 +169,11 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       let triedKeys = new Set<string>();
       for (let attempt = 1; ; attempt++) {
         const model = models[modelIndex];
+        // Each attempt's own upstream, key and model id (a named compat upstream per model; else the request's route).
+        const { route: attemptTo, upstreamModel } = attemptRoute(provider, deps, services.upstreamAuth, poolFor, { route, config, pathUpstream: request.pathUpstream }, model);
+        upstreamHost = hostOf(attemptTo.base);
+        const pool = attemptTo.pool;
+        let headers = headersWith(attemptTo.key, attemptTo.config.pinHeaders);
         let keyName: string | undefined;
         if (pool) {
           const picked = pool.pick(triedKeys);
@@ -175,19 +188,19 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
             return errorResponse(exhausted);
           }
           keyName = picked.name;
-          headers = headersWith(picked.value);
+          headers = headersWith(picked.value, attemptTo.config.pinHeaders);
         }
         const moreKeys = pool !== undefined && triedKeys.size + 1 < pool.names().length;
         const isLast = modelIndex === models.length - 1 && !moreKeys;
         const attemptShape: RequestShape = { ...shape, model };
         let attemptPath = target.forwardPath;
-        if (model !== undefined && model !== requestedModel) {
+        if (upstreamModel !== undefined && (model !== requestedModel || upstreamModel !== model)) {
           if (spec.model === "body" && body) {
-            body["model"] = model;
+            body["model"] = upstreamModel;
             bodyChanged = true;
-          } else if (spec.model === "path") attemptPath = withPathModel(target.forwardPath, requestedModel ?? "", model);
+          } else if (spec.model === "path") attemptPath = withPathModel(target.forwardPath, requestedModel ?? "", upstreamModel);
         }
-        attemptPath = route.forwardPath(attemptPath);
+        attemptPath = attemptTo.forwardPath(attemptPath);
         // What the upstream gets is what was classified: a parsed body always leaves re-serialised
         // (no duplicate keys, escapes or encodings read one way here and another way there).
         if (body && (serialized === undefined || bodyChanged)) {
@@ -199,8 +212,8 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         listener?.upstreamHeaders?.(attempt, headers);
         if (attempt === 1 && attemptBody) listener?.requestBody?.(attemptBody);
         // Signed last, over exactly what leaves; a route whose credentials cannot be had is refused here, before anything is sent.
-        const unsigned = { url: upstreamUrl(route.base, attemptPath, search), method: head.method, headers, body: attemptBody };
-        const outgoing = route.signer ? await route.signer(unsigned) : unsigned;
+        const unsigned = { url: upstreamUrl(attemptTo.base, attemptPath, search), method: head.method, headers, body: attemptBody };
+        const outgoing = attemptTo.signer ? await attemptTo.signer(unsigned) : unsigned;
 
         const meteringTap = createMeteringTap(record, { shape: attemptShape, attempt, requestedModel, request: { body, bytes: attemptBody?.byteLength ?? 0 }, serverAddress: upstreamHost, keyName }, metering, listener);
         const ownedTap = objectPlan ? objectPlan.wrapTap(meteringTap) : meteringTap;
@@ -266,8 +279,8 @@ function withPathModel(forwardPath: string, requested: string, model: string): s
 }
 
 /** Canonical target → declared endpoint (default deny) → checked query → the body as that endpoint takes it. */
-async function classify(c: Context<AppEnv>, provider: ProviderDescriptor, config: UpstreamProviderConfig, head: IncomingHead, transport: ProxyTransport, settings: AppDeps["settings"]): Promise<Classified> {
-  const target = canonicalTarget(head.path, head.search, provider.routePrefix);
+async function classify(c: Context<AppEnv>, provider: ProviderDescriptor, config: UpstreamProviderConfig, head: IncomingHead, transport: ProxyTransport, settings: AppDeps["settings"], isAlias: (model: string) => boolean): Promise<Classified> {
+  const target = namedTarget(provider, config, canonicalTarget(head.path, head.search, provider.routePrefix));
   const match = matchEndpoint(provider, head.method, target.path, config.passThrough);
   const spec = match.spec;
   const query = checkedQuery(provider, spec, target.query, spec.name === PASS_THROUGH_SPEC.name);
@@ -278,7 +291,7 @@ async function classify(c: Context<AppEnv>, provider: ProviderDescriptor, config
     bodyBytes = await transport.readBody(c, settings.maxRequestBodyBytes, settings.requestBodyTimeoutMs);
     if (spec.body === "json") body = parseJsonRequest(bodyBytes, head.headers["content-type"], head.headers["content-encoding"]);
   }
-  return { target, query, spec, bodyBytes, body, shape: shapeOf(match, query, body) };
+  return { target, query, spec, bodyBytes, body, shape: namedShape(provider, config, target.upstream, shapeOf(match, query, body), isAlias), pathUpstream: target.upstream };
 }
 
 /** The Responses API's WebSocket mode: one governed, metered request per response.create. */

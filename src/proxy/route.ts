@@ -17,26 +17,37 @@ export interface ConfiguredRoute {
   pool: KeyPool | undefined;
 }
 
-/** One key pool per provider config, kept across requests; a reload that changes the keys starts a new pool. */
-export function keyPoolCache(deps: Pick<AppDeps, "secrets" | "clock">): (config: UpstreamProviderConfig) => KeyPool | undefined {
-  const pools = new Map<string, KeyPool>();
-  return (config) => {
+/**
+ * One key pool per upstream (the provider's, or a named compat upstream's: `slot`), kept
+ * across requests; a reload that changes an upstream's keys starts a new pool for it.
+ */
+export function keyPoolCache(deps: Pick<AppDeps, "secrets" | "clock">): (config: Pick<UpstreamProviderConfig, "keys">, slot?: string) => KeyPool | undefined {
+  const pools = new Map<string, { id: string; pool: KeyPool }>();
+  return (config, slot = "") => {
     if (!config.keys) return undefined;
     const id = JSON.stringify(config.keys);
-    let pool = pools.get(id);
-    if (!pool) {
-      pools.clear();
-      pool = createKeyPool(config.keys, (env) => deps.secrets.get(env), deps.clock);
-      pools.set(id, pool);
+    let entry = pools.get(slot);
+    if (!entry || entry.id !== id) {
+      entry = { id, pool: createKeyPool(config.keys, (env) => deps.secrets.get(env), deps.clock) };
+      pools.set(slot, entry);
     }
-    return pool;
+    return entry.pool;
   };
 }
 
 /** The provider's configured upstream and key (or signer), or not_configured saying what to set. */
-export function configuredRoute(provider: ProviderDescriptor, deps: AppDeps, upstreamAuth: UpstreamAuth | undefined, poolFor: (config: UpstreamProviderConfig) => KeyPool | undefined): ConfiguredRoute {
-  const config = deps.config.current().providers[provider.id];
-  if (!config) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
+export function configuredRoute(
+  provider: ProviderDescriptor,
+  deps: AppDeps,
+  upstreamAuth: UpstreamAuth | undefined,
+  poolFor: (config: Pick<UpstreamProviderConfig, "keys">, slot?: string) => KeyPool | undefined,
+  /** A named compat upstream (`providers.compat.upstreams.<name>`): its own base, key or pool, and pinned headers. */
+  upstreamName?: string,
+): ConfiguredRoute {
+  const providerConfig = deps.config.current().providers[provider.id];
+  if (!providerConfig) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
+  if (upstreamName !== undefined) return namedCompatRoute(provider, deps, providerConfig, upstreamName, poolFor);
+  const config = providerConfig;
   if (provider.cloudUpstream) {
     const cloud = provider.cloudUpstream({ region: config.region, project: config.project, location: config.location });
     const signer = upstreamAuth?.signerFor(provider, config);
@@ -59,6 +70,24 @@ export function configuredRoute(provider: ProviderDescriptor, deps: AppDeps, ups
 }
 
 const samePath = (path: string): string => path;
+
+/** A named compat upstream's route: nothing key-related comes from the unnamed default, so one upstream's key never reaches another. */
+function namedCompatRoute(provider: ProviderDescriptor, deps: AppDeps, providerConfig: UpstreamProviderConfig, name: string, poolFor: (config: Pick<UpstreamProviderConfig, "keys">, slot?: string) => KeyPool | undefined): ConfiguredRoute {
+  const named = providerConfig.upstreams && Object.hasOwn(providerConfig.upstreams, name) ? providerConfig.upstreams[name] : undefined;
+  if (!named) throw new GatewayError("not_found", `No compat upstream named "${name}" is configured on this gateway.`);
+  const { upstreams: _upstreams, ...shared } = providerConfig;
+  const config: UpstreamProviderConfig = { ...shared, upstream: named.upstream, apiKeyEnv: named.apiKeyEnv, keys: named.keys, catalogProvider: named.catalogProvider, name: named.name, models: named.models, whitelist: named.whitelist, pinHeaders: named.pinHeaders };
+  const pool = poolFor(named, `upstream:${name}`);
+  if (pool) {
+    if (pool.names().length === 0) throw new GatewayError("not_configured", `No key of compat upstream ${name}'s key pool has a value: set ${(named.keys ?? []).map((k) => k.env).join(" or ")} in the gateway's environment or secrets file.`);
+    return { config, base: named.upstream, key: undefined, forwardPath: samePath, signer: undefined, pool };
+  }
+  const key = named.apiKeyEnv === undefined ? undefined : deps.secrets.get(named.apiKeyEnv);
+  // A named key that is configured but has no value is a mistake, not an open server: refused.
+  if (named.apiKeyEnv !== undefined && !key) throw new GatewayError("not_configured", `No key is configured for compat upstream ${name}: set ${named.apiKeyEnv} in the gateway's environment or secrets file.`);
+  if (!key && !provider.keyOptional) throw new GatewayError("not_configured", `No key is configured for compat upstream ${name}: set apiKeyEnv or keys under providers.compat.upstreams.${name}.`);
+  return { config, base: named.upstream, key, forwardPath: samePath, signer: undefined, pool: undefined };
+}
 
 /** A tap that tells the key pool how the upstream answered its key (the response's retry-after is not read here: the default cooldown applies). */
 export function reportingTo(pool: KeyPool, keyName: string, tap: ResponseTap): ResponseTap {
