@@ -13,7 +13,7 @@ import type { FakeUpstream } from "../fake-upstream/types.ts";
  * A real gateway in front of several instances of the wire-exact fake OpenAI server, one per
  * named compat upstream, each accepting only ITS key (any other key gets OpenAI's 401):
  * vllm (priced in the deepseek catalog), ollama (a pricing override), openrouter (model ids
- * with "/"), local (no key: keyOptional), and the unnamed default.
+ * with "/"), local (no key: keyOptional), broken (its key's env var unset), and the unnamed default.
  */
 export const DEV_TOKEN = "gh_test_client_token_compat_named_01";
 export const UPSTREAM_KEYS = { vllm: "vllm-fake-key-0001", ollama: "ollama-fake-key-0002", openrouter: "sk-or-fake-key-0003", default: "default-fake-key-0004" } as const;
@@ -58,6 +58,9 @@ export async function startNamedHarness(options: { withDefault?: boolean; policy
     "        whitelist: [aion-labs/aion-1.0-mini]",
     "      local:",
     `        upstream: ${fakes.ollama.url}/v1`,
+    "      broken:",
+    `        upstream: ${fakes.vllm.url}/v1`,
+    "        apiKeyEnv: BROKEN_UPSTREAM_KEY_UNSET",
     "pricing:",
     '  "compat/ollama/qwen3:8b": { input: 0.1, output: 0.2 }',
     ...(options.policy ? [options.policy] : []),
