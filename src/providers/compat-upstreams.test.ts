@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { orgConfigSchema } from "../config/index.ts";
-import { compatGatewayModel, compatPathUpstream, RESERVED_COMPAT_UPSTREAM_NAMES, splitCompatModel } from "./compat-upstreams.ts";
+import { compatGatewayModel, compatPathUpstream, splitCompatModel } from "./compat-upstreams.ts";
 
 const names = ["vllm", "ollama", "openrouter"];
 
@@ -43,21 +42,5 @@ describe("compatGatewayModel", () => {
 
   it("refuses a path name and a body name together, whether they agree or not", () => {
     for (const model of ["vllm/llama", "ollama/llama", "OLLAMA/llama"]) expect(() => compatGatewayModel(names, "ollama", model), model).toThrow(/on \/compat\/ollama\/v1/);
-  });
-});
-
-describe("providers.compat.upstreams config", () => {
-  const parse = (providers: unknown) => orgConfigSchema.safeParse({ providers });
-  it("accepts short lower-case names with an upstream each", () => {
-    const parsed = parse({ compat: { upstreams: { vllm: { upstream: "http://127.0.0.1:8000/v1", apiKeyEnv: "VLLM_KEY", catalogProvider: "deepseek" }, "gpu-2": { upstream: "http://127.0.0.1:11434/v1" } } } });
-    expect(parsed.success).toBe(true);
-  });
-
-  it("refuses other names, the route's own roots, a missing upstream, unknown fields, and upstreams on another provider", () => {
-    for (const name of ["VLLM", "-x", "a_b", "a.b", "x".repeat(33), ...RESERVED_COMPAT_UPSTREAM_NAMES]) expect(parse({ compat: { upstreams: { [name]: { upstream: "http://127.0.0.1:1/v1" } } } }).success, name).toBe(false);
-    expect(parse({ compat: { upstreams: { vllm: {} } } }).success).toBe(false);
-    expect(parse({ compat: { upstreams: { vllm: { upstream: "http://127.0.0.1:1/v1", passThrough: [] } } } }).success).toBe(false);
-    expect(parse({ openai: { upstreams: { vllm: { upstream: "http://127.0.0.1:1/v1" } } } }).success).toBe(false);
-    expect(RESERVED_COMPAT_UPSTREAM_NAMES).toEqual(expect.arrayContaining(["v1", "chat", "responses", "embeddings", "models"]));
   });
 });
