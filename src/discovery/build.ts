@@ -40,7 +40,11 @@ export function buildWellKnown(config: OrgConfig, settings: Pick<Settings, "logi
     const catalogId = upstream.catalogProvider ?? descriptor.defaultCatalogProvider;
     const servesModel = descriptor.opencode.servesModel;
     const listed = catalogId ? catalog.listModels(catalogId) : [];
-    const models = servedModels(servesModel ? listed.filter((m) => servesModel(m.id)) : listed, upstream.models ?? {}, upstream.whitelist);
+    const ownModels = servedModels(servesModel ? listed.filter((m) => servesModel(m.id)) : listed, upstream.models ?? {}, upstream.whitelist);
+    // Named compat upstreams: one OpenCode provider, each upstream's models as `<name>/<model>` (the ids the route reads).
+    const named = id === "compat" && upstream.upstreams !== undefined ? namedUpstreamModels(upstream.upstreams, catalog) : undefined;
+    const models = named ? { ...(upstream.upstream !== undefined ? ownModels : {}), ...named.models } : ownModels;
+    const whitelist = named && (named.whitelisted || upstream.whitelist) ? Object.keys(models) : upstream.whitelist;
     const zdrOptions = descriptor.opencode.zdrModelOptions;
     if (zdrOptions && upstream.zeroDataRetention) {
       for (const model of Object.values(models)) model.options = { ...model.options, ...zdrOptions };
@@ -49,7 +53,7 @@ export function buildWellKnown(config: OrgConfig, settings: Pick<Settings, "logi
     provider[opencodeProviderId(id)] = {
       ...(descriptor.opencode.npm ? { npm: descriptor.opencode.npm } : {}),
       ...(name ? { name } : {}),
-      ...(upstream.whitelist ? { whitelist: [...upstream.whitelist] } : {}),
+      ...(whitelist ? { whitelist: [...whitelist] } : {}),
       ...(Object.keys(models).length ? { models } : {}),
       options: {
         baseURL: `${baseUrl}${descriptor.opencode.basePath ?? descriptor.clientBasePath}`,
@@ -74,6 +78,18 @@ export function buildWellKnown(config: OrgConfig, settings: Pick<Settings, "logi
   };
   const filled = fillBaseUrl(served, baseUrl);
   return { auth: { command: loginCommand(settings, baseUrl), env: settings.tokenEnv }, config: servedOpencodeConfigSchema.parse(filled) };
+}
+
+/** Every named compat upstream's models (its catalog provider's plus its own `models`, within its whitelist), prefixed with its name. */
+function namedUpstreamModels(upstreams: NonNullable<NonNullable<OrgConfig["providers"]["compat"]>["upstreams"]>, catalog: ModelLister): { models: Record<string, OpencodeModel>; whitelisted: boolean } {
+  const models: Record<string, OpencodeModel> = {};
+  let whitelisted = false;
+  for (const [name, named] of Object.entries(upstreams)) {
+    if (named.whitelist) whitelisted = true;
+    const own = servedModels(named.catalogProvider ? catalog.listModels(named.catalogProvider) : [], named.models ?? {}, named.whitelist);
+    for (const [id, model] of Object.entries(own)) models[`${name}/${id}`] = model;
+  }
+  return { models, whitelisted };
 }
 
 function servedModels(fromCatalog: readonly CatalogModelInfo[], fromConfig: Record<string, OpencodeModel>, whitelist: readonly string[] | undefined): Record<string, OpencodeModel> {
