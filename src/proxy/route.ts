@@ -77,7 +77,8 @@ function namedCompatRoute(provider: ProviderDescriptor, deps: AppDeps, providerC
   if (!named) throw new GatewayError("not_found", `No compat upstream named "${name}" is configured on this gateway.`);
   const { upstreams: _upstreams, ...shared } = providerConfig;
   const config: UpstreamProviderConfig = { ...shared, upstream: named.upstream, apiKeyEnv: named.apiKeyEnv, keys: named.keys, catalogProvider: named.catalogProvider, name: named.name, models: named.models, whitelist: named.whitelist, pinHeaders: named.pinHeaders };
-  const pool = poolFor(named, `upstream:${name}`);
+  // The pool's keys are named `<upstream>/<key>` in the ledger's key_name and /metrics: two upstreams' "main" keys stay apart.
+  const pool = poolFor({ keys: named.keys?.map((k) => ({ ...k, name: `${name}/${k.name}` })) }, `upstream:${name}`);
   if (pool) {
     if (pool.names().length === 0) throw new GatewayError("not_configured", `No key of compat upstream ${name}'s key pool has a value: set ${(named.keys ?? []).map((k) => k.env).join(" or ")} in the gateway's environment or secrets file.`);
     return { config, base: named.upstream, key: undefined, forwardPath: samePath, signer: undefined, pool };

@@ -74,7 +74,7 @@ describe("OpenCode on named compat upstreams, from the served config", () => {
       expect(vllmRows.length).toBe(h.fakes.vllm.requests.length);
       expect(orRows.length).toBe(h.fakes.openrouter.requests.length);
       for (const row of vllmRows) expect(row).toMatchObject({ provider: "compat", endpoint: "chat", status: 200, outcome: "completed", streamed: 1, input_tokens: 321, output_tokens: 12, estimated: 0 });
-      for (const row of orRows) expect(row).toMatchObject({ provider: "compat", endpoint: "chat", status: 200, outcome: "completed", input_tokens: 222, output_tokens: 7, estimated: 0, key_name: "or-main" });
+      for (const row of orRows) expect(row).toMatchObject({ provider: "compat", endpoint: "chat", status: 200, outcome: "completed", input_tokens: 222, output_tokens: 7, estimated: 0, key_name: "openrouter/main" });
       const deepseek = snapshotCost("deepseek", "deepseek-chat");
       const aion = snapshotCost("openrouter", "aion-labs/aion-1.0-mini");
       for (const row of vllmRows) expect(row.cost_usd).toBeCloseTo((321 * deepseek.input + 12 * deepseek.output) / 1_000_000, 12);

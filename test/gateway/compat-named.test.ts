@@ -88,7 +88,7 @@ describe("named compat upstreams", () => {
     expect(seen?.headers["authorization"]).toBe(`Bearer ${UPSTREAM_KEYS.openrouter}`);
     expect(sentBody(seen?.bodyText)["model"]).toBe("aion-labs/aion-1.0-mini");
     const row = await namedRow(h, res.headers.get("x-gatehouse-request-id") ?? "");
-    expect(row).toMatchObject({ model: "openrouter/aion-labs/aion-1.0-mini", key_name: "or-main" });
+    expect(row).toMatchObject({ model: "openrouter/aion-labs/aion-1.0-mini", key_name: "openrouter/main" });
     const price = cost("openrouter", "aion-labs/aion-1.0-mini");
     expect(row.cost_usd).toBeCloseTo(perM(400, price.input) + perM(40, price.output), 12);
   });
@@ -121,6 +121,26 @@ describe("named compat upstreams", () => {
     const row = await namedRow(h, res.headers.get("x-gatehouse-request-id") ?? "");
     expect(row).toMatchObject({ model: "ollama/qwen3:8b", requested_model: "fast", attempts: 2, status: 200 });
     expect(row.cost_usd).toBeCloseTo(perM(50, 0.1) + perM(5, 0.2), 12);
+  });
+
+  it("each upstream's key pool is its own: a 429 cools openrouter's key 'main', ollama's key 'main' still serves; the ledger names both apart", async () => {
+    h.fakes.openrouter.enqueue({ status: 429 });
+    const limited = await chat("/compat/v1/chat/completions", "openrouter/aion-labs/aion-1.0-mini");
+    expect(limited.status).toBe(429);
+    await limited.text();
+    h.fakes.ollama.enqueue({ usage: { input: 7, output: 1 } });
+    const served = await chat("/compat/v1/chat/completions", "ollama/qwen3:8b");
+    expect(served.status).toBe(200);
+    await served.text();
+    // openrouter's only key is still cooling: refused by the gateway, not forwarded.
+    const cooling = await chat("/compat/v1/chat/completions", "openrouter/aion-labs/aion-1.0-mini");
+    expect(cooling.status).toBe(429);
+    expect(((await cooling.json()) as { error: { message: string } }).error.message).toContain("cooling down");
+    expect(h.fakes.openrouter.requests).toHaveLength(1);
+    const row = await namedRow(h, served.headers.get("x-gatehouse-request-id") ?? "");
+    expect(row.key_name).toBe("ollama/main");
+    const limitedRow = await namedRow(h, limited.headers.get("x-gatehouse-request-id") ?? "");
+    expect(limitedRow).toMatchObject({ key_name: "openrouter/main", status: 429 });
   });
 
   it("/compat/v1/models lists every named upstream's models, prefixed; /compat/<name>/v1/models is that upstream's own list", async () => {
