@@ -113,3 +113,21 @@ describe("cloud routes in the served config", () => {
     expect(JSON.stringify(served)).not.toContain("org-billing-project");
   });
 });
+
+describe("named compat upstreams in the served config", () => {
+  const serve = (yaml: string) => buildWellKnown(compileConfigOrThrow([{ path: "gatehouse.yaml", text: yaml }]), { loginCommand: undefined, authMode: "dev", tokenEnv: "GATEHOUSE_TOKEN" }, "http://gw.test", catalog).config;
+  const upstreams = ["    upstreams:", "      gpt:", "        upstream: http://127.0.0.1:8000/v1", "        catalogProvider: openai", "        whitelist: [gpt-5]", "      box:", "        upstream: http://127.0.0.1:11434/v1", "        models: { qwen: { name: Qwen } }"];
+
+  it("one compat provider: each upstream's models (catalog within its whitelist, plus its own) as <name>/<model>, beside the default's", () => {
+    const compat = serve(["providers:", "  compat:", "    upstream: http://127.0.0.1:9000/v1", "    models: { llama: { name: Llama } }", ...upstreams, ""].join("\n")).provider["compat"];
+    expect(compat?.options.baseURL).toBe("http://gw.test/compat");
+    expect(compat?.models).toEqual({ llama: { name: "Llama" }, "gpt/gpt-5": { name: "GPT-5", limit: { context: 400000, output: 128000 } }, "box/qwen": { name: "Qwen" } });
+    // A named whitelist makes the served whitelist the ids served (the default's included).
+    expect(compat?.whitelist?.sort()).toEqual(["box/qwen", "gpt/gpt-5", "llama"]);
+  });
+
+  it("without an unnamed default, only the named upstreams' models are served", () => {
+    const compat = serve(["providers:", "  compat:", "    models: { llama: { name: Llama } }", ...upstreams, ""].join("\n")).provider["compat"];
+    expect(Object.keys(compat?.models ?? {}).sort()).toEqual(["box/qwen", "gpt/gpt-5"]);
+  });
+});
