@@ -36,6 +36,7 @@ never writes a provider key. Pages: docs/clients/.
 
 Examples:
   gatehouse setup claude-code https://gateway.example.com
+  gatehouse setup claude-code --bedrock https://gateway.example.com   (or --vertex)
   gatehouse setup codex https://gateway.example.com
   gatehouse setup gemini-cli https://gateway.example.com`,
     );
