@@ -136,6 +136,8 @@ async function failoverFromUnanswered(behaviour: "refused" | "silent"): Promise<
     servedBy.add((await rowWhenWritten(h, res.headers.get("x-gatehouse-request-id") ?? "")).key_name ?? "none");
   }
   expect(servedBy.has("primary")).toBe(true);
+  // The attempt that got no answer is counted by key name with status class "none".
+  expect(await scrape()).toMatch(/gatehouse_provider_key_attempts_total\{provider="openai",key="primary",status="none"\} [1-9]/);
 }
 
 /**
