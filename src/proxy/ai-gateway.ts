@@ -2,7 +2,7 @@ import type { SecretSource } from "../core/deps.ts";
 import type { Logger } from "../core/logger.ts";
 import { GatewayError } from "../core/errors.ts";
 import type { UpstreamProviderConfig } from "../config/index.ts";
-import { aiGatewayBase, aiGatewayPath, type CloudAccount, type ProviderDescriptor } from "../providers/index.ts";
+import { AI_GATEWAY_HEADER_PREFIX, aiGatewayBase, aiGatewayPath, type CloudAccount, type ProviderDescriptor } from "../providers/index.ts";
 import type { ChunkTransform, UpstreamRequest } from "./transport.ts";
 import type { UpstreamSigner } from "./upstream-auth.ts";
 
@@ -52,17 +52,28 @@ export function aiGatewayUpstream(provider: ProviderDescriptor, config: Upstream
 /**
  * A cloud route's signer through AI Gateway: Cloudflare's Bedrock page signs the request for the
  * provider's own host (`bedrock-runtime.{region}.amazonaws.com/model/…`) and then sends it to the
- * gateway's URL, which forwards the signed request unchanged. The signature's `host` header is
- * not sent: the connection's host is the gateway's.
+ * gateway's URL, which forwards the signed request to that host. The cf-aig-* headers are left
+ * out of the signature (AI Gateway removes them before the provider checks it), and a `host`
+ * header is not sent: the connection's host is the gateway's.
  */
 export function signedForProviderHost(signer: UpstreamSigner, gatewayBase: string, providerBase: string): UpstreamSigner {
   return async (request) => {
     if (!request.url.startsWith(gatewayBase)) throw new GatewayError("internal", "An AI Gateway request's URL does not start with its gateway base.");
-    const original: UpstreamRequest = { ...request, url: `${trimSlash(providerBase)}${request.url.slice(gatewayBase.length)}` };
+    const forProvider: Record<string, string> = {};
+    const forGateway: Record<string, string> = {};
+    for (const name in request.headers) {
+      if (name.startsWith(AI_GATEWAY_HEADER_PREFIX)) forGateway[name] = request.headers[name] as string;
+      else forProvider[name] = request.headers[name] as string;
+    }
+    const provider = trimSlash(providerBase);
+    const original: UpstreamRequest = { ...request, url: `${provider}${request.url.slice(gatewayBase.length)}`, headers: forProvider };
     const signed = await signer(original);
+    // The signer may re-encode the path it signed (SigV4's `v1:0` as `v1%3A0`): that spelling is the one sent.
+    if (!signed.url.startsWith(provider)) throw new GatewayError("internal", "A signed request's URL does not start with the provider's base.");
     const headers: Record<string, string> = {};
     for (const name in signed.headers) if (name !== "host") headers[name] = signed.headers[name] as string;
-    return { ...signed, url: request.url, headers };
+    for (const name in forGateway) headers[name] = forGateway[name] as string;
+    return { ...signed, url: `${gatewayBase}${signed.url.slice(provider.length)}`, headers };
   };
 }
 

@@ -39,7 +39,7 @@ export interface FakeAiGatewayOptions {
   cache?: boolean;
 }
 
-export type AiGatewaySlug = "anthropic" | "openai" | "google-ai-studio" | "groq" | "workers-ai";
+export type AiGatewaySlug = "anthropic" | "openai" | "google-ai-studio" | "groq" | "workers-ai" | "aws-bedrock" | "google-vertex-ai";
 
 export interface AiGatewayRequest {
   slug: string;
@@ -73,6 +73,9 @@ const PROVIDER_PREFIX: Record<AiGatewaySlug, string> = {
   "google-ai-studio": "",
   groq: "/openai/v1",
   "workers-ai": "",
+  // aws-bedrock/bedrock-runtime/{region}/… is rewritten in providerTarget; Vertex's path is the provider's own.
+  "aws-bedrock": "",
+  "google-vertex-ai": "",
 };
 
 /** The header each provider reads its key from, for a stored key (BYOK). */
@@ -82,6 +85,8 @@ const KEY_HEADER: Record<AiGatewaySlug, (key: string) => [string, string]> = {
   "google-ai-studio": (key) => ["x-goog-api-key", key],
   groq: (key) => ["authorization", `Bearer ${key}`],
   "workers-ai": (key) => ["authorization", `Bearer ${key}`],
+  "aws-bedrock": (key) => ["authorization", key],
+  "google-vertex-ai": (key) => ["authorization", `Bearer ${key}`],
 };
 
 const PROVIDER_CREDENTIAL_HEADERS = ["authorization", "x-api-key", "x-goog-api-key", "api-key"];
@@ -141,7 +146,11 @@ export async function startFakeAiGateway(options: FakeAiGatewayOptions): Promise
       forwarded[name] = value;
     }
 
-    const path = `${PROVIDER_PREFIX[slug]}${record.path}${url.search}`;
+    const target = providerTarget(slug, record.path);
+    if (!target) return envelope(res, 400, 2008, `Invalid ${slug} path: ${record.path}`);
+    // Bedrock's request was signed for its own host: the gateway forwards it there.
+    if (target.host) forwarded["host"] = target.host;
+    const path = `${target.path}${url.search}`;
     const skip = headers["cf-aig-skip-cache"] === "true";
     const ttlSeconds = Number(headers["cf-aig-cache-ttl"] ?? "300");
     const credential = PROVIDER_CREDENTIAL_HEADERS.map((name) => forwarded[name] ?? "").join("|");
@@ -208,6 +217,18 @@ export async function startFakeAiGateway(options: FakeAiGatewayOptions): Promise
         server.close((err) => (err ? reject(err) : resolve()));
       }),
   };
+}
+
+/**
+ * Where a slug's request goes at the fake providers: Bedrock's `bedrock-runtime/{region}/model/…`
+ * becomes `/model/…` on `bedrock-runtime.{region}.amazonaws.com` (the host its SigV4 signature
+ * was made for, as on Cloudflare's Bedrock page); the others put their base path in front.
+ */
+function providerTarget(slug: AiGatewaySlug, path: string): { path: string; host?: string } | undefined {
+  if (slug !== "aws-bedrock") return { path: `${PROVIDER_PREFIX[slug]}${path}` };
+  const m = /^\/bedrock-runtime\/([a-z0-9-]+)(\/.*)$/.exec(path);
+  if (!m) return undefined;
+  return { path: m[2] as string, host: `bedrock-runtime.${m[1] as string}.amazonaws.com` };
 }
 
 /** cf-aig-metadata as AI Gateway keeps it: the first five entries of a flat JSON object; undefined when it is not one. */
