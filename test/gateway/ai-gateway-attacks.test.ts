@@ -9,11 +9,13 @@ import { AIG_TOKEN, startAiGatewayHarness, type AiGatewayHarness } from "./ai-ga
  * cost) in any spelling; the gateway's token never reaches a client, a log or the served config;
  * a missing token or key refuses the request before anything is sent.
  */
+const UNUSED_OPENAI_KEY = "sk-gatehouse-side-openai-key-never-sent-with-byok";
 let h: AiGatewayHarness;
 let asHarness: Harness;
 beforeAll(async () => {
   // The org pins a cache TTL server-side; AI Gateway caches (so a client's skip-cache would show).
-  h = await startAiGatewayHarness({ cache: true, anthropicExtra: ['    pinHeaders: { cf-aig-cache-ttl: "600" }'] });
+  // An OpenAI key is configured although OpenAI is BYOK: it must still never be sent.
+  h = await startAiGatewayHarness({ cache: true, anthropicExtra: ['    pinHeaders: { cf-aig-cache-ttl: "600" }'], env: { OPENAI_API_KEY: UNUSED_OPENAI_KEY } });
   asHarness = { gateway: h.gateway, fake: h.providers, dir: h.dir, close: h.close };
 });
 afterAll(async () => {
@@ -92,6 +94,7 @@ describe("BYOK: no provider key leaves Gatehouse", () => {
     const seen = h.aig.requests[0];
     for (const name of ["authorization", "x-api-key", "api-key", "x-goog-api-key"]) expect(seen?.headers[name]).toBeUndefined();
     expect(JSON.stringify(seen?.headers)).not.toContain(KEYS.openai);
+    expect(JSON.stringify(seen?.headers)).not.toContain(UNUSED_OPENAI_KEY);
     expect(seen?.forwardedHeaders?.["authorization"]).toBe(`Bearer ${KEYS.openai}`);
   });
 });
