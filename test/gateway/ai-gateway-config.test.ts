@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { orgConfigSchema } from "../../src/config/index.ts";
+import { configuredProviderKeys } from "../../src/proxy/index.ts";
 
 /** `providers.<id>.via.cloudflareAiGateway`: what the config accepts, and the clear errors for what it refuses. */
 const via = (extra: Record<string, unknown> = {}) => ({ cloudflareAiGateway: { accountId: "0123456789abcdef0123456789abcdef", gatewayId: "prod-gw", tokenEnv: "CF_AIG_TOKEN", ...extra } });
@@ -35,5 +36,13 @@ describe("via.cloudflareAiGateway", () => {
     expect(issues({ anthropic: { via: via(), pinHeaders: { "cf-aig-cache-ttl": "3600", "cf-aig-collect-log": "false" } } })).toEqual([]);
     expect(issues({ anthropic: { via: via(), pinHeaders: { "cf-aig-authorization": "Bearer x" } } })).toEqual([expect.stringContaining("cf-aig-authorization and cf-aig-metadata are set by Gatehouse")]);
     expect(issues({ anthropic: { pinHeaders: { "cf-aig-metadata": '{"userId":"x"}' } } })).toEqual([expect.stringContaining("cf-aig-authorization and cf-aig-metadata are set by Gatehouse")]);
+  });
+});
+
+describe("redaction by value", () => {
+  it("counts the AI Gateway token among the secrets body capture redacts, next to the provider keys", () => {
+    const config = orgConfigSchema.parse({ providers: { anthropic: { via: via() }, openai: { via: via({ byok: true, tokenEnv: "OTHER_AIG_TOKEN" }) } } });
+    const secrets: Record<string, string> = { ANTHROPIC_API_KEY: "sk-ant-x", CF_AIG_TOKEN: "cfaig-token-1", OTHER_AIG_TOKEN: "cfaig-token-2" };
+    expect([...configuredProviderKeys(config, { get: (name) => secrets[name] })].sort()).toEqual(["cfaig-token-1", "cfaig-token-2", "sk-ant-x"]);
   });
 });
