@@ -51,6 +51,10 @@ describe("aiGatewayUpstream", () => {
     expect(up?.base).toBe("https://gateway.ai.cloudflare.com/v1/0123456789abcdef0123456789abcdef/gw/anthropic");
     expect(up?.headers("3f0c-anon")).toEqual({ "cf-aig-authorization": "Bearer tok", "cf-aig-metadata": '{"userId":"3f0c-anon"}' });
   });
+  it("refuses (not_configured) a provider whose descriptor has no AI Gateway endpoint, before reading any secret", () => {
+    const undocumented = { ...anthropic, aiGateway: undefined };
+    expect(() => aiGatewayUpstream(undocumented, config, { get: () => "tok" })).toThrow(/cannot go via Cloudflare AI Gateway: Cloudflare documents no AI Gateway endpoint/);
+  });
   it("is undefined for a direct route", () => {
     expect(aiGatewayUpstream(anthropic, upstreamProviderSchema.parse({}), { get: () => "x" })).toBeUndefined();
   });
