@@ -23,6 +23,7 @@ import type { CallerConcurrencyLimiter, ConcurrencySlot } from "./concurrency.ts
 import type { UpstreamAuth } from "./upstream-auth.ts";
 import { configuredRoute, keyPoolCache, reportingTo, type ConfiguredRoute } from "./route.ts";
 import { attemptRoute, namedModelList, namedShape, namedTarget, routeBeforeModel } from "./compat-upstreams.ts";
+import { aiGatewayErrorTransform } from "./ai-gateway.ts";
 
 export interface ProxyServices {
   transport: ProxyTransport;
@@ -148,12 +149,12 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
           hideInjectedUsage = true;
         }
       }
-      const headersWith = (key: string | undefined, pinHeaders: Record<string, string>): Record<string, string> =>
+      const headersWith = (key: string | undefined, to: ConfiguredRoute): Record<string, string> =>
         forwardRequestHeaders(
           head.headers,
           key ? { placement: provider.keyPlacement, value: key } : undefined,
           // A JSON body is re-serialised from what was parsed, so it leaves as plain JSON.
-          gatewayHeaders(pinHeaders, services.userIdHeader, caller.id, body !== undefined),
+          gatewayHeaders(to.config.pinHeaders, services.userIdHeader, caller.id, body !== undefined, to.upstreamHeaders?.(caller.id)),
           body ? strippedForJson : stripped,
         );
       const search = encodeQuery(request.query);
@@ -173,7 +174,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         const { route: attemptTo, upstreamModel } = attemptRoute(provider, deps, services.upstreamAuth, poolFor, { route, config, pathUpstream: request.pathUpstream }, model);
         upstreamHost = hostOf(attemptTo.base);
         const pool = attemptTo.pool;
-        let headers = headersWith(attemptTo.key, attemptTo.config.pinHeaders);
+        let headers = headersWith(attemptTo.key, attemptTo);
         let keyName: string | undefined;
         if (pool) {
           const picked = pool.pick(triedKeys);
@@ -188,7 +189,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
             return errorResponse(exhausted);
           }
           keyName = picked.name;
-          headers = headersWith(picked.value, attemptTo.config.pinHeaders);
+          headers = headersWith(picked.value, attemptTo);
         }
         const moreKeys = pool !== undefined && triedKeys.size + 1 < pool.names().length;
         const isLast = modelIndex === models.length - 1 && !moreKeys;
@@ -224,6 +225,8 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         try {
           const result = await transport.forward(c, outgoing, tap, {
             transform: objectPlan?.transform,
+            // Via Cloudflare AI Gateway: its own errors reach the client in the provider's shape.
+            errorTransform: attemptTo.upstreamHeaders ? aiGatewayErrorTransform(provider, requestId, logger) : undefined,
             // A requested stream is framed on event boundaries; the injected-usage chunk is dropped there.
             // Bedrock's binary event stream is not SSE: it passes byte for byte.
             sse: shape.streaming && !EVENT_STREAM_FORMATS.has(shape.format) ? { dropEvent: hideInjectedUsage ? isUsageOnlyEvent : undefined } : undefined,
@@ -313,6 +316,8 @@ async function openSocket(
   const { transport } = services;
   const { clock, logger, settings } = deps;
   const { caller } = record;
+  // Cloudflare documents no WebSocket mode of the Responses API through AI Gateway's provider endpoints.
+  if (route.upstreamHeaders) throw new GatewayError("not_found", `GET ${provider.routePrefix}${request.target.path} (the Responses API's WebSocket mode) is not available while provider ${provider.id} goes via Cloudflare AI Gateway: POST the request instead.`);
   const governed = provider.endpoints.find((e) => e.name === request.spec.websocket);
   const upgrade = head.headers["upgrade"];
   if (!transport.acceptWebSocket || !governed || typeof upgrade !== "string" || upgrade.toLowerCase() !== "websocket") {

@@ -4,6 +4,7 @@ import type { UpstreamProviderConfig } from "../config/index.ts";
 import { createKeyPool, type KeyPool, type ProviderDescriptor } from "../providers/index.ts";
 import type { ResponseTap } from "./transport.ts";
 import type { UpstreamAuth, UpstreamSigner } from "./upstream-auth.ts";
+import { aiGatewayUpstream, signedForProviderHost } from "./ai-gateway.ts";
 
 /** The configured route to a provider: its config, upstream base URL and key, or its signer. */
 export interface ConfiguredRoute {
@@ -15,13 +16,15 @@ export interface ConfiguredRoute {
   signer: UpstreamSigner | undefined;
   /** A key pool (`providers.<id>.keys`): each attempt takes its key from it instead of `key`. */
   pool: KeyPool | undefined;
+  /** Headers the route adds for a caller, after every other (Cloudflare AI Gateway's cf-aig-authorization and cf-aig-metadata). */
+  upstreamHeaders: ((callerId: string) => Record<string, string>) | undefined;
 }
 
 /**
  * One key pool per upstream (the provider's, or a named compat upstream's: `slot`), kept
  * across requests; a reload that changes an upstream's keys starts a new pool for it.
  */
-export function keyPoolCache(deps: Pick<AppDeps, "secrets" | "clock">): (config: Pick<UpstreamProviderConfig, "keys">, slot?: string) => KeyPool | undefined {
+export function keyPoolCache(deps: Pick<AppDeps, "secrets" | "clock">): PoolFor {
   const pools = new Map<string, { id: string; pool: KeyPool }>();
   return (config, slot = "") => {
     if (!config.keys) return undefined;
@@ -35,59 +38,82 @@ export function keyPoolCache(deps: Pick<AppDeps, "secrets" | "clock">): (config:
   };
 }
 
+/** The key pool of an upstream's `keys`, by upstream slot ("" for the provider's own). */
+export type PoolFor = (config: Pick<UpstreamProviderConfig, "keys">, slot?: string) => KeyPool | undefined;
+
 /** The provider's configured upstream and key (or signer), or not_configured saying what to set. */
 export function configuredRoute(
   provider: ProviderDescriptor,
   deps: AppDeps,
   upstreamAuth: UpstreamAuth | undefined,
-  poolFor: (config: Pick<UpstreamProviderConfig, "keys">, slot?: string) => KeyPool | undefined,
+  poolFor: PoolFor,
   /** A named compat upstream (`providers.compat.upstreams.<name>`): its own base, key or pool, and pinned headers. */
   upstreamName?: string,
 ): ConfiguredRoute {
-  const providerConfig = deps.config.current().providers[provider.id];
-  if (!providerConfig) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
-  if (upstreamName !== undefined) return namedCompatRoute(provider, deps, providerConfig, upstreamName, poolFor);
-  const config = providerConfig;
+  const config = deps.config.current().providers[provider.id];
+  if (!config) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
+  if (upstreamName !== undefined) return namedCompatRoute(provider, deps, config, upstreamName, poolFor);
+  const direct = directRoute(provider, deps, upstreamAuth, poolFor, config);
+  const via = aiGatewayUpstream(provider, config, deps.secrets);
+  if (!via) return direct;
+  // Through AI Gateway: its URL in front of the provider's path; with BYOK no provider key leaves.
+  return {
+    ...direct,
+    base: via.base,
+    forwardPath: (path) => via.forwardPath(direct.forwardPath(path)),
+    signer: direct.signer ? signedForProviderHost(direct.signer, via.base, direct.base) : undefined,
+    upstreamHeaders: via.headers,
+  };
+}
+
+function directRoute(provider: ProviderDescriptor, deps: AppDeps, upstreamAuth: UpstreamAuth | undefined, poolFor: PoolFor, config: UpstreamProviderConfig): ConfiguredRoute {
+  // BYOK through AI Gateway: the gateway adds its stored key, so none is read, needed or sent.
+  if (config.via?.cloudflareAiGateway?.byok) return { config, base: provider.defaultUpstream ?? "", key: undefined, forwardPath: samePath, signer: undefined, pool: undefined, upstreamHeaders: undefined };
   if (provider.cloudUpstream) {
     const cloud = provider.cloudUpstream({ region: config.region, project: config.project, location: config.location });
     const signer = upstreamAuth?.signerFor(provider, config);
     if (!signer) throw new GatewayError("not_configured", `Provider ${provider.id} signs its requests with cloud credentials, and this gateway has no signer for them.`);
-    return { config, base: config.upstream ?? cloud.defaultBase, key: undefined, forwardPath: cloud.forwardPath, signer, pool: undefined };
+    return { config, base: config.upstream ?? cloud.defaultBase, key: undefined, forwardPath: cloud.forwardPath, signer, pool: undefined, upstreamHeaders: undefined };
   }
-  const base = config.upstream ?? provider.defaultUpstream;
-  if (!base) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
+  // Via AI Gateway the provider's own base is not used (compat has none): the gateway's replaces it.
+  const base = config.upstream ?? provider.defaultUpstream ?? (config.via ? "" : undefined);
+  if (base === undefined) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
   const pool = poolFor(config);
   if (pool) {
     // The env names are not secrets; an administrator needs them to fix this.
     if (pool.names().length === 0) throw new GatewayError("not_configured", `No key of provider ${provider.id}'s key pool has a value: set ${(config.keys ?? []).map((k) => k.env).join(" or ")} in the gateway's environment or secrets file.`);
-    return { config, base, key: undefined, forwardPath: samePath, signer: undefined, pool };
+    return { config, base, key: undefined, forwardPath: samePath, signer: undefined, pool, upstreamHeaders: undefined };
   }
   const keyName = config.apiKeyEnv ?? provider.defaultApiKeyEnv;
   const key = deps.secrets.get(keyName);
   // The env var's name is not a secret; an administrator needs it to fix this.
   if (!key && !provider.keyOptional) throw new GatewayError("not_configured", `No key is configured for provider ${provider.id}: set ${keyName} in the gateway's environment or secrets file.`);
-  return { config, base, key, forwardPath: samePath, signer: undefined, pool: undefined };
+  return { config, base, key, forwardPath: samePath, signer: undefined, pool: undefined, upstreamHeaders: undefined };
 }
 
 const samePath = (path: string): string => path;
 
-/** A named compat upstream's route: nothing key-related comes from the unnamed default, so one upstream's key never reaches another. */
-function namedCompatRoute(provider: ProviderDescriptor, deps: AppDeps, providerConfig: UpstreamProviderConfig, name: string, poolFor: (config: Pick<UpstreamProviderConfig, "keys">, slot?: string) => KeyPool | undefined): ConfiguredRoute {
+/**
+ * A named compat upstream's route, always direct (the config refuses `via` beside `upstreams`):
+ * nothing key-related comes from the unnamed default, so one upstream's key never reaches another.
+ */
+function namedCompatRoute(provider: ProviderDescriptor, deps: AppDeps, providerConfig: UpstreamProviderConfig, name: string, poolFor: PoolFor): ConfiguredRoute {
   const named = providerConfig.upstreams && Object.hasOwn(providerConfig.upstreams, name) ? providerConfig.upstreams[name] : undefined;
   if (!named) throw new GatewayError("not_found", `No compat upstream named "${name}" is configured on this gateway.`);
   const { upstreams: _upstreams, ...shared } = providerConfig;
   const config: UpstreamProviderConfig = { ...shared, upstream: named.upstream, apiKeyEnv: named.apiKeyEnv, keys: named.keys, catalogProvider: named.catalogProvider, name: named.name, models: named.models, whitelist: named.whitelist, pinHeaders: named.pinHeaders };
+  const direct = { config, base: named.upstream, forwardPath: samePath, signer: undefined, upstreamHeaders: undefined };
   // The pool's keys are named `<upstream>/<key>` in the ledger's key_name and /metrics: two upstreams' "main" keys stay apart.
   const pool = poolFor({ keys: named.keys?.map((k) => ({ ...k, name: `${name}/${k.name}` })) }, `upstream:${name}`);
   if (pool) {
     if (pool.names().length === 0) throw new GatewayError("not_configured", `No key of compat upstream ${name}'s key pool has a value: set ${(named.keys ?? []).map((k) => k.env).join(" or ")} in the gateway's environment or secrets file.`);
-    return { config, base: named.upstream, key: undefined, forwardPath: samePath, signer: undefined, pool };
+    return { ...direct, key: undefined, pool };
   }
   const key = named.apiKeyEnv === undefined ? undefined : deps.secrets.get(named.apiKeyEnv);
   // A named key that is configured but has no value is a mistake, not an open server: refused.
   if (named.apiKeyEnv !== undefined && !key) throw new GatewayError("not_configured", `No key is configured for compat upstream ${name}: set ${named.apiKeyEnv} in the gateway's environment or secrets file.`);
   if (!key && !provider.keyOptional) throw new GatewayError("not_configured", `No key is configured for compat upstream ${name}: set apiKeyEnv or keys under providers.compat.upstreams.${name}.`);
-  return { config, base: named.upstream, key, forwardPath: samePath, signer: undefined, pool: undefined };
+  return { ...direct, key, pool: undefined };
 }
 
 /** A tap that tells the key pool how the upstream answered its key: a 429 or 5xx that reaches the client cools the key for its own retry-after. */
