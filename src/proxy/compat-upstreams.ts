@@ -40,6 +40,13 @@ export function namedTarget(provider: ProviderDescriptor, config: UpstreamProvid
 export function namedShape(provider: ProviderDescriptor, config: UpstreamProviderConfig, upstream: string | undefined, shape: RequestShape, isAlias: (model: string) => boolean): RequestShape {
   const names = namedUpstreams(provider, config);
   if (!names) return shape;
+  if (shape.model === undefined) {
+    // A request naming no model (a model list, a pass-through path) still reaches one upstream with its key:
+    // policy reads it as any model there (`compat/<name>/*`, the default's `compat/*`), so a caller
+    // allowed only compat/ollama/* cannot use vllm's key through it. The gateway answers /compat/v1/models itself.
+    if (upstream !== undefined) return { ...shape, model: `${upstream}/*` };
+    return shape.endpoint === "models.list" ? shape : { ...shape, model: "*" };
+  }
   const model = compatGatewayModel(names, upstream, shape.model);
   // Refused before admission when nothing could serve it (an alias is resolved by the policy first).
   if (model !== undefined && upstream === undefined && config.upstream === undefined && splitCompatModel(names, model).upstream === undefined && !isAlias(model)) throw noDefaultCompatUpstream(names, model);

@@ -156,6 +156,21 @@ describe("named compat upstreams: a caller allowed only compat/ollama/*", () => 
     expect(h.fakes.default.requests).toHaveLength(0);
   });
 
+  it("requests naming no model are checked as any model of their upstream: vllm's model list is refused, ollama's and the gateway's list are served", async () => {
+    const get = (target: string) => rawRequest(h.gateway.url, "GET", target, { authorization: `Bearer ${DEV_TOKEN}` });
+    for (const target of ["/compat/vllm/v1/models", "/compat/%76llm/v1/models", "/compat/ollama/../vllm/v1/models", "/compat/vllm/v1/models/deepseek-chat", "/compat/v1/models/deepseek-chat"]) {
+      const res = await get(target);
+      expect(res.status, target).toBe(403);
+      expect(JSON.parse(res.text)).toMatchObject({ error: { type: "permission_error" } });
+    }
+    expect(h.fakes.vllm.requests).toHaveLength(0);
+    expect(h.fakes.default.requests).toHaveLength(0);
+    expect((await get("/compat/ollama/v1/models")).status).toBe(200);
+    expect(h.fakes.ollama.requests.map((r) => r.path)).toEqual(["/v1/models"]);
+    expect((await get("/compat/v1/models")).status).toBe(200);
+    expectOwnKeysOnly();
+  });
+
   it("is served by ollama, and an alias whose first entry is vllm skips it for the ollama entry", async () => {
     const direct = await send("/compat/ollama/v1/chat/completions", "qwen3:8b");
     expect(direct.status).toBe(200);
