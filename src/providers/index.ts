@@ -4,7 +4,9 @@ export { classify, unmeteredEndpoint, matchEndpoint, shapeOf, checkedQuery, PASS
 export { setEndUser } from "./end-user.ts";
 export { AWS_REGION } from "./bedrock.ts";
 export { GCP_LOCATION, GCP_PROJECT } from "./vertex.ts";
+export { AZURE_RESOURCE } from "./azure-openai.ts";
+export { DEPLOYMENT_NAME, UndeclaredDeployment, servedByDeployment, upstreamModelNames, type DeploymentModels } from "./deployments.ts";
 export { cachedCredentials, createSigV4Signer, type AwsCredentials, type AwsCredentialSource, type OutgoingRequest } from "./aws-sigv4.ts";
 export { createServiceAccountTokens, parseServiceAccountKey, CLOUD_PLATFORM_SCOPE, type ServiceAccountKey } from "./google-oauth.ts";
-export type { ProviderDescriptor, RequestShape, KeyPlacement, UpstreamAuthKind, CloudAccount, CloudUpstream, JsonObject, EndpointSpec, EndpointMethod, ObjectKind, ObjectAction, EndUserField } from "./types.ts";
+export type { ProviderDescriptor, RequestShape, KeyPlacement, UpstreamAuthKind, CloudAccount, CloudUpstream, JsonObject, QueryPattern, EndpointSpec, EndpointMethod, ObjectKind, ObjectAction, EndUserField } from "./types.ts";
 export { createKeyPool, isPoolExhausted, retryAfterMs, DEFAULT_COOLDOWN_MS, MAX_COOLDOWN_MS, type KeyPool, type PoolKey, type PoolKeySpec, type PoolExhausted } from "./key-pool.ts";

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { AppDeps } from "../core/deps.ts";
 import { describeError, type AppEnv } from "../core/app.ts";
 import { GatewayError, toGatewayError } from "../core/errors.ts";
-import { checkedQuery, isPoolExhausted, matchEndpoint, PASS_THROUGH_SPEC, providers, setEndUser, shapeOf, type EndpointSpec, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
+import { checkedQuery, isPoolExhausted, matchEndpoint, PASS_THROUGH_SPEC, providers, servedByDeployment, setEndUser, shapeOf, upstreamModelNames, type EndpointSpec, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
 import type { UpstreamProviderConfig } from "../config/index.ts";
 import { isUsageOnlyEvent } from "../usage/index.ts";
 import type { Pricer } from "../catalog/index.ts";
@@ -152,7 +152,11 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
 
       // Routing: the admitted model first, then its fallbacks (only before a byte reached the client).
       const models = admission.route ? [admission.route.model, ...admission.route.fallbacks] : [shape.model];
-      const requestedModel = shape.model;
+      const askedModel = shape.model;
+      // The ledger's requested model: the deployment the client named (Azure), else the model it asked for.
+      const requestedModel = shape.deployment ?? shape.model;
+      // What each routed model is called upstream (Azure: its deployment); refused here when one has none.
+      const upstreamNames = upstreamModelNames(provider, shape, models, route.config.deployments);
       const streamsAnswer = shape.streaming || spec.streaming === "alt-sse";
       let serialized: Uint8Array | undefined;
       // With a key pool, a 429 or 5xx on one key moves to the next key for the same model
@@ -181,11 +185,12 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         const isLast = modelIndex === models.length - 1 && !moreKeys;
         const attemptShape: RequestShape = { ...shape, model };
         let attemptPath = target.forwardPath;
-        if (model !== undefined && model !== requestedModel) {
+        if (model !== undefined && model !== askedModel) {
+          const upstreamName = upstreamNames[modelIndex] ?? model;
           if (spec.model === "body" && body) {
-            body["model"] = model;
+            body["model"] = upstreamName;
             bodyChanged = true;
-          } else if (spec.model === "path") attemptPath = withPathModel(target.forwardPath, requestedModel ?? "", model);
+          } else if (spec.model === "path") attemptPath = withPathModel(target.forwardPath, requestedModel ?? "", upstreamName);
         }
         attemptPath = route.forwardPath(attemptPath);
         // What the upstream gets is what was classified: a parsed body always leaves re-serialised
@@ -259,10 +264,10 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
   };
 }
 
-/** The forward path with another model in its model segment (`/models/<m>:generateContent`, Bedrock's `/model/<m>/invoke`). */
+/** The forward path with another model in its model segment (`/models/<m>:generateContent`, Bedrock's `/model/<m>/invoke`, Azure's `/deployments/<d>/…`). */
 function withPathModel(forwardPath: string, requested: string, model: string): string {
   const escaped = requested.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return forwardPath.replace(new RegExp(`/(models?)/${escaped}(?=[:/]|$)`), (_match, segment: string) => `/${segment}/${model}`);
+  return forwardPath.replace(new RegExp(`/(models?|deployments)/${escaped}(?=[:/]|$)`), (_match, segment: string) => `/${segment}/${model}`);
 }
 
 /** Canonical target → declared endpoint (default deny) → checked query → the body as that endpoint takes it. */
@@ -278,7 +283,8 @@ async function classify(c: Context<AppEnv>, provider: ProviderDescriptor, config
     bodyBytes = await transport.readBody(c, settings.maxRequestBodyBytes, settings.requestBodyTimeoutMs);
     if (spec.body === "json") body = parseJsonRequest(bodyBytes, head.headers["content-type"], head.headers["content-encoding"]);
   }
-  return { target, query, spec, bodyBytes, body, shape: shapeOf(match, query, body) };
+  // Azure: the deployment the client named becomes the model it serves (undeclared: refused).
+  return { target, query, spec, bodyBytes, body, shape: servedByDeployment(provider, shapeOf(match, query, body), config.deployments) };
 }
 
 /** The Responses API's WebSocket mode: one governed, metered request per response.create. */

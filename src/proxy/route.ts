@@ -43,7 +43,7 @@ export function configuredRoute(provider: ProviderDescriptor, deps: AppDeps, ups
     if (!signer) throw new GatewayError("not_configured", `Provider ${provider.id} signs its requests with cloud credentials, and this gateway has no signer for them.`);
     return { config, base: config.upstream ?? cloud.defaultBase, key: undefined, forwardPath: cloud.forwardPath, signer, pool: undefined };
   }
-  const base = config.upstream ?? provider.defaultUpstream;
+  const base = config.upstream ?? provider.upstreamForAccount?.({ region: config.region, project: config.project, location: config.location, resource: config.resource }) ?? provider.defaultUpstream;
   if (!base) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
   const pool = poolFor(config);
   if (pool) {
