@@ -89,11 +89,12 @@ describe("azure-openai: api-version", () => {
 
 describe("azure-openai: credentials", () => {
   it("sends only the org key in api-key: the caller's api-key and Authorization never reach Azure", async () => {
-    for (const headers of [
+    const variants: Array<Record<string, string>> = [
       { ...auth, "api-key": ATTACKER_KEY },
       { "content-type": "application/json", "cf-access-token": CLIENT_TOKEN, "api-key": ATTACKER_KEY, authorization: `Bearer ${ATTACKER_KEY}` },
       { "content-type": "application/json", "api-key": CLIENT_TOKEN },
-    ]) {
+    ];
+    for (const headers of variants) {
       h.fake.reset();
       const res = await send(`/azure-openai/openai/deployments/chat-prod/chat/completions${V}`, { headers });
       expect(res.status).toBe(200);

@@ -33,9 +33,9 @@ function capturingLogger(lines: string[]): Logger {
 /**
  * A real gateway (real SQLite, node:http) whose azure-openai route points at the fake Azure
  * resource with its key in AZURE_OPENAI_API_KEY. `providerLines` replaces the route's default
- * settings (a key pool, other deployments); `env` goes on top of the default environment.
+ * settings (a key pool, other deployments); `env` (given the fake, for its key) goes on top of the default environment.
  */
-export async function startAzureHarness(options: { providerLines?: readonly string[]; env?: Record<string, string>; extraConfig?: readonly string[] } = {}): Promise<AzureHarness> {
+export async function startAzureHarness(options: { providerLines?: readonly string[]; env?: (fake: FakeUpstream) => Record<string, string>; extraConfig?: readonly string[] } = {}): Promise<AzureHarness> {
   const fake = await startFakeUpstream();
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-azure-"));
   const deployments = Object.entries(DECLARED_DEPLOYMENTS).map(([name, model]) => `      ${name}: ${model}`);
@@ -43,7 +43,7 @@ export async function startAzureHarness(options: { providerLines?: readonly stri
     join(dir, "gatehouse.yaml"),
     ["providers:", "  azure-openai:", `    upstream: ${fake.url}`, ...(options.providerLines ?? []), "    deployments:", ...deployments, ...(options.extraConfig ?? []), ""].join("\n"),
   );
-  const env: Record<string, string> = { AZURE_OPENAI_API_KEY: fake.keys.azure, GATEHOUSE_DEV_TOKEN: CLIENT_TOKEN, ...options.env };
+  const env: Record<string, string> = { AZURE_OPENAI_API_KEY: fake.keys.azure, GATEHOUSE_DEV_TOKEN: CLIENT_TOKEN, ...options.env?.(fake) };
   const settings = parseSettings(env, { configDir: dir, dataDir: join(dir, "data"), port: 0 });
   const logs: string[] = [];
   const gateway = await startGateway({ settings, env, logger: capturingLogger(logs), offline: true });

@@ -125,3 +125,28 @@ describe("azure-openai v1 API (OpenAI's wire, the deployment as the model)", () 
     expect(h.fake.requests[0]?.headers["authorization"]).toBeUndefined();
   });
 });
+
+describe("azure-openai with a key pool", () => {
+  let pooled: AzureHarness;
+  beforeAll(async () => {
+    // Two names for the resource's key (Azure gives every resource KEY1 and KEY2); a 429 on one moves to the other.
+    pooled = await startAzureHarness({ providerLines: ["    keys:", "      - { name: key1, env: AZURE_KEY1 }", "      - { name: key2, env: AZURE_KEY2 }"], env: (fake) => ({ AZURE_KEY1: fake.keys.azure, AZURE_KEY2: fake.keys.azure }) });
+  });
+  afterAll(async () => {
+    await pooled.close();
+  });
+
+  it("sends each attempt with a pool key in api-key, moves to the other key on Azure's 429, and records which key served", async () => {
+    const key = pooled.fake.keys.azure;
+    const { gateway } = pooled;
+    pooled.fake.enqueue({ status: 429 });
+    pooled.fake.enqueue({ usage: { input: 10, output: 2 } });
+    const res = await fetch(`${gateway.url}/azure-openai/openai/deployments/chat-prod/chat/completions?api-version=2024-10-21`, { method: "POST", headers, body: chatBody() });
+    expect(res.status).toBe(200);
+    expect(pooled.fake.requests.map((r) => r.headers["api-key"])).toEqual([key, key]);
+    const row = await rowWhenWritten(pooled, res.headers.get("x-gatehouse-request-id") ?? "");
+    expect(row.attempts).toBe(2);
+    expect(["key1", "key2"]).toContain(row.key_name);
+    expect(row.model).toBe("gpt-4o-mini");
+  });
+});
