@@ -46,6 +46,15 @@ describe("Azure deployments", () => {
     expect(shapeFor("POST", "/openai/v1/chat/completions", [["api-version", "preview"]], { model: "chat-prod", messages: [] }).model).toBe("gpt-4o-mini");
   });
 
+  it("leaves a policy alias to the policy, and still refuses a name that is neither", () => {
+    const shape = { endpoint: "chat", format: "openai-chat" as const, model: "fast", streaming: false, metered: true };
+    expect(servedByDeployment(azureOpenai, shape, deployments, { fast: [] })).toEqual(shape);
+    expect(upstreamModelNames(azureOpenai, shape, ["gpt-4o", "gpt-4o-mini"], deployments)).toEqual(["chat-big", "chat-prod"]);
+    expect(() => upstreamModelNames(azureOpenai, shape, ["fast"], deployments)).toThrow(/no deployment/);
+    expect(() => servedByDeployment(azureOpenai, shape, deployments, { constructor: [] as unknown })).toThrow(UndeclaredDeployment);
+    expect(() => servedByDeployment(azureOpenai, { ...shape, model: "toString" }, deployments, {})).toThrow(UndeclaredDeployment);
+  });
+
   it("names each routed model by a deployment serving it, and refuses a route to a model none serves", () => {
     const shape = shapeFor("POST", "/openai/v1/chat/completions", [], { model: "chat-prod", messages: [] });
     expect(upstreamModelNames(azureOpenai, shape, ["gpt-4o-mini", "gpt-4o"], deployments)).toEqual(["chat-prod", "chat-big"]);

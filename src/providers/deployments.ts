@@ -29,13 +29,16 @@ function modelOf(deployments: DeploymentModels | undefined, name: string): strin
  * On a provider whose models are deployments, the request's shape with the model the named
  * deployment serves (what policy, pricing and the ledger read) and the deployment kept
  * beside it; an undeclared deployment is refused. Names match exactly, case included: a
- * spelling the gateway was not told about is not guessed to be one it was.
+ * spelling the gateway was not told about is not guessed to be one it was. A name that is
+ * no deployment but one of the policy's routing aliases stays as it is: the policy routes it
+ * to models, each then sent to a deployment serving it (upstreamModelNames).
  */
-export function servedByDeployment(provider: ProviderDescriptor, shape: RequestShape, deployments: DeploymentModels | undefined): RequestShape {
+export function servedByDeployment(provider: ProviderDescriptor, shape: RequestShape, deployments: DeploymentModels | undefined, aliases?: Readonly<Record<string, unknown>>): RequestShape {
   if (!provider.modelIsDeployment || shape.model === undefined) return shape;
   const model = modelOf(deployments, shape.model);
-  if (model === undefined) throw new UndeclaredDeployment(provider.id, shape.model);
-  return { ...shape, model, deployment: shape.model };
+  if (model !== undefined) return { ...shape, model, deployment: shape.model };
+  if (aliases !== undefined && Object.hasOwn(aliases, shape.model)) return shape;
+  throw new UndeclaredDeployment(provider.id, shape.model);
 }
 
 /**
@@ -46,9 +49,10 @@ export function servedByDeployment(provider: ProviderDescriptor, shape: RequestS
  * it would run one model and be priced as another.
  */
 export function upstreamModelNames(provider: ProviderDescriptor, shape: RequestShape, models: ReadonlyArray<string | undefined>, deployments: DeploymentModels | undefined): Array<string | undefined> {
-  if (!provider.modelIsDeployment || shape.deployment === undefined) return [...models];
+  if (!provider.modelIsDeployment || shape.model === undefined) return [...models];
   return models.map((model) => {
-    if (model === undefined || model === shape.model) return shape.deployment;
+    if (shape.deployment !== undefined && (model === undefined || model === shape.model)) return shape.deployment;
+    if (model === undefined) return undefined;
     const deployment = Object.entries(deployments ?? {}).find(([, served]) => served === model)?.[0];
     if (deployment === undefined) throw new GatewayError("not_configured", `This request is routed to ${model}, and no deployment of provider ${provider.id} serves it: declare one under providers.${provider.id}.deployments in gatehouse.yaml.`);
     return deployment;

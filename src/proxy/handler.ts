@@ -108,7 +108,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       const route = configuredRoute(provider, deps, services.upstreamAuth, poolFor);
       upstreamHost = hostOf(route.base);
       // Everything that decides what the request is happens here, once; any failure refuses it.
-      const request = await classify(c, provider, route.config, head, transport, settings);
+      const request = await classify(c, provider, route.config, head, transport, settings, deps.config.current().policy?.routing.aliases);
       shape = request.shape;
       listener?.classified?.(shape);
       if (request.spec.websocket !== undefined) {
@@ -273,7 +273,15 @@ function withPathModel(forwardPath: string, requested: string, model: string): s
 }
 
 /** Canonical target → declared endpoint (default deny) → checked query → the body as that endpoint takes it. */
-async function classify(c: Context<AppEnv>, provider: ProviderDescriptor, config: UpstreamProviderConfig, head: IncomingHead, transport: ProxyTransport, settings: AppDeps["settings"]): Promise<Classified> {
+async function classify(
+  c: Context<AppEnv>,
+  provider: ProviderDescriptor,
+  config: UpstreamProviderConfig,
+  head: IncomingHead,
+  transport: ProxyTransport,
+  settings: AppDeps["settings"],
+  aliases: Readonly<Record<string, unknown>> | undefined,
+): Promise<Classified> {
   const target = canonicalTarget(head.path, head.search, provider.routePrefix);
   const match = matchEndpoint(provider, head.method, target.path, config.passThrough);
   const spec = match.spec;
@@ -285,8 +293,8 @@ async function classify(c: Context<AppEnv>, provider: ProviderDescriptor, config
     bodyBytes = await transport.readBody(c, settings.maxRequestBodyBytes, settings.requestBodyTimeoutMs);
     if (spec.body === "json") body = parseJsonRequest(bodyBytes, head.headers["content-type"], head.headers["content-encoding"]);
   }
-  // Azure: the deployment the client named becomes the model it serves (undeclared: refused).
-  return { target, query, spec, bodyBytes, body, shape: servedByDeployment(provider, shapeOf(match, query, body), config.deployments) };
+  // Azure: the deployment the client named becomes the model it serves (undeclared and no policy alias: refused).
+  return { target, query, spec, bodyBytes, body, shape: servedByDeployment(provider, shapeOf(match, query, body), config.deployments, aliases) };
 }
 
 /** The Responses API's WebSocket mode: one governed, metered request per response.create. */

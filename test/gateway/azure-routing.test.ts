@@ -20,6 +20,7 @@ beforeAll(async () => {
       "    aliases:",
       "      gpt-4o: [azure-openai/gpt-4o, azure-openai/gpt-4o-mini]",
       "      gpt-5-mini: [azure-openai/gpt-5-mini, azure-openai/o3]",
+      "      fast: [azure-openai/gpt-4o-mini, azure-openai/gpt-4o]",
     ],
   });
 });
@@ -56,5 +57,22 @@ describe("azure-openai: fallbacks go to the deployment serving each model", () =
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ error: { code: "503", message: expect.stringMatching(/routed to o3, and no deployment of provider azure-openai serves it/) } });
     expect(h.fake.requests).toHaveLength(0);
+  });
+
+  it("serves a policy alias as the model: each routed model goes to its deployment, the alias kept as the requested model", async () => {
+    h.fake.setDefault({ usage: { input: 20, output: 4 } });
+    const v1 = await fetch(`${h.gateway.url}/azure-openai/openai/v1/chat/completions`, { method: "POST", headers, body: JSON.stringify({ model: "fast", messages: [{ role: "user", content: "hi" }] }) });
+    const onPath = await fetch(`${h.gateway.url}/azure-openai/openai/deployments/fast/chat/completions?api-version=2024-10-21`, { method: "POST", headers, body: JSON.stringify({ messages: [{ role: "user", content: "hi" }] }) });
+    for (const res of [v1, onPath]) expect(res.status).toBe(200);
+    expect(JSON.parse(h.fake.requests[0]?.bodyText ?? "{}")).toMatchObject({ model: "chat-prod" });
+    expect(h.fake.requests[1]?.rawPath).toBe("/openai/deployments/chat-prod/chat/completions");
+    for (const res of [v1, onPath]) {
+      const row = await rowWhenWritten(h, res.headers.get("x-gatehouse-request-id") ?? "");
+      expect([row.requested_model, row.model]).toEqual(["fast", "gpt-4o-mini"]);
+    }
+    // A name that is neither a deployment nor an alias is still refused.
+    const other = await fetch(`${h.gateway.url}/azure-openai/openai/v1/chat/completions`, { method: "POST", headers, body: JSON.stringify({ model: "slow", messages: [] }) });
+    expect(other.status).toBe(404);
+    expect(h.fake.requests).toHaveLength(2);
   });
 });
