@@ -48,8 +48,9 @@ export function servedByDeployment(provider: ProviderDescriptor, shape: RequestS
  * deployment serves is refused before anything is forwarded: sent to the client's deployment
  * it would run one model and be priced as another.
  */
-export function upstreamModelNames(provider: ProviderDescriptor, shape: RequestShape, models: ReadonlyArray<string | undefined>, deployments: DeploymentModels | undefined): Array<string | undefined> {
-  if (!provider.modelIsDeployment || shape.model === undefined) return [...models];
+export function upstreamModelNames(provider: ProviderDescriptor, shape: RequestShape, models: ReadonlyArray<string | undefined>, deployments: DeploymentModels | undefined): ReadonlyArray<string | undefined> {
+  // The hot path of every other provider: no copy.
+  if (!provider.modelIsDeployment || shape.model === undefined) return models;
   return models.map((model) => {
     if (shape.deployment !== undefined && (model === undefined || model === shape.model)) return shape.deployment;
     if (model === undefined) return undefined;
