@@ -29,14 +29,15 @@ const v1Query = { query: { "api-version": V1_API_VERSIONS } } as const;
  * API on v1 only (`/openai/v1/responses`), not under a deployment. Azure keeps chat
  * completions when asked (`store: true`, stored completions) and responses by default.
  */
+// v1 first: callers that build a body from the first chat endpoint (the reviewer) get the v1 path, the model in the body.
 const endpoints: EndpointSpec[] = [
-  { name: "chat", method: "POST", path: "/deployments/{model}/chat/completions", body: "json", format: "openai-chat", model: "path", streaming: "body", metered: true, ...deploymentQuery, endUser: "user", conversationState: "stored-on-request" },
-  { name: "embeddings", method: "POST", path: "/deployments/{model}/embeddings", body: "json", format: "openai-embeddings", model: "path", streaming: "never", metered: true, ...deploymentQuery },
   { name: "chat", method: "POST", path: "/v1/chat/completions", body: "json", format: "openai-chat", model: "body", streaming: "body", metered: true, ...v1Query, endUser: "safety_identifier", conversationState: "stored-on-request" },
   { name: "responses", method: "POST", path: "/v1/responses", body: "json", format: "openai-responses", model: "body", streaming: "body", metered: true, ...v1Query, endUser: "safety_identifier", conversationState: "stored-by-default" },
   { name: "embeddings", method: "POST", path: "/v1/embeddings", body: "json", format: "openai-embeddings", model: "body", streaming: "never", metered: true, ...v1Query },
   unmeteredEndpoint("models.list", "GET", "/v1/models", v1Query),
   unmeteredEndpoint("models.read", "GET", "/v1/models/{id}", v1Query),
+  { name: "chat", method: "POST", path: "/deployments/{model}/chat/completions", body: "json", format: "openai-chat", model: "path", streaming: "body", metered: true, ...deploymentQuery, endUser: "user", conversationState: "stored-on-request" },
+  { name: "embeddings", method: "POST", path: "/deployments/{model}/embeddings", body: "json", format: "openai-embeddings", model: "path", streaming: "never", metered: true, ...deploymentQuery },
   // Stored state under the org's key, readable by every caller: declared so the refusal says why, never served.
   ...(
     [
