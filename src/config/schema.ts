@@ -4,6 +4,8 @@ import { AWS_REGION } from "../providers/bedrock.ts";
 import { GCP_LOCATION, GCP_PROJECT } from "../providers/vertex.ts";
 import { AZURE_RESOURCE } from "../providers/azure-openai.ts";
 import { DEPLOYMENT_NAME } from "../providers/deployments.ts";
+import { AI_GATEWAY_DEFAULT_BASE, AI_GATEWAY_OWN_HEADERS } from "../providers/ai-gateway.ts";
+import { providerById } from "../providers/registry.ts";
 import { policySchema } from "./policy-schema.ts";
 import { mcpServersSchema } from "./mcp-schema.ts";
 import { knowledgeConfigSchema } from "./knowledge-schema.ts";
@@ -38,6 +40,34 @@ export const passThroughSchema = z
       .string()
       .regex(/^(\/([A-Za-z0-9._~:@!$&'()*+,;=-]+|\{id\}))+$/, "must be a path after the route prefix, e.g. /v1/audio/transcriptions; {id} stands for one segment")
       .describe("Path after the provider's route prefix, e.g. /v1/audio/transcriptions; {id} matches one segment."),
+  })
+  .strict();
+
+/** `providers.<id>.via`: the route's requests go through an intermediary instead of straight to the provider (docs/providers/cloudflare-ai-gateway.md). */
+export const viaSchema = z
+  .object({
+    cloudflareAiGateway: z
+      .object({
+        accountId: z
+          .string()
+          .regex(/^[0-9a-f]{32}$/, "must be a Cloudflare account id: 32 lower-case hex characters (dashboard → Account home → Account ID)")
+          .describe("Cloudflare account id that owns the AI Gateway."),
+        gatewayId: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be the AI Gateway's name (id): 1-64 letters, digits, - or _")
+          .describe("The AI Gateway's id (its name in the dashboard)."),
+        tokenEnv: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name")
+          .describe("Name of the env var (or secrets-file key) holding the AI Gateway token sent as cf-aig-authorization: Bearer …; never the token itself."),
+        byok: z
+          .boolean()
+          .default(false)
+          .describe("true: AI Gateway adds the provider key it stores (BYOK, Provider Keys); Gatehouse sends none and needs none configured. false: the provider key is injected as on a direct route."),
+        baseUrl: z.url().default(AI_GATEWAY_DEFAULT_BASE).describe("AI Gateway's base URL, before the account id (tests point it at a local fake)."),
+      })
+      .strict()
+      .describe("Cloudflare AI Gateway: requests go to {baseUrl}/{accountId}/{gatewayId}/{provider}/… with cf-aig-authorization and the caller's anonymous id in cf-aig-metadata."),
   })
   .strict();
 
@@ -100,7 +130,9 @@ export const upstreamProviderSchema = z
       .record(z.string().regex(/^[a-z0-9-]+$/, "header names are lower-case"), z.string().min(1))
       .default({})
       .refine((headers) => !Object.keys(headers).some((name) => CREDENTIAL_HEADER_NAMES.has(name)), "credential headers cannot be pinned here; use apiKeyEnv")
-      .describe("Headers set on every upstream request, replacing the client's (e.g. openai-project: proj_…); clients can never choose these."),
+      .refine((headers) => !Object.keys(headers).some((name) => (AI_GATEWAY_OWN_HEADERS as readonly string[]).includes(name)), "cf-aig-authorization and cf-aig-metadata are set by Gatehouse (use via.cloudflareAiGateway.tokenEnv); other cf-aig-* headers (cache, logging, cost) may be pinned")
+      .describe("Headers set on every upstream request, replacing the client's (e.g. openai-project: proj_…, or cf-aig-cache-ttl: 3600 via AI Gateway); clients can never choose these."),
+    via: viaSchema.optional().describe("Send this route's requests through an intermediary: { cloudflareAiGateway: { accountId, gatewayId, tokenEnv, byok } }."),
   })
   .strict();
 
@@ -121,6 +153,7 @@ export const orgConfigSchema = z
           if (id === "azure-openai" || !provider) continue;
           for (const field of ["resource", "deployments"] as const) if (provider[field] !== undefined) ctx.addIssue({ code: "custom", path: [id, field], message: `${field} is an azure-openai setting; ${id} does not read it` });
         }
+        for (const [id, config] of Object.entries(providers)) checkVia(id as ProviderId, config, ctx);
       })
       .describe("Providers served by this gateway."),
     pricing: z
@@ -145,6 +178,21 @@ export const orgConfigSchema = z
       .describe("Commands by name; compiled from commands/*.md."),
   })
   .strict();
+
+/** A route via AI Gateway must be one Cloudflare documents, with nothing that contradicts it. */
+function checkVia(id: ProviderId, config: z.infer<typeof upstreamProviderSchema> | undefined, ctx: z.RefinementCtx): void {
+  const via = config?.via?.cloudflareAiGateway;
+  if (!config || !via) return;
+  const path = [id, "via", "cloudflareAiGateway"];
+  const route = providerById(id).aiGateway;
+  if (!route) {
+    ctx.addIssue({ code: "custom", path, message: `${id} cannot go via Cloudflare AI Gateway: Cloudflare documents no AI Gateway endpoint for it; remove via` });
+    return;
+  }
+  if (config.upstream !== undefined) ctx.addIssue({ code: "custom", path: [id, "upstream"], message: `${id} goes via Cloudflare AI Gateway, whose URL replaces upstream: remove upstream (or via)` });
+  if (via.byok && !route.byok) ctx.addIssue({ code: "custom", path: [...path, "byok"], message: `${id} cannot use AI Gateway's stored keys (BYOK): Cloudflare documents only caller-made credentials for ${route.slug}; set byok: false` });
+  if (via.byok && config.keys !== undefined) ctx.addIssue({ code: "custom", path: [id, "keys"], message: `${id} uses AI Gateway's stored key (byok: true), so a key pool here would never be sent: remove keys (or set byok: false)` });
+}
 
 export type OrgConfig = z.infer<typeof orgConfigSchema>;
 export type UpstreamProviderConfig = z.infer<typeof upstreamProviderSchema>;

@@ -66,6 +66,7 @@ export const anthropic: ProviderDescriptor = {
   ownsObjects: true,
   endpoints,
   credentialQueryParams: [],
+  aiGateway: { slug: "anthropic", path: "as-sent", byok: true },
   strippedRequestHeaders: [],
   errorBody(error: GatewayError, requestId: string) {
     return { type: "error", error: { type: anthropicErrorType[error.code] ?? "api_error", message: error.message }, request_id: requestId };

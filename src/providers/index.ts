@@ -2,6 +2,7 @@ export { providers, providerById } from "./registry.ts";
 export { PROVIDER_IDS, isProviderId, ENABLEABLE_OBJECT_KINDS, type ProviderId } from "./ids.ts";
 export { classify, unmeteredEndpoint, matchEndpoint, shapeOf, checkedQuery, PASS_THROUGH_SPEC, type EndpointMatch, type PassThroughEntry } from "./endpoints.ts";
 export { setEndUser } from "./end-user.ts";
+export { aiGatewayBase, aiGatewayPath, AI_GATEWAY_DEFAULT_BASE, AI_GATEWAY_HEADER_PREFIX, AI_GATEWAY_OWN_HEADERS, AI_GATEWAY_METADATA_MAX_ENTRIES, type AiGatewayRoute, type AiGatewayPath } from "./ai-gateway.ts";
 export { AWS_REGION } from "./bedrock.ts";
 export { GCP_LOCATION, GCP_PROJECT } from "./vertex.ts";
 export { AZURE_RESOURCE } from "./azure-openai.ts";

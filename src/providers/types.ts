@@ -1,6 +1,7 @@
 import type { GatewayError } from "../core/errors.ts";
 import type { WireFormat } from "../usage/types.ts";
 import type { ProviderId } from "./ids.ts";
+import type { AiGatewayRoute } from "./ai-gateway.ts";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -191,6 +192,12 @@ export interface ProviderDescriptor {
    * never taken from the client (the org config may pin some server-side).
    */
   strippedRequestHeaders: readonly string[];
+  /**
+   * How this route's requests go through Cloudflare AI Gateway (`providers.<id>.via.cloudflareAiGateway`):
+   * AI Gateway's provider slug and path shape, from Cloudflare's provider pages. Absent: Cloudflare
+   * documents no AI Gateway endpoint for it, and the config refuses `via` on it.
+   */
+  aiGateway?: AiGatewayRoute;
   /** How the gateway authenticates upstream; absent = `key` (the provider key in `keyPlacement`). */
   upstreamAuth?: UpstreamAuthKind;
   /**

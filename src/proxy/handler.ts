@@ -22,6 +22,7 @@ import type { ProxyPolicy } from "./policy.ts";
 import type { CallerConcurrencyLimiter, ConcurrencySlot } from "./concurrency.ts";
 import type { UpstreamAuth } from "./upstream-auth.ts";
 import { configuredRoute, keyPoolCache, reportingTo, type ConfiguredRoute } from "./route.ts";
+import { aiGatewayErrorTransform } from "./ai-gateway.ts";
 
 export interface ProxyServices {
   transport: ProxyTransport;
@@ -143,7 +144,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
           head.headers,
           key ? { placement: provider.keyPlacement, value: key } : undefined,
           // A JSON body is re-serialised from what was parsed, so it leaves as plain JSON.
-          gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, body !== undefined),
+          gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, body !== undefined, route.upstreamHeaders?.(caller.id)),
           body ? strippedForJson : stripped,
         );
       const pool = route.pool;
@@ -216,6 +217,8 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         try {
           const result = await transport.forward(c, outgoing, tap, {
             transform: objectPlan?.transform,
+            // Via Cloudflare AI Gateway: its own errors reach the client in the provider's shape.
+            errorTransform: route.upstreamHeaders ? aiGatewayErrorTransform(provider, requestId, logger) : undefined,
             // A requested stream is framed on event boundaries; the injected-usage chunk is dropped there.
             // Bedrock's binary event stream is not SSE: it passes byte for byte.
             sse: shape.streaming && !EVENT_STREAM_FORMATS.has(shape.format) ? { dropEvent: hideInjectedUsage ? isUsageOnlyEvent : undefined } : undefined,
@@ -314,6 +317,8 @@ async function openSocket(
   const { transport } = services;
   const { clock, logger, settings } = deps;
   const { caller } = record;
+  // Cloudflare documents no WebSocket mode of the Responses API through AI Gateway's provider endpoints.
+  if (route.upstreamHeaders) throw new GatewayError("not_found", `GET ${provider.routePrefix}${request.target.path} (the Responses API's WebSocket mode) is not available while provider ${provider.id} goes via Cloudflare AI Gateway: POST the request instead.`);
   const governed = provider.endpoints.find((e) => e.name === request.spec.websocket);
   const upgrade = head.headers["upgrade"];
   if (!transport.acceptWebSocket || !governed || typeof upgrade !== "string" || upgrade.toLowerCase() !== "websocket") {

@@ -33,6 +33,12 @@ export interface ResponseTap {
 export interface ForwardOptions {
   /** Rewrites response chunks on their way to the client (only the injected-usage filter uses it). */
   transform?: ChunkTransform | undefined;
+  /**
+   * Rewrites an error answer's body (status 400 and up) on its way to the client; the status
+   * stays the upstream's. An intermediary's own errors (Cloudflare AI Gateway's) become the
+   * provider's error shape so the client's SDK can read them (src/proxy/ai-gateway.ts).
+   */
+  errorTransform?: ((status: number) => ChunkTransform | undefined) | undefined;
   /** Headers the gateway adds to the client response. */
   responseHeaders: Record<string, string>;
   /**

@@ -202,7 +202,7 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
         return;
       }
       tap.onResponse(status, res.headers["retry-after"]);
-      const transform = status < 400 ? options.transform : undefined;
+      const transform = status < 400 ? options.transform : options.errorTransform?.(status);
       const contentType = res.headers["content-type"];
       client = createClientStream(options, status, contentType, transform);
       // A framed stream may drop an event or end in an error event: its length is not the upstream's.

@@ -120,7 +120,7 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
       const end = (outcome: "completed" | "client_aborted" | "upstream_failed", failure?: string) => life.end(outcome, failure);
       executionContext(c)?.waitUntil(ended.then(options.afterResponse));
 
-      const transform = status < 400 ? forwardOptions.transform : undefined;
+      const transform = status < 400 ? forwardOptions.transform : forwardOptions.errorTransform?.(status);
       const raw: Record<string, string> = {};
       upstream.headers.forEach((value, name) => {
         raw[name] = value;

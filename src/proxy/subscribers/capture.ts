@@ -143,6 +143,10 @@ export function configuredProviderKeys(config: OrgConfig, secrets: SecretSource)
       if (!isProviderId(id)) continue;
       const provider = providerById(id);
       for (const value of upstreamSecretValues(provider, route?.apiKeyEnv ?? provider.defaultApiKeyEnv, secrets)) found.add(value);
+      // A route via Cloudflare AI Gateway also sends the gateway's token.
+      const tokenEnv = route?.via?.cloudflareAiGateway?.tokenEnv;
+      const token = tokenEnv === undefined ? undefined : secrets.get(tokenEnv);
+      if (token) found.add(token);
     }
     keys = [...found];
     keysByConfig.set(config, keys);
