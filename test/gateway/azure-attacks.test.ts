@@ -45,12 +45,16 @@ describe("azure-openai: deployments the gateway was not told of", () => {
   });
 
   it("refuses case variants and names of inherited properties; matches names exactly", async () => {
-    for (const name of ["Chat-Prod", "CHAT-PROD", "chat-prod.", "constructor", "toString", "__proto__"]) {
+    for (const name of ["Chat-Prod", "CHAT-PROD", "chat-prod.", "chat-prod ", "constructor", "toString", "__proto__"]) {
       const res = await send(`/azure-openai/openai/deployments/${name}/chat/completions${V}`);
       expect([400, 404], name).toContain(res.status);
       expect(((await res.json()) as { error: { code: string } }).error.code).toMatch(/DeploymentNotFound|BadRequest/);
       const v1 = await send("/azure-openai/openai/v1/chat/completions", { body: JSON.stringify({ model: name, messages: [] }) });
       expect([400, 404], name).toContain(v1.status);
+    }
+    // The v1 body's model is a name, not a path: "/" and ".." in it are no way to another deployment.
+    for (const name of ["chat-prod/../unlisted", "unlisted/../chat-prod", "chat-prod/", "chat-prod:1"]) {
+      await expectRefused(await send("/azure-openai/openai/v1/chat/completions", { body: JSON.stringify({ model: name, messages: [] }) }), 404, "DeploymentNotFound");
     }
     expect(h.fake.requests).toHaveLength(0);
   });
@@ -122,6 +126,8 @@ describe("azure-openai: default deny", () => {
   it("refuses endpoints it does not declare, whatever their spelling", async () => {
     for (const path of [
       `/azure-openai/openai/deployments/chat-prod/completions${V}`,
+      `/azure-openai/openai/deployments/chat-prod/chat/completions/${V}`,
+      `/azure-openai/openai/deployments/chat-prod${V}`,
       `/azure-openai/openai/deployments/chat-prod/images/generations${V}`,
       `/azure-openai/openai/deployments/chat-prod/audio/transcriptions${V}`,
       `/azure-openai/openai/deployments/chat-prod/responses${V}`,
