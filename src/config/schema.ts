@@ -3,6 +3,8 @@ import { ENABLEABLE_OBJECT_KINDS, PROVIDER_IDS, type ProviderId } from "../provi
 import { AWS_REGION } from "../providers/bedrock.ts";
 import { GCP_LOCATION, GCP_PROJECT } from "../providers/vertex.ts";
 import { COMPAT_UPSTREAM_NAME, RESERVED_COMPAT_UPSTREAM_NAMES } from "../providers/compat-upstreams.ts";
+import { AZURE_RESOURCE } from "../providers/azure-openai.ts";
+import { DEPLOYMENT_NAME } from "../providers/deployments.ts";
 import { AI_GATEWAY_DEFAULT_BASE, AI_GATEWAY_OWN_HEADERS } from "../providers/ai-gateway.ts";
 import { providerById } from "../providers/registry.ts";
 import { policySchema } from "./policy-schema.ts";
@@ -116,6 +118,15 @@ const providerFields = z
     region: z.string().regex(AWS_REGION, "must be an AWS region such as us-east-1").optional().describe("bedrock: the AWS region whose Bedrock runtime endpoint serves requests (and signs them), e.g. us-east-1."),
     project: z.string().regex(GCP_PROJECT, "must be a Google Cloud project id (6-30 of a-z, 0-9, -)").optional().describe("vertex: the Google Cloud project billed; it replaces the project in every client's path."),
     location: z.string().regex(GCP_LOCATION, "must be a Vertex AI location such as us-east5, europe-west1 or global").optional().describe("vertex: the Vertex AI location (default global); it replaces the location in every client's path."),
+    resource: z
+      .string()
+      .regex(AZURE_RESOURCE, "must be an Azure resource name (lower-case letters, digits and -), the <resource> of https://<resource>.openai.azure.com")
+      .optional()
+      .describe("azure-openai: the Azure OpenAI resource name; requests go to https://<resource>.openai.azure.com (upstream, when set, wins)."),
+    deployments: z
+      .record(z.string().regex(DEPLOYMENT_NAME, "deployment names are letters, digits, . _ - (at most 64)"), z.string().min(1))
+      .optional()
+      .describe("azure-openai: each deployment clients may call and the models.dev azure model id it serves (e.g. chat-prod: gpt-4o); a deployment not listed is refused, as the gateway could not price it."),
     pinHeaders: z
       .record(z.string().regex(/^[a-z0-9-]+$/, "header names are lower-case"), z.string().min(1))
       .default({})
@@ -165,6 +176,14 @@ export const orgConfigSchema = z
           if (id === "compat" && config?.upstreams !== undefined && config.via !== undefined) ctx.addIssue({ code: "custom", path: [id, "via"], message: "via (Cloudflare AI Gateway) cannot be combined with named compat upstreams: named upstreams are called directly; drop via, or the upstreams" });
         }
         if (providers.vertex && providers.vertex.project === undefined) ctx.addIssue({ code: "custom", path: ["vertex", "project"], message: "vertex needs project: the Google Cloud project id whose Vertex AI is used" });
+        const azure = providers["azure-openai"];
+        if (azure && azure.resource === undefined && azure.upstream === undefined) ctx.addIssue({ code: "custom", path: ["azure-openai", "resource"], message: "azure-openai needs resource (the <resource> of https://<resource>.openai.azure.com) or upstream" });
+        // The paths clients send start with /openai/…: a base that ends in /openai would send /openai/openai/….
+        if (azure?.upstream !== undefined && /\/openai\/?$/.test(new URL(azure.upstream).pathname)) ctx.addIssue({ code: "custom", path: ["azure-openai", "upstream"], message: "azure-openai upstream is the resource's origin, e.g. https://my-resource.openai.azure.com, without /openai" });
+        for (const [id, provider] of Object.entries(providers)) {
+          if (id === "azure-openai" || !provider) continue;
+          for (const field of ["resource", "deployments"] as const) if (provider[field] !== undefined) ctx.addIssue({ code: "custom", path: [id, field], message: `${field} is an azure-openai setting; ${id} does not read it` });
+        }
         for (const [id, config] of Object.entries(providers)) checkVia(id as ProviderId, config, ctx);
       })
       .describe("Providers served by this gateway."),

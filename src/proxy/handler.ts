@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { AppDeps } from "../core/deps.ts";
 import { describeError, type AppEnv } from "../core/app.ts";
 import { GatewayError, toGatewayError } from "../core/errors.ts";
-import { checkedQuery, isPoolExhausted, matchEndpoint, PASS_THROUGH_SPEC, providers, setEndUser, shapeOf, type EndpointSpec, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
+import { checkedQuery, isPoolExhausted, matchEndpoint, PASS_THROUGH_SPEC, providers, servedByDeployment, setEndUser, shapeOf, upstreamModelNames, type EndpointSpec, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
 import type { UpstreamProviderConfig } from "../config/index.ts";
 import { isUsageOnlyEvent } from "../usage/index.ts";
 import type { Pricer } from "../catalog/index.ts";
@@ -113,7 +113,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       const { config, route } = routeBeforeModel(provider, deps, services.upstreamAuth, poolFor);
       if (route) upstreamHost = hostOf(route.base);
       // Everything that decides what the request is happens here, once; any failure refuses it.
-      const request = await classify(c, provider, config, head, transport, settings, (model) => deps.config.current().policy?.routing.aliases[model] !== undefined);
+      const request = await classify(c, provider, config, head, transport, settings, deps.config.current().policy?.routing.aliases);
       shape = request.shape;
       listener?.classified?.(shape);
       if (request.spec.websocket !== undefined) {
@@ -161,7 +161,11 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
 
       // Routing: the admitted model first, then its fallbacks (only before a byte reached the client).
       const models = admission.route ? [admission.route.model, ...admission.route.fallbacks] : [shape.model];
-      const requestedModel = shape.model;
+      const askedModel = shape.model;
+      // The ledger's requested model: the deployment the client named (Azure), else the model it asked for.
+      const requestedModel = shape.deployment ?? shape.model;
+      // What each routed model is called upstream (Azure: its deployment); refused here when one has none.
+      const upstreamNames = upstreamModelNames(provider, shape, models, config.deployments);
       const streamsAnswer = shape.streaming || spec.streaming === "alt-sse";
       let serialized: Uint8Array | undefined;
       // With a key pool, a 429 or 5xx on one key moves to the next key for the same model
@@ -195,11 +199,13 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         const isLast = modelIndex === models.length - 1 && !moreKeys;
         const attemptShape: RequestShape = { ...shape, model };
         let attemptPath = target.forwardPath;
-        if (upstreamModel !== undefined && (model !== requestedModel || upstreamModel !== model)) {
+        if (upstreamModel !== undefined && (model !== askedModel || upstreamModel !== model)) {
+          // A named compat upstream's own id (no prefix), else the deployment serving the model (Azure), else the model.
+          const upstreamName = upstreamModel !== model ? upstreamModel : (upstreamNames[modelIndex] ?? upstreamModel);
           if (spec.model === "body" && body) {
-            body["model"] = upstreamModel;
+            body["model"] = upstreamName;
             bodyChanged = true;
-          } else if (spec.model === "path") attemptPath = withPathModel(target.forwardPath, requestedModel ?? "", upstreamModel);
+          } else if (spec.model === "path") attemptPath = withPathModel(target.forwardPath, requestedModel ?? "", upstreamName);
         }
         attemptPath = attemptTo.forwardPath(attemptPath);
         // What the upstream gets is what was classified: a parsed body always leaves re-serialised
@@ -277,14 +283,22 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
   };
 }
 
-/** The forward path with another model in its model segment (`/models/<m>:generateContent`, Bedrock's `/model/<m>/invoke`). */
+/** The forward path with another model in its model segment (`/models/<m>:generateContent`, Bedrock's `/model/<m>/invoke`, Azure's `/deployments/<d>/…`). */
 function withPathModel(forwardPath: string, requested: string, model: string): string {
   const escaped = requested.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return forwardPath.replace(new RegExp(`/(models?)/${escaped}(?=[:/]|$)`), (_match, segment: string) => `/${segment}/${model}`);
+  return forwardPath.replace(new RegExp(`/(models?|deployments)/${escaped}(?=[:/]|$)`), (_match, segment: string) => `/${segment}/${model}`);
 }
 
 /** Canonical target → declared endpoint (default deny) → checked query → the body as that endpoint takes it. */
-async function classify(c: Context<AppEnv>, provider: ProviderDescriptor, config: UpstreamProviderConfig, head: IncomingHead, transport: ProxyTransport, settings: AppDeps["settings"], isAlias: (model: string) => boolean): Promise<Classified> {
+async function classify(
+  c: Context<AppEnv>,
+  provider: ProviderDescriptor,
+  config: UpstreamProviderConfig,
+  head: IncomingHead,
+  transport: ProxyTransport,
+  settings: AppDeps["settings"],
+  aliases: Readonly<Record<string, unknown>> | undefined,
+): Promise<Classified> {
   const target = namedTarget(provider, config, canonicalTarget(head.path, head.search, provider.routePrefix));
   const match = matchEndpoint(provider, head.method, target.path, config.passThrough);
   const spec = match.spec;
@@ -296,7 +310,11 @@ async function classify(c: Context<AppEnv>, provider: ProviderDescriptor, config
     bodyBytes = await transport.readBody(c, settings.maxRequestBodyBytes, settings.requestBodyTimeoutMs);
     if (spec.body === "json") body = parseJsonRequest(bodyBytes, head.headers["content-type"], head.headers["content-encoding"]);
   }
-  return { target, query, spec, bodyBytes, body, shape: namedShape(provider, config, target.upstream, shapeOf(match, query, body), isAlias), pathUpstream: target.upstream };
+  // Azure: the deployment the client named becomes the model it serves (undeclared and no policy alias: refused).
+  const served = servedByDeployment(provider, shapeOf(match, query, body), config.deployments, aliases);
+  // Named compat upstreams: the gateway's model id is <name>/<model>.
+  const isAlias = (model: string): boolean => aliases !== undefined && Object.hasOwn(aliases, model);
+  return { target, query, spec, bodyBytes, body, shape: namedShape(provider, config, target.upstream, served, isAlias), pathUpstream: target.upstream };
 }
 
 /** The Responses API's WebSocket mode: one governed, metered request per response.create. */

@@ -27,6 +27,7 @@ export function forwardRequestHeaders(incoming: Readonly<Record<string, string |
   if (key) {
     if (key.placement === "x-api-key") out["x-api-key"] = key.value;
     else if (key.placement === "x-goog-api-key") out["x-goog-api-key"] = key.value;
+    else if (key.placement === "api-key") out["api-key"] = key.value;
     else out["authorization"] = `Bearer ${key.value}`;
   }
   out["accept-encoding"] = "identity";

@@ -76,7 +76,7 @@ function directRoute(provider: ProviderDescriptor, deps: AppDeps, upstreamAuth: 
     return { config, base: config.upstream ?? cloud.defaultBase, key: undefined, forwardPath: cloud.forwardPath, signer, pool: undefined, upstreamHeaders: undefined };
   }
   // Via AI Gateway the provider's own base is not used (compat has none): the gateway's replaces it.
-  const base = config.upstream ?? provider.defaultUpstream ?? (config.via ? "" : undefined);
+  const base = config.upstream ?? provider.upstreamForAccount?.({ region: config.region, project: config.project, location: config.location, resource: config.resource }) ?? provider.defaultUpstream ?? (config.via ? "" : undefined);
   if (base === undefined) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
   const pool = poolFor(config);
   if (pool) {
