@@ -15,6 +15,8 @@ describe("providers.compat.upstreams config", () => {
     expect(parse({ compat: { upstreams: { vllm: { upstream: "http://127.0.0.1:1/v1", passThrough: [] } } } }).success).toBe(false);
     expect(parse({ openai: { upstreams: { vllm: { upstream: "http://127.0.0.1:1/v1" } } } }).success).toBe(false);
     const via = { cloudflareAiGateway: { accountId: "0123456789abcdef0123456789abcdef", gatewayId: "gw", tokenEnv: "CF_AIG_TOKEN" } };
+    expect(parse({ compat: { passThrough: [{ method: "POST", path: "/tokenize" }], upstreams: { tokenize: { upstream: "http://127.0.0.1:1/v1" } } } }).success).toBe(false);
+    expect(parse({ compat: { passThrough: [{ method: "POST", path: "/tokenize" }], upstreams: { vllm: { upstream: "http://127.0.0.1:1/v1" } } } }).success).toBe(true);
     expect(parse({ compat: { via } }).success).toBe(true);
     const both = parse({ compat: { via, upstreams: { vllm: { upstream: "http://127.0.0.1:1/v1" } } } });
     expect(both.error?.issues.map((i) => i.message)).toEqual([expect.stringContaining("cannot be combined with named compat upstreams")]);

@@ -172,6 +172,10 @@ export const orgConfigSchema = z
         if (providers.bedrock && providers.bedrock.region === undefined) ctx.addIssue({ code: "custom", path: ["bedrock", "region"], message: "bedrock needs region: the AWS region of its Bedrock runtime endpoint, e.g. us-east-1" });
         for (const [id, config] of Object.entries(providers)) {
           if (id !== "compat" && config?.upstreams !== undefined) ctx.addIssue({ code: "custom", path: [id, "upstreams"], message: "upstreams (named OpenAI-compatible servers) exist only under providers.compat" });
+          // `/compat/<name>/…` and a pass-through root of the same name would be one path read two ways.
+          for (const name of Object.keys(config?.upstreams ?? {})) {
+            if (config?.passThrough.some((entry) => entry.path.split("/")[1] === name)) ctx.addIssue({ code: "custom", path: [id, "upstreams", name], message: `the upstream name "${name}" is also the first segment of a passThrough path: rename the upstream` });
+          }
           // Named upstreams go straight to their own servers; half a route through AI Gateway would be a surprise.
           if (id === "compat" && config?.upstreams !== undefined && config.via !== undefined) ctx.addIssue({ code: "custom", path: [id, "via"], message: "via (Cloudflare AI Gateway) cannot be combined with named compat upstreams: named upstreams are called directly; drop via, or the upstreams" });
         }

@@ -114,6 +114,15 @@ describe("named compat upstreams: keys", () => {
     expectOwnKeysOnly();
   });
 
+  it("a pass-through path on /compat/<name>/ goes to that upstream with its key, unread", async () => {
+    const res = await rawRequest(h.gateway.url, "POST", "/compat/vllm/v1/tokenize", auth, JSON.stringify({ model: "deepseek-chat", prompt: "hi" }));
+    // The fake serves no /v1/tokenize: its 404 is relayed; what matters is who got the request, with which key.
+    expect(res.status).toBe(404);
+    expect(allRequests(h).map((s) => `${s.fake} ${s.request.path}`)).toEqual(["vllm /v1/tokenize"]);
+    expectOwnKeysOnly();
+    expect(h.fakes.vllm.requests[0]?.headers["authorization"]).toBe(`Bearer ${UPSTREAM_KEYS.vllm}`);
+  });
+
   it("an upstream whose key's variable is unset is refused (not forwarded keyless), naming the variable", async () => {
     const res = await send("/compat/v1/chat/completions", "broken/deepseek-chat");
     expect(res.status).toBe(503);
@@ -162,6 +171,11 @@ describe("named compat upstreams: a caller allowed only compat/ollama/*", () => 
       const res = await get(target);
       expect(res.status, target).toBe(403);
       expect(JSON.parse(res.text)).toMatchObject({ error: { type: "permission_error" } });
+    }
+    // A pass-through path names no model either: vllm's (and the default's) are refused.
+    for (const target of ["/compat/vllm/v1/tokenize", "/compat/v1/tokenize"]) {
+      const res = await rawRequest(h.gateway.url, "POST", target, auth, "{}");
+      expect(res.status, target).toBe(403);
     }
     expect(h.fakes.vllm.requests).toHaveLength(0);
     expect(h.fakes.default.requests).toHaveLength(0);

@@ -40,6 +40,7 @@ export async function startNamedHarness(options: { withDefault?: boolean; policy
     "providers:",
     "  compat:",
     ...(withDefault ? [`    upstream: ${fakes.default.url}/v1`, "    apiKeyEnv: COMPAT_DEFAULT_KEY"] : []),
+    "    passThrough: [{ method: POST, path: /v1/tokenize }]",
     "    upstreams:",
     "      vllm:",
     `        upstream: ${fakes.vllm.url}/v1`,
