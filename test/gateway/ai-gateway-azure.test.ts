@@ -39,6 +39,10 @@ beforeAll(async () => {
       "    deployments:",
       "      chat-prod: gpt-4o-mini",
       "      reasoner: gpt-5-mini",
+      // Pass-through endpoints are unread: only the path mode's own check stands between their segments and AI Gateway's URL.
+      "    passThrough:",
+      '      - { method: POST, path: "/openai/deployments/{id}/audio/transcriptions" }',
+      '      - { method: POST, path: "/openai/v1/audio/transcriptions" }',
       "",
     ].join("\n"),
   );
@@ -168,6 +172,31 @@ describe("azure-openai via Cloudflare AI Gateway", () => {
       // Azure's error shape, whatever refused it.
       expect(JSON.parse(text), path).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
     }
+    expect(aig.requests).toEqual([]);
+    expect(providers.requests).toEqual([]);
+  });
+});
+
+describe("azure-openai via Cloudflare AI Gateway: pass-through endpoints", () => {
+  it("a declared pass-through deployment endpoint goes to azure-openai/{resource}/{deployment}/…", async () => {
+    const res = await post("/openai/deployments/whisper/audio/transcriptions?api-version=2024-10-21", "{}");
+    await res.arrayBuffer();
+    expect(aig.requests).toHaveLength(1);
+    expect(aig.requests[0]).toMatchObject({ slug: "azure-openai", path: `/${RESOURCE}/whisper/audio/transcriptions` });
+    expect(aig.requests[0]?.headers["api-key"]).toBe(providers.keys.azure);
+  });
+
+  it("attacker: a pass-through {id} that is no deployment name (a host-like spelling, sub-delimiters) is refused before anything is sent; the v1 pass-through too", async () => {
+    for (const deployment of ["other-resource@evil", "a;b=c", "x'y", "(x)", "a+b", "a,b", "a!b", "a$b"]) {
+      const res = await post(`/openai/deployments/${deployment}/audio/transcriptions?api-version=2024-10-21`, "{}");
+      const json = (await res.json()) as { error?: { code?: string; message?: string } };
+      expect(res.status, `${deployment}: ${JSON.stringify(json)}`).toBe(400);
+      expect(json.error?.code, deployment).toBe("BadRequest");
+      expect(json.error?.message, deployment).toMatch(/one path segment of letters, digits/);
+    }
+    const v1 = await post("/openai/v1/audio/transcriptions", "{}");
+    expect(v1.status).toBe(400);
+    expect(((await v1.json()) as { error?: { message?: string } }).error?.message).toMatch(/not the v1 API/);
     expect(aig.requests).toEqual([]);
     expect(providers.requests).toEqual([]);
   });
