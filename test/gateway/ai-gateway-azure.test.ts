@@ -120,6 +120,20 @@ describe("azure-openai via Cloudflare AI Gateway", () => {
     expect(row.cost_usd).toBeCloseTo(perM(900, price.input) + perM(100, price.cache_read ?? 0) + perM(50, price.output), 12);
   });
 
+  it("AI Gateway's own refusal (its 401 envelope) reaches the client in Azure's error shape, saying it is the gateway's token, never the token itself", async () => {
+    aig.enqueueGatewayError({ status: 401, code: 2009, message: "Unauthorized" });
+    const res = await post("/openai/deployments/chat-prod/chat/completions?api-version=2024-10-21", chatBody());
+    const text = await res.text();
+    expect(res.status).toBe(401);
+    const json = JSON.parse(text) as { error?: { code?: string; message?: string }; success?: unknown };
+    expect(json.success).toBeUndefined();
+    expect(json.error?.code).toEqual(expect.any(String));
+    expect(json.error?.message).toMatch(/Cloudflare AI Gateway answered 401 \(code 2009\).*this Gatehouse gateway's AI Gateway token, not your credentials/);
+    expect(text).not.toContain(AIG_TOKEN);
+    expect(text).not.toContain(providers.keys.azure);
+    expect(providers.requests).toEqual([]);
+  });
+
   it("a stream: usage injected and metered exactly, the preview api-version passed through", async () => {
     providers.enqueue({ text: "one two three", chunks: 3, usage: { input: 700, cacheRead: 300, output: 120, reasoning: 80 } });
     const res = await post("/openai/deployments/reasoner/chat/completions?api-version=2025-04-01-preview", chatBody({ stream: true }));
