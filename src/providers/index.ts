@@ -6,5 +6,5 @@ export { AWS_REGION } from "./bedrock.ts";
 export { GCP_LOCATION, GCP_PROJECT } from "./vertex.ts";
 export { cachedCredentials, createSigV4Signer, type AwsCredentials, type AwsCredentialSource, type OutgoingRequest } from "./aws-sigv4.ts";
 export { createServiceAccountTokens, parseServiceAccountKey, CLOUD_PLATFORM_SCOPE, type ServiceAccountKey } from "./google-oauth.ts";
-export type { ProviderDescriptor, RequestShape, KeyPlacement, UpstreamAuthKind, CloudAccount, CloudUpstream, JsonObject, EndpointSpec, EndpointMethod, ObjectKind, ObjectAction, EndUserField } from "./types.ts";
+export type { ProviderDescriptor, RequestShape, KeyPlacement, UpstreamAuthKind, CloudAccount, CloudUpstream, JsonObject, EndpointSpec, EndpointMethod, ObjectKind, ObjectAction, EndUserField, WireFamily, WireFamilyMembership } from "./types.ts";
 export { createKeyPool, isPoolExhausted, retryAfterMs, DEFAULT_COOLDOWN_MS, MAX_COOLDOWN_MS, type KeyPool, type PoolKey, type PoolKeySpec, type PoolExhausted } from "./key-pool.ts";

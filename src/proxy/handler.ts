@@ -22,6 +22,7 @@ import type { ProxyPolicy } from "./policy.ts";
 import type { CallerConcurrencyLimiter, ConcurrencySlot } from "./concurrency.ts";
 import type { UpstreamAuth } from "./upstream-auth.ts";
 import { configuredRoute, keyPoolCache, reportingTo, type ConfiguredRoute } from "./route.ts";
+import { attemptOnOtherProvider, crossProviderRoutes } from "./cross-provider-attempt.ts";
 
 export interface ProxyServices {
   transport: ProxyTransport;
@@ -74,6 +75,8 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
   const metering: MeteringServices = { pricer: services.pricer, logger };
   // Key pools live across requests (their cooldowns are the point), rebuilt when a reload changes the keys.
   const poolFor = keyPoolCache(deps);
+  // The routes of other providers a fallback may cross to (same wire format), with their own pools.
+  const otherRoute = crossProviderRoutes(deps, services.upstreamAuth);
 
   return async (c: Context<AppEnv>): Promise<Response> => {
     const startedAt = clock.monotonic();
@@ -151,7 +154,10 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       const search = encodeQuery(request.query);
 
       // Routing: the admitted model first, then its fallbacks (only before a byte reached the client).
-      const models = admission.route ? [admission.route.model, ...admission.route.fallbacks] : [shape.model];
+      // Each entry names the provider it is called on: another provider of the client's wire format is a cross-provider fallback.
+      const chain: ReadonlyArray<{ provider: ProviderDescriptor; model: string | undefined }> = admission.route
+        ? (admission.route.chain ?? [admission.route.model, ...admission.route.fallbacks].map((model) => ({ provider, model })))
+        : [{ provider, model: shape.model }];
       const requestedModel = shape.model;
       const streamsAnswer = shape.streaming || spec.streaming === "alt-sse";
       let serialized: Uint8Array | undefined;
@@ -160,7 +166,34 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       let modelIndex = 0;
       let triedKeys = new Set<string>();
       for (let attempt = 1; ; attempt++) {
-        const model = models[modelIndex];
+        const routed = chain[modelIndex];
+        const model = routed?.model;
+        if (routed && model !== undefined && routed.provider.id !== provider.id) {
+          const isLastTarget = modelIndex === chain.length - 1;
+          const crossed = await attemptOnOtherProvider({
+            c, transport, from: provider, target: routed.provider, model, routeFor: otherRoute, head, shape, body, record, attempt, requestedModel, listener, metering,
+            stripped: strippedForJson, userIdHeader: services.userIdHeader, requestId, settings, streaming: streamsAnswer, isLast: isLastTarget, isRetryable: isRetryableStatus,
+            wrapTap: (tap) => (slot ? slot.track(tap) : tap),
+            releaseSlot: () => slot?.release(),
+            errorResponse: (error, status) => withStatus(errorResponse(error), status),
+          });
+          if ("answered" in crossed) return crossed.answered;
+          if ("retry" in crossed) {
+            listener?.attempted?.({ attempt, model, provider: routed.provider, status: crossed.retry, serverAddress: crossed.serverAddress, retried: true });
+            modelIndex++;
+            triedKeys = new Set();
+            continue;
+          }
+          listener?.attempted?.({ attempt, model, provider: routed.provider, status: 0, serverAddress: crossed.serverAddress, retried: !isLastTarget });
+          if (isLastTarget) {
+            slot?.release();
+            listener?.ended({ outcome: "upstream_failed", status: crossed.failed.status, errorCode: crossed.failed.code, error: crossed.failed, row: failedAttemptRow(crossed.record, crossed.shape, attempt, requestedModel, crossed.failed) });
+            return errorResponse(crossed.failed);
+          }
+          modelIndex++;
+          triedKeys = new Set();
+          continue;
+        }
         let keyName: string | undefined;
         if (pool) {
           const picked = pool.pick(triedKeys);
@@ -178,7 +211,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
           headers = headersWith(picked.value);
         }
         const moreKeys = pool !== undefined && triedKeys.size + 1 < pool.names().length;
-        const isLast = modelIndex === models.length - 1 && !moreKeys;
+        const isLast = modelIndex === chain.length - 1 && !moreKeys;
         const attemptShape: RequestShape = { ...shape, model };
         let attemptPath = target.forwardPath;
         if (model !== undefined && model !== requestedModel) {
@@ -392,6 +425,11 @@ function hostOf(base: string): string | undefined {
 /** Statuses worth trying the next model for: rate limits, overload and server errors. */
 function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 529 || (status >= 500 && status <= 599);
+}
+
+/** The same answer with another status (a fallback provider's error status, in the client provider's error body). */
+function withStatus(response: Response, status: number): Response {
+  return response.status === status ? response : new Response(response.body, { status, headers: response.headers });
 }
 
 function providerErrorResponse(c: Context<AppEnv>, provider: ProviderDescriptor, error: GatewayError, requestId: string): Response {

@@ -128,7 +128,7 @@ export function createMeteringTap(r: RequestRecord, a: MeteredAttempt, services:
   let ttfb: number | null = null;
   const attempted = (status: number) => {
     answered = true;
-    listener?.attempted?.({ attempt: a.attempt, model: shape.model, status, serverAddress: a.serverAddress, retried: false, keyName: a.keyName });
+    listener?.attempted?.({ attempt: a.attempt, model: shape.model, provider: r.provider, status, serverAddress: a.serverAddress, retried: false, keyName: a.keyName });
   };
   return {
     onResponse(status) {

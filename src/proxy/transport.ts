@@ -32,6 +32,12 @@ export interface ResponseTap {
 export interface ForwardOptions {
   /** Rewrites response chunks on their way to the client (only the injected-usage filter uses it). */
   transform?: ChunkTransform | undefined;
+  /**
+   * The content type of a successful answer `transform` re-frames into another format (a
+   * Bedrock event stream sent on as Anthropic's Server-Sent Events): the client is sent it,
+   * and the answer is framed as it. Unset: the upstream's.
+   */
+  answerContentType?: string | undefined;
   /** Headers the gateway adds to the client response. */
   responseHeaders: Record<string, string>;
   /**
