@@ -31,6 +31,9 @@ const authenticator: Authenticator = {
 
 export interface CrossHarness {
   gateway: RunningGateway;
+  /** The same as `anthropic` (the shared helpers read a harness's `fake`). */
+  fake: FakeUpstream;
+  dir: string;
   /** Anthropic's direct API only: nothing else is served here. */
   anthropic: FakeUpstream;
   /** Bedrock and Vertex AI (a different host from Anthropic's: a credential sent to the wrong one shows). */
@@ -64,6 +67,8 @@ export async function startCrossHarness(): Promise<CrossHarness> {
   const gateway = await startGateway({ settings, env, logger: silentLogger, offline: true, authenticator });
   return {
     gateway,
+    fake: anthropic,
+    dir,
     anthropic,
     cloud,
     setPolicy(policy, providers = {}) {
