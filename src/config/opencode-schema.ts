@@ -75,6 +75,8 @@ export const opencodeProviderSchema = z
         headers: z.record(z.string(), z.string()),
         project: z.string().optional(),
         location: z.string().optional(),
+        /** Bedrock: the gateway's AWS region (@ai-sdk/amazon-bedrock's `region`; `gatehouse setup claude-code --bedrock` writes it as AWS_REGION). Not a secret. */
+        region: z.string().optional(),
       })
       .strict(),
   })

@@ -12,10 +12,10 @@ import { usageCsv } from "./csv.ts";
 import { forbiddenPage, loginPage } from "./login-page.ts";
 import { dashboardPage } from "./page.ts";
 import { parseRange } from "./range.ts";
-import { buildReport } from "./report.ts";
+import { buildReport, type EffectiveMonthlyBudget } from "./report.ts";
 import { mountRequestLog } from "./request-log.ts";
 
-export { buildReport, type DashboardReport } from "./report.ts";
+export { buildReport, type DashboardReport, type EffectiveMonthlyBudget } from "./report.ts";
 export { providerClass, percentiles } from "./queries.ts";
 export { parseRange, isCalendarDay } from "./range.ts";
 export { csvCell, toCsv, usageCsv, usageValues, USAGE_CSV_COLUMNS } from "./csv.ts";
@@ -32,7 +32,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; i
 const CSV_GROUPS: readonly UsageGroup[] = ["day", "provider", "model", "team", "caller", "client", "session"];
 
 /** The usage dashboard under /dashboard, for callers in `policy.dashboard.adminGroups`. */
-export function createDashboardModule(assets: DashboardAssets): AppModule {
+export function createDashboardModule(assets: DashboardAssets, effectiveBudget?: EffectiveMonthlyBudget): AppModule {
   return {
     name: "dashboard",
     mount(app, deps) {
@@ -74,7 +74,7 @@ export function createDashboardModule(assets: DashboardAssets): AppModule {
         if (denied) return denied;
         const range = parseRangeOr400(c, deps);
         if (range instanceof Response) return range;
-        const report = await buildReport(deps.analyticsDb ?? deps.db, deps.config.current(), range, deps.clock.now());
+        const report = await buildReport(deps.analyticsDb ?? deps.db, deps.config.current(), range, deps.clock.now(), effectiveBudget);
         return c.html(dashboardPage(report));
       });
 

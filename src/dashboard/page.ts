@@ -89,6 +89,11 @@ function paceBasis(daysElapsed: number): string {
   return daysElapsed === 1 ? "from today alone, a rough guess" : `spend so far over ${daysElapsed} days`;
 }
 
+/** Why the limit shown is not the configured one (an override or reset), under the amount. */
+function limitNote(note: string | undefined): string {
+  return note === undefined ? "" : `<br><span class="muted" data-test="limit-note">${esc(note)}</span>`;
+}
+
 /** The month's end at the month-to-date pace, in words: "runs out on 03-24" or "$12.50 left". */
 function paceText(b: BurnDown): string {
   if (b.spentUsd >= b.limitUsd) return "used up";
@@ -122,13 +127,13 @@ export function dashboardPage(r: DashboardReport): string {
   const burnRows = r.burnDown
     .map(
       (b) =>
-        `<tr data-test="burn-${esc(b.group)}" data-spent="${b.spentUsd}" data-limit="${b.limitUsd}" data-projected-left="${b.projectedLeftUsd}" data-runs-out="${b.runsOutOn ?? ""}">${keyCell(b.group, false)}<td class="wide">${fmtUsd(b.limitUsd)}</td><td>${fmtUsd(b.spentUsd)}</td><td>${fmtUsd(b.limitUsd - b.spentUsd)}</td><td>${fmtPct(b.spentUsd, b.limitUsd)}</td><td data-col="pace">${paceText(b)}</td></tr>`,
+        `<tr data-test="burn-${esc(b.group)}" data-spent="${b.spentUsd}" data-limit="${b.limitUsd}" data-projected-left="${b.projectedLeftUsd}" data-runs-out="${b.runsOutOn ?? ""}">${keyCell(b.group, false)}<td class="wide">${fmtUsd(b.limitUsd)}${limitNote(b.note)}</td><td>${fmtUsd(b.spentUsd)}</td><td>${fmtUsd(b.limitUsd - b.spentUsd)}</td><td>${fmtPct(b.spentUsd, b.limitUsd)}</td><td data-col="pace">${paceText(b)}</td></tr>`,
     )
     .join("");
   const userRows = r.userBurn
     .map(
       (u) =>
-        `<tr data-test="user-burn" data-key="${esc(u.callerId)}" data-spent="${u.spentUsd}"${u.serviceAccount !== undefined ? ' data-kind="service"' : ""}>${u.serviceAccount !== undefined ? `<td class="key" title="${esc(`service account ${u.serviceAccount}`)}" tabindex="0"><span class="muted">service account</span> ${esc(u.serviceAccount)}</td>` : keyCell(u.callerId, true)}<td>${fmtUsd(u.limitUsd)}</td><td>${fmtUsd(u.spentUsd)}</td><td>${fmtPct(u.spentUsd, u.limitUsd)}</td></tr>`,
+        `<tr data-test="user-burn" data-key="${esc(u.callerId)}" data-spent="${u.spentUsd}"${u.serviceAccount !== undefined ? ' data-kind="service"' : ""}>${u.serviceAccount !== undefined ? `<td class="key" title="${esc(`service account ${u.serviceAccount}`)}" tabindex="0"><span class="muted">service account</span> ${esc(u.serviceAccount)}</td>` : keyCell(u.callerId, true)}<td>${fmtUsd(u.limitUsd)}${limitNote(u.note)}</td><td>${fmtUsd(u.spentUsd)}</td><td>${fmtPct(u.spentUsd, u.limitUsd)}</td></tr>`,
     )
     .join("");
   const hint = chartHint(r);

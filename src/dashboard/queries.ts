@@ -175,6 +175,37 @@ export async function groupSpendByDay(db: Kysely<Database>, monthStart: string, 
   return result;
 }
 
+/** A group's spend from `sinceTs` (a budget reset) to now, and the part of it on the reset's own day. */
+export async function groupSpendSince(db: Kysely<Database>, group: string, sinceTs: number): Promise<{ total: number; onResetDay: number }> {
+  const resetDay = new Date(sinceTs).toISOString().slice(0, 10);
+  const rows = await db
+    .selectFrom("ledger")
+    .innerJoin("caller_groups", "caller_groups.caller_id", "ledger.caller_id")
+    .select(["ledger.day as day", sql<number>`coalesce(sum(ledger.cost_usd), 0)`.as("cost")])
+    .where("ledger.ts", ">=", sinceTs)
+    .where("caller_groups.group_name", "=", group)
+    .groupBy("ledger.day")
+    .execute();
+  let total = 0;
+  let onResetDay = 0;
+  for (const r of rows) {
+    total += Number(r.cost);
+    if (r.day === resetDay) onResetDay = Number(r.cost);
+  }
+  return { total, onResetDay };
+}
+
+/** One caller's spend from `sinceTs` (a budget reset) to now. */
+export async function callerSpendSince(db: Kysely<Database>, callerId: string, sinceTs: number): Promise<number> {
+  const row = await db
+    .selectFrom("ledger")
+    .select(sql<number>`coalesce(sum(cost_usd), 0)`.as("cost"))
+    .where("caller_id", "=", callerId)
+    .where("ts", ">=", sinceTs)
+    .executeTakeFirst();
+  return Number(row?.cost ?? 0);
+}
+
 /** Month-to-date spend per caller with their recorded groups, for per-user budget burn. */
 export async function callerMonthSpend(db: Kysely<Database>, monthStart: string, today: string, limit: number): Promise<Array<{ callerId: string; costUsd: number; groups: string[] }>> {
   const rows = await db

@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { OrgConfig } from "../config/index.ts";
 import type { Database } from "../store/index.ts";
 import { compileRules } from "../policy/index.ts";
-import { callerMonthSpend, costByDayAndClass, groupedBy, groupSpendByDay, latency, outcomes, providerClass, totals, type Aggregate, type Outcomes, type Percentiles, type Totals } from "./queries.ts";
+import { callerMonthSpend, callerSpendSince, costByDayAndClass, groupedBy, groupSpendByDay, groupSpendSince, latency, outcomes, providerClass, totals, type Aggregate, type Outcomes, type Percentiles, type Totals } from "./queries.ts";
 import { daysBetween, daysOf, shiftDay, type DayRange } from "./range.ts";
 import { mcpActivity, type McpActivity } from "./mcp-audit.ts";
 import { clientsReport, type ClientsReport } from "./clients.ts";
@@ -13,9 +13,19 @@ export interface ClassShare {
   openWeight: Totals;
 }
 
+/**
+ * The budget a scope (`group:<name>`, `user:<id>`) has this month after overrides and resets:
+ * what the budget check enforces (src/policy/overrides BudgetOverrideBook.effective). Absent,
+ * the configured limits are shown.
+ */
+export type EffectiveMonthlyBudget = (scope: string, monthKey: string, configuredUsd: number, now: number) => { limitUsd: number; note: string | undefined; resetAt: number | undefined };
+
 export interface BurnDown {
   group: string;
+  /** The limit the budget check applies now: the configured one, or an active cap/raise. */
   limitUsd: number;
+  /** What changed the configured limit (a cap, a raise, a reset), as the denial message says it. */
+  note?: string | undefined;
   spentUsd: number;
   /** Remaining budget at the end of each day of the month so far. */
   remaining: Array<{ day: string; usd: number }>;
@@ -31,6 +41,7 @@ export interface UserBurn {
   callerId: string;
   spentUsd: number;
   limitUsd: number;
+  note?: string | undefined;
   /** Set when the caller is a service account: its name. */
   serviceAccount?: string | undefined;
 }
@@ -64,7 +75,7 @@ export interface DashboardReport {
 const zero = (): Totals => ({ requests: 0, inputTokens: 0, outputTokens: 0, cacheTokens: 0, costUsd: 0, estimatedUsd: 0, unpricedRequests: 0 });
 
 /** Everything the dashboard page shows for a range, read from the ledger. */
-export async function buildReport(db: Kysely<Database>, config: OrgConfig, range: DayRange, now: number): Promise<DashboardReport> {
+export async function buildReport(db: Kysely<Database>, config: OrgConfig, range: DayRange, now: number, effectiveBudget?: EffectiveMonthlyBudget): Promise<DashboardReport> {
   const [sum, byDay, byClassDay, providers, models, teams, spenders, outcome, lat, mcp, clients] = await Promise.all([
     totals(db, range),
     groupedBy(db, range, "day"),
@@ -110,13 +121,14 @@ export async function buildReport(db: Kysely<Database>, config: OrgConfig, range
 
   const today = new Date(now).toISOString().slice(0, 10);
   const month = today.slice(0, 7);
-  const { burnDown, userBurn } = await budgets(db, config, month, today);
+  const { burnDown, userBurn } = await budgets(db, config, month, today, now, effectiveBudget);
   const daysWithTraffic = days.filter((d) => d.requests > 0).length;
   const monthDaysElapsed = daysBetween(`${month}-01`, today) + 1;
   return { range, totals: sum, days, daysWithTraffic, providers, classes, models, teams, spenders: spenders.people, serviceAccountSpenders: spenders.serviceAccounts, outcomes: outcome, latency: lat, month, monthDaysElapsed, burnDown, userBurn, mcp, clients };
 }
 
-async function budgets(db: Kysely<Database>, config: OrgConfig, month: string, today: string): Promise<{ burnDown: BurnDown[]; userBurn: UserBurn[] }> {
+async function budgets(db: Kysely<Database>, config: OrgConfig, month: string, today: string, now: number, effectiveBudget: EffectiveMonthlyBudget | undefined): Promise<{ burnDown: BurnDown[]; userBurn: UserBurn[] }> {
+  const effective = (scope: string, configuredUsd: number) => effectiveBudget?.(scope, month, configuredUsd, now) ?? { limitUsd: configuredUsd, note: undefined, resetAt: undefined };
   const policy = config.policy;
   if (!policy) return { burnDown: [], userBurn: [] };
   const monthStart = `${month}-01`;
@@ -128,22 +140,33 @@ async function budgets(db: Kysely<Database>, config: OrgConfig, month: string, t
     budgeted.map(([g]) => g),
   );
   const monthDays = daysOf({ from: monthStart, to: today });
-  const burnDown = budgeted.map(([group, rule]) => {
-    const limitUsd = rule.budget?.group?.monthlyUsd ?? 0;
-    const perDay = spend.get(group) ?? new Map<string, number>();
-    let cumulative = 0;
-    const remaining = monthDays.map((day) => {
-      cumulative += perDay.get(day) ?? 0;
-      return { day, usd: limitUsd - cumulative };
-    });
-    return { group, limitUsd, spentUsd: cumulative, remaining, ...projectMonth(limitUsd, cumulative, today) };
-  });
+  const burnDown = await Promise.all(
+    budgeted.map(async ([group, rule]) => {
+      const { limitUsd, note, resetAt } = effective(`group:${group}`, rule.budget?.group?.monthlyUsd ?? 0);
+      const perDay = spend.get(group) ?? new Map<string, number>();
+      // After a reset the budget counts from the reset, as the budget check does: the line shows
+      // what was left on each day before it, then starts again from the spend since the reset.
+      const sinceReset = resetAt === undefined ? undefined : await groupSpendSince(db, group, resetAt);
+      const resetDay = resetAt === undefined ? undefined : new Date(resetAt).toISOString().slice(0, 10);
+      let cumulative = 0;
+      const remaining = monthDays.map((day) => {
+        if (day === resetDay) cumulative = sinceReset?.onResetDay ?? 0;
+        else cumulative += perDay.get(day) ?? 0;
+        return { day, usd: limitUsd - cumulative };
+      });
+      if (sinceReset) cumulative = sinceReset.total;
+      return { group, limitUsd, note, spentUsd: cumulative, remaining, ...projectMonth(limitUsd, cumulative, today) };
+    }),
+  );
 
   const spenders = await callerMonthSpend(db, monthStart, today, 200);
   const userBurn: UserBurn[] = [];
   for (const s of spenders) {
-    const limit = compileRules(policy, s.groups).userBudget.monthlyUsd;
-    if (limit !== undefined) userBurn.push({ callerId: s.callerId, spentUsd: s.costUsd, limitUsd: limit });
+    const configured = compileRules(policy, s.groups).userBudget.monthlyUsd;
+    if (configured === undefined) continue;
+    const { limitUsd, note, resetAt } = effective(`user:${s.callerId}`, configured);
+    const spentUsd = resetAt === undefined ? s.costUsd : await callerSpendSince(db, s.callerId, resetAt);
+    userBurn.push({ callerId: s.callerId, spentUsd, limitUsd, note });
   }
   userBurn.sort((a, b) => b.spentUsd / b.limitUsd - a.spentUsd / a.limitUsd);
   const closest = userBurn.slice(0, 10);

@@ -51,7 +51,14 @@ export function buildWellKnown(config: OrgConfig, settings: Pick<Settings, "logi
       ...(name ? { name } : {}),
       ...(upstream.whitelist ? { whitelist: [...upstream.whitelist] } : {}),
       ...(Object.keys(models).length ? { models } : {}),
-      options: { baseURL: `${baseUrl}${descriptor.opencode.basePath ?? descriptor.clientBasePath}`, apiKey: descriptor.opencode.apiKeyPlaceholder === "gatehouse" ? "gatehouse" : "", headers: { ...tokenHeaders }, ...descriptor.opencode.options },
+      options: {
+        baseURL: `${baseUrl}${descriptor.opencode.basePath ?? descriptor.clientBasePath}`,
+        apiKey: descriptor.opencode.apiKeyPlaceholder === "gatehouse" ? "gatehouse" : "",
+        headers: { ...tokenHeaders },
+        ...descriptor.opencode.options,
+        // A cloud route's AWS region (not a secret): clients that name it (Claude Code's AWS_REGION) get the gateway's.
+        ...(descriptor.cloudUpstream && upstream.region ? { region: upstream.region } : {}),
+      },
     };
   }
   const served: ServedOpencodeConfig = {

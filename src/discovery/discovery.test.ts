@@ -103,3 +103,13 @@ describe("provider names in the served config", () => {
     expect([served.model, served.small_model, served.agent?.["g"]?.model, served.command?.["c"]?.model]).toEqual(["google/gemini-2.5-pro", "google/gemini-2.5-flash", "google/gemini-2.5-pro", "google/gemini-2.5-flash"]);
   });
 });
+
+describe("cloud routes in the served config", () => {
+  it("Bedrock's AWS region is served (what Claude Code's AWS_REGION takes); Vertex's project never is, nor any credential", () => {
+    const files = [{ path: "gatehouse.yaml", text: "providers:\n  bedrock:\n    region: eu-central-1\n  vertex:\n    project: org-billing-project\n    location: europe-west1\n" }];
+    const served = buildWellKnown(compileConfigOrThrow(files), { loginCommand: undefined, authMode: "dev", tokenEnv: "GATEHOUSE_TOKEN" }, "http://gw.test", catalog).config;
+    expect(served.provider["amazon-bedrock"]?.options).toEqual({ baseURL: "http://gw.test/bedrock", apiKey: "gatehouse", headers: { "cf-access-token": "{env:GATEHOUSE_TOKEN}" }, region: "eu-central-1" });
+    expect(served.provider["google-vertex"]?.options.region).toBeUndefined();
+    expect(JSON.stringify(served)).not.toContain("org-billing-project");
+  });
+});

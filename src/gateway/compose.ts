@@ -174,7 +174,8 @@ export async function composeGateway(parts: GatewayParts): Promise<ComposedGatew
   const governanceCore = await startGovernance({ config, db, clock, logger, pricer, counters: parts.counters, rates: parts.rates, reconcile: parts.reconcile, events: alerts?.emitter });
   disposers.push("governance", () => governanceCore.stop());
   const metrics = new MetricsRegistry();
-  const dashboard = createDashboardModule(parts.dashboardAssets);
+  // The burn-down shows the limits the budget check enforces: overrides and resets included.
+  const dashboard = createDashboardModule(parts.dashboardAssets, (scope, monthKey, configuredUsd, now) => governanceCore.overrides.effective(scope, "month", monthKey, configuredUsd, now));
   const metricsModule = createMetricsModule(metrics);
   const governance: GatewayGovernance = { ...governanceCore, metrics, modules: [dashboard, metricsModule] };
 

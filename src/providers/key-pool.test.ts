@@ -62,6 +62,18 @@ describe("key pool", () => {
     expect(retryAfterMs("soon", clock.now())).toBeUndefined();
   });
 
+  it("cools a key that got no answer at all (refused, reset, timed out) for the default cooldown", () => {
+    const clock = fixedClock();
+    const pool = createKeyPool([{ name: "a", env: "A", weight: 1 }], (env) => values[env], clock, () => 0);
+    pool.reportUnanswered("a");
+    expect(name(pool.pick(new Set()))).toBe("exhausted");
+    clock.advance(DEFAULT_COOLDOWN_MS - 1);
+    expect(pool.cooling("a")).toBe(true);
+    clock.advance(1);
+    expect(name(pool.pick(new Set()))).toBe("a");
+    pool.reportUnanswered("not-a-key");
+  });
+
   it("is exhausted (with the soonest wait) when every key is cooling, tried or at its per-minute limit; never hands out a key without a value", () => {
     const clock = fixedClock();
     const pool = createKeyPool(

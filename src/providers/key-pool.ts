@@ -36,7 +36,8 @@ interface KeyState {
 
 /**
  * Several keys for one provider: weighted choice among the keys that are neither cooling down
- * (after a 429 or 5xx, for the provider's retry-after) nor at their per-minute limit. A
+ * (after a 429 or 5xx, for the provider's retry-after; after no answer at all, for the default
+ * cooldown) nor at their per-minute limit. A
  * cooled-down key comes back by itself once its cooldown has passed. State is per process.
  */
 export interface KeyPool {
@@ -44,6 +45,8 @@ export interface KeyPool {
   pick(exclude: ReadonlySet<string>): PoolKey | PoolExhausted;
   /** The upstream answered this key with a status: 429 and 5xx cool it down. */
   report(name: string, status: number, retryAfter: string | undefined): void;
+  /** The upstream gave this key no answer at all (connection refused or reset, no headers in time): it cools for the default cooldown. */
+  reportUnanswered(name: string): void;
   names(): readonly string[];
   /** Whether the key is cooling down now (for /metrics). */
   cooling(name: string): boolean;
@@ -93,6 +96,10 @@ export function createKeyPool(specs: readonly PoolKeySpec[], valueOf: (env: stri
       if (!state || !(status === 429 || status === 529 || (status >= 500 && status <= 599))) return;
       const now = clock.now();
       state.cooldownUntil = now + Math.min(MAX_COOLDOWN_MS, retryAfterMs(retryAfter, now) ?? DEFAULT_COOLDOWN_MS);
+    },
+    reportUnanswered(name) {
+      const state = byName.get(name);
+      if (state) state.cooldownUntil = clock.now() + DEFAULT_COOLDOWN_MS;
     },
     names: () => states.map((s) => s.spec.name),
     cooling: (name) => (byName.get(name)?.cooldownUntil ?? 0) > clock.now(),

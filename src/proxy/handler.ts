@@ -270,6 +270,8 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         } catch (err) {
           failure = toGatewayError(err);
         }
+        // No answer on this key (refused, reset, no headers in time): it cools, and the next key gets the same request.
+        if (pool && keyName !== undefined && UNANSWERED.has(failure.code)) pool.reportUnanswered(keyName);
         listener?.attempted?.({ attempt, model, status: 0, serverAddress: upstreamHost, retried: !isLast, keyName });
         if (isLast) {
           slot?.release();
@@ -421,6 +423,9 @@ function hostOf(base: string): string | undefined {
     throw err;
   }
 }
+
+/** What forward rejects with when the upstream gave no answer at all (src/proxy/transport.ts). */
+const UNANSWERED: ReadonlySet<string> = new Set(["upstream_unavailable", "upstream_timeout"]);
 
 /** Statuses worth trying the next model for: rate limits, overload and server errors. */
 function isRetryableStatus(status: number): boolean {

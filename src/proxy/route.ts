@@ -60,12 +60,12 @@ export function configuredRoute(provider: ProviderDescriptor, deps: AppDeps, ups
 
 const samePath = (path: string): string => path;
 
-/** A tap that tells the key pool how the upstream answered its key (the response's retry-after is not read here: the default cooldown applies). */
+/** A tap that tells the key pool how the upstream answered its key: a 429 or 5xx that reaches the client cools the key for its own retry-after. */
 export function reportingTo(pool: KeyPool, keyName: string, tap: ResponseTap): ResponseTap {
   return {
-    onResponse(status) {
-      pool.report(keyName, status, undefined);
-      tap.onResponse(status);
+    onResponse(status, retryAfter) {
+      pool.report(keyName, status, retryAfter);
+      tap.onResponse(status, retryAfter);
     },
     onChunk: (chunk) => tap.onChunk(chunk),
     onEnd: (outcome, failure) => tap.onEnd(outcome, failure),

@@ -20,7 +20,8 @@ export interface UpstreamRequest {
 
 /** Observes the response as it passes; called synchronously from the byte path, so it must be cheap. */
 export interface ResponseTap {
-  onResponse(status: number): void;
+  /** The upstream's status as it starts reaching the client, with its `retry-after` (a key pool cools the key for it). */
+  onResponse(status: number, retryAfter?: string): void;
   onChunk(chunk: Uint8Array): void;
   /**
    * Called exactly once when a response was started (never when forward rejects or

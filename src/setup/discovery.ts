@@ -7,7 +7,8 @@ import { z } from "zod";
  * document still sets up an older CLI; it never carries a provider key, so nothing here can.
  */
 const providerSchema = z.looseObject({
-  options: z.looseObject({ baseURL: z.url() }),
+  // region / location: a cloud route's (Bedrock's AWS region, Vertex's location), never a credential.
+  options: z.looseObject({ baseURL: z.url(), region: z.string().optional(), location: z.string().optional() }),
   models: z.record(z.string(), z.unknown()).optional(),
   whitelist: z.array(z.string()).optional(),
 });
@@ -15,6 +16,7 @@ export const discoverySchema = z.looseObject({
   config: z.looseObject({
     provider: z.record(z.string(), providerSchema).default({}),
     model: z.string().optional(),
+    small_model: z.string().optional(),
   }),
 });
 export type DiscoveryDocument = z.infer<typeof discoverySchema>;

@@ -38,7 +38,7 @@ describe("Claude Code settings.json", () => {
     const existing = JSON.stringify({ theme: "dark", permissions: { allow: ["Bash(ls)"] }, env: { FOO: "1", ANTHROPIC_API_KEY: "sk-ant-old" }, model: "opus" });
     const first = mergeClaudeCodeSettings(existing, claude);
     expect(JSON.parse(first.text)).toEqual({ theme: "dark", permissions: { allow: ["Bash(ls)"] }, env: { FOO: "1", ANTHROPIC_BASE_URL: claude.baseUrl }, model: "opus", apiKeyHelper: claude.apiKeyHelper });
-    expect(first.removed).toEqual(["env.ANTHROPIC_API_KEY"]);
+    expect(first.removed.map((r) => r.name)).toEqual(["env.ANTHROPIC_API_KEY"]);
     const second = mergeClaudeCodeSettings(first.text, claude);
     expect(second).toEqual({ text: first.text, removed: [] });
   });

@@ -60,8 +60,8 @@ export interface ServedGateway {
   close(): Promise<void>;
 }
 
-/** The org config: the three providers every coding client uses, pointed at the wire-exact fake. */
-function writeConfig(dir: string, fakeUrl: string): void {
+/** The org config: the three providers every coding client uses, pointed at the wire-exact fake; `extra` is more YAML under providers: (indented) and after it. */
+function writeConfig(dir: string, fakeUrl: string, extra: string): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, "gatehouse.yaml"),
@@ -72,20 +72,28 @@ function writeConfig(dir: string, fakeUrl: string): void {
     upstream: ${fakeUrl}/v1
   google-ai-studio:
     upstream: ${fakeUrl}/v1beta
-`,
+${extra}`,
   );
+}
+
+export interface ServedGatewayOptions {
+  /** YAML appended to the config right after the three providers (more providers, indented two spaces, then top-level keys). */
+  config?: string;
+  /** More environment for `gatehouse serve` (cloud credentials the fake checks). */
+  env?: Record<string, string>;
 }
 
 /**
  * A real `gatehouse serve` child process (dev auth with a fixed token, SQLite in a temp data
  * dir) in front of the wire-exact fake providers. Resolves once `/readyz` answers 200.
  */
-export async function startServedGateway(fake?: FakeUpstream): Promise<ServedGateway> {
+export async function startServedGateway(fake?: FakeUpstream, options: ServedGatewayOptions | ((fake: FakeUpstream) => ServedGatewayOptions) = {}): Promise<ServedGateway> {
   const upstream = fake ?? (await startFakeUpstream({ keys: PROVIDER_KEYS }));
+  const { config = "", env = {} } = typeof options === "function" ? options(upstream) : options;
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-clients-"));
   const configDir = join(dir, "config");
   const dataDir = join(dir, "data");
-  writeConfig(configDir, upstream.url);
+  writeConfig(configDir, upstream.url, config);
   const port = await freeLoopbackPort();
   const child = spawn(process.execPath, [GATEHOUSE_BIN, "serve", "--config", configDir, "--data-dir", dataDir, "--port", String(port)], {
     env: {
@@ -98,6 +106,7 @@ export async function startServedGateway(fake?: FakeUpstream): Promise<ServedGat
       GATEHOUSE_DEV_TOKEN: DEV_TOKEN,
       GATEHOUSE_CATALOG_REFRESH_MS: "0",
       GATEHOUSE_LOG_LEVEL: "warn",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

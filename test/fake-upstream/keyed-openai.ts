@@ -4,22 +4,26 @@ import type { AddressInfo } from "node:net";
 /**
  * An OpenAI Chat Completions server (POST /v1/chat/completions) with several API keys, each
  * behaving on its own: `ok` answers, `rate-limited` answers OpenAI's 429 (`rate_limit_exceeded`,
- * with `retry-after` and the x-ratelimit-* headers OpenAI sends), `overloaded` OpenAI's 503.
- * An unknown or missing key gets OpenAI's 401 `invalid_api_key`. It records which key (by the
+ * with `retry-after` and the x-ratelimit-* headers OpenAI sends), `overloaded` OpenAI's 503,
+ * `refused` drops the connection before any byte of an answer (what a crashed or unreachable
+ * server looks like to the client), `silent` reads the request and never answers. An unknown or missing key gets OpenAI's 401 `invalid_api_key`. It records which key (by the
  * test's name for it) each request carried, so a test can see which key of a pool served.
  */
-export type KeyBehaviour = "ok" | "rate-limited" | "overloaded";
+export type KeyBehaviour = "ok" | "rate-limited" | "overloaded" | "refused" | "silent";
 
 export interface KeyedOpenAi {
   url: string;
   /** Key names in arrival order ("unknown" for a key the fake does not know). */
   seen: string[];
-  behave(name: string, behaviour: KeyBehaviour): void;
+  /** `retryAfter` overrides the 429's `retry-after` for this key (delay-seconds or an HTTP date). */
+  behave(name: string, behaviour: KeyBehaviour, retryAfter?: string): void;
   close(): Promise<void>;
 }
 
 export async function startKeyedOpenAi(keys: Readonly<Record<string, string>>, options: { retryAfterSeconds: number; usage: { prompt: number; completion: number } }): Promise<KeyedOpenAi> {
   const behaviours = new Map<string, KeyBehaviour>(Object.keys(keys).map((name) => [name, "ok"]));
+  const retryAfters = new Map<string, string>();
+  const silent = new Set<ServerResponse>();
   const nameByValue = new Map(Object.entries(keys).map(([name, value]) => [value, name]));
   const seen: string[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -42,11 +46,14 @@ export async function startKeyedOpenAi(keys: Readonly<Record<string, string>>, o
         return send(404, { error: { message: `Invalid URL (${req.method ?? ""} ${req.url ?? ""})`, type: "invalid_request_error", param: null, code: null } });
       }
       const behaviour = behaviours.get(name) ?? "ok";
+      if (behaviour === "refused") return void req.socket.destroy();
+      if (behaviour === "silent") return void silent.add(res);
       if (behaviour === "rate-limited") {
+        const retryAfter = retryAfters.get(name) ?? String(options.retryAfterSeconds);
         return send(
           429,
           { error: { message: "Rate limit reached for gpt-4o-mini in organization org-fake on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s.", type: "requests", param: null, code: "rate_limit_exceeded" } },
-          { "retry-after": String(options.retryAfterSeconds), "x-ratelimit-limit-requests": "3", "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": `${options.retryAfterSeconds}s` },
+          { "retry-after": retryAfter, "x-ratelimit-limit-requests": "3", "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": `${options.retryAfterSeconds}s` },
         );
       }
       if (behaviour === "overloaded") return send(503, { error: { message: "The server is overloaded or not ready yet.", type: "server_error", param: null, code: null } });
@@ -75,7 +82,15 @@ export async function startKeyedOpenAi(keys: Readonly<Record<string, string>>, o
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
-    behave: (name, behaviour) => behaviours.set(name, behaviour),
-    close: () => new Promise((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
+    behave: (name, behaviour, retryAfter) => {
+      behaviours.set(name, behaviour);
+      if (retryAfter === undefined) retryAfters.delete(name);
+      else retryAfters.set(name, retryAfter);
+    },
+    close: () => {
+      for (const res of silent) res.destroy();
+      server.closeAllConnections();
+      return new Promise((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+    },
   };
 }

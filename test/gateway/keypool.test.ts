@@ -17,13 +17,32 @@ import { CLIENT_TOKEN, rowWhenWritten, type Harness } from "./harness.ts";
  * its retry-after (on the gateway's clock, moved forward by the test); every key cooling is a
  * clear 429 with retry-after in OpenAI's shape, never a forward without a key.
  */
-const KEY_VALUES = { primary: "sk-pool-primary-value-aaaa1111", secondary: "sk-pool-secondary-value-bbbb2222" };
+const KEY_VALUES = { primary: "sk-pool-primary-value-aaaa1111", secondary: "sk-pool-secondary-value-bbbb2222", solo: "gsk-pool-solo-value-cccc3333" };
 const RETRY_AFTER_S = 20;
+/** The gateway's wait for an upstream's headers here: a silent key is given up on after it. */
+const HEADER_TIMEOUT_MS = 3_000;
+const DEFAULT_COOLDOWN_MS = 30_000;
 
-/** The system clock plus an offset the test moves forward: cooldowns pass without waiting. */
-function movableClock(): Clock & { advance(ms: number): void } {
+/**
+ * The system clock plus an offset the test moves forward: cooldowns pass without waiting.
+ * Frozen, it stands still (the offset still moves it), so a cooldown can be checked to the millisecond.
+ */
+function movableClock(): Clock & { advance(ms: number): void; freeze(at: number): void; thaw(): void } {
   let offset = 0;
-  return { now: () => Date.now() + offset, monotonic: () => performance.now() + offset, advance: (ms) => void (offset += ms) };
+  let frozenAt: number | undefined;
+  return {
+    now: () => (frozenAt ?? Date.now()) + offset,
+    monotonic: () => performance.now() + offset,
+    advance: (ms) => void (offset += ms),
+    freeze: (at) => {
+      frozenAt = at;
+      offset = 0;
+    },
+    thaw: () => {
+      offset = (frozenAt ?? Date.now()) + offset - Date.now();
+      frozenAt = undefined;
+    },
+  };
 }
 
 let fake: KeyedOpenAi;
@@ -36,9 +55,22 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-keypool-"));
   writeFileSync(
     join(dir, "gatehouse.yaml"),
-    ["providers:", "  openai:", `    upstream: ${fake.url}/v1`, "    keys:", "      - { name: primary, env: OPENAI_KEY_PRIMARY, weight: 3 }", "      - { name: secondary, env: OPENAI_KEY_SECONDARY, weight: 1 }", ""].join("\n"),
+    [
+      "providers:",
+      "  openai:",
+      `    upstream: ${fake.url}/v1`,
+      "    keys:",
+      "      - { name: primary, env: OPENAI_KEY_PRIMARY, weight: 3 }",
+      "      - { name: secondary, env: OPENAI_KEY_SECONDARY, weight: 1 }",
+      // A pool of one key (Groq speaks the same Chat Completions wire): its 429 always reaches the client.
+      "  groq:",
+      `    upstream: ${fake.url}/v1`,
+      "    keys:",
+      "      - { name: solo, env: GROQ_KEY_SOLO }",
+      "",
+    ].join("\n"),
   );
-  const env = { OPENAI_KEY_PRIMARY: KEY_VALUES.primary, OPENAI_KEY_SECONDARY: KEY_VALUES.secondary, GATEHOUSE_DEV_TOKEN: CLIENT_TOKEN };
+  const env = { OPENAI_KEY_PRIMARY: KEY_VALUES.primary, OPENAI_KEY_SECONDARY: KEY_VALUES.secondary, GROQ_KEY_SOLO: KEY_VALUES.solo, GATEHOUSE_DEV_TOKEN: CLIENT_TOKEN, GATEHOUSE_UPSTREAM_TIMEOUT_MS: String(HEADER_TIMEOUT_MS) };
   const settings = parseSettings(env, { configDir: dir, dataDir: join(dir, "data"), port: 0 });
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -57,6 +89,7 @@ beforeEach(() => {
   fake.seen.length = 0;
   fake.behave("primary", "ok");
   fake.behave("secondary", "ok");
+  fake.behave("solo", "ok");
 });
 
 /** GET /metrics as the dev token (an admin) scrapes it. */
@@ -66,12 +99,76 @@ async function scrape(): Promise<string> {
   return res.text();
 }
 
-async function chat(): Promise<Response> {
-  return fetch(`${h.gateway.url}/openai/v1/chat/completions`, {
+async function chat(route: "openai" | "groq" = "openai"): Promise<Response> {
+  return fetch(`${h.gateway.url}/${route}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${CLIENT_TOKEN}` },
-    body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }),
+    body: JSON.stringify({ model: route === "openai" ? "gpt-4o-mini" : "llama-3.3-70b-versatile", messages: [{ role: "user", content: "hi" }] }),
   });
+}
+
+/**
+ * Primary gives no answer (`refused` or `silent`), secondary answers: requests are sent until
+ * one picked primary first (weight 3 of 4), then three more. Every one succeeds on secondary
+ * (nothing reached the client from primary), and primary, cooled by its failure, was tried once.
+ */
+async function failoverFromUnanswered(behaviour: "refused" | "silent"): Promise<void> {
+  clock.advance(3_600_000);
+  fake.behave("primary", behaviour);
+  const rows = [];
+  for (let i = 0; i < 12 && (!fake.seen.includes("primary") || rows.length < 4); i++) {
+    const res = await chat();
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    expect((JSON.parse(text) as { usage: { prompt_tokens: number } }).usage.prompt_tokens).toBe(100);
+    rows.push(await rowWhenWritten(h, res.headers.get("x-gatehouse-request-id") ?? ""));
+  }
+  expect(fake.seen.filter((k) => k === "primary")).toHaveLength(1);
+  for (const row of rows) expect(row).toMatchObject({ status: 200, outcome: "completed", key_name: "secondary", input_tokens: 100, output_tokens: 10 });
+  expect(rows.map((r) => r.attempts).reduce((a, b) => a + b, 0)).toBe(fake.seen.length);
+  // Its cooldown (the default: no answer carries no retry-after) over, primary serves again.
+  fake.behave("primary", "ok");
+  clock.advance(DEFAULT_COOLDOWN_MS);
+  const servedBy = new Set<string>();
+  for (let i = 0; i < 20 && !servedBy.has("primary"); i++) {
+    const res = await chat();
+    expect(res.status).toBe(200);
+    servedBy.add((await rowWhenWritten(h, res.headers.get("x-gatehouse-request-id") ?? "")).key_name ?? "none");
+  }
+  expect(servedBy.has("primary")).toBe(true);
+}
+
+/**
+ * The solo key's 429 reaches the client (no other key to move to) with `retryAfter`; the key is
+ * then skipped for exactly `cooldownMs` on the gateway's (frozen) clock: refused before it,
+ * forwarded at it.
+ */
+async function cooledExactly(at: number, retryAfter: string, cooldownMs: number): Promise<void> {
+  clock.freeze(at);
+  try {
+    fake.behave("solo", "rate-limited", retryAfter);
+    const relayed = await chat("groq");
+    expect(relayed.status).toBe(429);
+    expect(relayed.headers.get("retry-after")).toBe(retryAfter);
+    expect(((await relayed.json()) as { error: { code: string } }).error.code).toBe("rate_limit_exceeded");
+    expect(fake.seen).toEqual(["solo"]);
+    fake.behave("solo", "ok");
+
+    clock.advance(cooldownMs - 1);
+    const refused = await chat("groq");
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/Every key of provider groq is cooling down/);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(fake.seen).toEqual(["solo"]);
+
+    clock.advance(1);
+    const served = await chat("groq");
+    expect(served.status, await served.clone().text()).toBe(200);
+    expect(fake.seen).toEqual(["solo", "solo"]);
+    expect(await rowWhenWritten(h, served.headers.get("x-gatehouse-request-id") ?? "")).toMatchObject({ status: 200, key_name: "solo" });
+  } finally {
+    clock.thaw();
+  }
 }
 
 describe("provider key pools", () => {
@@ -131,6 +228,24 @@ describe("provider key pools", () => {
     expect(fake.seen).toHaveLength(0);
     const row = await rowWhenWritten(h, refused.headers.get("x-gatehouse-request-id") ?? "");
     expect(row).toMatchObject({ status: 429, outcome: "not_forwarded", error_code: "rate_limited" });
+  });
+
+  it("a connection dropped before any answer on one key moves the same request to the next key and cools that key", async () => {
+    await failoverFromUnanswered("refused");
+  });
+
+  it("no response headers within the upstream timeout on one key moves the same request to the next key and cools that key", async () => {
+    await failoverFromUnanswered("silent");
+  }, 60_000);
+
+  it("a 429 that reaches the client cools its key for its own retry-after in seconds: skipped for exactly 7 s", async () => {
+    await cooledExactly(Date.now() + 7_200_000, "7", 7_000);
+  });
+
+  it("a 429 that reaches the client cools its key until its retry-after HTTP date: skipped for exactly 12 s", async () => {
+    // On a whole second: an HTTP date has no milliseconds.
+    const at = Math.ceil((Date.now() + 10_800_000) / 1000) * 1000;
+    await cooledExactly(at, new Date(at + 12_000).toUTCString(), 12_000);
   });
 
   it("a key value never appears in logs, error bodies or /metrics (only names do)", async () => {

@@ -201,7 +201,7 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
         resolve({ retry: true, status, retryAfter });
         return;
       }
-      tap.onResponse(status);
+      tap.onResponse(status, res.headers["retry-after"]);
       const transform = status < 400 ? options.transform : undefined;
       const reframedAs = transform ? options.answerContentType : undefined;
       const contentType = reframedAs ?? res.headers["content-type"];

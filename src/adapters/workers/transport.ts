@@ -110,7 +110,7 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
         await upstream.body?.cancel();
         return { retry: true, status, retryAfter: upstream.headers.get("retry-after") ?? undefined };
       }
-      tap.onResponse(status);
+      tap.onResponse(status, upstream.headers.get("retry-after") ?? undefined);
 
       let settle: () => void = () => undefined;
       const ended = new Promise<void>((resolve) => {

@@ -2,9 +2,10 @@ import { accessSync, chmodSync, constants, copyFileSync, mkdirSync, readFileSync
 import { homedir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import type { Command } from "commander";
+import { claudeCloudRoute, type ClaudeCloud } from "../../setup/claude-cloud.ts";
 import { mergeClaudeCodeSettings } from "../../setup/claude-code.ts";
 import { mergeCodexConfig } from "../../setup/codex.ts";
-import { discoverySchema, gatewayRoutes, type ClientRoute, type GatewayRoutes } from "../../setup/discovery.ts";
+import { discoverySchema, gatewayRoutes, type ClientRoute, type DiscoveryDocument, type GatewayRoutes } from "../../setup/discovery.ts";
 import { mergeGeminiEnv, mergeGeminiSettings } from "../../setup/gemini-cli.ts";
 import { cachedToken, gatewayKey } from "../token-cache.ts";
 import { signIn } from "./login.ts";
@@ -13,6 +14,11 @@ interface SetupOptions {
   home?: string;
   helper?: string;
   timeout: string;
+}
+
+interface ClaudeCodeOptions extends SetupOptions {
+  bedrock?: boolean;
+  vertex?: boolean;
 }
 
 export function registerSetup(program: Command): void {
@@ -41,7 +47,11 @@ Examples:
       .option("--timeout <seconds>", "how long to wait for the sign-in when one is needed", "600");
 
   common(setup.command("claude-code"))
-    .description("Claude Code: ~/.claude/settings.json gets apiKeyHelper (`gatehouse login --print-token <url>`: a new sign-in is picked up without editing anything) and env.ANTHROPIC_BASE_URL.")
+    .description(
+      "Claude Code: ~/.claude/settings.json gets apiKeyHelper (`gatehouse login --print-token <url>`: a new sign-in is picked up without editing anything) and env.ANTHROPIC_BASE_URL; with --bedrock or --vertex, Claude Code's own Bedrock or Vertex AI mode through the gateway instead.",
+    )
+    .option("--bedrock", "Claude Code in its Amazon Bedrock mode, through the gateway's /bedrock route (the gateway signs with the org's AWS credentials)")
+    .option("--vertex", "Claude Code in its Google Vertex AI mode, through the gateway's /vertex route (the gateway holds the org's service account)")
     .addHelpText(
       "after",
       `
@@ -50,18 +60,36 @@ you have none and the org names one. env.ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKE
 removed from the file (they would win over the helper). An ANTHROPIC_API_KEY in your shell
 also wins: unset it. Then run \`claude\` as usual.
 
-Example:
-  gatehouse setup claude-code http://127.0.0.1:8787`,
+--bedrock writes, instead of ANTHROPIC_BASE_URL: env CLAUDE_CODE_USE_BEDROCK=1,
+ANTHROPIC_BEDROCK_BASE_URL=<url>/bedrock, CLAUDE_CODE_SKIP_BEDROCK_AUTH=1 and AWS_REGION (the
+gateway's region, from its discovery); env.AWS_BEARER_TOKEN_BEDROCK is removed.
+--vertex writes env CLAUDE_CODE_USE_VERTEX=1, ANTHROPIC_VERTEX_BASE_URL=<url>/vertex/v1,
+CLAUDE_CODE_SKIP_VERTEX_AUTH=1, ANTHROPIC_VERTEX_PROJECT_ID=gatehouse (the gateway puts the
+org's project in every path) and CLOUD_ML_REGION. Both write ANTHROPIC_MODEL and
+ANTHROPIC_SMALL_FAST_MODEL in the cloud's spelling when the org names a Claude model of that
+cloud (its default, or its whitelist). The token still comes from apiKeyHelper; no AWS or
+Google credential is written, and you need none. Running it without the flag (or with the
+other one) takes the previous mode's variables out again. Refused when the gateway does not
+serve that cloud.
+
+Examples:
+  gatehouse setup claude-code http://127.0.0.1:8787
+  gatehouse setup claude-code --bedrock https://gateway.example.com
+  gatehouse setup claude-code --vertex https://gateway.example.com`,
     )
-    .action(async (url: string, opts: SetupOptions) => {
-      const { routes, home } = await prepare(url, opts);
-      const route = need(routes.anthropic, "anthropic", url);
+    .action(async (url: string, opts: ClaudeCodeOptions) => {
+      if (opts.bedrock && opts.vertex) throw new Error("--bedrock and --vertex exclude each other: Claude Code uses one of them. Pick one.");
+      const cloud: ClaudeCloud | undefined = opts.bedrock ? "bedrock" : opts.vertex ? "vertex" : undefined;
+      const { document, routes, home } = await prepare(url, opts);
+      const route = cloud === undefined ? need(routes.anthropic, "anthropic", url) : undefined;
+      const cloudRoute = cloud === undefined ? undefined : needCloud(document, cloud, url);
       await ensureSignedIn(url, opts);
       const file = join(home, ".claude", "settings.json");
-      const { text, removed } = mergeClaudeCodeSettings(readIfExists(file), { baseUrl: route.baseUrl, apiKeyHelper: helperShellCommand(opts, url), model: route.defaultModel }, file);
+      const { text, removed } = mergeClaudeCodeSettings(readIfExists(file), { baseUrl: route?.baseUrl ?? "", apiKeyHelper: helperShellCommand(opts, url), model: route?.defaultModel, cloud: cloudRoute }, file);
       report(writeWithBackup(file, text));
-      if (removed.length > 0) process.stderr.write(`Removed ${removed.join(", ")} from ${file}: the gateway token from apiKeyHelper replaces it.\n`);
-      if (process.env["ANTHROPIC_API_KEY"] || process.env["ANTHROPIC_AUTH_TOKEN"]) process.stderr.write("Your shell sets ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN, which Claude Code prefers to apiKeyHelper: unset it.\n");
+      for (const { name, why } of removed) process.stderr.write(`Removed ${name} from ${file}: ${why}.\n`);
+      if (cloudRoute && cloudRoute.model === undefined) process.stderr.write(`The gateway names no Claude model on ${cloud === "bedrock" ? "Bedrock" : "Vertex AI"} for you: Claude Code uses its own default there (set ANTHROPIC_MODEL, or /model, to choose).\n`);
+      warnAboutShell(cloud);
       process.stderr.write("Run `claude` as usual.\n");
     });
 
@@ -122,7 +150,7 @@ Example:
     });
 }
 
-async function prepare(url: string, opts: SetupOptions): Promise<{ routes: GatewayRoutes; home: string }> {
+async function prepare(url: string, opts: SetupOptions): Promise<{ document: DiscoveryDocument; routes: GatewayRoutes; home: string }> {
   const home = opts.home ?? (process.env["HOME"] || homedir());
   const base = gatewayKey(url);
   let response: Response;
@@ -134,12 +162,30 @@ async function prepare(url: string, opts: SetupOptions): Promise<{ routes: Gatew
   if (!response.ok) throw new Error(`${base}/.well-known/opencode answered HTTP ${response.status}: is ${base} a Gatehouse gateway (the URL without a provider path)?`);
   const parsed = discoverySchema.safeParse(await response.json());
   if (!parsed.success) throw new Error(`${base}/.well-known/opencode is not a Gatehouse discovery document; is ${base} a Gatehouse gateway?`);
-  return { routes: gatewayRoutes(parsed.data), home };
+  return { document: parsed.data, routes: gatewayRoutes(parsed.data), home };
 }
 
 function need(route: ClientRoute | undefined, provider: string, url: string): ClientRoute {
   if (!route) throw new Error(`${gatewayKey(url)} serves no ${provider} route; ask its admin to configure providers.${provider} in gatehouse.yaml`);
   return route;
+}
+
+function needCloud(document: DiscoveryDocument, cloud: ClaudeCloud, url: string) {
+  const route = claudeCloudRoute(document, cloud, gatewayKey(url));
+  if (!route) {
+    const served = Object.keys(document.config.provider).join(", ") || "none";
+    throw new Error(`${gatewayKey(url)} serves no ${cloud} route (it serves: ${served}); ask its admin to configure providers.${cloud} in gatehouse.yaml, or run \`gatehouse setup claude-code ${gatewayKey(url)}\` without --${cloud}.`);
+  }
+  return route;
+}
+
+/** Variables in the user's shell that Claude Code would prefer to what setup wrote. */
+function warnAboutShell(cloud: ClaudeCloud | undefined): void {
+  const env = process.env;
+  if (env["ANTHROPIC_API_KEY"] || env["ANTHROPIC_AUTH_TOKEN"]) process.stderr.write("Your shell sets ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN, which Claude Code prefers to apiKeyHelper: unset it.\n");
+  if (cloud === "bedrock" && env["AWS_BEARER_TOKEN_BEDROCK"]) process.stderr.write("Your shell sets AWS_BEARER_TOKEN_BEDROCK, which Claude Code would send instead of the gateway token: unset it.\n");
+  const stray = [cloud !== "bedrock" ? "CLAUDE_CODE_USE_BEDROCK" : undefined, cloud !== "vertex" ? "CLAUDE_CODE_USE_VERTEX" : undefined].filter((name): name is string => name !== undefined && Boolean(env[name]));
+  if (stray.length > 0) process.stderr.write(`Your shell sets ${stray.join(" and ")}, which switches Claude Code to another mode than this setup: unset it.\n`);
 }
 
 /** The kept token, or a sign-in now (link on stderr) when there is none: the client's helper must find one. */

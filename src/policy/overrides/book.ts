@@ -18,6 +18,8 @@ export interface EffectiveBudget {
   limitUsd: number;
   /** For the denial message and alerts, e.g. "raised +$50.00 until 2026-12-02T00:00:00Z"; undefined when nothing applies. */
   note: string | undefined;
+  /** When the current period was reset (its counter counts from then); undefined when it was not. */
+  resetAt: number | undefined;
 }
 
 /** Runs `fn` once after `ms`; returns a cancel (the gateway's Timers, structurally). */
@@ -112,7 +114,7 @@ export class BudgetOverrideBook {
         notes.push(`raised +$${raised.toFixed(2)} until ${iso(raisedUntil)}`);
       }
     }
-    return { key, limitUsd, note: notes.length > 0 ? notes.join(", ") : undefined };
+    return { key, limitUsd, note: notes.length > 0 ? notes.join(", ") : undefined, resetAt: reset && reset.resetAt <= now ? reset.resetAt : undefined };
   }
 
   /** Re-reads the active overrides and current resets; concurrent calls share one read. A failed read keeps the last snapshot. */
