@@ -142,7 +142,11 @@ export async function attemptOnOtherProvider(x: CrossAttemptContext): Promise<Cr
   try {
     result = await x.transport.forward(x.c, outgoing, tap, options);
   } catch (err) {
-    if (err instanceof GatewayError) return { failed: err, record: targetRecord, shape: translated.shape, serverAddress };
+    if (err instanceof GatewayError) {
+      // No answer on this key (refused, reset, no headers in time): it cools, as on the provider's own route.
+      if (route.pool && keyName !== undefined && (err.code === "upstream_unavailable" || err.code === "upstream_timeout")) route.pool.reportUnanswered(keyName);
+      return { failed: err, record: targetRecord, shape: translated.shape, serverAddress };
+    }
     throw err;
   }
   if (!isRetrySignal(result)) return { answered: result };
