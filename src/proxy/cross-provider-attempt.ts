@@ -76,7 +76,7 @@ export type CrossAttemptOutcome = { answered: Response } | { retry: number; serv
  * refused, a 502).
  */
 export async function attemptOnOtherProvider(x: CrossAttemptContext): Promise<CrossAttemptOutcome> {
-  const targetRecord: RequestRecord = { ...x.record, provider: x.target };
+  const targetRecord: RequestRecord = { ...x.record, provider: x.target, requestedProvider: x.from };
   const translated = crossProviderAttempt(x.from, x.target, x.shape, x.body, x.model, x.head.headers);
   if (!translated) {
     // Routing keeps only entries with a translation; a chain that still names one fails this attempt, never forwards it unchanged.

@@ -18,6 +18,8 @@ import { AWS_SESSION_TOKEN } from "./bedrock-vertex-harness.ts";
 export const CALLERS = {
   everywhere: { token: "tok-cross-everywhere-0000", caller: { id: "c0550000-0000-4000-8000-000000000001", email: undefined, groups: ["eng"], team: "eng", tokenId: undefined } },
   directOnly: { token: "tok-cross-direct-only-000", caller: { id: "c0550000-0000-4000-8000-000000000002", email: undefined, groups: ["direct"], team: "direct", tokenId: undefined } },
+  /** Reads /metrics (the default admin group). */
+  admin: { token: "tok-cross-admin-000000000", caller: { id: "c0550000-0000-4000-8000-000000000003", email: undefined, groups: ["admin"], team: "platform", tokenId: undefined } },
 } satisfies Record<string, { token: string; caller: Caller }>;
 
 const authenticator: Authenticator = {

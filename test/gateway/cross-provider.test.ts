@@ -139,8 +139,13 @@ describe.each([
     }
 
     const row = await rowWhenWritten(h, res.headers.get("x-gatehouse-request-id") ?? "");
-    expect(row).toMatchObject({ provider, model, requested_model: ALIAS, attempts: 2, status: 200, outcome: "completed", streamed: 0, input_tokens: 1200, output_tokens: 345, cache_read_tokens: 4000, cache_write_5m_tokens: 600, estimated: 0, unpriced: 0 });
+    expect(row).toMatchObject({ provider, model, requested_provider: "anthropic", requested_model: ALIAS, attempts: 2, status: 200, outcome: "completed", streamed: 0, input_tokens: 1200, output_tokens: 345, cache_read_tokens: 4000, cache_write_5m_tokens: 600, estimated: 0, unpriced: 0 });
     expect(row.cost_usd).toBeCloseTo(priced(catalog, model), 12);
+
+    // /metrics counts it under the provider that served it, never under the one asked.
+    const metrics = await (await fetch(`${h.gateway.url}/metrics`, { headers: { authorization: `Bearer ${CALLERS.admin.token}` } })).text();
+    expect(metrics).toMatch(new RegExp(`gatehouse_requests_total\\{provider="${provider}",model="${model.replace(/[.:@]/g, (c) => `\\${c}`)}",outcome="completed",status="2xx"\\} [1-9]`));
+    expect(metrics).not.toContain(`provider="anthropic",model="${model}"`);
   });
 
   it("a stream: Anthropic's Server-Sent Events exactly (Bedrock's event stream re-framed, its invocation metrics not leaked), metered to the token", async () => {
@@ -160,7 +165,7 @@ describe.each([
     else expect(call?.rawPath).toBe(`/model/${encodeURIComponent(model)}/invoke-with-response-stream`);
 
     const row = await rowWhenWritten(h, res.headers.get("x-gatehouse-request-id") ?? "");
-    expect(row).toMatchObject({ provider, model, requested_model: ALIAS, attempts: 2, status: 200, outcome: "completed", streamed: 1, input_tokens: 1200, output_tokens: 345, cache_read_tokens: 4000, cache_write_5m_tokens: 600, estimated: 0 });
+    expect(row).toMatchObject({ provider, model, requested_provider: "anthropic", requested_model: ALIAS, attempts: 2, status: 200, outcome: "completed", streamed: 1, input_tokens: 1200, output_tokens: 345, cache_read_tokens: 4000, cache_write_5m_tokens: 600, estimated: 0 });
     expect(row.cost_usd).toBeCloseTo(priced(catalog, model), 12);
   });
 
@@ -243,7 +248,7 @@ describe("who may fall back, and to what", () => {
     expect(direct[0]?.headers["x-amz-date"]).toBeUndefined();
     expect(JSON.parse(direct[0]?.bodyText ?? "{}")).toMatchObject({ model: "claude-haiku-4-5" });
     const row = (await ledgerRows(h)).find((r) => r.request_id === res.headers.get("x-gatehouse-request-id"));
-    expect(row).toMatchObject({ provider: "anthropic", model: "claude-haiku-4-5", attempts: 3 });
+    expect(row).toMatchObject({ provider: "anthropic", requested_provider: null, model: "claude-haiku-4-5", attempts: 3 });
   });
 
   it("an endpoint without an exact counterpart never crosses: count_tokens stays on Anthropic", async () => {
