@@ -182,6 +182,21 @@ describe.each([
   });
 });
 
+describe("a Bedrock stream that fails once it started", () => {
+  it("an exception frame mid-stream reaches the client as Anthropic's error event on a clean boundary, nothing of Bedrock's framing", async () => {
+    h.setPolicy(policyWith(["anthropic/claude-opus-4-1", `bedrock/${BEDROCK_HAIKU}`]));
+    h.anthropic.enqueue({ status: 529 });
+    h.cloud.enqueue({ usage: USAGE, chunks: 5, errorEventAfter: 4 });
+    const res = await post("/anthropic/v1/messages", messages({ stream: true }));
+    expect(res.status).toBe(200);
+    const events = sseEvents(await res.text());
+    expect(events.map((e) => e.event)).toEqual(["message_start", "content_block_start", "content_block_delta", "content_block_delta", "error"]);
+    expect(events.at(-1)?.data).toEqual({ type: "error", error: { type: "api_error", message: "The fallback provider (Amazon Bedrock) ended the stream with internalServerException; the answer is incomplete." } });
+    const row = await rowWhenWritten(h, res.headers.get("x-gatehouse-request-id") ?? "");
+    expect(row).toMatchObject({ provider: "bedrock", model: BEDROCK_HAIKU, requested_provider: "anthropic", attempts: 2, streamed: 1 });
+  });
+});
+
 describe("who may fall back, and to what", () => {
   it("a caller not allowed the fallback model gets Anthropic's own error, never the fallback's answer", async () => {
     h.setPolicy(policyWith(["anthropic/claude-opus-4-1", `bedrock/${BEDROCK_HAIKU}`]));
