@@ -232,6 +232,22 @@ describe("who may fall back, and to what", () => {
     expect(modelRequests(h.cloud)).toHaveLength(1);
   });
 
+  it("rate limits count the request once, however many providers it took", async () => {
+    h.setPolicy({ ...policyWith(["anthropic/claude-opus-4-1", `bedrock/${BEDROCK_HAIKU}`]), groups: { ...groups, eng: { ...groups.eng, rateLimit: { perUser: { requestsPerMinute: 2 } } } } });
+    h.anthropic.enqueue({ status: 529 });
+    const fellBack = await post("/anthropic/v1/messages", messages());
+    expect(fellBack.status).toBe(200);
+    await fellBack.arrayBuffer();
+    const second = await post("/anthropic/v1/messages", messages());
+    expect(second.status).toBe(200);
+    await second.arrayBuffer();
+    const third = await post("/anthropic/v1/messages", messages());
+    expect(third.status).toBe(429);
+    expect(await third.json()).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
+    expect(modelRequests(h.cloud)).toHaveLength(1);
+    expect(h.anthropic.requests).toHaveLength(2);
+  });
+
   it("once a byte reached the client there is no fallback: a stream cut mid-way ends with Anthropic's error event, as today", async () => {
     h.setPolicy(policyWith(["anthropic/claude-opus-4-1", `bedrock/${BEDROCK_HAIKU}`]));
     h.anthropic.enqueue({ usage: USAGE, chunks: 5, failAfterEvents: 3 });
