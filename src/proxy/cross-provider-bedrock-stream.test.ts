@@ -56,7 +56,8 @@ describe("Bedrock's event stream re-framed as Anthropic's SSE", () => {
   it("a corrupt frame, a chunk that is not an event, or a stream ending inside a frame: an error event, nothing after it", () => {
     const good = chunk(start);
     const corrupt = chunk(delta);
-    corrupt[corrupt.byteLength - 20] ^= 0xff;
+    const at = corrupt.byteLength - 20;
+    corrupt[at] = (corrupt[at] ?? 0) ^ 0xff;
     const corrupted = run(concat([good, corrupt, chunk(stop)]), 9);
     expect(corrupted.split("event: ")).toHaveLength(3);
     expect(corrupted).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"The fallback provider \(Amazon Bedrock\) sent a stream frame that could not be read/);
