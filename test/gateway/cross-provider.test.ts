@@ -38,7 +38,7 @@ function policyWith(chain: string[]) {
 beforeEach(() => {
   h.anthropic.reset();
   h.cloud.reset();
-  h.setPolicy(policyWith(["anthropic/claude-opus-4-1", `vertex/${VERTEX_HAIKU}`]), { anthropic: { zeroDataRetention: false }, bedrock: { zeroDataRetention: false }, vertex: { zeroDataRetention: false } });
+  h.setPolicy(policyWith(["anthropic/claude-opus-4-1", `vertex/${VERTEX_HAIKU}`]), { anthropic: { zeroDataRetention: false, keys: undefined }, bedrock: { zeroDataRetention: false }, vertex: { zeroDataRetention: false } });
 });
 
 const messages = (extra: Record<string, unknown> = {}) => ({ model: ALIAS, max_tokens: 200, messages: [{ role: "user", content: "hi" }], ...extra });
@@ -230,6 +230,22 @@ describe("who may fall back, and to what", () => {
     expect(served.status).toBe(200);
     await served.arrayBuffer();
     expect(modelRequests(h.cloud)).toHaveLength(1);
+  });
+
+  it("every key of Anthropic's pool cooling: the request goes straight to the fallback, never refused while it can serve", async () => {
+    h.setPolicy(policyWith(["anthropic/claude-opus-4-1", `bedrock/${BEDROCK_HAIKU}`]), { anthropic: { keys: [{ name: "solo", env: "ANTHROPIC_API_KEY" }] } });
+    h.anthropic.enqueue({ status: 429, error: { type: "rate_limit_error", message: "slow down" } });
+    const first = await post("/anthropic/v1/messages", messages());
+    expect(first.status).toBe(200);
+    await first.arrayBuffer();
+    // The one key now cools for its retry-after; the next request does not wait for it.
+    const second = await post("/anthropic/v1/messages", messages());
+    expect(second.status).toBe(200);
+    await second.arrayBuffer();
+    expect(h.anthropic.requests).toHaveLength(1);
+    expect(modelRequests(h.cloud)).toHaveLength(2);
+    const row = await rowWhenWritten(h, second.headers.get("x-gatehouse-request-id") ?? "");
+    expect(row).toMatchObject({ provider: "bedrock", requested_provider: "anthropic", attempts: 1 });
   });
 
   it("rate limits count the request once, however many providers it took", async () => {
