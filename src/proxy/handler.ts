@@ -198,6 +198,14 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         if (pool) {
           const picked = pool.pick(triedKeys);
           if (isPoolExhausted(picked)) {
+            // Every key of this provider is cooling: a later entry on another provider (cross-provider fallback) is tried instead, as the same attempt.
+            const elsewhere = chain.findIndex((t, i) => i > modelIndex && t.provider.id !== provider.id);
+            if (elsewhere !== -1) {
+              modelIndex = elsewhere;
+              triedKeys = new Set();
+              attempt--;
+              continue;
+            }
             // No key can be used now: a clear rate limit with when to come back, never a forward without a key.
             const exhausted = new GatewayError("rate_limited", `Every key of provider ${provider.id} is cooling down after rate limits or errors from the provider, or at its per-key limit; retry after ${picked.retryAfterSeconds}s.`, {
               retryAfterSeconds: picked.retryAfterSeconds,
