@@ -103,6 +103,8 @@ export async function attemptOnOtherProvider(x: CrossAttemptContext): Promise<Cr
   const bytes = new TextEncoder().encode(JSON.stringify(translated.body));
   headers["content-length"] = String(bytes.byteLength);
   x.listener?.upstreamHeaders?.(x.attempt, headers);
+  // Body capture keeps the first attempt's body as it left, here the serving provider's.
+  if (x.attempt === 1) x.listener?.requestBody?.(bytes);
   let path: string;
   try {
     path = route.forwardPath(translated.path);
