@@ -29,7 +29,7 @@ const priced = (provider: string, model: string) => {
   return perM(USAGE.input, p.input) + perM(USAGE.output, p.output) + perM(USAGE.cacheRead, p.cache_read) + perM(USAGE.cacheWrite5m, p.cache_write);
 };
 
-const groups = { eng: { models: ["anthropic/*", "bedrock/*", "vertex/*"] }, direct: { models: ["anthropic/*"] } };
+const groups = { eng: { models: ["anthropic/*", "bedrock/*", "vertex/*", "google-ai-studio/*"] }, direct: { models: ["anthropic/*"] } };
 // One gateway serves every test: a breaker that opened on earlier tests' 529s would reorder later chains.
 function policyWith(chain: string[]) {
   return { groups, routing: { aliases: { [ALIAS]: chain } }, circuitBreaker: { failureThreshold: 1_000_000, openSeconds: 1 } };
@@ -310,6 +310,16 @@ describe("who may fall back, and to what", () => {
     const overloaded = await post("/anthropic/v1/messages/count_tokens", { model: ALIAS, messages: [{ role: "user", content: "hi" }] });
     expect(overloaded.status).toBe(529);
     await overloaded.arrayBuffer();
+    expect(modelRequests(h.cloud)).toHaveLength(0);
+  });
+
+  it("a Gemini route never crosses to Gemini on Vertex AI (another wire format, not a member of the family)", async () => {
+    h.setPolicy({ ...policyWith([]), routing: { aliases: { "gemini-fallback": ["google-ai-studio/gemini-2.5-flash", "vertex/gemini-2.5-flash"] } } });
+    h.anthropic.enqueue({ status: 503 });
+    const res = await fetch(`${h.gateway.url}/google-ai-studio/v1beta/models/gemini-fallback:generateContent`, { method: "POST", headers: { "content-type": "application/json", "x-goog-api-key": CALLERS.everywhere.token }, body: JSON.stringify({ contents: [{ parts: [{ text: "hi" }] }] }) });
+    expect(res.status).toBe(503);
+    await res.arrayBuffer();
+    expect(h.anthropic.requests.map((r) => r.path)).toEqual(["/v1beta/models/gemini-2.5-flash:generateContent"]);
     expect(modelRequests(h.cloud)).toHaveLength(0);
   });
 });
