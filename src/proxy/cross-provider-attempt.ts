@@ -160,7 +160,7 @@ export async function attemptOnOtherProvider(x: CrossAttemptContext): Promise<Cr
   x.listener?.attempted?.({ attempt: x.attempt, model: x.model, provider: x.target, status, serverAddress, retried: false, keyName });
   const code = crossProviderErrorCode(status);
   const retryAfter = status === 429 && result.retryAfter !== undefined && /^\d+$/.test(result.retryAfter) ? Number(result.retryAfter) : undefined;
-  const error = new GatewayError(code, `${x.target.displayName}, the fallback for model ${x.requestedModel ?? x.model}, answered ${status} for ${x.model}.`, retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {});
+  const error = new GatewayError(code, `${x.target.displayName}, the fallback for model ${x.requestedModel ?? x.model}, answered ${status} for ${x.model}: ${fallbackErrorHint(code, x.target, x.model)}`, retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {});
   const answerStatus = code === "upstream_unavailable" && (status === 401 || status === 403) ? 502 : status;
   const row = ledgerRow(targetRecord, translated.shape, answerStatus, "completed", `upstream_${status}`);
   row.model = x.model;
@@ -170,6 +170,12 @@ export async function attemptOnOtherProvider(x: CrossAttemptContext): Promise<Cr
   x.releaseSlot();
   x.listener?.ended({ outcome: "completed", status: answerStatus, errorCode: `upstream_${status}`, row });
   return { answered: x.errorResponse(error, answerStatus) };
+}
+
+/** What the client (or its administrator) can do about a fallback provider's error, which it never sees in that provider's words. */
+function fallbackErrorHint(code: ReturnType<typeof crossProviderErrorCode>, target: ProviderDescriptor, model: string): string {
+  if (code === "rate_limited" || code === "upstream_timeout" || code === "upstream_unavailable") return "the fallback is unavailable too; retry later.";
+  return `the request is one ${target.displayName} does not take (a field or beta its API lacks, or a model it does not serve); send it without that, or ask an administrator to check ${target.id}/${model} in the alias's chain.`;
 }
 
 function hostOf(base: string): string | undefined {
