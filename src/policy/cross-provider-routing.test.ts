@@ -94,6 +94,11 @@ describe("governance across providers", () => {
     expect(chainOf((await byPattern.gov.admit(request("anthropic", "/v1/messages", messages("fast"), alice))).route)).toEqual(["anthropic/claude-opus-4-1", `vertex/${VERTEX_HAIKU}`]);
   });
 
+  it("a request naming no model on a ZDR provider is not refused by the chain filter (there is no chain)", async () => {
+    const { gov } = setup(policy(["anthropic/claude-haiku-4-5"]), { anthropic: { zeroDataRetention: true } });
+    await expect(gov.admit(request("anthropic", "/v1/models", undefined, alice))).resolves.toBeDefined();
+  });
+
   it("reserves the budget for the dearest entry, priced at each entry's own provider", async () => {
     const seen: string[] = [];
     const pricer: Pricer = (provider, model, u) => {
