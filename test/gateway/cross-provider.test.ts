@@ -38,7 +38,7 @@ function policyWith(chain: string[]) {
 beforeEach(() => {
   h.anthropic.reset();
   h.cloud.reset();
-  h.setPolicy(policyWith(["anthropic/claude-opus-4-1", `vertex/${VERTEX_HAIKU}`]), { anthropic: { zeroDataRetention: false, keys: undefined }, bedrock: { zeroDataRetention: false }, vertex: { zeroDataRetention: false } });
+  h.setPolicy(policyWith(["anthropic/claude-opus-4-1", `vertex/${VERTEX_HAIKU}`]), { anthropic: { zeroDataRetention: false, keys: undefined }, bedrock: { zeroDataRetention: false, upstream: h.cloud.url }, vertex: { zeroDataRetention: false } });
 });
 
 const messages = (extra: Record<string, unknown> = {}) => ({ model: ALIAS, max_tokens: 200, messages: [{ role: "user", content: "hi" }], ...extra });
@@ -179,6 +179,26 @@ describe.each([
     expect(body.error.message).toContain(model);
     const row = await rowWhenWritten(h, res.headers.get("x-gatehouse-request-id") ?? "");
     expect(row).toMatchObject({ provider, model, attempts: 2, status: 400, error_code: "upstream_400", cost_usd: 0 });
+  });
+});
+
+describe("a fallback that cannot be reached", () => {
+  it("moves on to the next entry, and when it was the last, answers Anthropic's 502 with the row on the provider that failed", async () => {
+    // Nothing listens on port 1: the connection is refused.
+    h.setPolicy(policyWith(["anthropic/claude-opus-4-1", `bedrock/${BEDROCK_HAIKU}`, `vertex/${VERTEX_HAIKU}`]), { bedrock: { upstream: "http://127.0.0.1:1" } });
+    h.anthropic.enqueue({ status: 529 });
+    h.cloud.enqueue({ usage: USAGE });
+    const served = await post("/anthropic/v1/messages", messages());
+    expect(served.status).toBe(200);
+    await served.arrayBuffer();
+    expect(await rowWhenWritten(h, served.headers.get("x-gatehouse-request-id") ?? "")).toMatchObject({ provider: "vertex", model: VERTEX_HAIKU, attempts: 3, status: 200 });
+
+    h.setPolicy(policyWith(["anthropic/claude-opus-4-1", `bedrock/${BEDROCK_HAIKU}`]), { bedrock: { upstream: "http://127.0.0.1:1" } });
+    h.anthropic.enqueue({ status: 529 });
+    const failed = await post("/anthropic/v1/messages", messages());
+    expect(failed.status).toBe(502);
+    expect(await failed.json()).toMatchObject({ type: "error", error: { type: "api_error" } });
+    expect(await rowWhenWritten(h, failed.headers.get("x-gatehouse-request-id") ?? "")).toMatchObject({ provider: "bedrock", requested_provider: "anthropic", model: BEDROCK_HAIKU, attempts: 2, outcome: "upstream_failed", cost_usd: 0 });
   });
 });
 
