@@ -4,9 +4,10 @@ import type { AppDeps } from "../core/deps.ts";
 import { GatewayError } from "../core/errors.ts";
 import type { UpstreamProviderConfig } from "../config/index.ts";
 import { isPoolExhausted, type JsonObject, type KeyPool, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
-import { crossProviderAttempt, crossProviderErrorCode } from "./cross-provider.ts";
+import { crossProviderAttempt } from "./cross-provider.ts";
+import { crossProviderErrorBody } from "./cross-provider-error.ts";
 import { forwardRequestHeaders, gatewayHeaders } from "./headers.ts";
-import { createMeteringTap, ledgerRow, type MeteringServices, type RequestRecord } from "./metering.ts";
+import { createMeteringTap, type MeteringServices, type RequestRecord } from "./metering.ts";
 import type { RequestListener } from "./observer.ts";
 import { configuredRoute, keyPoolCache, reportingTo, type ConfiguredRoute } from "./route.ts";
 import { isRetrySignal, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type UpstreamRequest } from "./transport.ts";
@@ -51,13 +52,9 @@ export interface CrossAttemptContext {
   settings: AppDeps["settings"];
   /** Wraps the answering tap (the caller's concurrency slot). */
   wrapTap: (tap: ResponseTap) => ResponseTap;
-  /** Gives the caller's concurrency slot back when the answer is the gateway's own (no tap ends it). */
-  releaseSlot: () => void;
-  /** When false, a 429/5xx from this provider is the client's answer (nothing left to fall back to). */
+  /** When true, a 429/5xx from this provider is the client's answer (nothing left to fall back to). */
   isLast: boolean;
   streaming: boolean;
-  /** The client-shaped error answer (the provider's error body and headers the client's SDK reads). */
-  errorResponse: (error: GatewayError, status: number) => Response;
   /** Statuses worth trying the next target for. */
   isRetryable: (status: number) => boolean;
 }
@@ -70,10 +67,9 @@ export type CrossAttemptOutcome = { answered: Response } | { retry: number; serv
  * route (its base, its key or pool, its SigV4 or Google signer: the first provider's key is
  * never in it, and its credentials never go anywhere else), the path and body as it wants
  * them, and its answer in the client's format. It is metered and priced as the provider that
- * serves it. An error answer from it never reaches the client as it is (its body is in that
- * provider's shape): a 429/5xx moves on while a target is left, anything else becomes the
- * client provider's error body with the same status (401/403, the gateway's own credentials
- * refused, a 502).
+ * serves it. A 429/5xx moves on while a target is left (`retry`); the error answer that
+ * reaches the client has its body rewritten into the client provider's error shape, with the
+ * provider's status and its own message quoted (src/proxy/cross-provider-error.ts).
  */
 export async function attemptOnOtherProvider(x: CrossAttemptContext): Promise<CrossAttemptOutcome> {
   const targetRecord: RequestRecord = { ...x.record, provider: x.target, requestedProvider: x.from };
@@ -137,8 +133,10 @@ export async function attemptOnOtherProvider(x: CrossAttemptContext): Promise<Cr
     idleTimeoutMs: x.settings.upstreamIdleTimeoutMs,
     clientWriteTimeoutMs: x.settings.clientWriteTimeoutMs,
     streaming: x.streaming,
-    // Its error bodies are in its own shape: none passes to the client as it is.
-    retryOn: (status) => status >= 400,
+    // Its error bodies are in its own shape: the one that reaches the client is rewritten into the client provider's.
+    errorTransform: (status) => crossProviderErrorBody(status, x.from, x.target, x.requestedModel, x.model, x.requestId),
+    errorContentType: "application/json",
+    retryOn: x.isLast ? undefined : x.isRetryable,
   };
   let result: Awaited<ReturnType<ProxyTransport["forward"]>>;
   try {
@@ -153,29 +151,7 @@ export async function attemptOnOtherProvider(x: CrossAttemptContext): Promise<Cr
   }
   if (!isRetrySignal(result)) return { answered: result };
   if (route.pool && keyName !== undefined) route.pool.report(keyName, result.status, result.retryAfter);
-  if (!x.isLast && x.isRetryable(result.status)) return { retry: result.status, serverAddress };
-
-  // The client's answer: this provider's error status, in the client provider's error shape.
-  const status = result.status;
-  x.listener?.attempted?.({ attempt: x.attempt, model: x.model, provider: x.target, status, serverAddress, retried: false, keyName });
-  const code = crossProviderErrorCode(status);
-  const retryAfter = status === 429 && result.retryAfter !== undefined && /^\d+$/.test(result.retryAfter) ? Number(result.retryAfter) : undefined;
-  const error = new GatewayError(code, `${x.target.displayName}, the fallback for model ${x.requestedModel ?? x.model}, answered ${status} for ${x.model}: ${fallbackErrorHint(code, x.target, x.model)}`, retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {});
-  const answerStatus = code === "upstream_unavailable" && (status === 401 || status === 403) ? 502 : status;
-  const row = ledgerRow(targetRecord, translated.shape, answerStatus, "completed", `upstream_${status}`);
-  row.model = x.model;
-  row.requested_model = x.requestedModel ?? null;
-  row.attempts = x.attempt;
-  row.key_name = keyName ?? null;
-  x.releaseSlot();
-  x.listener?.ended({ outcome: "completed", status: answerStatus, errorCode: `upstream_${status}`, row });
-  return { answered: x.errorResponse(error, answerStatus) };
-}
-
-/** What the client (or its administrator) can do about a fallback provider's error, which it never sees in that provider's words. */
-function fallbackErrorHint(code: ReturnType<typeof crossProviderErrorCode>, target: ProviderDescriptor, model: string): string {
-  if (code === "rate_limited" || code === "upstream_timeout" || code === "upstream_unavailable") return "the fallback is unavailable too; retry later.";
-  return `the request is one ${target.displayName} does not take (a field or beta its API lacks, or a model it does not serve); send it without that, or ask an administrator to check ${target.id}/${model} in the alias's chain.`;
+  return { retry: result.status, serverAddress };
 }
 
 function hostOf(base: string): string | undefined {

@@ -174,8 +174,6 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
             c, transport, from: provider, target: routed.provider, model, routeFor: otherRoute, head, shape, body, record, attempt, requestedModel, listener, metering,
             stripped: strippedForJson, userIdHeader: services.userIdHeader, requestId, settings, streaming: streamsAnswer, isLast: isLastTarget, isRetryable: isRetryableStatus,
             wrapTap: (tap) => (slot ? slot.track(tap) : tap),
-            releaseSlot: () => slot?.release(),
-            errorResponse: (error, status) => withStatus(errorResponse(error), status),
           });
           if ("answered" in crossed) return crossed.answered;
           if ("retry" in crossed) {
@@ -438,11 +436,6 @@ const UNANSWERED: ReadonlySet<string> = new Set(["upstream_unavailable", "upstre
 /** Statuses worth trying the next model for: rate limits, overload and server errors. */
 function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 529 || (status >= 500 && status <= 599);
-}
-
-/** The same answer with another status (a fallback provider's error status, in the client provider's error body). */
-function withStatus(response: Response, status: number): Response {
-  return response.status === status ? response : new Response(response.body, { status, headers: response.headers });
 }
 
 function providerErrorResponse(c: Context<AppEnv>, provider: ProviderDescriptor, error: GatewayError, requestId: string): Response {

@@ -39,6 +39,13 @@ export interface ForwardOptions {
    * and the answer is framed as it. Unset: the upstream's.
    */
   answerContentType?: string | undefined;
+  /**
+   * Rewrites an error answer's body (status 400 or more) on its way to the client, sent with
+   * `errorContentType`: a fallback provider's error in the client provider's error shape.
+   * Unset: error bodies pass as the upstream sent them.
+   */
+  errorTransform?: ((status: number) => ChunkTransform) | undefined;
+  errorContentType?: string | undefined;
   /** Headers the gateway adds to the client response. */
   responseHeaders: Record<string, string>;
   /**

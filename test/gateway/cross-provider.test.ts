@@ -169,16 +169,31 @@ describe.each([
     expect(row.cost_usd).toBeCloseTo(priced(catalog, model), 12);
   });
 
-  it("a non-retryable error there reaches the client as Anthropic's error body with the same status", async () => {
+  it("a non-retryable error there reaches the client as Anthropic's error body with the same status, quoting the provider's message", async () => {
     h.anthropic.enqueue({ status: 529 });
-    h.cloud.enqueue({ status: 400 });
+    h.cloud.enqueue({ status: 400, error: { type: provider === "bedrock" ? "ValidationException" : "INVALID_ARGUMENT", message: "extraneous key [output_config] is not permitted" } });
     const res = await post("/anthropic/v1/messages", messages());
     expect(res.status).toBe(400);
-    const body = (await res.json()) as { type: string; error: { type: string; message: string } };
-    expect(body).toMatchObject({ type: "error", error: { type: "invalid_request_error" } });
+    expect(res.headers.get("content-type")).toBe("application/json");
+    const body = (await res.json()) as { type: string; error: { type: string; message: string }; request_id: string };
+    expect(Object.keys(body).sort()).toEqual(["error", "request_id", "type"]);
+    expect(body).toMatchObject({ type: "error", error: { type: "invalid_request_error" }, request_id: res.headers.get("x-gatehouse-request-id") });
     expect(body.error.message).toContain(model);
+    expect(body.error.message).toContain("extraneous key [output_config] is not permitted");
     const row = await rowWhenWritten(h, res.headers.get("x-gatehouse-request-id") ?? "");
     expect(row).toMatchObject({ provider, model, attempts: 2, status: 400, error_code: "upstream_400", cost_usd: 0 });
+  });
+
+  it("the last entry rate limited too: its 429 in Anthropic's error body", async () => {
+    h.anthropic.enqueue({ status: 529 });
+    h.cloud.enqueue({ status: 429 });
+    const res = await post("/anthropic/v1/messages", messages({ stream: true }));
+    expect(res.status).toBe(429);
+    const body = (await res.json()) as { type: string; error: { type: string; message: string } };
+    expect(body).toMatchObject({ type: "error", error: { type: "rate_limit_error" } });
+    expect(body.error.message).toContain("retry later");
+    const row = await rowWhenWritten(h, res.headers.get("x-gatehouse-request-id") ?? "");
+    expect(row).toMatchObject({ provider, model, attempts: 2, status: 429, error_code: "upstream_429", cost_usd: 0 });
   });
 });
 

@@ -202,8 +202,8 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
         return;
       }
       tap.onResponse(status, res.headers["retry-after"]);
-      const transform = status < 400 ? options.transform : undefined;
-      const reframedAs = transform ? options.answerContentType : undefined;
+      const transform = status < 400 ? options.transform : options.errorTransform?.(status);
+      const reframedAs = transform ? (status < 400 ? options.answerContentType : options.errorContentType) : undefined;
       const contentType = reframedAs ?? res.headers["content-type"];
       client = createClientStream(options, status, contentType, transform);
       // A framed stream may drop an event or end in an error event: its length is not the upstream's.

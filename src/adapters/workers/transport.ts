@@ -120,12 +120,12 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
       const end = (outcome: "completed" | "client_aborted" | "upstream_failed", failure?: string) => life.end(outcome, failure);
       executionContext(c)?.waitUntil(ended.then(options.afterResponse));
 
-      const transform = status < 400 ? forwardOptions.transform : undefined;
+      const transform = status < 400 ? forwardOptions.transform : forwardOptions.errorTransform?.(status);
       const raw: Record<string, string> = {};
       upstream.headers.forEach((value, name) => {
         raw[name] = value;
       });
-      const reframedAs = transform ? forwardOptions.answerContentType : undefined;
+      const reframedAs = transform ? (status < 400 ? forwardOptions.answerContentType : forwardOptions.errorContentType) : undefined;
       if (reframedAs !== undefined) raw["content-type"] = reframedAs;
       const client = createClientStream(forwardOptions, status, raw["content-type"], transform);
       // A framed stream may drop an event or end in an error event: its length is not the upstream's.
