@@ -2,6 +2,10 @@ import { z } from "zod";
 import { ENABLEABLE_OBJECT_KINDS, PROVIDER_IDS, type ProviderId } from "../providers/ids.ts";
 import { AWS_REGION } from "../providers/bedrock.ts";
 import { GCP_LOCATION, GCP_PROJECT } from "../providers/vertex.ts";
+import { AZURE_RESOURCE } from "../providers/azure-openai.ts";
+import { DEPLOYMENT_NAME } from "../providers/deployments.ts";
+import { AI_GATEWAY_DEFAULT_BASE, AI_GATEWAY_OWN_HEADERS } from "../providers/ai-gateway.ts";
+import { providerById } from "../providers/registry.ts";
 import { policySchema } from "./policy-schema.ts";
 import { mcpServersSchema } from "./mcp-schema.ts";
 import { knowledgeConfigSchema } from "./knowledge-schema.ts";
@@ -36,6 +40,34 @@ export const passThroughSchema = z
       .string()
       .regex(/^(\/([A-Za-z0-9._~:@!$&'()*+,;=-]+|\{id\}))+$/, "must be a path after the route prefix, e.g. /v1/audio/transcriptions; {id} stands for one segment")
       .describe("Path after the provider's route prefix, e.g. /v1/audio/transcriptions; {id} matches one segment."),
+  })
+  .strict();
+
+/** `providers.<id>.via`: the route's requests go through an intermediary instead of straight to the provider (docs/providers/cloudflare-ai-gateway.md). */
+export const viaSchema = z
+  .object({
+    cloudflareAiGateway: z
+      .object({
+        accountId: z
+          .string()
+          .regex(/^[0-9a-f]{32}$/, "must be a Cloudflare account id: 32 lower-case hex characters (dashboard → Account home → Account ID)")
+          .describe("Cloudflare account id that owns the AI Gateway."),
+        gatewayId: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be the AI Gateway's name (id): 1-64 letters, digits, - or _")
+          .describe("The AI Gateway's id (its name in the dashboard)."),
+        tokenEnv: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name")
+          .describe("Name of the env var (or secrets-file key) holding the AI Gateway token sent as cf-aig-authorization: Bearer …; never the token itself."),
+        byok: z
+          .boolean()
+          .default(false)
+          .describe("true: AI Gateway adds the provider key it stores (BYOK, Provider Keys); Gatehouse sends none and needs none configured. false: the provider key is injected as on a direct route."),
+        baseUrl: z.url().default(AI_GATEWAY_DEFAULT_BASE).describe("AI Gateway's base URL, before the account id (tests point it at a local fake)."),
+      })
+      .strict()
+      .describe("Cloudflare AI Gateway: requests go to {baseUrl}/{accountId}/{gatewayId}/{provider}/… with cf-aig-authorization and the caller's anonymous id in cf-aig-metadata."),
   })
   .strict();
 
@@ -85,11 +117,22 @@ export const upstreamProviderSchema = z
     region: z.string().regex(AWS_REGION, "must be an AWS region such as us-east-1").optional().describe("bedrock: the AWS region whose Bedrock runtime endpoint serves requests (and signs them), e.g. us-east-1."),
     project: z.string().regex(GCP_PROJECT, "must be a Google Cloud project id (6-30 of a-z, 0-9, -)").optional().describe("vertex: the Google Cloud project billed; it replaces the project in every client's path."),
     location: z.string().regex(GCP_LOCATION, "must be a Vertex AI location such as us-east5, europe-west1 or global").optional().describe("vertex: the Vertex AI location (default global); it replaces the location in every client's path."),
+    resource: z
+      .string()
+      .regex(AZURE_RESOURCE, "must be an Azure resource name (lower-case letters, digits and -), the <resource> of https://<resource>.openai.azure.com")
+      .optional()
+      .describe("azure-openai: the Azure OpenAI resource name; requests go to https://<resource>.openai.azure.com (upstream, when set, wins)."),
+    deployments: z
+      .record(z.string().regex(DEPLOYMENT_NAME, "deployment names are letters, digits, . _ - (at most 64)"), z.string().min(1))
+      .optional()
+      .describe("azure-openai: each deployment clients may call and the models.dev azure model id it serves (e.g. chat-prod: gpt-4o); a deployment not listed is refused, as the gateway could not price it."),
     pinHeaders: z
       .record(z.string().regex(/^[a-z0-9-]+$/, "header names are lower-case"), z.string().min(1))
       .default({})
       .refine((headers) => !Object.keys(headers).some((name) => CREDENTIAL_HEADER_NAMES.has(name)), "credential headers cannot be pinned here; use apiKeyEnv")
-      .describe("Headers set on every upstream request, replacing the client's (e.g. openai-project: proj_…); clients can never choose these."),
+      .refine((headers) => !Object.keys(headers).some((name) => (AI_GATEWAY_OWN_HEADERS as readonly string[]).includes(name)), "cf-aig-authorization and cf-aig-metadata are set by Gatehouse (use via.cloudflareAiGateway.tokenEnv); other cf-aig-* headers (cache, logging, cost) may be pinned")
+      .describe("Headers set on every upstream request, replacing the client's (e.g. openai-project: proj_…, or cf-aig-cache-ttl: 3600 via AI Gateway); clients can never choose these."),
+    via: viaSchema.optional().describe("Send this route's requests through an intermediary: { cloudflareAiGateway: { accountId, gatewayId, tokenEnv, byok } }."),
   })
   .strict();
 
@@ -102,6 +145,15 @@ export const orgConfigSchema = z
         // A cloud route cannot reach anything without its account: refused at load, not per request.
         if (providers.bedrock && providers.bedrock.region === undefined) ctx.addIssue({ code: "custom", path: ["bedrock", "region"], message: "bedrock needs region: the AWS region of its Bedrock runtime endpoint, e.g. us-east-1" });
         if (providers.vertex && providers.vertex.project === undefined) ctx.addIssue({ code: "custom", path: ["vertex", "project"], message: "vertex needs project: the Google Cloud project id whose Vertex AI is used" });
+        const azure = providers["azure-openai"];
+        if (azure && azure.resource === undefined && azure.upstream === undefined) ctx.addIssue({ code: "custom", path: ["azure-openai", "resource"], message: "azure-openai needs resource (the <resource> of https://<resource>.openai.azure.com) or upstream" });
+        // The paths clients send start with /openai/…: a base that ends in /openai would send /openai/openai/….
+        if (azure?.upstream !== undefined && /\/openai\/?$/.test(new URL(azure.upstream).pathname)) ctx.addIssue({ code: "custom", path: ["azure-openai", "upstream"], message: "azure-openai upstream is the resource's origin, e.g. https://my-resource.openai.azure.com, without /openai" });
+        for (const [id, provider] of Object.entries(providers)) {
+          if (id === "azure-openai" || !provider) continue;
+          for (const field of ["resource", "deployments"] as const) if (provider[field] !== undefined) ctx.addIssue({ code: "custom", path: [id, field], message: `${field} is an azure-openai setting; ${id} does not read it` });
+        }
+        for (const [id, config] of Object.entries(providers)) checkVia(id as ProviderId, config, ctx);
       })
       .describe("Providers served by this gateway."),
     pricing: z
@@ -126,6 +178,21 @@ export const orgConfigSchema = z
       .describe("Commands by name; compiled from commands/*.md."),
   })
   .strict();
+
+/** A route via AI Gateway must be one Cloudflare documents, with nothing that contradicts it. */
+function checkVia(id: ProviderId, config: z.infer<typeof upstreamProviderSchema> | undefined, ctx: z.RefinementCtx): void {
+  const via = config?.via?.cloudflareAiGateway;
+  if (!config || !via) return;
+  const path = [id, "via", "cloudflareAiGateway"];
+  const route = providerById(id).aiGateway;
+  if (!route) {
+    ctx.addIssue({ code: "custom", path, message: `${id} cannot go via Cloudflare AI Gateway: Cloudflare documents no AI Gateway endpoint for it; remove via` });
+    return;
+  }
+  if (config.upstream !== undefined) ctx.addIssue({ code: "custom", path: [id, "upstream"], message: `${id} goes via Cloudflare AI Gateway, whose URL replaces upstream: remove upstream (or via)` });
+  if (via.byok && !route.byok) ctx.addIssue({ code: "custom", path: [...path, "byok"], message: `${id} cannot use AI Gateway's stored keys (BYOK): Cloudflare documents only caller-made credentials for ${route.slug}; set byok: false` });
+  if (via.byok && config.keys !== undefined) ctx.addIssue({ code: "custom", path: [id, "keys"], message: `${id} uses AI Gateway's stored key (byok: true), so a key pool here would never be sent: remove keys (or set byok: false)` });
+}
 
 export type OrgConfig = z.infer<typeof orgConfigSchema>;
 export type UpstreamProviderConfig = z.infer<typeof upstreamProviderSchema>;

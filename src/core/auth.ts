@@ -15,9 +15,10 @@ export interface HeaderReader {
 /**
  * Every header a client may put its gateway token in, so OpenCode (`cf-access-token`),
  * Claude Code (`x-api-key`), Codex CLI and OpenAI SDKs (`authorization`) and the Gemini
- * SDK (`x-goog-api-key`) all work. Whichever carries it is stripped before forwarding.
+ * SDK (`x-goog-api-key`) and Azure OpenAI clients (`api-key`) all work. Whichever carries
+ * it is stripped before forwarding.
  */
-export const CLIENT_CREDENTIAL_HEADERS = ["cf-access-token", "cf-access-jwt-assertion", "authorization", "x-api-key", "x-goog-api-key"] as const;
+export const CLIENT_CREDENTIAL_HEADERS = ["cf-access-token", "cf-access-jwt-assertion", "authorization", "x-api-key", "x-goog-api-key", "api-key"] as const;
 
 /** First non-empty credential, in the order above. Empty values (OpenCode sends `x-api-key: ""`) are skipped. */
 export function extractClientToken(headers: HeaderReader, extraHeader?: string): string | undefined {

@@ -40,7 +40,9 @@ export function buildWellKnown(config: OrgConfig, settings: Pick<Settings, "logi
     const catalogId = upstream.catalogProvider ?? descriptor.defaultCatalogProvider;
     const servesModel = descriptor.opencode.servesModel;
     const listed = catalogId ? catalog.listModels(catalogId) : [];
-    const models = servedModels(servesModel ? listed.filter((m) => servesModel(m.id)) : listed, upstream.models ?? {}, upstream.whitelist);
+    // Azure: OpenCode names a deployment, so the served models are the declared deployments, each described as the model it serves.
+    const offered = descriptor.modelIsDeployment ? deploymentModels(listed, upstream.deployments ?? {}) : servesModel ? listed.filter((m) => servesModel(m.id)) : listed;
+    const models = servedModels(offered, upstream.models ?? {}, upstream.whitelist);
     const zdrOptions = descriptor.opencode.zdrModelOptions;
     if (zdrOptions && upstream.zeroDataRetention) {
       for (const model of Object.values(models)) model.options = { ...model.options, ...zdrOptions };
@@ -88,6 +90,14 @@ function servedModels(fromCatalog: readonly CatalogModelInfo[], fromConfig: Reco
   }
   for (const [id, m] of Object.entries(fromConfig)) models[id] = { ...models[id], ...structuredClone(m) };
   return models;
+}
+
+/** Each declared deployment as a model of its own id, with the catalog's name and limits of the model it serves. */
+function deploymentModels(listed: readonly CatalogModelInfo[], deployments: Readonly<Record<string, string>>): CatalogModelInfo[] {
+  return Object.entries(deployments).map(([deployment, model]) => {
+    const info = listed.find((m) => m.id === model);
+    return { ...info, id: deployment, name: `${info?.name ?? model} (${deployment})` };
+  });
 }
 
 /** `{baseURL}` anywhere in a served string (instructions URLs, command templates) becomes the gateway origin. */

@@ -66,6 +66,7 @@ export const anthropic: ProviderDescriptor = {
   ownsObjects: true,
   endpoints,
   credentialQueryParams: [],
+  aiGateway: { slug: "anthropic", path: "as-sent", byok: true },
   strippedRequestHeaders: [],
   // Messages only: count_tokens, files and batches have no exact counterpart on the clouds.
   wireFamily: { family: "anthropic-messages", role: "source", endpoints: ["messages"] },

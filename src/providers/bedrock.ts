@@ -94,6 +94,7 @@ export const bedrock: ProviderDescriptor = {
   credentialQueryParams: [],
   // A client's own AWS signature parts, and the headers that change what a call costs
   // (latency-optimised inference, service tier, guardrails, traces): never from a client.
+  aiGateway: { slug: "aws-bedrock", path: "as-sent", prefix: "bedrock-runtime/{region}", byok: false },
   strippedRequestHeaders: [
     "x-amz-date",
     "x-amz-security-token",

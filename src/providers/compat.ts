@@ -25,6 +25,7 @@ export const compat: ProviderDescriptor = {
   ownsObjects: false,
   endpoints: openAiInferenceEndpoints.map((spec) => (spec.name === "chat" ? { ...spec, endUser: "user" } : spec.name === "responses" ? { ...spec, endUser: undefined } : spec)),
   credentialQueryParams: [],
+  aiGateway: { slug: "workers-ai", path: "with-v1", byok: false },
   strippedRequestHeaders: OPENAI_BILLING_HEADERS,
   errorBody: (error) => openAiErrorBody(error),
   streamErrorEvent: openAiStreamErrorEvent,

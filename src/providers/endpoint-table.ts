@@ -1,8 +1,12 @@
+import { isQueryPattern } from "./endpoints.ts";
 import { ENABLEABLE_OBJECT_KINDS } from "./ids.ts";
-import type { ProviderDescriptor } from "./types.ts";
+import type { EndpointSpec, ProviderDescriptor } from "./types.ts";
 
-function queryText(query: Readonly<Record<string, readonly string[] | "any">>): string {
-  const names = Object.entries(query).map(([name, values]) => (values === "any" ? `\`${name}\`` : `\`${name}=${values.join("\\|")}\``));
+function queryText(query: EndpointSpec["query"], required: readonly string[] = []): string {
+  const names = Object.entries(query).map(([name, values]) => {
+    const text = values === "any" ? `\`${name}\`` : isQueryPattern(values) ? `\`${name}\` (like \`${values.example}\`)` : `\`${name}=${values.join("\\|")}\``;
+    return required.includes(name) ? `${text} (required)` : text;
+  });
   return names.length > 0 ? names.join(", ") : "none";
 }
 
@@ -29,7 +33,7 @@ export function renderEndpointTables(providers: readonly ProviderDescriptor[]): 
     for (const e of p.endpoints) {
       const enableable = e.object !== undefined && p.ownsObjects && (ENABLEABLE_OBJECT_KINDS as readonly string[]).includes(e.object.kind);
       const served = !e.object ? "always" : enableable ? `if \`objects.allow\` has \`${e.object.kind}\`` : "never (provider-side state)";
-      out.push(`| ${e.method} | \`${prefix}${e.path}\` | ${e.name} | ${e.body} | ${e.model} | ${e.metered ? "yes" : "no"} | ${queryText(e.query)} | ${served} |`);
+      out.push(`| ${e.method} | \`${prefix}${e.path}\` | ${e.name} | ${e.body} | ${e.model} | ${e.metered ? "yes" : "no"} | ${queryText(e.query, e.requiredQuery)} | ${served} |`);
     }
     out.push("");
     if (p.credentialQueryParams.length > 0) out.push(`Query parameters removed before anything reads the query (they carry a client credential): ${p.credentialQueryParams.map((q) => `\`${q}\``).join(", ")}.`, "");

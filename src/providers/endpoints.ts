@@ -1,5 +1,9 @@
 import { GatewayError } from "../core/errors.ts";
-import type { EndpointMethod, EndpointSpec, JsonObject, ProviderDescriptor, RequestShape } from "./types.ts";
+import type { EndpointMethod, EndpointSpec, JsonObject, ProviderDescriptor, QueryPattern, RequestShape } from "./types.ts";
+
+export function isQueryPattern(value: readonly string[] | "any" | QueryPattern | undefined): value is QueryPattern {
+  return typeof value === "object" && !Array.isArray(value);
+}
 
 /**
  * An endpoint that produces no tokens (model lists, provider-side objects): nothing in its
@@ -183,9 +187,20 @@ export function checkedQuery(provider: ProviderDescriptor, spec: EndpointSpec, q
         const names = Object.keys(spec.query);
         throw new GatewayError("bad_request", `Query parameter "${name}" is not accepted on ${spec.method} ${spec.path} through this gateway${names.length > 0 ? ` (accepted: ${names.join(", ")})` : " (it takes none)"}.`);
       }
-      if (allowed !== "any" && !allowed.includes(value)) throw new GatewayError("bad_request", `Query parameter "${name}" must be one of: ${allowed.join(", ")}.`);
+      if (isQueryPattern(allowed)) {
+        if (!allowed.pattern.test(value)) throw new GatewayError("bad_request", `Query parameter "${name}" must look like ${allowed.example}; "${value.slice(0, 40)}" does not.`);
+      } else if (allowed !== "any" && !allowed.includes(value)) throw new GatewayError("bad_request", `Query parameter "${name}" must be one of: ${allowed.join(", ")}.`);
     }
     kept.push(pair);
+  }
+  if (!passThrough) {
+    for (const name of spec.requiredQuery ?? []) {
+      if (seen.has(name)) continue;
+      const allowed = spec.query[name];
+      const example = isQueryPattern(allowed) ? allowed.example : Array.isArray(allowed) ? allowed[0] : "…";
+      // 404, as the provider itself answers a request without it (Azure: "Resource not found").
+      throw new GatewayError("not_found", `Resource not found: ${spec.method} ${spec.path} is served only with the "${name}" query parameter; add ?${name}=${example ?? "…"} to the URL.`);
+    }
   }
   return kept;
 }

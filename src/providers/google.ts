@@ -86,6 +86,7 @@ export const google: ProviderDescriptor = {
   // `key` carries the gateway token for SDKs that put it in the query; `access_token` is an OAuth credential.
   credentialQueryParams: ["key", "access_token"],
   // x-goog-user-project picks the billed project; X-Goog-FieldMask can drop usageMetadata from the answer.
+  aiGateway: { slug: "google-ai-studio", path: "as-sent", byok: true },
   strippedRequestHeaders: ["x-goog-user-project", "x-goog-fieldmask"],
   errorBody: googleErrorBody,
   streamErrorEvent: googleStreamErrorEvent,

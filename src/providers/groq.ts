@@ -28,6 +28,7 @@ export const groq: ProviderDescriptor = {
   ownsObjects: false,
   endpoints: openAiInferenceEndpoints.filter((spec) => spec.name !== "embeddings").map((spec) => (spec.name === "chat" ? { ...spec, endUser: "user" } : spec.name === "responses" ? { ...spec, endUser: undefined } : spec)),
   credentialQueryParams: [],
+  aiGateway: { slug: "groq", path: "without-version", byok: true },
   strippedRequestHeaders: OPENAI_BILLING_HEADERS,
   errorBody: (error) => openAiErrorBody(error),
   streamErrorEvent: openAiStreamErrorEvent,

@@ -3,7 +3,7 @@
  * The registry (registry.ts) must hold exactly one descriptor per id; the config schema,
  * policy patterns and discovery read this list instead of keeping their own.
  */
-export const PROVIDER_IDS = ["anthropic", "openai", "google-ai-studio", "compat", "groq", "bedrock", "vertex"] as const;
+export const PROVIDER_IDS = ["anthropic", "openai", "google-ai-studio", "compat", "groq", "bedrock", "vertex", "azure-openai"] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 export function isProviderId(id: string): id is ProviderId {

@@ -112,6 +112,7 @@ export const openai: ProviderDescriptor = {
     ...openAiOnlyEndpoints,
   ],
   credentialQueryParams: [],
+  aiGateway: { slug: "openai", path: "without-version", byok: true },
   strippedRequestHeaders: OPENAI_BILLING_HEADERS,
   errorBody: (error) => openAiErrorBody(error),
   streamErrorEvent: openAiStreamErrorEvent,

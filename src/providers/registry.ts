@@ -1,4 +1,5 @@
 import { anthropic } from "./anthropic.ts";
+import { azureOpenai } from "./azure-openai.ts";
 import { bedrock } from "./bedrock.ts";
 import { compat } from "./compat.ts";
 import { google } from "./google.ts";
@@ -17,6 +18,7 @@ const byId: { readonly [K in ProviderId]: ProviderDescriptor & { id: K } } = {
   groq: groq as ProviderDescriptor & { id: "groq" },
   bedrock: bedrock as ProviderDescriptor & { id: "bedrock" },
   vertex: vertex as ProviderDescriptor & { id: "vertex" },
+  "azure-openai": azureOpenai as ProviderDescriptor & { id: "azure-openai" },
 };
 
 /** The one provider registry: routes, discovery, pricing, policy and the docs read this list. */

@@ -1,6 +1,7 @@
 import type { GatewayError } from "../core/errors.ts";
 import type { WireFormat } from "../usage/types.ts";
 import type { ProviderId } from "./ids.ts";
+import type { AiGatewayRoute } from "./ai-gateway.ts";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -38,8 +39,10 @@ export interface EndpointSpec {
   streaming: "body" | "alt-sse" | "always" | "never";
   /** Produces billable tokens: admitted against budgets and rate limits, priced in the ledger. */
   metered: boolean;
-  /** Query parameters accepted, with the values allowed ("any" for free text). Others are refused. */
-  query: Readonly<Record<string, readonly string[] | "any">>;
+  /** Query parameters accepted, with the values allowed ("any" for free text, or a pattern). Others are refused. */
+  query: Readonly<Record<string, readonly string[] | "any" | QueryPattern>>;
+  /** Query parameters the endpoint is not served without (Azure's `api-version` on its deployments API): a request lacking one is refused with 404, as the provider answers it. */
+  requiredQuery?: readonly string[] | undefined;
   /** The provider-side object this endpoint creates, lists, reads or deletes. */
   object?: { kind: ObjectKind; action: ObjectAction } | undefined;
   endUser?: EndUserField | undefined;
@@ -77,13 +80,24 @@ export interface WireFamilyMembership {
   servesModel?(model: string): boolean;
 }
 
+/** A query value accepted by its shape (Azure's dated `api-version`, e.g. `2024-10-21`); `example` is shown when a value does not match. */
+export interface QueryPattern {
+  pattern: RegExp;
+  example: string;
+}
+
 /** What the gateway knows about one request once it matched a declared endpoint. */
 export interface RequestShape {
   /** The endpoint's name (ledger `endpoint`); "passthrough" for org-listed pass-through paths. */
   endpoint: string;
   format: WireFormat;
-  /** Model id as the client asked for it (body `model`, or Gemini's path segment). */
+  /**
+   * Model id as the client asked for it (body `model`, or Gemini's path segment); on a
+   * provider whose models are deployments (Azure OpenAI), the model the named deployment serves.
+   */
   model: string | undefined;
+  /** The deployment the client named (Azure OpenAI: the path's deployment, or the v1 body's `model`). */
+  deployment?: string | undefined;
   streaming: boolean;
   metered: boolean;
   /** Provider-side object the request touches, with the `{id}` segment when the path has one. */
@@ -93,7 +107,7 @@ export interface RequestShape {
 }
 
 /** How the real provider key travels to the upstream. */
-export type KeyPlacement = "x-api-key" | "authorization-bearer" | "x-goog-api-key";
+export type KeyPlacement = "x-api-key" | "authorization-bearer" | "x-goog-api-key" | "api-key";
 
 /**
  * How the gateway proves itself to the upstream: the provider key in `keyPlacement`, an AWS
@@ -110,6 +124,8 @@ export interface CloudAccount {
   project: string | undefined;
   /** Google Cloud location, e.g. `us-east5` or `global` (Vertex AI). */
   location: string | undefined;
+  /** Azure resource name, the `<resource>` of `https://<resource>.openai.azure.com` (Azure OpenAI). */
+  resource?: string | undefined;
 }
 
 /** Where a cloud route's requests go: the account's default base URL, and the forwarded path with the account put in. */
@@ -197,6 +213,12 @@ export interface ProviderDescriptor {
    * never taken from the client (the org config may pin some server-side).
    */
   strippedRequestHeaders: readonly string[];
+  /**
+   * How this route's requests go through Cloudflare AI Gateway (`providers.<id>.via.cloudflareAiGateway`):
+   * AI Gateway's provider slug and path shape, from Cloudflare's provider pages. Absent: Cloudflare
+   * documents no AI Gateway endpoint for it, and the config refuses `via` on it.
+   */
+  aiGateway?: AiGatewayRoute;
   /** How the gateway authenticates upstream; absent = `key` (the provider key in `keyPlacement`). */
   upstreamAuth?: UpstreamAuthKind;
   /**
@@ -204,6 +226,17 @@ export interface ProviderDescriptor {
    * region's endpoint, the org's project in the path); throws not_configured naming what to set.
    */
   cloudUpstream?(account: CloudAccount): CloudUpstream;
+  /**
+   * Key-authenticated routes whose base URL follows the configured account (Azure OpenAI's
+   * resource name); `upstream` in the config wins. Undefined when the account names none.
+   */
+  upstreamForAccount?(account: CloudAccount): string | undefined;
+  /**
+   * The model a client names is a deployment (Azure OpenAI): the org declares which model
+   * each deployment serves (`providers.<id>.deployments`), and the gateway governs, prices
+   * and meters that model; an undeclared deployment is refused.
+   */
+  modelIsDeployment?: boolean;
   /**
    * The catalog ids to price a model id by, in order, after the id itself (Bedrock's
    * cross-region inference profiles `us.anthropic.…` fall back to the model's own id).

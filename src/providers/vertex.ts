@@ -82,6 +82,7 @@ export const vertex: ProviderDescriptor = {
   endpoints,
   // `key` and `access_token` carry credentials in the query on Google's APIs.
   credentialQueryParams: ["key", "access_token"],
+  aiGateway: { slug: "google-vertex-ai", path: "as-sent", byok: false },
   strippedRequestHeaders: ["x-goog-user-project", "x-goog-fieldmask"],
   cloudUpstream: vertexUpstream,
   // Claude's rawPredict/streamRawPredict take Anthropic's Messages body (model in the path, anthropic_version in the body).

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { AppDeps } from "../core/deps.ts";
 import { describeError, type AppEnv } from "../core/app.ts";
 import { GatewayError, toGatewayError } from "../core/errors.ts";
-import { checkedQuery, isPoolExhausted, matchEndpoint, PASS_THROUGH_SPEC, providers, setEndUser, shapeOf, type EndpointSpec, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
+import { checkedQuery, isPoolExhausted, matchEndpoint, PASS_THROUGH_SPEC, providers, servedByDeployment, setEndUser, shapeOf, upstreamModelNames, type EndpointSpec, type JsonObject, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
 import type { UpstreamProviderConfig } from "../config/index.ts";
 import { isUsageOnlyEvent } from "../usage/index.ts";
 import type { Pricer } from "../catalog/index.ts";
@@ -23,6 +23,7 @@ import type { CallerConcurrencyLimiter, ConcurrencySlot } from "./concurrency.ts
 import type { UpstreamAuth } from "./upstream-auth.ts";
 import { configuredRoute, keyPoolCache, reportingTo, type ConfiguredRoute } from "./route.ts";
 import { attemptOnOtherProvider, crossProviderRoutes } from "./cross-provider-attempt.ts";
+import { aiGatewayErrorTransform } from "./ai-gateway.ts";
 
 export interface ProxyServices {
   transport: ProxyTransport;
@@ -111,7 +112,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       const route = configuredRoute(provider, deps, services.upstreamAuth, poolFor);
       upstreamHost = hostOf(route.base);
       // Everything that decides what the request is happens here, once; any failure refuses it.
-      const request = await classify(c, provider, route.config, head, transport, settings);
+      const request = await classify(c, provider, route.config, head, transport, settings, deps.config.current().policy?.routing.aliases);
       shape = request.shape;
       listener?.classified?.(shape);
       if (request.spec.websocket !== undefined) {
@@ -146,7 +147,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
           head.headers,
           key ? { placement: provider.keyPlacement, value: key } : undefined,
           // A JSON body is re-serialised from what was parsed, so it leaves as plain JSON.
-          gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, body !== undefined),
+          gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, body !== undefined, route.upstreamHeaders?.(caller.id)),
           body ? strippedForJson : stripped,
         );
       const pool = route.pool;
@@ -158,7 +159,11 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       const chain: ReadonlyArray<{ provider: ProviderDescriptor; model: string | undefined }> = admission.route
         ? (admission.route.chain ?? [admission.route.model, ...admission.route.fallbacks].map((model) => ({ provider, model })))
         : [{ provider, model: shape.model }];
-      const requestedModel = shape.model;
+      const askedModel = shape.model;
+      // The ledger's requested model: the deployment the client named (Azure), else the model it asked for.
+      const requestedModel = shape.deployment ?? shape.model;
+      // What each routed model on this provider is called upstream (Azure: its deployment); refused here when one has none.
+      const upstreamNames = upstreamModelNames(provider, shape, chain.map((t) => (t.provider.id === provider.id ? t.model : undefined)), route.config.deployments);
       const streamsAnswer = shape.streaming || spec.streaming === "alt-sse";
       let serialized: Uint8Array | undefined;
       // With a key pool, a 429 or 5xx on one key moves to the next key for the same model
@@ -220,11 +225,12 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         const isLast = modelIndex === chain.length - 1 && !moreKeys;
         const attemptShape: RequestShape = { ...shape, model };
         let attemptPath = target.forwardPath;
-        if (model !== undefined && model !== requestedModel) {
+        if (model !== undefined && model !== askedModel) {
+          const upstreamName = upstreamNames[modelIndex] ?? model;
           if (spec.model === "body" && body) {
-            body["model"] = model;
+            body["model"] = upstreamName;
             bodyChanged = true;
-          } else if (spec.model === "path") attemptPath = withPathModel(target.forwardPath, requestedModel ?? "", model);
+          } else if (spec.model === "path") attemptPath = withPathModel(target.forwardPath, requestedModel ?? "", upstreamName);
         }
         attemptPath = route.forwardPath(attemptPath);
         // What the upstream gets is what was classified: a parsed body always leaves re-serialised
@@ -250,6 +256,8 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         try {
           const result = await transport.forward(c, outgoing, tap, {
             transform: objectPlan?.transform,
+            // Via Cloudflare AI Gateway: its own errors reach the client in the provider's shape.
+            errorTransform: route.upstreamHeaders ? aiGatewayErrorTransform(provider, requestId, logger) : undefined,
             // A requested stream is framed on event boundaries; the injected-usage chunk is dropped there.
             // Bedrock's binary event stream is not SSE: it passes byte for byte.
             sse: shape.streaming && !EVENT_STREAM_FORMATS.has(shape.format) ? { dropEvent: hideInjectedUsage ? isUsageOnlyEvent : undefined } : undefined,
@@ -300,14 +308,22 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
   };
 }
 
-/** The forward path with another model in its model segment (`/models/<m>:generateContent`, Bedrock's `/model/<m>/invoke`). */
+/** The forward path with another model in its model segment (`/models/<m>:generateContent`, Bedrock's `/model/<m>/invoke`, Azure's `/deployments/<d>/…`). */
 function withPathModel(forwardPath: string, requested: string, model: string): string {
   const escaped = requested.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return forwardPath.replace(new RegExp(`/(models?)/${escaped}(?=[:/]|$)`), (_match, segment: string) => `/${segment}/${model}`);
+  return forwardPath.replace(new RegExp(`/(models?|deployments)/${escaped}(?=[:/]|$)`), (_match, segment: string) => `/${segment}/${model}`);
 }
 
 /** Canonical target → declared endpoint (default deny) → checked query → the body as that endpoint takes it. */
-async function classify(c: Context<AppEnv>, provider: ProviderDescriptor, config: UpstreamProviderConfig, head: IncomingHead, transport: ProxyTransport, settings: AppDeps["settings"]): Promise<Classified> {
+async function classify(
+  c: Context<AppEnv>,
+  provider: ProviderDescriptor,
+  config: UpstreamProviderConfig,
+  head: IncomingHead,
+  transport: ProxyTransport,
+  settings: AppDeps["settings"],
+  aliases: Readonly<Record<string, unknown>> | undefined,
+): Promise<Classified> {
   const target = canonicalTarget(head.path, head.search, provider.routePrefix);
   const match = matchEndpoint(provider, head.method, target.path, config.passThrough);
   const spec = match.spec;
@@ -319,7 +335,8 @@ async function classify(c: Context<AppEnv>, provider: ProviderDescriptor, config
     bodyBytes = await transport.readBody(c, settings.maxRequestBodyBytes, settings.requestBodyTimeoutMs);
     if (spec.body === "json") body = parseJsonRequest(bodyBytes, head.headers["content-type"], head.headers["content-encoding"]);
   }
-  return { target, query, spec, bodyBytes, body, shape: shapeOf(match, query, body) };
+  // Azure: the deployment the client named becomes the model it serves (undeclared and no policy alias: refused).
+  return { target, query, spec, bodyBytes, body, shape: servedByDeployment(provider, shapeOf(match, query, body), config.deployments, aliases) };
 }
 
 /** The Responses API's WebSocket mode: one governed, metered request per response.create. */
@@ -339,6 +356,8 @@ async function openSocket(
   const { transport } = services;
   const { clock, logger, settings } = deps;
   const { caller } = record;
+  // Cloudflare documents no WebSocket mode of the Responses API through AI Gateway's provider endpoints.
+  if (route.upstreamHeaders) throw new GatewayError("not_found", `GET ${provider.routePrefix}${request.target.path} (the Responses API's WebSocket mode) is not available while provider ${provider.id} goes via Cloudflare AI Gateway: POST the request instead.`);
   const governed = provider.endpoints.find((e) => e.name === request.spec.websocket);
   const upgrade = head.headers["upgrade"];
   if (!transport.acceptWebSocket || !governed || typeof upgrade !== "string" || upgrade.toLowerCase() !== "websocket") {

@@ -1,5 +1,5 @@
 import { CLIENT_CREDENTIAL_HEADERS } from "../core/auth.ts";
-import type { KeyPlacement } from "../providers/index.ts";
+import { AI_GATEWAY_HEADER_PREFIX, type KeyPlacement } from "../providers/index.ts";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and ones the gateway recomputes. */
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate", "content-length", "host", "expect"];
@@ -18,7 +18,8 @@ export function forwardRequestHeaders(incoming: Readonly<Record<string, string |
   const named = connectionNamed(incoming["connection"]);
   const out: Record<string, string> = {};
   for (const name in incoming) {
-    if (STRIPPED_REQUEST.has(name) || named.has(name) || alsoStrip.includes(name) || name.startsWith("x-gatehouse-")) continue;
+    // cf-aig-*: Cloudflare AI Gateway's own controls (metadata, cache key, logging, cost, its token) are never a client's to set, on any route.
+    if (STRIPPED_REQUEST.has(name) || named.has(name) || alsoStrip.includes(name) || name.startsWith("x-gatehouse-") || name.startsWith(AI_GATEWAY_HEADER_PREFIX)) continue;
     const value = incoming[name];
     if (value === undefined) continue;
     out[name] = Array.isArray(value) ? value.join(", ") : value;
@@ -26,6 +27,7 @@ export function forwardRequestHeaders(incoming: Readonly<Record<string, string |
   if (key) {
     if (key.placement === "x-api-key") out["x-api-key"] = key.value;
     else if (key.placement === "x-goog-api-key") out["x-goog-api-key"] = key.value;
+    else if (key.placement === "api-key") out["api-key"] = key.value;
     else out["authorization"] = `Bearer ${key.value}`;
   }
   out["accept-encoding"] = "identity";
@@ -35,16 +37,18 @@ export function forwardRequestHeaders(incoming: Readonly<Record<string, string |
 
 /**
  * The headers the gateway sets on an upstream request, later ones winning: the provider's
- * pinned headers, the caller's anonymous id, and for a re-serialised JSON body its content
- * type. Built by assignment into a fresh object: spreading the parsed config object with a
+ * pinned headers, the caller's anonymous id, for a re-serialised JSON body its content
+ * type, and the route's own (Cloudflare AI Gateway's). Built by assignment into a fresh object: spreading the parsed config object with a
  * computed key gave a dictionary-mode object, 4 µs per request to build and walk
  * (bench/README.md, "Hot path after the observer").
  */
-export function gatewayHeaders(pinned: Readonly<Record<string, string>>, userIdHeader: string, callerId: string, jsonBody: boolean): Record<string, string> {
+export function gatewayHeaders(pinned: Readonly<Record<string, string>>, userIdHeader: string, callerId: string, jsonBody: boolean, routeHeaders?: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name in pinned) out[name] = pinned[name] as string;
   out[userIdHeader] = callerId;
   if (jsonBody) out["content-type"] = "application/json";
+  // The route's own headers last (AI Gateway's token and metadata): nothing pinned replaces them.
+  if (routeHeaders) for (const name in routeHeaders) out[name] = routeHeaders[name] as string;
   return out;
 }
 

@@ -4,6 +4,7 @@ import type { UpstreamProviderConfig } from "../config/index.ts";
 import { createKeyPool, type KeyPool, type ProviderDescriptor } from "../providers/index.ts";
 import type { ResponseTap } from "./transport.ts";
 import type { UpstreamAuth, UpstreamSigner } from "./upstream-auth.ts";
+import { aiGatewayUpstream, signedForProviderHost } from "./ai-gateway.ts";
 
 /** The configured route to a provider: its config, upstream base URL and key, or its signer. */
 export interface ConfiguredRoute {
@@ -15,6 +16,8 @@ export interface ConfiguredRoute {
   signer: UpstreamSigner | undefined;
   /** A key pool (`providers.<id>.keys`): each attempt takes its key from it instead of `key`. */
   pool: KeyPool | undefined;
+  /** Headers the route adds for a caller, after every other (Cloudflare AI Gateway's cf-aig-authorization and cf-aig-metadata). */
+  upstreamHeaders: ((callerId: string) => Record<string, string>) | undefined;
 }
 
 /** One key pool per provider config, kept across requests; a reload that changes the keys starts a new pool. */
@@ -37,25 +40,42 @@ export function keyPoolCache(deps: Pick<AppDeps, "secrets" | "clock">): (config:
 export function configuredRoute(provider: ProviderDescriptor, deps: AppDeps, upstreamAuth: UpstreamAuth | undefined, poolFor: (config: UpstreamProviderConfig) => KeyPool | undefined): ConfiguredRoute {
   const config = deps.config.current().providers[provider.id];
   if (!config) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
+  const direct = directRoute(provider, deps, upstreamAuth, poolFor, config);
+  const via = aiGatewayUpstream(provider, config, deps.secrets);
+  if (!via) return direct;
+  // Through AI Gateway: its URL in front of the provider's path; with BYOK no provider key leaves.
+  return {
+    ...direct,
+    base: via.base,
+    forwardPath: (path) => via.forwardPath(direct.forwardPath(path)),
+    signer: direct.signer ? signedForProviderHost(direct.signer, via.base, direct.base) : undefined,
+    upstreamHeaders: via.headers,
+  };
+}
+
+function directRoute(provider: ProviderDescriptor, deps: AppDeps, upstreamAuth: UpstreamAuth | undefined, poolFor: (config: UpstreamProviderConfig) => KeyPool | undefined, config: UpstreamProviderConfig): ConfiguredRoute {
+  // BYOK through AI Gateway: the gateway adds its stored key, so none is read, needed or sent.
+  if (config.via?.cloudflareAiGateway?.byok) return { config, base: provider.defaultUpstream ?? "", key: undefined, forwardPath: samePath, signer: undefined, pool: undefined, upstreamHeaders: undefined };
   if (provider.cloudUpstream) {
     const cloud = provider.cloudUpstream({ region: config.region, project: config.project, location: config.location });
     const signer = upstreamAuth?.signerFor(provider, config);
     if (!signer) throw new GatewayError("not_configured", `Provider ${provider.id} signs its requests with cloud credentials, and this gateway has no signer for them.`);
-    return { config, base: config.upstream ?? cloud.defaultBase, key: undefined, forwardPath: cloud.forwardPath, signer, pool: undefined };
+    return { config, base: config.upstream ?? cloud.defaultBase, key: undefined, forwardPath: cloud.forwardPath, signer, pool: undefined, upstreamHeaders: undefined };
   }
-  const base = config.upstream ?? provider.defaultUpstream;
-  if (!base) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
+  // Via AI Gateway the provider's own base is not used (compat has none): the gateway's replaces it.
+  const base = config.upstream ?? provider.upstreamForAccount?.({ region: config.region, project: config.project, location: config.location, resource: config.resource }) ?? provider.defaultUpstream ?? (config.via ? "" : undefined);
+  if (base === undefined) throw new GatewayError("not_configured", `Provider ${provider.id} is not configured on this gateway (add it under providers: in gatehouse.yaml).`);
   const pool = poolFor(config);
   if (pool) {
     // The env names are not secrets; an administrator needs them to fix this.
     if (pool.names().length === 0) throw new GatewayError("not_configured", `No key of provider ${provider.id}'s key pool has a value: set ${(config.keys ?? []).map((k) => k.env).join(" or ")} in the gateway's environment or secrets file.`);
-    return { config, base, key: undefined, forwardPath: samePath, signer: undefined, pool };
+    return { config, base, key: undefined, forwardPath: samePath, signer: undefined, pool, upstreamHeaders: undefined };
   }
   const keyName = config.apiKeyEnv ?? provider.defaultApiKeyEnv;
   const key = deps.secrets.get(keyName);
   // The env var's name is not a secret; an administrator needs it to fix this.
   if (!key && !provider.keyOptional) throw new GatewayError("not_configured", `No key is configured for provider ${provider.id}: set ${keyName} in the gateway's environment or secrets file.`);
-  return { config, base, key, forwardPath: samePath, signer: undefined, pool: undefined };
+  return { config, base, key, forwardPath: samePath, signer: undefined, pool: undefined, upstreamHeaders: undefined };
 }
 
 const samePath = (path: string): string => path;

@@ -40,11 +40,13 @@ export interface ForwardOptions {
    */
   answerContentType?: string | undefined;
   /**
-   * Rewrites an error answer's body (status 400 or more) on its way to the client, sent with
-   * `errorContentType`: a fallback provider's error in the client provider's error shape.
-   * Unset: error bodies pass as the upstream sent them.
+   * Rewrites an error answer's body (status 400 and up) on its way to the client; the status
+   * stays the upstream's. An intermediary's own errors (Cloudflare AI Gateway's) become the
+   * provider's error shape so the client's SDK can read them (src/proxy/ai-gateway.ts); a
+   * cross-provider fallback's error becomes the client provider's (src/proxy/cross-provider-error.ts).
    */
-  errorTransform?: ((status: number) => ChunkTransform) | undefined;
+  errorTransform?: ((status: number) => ChunkTransform | undefined) | undefined;
+  /** The content type of an error answer `errorTransform` rewrote; unset: the upstream's. */
   errorContentType?: string | undefined;
   /** Headers the gateway adds to the client response. */
   responseHeaders: Record<string, string>;

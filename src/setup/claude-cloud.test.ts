@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { claudeCloudRoute, isCloudClaudeModel, type ClaudeCloudRoute } from "./claude-cloud.ts";
-import { mergeClaudeCodeSettings, type ClaudeCodeSetup } from "./claude-code.ts";
+import { mergeClaudeCodeSettings, mismatchedModelSetting, type ClaudeCodeSetup } from "./claude-code.ts";
 import { discoverySchema } from "./discovery.ts";
 
 const GW = "https://gw.example.com";
@@ -94,6 +94,22 @@ describe("Claude Code settings.json in Bedrock and Vertex mode", () => {
       "env.ANTHROPIC_SMALL_FAST_MODEL",
     ]);
     expect(p2.text).toBe(p1);
+  });
+  it("--bedrock straight back to plain: exactly the plain variables remain", () => {
+    const mine = JSON.stringify({ env: { KEEP_ME: "1" } });
+    const b = mergeClaudeCodeSettings(mine, { ...plain, cloud: bedrock }).text;
+    expect(env(mergeClaudeCodeSettings(b, plain).text)).toEqual({ KEEP_ME: "1", ANTHROPIC_BASE_URL: `${GW}/anthropic` });
+  });
+  it("a top-level model in the Anthropic spelling is reported (not removed) in a cloud mode with no model of the gateway's; aliases and cloud ids are fine", () => {
+    const written = (model: string, route: ClaudeCloudRoute) => mergeClaudeCodeSettings(JSON.stringify({ model }), { ...plain, cloud: route }).text;
+    const none = { ...bedrock, model: undefined };
+    expect(mismatchedModelSetting(written("claude-sonnet-4-5", none), "bedrock")).toBe("claude-sonnet-4-5");
+    expect(JSON.parse(written("claude-sonnet-4-5", none))).toMatchObject({ model: "claude-sonnet-4-5" });
+    expect(mismatchedModelSetting(written("sonnet", none), "bedrock")).toBeUndefined();
+    expect(mismatchedModelSetting(written("us.anthropic.claude-opus-4-8", none), "bedrock")).toBeUndefined();
+    // ANTHROPIC_MODEL written: it wins over the settings' model.
+    expect(mismatchedModelSetting(written("claude-sonnet-4-5", bedrock), "bedrock")).toBeUndefined();
+    expect(mismatchedModelSetting(written("claude-sonnet-4-5", none), undefined)).toBeUndefined();
   });
   it("a model the user set in the wrong spelling for the mode is removed when the gateway names none; one in the right spelling stays", () => {
     const anthropicSpelled = JSON.stringify({ env: { ANTHROPIC_MODEL: "claude-opus-4-8", ANTHROPIC_SMALL_FAST_MODEL: "us.anthropic.claude-haiku-4-5-20251001-v1:0" } });

@@ -88,3 +88,21 @@ export function mergeClaudeCodeSettings(existing: string | undefined, setup: Cla
   if (cloud.smallModel !== undefined) claudeVariables["ANTHROPIC_SMALL_FAST_MODEL"] = cloud.smallModel;
   return { text: formatJson(settings), removed };
 }
+
+/** Claude Code's model aliases: it resolves them to the mode's own ids. */
+const MODEL_ALIASES = new Set(["default", "best", "sonnet", "opus", "haiku", "opusplan", "sonnet[1m]", "opus[1m]"]);
+
+/**
+ * The settings' top-level `model` when, in a cloud mode with no ANTHROPIC_MODEL written, it is
+ * neither an alias nor in the cloud's spelling: Claude Code would ask the cloud for a model id
+ * it does not know. It is the user's setting (or an earlier Anthropic-mode setup's), so it is
+ * reported, not removed.
+ */
+export function mismatchedModelSetting(text: string, cloud: ClaudeCloud | undefined): string | undefined {
+  if (cloud === undefined) return undefined;
+  const settings = parseSettingsObject(text, "settings.json");
+  const env = settings["env"] as Record<string, unknown> | undefined;
+  const model = settings["model"];
+  if (typeof env?.["ANTHROPIC_MODEL"] === "string" || typeof model !== "string") return undefined;
+  return MODEL_ALIASES.has(model) || isCloudClaudeModel(cloud, model) ? undefined : model;
+}

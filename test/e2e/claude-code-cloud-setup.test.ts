@@ -73,7 +73,8 @@ describe("gatehouse setup claude-code --bedrock / --vertex, then the real Claude
       const { home, project } = clientHome("claude-cloud-setup", "notes.txt", "nothing here\n");
       const file = join(home, ".claude", "settings.json");
       mkdirSync(join(home, ".claude"), { recursive: true });
-      writeFileSync(file, `${JSON.stringify({ theme: "dark", permissions: { allow: ["Read"] }, env: { KEEP_ME: "1", ANTHROPIC_API_KEY: "sk-ant-users-own-old-key" } }, null, 2)}\n`);
+      // The user's own model, in the Anthropic spelling: the written ANTHROPIC_MODEL must win over it in a cloud mode.
+      writeFileSync(file, `${JSON.stringify({ theme: "dark", model: "claude-opus-4-8", permissions: { allow: ["Read"] }, env: { KEEP_ME: "1", ANTHROPIC_API_KEY: "sk-ant-users-own-old-key" } }, null, 2)}\n`);
       const claude = (args: string[] = []) => runClient(CLAUDE, ["-p", "say hi", ...args], { env: claudeEnv(home), cwd: project, timeoutMs: 120_000 });
 
       // Bedrock.
@@ -82,7 +83,7 @@ describe("gatehouse setup claude-code --bedrock / --vertex, then the real Claude
       expect(setup.signedIn).toBe(true);
       expect(setup.stderr).toContain("Removed env.ANTHROPIC_API_KEY");
       const bedrock = settingsOf(file);
-      expect(bedrock).toMatchObject({ theme: "dark", permissions: { allow: ["Read"] } });
+      expect(bedrock).toMatchObject({ theme: "dark", model: "claude-opus-4-8", permissions: { allow: ["Read"] } });
       expect(bedrock.env).toEqual({ KEEP_ME: "1", CLAUDE_CODE_USE_BEDROCK: "1", ANTHROPIC_BEDROCK_BASE_URL: `${gw.url}/bedrock`, CLAUDE_CODE_SKIP_BEDROCK_AUTH: "1", AWS_REGION: gw.fake.aws.region, ANTHROPIC_MODEL: BEDROCK_MODEL });
       expect(bedrock.apiKeyHelper).toMatch(new RegExp(`login --print-token ${gw.url}$`));
       const written = readFileSync(file, "utf8");

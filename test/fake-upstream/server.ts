@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { anthropicApi } from "./anthropic.ts";
+import { createAzureApi } from "./azure.ts";
 import { createBedrockApi, FAKE_AWS_ACCESS_KEY_ID, FAKE_AWS_REGION } from "./bedrock.ts";
 import { createVertexApi, createVertexState, FAKE_GCP_PROJECT, type VertexFakeState } from "./vertex.ts";
 import { geminiApi } from "./gemini.ts";
@@ -13,12 +14,13 @@ import type { ErrorReply, JsonObject, ProviderApi, RequestContext } from "./rout
 import { resolveUsage } from "./usage.ts";
 import type { Behaviour, FakeUpstream, FakeUpstreamOptions, ProviderKeys, RecordedRequest } from "./types.ts";
 
-export const defaultKeys: ProviderKeys = { anthropic: "fake-anthropic-key", openai: "fake-openai-key", google: "fake-google-key", groq: "gsk_fake-groq-key", bedrock: "fakeAwsSecretAccessKey/0123456789abcdefGHIJKLMN", vertex: "" };
+export const defaultKeys: ProviderKeys = { anthropic: "fake-anthropic-key", openai: "fake-openai-key", google: "fake-google-key", groq: "gsk_fake-groq-key", bedrock: "fakeAwsSecretAccessKey/0123456789abcdefGHIJKLMN", vertex: "", azure: "f4ke0a2ure0key00000000000000c0de" };
 
 /** The cloud fakes of one server: they keep state (Vertex's issued tokens) or depend on its keys. */
 interface CloudApis {
   bedrock: ProviderApi;
   vertex: ProviderApi;
+  azure: ProviderApi;
 }
 
 /** Which fake provider a path belongs to; /v1/models and /v1/files are shared by Anthropic and OpenAI. */
@@ -29,7 +31,9 @@ function providerFor(path: string, headers: Record<string, string>, cloud: Cloud
   // Google serves v1beta, v1 and v1alpha; its key header tells a /v1/models call apart from OpenAI's.
   if (path.startsWith("/v1beta/") || path.startsWith("/v1alpha/") || headers["x-goog-api-key"] !== undefined) return geminiApi;
   if (path.startsWith("/v1/messages")) return anthropicApi;
-  // Groq serves its OpenAI-compatible API under /openai/v1.
+  // Azure OpenAI serves /openai/deployments/… and /openai/v1/… with its key in api-key; Groq
+  // serves its OpenAI-compatible API under /openai/v1 with a bearer key.
+  if (path.startsWith("/openai/deployments/") || (path.startsWith("/openai/") && (headers["api-key"] !== undefined || headers["authorization"] === undefined))) return cloud.azure;
   if (path.startsWith("/openai/")) return groqApi;
   if ((path === "/v1/models" || path.startsWith("/v1/files")) && anthropicApi.claims?.(headers)) return anthropicApi;
   return openAiApi;
@@ -106,7 +110,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   const aws = { accessKeyId: FAKE_AWS_ACCESS_KEY_ID, secretAccessKey: keys.bedrock, region: FAKE_AWS_REGION };
   // Vertex's API is made once the server knows its URL (the key's token_uri points at it); until then every Vertex path is a 404.
   const notYet: ProviderApi = { ...anthropicApi, name: "vertex", routes: [] };
-  const cloud: CloudApis = { bedrock: createBedrockApi(aws), vertex: notYet };
+  const cloud: CloudApis = { bedrock: createBedrockApi(aws), vertex: notYet, azure: createAzureApi() };
   // Tests waiting for a count: checked whenever a request is recorded or a response aborted.
   const waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
   const settleWaiters = (): void => {

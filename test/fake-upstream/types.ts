@@ -111,6 +111,8 @@ export interface ProviderKeys {
   bedrock: string;
   /** Unused: Vertex checks the access tokens it issued for its generated service account. */
   vertex: string;
+  /** Azure OpenAI's resource key, checked in the `api-key` header. */
+  azure: string;
 }
 
 export interface FakeUpstreamOptions {

@@ -142,6 +142,16 @@ describe.each(hostNames)("transport contract: $label", { timeout: 60_000 }, ({ k
     expect(ends(record.events)).toEqual([{ type: "end", outcome: "completed" }]);
   });
 
+  it("a 429 that reaches the client: the tap is told its status with its retry-after", async () => {
+    const { id, response } = forward(host(), "/rate-limited");
+    const res = await response;
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("7");
+    expect(await res.json()).toEqual({ error: { message: "Rate limited" } });
+    const record = await settled(host(), id);
+    expect(record.events[0]).toStrictEqual({ type: "response", status: 429, retryAfter: "7" });
+  });
+
   it("streams every event unchanged and ends once as completed", async () => {
     const { id, response } = forward(host(), "/sse");
     const res = await response;

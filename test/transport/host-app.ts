@@ -19,7 +19,7 @@ export interface ForwardPlan {
   streamErrorEvent?: string;
 }
 
-export type TapEvent = { type: "response"; status: number } | { type: "chunk"; bytes: number } | { type: "end"; outcome: string; failure: string | undefined } | { type: "retry"; status: number } | { type: "rejected"; code: string };
+export type TapEvent = { type: "response"; status: number; retryAfter?: string } | { type: "chunk"; bytes: number } | { type: "end"; outcome: string; failure: string | undefined } | { type: "retry"; status: number } | { type: "rejected"; code: string };
 
 export interface TapRecord {
   events: TapEvent[];
@@ -38,7 +38,7 @@ export function createTransportHost(transport: ProxyTransport): Hono {
     records.set(id, record);
     const decoder = new TextDecoder();
     const tap: ResponseTap = {
-      onResponse: (status) => record.events.push({ type: "response", status }),
+      onResponse: (status, retryAfter) => record.events.push(retryAfter === undefined ? { type: "response", status } : { type: "response", status, retryAfter }),
       onChunk: (chunk) => {
         record.events.push({ type: "chunk", bytes: chunk.byteLength });
         record.seen += decoder.decode(chunk, { stream: true });

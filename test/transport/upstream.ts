@@ -80,6 +80,10 @@ function behave(path: string, res: ServerResponse): void {
     case "/json":
       res.writeHead(200, { "content-type": "application/json", "x-upstream": "json", "x-request-id": "up-123" }).end(JSON_BODY);
       return;
+    case "/rate-limited":
+      // An upstream 429 relayed to the client: the tap is told its retry-after (a key pool cools the key for it).
+      res.writeHead(429, { "content-type": "application/json", "retry-after": "7" }).end(JSON.stringify({ error: { message: "Rate limited" } }));
+      return;
     case "/teapot":
       res.writeHead(418, { "content-type": "application/json", "x-upstream": "teapot" }).end(JSON.stringify({ error: { message: "I'm a teapot" } }));
       return;

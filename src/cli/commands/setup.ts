@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import type { Command } from "commander";
 import { claudeCloudRoute, type ClaudeCloud } from "../../setup/claude-cloud.ts";
-import { mergeClaudeCodeSettings } from "../../setup/claude-code.ts";
+import { mergeClaudeCodeSettings, mismatchedModelSetting } from "../../setup/claude-code.ts";
 import { mergeCodexConfig } from "../../setup/codex.ts";
 import { discoverySchema, gatewayRoutes, type ClientRoute, type DiscoveryDocument, type GatewayRoutes } from "../../setup/discovery.ts";
 import { mergeGeminiEnv, mergeGeminiSettings } from "../../setup/gemini-cli.ts";
@@ -36,6 +36,7 @@ never writes a provider key. Pages: docs/clients/.
 
 Examples:
   gatehouse setup claude-code https://gateway.example.com
+  gatehouse setup claude-code --bedrock https://gateway.example.com   (or --vertex)
   gatehouse setup codex https://gateway.example.com
   gatehouse setup gemini-cli https://gateway.example.com`,
     );
@@ -88,7 +89,10 @@ Examples:
       const { text, removed } = mergeClaudeCodeSettings(readIfExists(file), { baseUrl: route?.baseUrl ?? "", apiKeyHelper: helperShellCommand(opts, url), model: route?.defaultModel, cloud: cloudRoute }, file);
       report(writeWithBackup(file, text));
       for (const { name, why } of removed) process.stderr.write(`Removed ${name} from ${file}: ${why}.\n`);
-      if (cloudRoute && cloudRoute.model === undefined) process.stderr.write(`The gateway names no Claude model on ${cloud === "bedrock" ? "Bedrock" : "Vertex AI"} for you: Claude Code uses its own default there (set ANTHROPIC_MODEL, or /model, to choose).\n`);
+      const cloudName = cloud === "bedrock" ? "Bedrock" : "Vertex AI";
+      const stale = mismatchedModelSetting(text, cloud);
+      if (stale !== undefined) process.stderr.write(`${file} sets "model": "${stale}", which is not a ${cloudName} model id and the gateway names none to replace it: set it to one in ${cloudName}'s spelling, or to an alias such as "sonnet".\n`);
+      else if (cloudRoute && cloudRoute.model === undefined) process.stderr.write(`The gateway names no Claude model on ${cloudName} for you: Claude Code uses its own default there (set ANTHROPIC_MODEL, or /model, to choose).\n`);
       warnAboutShell(cloud);
       process.stderr.write("Run `claude` as usual.\n");
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bodyCaptureSchema, DEFAULT_CAPTURE_RETENTION_HOURS, orgConfigSchema } from "../../config/index.ts";
-import { captureRetentionMs, captureSettingsFor, DEFAULT_RETENTION_HOURS } from "./capture.ts";
+import { captureRetentionMs, captureSettingsFor, configuredProviderKeys, DEFAULT_RETENTION_HOURS } from "./capture.ts";
 
 describe("capture settings", () => {
   it("off unless configured; a route overrides the global switch and size", () => {
@@ -27,5 +27,13 @@ describe("capture settings", () => {
     expect(DEFAULT_RETENTION_HOURS).toBe(DEFAULT_CAPTURE_RETENTION_HOURS);
     expect(captureRetentionMs(undefined)).toBe(DEFAULT_CAPTURE_RETENTION_HOURS * 3_600_000);
     expect(captureRetentionMs(bodyCaptureSchema.parse({ retentionHours: 2 }))).toBe(7_200_000);
+  });
+});
+
+describe("the provider secrets redacted by value", () => {
+  it("counts every key of a key pool, not only the route's single key", () => {
+    const config = orgConfigSchema.parse({ providers: { openai: { keys: [{ name: "a", env: "OPENAI_KEY_A" }, { name: "b", env: "OPENAI_KEY_B" }, { name: "unset", env: "OPENAI_KEY_C" }] } } });
+    const secrets: Record<string, string> = { OPENAI_KEY_A: "sk-pool-a", OPENAI_KEY_B: "sk-pool-b" };
+    expect([...configuredProviderKeys(config, { get: (name) => secrets[name] })].sort()).toEqual(["sk-pool-a", "sk-pool-b"]);
   });
 });

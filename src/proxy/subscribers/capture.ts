@@ -143,6 +143,15 @@ export function configuredProviderKeys(config: OrgConfig, secrets: SecretSource)
       if (!isProviderId(id)) continue;
       const provider = providerById(id);
       for (const value of upstreamSecretValues(provider, route?.apiKeyEnv ?? provider.defaultApiKeyEnv, secrets)) found.add(value);
+      // Every key of a key pool goes upstream on some request.
+      for (const key of route?.keys ?? []) {
+        const value = secrets.get(key.env);
+        if (value) found.add(value);
+      }
+      // A route via Cloudflare AI Gateway also sends the gateway's token.
+      const tokenEnv = route?.via?.cloudflareAiGateway?.tokenEnv;
+      const token = tokenEnv === undefined ? undefined : secrets.get(tokenEnv);
+      if (token) found.add(token);
     }
     keys = [...found];
     keysByConfig.set(config, keys);
