@@ -62,9 +62,10 @@ export interface EndpointSpec {
 /**
  * A client wire format several providers serve exactly, request and answer (Anthropic's
  * Messages API: Anthropic direct, Claude on Vertex AI's rawPredict, Claude on Bedrock's
- * InvokeModel). Fallback routing may cross from one provider of a family to another.
+ * InvokeModel; OpenAI's Chat Completions and Responses: OpenAI and Azure OpenAI's v1 API).
+ * Fallback routing may cross from one provider of a family to another.
  */
-export type WireFamily = "anthropic-messages";
+export type WireFamily = "anthropic-messages" | "openai";
 
 /**
  * Where a provider stands in a wire family: `source` — its clients' requests to `endpoints`

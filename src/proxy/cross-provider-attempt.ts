@@ -4,7 +4,7 @@ import type { AppDeps } from "../core/deps.ts";
 import { GatewayError } from "../core/errors.ts";
 import type { UpstreamProviderConfig } from "../config/index.ts";
 import { isPoolExhausted, type JsonObject, type KeyPool, type ProviderDescriptor, type RequestShape } from "../providers/index.ts";
-import { crossProviderAttempt } from "./cross-provider.ts";
+import { crossProviderAttempt, type CrossProviderAttempt } from "./cross-provider.ts";
 import { crossProviderErrorBody } from "./cross-provider-error.ts";
 import { forwardRequestHeaders, gatewayHeaders } from "./headers.ts";
 import { createMeteringTap, type MeteringServices, type RequestRecord } from "./metering.ts";
@@ -55,6 +55,8 @@ export interface CrossAttemptContext {
   /** When true, a 429/5xx from this provider is the client's answer (nothing left to fall back to). */
   isLast: boolean;
   streaming: boolean;
+  /** Drops a complete event from a streamed answer (the usage chunk the gateway asked for and the client did not). */
+  dropEvent?: ((event: Uint8Array) => boolean) | undefined;
   /** Statuses worth trying the next target for. */
   isRetryable: (status: number) => boolean;
 }
@@ -73,20 +75,19 @@ export type CrossAttemptOutcome = { answered: Response } | { retry: number; serv
  */
 export async function attemptOnOtherProvider(x: CrossAttemptContext): Promise<CrossAttemptOutcome> {
   const targetRecord: RequestRecord = { ...x.record, provider: x.target, requestedProvider: x.from };
-  const translated = crossProviderAttempt(x.from, x.target, x.shape, x.body, x.model, x.head.headers);
-  if (!translated) {
-    // Routing keeps only entries with a translation; a chain that still names one fails this attempt, never forwards it unchanged.
-    return { failed: new GatewayError("not_configured", `Requests to ${x.from.displayName}'s ${x.shape.endpoint} endpoint cannot be served by ${x.target.displayName}.`), record: targetRecord, shape: { ...x.shape, model: x.model }, serverAddress: undefined };
-  }
+  const unserved = (error: GatewayError, serverAddress: string | undefined, shape: RequestShape = { ...x.shape, model: x.model }): CrossAttemptOutcome => ({ failed: error, record: targetRecord, shape, serverAddress });
   let route: ConfiguredRoute;
-  let serverAddress: string | undefined;
+  let translated: CrossProviderAttempt | undefined;
   try {
     route = x.routeFor(x.target);
-    serverAddress = hostOf(route.base);
+    translated = crossProviderAttempt(x.from, x.target, x.shape, x.body, x.model, x.head.headers, route.config);
   } catch (err) {
-    if (err instanceof GatewayError) return { failed: err, record: targetRecord, shape: translated.shape, serverAddress: undefined };
+    if (err instanceof GatewayError) return unserved(err, undefined);
     throw err;
   }
+  const serverAddress = hostOf(route.base);
+  // Routing keeps only entries with a translation; a chain that still names one fails this attempt, never forwards it unchanged.
+  if (!translated) return unserved(new GatewayError("not_configured", `Requests to ${x.from.displayName}'s ${x.shape.endpoint} endpoint cannot be served by ${x.target.displayName}.`), serverAddress);
   let key = route.key;
   let keyName: string | undefined;
   if (route.pool) {
@@ -125,7 +126,7 @@ export async function attemptOnOtherProvider(x: CrossAttemptContext): Promise<Cr
   const options: ForwardOptions = {
     transform: translated.transform?.(),
     answerContentType: translated.answerContentType,
-    sse: x.shape.streaming ? {} : undefined,
+    sse: x.shape.streaming ? { dropEvent: x.dropEvent } : undefined,
     responseHeaders: { "x-gatehouse-request-id": x.requestId },
     streamErrorEvent: streamError("The upstream provider connection failed mid-stream; the answer is incomplete."),
     streamErrorFor: x.shape.streaming ? streamError : undefined,

@@ -1,3 +1,5 @@
+import { GatewayError } from "../core/errors.ts";
+import type { UpstreamProviderConfig } from "../config/index.ts";
 import type { JsonObject, ProviderDescriptor, RequestShape } from "../providers/index.ts";
 import { bedrockStreamAsAnthropicSse } from "./cross-provider-bedrock-stream.ts";
 import type { ChunkTransform } from "./transport.ts";
@@ -22,7 +24,8 @@ export interface CrossProviderAttempt {
   answerContentType?: string | undefined;
 }
 
-type Translate = (shape: RequestShape, body: JsonObject, model: string, headers: Readonly<Record<string, string | string[] | undefined>>) => CrossProviderAttempt;
+/** `config` is the serving provider's (Azure's deployments). Throws a GatewayError when the attempt cannot be made there (nothing is sent). */
+type Translate = (shape: RequestShape, body: JsonObject, model: string, headers: Readonly<Record<string, string | string[] | undefined>>, config: UpstreamProviderConfig) => CrossProviderAttempt;
 
 /** The body without the keys the serving provider refuses, plus its own. A copy: the client's body stays as classified for the next attempt. */
 function rebuilt(body: JsonObject, drop: readonly string[], add: JsonObject): JsonObject {
@@ -79,9 +82,28 @@ const anthropicToBedrock: Translate = (shape, body, model, headers) => {
   };
 };
 
+/**
+ * OpenAI's Chat Completions or Responses request as Azure OpenAI's v1 API takes it
+ * (https://learn.microsoft.com/azure/ai-foundry/openai/reference-preview-latest): the same
+ * body at `/openai/v1/chat/completions` or `/openai/v1/responses`, no api-version, the
+ * deployment that serves the routed model (`providers.azure-openai.deployments`) as `model`.
+ * The answer is OpenAI's wire as it comes.
+ */
+const openaiToAzure: Translate = (shape, body, model, _headers, config) => {
+  const deployment = Object.entries(config.deployments ?? {}).find(([, served]) => served === model)?.[0];
+  if (deployment === undefined) throw new GatewayError("not_configured", `This request falls back to azure-openai/${model}, and no deployment of provider azure-openai serves it: declare one under providers.azure-openai.deployments in gatehouse.yaml.`);
+  return {
+    shape: { ...shape, model },
+    path: shape.endpoint === "responses" ? "/openai/v1/responses" : "/openai/v1/chat/completions",
+    body: rebuilt(body, ["model"], { model: deployment }),
+    dropHeaders: [],
+  };
+};
+
 const TRANSLATIONS: Readonly<Record<string, Translate>> = {
   "anthropic>vertex": anthropicToVertex,
   "anthropic>bedrock": anthropicToBedrock,
+  "openai>azure-openai": openaiToAzure,
 };
 
 /**
@@ -89,10 +111,10 @@ const TRANSLATIONS: Readonly<Record<string, Translate>> = {
  * the two share a wire family for this endpoint, src/policy/routing.ts crossesTo). Undefined
  * when there is no translation for the pair: the attempt is not made (never forwarded as is).
  */
-export function crossProviderAttempt(from: ProviderDescriptor, to: ProviderDescriptor, shape: RequestShape, body: JsonObject | undefined, model: string, headers: Readonly<Record<string, string | string[] | undefined>>): CrossProviderAttempt | undefined {
+export function crossProviderAttempt(from: ProviderDescriptor, to: ProviderDescriptor, shape: RequestShape, body: JsonObject | undefined, model: string, headers: Readonly<Record<string, string | string[] | undefined>>, config: UpstreamProviderConfig): CrossProviderAttempt | undefined {
   const translate = TRANSLATIONS[`${from.id}>${to.id}`];
   if (!translate || !body || !from.wireFamily?.endpoints.includes(shape.endpoint)) return undefined;
-  return translate(shape, body, model, headers);
+  return translate(shape, body, model, headers, config);
 }
 
 /** The error code the client is told for a serving provider's error status it never sees (its body is in that provider's shape). */

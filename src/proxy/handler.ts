@@ -179,6 +179,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
             c, transport, from: provider, target: routed.provider, model, routeFor: otherRoute, head, shape, body, record, attempt, requestedModel, listener, metering,
             stripped: strippedForJson, userIdHeader: services.userIdHeader, requestId, settings, streaming: streamsAnswer, isLast: isLastTarget, isRetryable: isRetryableStatus,
             wrapTap: (tap) => (slot ? slot.track(tap) : tap),
+            dropEvent: hideInjectedUsage ? isUsageOnlyEvent : undefined,
           });
           if ("answered" in crossed) return crossed.answered;
           if ("retry" in crossed) {
