@@ -36,9 +36,9 @@ export interface CrossHarness {
   /** The same as `anthropic` (the shared helpers read a harness's `fake`). */
   fake: FakeUpstream;
   dir: string;
-  /** Anthropic's direct API (and the Gemini API, for the route that must never cross). */
+  /** Anthropic's and OpenAI's direct APIs (and the Gemini API, for the route that must never cross). */
   anthropic: FakeUpstream;
-  /** Bedrock and Vertex AI (a different host from Anthropic's: a credential sent to the wrong one shows). */
+  /** Bedrock, Vertex AI and Azure OpenAI (a different host from the direct APIs': a credential sent to the wrong one shows). */
   cloud: FakeUpstream;
   /** Applies a policy (and provider overrides) the way a config reload does. */
   setPolicy(policy: unknown, providers?: Record<string, Record<string, unknown>>): void;
@@ -56,11 +56,13 @@ export async function startCrossHarness(): Promise<CrossHarness> {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-cross-"));
   writeFileSync(
     join(dir, "gatehouse.yaml"),
-    ["providers:", "  anthropic:", `    upstream: ${anthropic.url}`, "  google-ai-studio:", `    upstream: ${anthropic.url}/v1beta`, "  bedrock:", `    upstream: ${cloud.url}`, `    region: ${cloud.aws.region}`, "  vertex:", `    upstream: ${cloud.url}`, `    project: ${cloud.vertex.project}`, "    location: us-east5", ""].join("\n"),
+    ["providers:", "  anthropic:", `    upstream: ${anthropic.url}`, "  google-ai-studio:", `    upstream: ${anthropic.url}/v1beta`, "  openai:", `    upstream: ${anthropic.url}/v1`, "  azure-openai:", `    upstream: ${cloud.url}`, "    deployments:", "      reasoner: gpt-5-mini", "  bedrock:", `    upstream: ${cloud.url}`, `    region: ${cloud.aws.region}`, "  vertex:", `    upstream: ${cloud.url}`, `    project: ${cloud.vertex.project}`, "    location: us-east5", ""].join("\n"),
   );
   const env: Record<string, string> = {
     ANTHROPIC_API_KEY: KEYS.anthropic,
     GEMINI_API_KEY: KEYS.google,
+    OPENAI_API_KEY: KEYS.openai,
+    AZURE_OPENAI_API_KEY: cloud.keys.azure,
     AWS_ACCESS_KEY_ID: cloud.aws.accessKeyId,
     AWS_SECRET_ACCESS_KEY: cloud.aws.secretAccessKey,
     AWS_SESSION_TOKEN: AWS_SESSION_TOKEN,
