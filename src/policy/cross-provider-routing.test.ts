@@ -41,6 +41,15 @@ describe("which entries a chain keeps across providers", () => {
     // Endpoints without an exact counterpart, and other wire formats.
     expect(crossesTo(anthropic, "count_tokens", vertex, VERTEX_HAIKU)).toBe(false);
     expect(crossesTo(google, "generate", vertex, "gemini-2.5-pro")).toBe(false);
+    // OpenAI's chat and Responses to Azure OpenAI's v1 API; embeddings stay.
+    const openai = providerById("openai");
+    const azure = providerById("azure-openai");
+    expect(crossesTo(openai, "chat", azure, "gpt-5-mini")).toBe(true);
+    expect(crossesTo(openai, "responses", azure, "gpt-5-mini")).toBe(true);
+    expect(crossesTo(openai, "embeddings", azure, "text-embedding-3-small")).toBe(false);
+    expect(crossesTo(anthropic, "messages", azure, "gpt-5-mini")).toBe(false);
+    expect(crossesTo(openai, "chat", vertex, VERTEX_HAIKU)).toBe(false);
+    expect(crossesTo(azure, "chat", openai, "gpt-5-mini")).toBe(false);
     // The clouds are targets, not sources: their clients' formats are not translated back.
     expect(crossesTo(vertex, "messages", anthropic, "claude-haiku-4-5")).toBe(false);
     expect(crossesTo(bedrock, "invoke", anthropic, "claude-haiku-4-5")).toBe(false);
