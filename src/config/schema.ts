@@ -146,7 +146,8 @@ export const orgConfigSchema = z
         if (providers.bedrock && providers.bedrock.region === undefined) ctx.addIssue({ code: "custom", path: ["bedrock", "region"], message: "bedrock needs region: the AWS region of its Bedrock runtime endpoint, e.g. us-east-1" });
         if (providers.vertex && providers.vertex.project === undefined) ctx.addIssue({ code: "custom", path: ["vertex", "project"], message: "vertex needs project: the Google Cloud project id whose Vertex AI is used" });
         const azure = providers["azure-openai"];
-        if (azure && azure.resource === undefined && azure.upstream === undefined) ctx.addIssue({ code: "custom", path: ["azure-openai", "resource"], message: "azure-openai needs resource (the <resource> of https://<resource>.openai.azure.com) or upstream" });
+        // Via AI Gateway, upstream is refused and resource alone is asked for (checkVia).
+        if (azure && azure.resource === undefined && azure.upstream === undefined && azure.via?.cloudflareAiGateway === undefined) ctx.addIssue({ code: "custom", path: ["azure-openai", "resource"], message: "azure-openai needs resource (the <resource> of https://<resource>.openai.azure.com) or upstream" });
         // The paths clients send start with /openai/…: a base that ends in /openai would send /openai/openai/….
         if (azure?.upstream !== undefined && /\/openai\/?$/.test(new URL(azure.upstream).pathname)) ctx.addIssue({ code: "custom", path: ["azure-openai", "upstream"], message: "azure-openai upstream is the resource's origin, e.g. https://my-resource.openai.azure.com, without /openai" });
         for (const [id, provider] of Object.entries(providers)) {
@@ -190,6 +191,8 @@ function checkVia(id: ProviderId, config: z.infer<typeof upstreamProviderSchema>
     return;
   }
   if (config.upstream !== undefined) ctx.addIssue({ code: "custom", path: [id, "upstream"], message: `${id} goes via Cloudflare AI Gateway, whose URL replaces upstream: remove upstream (or via)` });
+  // AI Gateway's Azure path names the resource (azure-openai/{resource}/{deployment}/…): without it nothing can be sent.
+  if (route.path === "azure-resource-deployment" && config.resource === undefined) ctx.addIssue({ code: "custom", path: [id, "resource"], message: `${id} via Cloudflare AI Gateway needs resource (the <resource> of https://<resource>.openai.azure.com): AI Gateway's URL names it, azure-openai/{resource}/{deployment}/…` });
   if (via.byok && !route.byok) ctx.addIssue({ code: "custom", path: [...path, "byok"], message: `${id} cannot use AI Gateway's stored keys (BYOK): Cloudflare documents only caller-made credentials for ${route.slug}; set byok: false` });
   if (via.byok && config.keys !== undefined) ctx.addIssue({ code: "custom", path: [id, "keys"], message: `${id} uses AI Gateway's stored key (byok: true), so a key pool here would never be sent: remove keys (or set byok: false)` });
 }

@@ -36,4 +36,44 @@ describe("AI Gateway URLs per provider (Cloudflare's provider pages)", () => {
   it("refuses a {region} path without a region", () => {
     expect(() => aiGatewayBase({ slug: "aws-bedrock", path: "as-sent", prefix: "bedrock-runtime/{region}", byok: false }, "https://g/v1", "a", "b", { region: undefined, project: undefined, location: undefined })).toThrow(/AWS region/);
   });
+
+  it("azure-openai: /openai/deployments/{d}/{rest} continues as /{resource}/{d}/{rest} (Cloudflare's Azure page)", () => {
+    const azure = { ...account, resource: "contoso" };
+    const route = providers.find((p) => p.id === "azure-openai")?.aiGateway;
+    if (!route) throw new Error("azure-openai has no AI Gateway route");
+    expect(`${aiGatewayBase(route, "https://gateway.ai.cloudflare.com/v1", "acc", "gw", azure)}${aiGatewayPath(route, "/openai/deployments/chat-prod/chat/completions", azure)}`).toBe(
+      "https://gateway.ai.cloudflare.com/v1/acc/gw/azure-openai/contoso/chat-prod/chat/completions",
+    );
+    expect(aiGatewayPath(route, "/openai/deployments/gpt-4o.2024_08/embeddings", azure)).toBe("/contoso/gpt-4o.2024_08/embeddings");
+    expect(route.byok).toBe(false);
+  });
+
+  it("azure-openai: refuses the v1 API, saying to call the deployments API, and a route without its resource", () => {
+    const route = { slug: "azure-openai", path: "azure-resource-deployment", byok: false } as const;
+    const azure = { ...account, resource: "contoso" };
+    for (const path of ["/openai/v1/chat/completions", "/openai/v1/responses", "/openai/v1/models", "/openai/deployments", "/openai/deployments/chat-prod", "/v1/chat/completions"]) {
+      expect(() => aiGatewayPath(route, path, azure), path).toThrow(/not the v1 API\. Call the deployments API instead: POST \/azure-openai\/openai\/deployments\/<deployment>\/chat\/completions/);
+    }
+    expect(() => aiGatewayPath(route, "/openai/deployments/chat-prod/chat/completions", account)).toThrow(/set providers\.azure-openai\.resource/);
+  });
+
+  it("azure-openai: a deployment or endpoint segment spelled with an escaped slash, a dot segment or a non-name character never becomes another path", () => {
+    const route = { slug: "azure-openai", path: "azure-resource-deployment", byok: false } as const;
+    const azure = { ...account, resource: "contoso" };
+    for (const path of [
+      "/openai/deployments/chat-prod%2F..%2F..%2Fother%2Fchat-prod/chat/completions",
+      "/openai/deployments/%2E%2E/other/chat-prod/chat/completions",
+      "/openai/deployments/../other/chat/completions",
+      "/openai/deployments/./chat/completions",
+      "/openai/deployments/chat-prod%5Cother/chat/completions",
+      "/openai/deployments/chat-prod/..%2F..%2Fother/chat/completions",
+      "/openai/deployments/chat-prod/../../other/chat/completions",
+      "/openai/deployments/chat-prod/./chat/completions",
+      "/openai/deployments/other@host/chat/completions",
+      "/openai/deployments/a:b/chat/completions",
+      "/openai/deployments/-lead/chat/completions",
+    ]) {
+      expect(() => aiGatewayPath(route, path, azure), path).toThrow(/one path segment of letters, digits/);
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { GatewayError } from "../core/errors.ts";
+import { DEPLOYMENT_NAME } from "./deployments.ts";
 import type { CloudAccount } from "./types.ts";
 
 /**
@@ -16,9 +17,14 @@ export const AI_GATEWAY_DEFAULT_BASE = "https://gateway.ai.cloudflare.com/v1";
  * - `without-version`: the slug stands for the provider's versioned base (`openai` for
  *   `api.openai.com/v1`, `groq` for `api.groq.com/openai/v1`), so a leading `/v1` goes;
  * - `with-v1`: the slug's OpenAI-compatible endpoints live under `/v1` (`workers-ai/v1/chat/completions`),
- *   added when the client left it out.
+ *   added when the client left it out;
+ * - `azure-resource-deployment`: Azure OpenAI's deployments API only. Cloudflare's Azure page
+ *   (developers.cloudflare.com/ai-gateway/providers/azureopenai/) puts the resource and the
+ *   deployment after the slug (`azure-openai/{resource}/{deployment}/chat/completions?api-version=…`),
+ *   so `/openai/deployments/{d}/{rest}` continues as `/{resource}/{d}/{rest}`. It documents no
+ *   v1 API (`/openai/v1/…`, a deployment in the body) there: that is refused.
  */
-export type AiGatewayPath = "as-sent" | "without-version" | "with-v1";
+export type AiGatewayPath = "as-sent" | "without-version" | "with-v1" | "azure-resource-deployment";
 
 export interface AiGatewayRoute {
   /** AI Gateway's provider slug (the path segment after the gateway id). */
@@ -53,11 +59,45 @@ export function aiGatewayBase(route: AiGatewayRoute, base: string, accountId: st
 
 const LEADING_VERSION = /^\/v1(?=\/|$)/;
 
-/** The provider path as it continues after the slug (see AiGatewayPath). */
-export function aiGatewayPath(route: AiGatewayRoute, path: string): string {
+/**
+ * The provider path as it continues after the slug (see AiGatewayPath); `path` is the
+ * canonical, re-encoded path after the route prefix. Throws a GatewayError for a path the
+ * slug cannot take (Azure's v1 API) or would read as another one (a deployment segment that
+ * is no deployment name).
+ */
+export function aiGatewayPath(route: AiGatewayRoute, path: string, account?: CloudAccount): string {
   if (route.path === "without-version") return path.replace(LEADING_VERSION, "") || "/";
   if (route.path === "with-v1" && !LEADING_VERSION.test(path)) return `/v1${path}`;
+  if (route.path === "azure-resource-deployment") return azureResourceDeploymentPath(path, account);
   return path;
+}
+
+const AZURE_DEPLOYMENT_PATH = /^\/openai\/deployments\/([^/]+)((?:\/[^/]+)+)$/;
+/** A segment after the deployment: plain URL characters, no dot segment, no escaped slash or backslash. */
+const PLAIN_SEGMENT = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
+
+/**
+ * `/openai/deployments/{d}/{rest}` → `/{resource}/{d}/{rest}`. AI Gateway reads the resource
+ * and the deployment from fixed segments, so each must be exactly one: a deployment spelled
+ * with `%2F`, `%2E%2E` or anything Azure would not name a deployment is refused, never sent,
+ * since the gateway (or Azure behind it) might decode it into another resource's path.
+ */
+function azureResourceDeploymentPath(path: string, account: CloudAccount | undefined): string {
+  const match = AZURE_DEPLOYMENT_PATH.exec(path);
+  if (!match) {
+    throw new GatewayError(
+      "bad_request",
+      "This gateway reaches Azure OpenAI through Cloudflare AI Gateway, which serves only Azure's deployments API (azure-openai/{resource}/{deployment}/…), not the v1 API. Call the deployments API instead: POST /azure-openai/openai/deployments/<deployment>/chat/completions?api-version=2024-10-21 (or …/embeddings), the deployment in the path.",
+    );
+  }
+  const deployment = match[1] as string;
+  const rest = match[2] as string;
+  if (!DEPLOYMENT_NAME.test(deployment) || !rest.split("/").slice(1).every((segment) => PLAIN_SEGMENT.test(segment))) {
+    throw new GatewayError("bad_request", "The deployment must be one path segment of letters, digits, '.', '_' and '-' (an Azure deployment name), followed by the endpoint, e.g. /openai/deployments/my-deployment/chat/completions.");
+  }
+  // The config requires the resource for a route via AI Gateway; a descriptor path without it must still never forward.
+  if (account?.resource === undefined) throw new GatewayError("not_configured", "Azure OpenAI via Cloudflare AI Gateway names the Azure resource in the path: set providers.azure-openai.resource in gatehouse.yaml.");
+  return `/${encodeURIComponent(account.resource)}/${deployment}${rest}`;
 }
 
 /**

@@ -97,6 +97,8 @@ export const azureOpenai: ProviderDescriptor = {
   apiPrefix: { segments: ["openai"], optional: false },
   modelIsDeployment: true,
   upstreamForAccount: azureUpstream,
+  // Cloudflare's Azure page documents the caller's api-key only, no stored key (BYOK), and the deployments API only.
+  aiGateway: { slug: "azure-openai", path: "azure-resource-deployment", byok: false },
   ownsObjects: false,
   endpoints,
   credentialQueryParams: [],

@@ -197,7 +197,7 @@ export function checkedQuery(provider: ProviderDescriptor, spec: EndpointSpec, q
     for (const name of spec.requiredQuery ?? []) {
       if (seen.has(name)) continue;
       const allowed = spec.query[name];
-      const example = isQueryPattern(allowed) ? allowed.example : Array.isArray(allowed) ? allowed[0] : "…";
+      const example = allowed === undefined || allowed === "any" ? "…" : isQueryPattern(allowed) ? allowed.example : allowed[0];
       // 404, as the provider itself answers a request without it (Azure: "Resource not found").
       throw new GatewayError("not_found", `Resource not found: ${spec.method} ${spec.path} is served only with the "${name}" query parameter; add ?${name}=${example ?? "…"} to the URL.`);
     }

@@ -97,4 +97,32 @@ describe("key pool", () => {
     clock.advance(50_000);
     expect(name(pool.pick(new Set()))).toBe("a");
   });
+
+  it("says the provider is unreachable only when every key is cooling for want of an answer", () => {
+    const clock = fixedClock();
+    const pool = createKeyPool(
+      [
+        { name: "a", env: "A", weight: 1 },
+        { name: "b", env: "B", weight: 1, requestsPerMinute: 1 },
+      ],
+      (env) => values[env],
+      clock,
+      () => 0,
+    );
+    pool.reportUnanswered("a");
+    pool.reportUnanswered("b");
+    const down = pool.pick(new Set());
+    expect(isPoolExhausted(down) && down.unreachable).toBe(true);
+    // One of them cooling after an answer (a 429): a rate limit, not an outage.
+    pool.report("b", 429, "5");
+    const limited = pool.pick(new Set());
+    expect(isPoolExhausted(limited) && !limited.unreachable).toBe(true);
+    // At its per-minute limit while the other got no answer: a rate limit too.
+    clock.advance(60_000);
+    expect(name(pool.pick(new Set()))).toBe("a");
+    pool.reportUnanswered("a");
+    expect(name(pool.pick(new Set()))).toBe("b");
+    const atLimit = pool.pick(new Set());
+    expect(isPoolExhausted(atLimit) && !atLimit.unreachable).toBe(true);
+  });
 });

@@ -19,6 +19,11 @@ export interface PoolKey {
 export interface PoolExhausted {
   exhausted: true;
   retryAfterSeconds: number;
+  /**
+   * Every key is cooling because the provider gave it no answer at all (refused, reset, no
+   * headers in time): the provider is unreachable, not rate limiting, and the refusal says so.
+   */
+  unreachable: boolean;
 }
 
 /** Default cooldown when a 429 or 5xx carries no usable retry-after. */
@@ -30,6 +35,8 @@ interface KeyState {
   spec: PoolKeySpec;
   value: string;
   cooldownUntil: number;
+  /** What the current cooldown follows: an answer (429/5xx) or no answer at all. */
+  cooledBy: "answer" | "unanswered";
   /** Start times (epoch ms) within the last minute, for the per-key rate limit. */
   starts: number[];
 }
@@ -57,13 +64,14 @@ export function createKeyPool(specs: readonly PoolKeySpec[], valueOf: (env: stri
   for (const spec of specs) {
     const value = valueOf(spec.env);
     // A key without a value is left out; the pool refuses when none is left (configuredRoute says which env to set).
-    if (value) states.push({ spec, value, cooldownUntil: 0, starts: [] });
+    if (value) states.push({ spec, value, cooldownUntil: 0, cooledBy: "answer", starts: [] });
   }
   const byName = new Map(states.map((s) => [s.spec.name, s]));
   return {
     pick(exclude) {
       const now = clock.now();
       let soonest = Number.POSITIVE_INFINITY;
+      let blockedByAnswers = false;
       const ready: KeyState[] = [];
       for (const state of states) {
         if (exclude.has(state.spec.name)) continue;
@@ -72,11 +80,14 @@ export function createKeyPool(specs: readonly PoolKeySpec[], valueOf: (env: stri
         const limitedUntil = limit !== undefined && state.starts.length >= limit ? (state.starts[0] ?? now) + 60_000 : 0;
         const availableAt = Math.max(state.cooldownUntil, limitedUntil);
         if (availableAt <= now) ready.push(state);
-        else soonest = Math.min(soonest, availableAt);
+        else {
+          soonest = Math.min(soonest, availableAt);
+          if (limitedUntil > now || state.cooledBy === "answer") blockedByAnswers = true;
+        }
       }
       if (ready.length === 0) {
         const waitMs = Number.isFinite(soonest) ? soonest - now : DEFAULT_COOLDOWN_MS;
-        return { exhausted: true, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+        return { exhausted: true, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), unreachable: Number.isFinite(soonest) && !blockedByAnswers };
       }
       const total = ready.reduce((sum, s) => sum + s.spec.weight, 0);
       let ticket = random() * total;
@@ -96,10 +107,13 @@ export function createKeyPool(specs: readonly PoolKeySpec[], valueOf: (env: stri
       if (!state || !(status === 429 || status === 529 || (status >= 500 && status <= 599))) return;
       const now = clock.now();
       state.cooldownUntil = now + Math.min(MAX_COOLDOWN_MS, retryAfterMs(retryAfter, now) ?? DEFAULT_COOLDOWN_MS);
+      state.cooledBy = "answer";
     },
     reportUnanswered(name) {
       const state = byName.get(name);
-      if (state) state.cooldownUntil = clock.now() + DEFAULT_COOLDOWN_MS;
+      if (!state) return;
+      state.cooldownUntil = clock.now() + DEFAULT_COOLDOWN_MS;
+      state.cooledBy = "unanswered";
     },
     names: () => states.map((s) => s.spec.name),
     cooling: (name) => (byName.get(name)?.cooldownUntil ?? 0) > clock.now(),

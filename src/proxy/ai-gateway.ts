@@ -38,11 +38,11 @@ export function aiGatewayUpstream(provider: ProviderDescriptor, config: Upstream
   const token = secrets.get(via.tokenEnv);
   // The env var's name is not a secret; an administrator needs it to fix this.
   if (!token) throw new GatewayError("not_configured", `No Cloudflare AI Gateway token for provider ${provider.id}: set ${via.tokenEnv} in the gateway's environment or secrets file (an AI Gateway token with Run permission).`);
-  const account: CloudAccount = { region: config.region, project: config.project, location: config.location };
+  const account: CloudAccount = { region: config.region, project: config.project, location: config.location, resource: config.resource };
   const authorization = `Bearer ${token}`;
   return {
     base: aiGatewayBase(route, via.baseUrl, via.accountId, via.gatewayId, account),
-    forwardPath: (path) => aiGatewayPath(route, path),
+    forwardPath: (path) => aiGatewayPath(route, path, account),
     headers: (callerId) => ({ "cf-aig-authorization": authorization, "cf-aig-metadata": JSON.stringify({ userId: callerId }) }),
     byok: via.byok,
     secretValues: [token],

@@ -9,7 +9,7 @@ import { crossProviderErrorBody } from "./cross-provider-error.ts";
 import { forwardRequestHeaders, gatewayHeaders } from "./headers.ts";
 import { createMeteringTap, type MeteringServices, type RequestRecord } from "./metering.ts";
 import type { RequestListener } from "./observer.ts";
-import { configuredRoute, keyPoolCache, reportingTo, type ConfiguredRoute } from "./route.ts";
+import { configuredRoute, keyPoolCache, poolExhaustedError, reportingTo, type ConfiguredRoute } from "./route.ts";
 import { isRetrySignal, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type UpstreamRequest } from "./transport.ts";
 import type { UpstreamAuth } from "./upstream-auth.ts";
 import { upstreamUrl } from "./url.ts";
@@ -92,7 +92,7 @@ export async function attemptOnOtherProvider(x: CrossAttemptContext): Promise<Cr
   let keyName: string | undefined;
   if (route.pool) {
     const picked = route.pool.pick(new Set());
-    if (isPoolExhausted(picked)) return { failed: new GatewayError("rate_limited", `Every key of provider ${x.target.id} is cooling down; retry after ${picked.retryAfterSeconds}s.`, { retryAfterSeconds: picked.retryAfterSeconds }), record: targetRecord, shape: translated.shape, serverAddress };
+    if (isPoolExhausted(picked)) return { failed: poolExhaustedError(x.target, picked), record: targetRecord, shape: translated.shape, serverAddress };
     key = picked.value;
     keyName = picked.name;
   }

@@ -21,7 +21,7 @@ import { isRetrySignal, type IncomingHead, type ProxyTransport } from "./transpo
 import type { ProxyPolicy } from "./policy.ts";
 import type { CallerConcurrencyLimiter, ConcurrencySlot } from "./concurrency.ts";
 import type { UpstreamAuth } from "./upstream-auth.ts";
-import { configuredRoute, keyPoolCache, reportingTo, type ConfiguredRoute } from "./route.ts";
+import { configuredRoute, keyPoolCache, poolExhaustedError, reportingTo, type ConfiguredRoute } from "./route.ts";
 import { attemptOnOtherProvider, crossProviderRoutes } from "./cross-provider-attempt.ts";
 import { aiGatewayErrorTransform } from "./ai-gateway.ts";
 
@@ -210,10 +210,8 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
               attempt--;
               continue;
             }
-            // No key can be used now: a clear rate limit with when to come back, never a forward without a key.
-            const exhausted = new GatewayError("rate_limited", `Every key of provider ${provider.id} is cooling down after rate limits or errors from the provider, or at its per-key limit; retry after ${picked.retryAfterSeconds}s.`, {
-              retryAfterSeconds: picked.retryAfterSeconds,
-            });
+            // No key can be used now: a clear refusal with when to come back, never a forward without a key.
+            const exhausted = poolExhaustedError(provider, picked);
             if (attempt === 1) throw exhausted;
             slot?.release();
             listener?.ended({ outcome: "upstream_failed", status: exhausted.status, errorCode: exhausted.code, error: exhausted, row: failedAttemptRow(record, { ...shape, model }, attempt - 1, requestedModel, exhausted) });
@@ -368,10 +366,7 @@ async function openSocket(
   let socketKey = route.key;
   if (route.pool) {
     const picked = route.pool.pick(new Set());
-    if (isPoolExhausted(picked))
-      throw new GatewayError("rate_limited", `Every key of provider ${provider.id} is cooling down after rate limits or errors from the provider, or at its per-key limit; retry after ${picked.retryAfterSeconds}s.`, {
-        retryAfterSeconds: picked.retryAfterSeconds,
-      });
+    if (isPoolExhausted(picked)) throw poolExhaustedError(provider, picked);
     socketKey = picked.value;
   }
   const headers = forwardRequestHeaders(head.headers, socketKey ? { placement: provider.keyPlacement, value: socketKey } : undefined, gatewayHeaders(route.config.pinHeaders, services.userIdHeader, caller.id, false), [

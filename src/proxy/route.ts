@@ -1,7 +1,7 @@
 import type { AppDeps } from "../core/deps.ts";
 import { GatewayError } from "../core/errors.ts";
 import type { UpstreamProviderConfig } from "../config/index.ts";
-import { createKeyPool, type KeyPool, type ProviderDescriptor } from "../providers/index.ts";
+import { createKeyPool, type KeyPool, type PoolExhausted, type ProviderDescriptor } from "../providers/index.ts";
 import type { ResponseTap } from "./transport.ts";
 import type { UpstreamAuth, UpstreamSigner } from "./upstream-auth.ts";
 import { aiGatewayUpstream, signedForProviderHost } from "./ai-gateway.ts";
@@ -90,4 +90,16 @@ export function reportingTo(pool: KeyPool, keyName: string, tap: ResponseTap): R
     onChunk: (chunk) => tap.onChunk(chunk),
     onEnd: (outcome, failure) => tap.onEnd(outcome, failure),
   };
+}
+
+/**
+ * The refusal when no key of a pool can be used now, with when to come back: a rate limit
+ * (429) when the provider rate-limited or failed the keys, or they are at their per-key limit;
+ * the provider unreachable (502) when every key is cooling because it gave no answer at all.
+ * Never a forward without a key.
+ */
+export function poolExhaustedError(provider: ProviderDescriptor, picked: PoolExhausted): GatewayError {
+  const retry = { retryAfterSeconds: picked.retryAfterSeconds };
+  if (picked.unreachable) return new GatewayError("upstream_unavailable", `Provider ${provider.id} gave no answer on any key of its pool (connection refused, reset or timed out); every key is cooling down: retry after ${picked.retryAfterSeconds}s.`, retry);
+  return new GatewayError("rate_limited", `Every key of provider ${provider.id} is cooling down after rate limits or errors from the provider, or at its per-key limit; retry after ${picked.retryAfterSeconds}s.`, retry);
 }

@@ -22,7 +22,11 @@ import type { AddressInfo } from "node:net";
  * - caching (when on): the key hashes provider, path, body and provider credential (the
  *   caching page's default key); `cf-aig-skip-cache: true` bypasses it, `cf-aig-cache-ttl`
  *   (seconds) bounds it; answers carry `cf-aig-cache-status: HIT|MISS`;
- * - every answer carries `cf-aig-log-id`.
+ * - every answer carries `cf-aig-log-id`;
+ * - `azure-openai/{resource}/{deployment}/{endpoint}?api-version=…` (Cloudflare's Azure page):
+ *   the resource must be the one this fake fronts (`azureResource`), else 404 in the envelope;
+ *   the request goes to the Azure fake's `/openai/deployments/{deployment}/{endpoint}` with the
+ *   query as sent, the key in `api-key`.
  *
  * The rate-limit body (429) uses the same envelope with code 2003 "Rate limited": Cloudflare
  * documents the 429, not its body, so only the envelope and status are relied on.
@@ -37,9 +41,11 @@ export interface FakeAiGatewayOptions {
   storedKeys?: Partial<Record<AiGatewaySlug, string>>;
   /** Cache successful answers (the dashboard's "Cache Responses"). */
   cache?: boolean;
+  /** The Azure OpenAI resource behind the `azure-openai` slug; a request naming another is a 404. */
+  azureResource?: string;
 }
 
-export type AiGatewaySlug = "anthropic" | "openai" | "google-ai-studio" | "groq" | "workers-ai" | "aws-bedrock" | "google-vertex-ai";
+export type AiGatewaySlug = "anthropic" | "openai" | "google-ai-studio" | "groq" | "workers-ai" | "aws-bedrock" | "google-vertex-ai" | "azure-openai";
 
 export interface AiGatewayRequest {
   slug: string;
@@ -76,6 +82,8 @@ const PROVIDER_PREFIX: Record<AiGatewaySlug, string> = {
   // aws-bedrock/bedrock-runtime/{region}/… is rewritten in providerTarget; Vertex's path is the provider's own.
   "aws-bedrock": "",
   "google-vertex-ai": "",
+  // azure-openai/{resource}/{deployment}/… is rewritten in providerTarget.
+  "azure-openai": "",
 };
 
 /** The header each provider reads its key from, for a stored key (BYOK). */
@@ -87,6 +95,7 @@ const KEY_HEADER: Record<AiGatewaySlug, (key: string) => [string, string]> = {
   "workers-ai": (key) => ["authorization", `Bearer ${key}`],
   "aws-bedrock": (key) => ["authorization", key],
   "google-vertex-ai": (key) => ["authorization", `Bearer ${key}`],
+  "azure-openai": (key) => ["api-key", key],
 };
 
 const PROVIDER_CREDENTIAL_HEADERS = ["authorization", "x-api-key", "x-goog-api-key", "api-key"];
@@ -146,7 +155,8 @@ export async function startFakeAiGateway(options: FakeAiGatewayOptions): Promise
       forwarded[name] = value;
     }
 
-    const target = providerTarget(slug, record.path);
+    const target = providerTarget(slug, record.path, options.azureResource);
+    if (target === "unknown-resource") return envelope(res, 404, 2001, `Unknown Azure OpenAI resource in ${record.path}`);
     if (!target) return envelope(res, 400, 2008, `Invalid ${slug} path: ${record.path}`);
     // Bedrock's request was signed for its own host: the gateway forwards it there.
     if (target.host) forwarded["host"] = target.host;
@@ -224,7 +234,14 @@ export async function startFakeAiGateway(options: FakeAiGatewayOptions): Promise
  * becomes `/model/…` on `bedrock-runtime.{region}.amazonaws.com` (the host its SigV4 signature
  * was made for, as on Cloudflare's Bedrock page); the others put their base path in front.
  */
-function providerTarget(slug: AiGatewaySlug, path: string): { path: string; host?: string } | undefined {
+function providerTarget(slug: AiGatewaySlug, path: string, azureResource: string | undefined): { path: string; host?: string } | "unknown-resource" | undefined {
+  if (slug === "azure-openai") {
+    // One segment each for the resource and the deployment, then the endpoint: Azure's own path under the resource.
+    const azure = /^\/([^/]+)\/([A-Za-z0-9][A-Za-z0-9._-]*)(\/[a-z/]+)$/.exec(path);
+    if (!azure) return undefined;
+    if (azure[1] !== azureResource) return "unknown-resource";
+    return { path: `/openai/deployments/${azure[2] as string}${azure[3] as string}` };
+  }
   if (slug !== "aws-bedrock") return { path: `${PROVIDER_PREFIX[slug]}${path}` };
   const m = /^\/bedrock-runtime\/([a-z0-9-]+)(\/.*)$/.exec(path);
   if (!m) return undefined;

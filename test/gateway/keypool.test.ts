@@ -232,6 +232,34 @@ describe("provider key pools", () => {
     expect(row).toMatchObject({ status: 429, outcome: "not_forwarded", error_code: "rate_limited" });
   });
 
+  it("every key given no answer at all: the provider is unreachable (502 with retry-after), not rate limiting; nothing forwarded without a key", async () => {
+    clock.advance(3_600_000);
+    fake.behave("primary", "refused");
+    fake.behave("secondary", "refused");
+    const first = await chat();
+    // Both keys were tried for this request; neither got an answer.
+    expect(first.status).toBe(502);
+    expect(new Set(fake.seen)).toEqual(new Set(["primary", "secondary"]));
+    fake.seen.length = 0;
+
+    const refused = await chat();
+    expect(refused.status).toBe(502);
+    expect(Number(refused.headers.get("retry-after"))).toBe(DEFAULT_COOLDOWN_MS / 1000);
+    const body = (await refused.json()) as { error: { message: string; code: string } };
+    expect(body.error.code).toBe("upstream_unavailable");
+    expect(body.error.message).toMatch(/Provider openai gave no answer on any key of its pool .*retry after 30s/);
+    expect(fake.seen).toHaveLength(0);
+    expect(await rowWhenWritten(h, refused.headers.get("x-gatehouse-request-id") ?? "")).toMatchObject({ status: 502, outcome: "not_forwarded", error_code: "upstream_unavailable" });
+
+    // One key rate-limited, the other still unreachable: once both cool, the refusal is the rate limit.
+    clock.advance(DEFAULT_COOLDOWN_MS);
+    fake.behave("primary", "rate-limited");
+    expect((await chat()).status).toBe(502);
+    const limited = await chat();
+    expect(limited.status).toBe(429);
+    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+  });
+
   it("a connection dropped before any answer on one key moves the same request to the next key and cools that key", async () => {
     await failoverFromUnanswered("refused");
   });
