@@ -37,6 +37,8 @@ export function buildWellKnown(config: OrgConfig, settings: Pick<Settings, "logi
   const provider: ServedOpencodeConfig["provider"] = {};
   for (const [id, upstream] of Object.entries(config.providers) as [ProviderId, NonNullable<OrgConfig["providers"][ProviderId]>][]) {
     const descriptor = providerById(id);
+    // Via AI Gateway, a provider whose client API AI Gateway does not serve is left out: every request of that config would be refused.
+    if (upstream.via?.cloudflareAiGateway && descriptor.aiGateway?.servesClientApi === false) continue;
     const catalogId = upstream.catalogProvider ?? descriptor.defaultCatalogProvider;
     const servesModel = descriptor.opencode.servesModel;
     const listed = catalogId ? catalog.listModels(catalogId) : [];

@@ -41,6 +41,13 @@ export interface AiGatewayRoute {
    * made for the original host before the URL is rewritten).
    */
   byok: boolean;
+  /**
+   * False when AI Gateway does not serve the API the descriptor's coding-client base path
+   * (`clientBasePath`) speaks: Azure's v1 API, which OpenCode's Azure SDK calls, is not on
+   * Cloudflare's Azure page. Discovery then leaves the provider out rather than serve a
+   * config whose every request is refused.
+   */
+  servesClientApi?: false;
 }
 
 /** The route's base on AI Gateway: `{base}/{account}/{gateway}/{slug}[/{prefix}]`; throws when a `{region}` prefix has no region. */

@@ -98,7 +98,7 @@ export const azureOpenai: ProviderDescriptor = {
   modelIsDeployment: true,
   upstreamForAccount: azureUpstream,
   // Cloudflare's Azure page documents the caller's api-key only, no stored key (BYOK), and the deployments API only.
-  aiGateway: { slug: "azure-openai", path: "azure-resource-deployment", byok: false },
+  aiGateway: { slug: "azure-openai", path: "azure-resource-deployment", byok: false, servesClientApi: false },
   ownsObjects: false,
   endpoints,
   credentialQueryParams: [],

@@ -240,4 +240,11 @@ describe("azure-openai via Cloudflare AI Gateway: the config", () => {
     const settings = parseSettings(env, { configDir: dir, dataDir: join(dir, "data"), port: 0 });
     await expect(startGateway({ settings, env, offline: true })).rejects.toThrow(/azure-openai via Cloudflare AI Gateway needs resource/);
   });
+
+  it("is left out of the OpenCode config: OpenCode's Azure SDK calls the v1 API, which AI Gateway does not serve for Azure", async () => {
+    const res = await fetch(`${gateway.url}/.well-known/opencode`);
+    expect(res.status).toBe(200);
+    const served = (await res.json()) as { config: { provider?: Record<string, unknown> } };
+    expect(Object.keys(served.config.provider ?? {})).not.toContain("azure");
+  });
 });
