@@ -25,6 +25,7 @@ export function blankLedgerRow(identity: LedgerRowIdentity): LedgerRow {
     client_version: null,
     session_id: null,
     key_name: null,
+    requested_provider: null,
     ...identity,
   };
 }

@@ -137,15 +137,15 @@ describe("routing", () => {
   it("resolves an alias to the first model of the chain on this provider, with the rest as fallbacks", async () => {
     const { gov } = setup(policy);
     const admission = await gov.admit(request("anthropic", "/v1/messages", chat("default"), alice));
-    expect(admission.route).toEqual({ model: "claude-opus-4-1", fallbacks: ["claude-sonnet-4-5", "claude-haiku-4-5"] });
+    expect(admission.route).toMatchObject({ model: "claude-opus-4-1", fallbacks: ["claude-sonnet-4-5", "claude-haiku-4-5"] });
     const onOpenAi = await gov.admit(request("openai", "/v1/chat/completions", chat("default"), alice));
-    expect(onOpenAi.route).toEqual({ model: "gpt-5", fallbacks: [] });
+    expect(onOpenAi.route).toMatchObject({ model: "gpt-5", fallbacks: [] });
   });
 
   it("keeps only the models the caller may use, and refuses when none is left", async () => {
     const { gov } = setup(policy);
     const intern = caller("ivy", ["interns"]);
-    expect((await gov.admit(request("anthropic", "/v1/messages", chat("default"), intern))).route).toEqual({ model: "claude-haiku-4-5", fallbacks: [] });
+    expect((await gov.admit(request("anthropic", "/v1/messages", chat("default"), intern))).route).toMatchObject({ model: "claude-haiku-4-5", fallbacks: [] });
     await expect(gov.admit(request("openai", "/v1/chat/completions", chat("default"), intern))).rejects.toMatchObject({ code: "forbidden" });
   });
 
@@ -154,7 +154,7 @@ describe("routing", () => {
     const first = await gov.admit(request("anthropic", "/v1/messages", chat("default"), alice));
     for (let i = 0; i < 3; i++) first.recordAttempt?.("claude-opus-4-1", i === 0 ? 529 : i === 1 ? 0 : 503);
     const second = await gov.admit(request("anthropic", "/v1/messages", chat("default"), alice));
-    expect(second.route).toEqual({ model: "claude-sonnet-4-5", fallbacks: ["claude-haiku-4-5", "claude-opus-4-1"] });
+    expect(second.route).toMatchObject({ model: "claude-sonnet-4-5", fallbacks: ["claude-haiku-4-5", "claude-opus-4-1"] });
     // Client errors do not open circuits.
     for (let i = 0; i < 5; i++) second.recordAttempt?.("claude-sonnet-4-5", 400);
     clock.t += 31_000;

@@ -3,7 +3,7 @@ import type { Clock } from "../core/clock.ts";
 import { GatewayError } from "../core/errors.ts";
 import type { ConfigHolder } from "../config/index.ts";
 import type { LedgerRow } from "../ledger/index.ts";
-import type { Admission, AdmissionRequest, ProxyPolicy } from "../proxy/index.ts";
+import type { Admission, AdmissionRequest, ProxyPolicy, RouteTarget } from "../proxy/index.ts";
 import type { PolicyConfig } from "../config/policy-schema.ts";
 import { CircuitBreaker, classifyAttempt } from "./breaker.ts";
 import { dayKey, monthKey, periodsOf, type BudgetClaim, type CounterStore, type Reservation } from "./counters.ts";
@@ -58,29 +58,38 @@ export class GovernancePolicy implements ProxyPolicy {
     assertServiceAccountScope(caller, provider, shape, policy);
 
     const rules = policy ? this.rulesFor(policy, caller) : undefined;
-    const allowed = (model: string): boolean => (!rules || matchesAny(rules.modelPatterns, `${providerId}/${model}`)) && serviceAccountAllowsModel(caller, `${providerId}/${model}`);
+    const allowedOn = (targetId: string, model: string): boolean => (!rules || matchesAny(rules.modelPatterns, `${targetId}/${model}`)) && serviceAccountAllowsModel(caller, `${targetId}/${model}`);
+    // Another provider of the chain is reached by this caller too: a service account's routes must name it.
+    const routeAllowed = (targetId: string): boolean => targetId === providerId || !caller.serviceAccount || caller.serviceAccount.routes.includes("*") || caller.serviceAccount.routes.includes(targetId);
+    const filter = { allowed: (targetId: string, model: string) => routeAllowed(targetId) && allowedOn(targetId, model), configured: (targetId: string) => (config.providers as Record<string, unknown>)[targetId] !== undefined };
 
-    // Routing first: permissions, ZDR and the estimate apply to the models that will really be called.
-    const route = resolveRoute(policy, providerId, shape.model, allowed, this.breaker, now);
-    if (route === "none_allowed") throw new GatewayError("forbidden", `None of the models behind "${shape.model ?? ""}" on ${provider.displayName} is allowed for your groups.`);
-    const models = route ? [route.model, ...route.fallbacks] : shape.model !== undefined ? [shape.model] : [];
+    // Routing first: permissions, ZDR and the estimate apply to the models that will really be called, on the provider each is called on.
+    const resolved = resolveRoute(policy, provider, shape, filter, this.breaker, now);
+    if (resolved === "none_allowed") throw new GatewayError("forbidden", `None of the models behind "${shape.model ?? ""}" on ${provider.displayName} is allowed for your groups.`);
+    let chain: readonly RouteTarget[] = resolved ? resolved.chain : shape.model !== undefined ? [{ provider, model: shape.model }] : [];
     if (rules) {
-      if (models.length === 0 && !providerAllowed(rules, providerId)) throw new GatewayError("forbidden", `Your groups may not use ${provider.displayName} on this gateway.`);
-      for (const model of models) if (!allowed(model)) throw new GatewayError("forbidden", `Model ${providerId}/${model} is not allowed for your groups.`);
+      if (chain.length === 0 && !providerAllowed(rules, providerId)) throw new GatewayError("forbidden", `Your groups may not use ${provider.displayName} on this gateway.`);
+      for (const t of chain) if (!filter.allowed(t.provider.id, t.model)) throw new GatewayError("forbidden", `Model ${t.provider.id}/${t.model} is not allowed for your groups.`);
     }
 
     let bodyChanged = false;
-    const zdr = shape.object ? anyZdr(config, providerId) : models.length === 0 ? isZdr(config, providerId, undefined) : models.some((m) => isZdr(config, providerId, m));
+    const zdrOf = (t: RouteTarget): boolean => isZdr(config, t.provider.id, t.model);
+    const zdr = shape.object ? anyZdr(config, providerId) : chain.length === 0 ? isZdr(config, providerId, undefined) : chain.some(zdrOf);
     if (zdr) {
+      // A request zero data retention applies to is served under it: it never falls back to another provider's model that is not ZDR.
+      const kept = chain.filter((t) => t.provider.id === providerId || zdrOf(t));
+      if (chain.length > 0 && kept.length === 0) throw new GatewayError("forbidden", `The models behind "${shape.model ?? ""}" are zero data retention, and none of them on ${provider.displayName} is usable for you: a fallback to a provider without zero data retention is not made.`);
+      chain = kept;
       const refusal = zdrRefusal(shape, body);
       if (refusal) throw new GatewayError("forbidden", refusal);
       bodyChanged = applyZdr(shape, body);
     }
+    const [first, ...rest] = chain;
 
     const admission: Admission = {
       bodyChanged,
-      route: route ? { model: route.model, fallbacks: route.fallbacks } : undefined,
-      recordAttempt: (model, status) => this.breaker.record(`${providerId}/${model}`, classifyAttempt(status, status === 0 ? "upstream_failed" : "completed"), this.options.clock.now()),
+      route: resolved && first ? { model: first.model, fallbacks: rest.map((t) => t.model), chain } : undefined,
+      recordAttempt: (model, status, targetId) => this.breaker.record(`${targetId ?? providerId}/${model}`, classifyAttempt(status, status === 0 ? "upstream_failed" : "completed"), this.options.clock.now()),
       settle: noop,
     };
     if (!policy || !rules || (!hasLimits(rules) && !(caller.serviceAccount && hasOwnLimits(caller.serviceAccount.limits)))) return admission;
@@ -96,13 +105,14 @@ export class GovernancePolicy implements ProxyPolicy {
     const bytes = request.bodyBytes ?? bodySize(body);
     let estimateUsd = 0;
     let estimateTokens = 0;
-    for (const model of models.length > 0 ? models : [undefined]) {
-      const e = estimateRequest(policy.estimate, providerId, model, body, bytes, this.options.pricer);
+    // Each target priced at its own provider's price (Bedrock's and Vertex AI's catalogs for a cross-provider fallback): the worst case is reserved.
+    for (const { targetId, model } of chain.length > 0 ? chain.map((t) => ({ targetId: t.provider.id, model: t.model })) : [{ targetId: providerId, model: undefined }]) {
+      const e = estimateRequest(policy.estimate, targetId, model, body, bytes, this.options.pricer);
       estimateTokens = Math.max(estimateTokens, e.inputTokens + e.outputTokens);
       estimateUsd = Math.max(estimateUsd, e.costUsd ?? 0);
       // A budget cannot hold what it cannot price: an unpriced model on a metered endpoint is refused unless the org allows it.
       if (shape.metered && e.costUsd === undefined && policy.unpriced === "deny" && budgetClaims.length > 0) {
-        throw new GatewayError("forbidden", `Model ${providerId}/${model ?? "(none)"} has no price on this gateway, so your budget cannot be enforced for it. Ask an administrator to add it under pricing: in gatehouse.yaml, or to set policy.unpriced: allow.`);
+        throw new GatewayError("forbidden", `Model ${targetId}/${model ?? "(none)"} has no price on this gateway, so your budget cannot be enforced for it. Ask an administrator to add it under pricing: in gatehouse.yaml, or to set policy.unpriced: allow.`);
       }
     }
 

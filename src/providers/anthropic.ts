@@ -68,6 +68,8 @@ export const anthropic: ProviderDescriptor = {
   credentialQueryParams: [],
   aiGateway: { slug: "anthropic", path: "as-sent", byok: true },
   strippedRequestHeaders: [],
+  // Messages only: count_tokens, files and batches have no exact counterpart on the clouds.
+  wireFamily: { family: "anthropic-messages", role: "source", endpoints: ["messages"] },
   errorBody(error: GatewayError, requestId: string) {
     return { type: "error", error: { type: anthropicErrorType[error.code] ?? "api_error", message: error.message }, request_id: requestId };
   },

@@ -103,6 +103,8 @@ export const azureOpenai: ProviderDescriptor = {
   endpoints,
   credentialQueryParams: [],
   strippedRequestHeaders: OPENAI_BILLING_HEADERS,
+  // The v1 API's chat and responses: OpenAI's wire, the deployment serving the routed model as `model`.
+  wireFamily: { family: "openai", role: "target", endpoints: ["chat", "responses"] },
   errorBody: (error) => azureErrorBody(error),
   streamErrorEvent: openAiStreamErrorEvent,
 };

@@ -106,6 +106,8 @@ export const bedrock: ProviderDescriptor = {
     "x-amzn-bedrock-trace",
   ],
   cloudUpstream: bedrockUpstream,
+  // InvokeModel takes Anthropic's Messages body for Claude models only (an inference profile's prefix allowed).
+  wireFamily: { family: "anthropic-messages", role: "target", endpoints: ["invoke", "invoke_stream"], servesModel: (model) => /^([a-z-]+\.)?anthropic\.claude-/.test(model) },
   catalogModelFallbacks(model) {
     const bare = model.replace(INFERENCE_PROFILE_PREFIX, "");
     return bare === model ? [] : [bare];

@@ -9,6 +9,6 @@ export { AZURE_RESOURCE } from "./azure-openai.ts";
 export { DEPLOYMENT_NAME, UndeclaredDeployment, servedByDeployment, upstreamModelNames, type DeploymentModels } from "./deployments.ts";
 export { cachedCredentials, createSigV4Signer, type AwsCredentials, type AwsCredentialSource, type OutgoingRequest } from "./aws-sigv4.ts";
 export { createServiceAccountTokens, parseServiceAccountKey, CLOUD_PLATFORM_SCOPE, type ServiceAccountKey } from "./google-oauth.ts";
-export type { ProviderDescriptor, RequestShape, KeyPlacement, UpstreamAuthKind, CloudAccount, CloudUpstream, JsonObject, QueryPattern, EndpointSpec, EndpointMethod, ObjectKind, ObjectAction, EndUserField } from "./types.ts";
+export type { ProviderDescriptor, RequestShape, KeyPlacement, UpstreamAuthKind, CloudAccount, CloudUpstream, JsonObject, QueryPattern, EndpointSpec, EndpointMethod, ObjectKind, ObjectAction, EndUserField, WireFamily, WireFamilyMembership } from "./types.ts";
 export { createKeyPool, isPoolExhausted, retryAfterMs, DEFAULT_COOLDOWN_MS, MAX_COOLDOWN_MS, type KeyPool, type PoolKey, type PoolKeySpec, type PoolExhausted } from "./key-pool.ts";
 export { COMPAT_UPSTREAM_NAME, RESERVED_COMPAT_UPSTREAM_NAMES, splitCompatModel, compatPathUpstream, compatGatewayModel, noDefaultCompatUpstream, type CompatModelTarget, type CompatPath } from "./compat-upstreams.ts";

@@ -114,6 +114,8 @@ export const openai: ProviderDescriptor = {
   credentialQueryParams: [],
   aiGateway: { slug: "openai", path: "without-version", byok: true },
   strippedRequestHeaders: OPENAI_BILLING_HEADERS,
+  // Chat Completions and Responses: Azure OpenAI's v1 API takes them as they are (the deployment as `model`).
+  wireFamily: { family: "openai", role: "source", endpoints: ["chat", "responses"] },
   errorBody: (error) => openAiErrorBody(error),
   streamErrorEvent: openAiStreamErrorEvent,
 };

@@ -59,6 +59,28 @@ export interface EndpointSpec {
   websocket?: string | undefined;
 }
 
+/**
+ * A client wire format several providers serve exactly, request and answer (Anthropic's
+ * Messages API: Anthropic direct, Claude on Vertex AI's rawPredict, Claude on Bedrock's
+ * InvokeModel; OpenAI's Chat Completions and Responses: OpenAI and Azure OpenAI's v1 API).
+ * Fallback routing may cross from one provider of a family to another.
+ */
+export type WireFamily = "anthropic-messages" | "openai";
+
+/**
+ * Where a provider stands in a wire family: `source` — its clients' requests to `endpoints`
+ * may be served by a `target` of the same family (the gateway translates path, body and
+ * answer, src/proxy/cross-provider.ts); `target` — a fallback attempt may be sent here, to
+ * the models `servesModel` accepts (Bedrock serves Claude's Messages body only for Claude).
+ */
+export interface WireFamilyMembership {
+  family: WireFamily;
+  role: "source" | "target";
+  /** The endpoints (by name) that speak the family on this provider. */
+  endpoints: readonly string[];
+  servesModel?(model: string): boolean;
+}
+
 /** A query value accepted by its shape (Azure's dated `api-version`, e.g. `2024-10-21`); `example` is shown when a value does not match. */
 export interface QueryPattern {
   pattern: RegExp;
@@ -221,6 +243,8 @@ export interface ProviderDescriptor {
    * cross-region inference profiles `us.anthropic.…` fall back to the model's own id).
    */
   catalogModelFallbacks?(model: string): readonly string[];
+  /** The wire family this provider's endpoints share with other providers' (cross-provider fallback); absent: none, a route never crosses. */
+  wireFamily?: WireFamilyMembership;
   /** The provider's own error body, so the client's SDK shows our message. */
   errorBody(error: GatewayError, requestId: string): JsonObject;
   /** Response headers the provider's SDKs read an error by (Bedrock's `x-amzn-ErrorType`). */

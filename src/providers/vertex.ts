@@ -85,6 +85,8 @@ export const vertex: ProviderDescriptor = {
   aiGateway: { slug: "google-vertex-ai", path: "as-sent", byok: false },
   strippedRequestHeaders: ["x-goog-user-project", "x-goog-fieldmask"],
   cloudUpstream: vertexUpstream,
+  // Claude's rawPredict/streamRawPredict take Anthropic's Messages body (model in the path, anthropic_version in the body).
+  wireFamily: { family: "anthropic-messages", role: "target", endpoints: ["messages", "messages_stream"], servesModel: (model) => model.startsWith("claude-") },
   errorBody: googleErrorBody,
   streamErrorEvent(message, format) {
     return format === "anthropic-messages" ? anthropicStreamErrorEvent(message) : googleStreamErrorEvent(message);

@@ -23,6 +23,7 @@ import type { CallerConcurrencyLimiter, ConcurrencySlot } from "./concurrency.ts
 import type { UpstreamAuth } from "./upstream-auth.ts";
 import { configuredRoute, keyPoolCache, poolExhaustedError, reportingTo, type ConfiguredRoute } from "./route.ts";
 import { attemptRoute, namedModelList, namedShape, namedTarget, routeBeforeModel } from "./compat-upstreams.ts";
+import { attemptOnOtherProvider, crossProviderRoutes } from "./cross-provider-attempt.ts";
 import { aiGatewayErrorTransform } from "./ai-gateway.ts";
 
 export interface ProxyServices {
@@ -78,6 +79,8 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
   const metering: MeteringServices = { pricer: services.pricer, logger };
   // Key pools live across requests (their cooldowns are the point), rebuilt when a reload changes the keys.
   const poolFor = keyPoolCache(deps);
+  // The routes of other providers a fallback may cross to (same wire format), with their own pools.
+  const otherRoute = crossProviderRoutes(deps, services.upstreamAuth);
 
   return async (c: Context<AppEnv>): Promise<Response> => {
     const startedAt = clock.monotonic();
@@ -160,12 +163,15 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       const search = encodeQuery(request.query);
 
       // Routing: the admitted model first, then its fallbacks (only before a byte reached the client).
-      const models = admission.route ? [admission.route.model, ...admission.route.fallbacks] : [shape.model];
+      // Each entry names the provider it is called on: another provider of the client's wire format is a cross-provider fallback.
+      const chain: ReadonlyArray<{ provider: ProviderDescriptor; model: string | undefined }> = admission.route
+        ? (admission.route.chain ?? [admission.route.model, ...admission.route.fallbacks].map((model) => ({ provider, model })))
+        : [{ provider, model: shape.model }];
       const askedModel = shape.model;
       // The ledger's requested model: the deployment the client named (Azure), else the model it asked for.
       const requestedModel = shape.deployment ?? shape.model;
-      // What each routed model is called upstream (Azure: its deployment); refused here when one has none.
-      const upstreamNames = upstreamModelNames(provider, shape, models, config.deployments);
+      // What each routed model on this provider is called upstream (Azure: its deployment); refused here when one has none.
+      const upstreamNames = upstreamModelNames(provider, shape, chain.map((t) => (t.provider.id === provider.id ? t.model : undefined)), config.deployments);
       const streamsAnswer = shape.streaming || spec.streaming === "alt-sse";
       let serialized: Uint8Array | undefined;
       // With a key pool, a 429 or 5xx on one key moves to the next key for the same model
@@ -173,7 +179,33 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       let modelIndex = 0;
       let triedKeys = new Set<string>();
       for (let attempt = 1; ; attempt++) {
-        const model = models[modelIndex];
+        const routed = chain[modelIndex];
+        const model = routed?.model;
+        if (routed && model !== undefined && routed.provider.id !== provider.id) {
+          const isLastTarget = modelIndex === chain.length - 1;
+          const crossed = await attemptOnOtherProvider({
+            c, transport, from: provider, target: routed.provider, model, routeFor: otherRoute, head, shape, body, record, attempt, requestedModel, listener, metering,
+            stripped: strippedForJson, userIdHeader: services.userIdHeader, requestId, settings, streaming: streamsAnswer, isLast: isLastTarget, isRetryable: isRetryableStatus,
+            wrapTap: (tap) => (slot ? slot.track(tap) : tap),
+            dropEvent: hideInjectedUsage ? isUsageOnlyEvent : undefined,
+          });
+          if ("answered" in crossed) return crossed.answered;
+          if ("retry" in crossed) {
+            listener?.attempted?.({ attempt, model, provider: routed.provider, status: crossed.retry, serverAddress: crossed.serverAddress, retried: true });
+            modelIndex++;
+            triedKeys = new Set();
+            continue;
+          }
+          listener?.attempted?.({ attempt, model, provider: routed.provider, status: 0, serverAddress: crossed.serverAddress, retried: !isLastTarget });
+          if (isLastTarget) {
+            slot?.release();
+            listener?.ended({ outcome: "upstream_failed", status: crossed.failed.status, errorCode: crossed.failed.code, error: crossed.failed, row: failedAttemptRow(crossed.record, crossed.shape, attempt, requestedModel, crossed.failed) });
+            return errorResponse(crossed.failed);
+          }
+          modelIndex++;
+          triedKeys = new Set();
+          continue;
+        }
         // Each attempt's own upstream, key and model id (a named compat upstream per model; else the request's route).
         const { route: attemptTo, upstreamModel } = attemptRoute(provider, deps, services.upstreamAuth, poolFor, { route, config, pathUpstream: request.pathUpstream }, model);
         upstreamHost = hostOf(attemptTo.base);
@@ -183,6 +215,14 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         if (pool) {
           const picked = pool.pick(triedKeys);
           if (isPoolExhausted(picked)) {
+            // Every key of this provider is cooling: a later entry on another provider (cross-provider fallback) is tried instead, as the same attempt.
+            const elsewhere = chain.findIndex((t, i) => i > modelIndex && t.provider.id !== provider.id);
+            if (elsewhere !== -1) {
+              modelIndex = elsewhere;
+              triedKeys = new Set();
+              attempt--;
+              continue;
+            }
             // No key can be used now: a clear refusal with when to come back, never a forward without a key.
             const exhausted = poolExhaustedError(provider, picked);
             if (attempt === 1) throw exhausted;
@@ -194,7 +234,7 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
           headers = headersWith(picked.value, attemptTo);
         }
         const moreKeys = pool !== undefined && triedKeys.size + 1 < pool.names().length;
-        const isLast = modelIndex === models.length - 1 && !moreKeys;
+        const isLast = modelIndex === chain.length - 1 && !moreKeys;
         const attemptShape: RequestShape = { ...shape, model };
         let attemptPath = target.forwardPath;
         if (upstreamModel !== undefined && (model !== askedModel || upstreamModel !== model)) {

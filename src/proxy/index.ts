@@ -8,7 +8,7 @@ export { CaptureWriter, capturedRow, type CaptureSink, type CapturedExchange, ty
 export { redactBody, redactText, isSecretField, cutToBytes, REDACTED } from "./subscribers/capture-redact.ts";
 export type { ProxyTransport, IncomingHead, UpstreamRequest, ResponseTap, ForwardOptions, ChunkTransform, RetrySignal, WebSocketTarget } from "./transport.ts";
 export { isRetrySignal, FAILURE_NOT_SENT } from "./transport.ts";
-export type { ProxyPolicy, Admission, AdmissionRequest } from "./policy.ts";
+export type { ProxyPolicy, Admission, AdmissionRequest, RouteTarget } from "./policy.ts";
 export { allowAllPolicy } from "./policy.ts";
 export { forwardRequestHeaders, filterResponseHeaders } from "./headers.ts";
 export { upstreamUrl } from "./url.ts";

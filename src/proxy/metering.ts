@@ -24,6 +24,8 @@ export interface RequestRecord {
   clock: Clock;
   /** The coding client and its session, from the request's headers (the WebSocket handshake's for a socket). */
   client: ClientInfo;
+  /** The provider the request came in on, when `provider` is another one serving it (cross-provider fallback). */
+  requestedProvider?: ProviderDescriptor | undefined;
 }
 
 const DAY_MS = 86_400_000;
@@ -64,6 +66,8 @@ export function ledgerRow(r: RequestRecord, shape: RequestShape | undefined, sta
   row.client_version = r.client.clientVersion;
   row.session_id = r.client.sessionId;
   row.key_name = null;
+  // A cross-provider fallback's row: the provider that served (and priced) it is `provider`, the one asked is kept here.
+  row.requested_provider = r.requestedProvider !== undefined && r.requestedProvider.id !== r.provider.id ? r.requestedProvider.id : null;
   return row;
 }
 
@@ -128,7 +132,7 @@ export function createMeteringTap(r: RequestRecord, a: MeteredAttempt, services:
   let ttfb: number | null = null;
   const attempted = (status: number) => {
     answered = true;
-    listener?.attempted?.({ attempt: a.attempt, model: shape.model, status, serverAddress: a.serverAddress, retried: false, keyName: a.keyName });
+    listener?.attempted?.({ attempt: a.attempt, model: shape.model, provider: r.provider, status, serverAddress: a.serverAddress, retried: false, keyName: a.keyName });
   };
   return {
     onResponse(status) {

@@ -72,6 +72,8 @@ export interface AttemptResult {
   /** 1-based. */
   attempt: number;
   model: string | undefined;
+  /** The provider the attempt went to, when not the request's own (a cross-provider fallback). */
+  provider?: ProviderDescriptor | undefined;
   status: number;
   /** The upstream's host (never its userinfo or path). */
   serverAddress: string | undefined;

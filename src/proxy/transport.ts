@@ -34,11 +34,20 @@ export interface ForwardOptions {
   /** Rewrites response chunks on their way to the client (only the injected-usage filter uses it). */
   transform?: ChunkTransform | undefined;
   /**
+   * The content type of a successful answer `transform` re-frames into another format (a
+   * Bedrock event stream sent on as Anthropic's Server-Sent Events): the client is sent it,
+   * and the answer is framed as it. Unset: the upstream's.
+   */
+  answerContentType?: string | undefined;
+  /**
    * Rewrites an error answer's body (status 400 and up) on its way to the client; the status
    * stays the upstream's. An intermediary's own errors (Cloudflare AI Gateway's) become the
-   * provider's error shape so the client's SDK can read them (src/proxy/ai-gateway.ts).
+   * provider's error shape so the client's SDK can read them (src/proxy/ai-gateway.ts); a
+   * cross-provider fallback's error becomes the client provider's (src/proxy/cross-provider-error.ts).
    */
   errorTransform?: ((status: number) => ChunkTransform | undefined) | undefined;
+  /** The content type of an error answer `errorTransform` rewrote; unset: the upstream's. */
+  errorContentType?: string | undefined;
   /** Headers the gateway adds to the client response. */
   responseHeaders: Record<string, string>;
   /**

@@ -37,6 +37,7 @@ export const LEDGER_COLUMN_SPECS = {
   client_version: { type: "text", nullable: true },
   session_id: { type: "text", nullable: true },
   key_name: { type: "text", nullable: true },
+  requested_provider: { type: "text", nullable: true },
 } as const satisfies Record<string, LedgerColumnSpec>;
 
 /** A column as the migrations create it: the SQL type name (the same on SQLite, PostgreSQL and D1), NULL or NOT NULL, its default, whether it is the key. */

@@ -259,6 +259,8 @@ export interface LedgerTable {
   session_id: string | null;
   /** The name (never the value) of the pool key that served the request (docs/providers/key-pools.md); NULL without a pool. */
   key_name: string | null;
+  /** The provider the request came in on when another one served it (cross-provider fallback); NULL when the one asked served. */
+  requested_provider: string | null;
 }
 
 type Assert<T extends true> = T;

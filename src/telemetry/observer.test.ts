@@ -163,6 +163,21 @@ describe("tracing observer", () => {
     expect(server.status.code).toBe(SpanStatusCode.UNSET);
   });
 
+  it("a cross-provider fallback attempt's CLIENT span names the provider that was called", () => {
+    const listener = start();
+    listener.identified?.(caller);
+    listener.classified?.(chat);
+    const bedrock = providerById("bedrock");
+    listener.admitted?.({ bodyChanged: false, route: { model: "claude-sonnet-4-5", fallbacks: ["anthropic.claude-haiku-4-5-20251001-v1:0"], chain: [{ provider: anthropic, model: "claude-sonnet-4-5" }, { provider: bedrock, model: "anthropic.claude-haiku-4-5-20251001-v1:0" }] }, settle: () => undefined });
+    listener.upstreamHeaders?.(1, {});
+    listener.attempted?.({ attempt: 1, model: "claude-sonnet-4-5", provider: anthropic, status: 529, serverAddress: "api.anthropic.com", retried: true });
+    listener.upstreamHeaders?.(2, {});
+    listener.attempted?.({ attempt: 2, model: "anthropic.claude-haiku-4-5-20251001-v1:0", provider: bedrock, status: 200, serverAddress: "bedrock-runtime.us-east-1.amazonaws.com", retried: false });
+    listener.ended({ outcome: "completed", status: 200, errorCode: null, row: row({ provider: "bedrock", model: "anthropic.claude-haiku-4-5-20251001-v1:0", attempts: 2 }) });
+    const { clients } = spans();
+    expect(clients.map((c) => c.attributes["gen_ai.provider.name"])).toEqual(["anthropic", "aws.bedrock"]);
+  });
+
   it("an upstream failure sets error.type and the error status on both spans", () => {
     const listener = start();
     listener.identified?.(caller);

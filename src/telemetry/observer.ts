@@ -81,6 +81,8 @@ class RequestSpans implements RequestListener {
   attempted(result: AttemptResult): void {
     const span = this.attempts[result.attempt] ?? this.startAttempt(result.attempt);
     const attributes: Attributes = result.serverAddress ? serverAttributes(result.serverAddress) : {};
+    // A cross-provider fallback: the attempt's span names the provider that was called.
+    if (result.provider) attributes[ATTR.providerName] = providerName(result.provider);
     if (result.model !== undefined) {
       attributes[ATTR.requestModel] = result.model;
       span.updateName(spanName(this.operation, result.model));

@@ -203,10 +203,12 @@ function forward(c: Context, target: Target, request: UpstreamRequest, tap: Resp
       }
       tap.onResponse(status, res.headers["retry-after"]);
       const transform = status < 400 ? options.transform : options.errorTransform?.(status);
-      const contentType = res.headers["content-type"];
+      const reframedAs = transform ? (status < 400 ? options.answerContentType : options.errorContentType) : undefined;
+      const contentType = reframedAs ?? res.headers["content-type"];
       client = createClientStream(options, status, contentType, transform);
       // A framed stream may drop an event or end in an error event: its length is not the upstream's.
       const headers = filterResponseHeaders(res.headers, transform !== undefined || client.framed);
+      if (reframedAs !== undefined) headers["content-type"] = reframedAs;
       for (const name in options.responseHeaders) headers[name] = options.responseHeaders[name] as string;
       outgoing.writeHead(status, headers);
       let wroteBody = false;

@@ -125,6 +125,8 @@ export function createFetchTransport(options: FetchTransportOptions): ProxyTrans
       upstream.headers.forEach((value, name) => {
         raw[name] = value;
       });
+      const reframedAs = transform ? (status < 400 ? forwardOptions.answerContentType : forwardOptions.errorContentType) : undefined;
+      if (reframedAs !== undefined) raw["content-type"] = reframedAs;
       const client = createClientStream(forwardOptions, status, raw["content-type"], transform);
       // A framed stream may drop an event or end in an error event: its length is not the upstream's.
       const filtered = filterResponseHeaders(raw, transform !== undefined || client.framed);

@@ -19,7 +19,7 @@ class AdmissionListener implements RequestListener {
   }
 
   attempted(result: AttemptResult): void {
-    this.admission?.recordAttempt?.(result.model ?? "unknown", result.status);
+    this.admission?.recordAttempt?.(result.model ?? "unknown", result.status, result.provider?.id);
   }
 
   ended(end: RequestEnd): void {

@@ -15,6 +15,7 @@ import * as adminApi from "./013_admin_api.ts";
 import * as requestLog from "./014_request_log.ts";
 import * as overridesAlerts from "./015_overrides_alerts.ts";
 import * as keyPools from "./016_key_pools.ts";
+import * as crossProvider from "./017_cross_provider.ts";
 
 /**
  * The one migration list, applied in key order on every dialect. Append; never edit a
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   "014_request_log": { up: (db: Kysely<unknown>) => requestLog.up(db) },
   "015_overrides_alerts": { up: (db: Kysely<unknown>) => overridesAlerts.up(db) },
   "016_key_pools": { up: (db: Kysely<unknown>) => keyPools.up(db) },
+  "017_cross_provider": { up: (db: Kysely<unknown>) => crossProvider.up(db) },
 };
