@@ -61,10 +61,7 @@ export const viaSchema = z
           .string()
           .regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name")
           .describe("Name of the env var (or secrets-file key) holding the AI Gateway token sent as cf-aig-authorization: Bearer …; never the token itself."),
-        byok: z
-          .boolean()
-          .default(false)
-          .describe("true: AI Gateway adds the provider key it stores (BYOK, Provider Keys); Gatehouse sends none and needs none configured. false: the provider key is injected as on a direct route."),
+        byok: z.boolean().default(false).describe("true: AI Gateway adds the provider key it stores (BYOK, Provider Keys); Gatehouse sends none and needs none configured. false: the provider key is injected as on a direct route."),
         baseUrl: z.url().default(AI_GATEWAY_DEFAULT_BASE).describe("AI Gateway's base URL, before the account id (tests point it at a local fake)."),
       })
       .strict()
@@ -131,7 +128,10 @@ const providerFields = z
       .record(z.string().regex(/^[a-z0-9-]+$/, "header names are lower-case"), z.string().min(1))
       .default({})
       .refine((headers) => !Object.keys(headers).some((name) => CREDENTIAL_HEADER_NAMES.has(name)), "credential headers cannot be pinned here; use apiKeyEnv")
-      .refine((headers) => !Object.keys(headers).some((name) => (AI_GATEWAY_OWN_HEADERS as readonly string[]).includes(name)), "cf-aig-authorization and cf-aig-metadata are set by Gatehouse (use via.cloudflareAiGateway.tokenEnv); other cf-aig-* headers (cache, logging, cost) may be pinned")
+      .refine(
+        (headers) => !Object.keys(headers).some((name) => (AI_GATEWAY_OWN_HEADERS as readonly string[]).includes(name)),
+        "cf-aig-authorization and cf-aig-metadata are set by Gatehouse (use via.cloudflareAiGateway.tokenEnv); other cf-aig-* headers (cache, logging, cost) may be pinned",
+      )
       .describe("Headers set on every upstream request, replacing the client's (e.g. openai-project: proj_…, or cf-aig-cache-ttl: 3600 via AI Gateway); clients can never choose these."),
     via: viaSchema.optional().describe("Send this route's requests through an intermediary: { cloudflareAiGateway: { accountId, gatewayId, tokenEnv, byok } }."),
   })
@@ -174,17 +174,21 @@ export const orgConfigSchema = z
           if (id !== "compat" && config?.upstreams !== undefined) ctx.addIssue({ code: "custom", path: [id, "upstreams"], message: "upstreams (named OpenAI-compatible servers) exist only under providers.compat" });
           // `/compat/<name>/…` and a pass-through root of the same name would be one path read two ways.
           for (const name of Object.keys(config?.upstreams ?? {})) {
-            if (config?.passThrough.some((entry) => entry.path.split("/")[1] === name)) ctx.addIssue({ code: "custom", path: [id, "upstreams", name], message: `the upstream name "${name}" is also the first segment of a passThrough path: rename the upstream` });
+            if (config?.passThrough.some((entry) => entry.path.split("/")[1] === name))
+              ctx.addIssue({ code: "custom", path: [id, "upstreams", name], message: `the upstream name "${name}" is also the first segment of a passThrough path: rename the upstream` });
           }
           // Named upstreams go straight to their own servers; half a route through AI Gateway would be a surprise.
-          if (id === "compat" && config?.upstreams !== undefined && config.via !== undefined) ctx.addIssue({ code: "custom", path: [id, "via"], message: "via (Cloudflare AI Gateway) cannot be combined with named compat upstreams: named upstreams are called directly; drop via, or the upstreams" });
+          if (id === "compat" && config?.upstreams !== undefined && config.via !== undefined)
+            ctx.addIssue({ code: "custom", path: [id, "via"], message: "via (Cloudflare AI Gateway) cannot be combined with named compat upstreams: named upstreams are called directly; drop via, or the upstreams" });
         }
         if (providers.vertex && providers.vertex.project === undefined) ctx.addIssue({ code: "custom", path: ["vertex", "project"], message: "vertex needs project: the Google Cloud project id whose Vertex AI is used" });
         const azure = providers["azure-openai"];
         // Via AI Gateway, upstream is refused and resource alone is asked for (checkVia).
-        if (azure && azure.resource === undefined && azure.upstream === undefined && azure.via?.cloudflareAiGateway === undefined) ctx.addIssue({ code: "custom", path: ["azure-openai", "resource"], message: "azure-openai needs resource (the <resource> of https://<resource>.openai.azure.com) or upstream" });
+        if (azure && azure.resource === undefined && azure.upstream === undefined && azure.via?.cloudflareAiGateway === undefined)
+          ctx.addIssue({ code: "custom", path: ["azure-openai", "resource"], message: "azure-openai needs resource (the <resource> of https://<resource>.openai.azure.com) or upstream" });
         // The paths clients send start with /openai/…: a base that ends in /openai would send /openai/openai/….
-        if (azure?.upstream !== undefined && /\/openai\/?$/.test(new URL(azure.upstream).pathname)) ctx.addIssue({ code: "custom", path: ["azure-openai", "upstream"], message: "azure-openai upstream is the resource's origin, e.g. https://my-resource.openai.azure.com, without /openai" });
+        if (azure?.upstream !== undefined && /\/openai\/?$/.test(new URL(azure.upstream).pathname))
+          ctx.addIssue({ code: "custom", path: ["azure-openai", "upstream"], message: "azure-openai upstream is the resource's origin, e.g. https://my-resource.openai.azure.com, without /openai" });
         for (const [id, provider] of Object.entries(providers)) {
           if (id === "azure-openai" || !provider) continue;
           for (const field of ["resource", "deployments"] as const) if (provider[field] !== undefined) ctx.addIssue({ code: "custom", path: [id, field], message: `${field} is an azure-openai setting; ${id} does not read it` });
@@ -227,7 +231,8 @@ function checkVia(id: ProviderId, config: z.infer<typeof upstreamProviderSchema>
   }
   if (config.upstream !== undefined) ctx.addIssue({ code: "custom", path: [id, "upstream"], message: `${id} goes via Cloudflare AI Gateway, whose URL replaces upstream: remove upstream (or via)` });
   // AI Gateway's Azure path names the resource (azure-openai/{resource}/{deployment}/…): without it nothing can be sent.
-  if (route.path === "azure-resource-deployment" && config.resource === undefined) ctx.addIssue({ code: "custom", path: [id, "resource"], message: `${id} via Cloudflare AI Gateway needs resource (the <resource> of https://<resource>.openai.azure.com): AI Gateway's URL names it, azure-openai/{resource}/{deployment}/…` });
+  if (route.path === "azure-resource-deployment" && config.resource === undefined)
+    ctx.addIssue({ code: "custom", path: [id, "resource"], message: `${id} via Cloudflare AI Gateway needs resource (the <resource> of https://<resource>.openai.azure.com): AI Gateway's URL names it, azure-openai/{resource}/{deployment}/…` });
   if (via.byok && !route.byok) ctx.addIssue({ code: "custom", path: [...path, "byok"], message: `${id} cannot use AI Gateway's stored keys (BYOK): Cloudflare documents only caller-made credentials for ${route.slug}; set byok: false` });
   if (via.byok && config.keys !== undefined) ctx.addIssue({ code: "custom", path: [id, "keys"], message: `${id} uses AI Gateway's stored key (byok: true), so a key pool here would never be sent: remove keys (or set byok: false)` });
 }

@@ -116,7 +116,16 @@ describe("cloud routes in the served config", () => {
 
 describe("named compat upstreams in the served config", () => {
   const serve = (yaml: string) => buildWellKnown(compileConfigOrThrow([{ path: "gatehouse.yaml", text: yaml }]), { loginCommand: undefined, authMode: "dev", tokenEnv: "GATEHOUSE_TOKEN" }, "http://gw.test", catalog).config;
-  const upstreams = ["    upstreams:", "      gpt:", "        upstream: http://127.0.0.1:8000/v1", "        catalogProvider: openai", "        whitelist: [gpt-5]", "      box:", "        upstream: http://127.0.0.1:11434/v1", "        models: { qwen: { name: Qwen } }"];
+  const upstreams = [
+    "    upstreams:",
+    "      gpt:",
+    "        upstream: http://127.0.0.1:8000/v1",
+    "        catalogProvider: openai",
+    "        whitelist: [gpt-5]",
+    "      box:",
+    "        upstream: http://127.0.0.1:11434/v1",
+    "        models: { qwen: { name: Qwen } }",
+  ];
 
   it("one compat provider: each upstream's models (catalog within its whitelist, plus its own) as <name>/<model>, beside the default's", () => {
     const compat = serve(["providers:", "  compat:", "    upstream: http://127.0.0.1:9000/v1", "    models: { llama: { name: Llama } }", ...upstreams, ""].join("\n")).provider["compat"];

@@ -78,7 +78,8 @@ export class GovernancePolicy implements ProxyPolicy {
     if (zdr) {
       // A request zero data retention applies to is served under it: it never falls back to another provider's model that is not ZDR.
       const kept = chain.filter((t) => t.provider.id === providerId || zdrOf(t));
-      if (chain.length > 0 && kept.length === 0) throw new GatewayError("forbidden", `The models behind "${shape.model ?? ""}" are zero data retention, and none of them on ${provider.displayName} is usable for you: a fallback to a provider without zero data retention is not made.`);
+      if (chain.length > 0 && kept.length === 0)
+        throw new GatewayError("forbidden", `The models behind "${shape.model ?? ""}" are zero data retention, and none of them on ${provider.displayName} is usable for you: a fallback to a provider without zero data retention is not made.`);
       chain = kept;
       const refusal = zdrRefusal(shape, body);
       if (refusal) throw new GatewayError("forbidden", refusal);

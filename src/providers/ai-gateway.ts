@@ -99,7 +99,13 @@ function azureResourceDeploymentPath(path: string, account: CloudAccount | undef
   }
   const deployment = match[1] as string;
   const rest = match[2] as string;
-  if (!DEPLOYMENT_NAME.test(deployment) || !rest.split("/").slice(1).every((segment) => PLAIN_SEGMENT.test(segment))) {
+  if (
+    !DEPLOYMENT_NAME.test(deployment) ||
+    !rest
+      .split("/")
+      .slice(1)
+      .every((segment) => PLAIN_SEGMENT.test(segment))
+  ) {
     throw new GatewayError("bad_request", "The deployment must be one path segment of letters, digits, '.', '_' and '-' (an Azure deployment name), followed by the endpoint, e.g. /openai/deployments/my-deployment/chat/completions.");
   }
   // The config requires the resource for a route via AI Gateway; a descriptor path without it must still never forward.

@@ -64,7 +64,12 @@ describe("key pool", () => {
 
   it("cools a key that got no answer at all (refused, reset, timed out) for the default cooldown", () => {
     const clock = fixedClock();
-    const pool = createKeyPool([{ name: "a", env: "A", weight: 1 }], (env) => values[env], clock, () => 0);
+    const pool = createKeyPool(
+      [{ name: "a", env: "A", weight: 1 }],
+      (env) => values[env],
+      clock,
+      () => 0,
+    );
     pool.reportUnanswered("a");
     expect(name(pool.pick(new Set()))).toBe("exhausted");
     clock.advance(DEFAULT_COOLDOWN_MS - 1);

@@ -111,7 +111,10 @@ export function aiGatewayErrorOf(body: unknown): { code: number | undefined; mes
 export function aiGatewayGatewayError(status: number, code: number | undefined, message: string | undefined): GatewayError {
   const said = `Cloudflare AI Gateway answered ${status}${code === undefined ? "" : ` (code ${code})`}${message ? `: ${message.slice(0, 200)}` : ""}.`;
   if (status === 401 || status === 403)
-    return new GatewayError("upstream_unavailable", `${said} It refused this Gatehouse gateway's AI Gateway token, not your credentials: an administrator must set a valid AI Gateway token (Run permission) in the secret named by via.cloudflareAiGateway.tokenEnv.`);
+    return new GatewayError(
+      "upstream_unavailable",
+      `${said} It refused this Gatehouse gateway's AI Gateway token, not your credentials: an administrator must set a valid AI Gateway token (Run permission) in the secret named by via.cloudflareAiGateway.tokenEnv.`,
+    );
   if (status === 429) return new GatewayError("rate_limited", `${said} The AI Gateway's own rate limit was reached; retry later.`);
   return new GatewayError("upstream_unavailable", `${said} The request did not reach the provider; an administrator can check the gateway in the Cloudflare dashboard (AI > AI Gateway).`);
 }

@@ -49,7 +49,9 @@ describe("Bedrock's event stream re-framed as Anthropic's SSE", () => {
 
   it("an exception frame ends the stream with Anthropic's error event, in the gateway's words", () => {
     const out = run(concat([chunk(start), exception("throttlingException"), chunk(delta)]), 11);
-    expect(out).toBe(`event: message_start\ndata: ${JSON.stringify(start)}\n\nevent: error\ndata: {"type":"error","error":{"type":"rate_limit_error","message":"The fallback provider (Amazon Bedrock) ended the stream with throttlingException; the answer is incomplete."}}\n\n`);
+    expect(out).toBe(
+      `event: message_start\ndata: ${JSON.stringify(start)}\n\nevent: error\ndata: {"type":"error","error":{"type":"rate_limit_error","message":"The fallback provider (Amazon Bedrock) ended the stream with throttlingException; the answer is incomplete."}}\n\n`,
+    );
     expect(out).not.toContain("upstream words");
   });
 

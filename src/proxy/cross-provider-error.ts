@@ -30,7 +30,8 @@ export function crossProviderErrorBody(status: number, from: ProviderDescriptor,
     flush() {
       const quoted = size <= MAX_ERROR_BODY_BYTES ? providerMessage(parts) : undefined;
       const said = quoted === undefined ? "" : `: ${quoted}`;
-      const advice = status === 429 || status >= 500 ? " The fallback is unavailable too; retry later." : ` The request is one ${target.displayName} does not take as sent; change it, or ask an administrator to check ${target.id}/${model} in the alias's chain.`;
+      const advice =
+        status === 429 || status >= 500 ? " The fallback is unavailable too; retry later." : ` The request is one ${target.displayName} does not take as sent; change it, or ask an administrator to check ${target.id}/${model} in the alias's chain.`;
       const error = new GatewayError(crossProviderErrorCode(status), `${target.displayName}, the fallback for model ${requestedModel ?? model}, answered ${status} for ${model}${said}.${advice}`);
       return encoder.encode(JSON.stringify(from.errorBody(error, requestId)));
     },

@@ -111,7 +111,15 @@ const TRANSLATIONS: Readonly<Record<string, Translate>> = {
  * the two share a wire family for this endpoint, src/policy/routing.ts crossesTo). Undefined
  * when there is no translation for the pair: the attempt is not made (never forwarded as is).
  */
-export function crossProviderAttempt(from: ProviderDescriptor, to: ProviderDescriptor, shape: RequestShape, body: JsonObject | undefined, model: string, headers: Readonly<Record<string, string | string[] | undefined>>, config: UpstreamProviderConfig): CrossProviderAttempt | undefined {
+export function crossProviderAttempt(
+  from: ProviderDescriptor,
+  to: ProviderDescriptor,
+  shape: RequestShape,
+  body: JsonObject | undefined,
+  model: string,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  config: UpstreamProviderConfig,
+): CrossProviderAttempt | undefined {
   const translate = TRANSLATIONS[`${from.id}>${to.id}`];
   if (!translate || !body || !from.wireFamily?.endpoints.includes(shape.endpoint)) return undefined;
   return translate(shape, body, model, headers, config);

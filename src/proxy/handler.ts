@@ -171,7 +171,12 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
       // The ledger's requested model: the deployment the client named (Azure), else the model it asked for.
       const requestedModel = shape.deployment ?? shape.model;
       // What each routed model on this provider is called upstream (Azure: its deployment); refused here when one has none.
-      const upstreamNames = upstreamModelNames(provider, shape, chain.map((t) => (t.provider.id === provider.id ? t.model : undefined)), config.deployments);
+      const upstreamNames = upstreamModelNames(
+        provider,
+        shape,
+        chain.map((t) => (t.provider.id === provider.id ? t.model : undefined)),
+        config.deployments,
+      );
       const streamsAnswer = shape.streaming || spec.streaming === "alt-sse";
       let serialized: Uint8Array | undefined;
       // With a key pool, a 429 or 5xx on one key moves to the next key for the same model
@@ -184,8 +189,27 @@ export function createProviderHandler(provider: ProviderDescriptor, deps: AppDep
         if (routed && model !== undefined && routed.provider.id !== provider.id) {
           const isLastTarget = modelIndex === chain.length - 1;
           const crossed = await attemptOnOtherProvider({
-            c, transport, from: provider, target: routed.provider, model, routeFor: otherRoute, head, shape, body, record, attempt, requestedModel, listener, metering,
-            stripped: strippedForJson, userIdHeader: services.userIdHeader, requestId, settings, streaming: streamsAnswer, isLast: isLastTarget, isRetryable: isRetryableStatus,
+            c,
+            transport,
+            from: provider,
+            target: routed.provider,
+            model,
+            routeFor: otherRoute,
+            head,
+            shape,
+            body,
+            record,
+            attempt,
+            requestedModel,
+            listener,
+            metering,
+            stripped: strippedForJson,
+            userIdHeader: services.userIdHeader,
+            requestId,
+            settings,
+            streaming: streamsAnswer,
+            isLast: isLastTarget,
+            isRetryable: isRetryableStatus,
             wrapTap: (tap) => (slot ? slot.track(tap) : tap),
             dropEvent: hideInjectedUsage ? isUsageOnlyEvent : undefined,
           });

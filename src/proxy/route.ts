@@ -101,7 +101,17 @@ function namedCompatRoute(provider: ProviderDescriptor, deps: AppDeps, providerC
   const named = providerConfig.upstreams && Object.hasOwn(providerConfig.upstreams, name) ? providerConfig.upstreams[name] : undefined;
   if (!named) throw new GatewayError("not_found", `No compat upstream named "${name}" is configured on this gateway.`);
   const { upstreams: _upstreams, ...shared } = providerConfig;
-  const config: UpstreamProviderConfig = { ...shared, upstream: named.upstream, apiKeyEnv: named.apiKeyEnv, keys: named.keys, catalogProvider: named.catalogProvider, name: named.name, models: named.models, whitelist: named.whitelist, pinHeaders: named.pinHeaders };
+  const config: UpstreamProviderConfig = {
+    ...shared,
+    upstream: named.upstream,
+    apiKeyEnv: named.apiKeyEnv,
+    keys: named.keys,
+    catalogProvider: named.catalogProvider,
+    name: named.name,
+    models: named.models,
+    whitelist: named.whitelist,
+    pinHeaders: named.pinHeaders,
+  };
   const direct = { config, base: named.upstream, forwardPath: samePath, signer: undefined, upstreamHeaders: undefined };
   // The pool's keys are named `<upstream>/<key>` in the ledger's key_name and /metrics: two upstreams' "main" keys stay apart.
   const pool = poolFor({ keys: named.keys?.map((k) => ({ ...k, name: `${name}/${k.name}` })) }, `upstream:${name}`);

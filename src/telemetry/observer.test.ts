@@ -168,7 +168,18 @@ describe("tracing observer", () => {
     listener.identified?.(caller);
     listener.classified?.(chat);
     const bedrock = providerById("bedrock");
-    listener.admitted?.({ bodyChanged: false, route: { model: "claude-sonnet-4-5", fallbacks: ["anthropic.claude-haiku-4-5-20251001-v1:0"], chain: [{ provider: anthropic, model: "claude-sonnet-4-5" }, { provider: bedrock, model: "anthropic.claude-haiku-4-5-20251001-v1:0" }] }, settle: () => undefined });
+    listener.admitted?.({
+      bodyChanged: false,
+      route: {
+        model: "claude-sonnet-4-5",
+        fallbacks: ["anthropic.claude-haiku-4-5-20251001-v1:0"],
+        chain: [
+          { provider: anthropic, model: "claude-sonnet-4-5" },
+          { provider: bedrock, model: "anthropic.claude-haiku-4-5-20251001-v1:0" },
+        ],
+      },
+      settle: () => undefined,
+    });
     listener.upstreamHeaders?.(1, {});
     listener.attempted?.({ attempt: 1, model: "claude-sonnet-4-5", provider: anthropic, status: 529, serverAddress: "api.anthropic.com", retried: true });
     listener.upstreamHeaders?.(2, {});

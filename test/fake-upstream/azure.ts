@@ -23,14 +23,35 @@ import type { BehaviourError } from "./types.ts";
 export const FAKE_AZURE_DEPLOYMENTS: Readonly<Record<string, string>> = { "chat-prod": "gpt-4o-mini", "chat-big": "gpt-4o", reasoner: "gpt-5-mini", embed: "text-embedding-3-small", unlisted: "gpt-4o" };
 
 /** api-versions the deployments API answers (GA and preview inference versions). */
-const API_VERSIONS = new Set(["2022-12-01", "2023-05-15", "2024-02-01", "2024-06-01", "2024-10-21", "2024-08-01-preview", "2024-09-01-preview", "2024-10-01-preview", "2024-12-01-preview", "2025-01-01-preview", "2025-02-01-preview", "2025-03-01-preview", "2025-04-01-preview"]);
+const API_VERSIONS = new Set([
+  "2022-12-01",
+  "2023-05-15",
+  "2024-02-01",
+  "2024-06-01",
+  "2024-10-21",
+  "2024-08-01-preview",
+  "2024-09-01-preview",
+  "2024-10-01-preview",
+  "2024-12-01-preview",
+  "2025-01-01-preview",
+  "2025-02-01-preview",
+  "2025-03-01-preview",
+  "2025-04-01-preview",
+]);
 const V1_API_VERSIONS = new Set(["v1", "preview", "latest"]);
 
 const safe = { filtered: false, severity: "safe" };
 const contentFilterResults = (): JsonObject => ({ hate: { ...safe }, self_harm: { ...safe }, sexual: { ...safe }, violence: { ...safe } });
 const promptFilterResults = (): JsonObject[] => [{ prompt_index: 0, content_filter_results: { ...contentFilterResults(), jailbreak: { filtered: false, detected: false } } }];
 
-const azureHeaders = (): Record<string, string> => ({ "apim-request-id": crypto.randomUUID(), "x-request-id": crypto.randomUUID(), "x-ms-region": "Sweden Central", "x-ms-rai-invoked": "true", "x-ratelimit-remaining-requests": "999", "x-ratelimit-remaining-tokens": "999000" });
+const azureHeaders = (): Record<string, string> => ({
+  "apim-request-id": crypto.randomUUID(),
+  "x-request-id": crypto.randomUUID(),
+  "x-ms-region": "Sweden Central",
+  "x-ms-rai-invoked": "true",
+  "x-ratelimit-remaining-requests": "999",
+  "x-ratelimit-remaining-tokens": "999000",
+});
 
 function reply(status: number, code: string, message: string, extra: JsonObject = {}): ErrorReply {
   const headers = azureHeaders();
@@ -124,7 +145,15 @@ function v1Route(deployments: Readonly<Record<string, string>>, path: string, ha
 }
 
 /** The models the resource can deploy (GET /openai/v1/models lists models, not deployments). */
-const models = Object.values(FAKE_AZURE_DEPLOYMENTS).map((id) => ({ id, object: "model", created: 1721172741, owned_by: "system", capabilities: { chat_completion: !id.includes("embedding"), embeddings: id.includes("embedding") }, lifecycle_status: "generally-available", status: "succeeded" }));
+const models = Object.values(FAKE_AZURE_DEPLOYMENTS).map((id) => ({
+  id,
+  object: "model",
+  created: 1721172741,
+  owned_by: "system",
+  capabilities: { chat_completion: !id.includes("embedding"), embeddings: id.includes("embedding") },
+  lifecycle_status: "generally-available",
+  status: "succeeded",
+}));
 
 export function createAzureApi(deployments: Readonly<Record<string, string>> = FAKE_AZURE_DEPLOYMENTS): ProviderApi {
   return {
@@ -147,7 +176,14 @@ export function createAzureApi(deployments: Readonly<Record<string, string>> = F
     errorReply(status, error: BehaviourError | undefined) {
       if (error?.type === "content_filter") return contentFilterReply(error.message);
       const finalStatus = status ?? 500;
-      return reply(finalStatus, codeByStatus[finalStatus] ?? String(finalStatus), error?.message ?? (finalStatus === 429 ? "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 1 second." : "The server had an error while processing your request."));
+      return reply(
+        finalStatus,
+        codeByStatus[finalStatus] ?? String(finalStatus),
+        error?.message ??
+          (finalStatus === 429
+            ? "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 1 second."
+            : "The server had an error while processing your request."),
+      );
     },
     notFound: () => reply(404, "404", "Resource not found"),
     invalidRequest: (message) => reply(400, "BadRequest", message),

@@ -14,7 +14,15 @@ import type { ErrorReply, JsonObject, ProviderApi, RequestContext } from "./rout
 import { resolveUsage } from "./usage.ts";
 import type { Behaviour, FakeUpstream, FakeUpstreamOptions, ProviderKeys, RecordedRequest } from "./types.ts";
 
-export const defaultKeys: ProviderKeys = { anthropic: "fake-anthropic-key", openai: "fake-openai-key", google: "fake-google-key", groq: "gsk_fake-groq-key", bedrock: "fakeAwsSecretAccessKey/0123456789abcdefGHIJKLMN", vertex: "", azure: "f4ke0a2ure0key00000000000000c0de" };
+export const defaultKeys: ProviderKeys = {
+  anthropic: "fake-anthropic-key",
+  openai: "fake-openai-key",
+  google: "fake-google-key",
+  groq: "gsk_fake-groq-key",
+  bedrock: "fakeAwsSecretAccessKey/0123456789abcdefGHIJKLMN",
+  vertex: "",
+  azure: "f4ke0a2ure0key00000000000000c0de",
+};
 
 /** The cloud fakes of one server: they keep state (Vertex's issued tokens) or depend on its keys. */
 interface CloudApis {

@@ -143,7 +143,11 @@ describe("a missing secret refuses before anything is sent", () => {
       expect(((await res.json()) as { error: { message: string } }).error.message).toContain("ANTHROPIC_API_KEY");
       expect(bare.aig.requests).toHaveLength(0);
       bare.providers.enqueue({ usage: { input: 1, output: 1 } });
-      const openai = await fetch(`${bare.gateway.url}/openai/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${CLIENT_TOKEN}` }, body: JSON.stringify({ model: "gpt-5", messages: [{ role: "user", content: "hi" }] }) });
+      const openai = await fetch(`${bare.gateway.url}/openai/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${CLIENT_TOKEN}` },
+        body: JSON.stringify({ model: "gpt-5", messages: [{ role: "user", content: "hi" }] }),
+      });
       expect(openai.status).toBe(200);
     } finally {
       await bare.close();

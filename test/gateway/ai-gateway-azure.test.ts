@@ -91,7 +91,11 @@ describe("azure-openai via Cloudflare AI Gateway", () => {
     const callerId = await devCallerId(asHarness);
     expect(seen?.headers["cf-aig-metadata"]).toBe(JSON.stringify({ userId: callerId }));
     expect(seen?.metadata).toEqual({ userId: callerId });
-    expect(Object.keys(seen?.headers ?? {}).filter((n) => n.startsWith("cf-aig-")).sort()).toEqual(["cf-aig-authorization", "cf-aig-metadata"]);
+    expect(
+      Object.keys(seen?.headers ?? {})
+        .filter((n) => n.startsWith("cf-aig-"))
+        .sort(),
+    ).toEqual(["cf-aig-authorization", "cf-aig-metadata"]);
     // The org's Azure key, never the client's token, in api-key; no other credential.
     expect(seen?.headers["api-key"]).toBe(providers.keys.azure);
     expect(seen?.headers["authorization"]).toBeUndefined();

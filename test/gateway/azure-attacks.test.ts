@@ -82,7 +82,15 @@ describe("azure-openai: api-version", () => {
   });
 
   it("refuses one that is not date-shaped, given twice, or spelled another way", async () => {
-    for (const query of ["?api-version=latest", "?api-version=2024-10-21;drop", "?api-version=2024-10-21%00", "?api-version=..%2F..", "?api-version=2024-10-21&api-version=2025-04-01-preview", "?Api-Version=2024-10-21", "?api-version=2024-10-21&deployment=unlisted"]) {
+    for (const query of [
+      "?api-version=latest",
+      "?api-version=2024-10-21;drop",
+      "?api-version=2024-10-21%00",
+      "?api-version=..%2F..",
+      "?api-version=2024-10-21&api-version=2025-04-01-preview",
+      "?Api-Version=2024-10-21",
+      "?api-version=2024-10-21&deployment=unlisted",
+    ]) {
       const res = await send(`/azure-openai/openai/deployments/chat-prod/chat/completions${query}`);
       expect(res.status, query).toBe(400);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("BadRequest");

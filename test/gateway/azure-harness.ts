@@ -39,10 +39,7 @@ export async function startAzureHarness(options: { providerLines?: readonly stri
   const fake = await startFakeUpstream();
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-azure-"));
   const deployments = Object.entries(DECLARED_DEPLOYMENTS).map(([name, model]) => `      ${name}: ${model}`);
-  writeFileSync(
-    join(dir, "gatehouse.yaml"),
-    ["providers:", "  azure-openai:", `    upstream: ${fake.url}`, ...(options.providerLines ?? []), "    deployments:", ...deployments, ...(options.extraConfig ?? []), ""].join("\n"),
-  );
+  writeFileSync(join(dir, "gatehouse.yaml"), ["providers:", "  azure-openai:", `    upstream: ${fake.url}`, ...(options.providerLines ?? []), "    deployments:", ...deployments, ...(options.extraConfig ?? []), ""].join("\n"));
   const env: Record<string, string> = { AZURE_OPENAI_API_KEY: fake.keys.azure, GATEHOUSE_DEV_TOKEN: CLIENT_TOKEN, ...options.env?.(fake) };
   const settings = parseSettings(env, { configDir: dir, dataDir: join(dir, "data"), port: 0 });
   const logs: string[] = [];

@@ -76,7 +76,13 @@ describe.skipIf(!existsSync(opencode))("OpenCode on the azure-openai route, from
     const price = snapshotCost("azure", "gpt-5-mini");
     const cost = (432 * price.input + 68 * (price.cache_read ?? 0) + 21 * price.output) / 1_000_000;
     for (const row of rows) {
-      expect({ provider: row.provider, model: row.model, streamed: row.streamed, estimated: row.estimated, tokens: [row.input_tokens, row.cache_read_tokens, row.output_tokens, row.reasoning_tokens] }).toEqual({ provider: "azure-openai", model: "gpt-5-mini", streamed: 1, estimated: 0, tokens: [432, 68, 21, 7] });
+      expect({ provider: row.provider, model: row.model, streamed: row.streamed, estimated: row.estimated, tokens: [row.input_tokens, row.cache_read_tokens, row.output_tokens, row.reasoning_tokens] }).toEqual({
+        provider: "azure-openai",
+        model: "gpt-5-mini",
+        streamed: 1,
+        estimated: 0,
+        tokens: [432, 68, 21, 7],
+      });
       expect(row.cost_usd).toBeCloseTo(cost, 12);
     }
   }, 180_000);

@@ -39,7 +39,14 @@ describe("azure-openai deployments API", () => {
     expect(JSON.parse(arrived?.bodyText ?? "{}")).toMatchObject({ user: expect.any(String) });
     const row = await rowWhenWritten(h, res.headers.get("x-gatehouse-request-id") ?? "");
     const price = snapshotCost("azure", "gpt-4o-mini");
-    expect({ provider: row.provider, model: row.model, requested: row.requested_model, endpoint: row.endpoint, estimated: row.estimated, unpriced: row.unpriced }).toEqual({ provider: "azure-openai", model: "gpt-4o-mini", requested: "chat-prod", endpoint: "chat", estimated: 0, unpriced: 0 });
+    expect({ provider: row.provider, model: row.model, requested: row.requested_model, endpoint: row.endpoint, estimated: row.estimated, unpriced: row.unpriced }).toEqual({
+      provider: "azure-openai",
+      model: "gpt-4o-mini",
+      requested: "chat-prod",
+      endpoint: "chat",
+      estimated: 0,
+      unpriced: 0,
+    });
     expect([row.input_tokens, row.cache_read_tokens, row.output_tokens]).toEqual([900, 100, 50]);
     expect(row.cost_usd).toBeCloseTo(perM(900, price.input) + perM(100, price.cache_read ?? 0) + perM(50, price.output), 12);
   });

@@ -100,7 +100,11 @@ describe("named compat upstreams: keys", () => {
       const res = await send("/compat/v1/chat/completions", model);
       expect([200, 401]).toContain(res.status);
     }
-    expect(allRequests(h).map((s) => s.fake).sort()).toEqual(["default", "ollama", "ollama", "openrouter", "vllm", "vllm"]);
+    expect(
+      allRequests(h)
+        .map((s) => s.fake)
+        .sort(),
+    ).toEqual(["default", "ollama", "ollama", "openrouter", "vllm", "vllm"]);
     expectOwnKeysOnly();
   });
 

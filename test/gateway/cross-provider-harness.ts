@@ -56,7 +56,27 @@ export async function startCrossHarness(): Promise<CrossHarness> {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-cross-"));
   writeFileSync(
     join(dir, "gatehouse.yaml"),
-    ["providers:", "  anthropic:", `    upstream: ${anthropic.url}`, "  google-ai-studio:", `    upstream: ${anthropic.url}/v1beta`, "  openai:", `    upstream: ${anthropic.url}/v1`, "  azure-openai:", `    upstream: ${cloud.url}`, "    deployments:", "      reasoner: gpt-5-mini", "  bedrock:", `    upstream: ${cloud.url}`, `    region: ${cloud.aws.region}`, "  vertex:", `    upstream: ${cloud.url}`, `    project: ${cloud.vertex.project}`, "    location: us-east5", ""].join("\n"),
+    [
+      "providers:",
+      "  anthropic:",
+      `    upstream: ${anthropic.url}`,
+      "  google-ai-studio:",
+      `    upstream: ${anthropic.url}/v1beta`,
+      "  openai:",
+      `    upstream: ${anthropic.url}/v1`,
+      "  azure-openai:",
+      `    upstream: ${cloud.url}`,
+      "    deployments:",
+      "      reasoner: gpt-5-mini",
+      "  bedrock:",
+      `    upstream: ${cloud.url}`,
+      `    region: ${cloud.aws.region}`,
+      "  vertex:",
+      `    upstream: ${cloud.url}`,
+      `    project: ${cloud.vertex.project}`,
+      "    location: us-east5",
+      "",
+    ].join("\n"),
   );
   const env: Record<string, string> = {
     ANTHROPIC_API_KEY: KEYS.anthropic,

@@ -73,7 +73,11 @@ function sseEvents(text: string): SseEvent[] {
 
 /** An event with the parts that differ between answers (ids, model names) masked. */
 function normalised(e: SseEvent): SseEvent {
-  return JSON.parse(JSON.stringify(e).replace(/"id":"[^"]+"/g, '"id":"*"').replace(/"model":"[^"]+"/g, '"model":"*"')) as SseEvent;
+  return JSON.parse(
+    JSON.stringify(e)
+      .replace(/"id":"[^"]+"/g, '"id":"*"')
+      .replace(/"model":"[^"]+"/g, '"model":"*"'),
+  ) as SseEvent;
 }
 
 /** What Anthropic's direct API streams for the same behaviour (ping events aside: keep-alives, which Bedrock does not send). */
@@ -139,7 +143,22 @@ describe.each([
     }
 
     const row = await rowWhenWritten(h, res.headers.get("x-gatehouse-request-id") ?? "");
-    expect(row).toMatchObject({ provider, model, requested_provider: "anthropic", requested_model: ALIAS, attempts: 2, status: 200, outcome: "completed", streamed: 0, input_tokens: 1200, output_tokens: 345, cache_read_tokens: 4000, cache_write_5m_tokens: 600, estimated: 0, unpriced: 0 });
+    expect(row).toMatchObject({
+      provider,
+      model,
+      requested_provider: "anthropic",
+      requested_model: ALIAS,
+      attempts: 2,
+      status: 200,
+      outcome: "completed",
+      streamed: 0,
+      input_tokens: 1200,
+      output_tokens: 345,
+      cache_read_tokens: 4000,
+      cache_write_5m_tokens: 600,
+      estimated: 0,
+      unpriced: 0,
+    });
     expect(row.cost_usd).toBeCloseTo(priced(catalog, model), 12);
 
     // /metrics counts it under the provider that served it, never under the one asked.
@@ -165,7 +184,21 @@ describe.each([
     else expect(call?.rawPath).toBe(`/model/${encodeURIComponent(model)}/invoke-with-response-stream`);
 
     const row = await rowWhenWritten(h, res.headers.get("x-gatehouse-request-id") ?? "");
-    expect(row).toMatchObject({ provider, model, requested_provider: "anthropic", requested_model: ALIAS, attempts: 2, status: 200, outcome: "completed", streamed: 1, input_tokens: 1200, output_tokens: 345, cache_read_tokens: 4000, cache_write_5m_tokens: 600, estimated: 0 });
+    expect(row).toMatchObject({
+      provider,
+      model,
+      requested_provider: "anthropic",
+      requested_model: ALIAS,
+      attempts: 2,
+      status: 200,
+      outcome: "completed",
+      streamed: 1,
+      input_tokens: 1200,
+      output_tokens: 345,
+      cache_read_tokens: 4000,
+      cache_write_5m_tokens: 600,
+      estimated: 0,
+    });
     expect(row.cost_usd).toBeCloseTo(priced(catalog, model), 12);
   });
 
@@ -351,7 +384,11 @@ describe("who may fall back, and to what", () => {
   it("a Gemini route never crosses to Gemini on Vertex AI (another wire format, not a member of the family)", async () => {
     h.setPolicy({ ...policyWith([]), routing: { aliases: { "gemini-fallback": ["google-ai-studio/gemini-2.5-flash", "vertex/gemini-2.5-flash"] } } });
     h.anthropic.enqueue({ status: 503 });
-    const res = await fetch(`${h.gateway.url}/google-ai-studio/v1beta/models/gemini-fallback:generateContent`, { method: "POST", headers: { "content-type": "application/json", "x-goog-api-key": CALLERS.everywhere.token }, body: JSON.stringify({ contents: [{ parts: [{ text: "hi" }] }] }) });
+    const res = await fetch(`${h.gateway.url}/google-ai-studio/v1beta/models/gemini-fallback:generateContent`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-goog-api-key": CALLERS.everywhere.token },
+      body: JSON.stringify({ contents: [{ parts: [{ text: "hi" }] }] }),
+    });
     expect(res.status).toBe(503);
     await res.arrayBuffer();
     expect(h.anthropic.requests.map((r) => r.path)).toEqual(["/v1beta/models/gemini-2.5-flash:generateContent"]);

@@ -55,7 +55,10 @@ export const clientSetupVariables: ReadonlyArray<{ name: string; meaning: string
   { name: "XDG_CONFIG_HOME", meaning: "`gatehouse login`: the token cache is `$XDG_CONFIG_HOME/gatehouse/tokens.json` (default `~/.config/gatehouse/tokens.json`, mode 0600)." },
   { name: "PATH", meaning: "`gatehouse setup`: when `gatehouse` on PATH is this CLI, the written config runs `gatehouse`; else this Node and this script by absolute path (`--helper` wins)." },
   { name: "ANTHROPIC_AUTH_TOKEN", meaning: "`gatehouse setup claude-code` warns when it (or `ANTHROPIC_API_KEY`) is set: Claude Code prefers them to apiKeyHelper." },
-  { name: "AWS_BEARER_TOKEN_BEDROCK", meaning: "`gatehouse setup claude-code --bedrock` warns when it is set: Claude Code would send it instead of the gateway token. It also warns when `CLAUDE_CODE_USE_BEDROCK` or `CLAUDE_CODE_USE_VERTEX` is set for another mode than the one set up." },
+  {
+    name: "AWS_BEARER_TOKEN_BEDROCK",
+    meaning: "`gatehouse setup claude-code --bedrock` warns when it is set: Claude Code would send it instead of the gateway token. It also warns when `CLAUDE_CODE_USE_BEDROCK` or `CLAUDE_CODE_USE_VERTEX` is set for another mode than the one set up.",
+  },
 ];
 
 /** A table cell: pipes escaped; outside code spans also `<`, `>` and `*` (GitHub would read them as HTML or emphasis). */

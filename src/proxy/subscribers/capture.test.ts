@@ -32,7 +32,17 @@ describe("capture settings", () => {
 
 describe("the provider secrets redacted by value", () => {
   it("counts every key of a key pool, not only the route's single key", () => {
-    const config = orgConfigSchema.parse({ providers: { openai: { keys: [{ name: "a", env: "OPENAI_KEY_A" }, { name: "b", env: "OPENAI_KEY_B" }, { name: "unset", env: "OPENAI_KEY_C" }] } } });
+    const config = orgConfigSchema.parse({
+      providers: {
+        openai: {
+          keys: [
+            { name: "a", env: "OPENAI_KEY_A" },
+            { name: "b", env: "OPENAI_KEY_B" },
+            { name: "unset", env: "OPENAI_KEY_C" },
+          ],
+        },
+      },
+    });
     const secrets: Record<string, string> = { OPENAI_KEY_A: "sk-pool-a", OPENAI_KEY_B: "sk-pool-b" };
     expect([...configuredProviderKeys(config, { get: (name) => secrets[name] })].sort()).toEqual(["sk-pool-a", "sk-pool-b"]);
   });
