@@ -8,7 +8,7 @@ import { crossProviderErrorBody } from "./cross-provider-error.ts";
 import { forwardRequestHeaders, gatewayHeaders } from "./headers.ts";
 import { createMeteringTap, type MeteringServices, type RequestRecord } from "./metering.ts";
 import type { RequestListener } from "./observer.ts";
-import { configuredRoute, keyPoolCache, poolExhaustedError, reportingTo, type ConfiguredRoute, type PoolFor } from "./route.ts";
+import { configuredRoute, hostOf, keyPoolCache, poolExhaustedError, reportingTo, type ConfiguredRoute, type PoolFor } from "./route.ts";
 import { isRetrySignal, type ForwardOptions, type IncomingHead, type ProxyTransport, type ResponseTap, type UpstreamRequest } from "./transport.ts";
 import type { UpstreamAuth } from "./upstream-auth.ts";
 import { upstreamUrl } from "./url.ts";
@@ -152,13 +152,4 @@ export async function attemptOnOtherProvider(x: CrossAttemptContext): Promise<Cr
   if (!isRetrySignal(result)) return { answered: result };
   if (route.pool && keyName !== undefined) route.pool.report(keyName, result.status, result.retryAfter);
   return { retry: result.status, serverAddress };
-}
-
-function hostOf(base: string): string | undefined {
-  try {
-    return new URL(base).host;
-  } catch (err) {
-    if (err instanceof TypeError) return undefined;
-    throw err;
-  }
 }

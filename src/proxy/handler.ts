@@ -21,7 +21,7 @@ import { isRetrySignal, type IncomingHead, type ProxyTransport } from "./transpo
 import type { ProxyPolicy } from "./policy.ts";
 import type { CallerConcurrencyLimiter, ConcurrencySlot } from "./concurrency.ts";
 import type { UpstreamAuth } from "./upstream-auth.ts";
-import { configuredRoute, keyPoolCache, poolExhaustedError, reportingTo, type ConfiguredRoute } from "./route.ts";
+import { configuredRoute, hostOf, keyPoolCache, poolExhaustedError, reportingTo, type ConfiguredRoute } from "./route.ts";
 import { attemptRoute, namedModelList, namedShape, namedTarget, routeBeforeModel } from "./compat-upstreams.ts";
 import { attemptOnOtherProvider, crossProviderRoutes } from "./cross-provider-attempt.ts";
 import { aiGatewayErrorTransform } from "./ai-gateway.ts";
@@ -475,16 +475,6 @@ const EVENT_STREAM_FORMATS: ReadonlySet<string> = new Set(["bedrock-invoke", "be
 
 /** Methods a declared or pass-through endpoint can have; anything else is refused before it is read. */
 const FORWARDED_METHODS = new Set(["GET", "POST", "PATCH", "DELETE"]);
-
-/** The upstream's host for the log (never its userinfo or path). */
-function hostOf(base: string): string | undefined {
-  try {
-    return new URL(base).host;
-  } catch (err) {
-    if (err instanceof TypeError) return undefined;
-    throw err;
-  }
-}
 
 /** What forward rejects with when the upstream gave no answer at all (src/proxy/transport.ts). */
 const UNANSWERED: ReadonlySet<string> = new Set(["upstream_unavailable", "upstream_timeout"]);

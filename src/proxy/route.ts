@@ -149,3 +149,13 @@ export function poolExhaustedError(provider: ProviderDescriptor, picked: PoolExh
   if (picked.unreachable) return new GatewayError("upstream_unavailable", `Provider ${provider.id} gave no answer on any key of its pool (connection refused, reset or timed out); every key is cooling down: retry after ${picked.retryAfterSeconds}s.`, retry);
   return new GatewayError("rate_limited", `Every key of provider ${provider.id} is cooling down after rate limits or errors from the provider, or at its per-key limit; retry after ${picked.retryAfterSeconds}s.`, retry);
 }
+
+/** The upstream's host for the log (never its userinfo or path). */
+export function hostOf(base: string): string | undefined {
+  try {
+    return new URL(base).host;
+  } catch (err) {
+    if (err instanceof TypeError) return undefined;
+    throw err;
+  }
+}

@@ -212,3 +212,17 @@ export function runOpencode(args: string[], env: Record<string, string>, cwd: st
     });
   });
 }
+
+/**
+ * Runs `opencode run -m <model> "say hi"` in a fresh HOME whose project config is only the
+ * providers a gateway served at /.well-known/opencode; the developer has only the gateway token
+ * (OpenCode fills the served `{env:GATEHOUSE_TOKEN}` header from it). `out` is stdout and stderr.
+ */
+export async function runOpencodeWithServedProviders(provider: unknown, model: string, token: string, tmpPrefix: string, timeoutMs = 120_000): Promise<RunResult & { out: string }> {
+  const home = mkdtempSync(join(tmpdir(), tmpPrefix));
+  const project = join(home, "project");
+  mkdirSync(project);
+  writeFileSync(join(project, "opencode.json"), JSON.stringify({ $schema: "https://opencode.ai/config.json", provider }));
+  const result = await runOpencode(["run", "-m", model, "say hi"], { ...opencodeEnv(home), GATEHOUSE_TOKEN: token }, project, undefined, timeoutMs);
+  return { ...result, out: result.stdout + result.stderr };
+}

@@ -1,8 +1,6 @@
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runOpencodeWithServedProviders } from "../e2e/opencode-harness.ts";
 import { CLIENT_TOKEN, ledgerRows } from "./harness.ts";
 import { startCloudHarness, type CloudHarness } from "./bedrock-vertex-harness.ts";
 
@@ -24,32 +22,9 @@ afterAll(async () => {
   await h.close();
 });
 
-async function runOpenCode(model: string): Promise<{ code: number | null; out: string }> {
-  const base = mkdtempSync(join(tmpdir(), "gatehouse-oc-cloud-"));
-  const project = join(base, "project");
-  mkdirSync(project);
-  writeFileSync(join(project, "opencode.json"), JSON.stringify({ $schema: "https://opencode.ai/config.json", provider: served.provider }));
-  const env = {
-    PATH: process.env["PATH"] ?? "",
-    HOME: base,
-    XDG_CONFIG_HOME: join(base, ".config"),
-    XDG_DATA_HOME: join(base, ".local/share"),
-    XDG_CACHE_HOME: join(base, ".cache"),
-    XDG_STATE_HOME: join(base, ".local/state"),
-    // OpenCode fills the served `{env:GATEHOUSE_TOKEN}` header from here; the developer has no cloud credentials.
-    GATEHOUSE_TOKEN: CLIENT_TOKEN,
-    OPENCODE_DISABLE_AUTOUPDATE: "1",
-    OPENCODE_DISABLE_MODELS_FETCH: "1",
-    OPENCODE_DISABLE_LSP_DOWNLOAD: "1",
-    OPENCODE_DISABLE_SHARE: "1",
-    npm_config_offline: "true",
-  };
-  const child = spawn(opencode, ["run", "-m", model, "say hi"], { cwd: project, env, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  return { code, out };
+/** The real OpenCode with only the served providers and the gateway token: no provider key, no cloud credentials. */
+function runOpenCode(model: string) {
+  return runOpencodeWithServedProviders(served.provider, model, CLIENT_TOKEN, "gatehouse-oc-cloud-");
 }
 
 describe.skipIf(!existsSync(opencode))("OpenCode on the cloud routes, from the served config", () => {

@@ -1,8 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { opencodeEnv, runOpencode } from "../e2e/opencode-harness.ts";
+import { runOpencodeWithServedProviders } from "../e2e/opencode-harness.ts";
 import { snapshotCost } from "./harness.ts";
 import { DEV_TOKEN, UPSTREAM_KEYS, namedLedgerRows, startNamedHarness, type NamedHarness } from "./compat-named-harness.ts";
 
@@ -22,13 +20,8 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => h.close());
 
-async function run(model: string) {
-  const home = mkdtempSync(join(tmpdir(), "gatehouse-oc-compat-"));
-  const project = join(home, "project");
-  mkdirSync(project);
-  writeFileSync(join(project, "opencode.json"), JSON.stringify({ $schema: "https://opencode.ai/config.json", provider: served.provider }));
-  // OpenCode fills the served `{env:GATEHOUSE_TOKEN}` header from here.
-  return runOpencode(["run", "-m", model, "say hi"], { ...opencodeEnv(home), GATEHOUSE_TOKEN: DEV_TOKEN }, project, undefined, 120_000);
+function run(model: string) {
+  return runOpencodeWithServedProviders(served.provider, model, DEV_TOKEN, "gatehouse-oc-compat-");
 }
 
 describe("OpenCode on named compat upstreams, from the served config", () => {
