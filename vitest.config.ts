@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -7,6 +8,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // vitest's default is one worker fewer than the cores: one worker on CI's 2 cores. Most test
+    // files wait on spawned clients, servers and sockets rather than compute, so one per core.
+    maxWorkers: availableParallelism(),
     reporters: ["default"],
   },
 });
