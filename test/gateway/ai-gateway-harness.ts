@@ -2,12 +2,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseSettings } from "../../src/core/settings.ts";
-import type { Logger } from "../../src/core/logger.ts";
 import { startGateway, type RunningGateway } from "../../src/adapters/node/server.ts";
 import { startFakeUpstream } from "../fake-upstream/index.ts";
 import type { FakeUpstream } from "../fake-upstream/types.ts";
 import { startFakeAiGateway, type FakeAiGateway } from "../fake-upstream/ai-gateway.ts";
-import { CLIENT_TOKEN, KEYS } from "./harness.ts";
+import { capturingLogger, CLIENT_TOKEN, KEYS } from "./harness.ts";
 
 export const ACCOUNT_ID = "0123456789abcdef0123456789abcdef";
 export const GATEWAY_ID = "gatehouse-test";
@@ -22,15 +21,6 @@ export interface AiGatewayHarness {
   dir: string;
   logs: string[];
   close(): Promise<void>;
-}
-
-function capturingLogger(lines: string[]): Logger {
-  const write =
-    (level: string) =>
-    (fields: Record<string, unknown>, message: string): void => {
-      lines.push(JSON.stringify({ level, fields, message }, (_key, value: unknown) => (value instanceof Error ? { name: value.name, message: value.message, stack: value.stack, cause: value.cause } : value)));
-    };
-  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
 }
 
 /**

@@ -2,12 +2,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseSettings } from "../../src/core/settings.ts";
-import type { Logger } from "../../src/core/logger.ts";
 import { startGateway, type RunningGateway } from "../../src/adapters/node/server.ts";
 import { FAKE_AZURE_DEPLOYMENTS } from "../fake-upstream/azure.ts";
 import { startFakeUpstream } from "../fake-upstream/index.ts";
 import type { FakeUpstream } from "../fake-upstream/types.ts";
-import { CLIENT_TOKEN } from "./harness.ts";
+import { capturingLogger, CLIENT_TOKEN } from "./harness.ts";
 
 export interface AzureHarness {
   gateway: RunningGateway;
@@ -20,15 +19,6 @@ export interface AzureHarness {
 
 /** The org's declared deployments: the fake's, except `unlisted`, left undeclared so a test can call a deployment the resource has and the gateway was not told of. */
 export const DECLARED_DEPLOYMENTS: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(FAKE_AZURE_DEPLOYMENTS).filter(([name]) => name !== "unlisted"));
-
-function capturingLogger(lines: string[]): Logger {
-  const write =
-    (level: string) =>
-    (fields: Record<string, unknown>, message: string): void => {
-      lines.push(JSON.stringify({ level, fields, message }, (_key, value: unknown) => (value instanceof Error ? { name: value.name, message: value.message, stack: value.stack, cause: value.cause } : value)));
-    };
-  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
-}
 
 /**
  * A real gateway (real SQLite, node:http) whose azure-openai route points at the fake Azure

@@ -2,11 +2,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseSettings } from "../../src/core/settings.ts";
-import type { Logger } from "../../src/core/logger.ts";
 import { startGateway, type GatewayOptions, type RunningGateway } from "../../src/adapters/node/server.ts";
 import { startFakeUpstream } from "../fake-upstream/index.ts";
 import type { FakeUpstream } from "../fake-upstream/types.ts";
-import { CLIENT_TOKEN } from "./harness.ts";
+import { capturingLogger, CLIENT_TOKEN } from "./harness.ts";
 
 /** A session token the fake does not check but that must never reach a client or a log either. */
 export const AWS_SESSION_TOKEN = "IQoJb3JpZ2luX2VjEFAKE-session-token-never-logged";
@@ -18,16 +17,6 @@ export interface CloudHarness {
   /** Every log line the gateway wrote, as JSON text. */
   logs: string[];
   close(): Promise<void>;
-}
-
-/** A logger that keeps every line (level, fields, message) so a test can search them for secrets. */
-function capturingLogger(lines: string[]): Logger {
-  const write =
-    (level: string) =>
-    (fields: Record<string, unknown>, message: string): void => {
-      lines.push(JSON.stringify({ level, fields, message }, (_key, value: unknown) => (value instanceof Error ? { name: value.name, message: value.message, stack: value.stack, cause: value.cause } : value)));
-    };
-  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
 }
 
 /**

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseSettings } from "../../src/core/settings.ts";
-import { silentLogger } from "../../src/core/logger.ts";
+import { silentLogger, type Logger } from "../../src/core/logger.ts";
 import { startGateway, type GatewayOptions, type RunningGateway } from "../../src/adapters/node/server.ts";
 import { startFakeUpstream } from "../fake-upstream/index.ts";
 import type { FakeUpstream } from "../fake-upstream/types.ts";
@@ -108,4 +108,14 @@ export async function rowWhenWritten(h: Harness, requestId: string) {
     )
     .toBe(true);
   return found as NonNullable<typeof found>;
+}
+
+/** A logger that keeps every line (level, fields, message) as JSON text, so a test can search them for secrets. */
+export function capturingLogger(lines: string[]): Logger {
+  const write =
+    (level: string) =>
+    (fields: Record<string, unknown>, message: string): void => {
+      lines.push(JSON.stringify({ level, fields, message }, (_key, value: unknown) => (value instanceof Error ? { name: value.name, message: value.message, stack: value.stack, cause: value.cause } : value)));
+    };
+  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
 }
